@@ -1,0 +1,40 @@
+import { defineConfig } from 'vitest/config';
+
+// Every `*.db.test.ts` file is one shared suite run twice: once on embedded
+// PGlite, once on real PostgreSQL (as drizzle-orm's integration tests do).
+// Everything else runs once in the `unit` project.
+const dbTests = ['{apps,packages}/*/test/**/*.db.test.ts'];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['{apps,packages}/*/test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', ...dbTests],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'pglite',
+          include: dbTests,
+          env: { HERALD_TEST_DRIVER: 'pglite' },
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'postgres',
+          include: dbTests,
+          env: { HERALD_TEST_DRIVER: 'postgres' },
+          globalSetup: ['packages/db/src/testing/postgres-global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
