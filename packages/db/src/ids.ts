@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+
+// Crockford base32: sortable as plain ASCII, no ambiguous letters.
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+export const idPrefixes = {
+  project: 'prj',
+  apiKey: 'key',
+  user: 'usr',
+  event: 'evt',
+  endpoint: 'ep',
+  endpointSecret: 'whs',
+  delivery: 'dlv',
+  attempt: 'att',
+} as const;
+
+export type IdKind = keyof typeof idPrefixes;
+
+let lastMs = 0;
+let lastRandom: Uint8Array = new Uint8Array(10);
+
+/**
+ * ULID-style id: 48-bit millisecond time + 80 random bits, base32, behind a
+ * type prefix. Within one millisecond the random part is incremented so ids
+ * minted by one process stay strictly increasing.
+ */
+export function newId(kind: IdKind, now = Date.now()): string {
+  let random: Uint8Array;
+  if (now <= lastMs) {
+    random = incremented(lastRandom);
+    now = lastMs;
+  } else {
+    random = randomBytes(10);
+  }
+  lastMs = now;
+  lastRandom = random;
+  return `${idPrefixes[kind]}_${encodeTime(now)}${encodeRandom(random)}`;
+}
+
+function incremented(bytes: Uint8Array): Uint8Array {
+  const next = Uint8Array.from(bytes);
+  for (let i = next.length - 1; i >= 0; i--) {
+    if (next[i] === 0xff) next[i] = 0;
+    else {
+      next[i] = next[i]! + 1;
+      break;
+    }
+  }
+  return next;
+}
+
+function encodeTime(ms: number): string {
+  let out = '';
+  for (let i = 0; i < 10; i++) {
+    out = ALPHABET[ms % 32] + out;
+    ms = Math.floor(ms / 32);
+  }
+  return out;
+}
+
+function encodeRandom(bytes: Uint8Array): string {
+  // 80 bits → 16 base32 characters.
+  let bits = 0n;
+  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
+  let out = '';
+  for (let i = 0; i < 16; i++) {
+    out = ALPHABET[Number(bits & 31n)] + out;
+    bits >>= 5n;
+  }
+  return out;
+}
+
+/** The creation time encoded in an id, or null when it is not one of ours. */
+export function idTimestamp(id: string): Date | null {
+  const body = id.slice(id.indexOf('_') + 1);
+  if (body.length !== 26) return null;
+  let ms = 0;
+  for (const ch of body.slice(0, 10)) {
+    const v = ALPHABET.indexOf(ch);
+    if (v < 0) return null;
+    ms = ms * 32 + v;
+  }
+  return new Date(ms);
+}

@@ -1,0 +1,20 @@
+import { index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { projects } from './tenancy';
+
+export const events = pgTable(
+  'events',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    version: integer('version').notNull(),
+    data: jsonb('data').$type<unknown>().notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('events_project_id_idx').on(t.projectId, t.id),
+    index('events_project_type_id_idx').on(t.projectId, t.type, t.id),
+  ],
+);

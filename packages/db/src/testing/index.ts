@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, inject } from 'vitest';
+import { createDb } from '../client';
+import type { Database, Driver, HeraldDb } from '../client';
+import { testDatabaseUrl, withDatabase } from './postgres-url';
+
+export { testDatabaseUrl, withDatabase } from './postgres-url';
+
+export interface TestDb {
+  readonly herald: HeraldDb;
+  readonly db: Database;
+  readonly driver: Driver;
+  /** Connection string of this file's own database (postgres driver only). */
+  readonly url: string | null;
+}
+
+export function currentTestDriver(): Driver {
+  const driver = process.env.HERALD_TEST_DRIVER ?? 'pglite';
+  if (driver !== 'pglite' && driver !== 'postgres') throw new Error(`unknown HERALD_TEST_DRIVER ${driver}`);
+  return driver;
+}
+
+/**
+ * A fresh, migrated database of the driver under test: in-memory PGlite, or
+ * a PostgreSQL database copied from the run's template. The caller closes it
+ * with `dispose`.
+ */
+export async function openTestDb(): Promise<TestDb & { dispose(): Promise<void> }> {
+  if (currentTestDriver() === 'pglite') {
+    const herald = await createDb({ dataDir: 'memory://' });
+    return { herald, db: herald.db, driver: 'pglite', url: null, dispose: () => herald.close() };
+  }
+  const template = inject('postgresTemplateDatabase');
+  if (!template) throw new Error('PostgreSQL is not available for this run');
+  const name = `herald_t_${randomBytes(6).toString('hex')}`;
+  const adminUrl = testDatabaseUrl();
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name} template ${template}`);
+  const url = withDatabase(adminUrl, name);
+  const herald = await createDb({ url, migrate: false });
+  return {
+    herald,
+    db: herald.db,
+    driver: 'postgres',
+    url,
+    dispose: async () => {
+      await herald.close();
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end({ timeout: 5 });
+    },
+  };
+}
+
+/** Postgres runs skip, visibly, when the run found no PostgreSQL. */
+export function postgresUnavailable(): boolean {
+  return currentTestDriver() === 'postgres' && !inject('postgresTemplateDatabase');
+}
+
+/**
+ * A describe block that owns one database for the whole file section, on
+ * the driver of the current Vitest project (`pglite` or `postgres`).
+ */
+export function describeDb(name: string, body: (ctx: TestDb) => void): void {
+  const label = `${name} [${currentTestDriver()}]`;
+  describe.skipIf(postgresUnavailable())(label, () => {
+    let opened: (TestDb & { dispose(): Promise<void> }) | undefined;
+    const ctx: TestDb = {
+      get herald() {
+        return required().herald;
+      },
+      get db() {
+        return required().db;
+      },
+      get driver() {
+        return currentTestDriver();
+      },
+      get url() {
+        return required().url;
+      },
+    };
+    function required() {
+      if (!opened) throw new Error('test database is not open yet (use it inside hooks or tests)');
+      return opened;
+    }
+    beforeAll(async () => {
+      opened = await openTestDb();
+    });
+    afterAll(async () => {
+      await opened?.dispose();
+    });
+    body(ctx);
+  });
+}
