@@ -6,3 +6,7 @@ export { idPrefixes, idTimestamp, newId } from './ids';
 export type { IdKind } from './ids';
 export { migratePgliteDatabase, migratePostgresDatabase, migrationsFolder } from './migrate';
 export { isUniqueViolation } from './errors';
+export { recordEvent } from './outbox/record-event';
+export type { RecordedEvent } from './outbox/record-event';
+export { createDeliveryWakeup, DELIVERIES_CHANNEL } from './outbox/wakeup';
+export type { DeliveryWakeup } from './outbox/wakeup';

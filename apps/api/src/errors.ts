@@ -1,0 +1,129 @@
+import { TRPCError } from '@trpc/server';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+
+/**
+ * Machine-readable error codes. Every error Herald returns, over REST or
+ * tRPC, carries one of these next to a human message.
+ */
+export type ApiErrorCode =
+  | 'validation_error'
+  | 'invalid_json'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'email_taken'
+  | 'idempotency_key_reused'
+  | 'idempotency_request_in_flight'
+  | 'rate_limited'
+  | 'invalid_credentials'
+  | 'user_locked'
+  | 'internal_error';
+
+const trpcCodeFor: Record<ApiErrorCode, TRPC_ERROR_CODE_KEY> = {
+  validation_error: 'BAD_REQUEST',
+  invalid_json: 'BAD_REQUEST',
+  unsupported_media_type: 'UNSUPPORTED_MEDIA_TYPE',
+  payload_too_large: 'PAYLOAD_TOO_LARGE',
+  unauthorized: 'UNAUTHORIZED',
+  forbidden: 'FORBIDDEN',
+  not_found: 'NOT_FOUND',
+  conflict: 'CONFLICT',
+  email_taken: 'CONFLICT',
+  idempotency_key_reused: 'UNPROCESSABLE_CONTENT',
+  idempotency_request_in_flight: 'CONFLICT',
+  rate_limited: 'TOO_MANY_REQUESTS',
+  invalid_credentials: 'UNAUTHORIZED',
+  user_locked: 'FORBIDDEN',
+  internal_error: 'INTERNAL_SERVER_ERROR',
+};
+
+export const httpStatusFor: Record<ApiErrorCode, number> = {
+  validation_error: 400,
+  invalid_json: 400,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  email_taken: 409,
+  idempotency_key_reused: 422,
+  idempotency_request_in_flight: 409,
+  rate_limited: 429,
+  invalid_credentials: 401,
+  user_locked: 403,
+  internal_error: 500,
+};
+
+export class ApiErrorCause extends Error {
+  constructor(
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export function apiError(code: ApiErrorCode, message: string, details?: unknown): TRPCError {
+  return new TRPCError({ code: trpcCodeFor[code], message, cause: new ApiErrorCause(code, message, details) });
+}
+
+export function notFound(what: string): TRPCError {
+  return apiError('not_found', `${what} not found`);
+}
+
+export interface ApiErrorBody {
+  error: { code: ApiErrorCode; message: string; details?: unknown };
+}
+
+const defaultCodeForTrpc: Partial<Record<TRPC_ERROR_CODE_KEY, ApiErrorCode>> = {
+  BAD_REQUEST: 'validation_error',
+  PARSE_ERROR: 'invalid_json',
+  UNAUTHORIZED: 'unauthorized',
+  FORBIDDEN: 'forbidden',
+  NOT_FOUND: 'not_found',
+  CONFLICT: 'conflict',
+  PAYLOAD_TOO_LARGE: 'payload_too_large',
+  UNSUPPORTED_MEDIA_TYPE: 'unsupported_media_type',
+  TOO_MANY_REQUESTS: 'rate_limited',
+};
+
+/** The REST body and status for any error a procedure threw. */
+export function toApiErrorBody(error: TRPCError): { status: number; body: ApiErrorBody } {
+  const cause = error.cause;
+  if (cause instanceof ApiErrorCause) {
+    return {
+      status: httpStatusFor[cause.code],
+      body: { error: { code: cause.code, message: cause.message, ...(cause.details === undefined ? {} : { details: cause.details }) } },
+    };
+  }
+  if (error.code === 'BAD_REQUEST' && isZodLike(cause)) {
+    return {
+      status: 400,
+      body: { error: { code: 'validation_error', message: 'Request validation failed', details: cause.issues.map(describeIssue) } },
+    };
+  }
+  const code = defaultCodeForTrpc[error.code] ?? 'internal_error';
+  const status = httpStatusFor[code];
+  // Never leak internals (SQL, stack traces) in a 500.
+  const message = code === 'internal_error' ? 'Internal server error' : error.message;
+  return { status, body: { error: { code, message } } };
+}
+
+interface ZodLikeIssue {
+  path: PropertyKey[];
+  message: string;
+  code: string;
+}
+
+function isZodLike(value: unknown): value is { issues: ZodLikeIssue[] } {
+  return !!value && typeof value === 'object' && Array.isArray((value as { issues?: unknown }).issues);
+}
+
+function describeIssue(issue: ZodLikeIssue) {
+  return { path: issue.path.map(String).join('.'), message: issue.message, code: issue.code };
+}

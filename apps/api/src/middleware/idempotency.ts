@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import { idempotencyKeys } from '@herald/db';
+import type { Database } from '@herald/db';
+import { and, eq, lt, or } from 'drizzle-orm';
+import { createMiddleware } from 'hono/factory';
+import { errorResponse } from '../rest/error-response';
+import { bearerToken } from '../services/api-keys';
+import type { ApiServices } from '../trpc/context';
+
+/** An in-flight record older than this belongs to a request that died with its process. */
+const ABANDONED_AFTER_MS = 5 * 60 * 1000;
+/** Answers that say nothing ran are not stored: retrying them must run the request. */
+const NOT_STORED = new Set([400, 401, 413, 415, 429]);
+
+/**
+ * `Idempotency-Key` on POST (IETF draft; Stripe's semantics): the same key
+ * and body replay the stored response, a different body answers 422, and a
+ * request still running answers 409. The record lives in the database, so
+ * every API process sees it; it is kept `ttlSeconds`.
+ */
+export function idempotency(db: Database, services: ApiServices) {
+  return createMiddleware(async (c, next) => {
+    const key = c.req.header('idempotency-key');
+    if (c.req.method !== 'POST' || key === undefined) return next();
+    if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+      return errorResponse(c, 'validation_error', 'Idempotency-Key must be 1–255 visible ASCII characters');
+    }
+    const token = bearerToken(c.req.raw.headers);
+    const identity = token ? await services.apiKeys.verify(token) : null;
+    if (!identity) return next(); // the procedure answers 401
+
+    const body = await c.req.text();
+    const fingerprint = createHash('sha256').update(`${c.req.method} ${c.req.path}\n${body}`).digest('hex');
+    const scope = and(eq(idempotencyKeys.projectId, identity.projectId), eq(idempotencyKeys.key, key));
+    const now = new Date();
+
+    // Expired and abandoned records no longer hold the key.
+    await db
+      .delete(idempotencyKeys)
+      .where(
+        and(
+          scope,
+          or(
+            lt(idempotencyKeys.expiresAt, now),
+            and(eq(idempotencyKeys.status, 'in_flight'), lt(idempotencyKeys.createdAt, new Date(now.getTime() - ABANDONED_AFTER_MS))),
+          ),
+        ),
+      );
+    const claimed = await db
+      .insert(idempotencyKeys)
+      .values({
+        projectId: identity.projectId,
+        key,
+        requestFingerprint: fingerprint,
+        status: 'in_flight',
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + services.config.idempotencyTtlSeconds * 1000),
+      })
+      .onConflictDoNothing()
+      .returning({ key: idempotencyKeys.key });
+
+    if (claimed.length === 0) {
+      const [existing] = await db.select().from(idempotencyKeys).where(scope).limit(1);
+      if (!existing) return errorResponse(c, 'idempotency_request_in_flight', 'A request with this Idempotency-Key is in progress');
+      if (existing.requestFingerprint !== fingerprint) {
+        return errorResponse(c, 'idempotency_key_reused', 'This Idempotency-Key was used with a different request');
+      }
+      if (existing.status === 'in_flight') {
+        return errorResponse(c, 'idempotency_request_in_flight', 'A request with this Idempotency-Key is in progress');
+      }
+      c.header('Idempotent-Replayed', 'true');
+      return c.body(existing.responseBody ?? '', (existing.responseStatus ?? 200) as 200, {
+        'content-type': 'application/json',
+      });
+    }
+
+    try {
+      await next();
+    } finally {
+      const status = c.res.status;
+      if (status >= 500 || NOT_STORED.has(status)) {
+        await db.delete(idempotencyKeys).where(scope);
+      } else {
+        const responseBody = await c.res.clone().text();
+        await db
+          .update(idempotencyKeys)
+          .set({ status: 'completed', responseStatus: status, responseBody })
+          .where(scope);
+      }
+    }
+  });
+}

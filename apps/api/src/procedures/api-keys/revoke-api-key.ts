@@ -1,0 +1,21 @@
+import { apiKeys } from '@herald/db';
+import { and, eq, isNull } from 'drizzle-orm';
+import { z } from 'zod';
+import { notFound } from '../../errors';
+import { projectProcedure } from '../../trpc/init';
+import { apiKeySchema, toApiKey } from './api-key-schemas';
+
+export const revokeApiKey = projectProcedure
+  .meta({ openapi: { method: 'DELETE', path: '/api-keys/{id}', summary: 'Revoke an API key', tags: ['API keys'], auth: 'apiKey' } })
+  .input(z.strictObject({ id: z.string().min(1).max(100) }))
+  .output(apiKeySchema)
+  .mutation(async ({ ctx, input }) => {
+    const [row] = await ctx.db
+      .update(apiKeys)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(apiKeys.projectId, ctx.projectId), eq(apiKeys.id, input.id), isNull(apiKeys.revokedAt)))
+      .returning();
+    if (!row) throw notFound('API key');
+    ctx.services.apiKeys.forgetKey(row.id);
+    return toApiKey(row);
+  });

@@ -1,0 +1,10 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { httpStatusFor } from '../errors';
+import type { ApiErrorBody, ApiErrorCode } from '../errors';
+
+/** The one error body Herald answers with: `{ error: { code, message, details? } }`. */
+export function errorResponse(c: Context, code: ApiErrorCode, message: string, details?: unknown) {
+  const body: ApiErrorBody = { error: { code, message, ...(details === undefined ? {} : { details }) } };
+  return c.json(body, httpStatusFor[code] as ContentfulStatusCode);
+}

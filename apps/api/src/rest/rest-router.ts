@@ -1,0 +1,64 @@
+import type { Database } from '@herald/db';
+import { TRPCError } from '@trpc/server';
+import { Hono } from 'hono';
+import type { Context as HonoContext } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { toApiErrorBody } from '../errors';
+import type { ApiServices } from '../trpc/context';
+import { createContext } from '../trpc/context';
+import { createCaller } from '../trpc/router';
+import { errorResponse } from './error-response';
+import { restProcedures } from './procedures';
+
+type CallerFn = (input: unknown) => Promise<unknown>;
+
+/**
+ * Serves every procedure that has `meta.openapi` as a REST route: the input
+ * is the JSON body (or the query string), plus the path parameters, and the
+ * procedure validates it exactly as it does for tRPC.
+ */
+export function createRestRouter(db: Database, services: ApiServices) {
+  const rest = new Hono();
+  for (const { path, openapi, pathParams } of restProcedures()) {
+    const honoPath = openapi.path.replace(/\{(\w+)\}/g, ':$1');
+    rest.on(openapi.method, honoPath, async (c) => {
+      const input = await readInput(c, openapi.method, pathParams);
+      if (input instanceof Response) return input;
+      const caller = createCaller(createContext({ headers: c.req.raw.headers, db, services }));
+      const call = path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller) as CallerFn;
+      try {
+        const output = await call(input);
+        return c.json(output as object, (openapi.successStatus ?? 200) as ContentfulStatusCode);
+      } catch (error) {
+        if (!(error instanceof TRPCError)) throw error;
+        const { status, body } = toApiErrorBody(error);
+        if (status >= 500) services.logger?.error({ err: error.cause ?? error, procedure: path }, 'procedure failed');
+        return c.json(body, status as ContentfulStatusCode);
+      }
+    });
+  }
+  return rest;
+}
+
+async function readInput(c: HonoContext, method: string, pathParams: string[]): Promise<Record<string, unknown> | Response> {
+  let input: Record<string, unknown> = {};
+  if (method === 'POST' || method === 'PATCH') {
+    const text = await c.req.text();
+    if (text.trim() !== '') {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        return errorResponse(c, 'invalid_json', 'The request body is not valid JSON');
+      }
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        return errorResponse(c, 'validation_error', 'The request body must be a JSON object');
+      }
+      input = parsed as Record<string, unknown>;
+    }
+  } else {
+    input = { ...c.req.query() };
+  }
+  for (const name of pathParams) input[name] = c.req.param(name);
+  return input;
+}

@@ -1,0 +1,81 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { apiKeys } from '@herald/db';
+import type { Database, Queryable } from '@herald/db';
+import { newId } from '@herald/db';
+import { and, eq, isNull } from 'drizzle-orm';
+
+export const API_KEY_PREFIX = 'sk_';
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/** A new key: shown to its owner once, stored only as its SHA-256. */
+export function mintApiKey(): { key: string; keyPrefix: string; keyHash: string } {
+  const key = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+  return { key, keyPrefix: key.slice(0, API_KEY_PREFIX.length + 8), keyHash: hashApiKey(key) };
+}
+
+export async function insertApiKey(db: Queryable, projectId: string, name: string) {
+  const minted = mintApiKey();
+  const [row] = await db
+    .insert(apiKeys)
+    .values({ id: newId('apiKey'), projectId, name, keyPrefix: minted.keyPrefix, keyHash: minted.keyHash })
+    .returning();
+  return { row: row!, key: minted.key };
+}
+
+export interface ApiKeyIdentity {
+  apiKeyId: string;
+  projectId: string;
+}
+
+/**
+ * Looks up bearer keys, remembering answers for a short time so a busy key
+ * does not cost a query per request. The database stays the source of
+ * truth: a revocation is seen at once by the process that made it and by
+ * every other process within `ttlMs`.
+ */
+export class ApiKeyVerifier {
+  private readonly cache = new Map<string, { identity: ApiKeyIdentity | null; expiresAt: number }>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly ttlMs: number,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  async verify(key: string): Promise<ApiKeyIdentity | null> {
+    if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;
+    const keyHash = hashApiKey(key);
+    const now = Date.now();
+    const cached = this.cache.get(keyHash);
+    if (cached && cached.expiresAt > now) return cached.identity;
+
+    const [row] = await this.db
+      .select({ apiKeyId: apiKeys.id, projectId: apiKeys.projectId })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)))
+      .limit(1);
+    const identity = row ?? null;
+    if (this.ttlMs > 0) {
+      if (this.cache.size >= this.maxEntries) this.cache.clear();
+      this.cache.set(keyHash, { identity, expiresAt: now + this.ttlMs });
+    }
+    return identity;
+  }
+
+  /** Forget every cached answer about one key (after it is revoked here). */
+  forgetKey(apiKeyId: string): void {
+    for (const [hash, entry] of this.cache) {
+      if (entry.identity?.apiKeyId === apiKeyId) this.cache.delete(hash);
+    }
+  }
+}
+
+export function bearerToken(headers: Headers): string | null {
+  const value = headers.get('authorization');
+  if (!value) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(value);
+  return match?.[1] ?? null;
+}

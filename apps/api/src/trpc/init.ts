@@ -1,0 +1,61 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { initTRPC } from '@trpc/server';
+import { ApiErrorCause, apiError, toApiErrorBody } from '../errors';
+import { bearerToken } from '../services/api-keys';
+import type { Context } from './context';
+
+/** REST exposure of a procedure: the same procedure answers under `/v1`. */
+export interface OpenApiMeta {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** Path under `/v1`, with `{param}` segments taken from the input. */
+  path: string;
+  summary: string;
+  tags: string[];
+  successStatus?: number;
+  /** Which security scheme protects it. */
+  auth: 'apiKey' | 'admin';
+}
+
+export interface Meta {
+  openapi?: OpenApiMeta;
+}
+
+const t = initTRPC
+  .context<Context>()
+  .meta<Meta>()
+  .create({
+    errorFormatter({ shape, error }) {
+      // tRPC clients get the same machine-readable error as REST clients.
+      const { body } = toApiErrorBody(error);
+      return { ...shape, message: body.error.message, data: { ...shape.data, stack: undefined, herald: body.error } };
+    },
+  });
+
+export const router = t.router;
+export const middleware = t.middleware;
+export const createCallerFactory = t.createCallerFactory;
+export const publicProcedure = t.procedure;
+
+/** Every project-scoped procedure runs with the caller's project id. */
+export const projectProcedure = t.procedure.use(async ({ ctx, next }) => {
+  const token = bearerToken(ctx.headers);
+  const identity = token ? await ctx.services.apiKeys.verify(token) : null;
+  if (!identity) throw apiError('unauthorized', 'A valid API key is required (Authorization: Bearer sk_…)');
+  return next({ ctx: { ...ctx, projectId: identity.projectId, apiKeyId: identity.apiKeyId } });
+});
+
+export const adminProcedure = t.procedure.use(async ({ ctx, next }) => {
+  const expected = ctx.services.config.adminToken;
+  const token = bearerToken(ctx.headers);
+  if (!expected || !token || !sameSecret(token, expected)) {
+    throw apiError('unauthorized', 'The admin token is required (Authorization: Bearer <HERALD_ADMIN_TOKEN>)');
+  }
+  return next();
+});
+
+function sameSecret(a: string, b: string) {
+  // Hashing first gives equal lengths, so the comparison never throws.
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
+}
+
+export { ApiErrorCause };

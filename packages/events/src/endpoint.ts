@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { defineEvent } from './define-event';
+import { isoTimestampSchema, nonEmptyIdSchema } from './shared';
+
+export const endpointDisabledReasonSchema = z
+  .enum(['gone', 'failing'])
+  .describe('`gone`: the endpoint answered 410 Gone. `failing`: deliveries kept failing.');
+
+export const endpointDisabledV1 = defineEvent({
+  type: 'endpoint.disabled',
+  version: 1,
+  description: 'Herald stopped delivering to an endpoint because it is gone or keeps failing.',
+  schema: z.object({
+    endpointId: nonEmptyIdSchema,
+    url: z.url(),
+    reason: endpointDisabledReasonSchema,
+    disabledAt: isoTimestampSchema,
+  }),
+  example: {
+    endpointId: 'ep_7Hc2LwQ9ZrT4mN1kV8sYb',
+    url: 'https://hooks.example.com/herald',
+    reason: 'failing',
+    disabledAt: '2025-04-02T03:12:45.000Z',
+  },
+});
