@@ -1,0 +1,203 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createWebhookSender, parseRetryAfter } from '../../src/http/send-webhook';
+import type { WebhookSender } from '../../src/http/send-webhook';
+import { freePort, ok200, startServer } from './helpers';
+import type { TestServer } from './helpers';
+
+const base = { userAgent: 'Herald-Webhooks/test', allowPrivateNetworks: true } as const;
+
+let servers: TestServer[] = [];
+let senders: WebhookSender[] = [];
+const track = async (s: Promise<TestServer>) => {
+  const server = await s;
+  servers.push(server);
+  return server;
+};
+const sender = (opts: Parameters<typeof createWebhookSender>[0] = base) => {
+  const created = createWebhookSender(opts);
+  senders.push(created);
+  return created;
+};
+
+afterEach(async () => {
+  await Promise.all(senders.map((s) => s.close()));
+  await Promise.all(servers.map((s) => s.close()));
+  servers = [];
+  senders = [];
+});
+
+describe('createWebhookSender: failures', () => {
+  it('reports a 500 as http_status and keeps the (capped) body out of the error message', async () => {
+    const server = await track(startServer((_req, res) => res.writeHead(500).end('stack trace: secret internals')));
+    const result = await sender().send({ url: server.url, headers: {}, body: '{}' });
+    expect(result).toMatchObject({
+      ok: false, statusCode: 500, errorClass: 'http_status', errorMessage: 'HTTP 500',
+      responseBody: 'stack trace: secret internals', retryAfterSeconds: null,
+    });
+  });
+
+  it.each([301, 302, 303, 307, 308])('treats a %i as a failure and never requests its Location', async (status) => {
+    const target = await track(startServer(ok200));
+    const redirector = await track(
+      startServer((_req, res) => res.writeHead(status, { location: `${target.url}/landed` }).end()),
+    );
+    const result = await sender().send({ url: redirector.url, headers: {}, body: '{}' });
+    expect(result).toMatchObject({ ok: false, statusCode: status, errorClass: 'http_status' });
+    expect(redirector.requests).toHaveLength(1);
+    expect(target.connections).toBe(0);
+  });
+
+  it('times out a server that accepts but never answers', async () => {
+    const server = await track(startServer(() => undefined));
+    const result = await sender({ ...base, timeoutMs: 300 }).send({ url: server.url, headers: {}, body: '{}' });
+    expect(result).toMatchObject({
+      ok: false, statusCode: null, errorClass: 'timeout', errorMessage: 'timed out after 300 ms', responseBody: null,
+    });
+    expect(result.durationMs).toBeGreaterThanOrEqual(280);
+    expect(result.durationMs).toBeLessThan(2_000);
+  });
+
+  it('counts a body that stalls after the headers against the same deadline', async () => {
+    const server = await track(
+      startServer((_req, res) => {
+        res.writeHead(200);
+        res.write('partial');
+      }),
+    );
+    const result = await sender({ ...base, timeoutMs: 300 }).send({ url: server.url, headers: {}, body: '{}' });
+    expect(result).toMatchObject({ ok: false, statusCode: 200, errorClass: 'timeout' });
+    expect(result.durationMs).toBeLessThan(2_000);
+  });
+
+  it('times out a DNS lookup that never answers', async () => {
+    const hang = () => new Promise<never>(() => undefined);
+    const result = await sender({ ...base, allowPrivateNetworks: false, timeoutMs: 300, resolve: hang })
+      .send({ url: 'https://slow-dns.test/', headers: {}, body: '{}' });
+    expect(result).toMatchObject({ ok: false, errorClass: 'timeout', errorMessage: 'timed out after 300 ms' });
+    expect(result.durationMs).toBeLessThan(2_000);
+  });
+
+  it('reports a refused connection generically', async () => {
+    const port = await freePort();
+    const result = await sender().send({ url: `http://127.0.0.1:${port}/`, headers: {}, body: '{}' });
+    expect(result).toMatchObject({ ok: false, statusCode: null, errorClass: 'connection', errorMessage: 'connection refused' });
+    expect(result.errorMessage).not.toContain(String(port));
+  });
+
+  it('reports a connection dropped mid-response as a connection error', async () => {
+    const server = await track(startServer((req) => req.socket.destroy()));
+    const result = await sender().send({ url: server.url, headers: {}, body: '{}' });
+    expect(result).toMatchObject({ ok: false, errorClass: 'connection' });
+  });
+
+  it('parses Retry-After given in seconds', async () => {
+    const server = await track(startServer((_req, res) => res.writeHead(429, { 'retry-after': '120' }).end()));
+    const result = await sender().send({ url: server.url, headers: {}, body: '{}' });
+    expect(result).toMatchObject({ ok: false, statusCode: 429, errorClass: 'http_status', retryAfterSeconds: 120 });
+  });
+
+  it('parses Retry-After given as an HTTP-date', async () => {
+    const when = new Date(Date.now() + 90_000).toUTCString();
+    const server = await track(startServer((_req, res) => res.writeHead(503, { 'retry-after': when }).end()));
+    const result = await sender().send({ url: server.url, headers: {}, body: '{}' });
+    expect(result.statusCode).toBe(503);
+    expect(result.retryAfterSeconds).toBeGreaterThanOrEqual(88);
+    expect(result.retryAfterSeconds).toBeLessThanOrEqual(90);
+  });
+
+  it('parseRetryAfter handles edge cases', () => {
+    const now = Date.parse('2024-01-01T00:00:00Z');
+    expect(parseRetryAfter(' 5 ', now)).toBe(5);
+    expect(parseRetryAfter('0', now)).toBe(0);
+    expect(parseRetryAfter('Mon, 01 Jan 2024 00:00:30 GMT', now)).toBe(30);
+    expect(parseRetryAfter('Sun, 31 Dec 2023 23:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('Monday, 01-Jan-24 00:01:00 GMT', now)).toBe(60);
+    expect(parseRetryAfter('Mon Jan  1 00:02:00 2024', now)).toBe(120);
+    expect(parseRetryAfter(['7', '9'], now)).toBe(7);
+    for (const junk of [undefined, '', 'soon', '-5', '1.5']) expect(parseRetryAfter(junk, now)).toBeNull();
+  });
+
+  it('classifies resolver failures as dns without connecting', async () => {
+    const nx = Object.assign(new Error('getaddrinfo ENOTFOUND nx.test'), { code: 'ENOTFOUND' });
+    const again = Object.assign(new Error('getaddrinfo EAI_AGAIN slow.test'), { code: 'EAI_AGAIN' });
+    const s = sender({ ...base, allowPrivateNetworks: false, resolve: async (h) => Promise.reject(h === 'nx.test' ? nx : again) });
+    expect(await s.send({ url: 'https://nx.test/', headers: {}, body: '{}' })).toMatchObject({
+      ok: false, errorClass: 'dns', errorMessage: 'DNS resolution failed (ENOTFOUND)',
+    });
+    expect((await s.send({ url: 'https://slow.test/', headers: {}, body: '{}' })).errorClass).toBe('dns');
+    const empty = sender({ ...base, allowPrivateNetworks: false, resolve: async () => [] });
+    expect((await empty.send({ url: 'https://empty.test/', headers: {}, body: '{}' })).errorClass).toBe('dns');
+  });
+
+  it('classifies a TLS handshake against a plaintext server as tls', async () => {
+    const server = await track(startServer(ok200));
+    const result = await sender().send({ url: `https://127.0.0.1:${server.port}/`, headers: {}, body: '{}' });
+    expect(result).toMatchObject({ ok: false, statusCode: null, errorClass: 'tls' });
+  });
+
+  const hasOpenssl = (() => {
+    try {
+      execFileSync('openssl', ['version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  it.skipIf(!hasOpenssl)('classifies an untrusted (self-signed) certificate as tls', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-tls-'));
+    try {
+      execFileSync('openssl', [
+        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      ], { stdio: 'ignore' });
+      const server = createHttpsServer(
+        { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+        (_req, res) => res.writeHead(200).end('ok'),
+      );
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      const result = await sender().send({ url: `https://127.0.0.1:${port}/`, headers: {}, body: '{}' });
+      expect(result).toMatchObject({ ok: false, statusCode: null, errorClass: 'tls' });
+      expect(result.errorMessage).toContain('SELF_SIGNED');
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each(['not a url', '', 'https://', 'http://[::1/'])('returns invalid_url for %j without throwing', async (url) => {
+    expect(await sender().send({ url, headers: {}, body: '{}' })).toMatchObject({
+      ok: false, statusCode: null, errorClass: 'invalid_url',
+    });
+  });
+
+  it('refuses to send a header carrying CR/LF (header injection) and sends nothing', async () => {
+    const server = await track(startServer(ok200));
+    const s = sender();
+    const bad: Record<string, string>[] = [{ 'x-evil': 'a\r\nx-injected: 1' }, { 'bad name': 'v' }];
+    for (const headers of bad) {
+      const result = await s.send({ url: server.url, headers, body: '{}' });
+      expect(result).toMatchObject({ ok: false, errorClass: 'connection' });
+      expect(result.errorMessage).toContain('invalid request header');
+    }
+    expect(server.connections).toBe(0);
+  });
+
+  it('fails cleanly (no throw) after close()', async () => {
+    const server = await track(startServer(ok200));
+    const s = sender();
+    await s.close();
+    expect(await s.send({ url: server.url, headers: {}, body: '{}' })).toMatchObject({
+      ok: false, errorClass: 'connection', errorMessage: 'sender closed',
+    });
+  });
+});
