@@ -1,3 +1,4 @@
+import { createDispatcher, dispatcherConfigFromEnv } from '@herald/dispatcher';
 import { createDb, createDeliveryWakeup } from '@herald/db';
 import { createApp } from './app';
 import { apiConfigFromEnv } from './config';
@@ -9,15 +10,26 @@ const port = Number(process.env.PORT ?? 3000);
 const herald = await createDb(process.env.DATABASE_URL ? { url: process.env.DATABASE_URL } : {});
 const wakeup = createDeliveryWakeup(herald);
 const app = createApp({ db: herald.db, config: apiConfigFromEnv(), wakeup, logger });
+
+// On embedded PGlite the dispatcher must live in this process (one process
+// per PGlite directory). On PostgreSQL it runs here too unless dispatchers
+// are deployed on their own (HERALD_DISPATCHER=off).
+const runDispatcher = herald.driver === 'pglite' || process.env.HERALD_DISPATCHER !== 'off';
+const dispatcher = runDispatcher
+  ? createDispatcher({ db: herald.db, wakeup, config: dispatcherConfigFromEnv(), logger: logger.child({ service: 'dispatcher' }) })
+  : null;
+await dispatcher?.start();
+
 const server = await listen(app, { port, hostname: process.env.HOST ?? '0.0.0.0' });
-logger.info({ url: server.url, driver: herald.driver }, 'Herald API listening');
+logger.info({ url: server.url, driver: herald.driver, dispatcher: dispatcher ? 'in-process' : 'off' }, 'Herald API listening');
 
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
-  logger.info({ signal }, 'shutting down: finishing in-flight requests');
+  logger.info({ signal }, 'shutting down: finishing in-flight requests and deliveries');
   await server.close();
+  await dispatcher?.stop();
   await wakeup.close();
   await herald.close();
   process.exit(0);

@@ -47,6 +47,7 @@ CREATE TABLE "events" (
 	"type" text NOT NULL,
 	"version" integer NOT NULL,
 	"data" jsonb NOT NULL,
+	"is_test" boolean DEFAULT false NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
@@ -57,6 +58,7 @@ CREATE TABLE "deliveries" (
 	"event_id" text NOT NULL,
 	"status" text DEFAULT 'pending' NOT NULL,
 	"attempt_count" integer DEFAULT 0 NOT NULL,
+	"schedule_offset" integer DEFAULT 0 NOT NULL,
 	"next_attempt_at" timestamp with time zone,
 	"lease_owner" text,
 	"last_status_code" integer,

@@ -3,7 +3,11 @@ import { recordEvent } from '@herald/db';
 import type { Database, Transaction } from '@herald/db';
 import type { ApiServices } from '../trpc/context';
 
-type Emit = <T extends EventType>(type: T, data: EventData<T>) => Promise<void>;
+type Emit = <T extends EventType>(
+  type: T,
+  data: EventData<T>,
+  options?: { testEndpointId?: string },
+) => Promise<{ eventId: string }>;
 
 /**
  * Runs a state change and the events describing it in one transaction, then
@@ -15,9 +19,10 @@ export async function changeWithEvents<R>(
 ): Promise<R> {
   let deliveries = 0;
   const result = await ctx.db.transaction(async (tx) => {
-    const emit: Emit = async (type, data) => {
-      const recorded = await recordEvent(tx, { projectId: ctx.projectId, type, data });
+    const emit: Emit = async (type, data, options) => {
+      const recorded = await recordEvent(tx, { projectId: ctx.projectId, type, data, ...options });
       deliveries += recorded.deliveryCount;
+      return { eventId: recorded.id };
     };
     return change(tx, emit);
   });

@@ -12,6 +12,18 @@ import { getUser } from '../procedures/users/get-user';
 import { listUsers } from '../procedures/users/list-users';
 import { setUserPassword } from '../procedures/users/set-user-password';
 import { updateUser } from '../procedures/users/update-user';
+import { getDelivery } from '../procedures/deliveries/get-delivery';
+import { listEndpointDeliveries } from '../procedures/deliveries/list-endpoint-deliveries';
+import { retryDelivery } from '../procedures/deliveries/retry-delivery';
+import { createEndpoint } from '../procedures/endpoints/create-endpoint';
+import { deleteEndpoint } from '../procedures/endpoints/delete-endpoint';
+import { getEndpoint } from '../procedures/endpoints/get-endpoint';
+import { getEndpointSecret } from '../procedures/endpoints/get-endpoint-secret';
+import { listEndpoints } from '../procedures/endpoints/list-endpoints';
+import { recoverEndpoint } from '../procedures/endpoints/recover-endpoint';
+import { rotateEndpointSecret } from '../procedures/endpoints/rotate-endpoint-secret';
+import { sendTestEvent } from '../procedures/endpoints/send-test-event';
+import { updateEndpoint } from '../procedures/endpoints/update-endpoint';
 import { createCallerFactory, router } from './init';
 
 export const appRouter = router({
@@ -27,6 +39,19 @@ export const appRouter = router({
   }),
   logins: router({ create: createLogin }),
   events: router({ list: listEvents, get: getEvent, types: listEventTypes }),
+  endpoints: router({
+    create: createEndpoint,
+    list: listEndpoints,
+    get: getEndpoint,
+    update: updateEndpoint,
+    delete: deleteEndpoint,
+    getSecret: getEndpointSecret,
+    rotateSecret: rotateEndpointSecret,
+    sendTest: sendTestEvent,
+    recover: recoverEndpoint,
+    deliveries: listEndpointDeliveries,
+  }),
+  deliveries: router({ get: getDelivery, retry: retryDelivery }),
 });
 
 export type AppRouter = typeof appRouter;

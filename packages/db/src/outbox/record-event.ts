@@ -22,7 +22,14 @@ export interface RecordedEvent {
  */
 export async function recordEvent<T extends EventType>(
   tx: Queryable,
-  input: { projectId: string; type: T; data: EventData<T>; now?: Date },
+  input: {
+    projectId: string;
+    type: T;
+    data: EventData<T>;
+    now?: Date;
+    /** A test event: delivered to this endpoint only, and never listed. */
+    testEndpointId?: string;
+  },
 ): Promise<RecordedEvent> {
   const definition = getEventDefinition(input.type);
   const data = definition.schema.parse(input.data);
@@ -34,16 +41,23 @@ export async function recordEvent<T extends EventType>(
     type: input.type,
     version: definition.version,
     data,
+    isTest: input.testEndpointId !== undefined,
     createdAt,
   });
-  const deliveryCount = await fanOut(tx, { eventId: id, projectId: input.projectId, type: input.type, createdAt });
+  const deliveryCount = await fanOut(tx, {
+    eventId: id,
+    projectId: input.projectId,
+    type: input.type,
+    createdAt,
+    onlyEndpointId: input.testEndpointId,
+  });
   return { id, type: input.type, version: definition.version, createdAt, deliveryCount };
 }
 
 /** One INSERT … SELECT: no round trip per endpoint. */
 async function fanOut(
   tx: Queryable,
-  e: { eventId: string; projectId: string; type: string; createdAt: Date },
+  e: { eventId: string; projectId: string; type: string; createdAt: Date; onlyEndpointId: string | undefined },
 ): Promise<number> {
   const subscribed = await tx
     .select({ id: endpoints.id })
@@ -52,7 +66,9 @@ async function fanOut(
       and(
         eq(endpoints.projectId, e.projectId),
         eq(endpoints.disabled, false),
-        sql`(${endpoints.eventTypes} is null or ${e.type} = any(${endpoints.eventTypes}))`,
+        e.onlyEndpointId
+          ? eq(endpoints.id, e.onlyEndpointId)
+          : sql`(${endpoints.eventTypes} is null or ${e.type} = any(${endpoints.eventTypes}))`,
       ),
     );
   if (subscribed.length === 0) return 0;

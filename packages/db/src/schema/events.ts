@@ -1,4 +1,4 @@
-import { index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { projects } from './tenancy';
 
 export const events = pgTable(
@@ -11,6 +11,8 @@ export const events = pgTable(
     type: text('type').notNull(),
     version: integer('version').notNull(),
     data: jsonb('data').$type<unknown>().notNull(),
+    /** Example events sent by "send test event": delivered to one endpoint, never listed or fanned out. */
+    isTest: boolean('is_test').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [

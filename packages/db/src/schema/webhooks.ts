@@ -67,6 +67,11 @@ export const deliveries = pgTable(
       .references(() => events.id, { onDelete: 'cascade' }),
     status: text('status', { enum: deliveryStatuses }).notNull().default('pending'),
     attemptCount: integer('attempt_count').notNull().default(0),
+    /**
+     * Attempts made before the current retry schedule began: a manual retry
+     * or a recovery starts the schedule again without renumbering attempts.
+     */
+    scheduleOffset: integer('schedule_offset').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }),
     leaseOwner: text('lease_owner'),
     lastStatusCode: integer('last_status_code'),

@@ -13,7 +13,7 @@ export const getEvent = projectProcedure
     const [row] = await ctx.db
       .select()
       .from(events)
-      .where(and(eq(events.projectId, ctx.projectId), eq(events.id, input.id)))
+      .where(and(eq(events.projectId, ctx.projectId), eq(events.id, input.id), eq(events.isTest, false)))
       .limit(1);
     if (!row) throw notFound('Event');
     return toEvent(row);

@@ -26,6 +26,7 @@ export const listEvents = projectProcedure
       .where(
         and(
           eq(events.projectId, ctx.projectId),
+          eq(events.isTest, false),
           from ? gt(events.id, from) : undefined,
           input.type ? eq(events.type, input.type) : undefined,
         ),

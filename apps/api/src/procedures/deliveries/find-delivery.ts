@@ -1,0 +1,15 @@
+import { deliveries, events } from '@herald/db';
+import type { Queryable } from '@herald/db';
+import { and, eq } from 'drizzle-orm';
+import { notFound } from '../../errors';
+
+export async function findDelivery(db: Queryable, projectId: string, id: string) {
+  const [row] = await db
+    .select({ delivery: deliveries, eventType: events.type })
+    .from(deliveries)
+    .innerJoin(events, eq(events.id, deliveries.eventId))
+    .where(and(eq(deliveries.projectId, projectId), eq(deliveries.id, id)))
+    .limit(1);
+  if (!row) throw notFound('Delivery');
+  return row;
+}

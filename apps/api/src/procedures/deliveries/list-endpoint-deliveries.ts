@@ -1,0 +1,40 @@
+import { deliveries, deliveryStatuses, events } from '@herald/db';
+import { and, asc, eq, gt } from 'drizzle-orm';
+import { z } from 'zod';
+import { cursorSchema, listLimitSchema, pageSchema, toPage } from '../../services/pagination';
+import { projectProcedure } from '../../trpc/init';
+import { endpointIdSchema } from '../endpoints/endpoint-schemas';
+import { findEndpoint } from '../endpoints/find-endpoint';
+import { deliverySchema, toDelivery } from './delivery-schemas';
+
+export const listEndpointDeliveries = projectProcedure
+  .meta({
+    openapi: { method: 'GET', path: '/endpoints/{id}/deliveries', summary: "List an endpoint's deliveries", tags: ['Deliveries'], auth: 'apiKey' },
+  })
+  .input(
+    z.strictObject({
+      id: endpointIdSchema,
+      status: z.enum(deliveryStatuses).optional(),
+      limit: listLimitSchema,
+      cursor: cursorSchema.optional(),
+    }),
+  )
+  .output(pageSchema(deliverySchema))
+  .query(async ({ ctx, input }) => {
+    await findEndpoint(ctx.db, ctx.projectId, input.id);
+    const rows = await ctx.db
+      .select({ delivery: deliveries, eventType: events.type })
+      .from(deliveries)
+      .innerJoin(events, eq(events.id, deliveries.eventId))
+      .where(
+        and(
+          eq(deliveries.projectId, ctx.projectId),
+          eq(deliveries.endpointId, input.id),
+          input.status ? eq(deliveries.status, input.status) : undefined,
+          input.cursor ? gt(deliveries.id, input.cursor) : undefined,
+        ),
+      )
+      .orderBy(asc(deliveries.id))
+      .limit(input.limit + 1);
+    return toPage(rows.map((r) => toDelivery(r.delivery, r.eventType)), input.limit);
+  });

@@ -1,0 +1,42 @@
+import { endpointSecrets, endpoints, newId } from '@herald/db';
+import { generateSecret } from '@herald/signing';
+import { z } from 'zod';
+import { projectProcedure } from '../../trpc/init';
+import { customHeadersSchema, assertEndpointUrl, endpointSchema, eventTypesFilterSchema, toEndpoint } from './endpoint-schemas';
+
+export const createEndpointInput = z.strictObject({
+  url: z.string().max(2000),
+  description: z.string().max(500).nullable().optional(),
+  /** Omitted or null: every event type. */
+  eventTypes: eventTypesFilterSchema.optional(),
+  headers: customHeadersSchema.optional(),
+  disabled: z.boolean().optional(),
+});
+
+export const createEndpoint = projectProcedure
+  .meta({
+    openapi: { method: 'POST', path: '/endpoints', summary: 'Create a webhook endpoint', tags: ['Endpoints'], successStatus: 201, auth: 'apiKey' },
+  })
+  .input(createEndpointInput)
+  .output(z.object({ endpoint: endpointSchema, secret: z.string() }))
+  .mutation(async ({ ctx, input }) => {
+    const url = assertEndpointUrl(input.url, ctx.services.config.allowPrivateNetworks);
+    const secret = generateSecret();
+    return ctx.db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(endpoints)
+        .values({
+          id: newId('endpoint'),
+          projectId: ctx.projectId,
+          url,
+          description: input.description ?? null,
+          eventTypes: input.eventTypes ?? null,
+          headers: input.headers ?? {},
+          disabled: input.disabled ?? false,
+        })
+        .returning();
+      await tx.insert(endpointSecrets).values({ id: newId('endpointSecret'), endpointId: row!.id, secret });
+      // The only response that carries the secret besides GET …/secret.
+      return { endpoint: toEndpoint(row!), secret };
+    });
+  });

@@ -1,0 +1,42 @@
+import { endpoints } from '@herald/db';
+import { and, eq } from 'drizzle-orm';
+import { z } from 'zod';
+import { projectProcedure } from '../../trpc/init';
+import { assertEndpointUrl, customHeadersSchema, endpointIdSchema, endpointSchema, eventTypesFilterSchema, toEndpoint } from './endpoint-schemas';
+import { findEndpoint } from './find-endpoint';
+
+export const updateEndpoint = projectProcedure
+  .meta({ openapi: { method: 'PATCH', path: '/endpoints/{id}', summary: 'Update a webhook endpoint', tags: ['Endpoints'], auth: 'apiKey' } })
+  .input(
+    z.strictObject({
+      id: endpointIdSchema,
+      url: z.string().max(2000).optional(),
+      description: z.string().max(500).nullable().optional(),
+      eventTypes: eventTypesFilterSchema.optional(),
+      headers: customHeadersSchema.optional(),
+      disabled: z.boolean().optional(),
+    }),
+  )
+  .output(endpointSchema)
+  .mutation(async ({ ctx, input }) => {
+    const { id, ...changes } = input;
+    if (changes.url !== undefined) assertEndpointUrl(changes.url, ctx.services.config.allowPrivateNetworks);
+    await findEndpoint(ctx.db, ctx.projectId, id);
+    const patch: Partial<typeof endpoints.$inferInsert> = { updatedAt: new Date() };
+    if (changes.url !== undefined) patch.url = changes.url;
+    if (changes.description !== undefined) patch.description = changes.description;
+    if (changes.eventTypes !== undefined) patch.eventTypes = changes.eventTypes;
+    if (changes.headers !== undefined) patch.headers = changes.headers;
+    if (changes.disabled !== undefined) {
+      patch.disabled = changes.disabled;
+      // Re-enabling starts a fresh failure window.
+      patch.disabledReason = changes.disabled ? 'manual' : null;
+      patch.failingSince = null;
+    }
+    const [row] = await ctx.db
+      .update(endpoints)
+      .set(patch)
+      .where(and(eq(endpoints.projectId, ctx.projectId), eq(endpoints.id, id)))
+      .returning();
+    return toEndpoint(row!);
+  });

@@ -1,0 +1,15 @@
+export { createDispatcher, USER_AGENT } from './dispatcher';
+export type { Dispatcher, DispatcherOptions } from './dispatcher';
+export { defaultDispatcherConfig, dispatcherConfigFromEnv } from './config';
+export type { DispatcherConfig } from './config';
+export { claimDueDeliveries } from './claim-due-deliveries';
+export type { ClaimedDelivery } from './claim-due-deliveries';
+export { recordAttempt, releaseLeases } from './record-attempt';
+export { defaultRetryPolicy, nextRetryDelayMs, parseDuration, parseRetrySchedule } from './retry-schedule';
+export type { RetryPolicy } from './retry-schedule';
+export { DispatcherMetrics } from './metrics';
+export { createWebhookSender } from './http/send-webhook';
+export type { AttemptResult, WebhookSender } from './http/send-webhook';
+export { classifyIp, createVettingLookup, vetUrl } from './http/ssrf';
+export type { Resolver } from './http/ssrf';
+export { startMetricsServer } from './metrics-server';

@@ -1,0 +1,54 @@
+/** Svix's schedule: after the immediate first attempt, retry after these delays. */
+export const defaultRetryDelaysMs = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `500ms`, `5s`, `5m`, `2h`, `1d`. */
+export function parseDuration(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(text);
+  if (!match) throw new Error(`not a duration: "${text}" (use e.g. 500ms, 5s, 5m, 2h, 1d)`);
+  return Math.round(Number(match[1]) * UNIT_MS[match[2]!]!);
+}
+
+/** `HERALD_RETRY_SCHEDULE=1s,2s,5s`: the delays before each retry. */
+export function parseRetrySchedule(text: string): number[] {
+  const delays = text.split(',').filter((part) => part.trim() !== '').map(parseDuration);
+  if (delays.length === 0) throw new Error('HERALD_RETRY_SCHEDULE lists no delays');
+  return delays;
+}
+
+export interface RetryPolicy {
+  delaysMs: readonly number[];
+  /** ±fraction of random spread, so retries of many deliveries do not arrive together. */
+  jitter: number;
+  /** Retry-After is honoured between these bounds. */
+  minRetryAfterMs: number;
+  maxRetryAfterMs: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = {
+  delaysMs: defaultRetryDelaysMs,
+  jitter: 0.2,
+  minRetryAfterMs: 1_000,
+  maxRetryAfterMs: 3_600_000,
+};
+
+/**
+ * Delay before the next attempt, or null when the schedule is used up.
+ * `attemptsInSchedule` counts attempts since the schedule (re)started,
+ * including the one that just failed.
+ */
+export function nextRetryDelayMs(
+  policy: RetryPolicy,
+  attemptsInSchedule: number,
+  retryAfterSeconds: number | null,
+  random: () => number = Math.random,
+): number | null {
+  const base = policy.delaysMs[attemptsInSchedule - 1];
+  if (base === undefined) return null;
+  if (retryAfterSeconds !== null) {
+    return Math.min(policy.maxRetryAfterMs, Math.max(policy.minRetryAfterMs, retryAfterSeconds * 1000));
+  }
+  const spread = base * policy.jitter;
+  return Math.max(0, Math.round(base - spread + random() * 2 * spread));
+}
