@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, inject } from 'vitest';
 import { createDb } from '../client';
 import type { Database, Driver, HeraldDb } from '../client';
 import { testDatabaseUrl, withDatabase } from './postgres-url';
+import './provided-context';
 
 export { testDatabaseUrl, withDatabase } from './postgres-url';
 

@@ -3,11 +3,7 @@ import type { TestProject } from 'vitest/node';
 import { migratePostgresDatabase } from '../migrate';
 import { testDatabaseUrl, withDatabase } from './postgres-url';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    postgresTemplateDatabase: string | null;
-  }
-}
+import './provided-context';
 
 /**
  * Migrates one template database for the run; each test file then gets its
