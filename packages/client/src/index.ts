@@ -2,6 +2,8 @@ import type { AppRouter } from '@herald/api';
 import { createTRPCClient, httpBatchLink } from '@trpc/client';
 
 export type { AppRouter };
+export { createHeraldRestClient } from './rest';
+export type { HeraldRestClientOptions } from './rest';
 
 export interface HeraldClientOptions {
   /** Where the Herald API runs, e.g. `http://localhost:3000`. */

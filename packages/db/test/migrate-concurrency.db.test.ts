@@ -19,7 +19,7 @@ describe.skipIf(currentTestDriver() !== 'postgres' || postgresUnavailable())(
   () => {
     it('both processes succeed and every migration is applied once', async () => {
       const admin = postgres(testDatabaseUrl(), { max: 1, onnotice: () => {} });
-      const name = `herald_t_${randomBytes(6).toString('hex')}`;
+      const name = `herald_t_${process.pid}_${randomBytes(6).toString('hex')}`;
       await admin.unsafe(`create database ${name}`);
       const url = withDatabase(testDatabaseUrl(), name);
       try {

@@ -7,11 +7,71 @@ type JsonSchema = Record<string, unknown>;
 
 export const API_VERSION = '0.1.0';
 
-/** JSON Schema for OpenAPI 3.1 (draft 2020-12), inlined, without the `$schema` marker. */
-function toSchema(schema: unknown, io: 'input' | 'output'): JsonSchema {
-  const json = z.toJSONSchema(schema as z.ZodType, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
-  delete json.$schema;
-  return json;
+/**
+ * Converts zod schemas to JSON Schema for OpenAPI 3.1 (draft 2020-12),
+ * inlined, without the `$schema` marker. Schemas zod puts under `$defs`
+ * (recursive ones, e.g. `z.json()`) are hoisted into `components.schemas`:
+ * inside an OpenAPI document `#/$defs/…` would resolve against the document
+ * root, where there is no `$defs`.
+ */
+class SchemaConverter {
+  /** Hoisted definitions by component name. */
+  readonly components: Record<string, JsonSchema> = {};
+  private readonly namesByContent = new Map<string, string>();
+
+  convert(schema: unknown, io: 'input' | 'output'): JsonSchema {
+    return this.hoist(z.toJSONSchema(schema as z.ZodType, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema);
+  }
+
+  /** A copy of a JSON Schema without `$schema` and with its `$defs` moved to components. */
+  hoist(schema: JsonSchema): JsonSchema {
+    const { $schema: _dialect, ...json } = schema;
+    const defs = json.$defs as Record<string, JsonSchema> | undefined;
+    delete json.$defs;
+    if (!defs) return json;
+    // The same definition (by content) always gets the same component name.
+    const renames = new Map<string, string>();
+    for (const [local, def] of Object.entries(defs)) {
+      const content = JSON.stringify(def);
+      let name = this.namesByContent.get(content);
+      if (!name) {
+        name = isJsonValueSchema(def, local) ? 'JsonValue' : `Schema${this.namesByContent.size + 1}`;
+        this.namesByContent.set(content, name);
+      }
+      renames.set(`#/$defs/${local}`, `#/components/schemas/${name}`);
+    }
+    const rewrite = (node: unknown): unknown => {
+      if (Array.isArray(node)) return node.map(rewrite);
+      if (!node || typeof node !== 'object') return node;
+      return Object.fromEntries(
+        Object.entries(node).map(([key, value]) => [
+          key,
+          key === '$ref' && typeof value === 'string' ? (renames.get(value) ?? value) : rewrite(value),
+        ]),
+      );
+    };
+    for (const [local, def] of Object.entries(defs)) {
+      const name = renames.get(`#/$defs/${local}`)!.slice('#/components/schemas/'.length);
+      this.components[name] ??= rewrite(def) as JsonSchema;
+    }
+    return rewrite(json) as JsonSchema;
+  }
+}
+
+/** zod's `z.json()`: any JSON value, defined recursively. */
+function isJsonValueSchema(def: JsonSchema, local: string): boolean {
+  const self = { $ref: `#/$defs/${local}` };
+  const expected = {
+    anyOf: [
+      { type: 'string' },
+      { type: 'number' },
+      { type: 'boolean' },
+      { type: 'null' },
+      { type: 'array', items: self },
+      { type: 'object', propertyNames: { type: 'string' }, additionalProperties: self },
+    ],
+  };
+  return JSON.stringify(def) === JSON.stringify(expected);
 }
 
 const errorSchema: JsonSchema = {
@@ -39,22 +99,38 @@ const errorResponses = {
   '415': 'Body is not JSON',
   '422': 'Idempotency-Key reused with another body',
   '429': 'Rate limited',
+  '500': 'Internal server error',
 };
 
+/** The Standard Webhooks headers on every webhook request. */
+export const signatureHeaderNames = ['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const;
+
 const signatureHeaders = [
-  { name: 'webhook-id', description: 'Event id; the same on every retry and every endpoint. Use it to deduplicate.' },
-  { name: 'webhook-timestamp', description: 'Unix seconds when this attempt was signed. Reject values more than 5 minutes away.' },
+  {
+    name: 'webhook-id',
+    description: 'Event id; the same on every retry and every endpoint. Use it to deduplicate.',
+    schema: { type: 'string', example: 'evt_01jd0000000000000000000000' },
+  },
+  {
+    name: 'webhook-timestamp',
+    description: 'Unix seconds when this attempt was signed. Reject values more than 5 minutes away.',
+    schema: { type: 'string', pattern: '^[0-9]+$', example: '1735689600' },
+  },
   {
     name: 'webhook-signature',
     description: 'Space-separated `v1,<base64 HMAC-SHA256>` of `id.timestamp.body`, one per active secret (several during rotation).',
+    schema: { type: 'string', example: 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=' },
   },
-].map((h) => ({ in: 'header', required: true, schema: { type: 'string' }, ...h }));
+].map(({ name, description, schema }) => ({ name, in: 'header', required: true, description, schema }));
+
+const methodOrder = ['get', 'put', 'post', 'patch', 'delete'];
 
 export function buildOpenApiDocument(serverUrl = '/') {
+  const schemas = new SchemaConverter();
   const paths: Record<string, Record<string, unknown>> = {};
   for (const { path, procedure, openapi, pathParams } of restProcedures()) {
     const inputParser = procedure._def.inputs[0];
-    const input = inputParser ? toSchema(inputParser, 'input') : { type: 'object', properties: {} };
+    const input = inputParser ? schemas.convert(inputParser, 'input') : { type: 'object', properties: {} };
     const properties = { ...((input.properties as Record<string, JsonSchema> | undefined) ?? {}) };
     const required = new Set((input.required as string[] | undefined) ?? []);
     const parameters: unknown[] = pathParams.map((name) => ({
@@ -75,13 +151,16 @@ export function buildOpenApiDocument(serverUrl = '/') {
       parameters,
     };
     if (openapi.method === 'POST' || openapi.method === 'PATCH') {
-      parameters.push({
-        name: 'Idempotency-Key',
-        in: 'header',
-        required: false,
-        schema: { type: 'string', maxLength: 255 },
-        description: 'Retry-safe POSTs: the same key and body replay the first response for 24 h.',
-      });
+      // The idempotency middleware only looks at POSTs.
+      if (openapi.method === 'POST') {
+        parameters.push({
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: false,
+          schema: { type: 'string', minLength: 1, maxLength: 255 },
+          description: 'Retry-safe POSTs: the same key and body replay the first response for 24 h.',
+        });
+      }
       const body: JsonSchema = { ...input, properties, ...(required.size > 0 ? { required: [...required] } : {}) };
       if (required.size === 0) delete body.required;
       operation.requestBody = { required: required.size > 0, content: { 'application/json': { schema: body } } };
@@ -92,25 +171,31 @@ export function buildOpenApiDocument(serverUrl = '/') {
     }
     const success = String(openapi.successStatus ?? 200);
     const outputParser = (procedure._def as { output?: unknown }).output;
-    const output = outputParser ? toSchema(outputParser, 'output') : {};
+    const output = outputParser ? schemas.convert(outputParser, 'output') : {};
     operation.responses = {
       [success]: { description: 'Success', content: { 'application/json': { schema: output } } },
       ...Object.fromEntries(
         Object.entries(errorResponses).map(([status, description]) => [
           status,
-          { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+          { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/ApiError' } } } },
         ]),
       ),
     };
     const openapiPath = `/v1${openapi.path}`;
     paths[openapiPath] = { ...paths[openapiPath], [openapi.method.toLowerCase()]: operation };
   }
+  // Stable order, whatever order the router registers procedures in.
+  const sortedPaths = Object.fromEntries(
+    Object.keys(paths)
+      .sort()
+      .map((p) => [p, Object.fromEntries(methodOrder.flatMap((m) => (paths[p]![m] ? [[m, paths[p]![m]]] : [])))]),
+  );
 
   const eventSchemas = eventJsonSchemas();
   const webhooks = Object.fromEntries(
     eventTypes.map((type) => {
       const entry = eventSchemas[type];
-      const { $schema: _dialect, ...envelope } = entry.envelope as JsonSchema;
+      const envelope = schemas.hoist(entry.envelope as JsonSchema);
       return [
         type,
         {
@@ -139,11 +224,14 @@ export function buildOpenApiDocument(serverUrl = '/') {
       description: 'Users, logins, events and webhooks. Every route is also a tRPC procedure at `/trpc`.',
     },
     servers: [{ url: serverUrl }],
-    tags: [...new Set(restProcedures().flatMap((p) => p.openapi.tags))].map((name) => ({ name })),
-    paths,
+    tags: [
+      ...[...new Set(restProcedures().flatMap((p) => p.openapi.tags))].map((name) => ({ name })),
+      { name: 'Webhooks', description: 'Requests Herald sends to your endpoints, one per event type.' },
+    ],
+    paths: sortedPaths,
     webhooks,
     components: {
-      schemas: { Error: errorSchema },
+      schemas: { ApiError: errorSchema, ...sortKeys(schemas.components) },
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'A project API key (`sk_…`).' },
         adminToken: { type: 'http', scheme: 'bearer', description: 'The operator token `HERALD_ADMIN_TOKEN`.' },
@@ -153,3 +241,15 @@ export function buildOpenApiDocument(serverUrl = '/') {
 }
 
 export type OpenApiDocument = ReturnType<typeof buildOpenApiDocument>;
+
+function sortKeys<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * The document as committed in `apps/api/openapi.json` (the SDK's input):
+ * pretty-printed, keys in a deterministic order, trailing newline.
+ */
+export function serializeOpenApiDocument(document: OpenApiDocument = buildOpenApiDocument()): string {
+  return `${JSON.stringify(document, null, 2)}\n`;
+}

@@ -34,7 +34,8 @@ export async function openTestDb(): Promise<TestDb & { dispose(): Promise<void> 
   }
   const template = inject('postgresTemplateDatabase');
   if (!template) throw new Error('PostgreSQL is not available for this run');
-  const name = `herald_t_${randomBytes(6).toString('hex')}`;
+  // The pid lets a later run tell a killed run's leftovers from a live run's databases.
+  const name = `herald_t_${process.pid}_${randomBytes(6).toString('hex')}`;
   const adminUrl = testDatabaseUrl();
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name} template ${template}`);

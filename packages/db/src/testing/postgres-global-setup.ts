@@ -38,13 +38,27 @@ export default async function setup(project: TestProject) {
   };
 }
 
-/** Databases left by runs that were killed; in-use ones are left alone. */
+/**
+ * Databases left by runs that were killed. Names carry the creating
+ * process's pid, so databases of runs still going are left alone.
+ */
 async function dropStaleTestDatabases(admin: postgres.Sql) {
   const stale = await admin<{ datname: string }[]>`
     select datname from pg_database
     where datname like 'herald\\_t\\_%' or datname like 'herald\\_tpl\\_%'`;
   for (const { datname } of stale) {
-    await admin.unsafe(`drop database if exists ${datname}`).catch(() => {});
+    const pid = Number(/^herald_(?:t|tpl)_(\d+)/.exec(datname)?.[1]);
+    if (Number.isInteger(pid) && processIsAlive(pid)) continue;
+    await admin.unsafe(`drop database if exists ${datname} with (force)`).catch(() => {});
+  }
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

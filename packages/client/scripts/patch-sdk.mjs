@@ -1,0 +1,22 @@
+// Post-processing step of `openapi-ts` (see openapi-ts.config.ts), run on the
+// generated SDK folder given as the only argument.
+//
+// The bundled fetch client casts to the DOM type `BodyInit`, which is not a
+// global under this repo's `lib: ["ES2023"]` + `@types/node`: every program
+// that imports the SDK (packages/client, apps/api tests) would fail to
+// type-check. `RequestInit['body']` is the same type (`BodyInit | null |
+// undefined`) in both the DOM and the Node typings.
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+const root = process.argv[2];
+if (!root) throw new Error('usage: node patch-sdk.mjs <generated sdk folder>');
+
+const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith('.ts')).sort();
+for (const file of files) {
+  const full = path.join(root, file);
+  const source = await readFile(full, 'utf8');
+  const patched = source.replace(/\bas BodyInit \| null \| undefined\b/g, "as RequestInit['body']");
+  if (/\bBodyInit\b/.test(patched)) throw new Error(`${full}: unpatched BodyInit reference`);
+  if (patched !== source) await writeFile(full, patched);
+}
