@@ -1,0 +1,87 @@
+import type { HeraldClient } from '@herald/client';
+
+/** A Herald user as the API returns it and as webhooks carry it (`UserSnapshot`). */
+export type HeraldUser = Awaited<ReturnType<HeraldClient['users']['get']['query']>>;
+
+/** The envelope every Herald webhook body has. */
+export interface HeraldEventEnvelope {
+  id: string;
+  type: string;
+  version: number;
+  timestamp: string;
+  data: Record<string, unknown>;
+}
+
+/** The event types this consumer acts on, with the parts of `data` it reads. */
+export type HandledEvent =
+  | { type: 'user.created'; user: HeraldUser }
+  | { type: 'user.updated'; user: HeraldUser; changedFields: string[] }
+  | { type: 'user.deleted'; user: HeraldUser }
+  | { type: 'user.password.changed'; userId: string; changedAt: string }
+  | { type: 'user.login.failed'; userId: string | null; email: string; reason: string };
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isString = (value: unknown): value is string => typeof value === 'string';
+
+/** Parses the outer envelope; null when the body is not a Herald event. */
+export function parseEnvelope(body: string): HeraldEventEnvelope | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  if (!isRecord(parsed) || !isString(parsed.id) || !isString(parsed.type) || !isString(parsed.timestamp)) return null;
+  if (!isRecord(parsed.data) || typeof parsed.version !== 'number') return null;
+  return { id: parsed.id, type: parsed.type, version: parsed.version, timestamp: parsed.timestamp, data: parsed.data };
+}
+
+function asUser(value: unknown): HeraldUser | null {
+  if (!isRecord(value) || !isString(value.id) || !isString(value.email) || !isString(value.status)) return null;
+  if (!Array.isArray(value.roles) || !value.roles.every(isString) || !isString(value.updatedAt)) return null;
+  return value as unknown as HeraldUser;
+}
+
+/**
+ * The data this consumer needs, checked loosely: unknown fields are ignored
+ * (payloads may gain fields within a version). Returns `null` for types this
+ * consumer does not act on, and `'malformed'` when a handled type lacks a field.
+ */
+export function readHandledEvent(envelope: HeraldEventEnvelope): HandledEvent | 'malformed' | null {
+  const { data } = envelope;
+  switch (envelope.type) {
+    case 'user.created':
+    case 'user.deleted': {
+      const user = asUser(data.user);
+      return user ? { type: envelope.type, user } : 'malformed';
+    }
+    case 'user.updated': {
+      const user = asUser(data.user);
+      const changedFields = Array.isArray(data.changedFields) ? data.changedFields.filter(isString) : [];
+      return user ? { type: 'user.updated', user, changedFields } : 'malformed';
+    }
+    case 'user.password.changed':
+      return isString(data.userId) && isString(data.changedAt)
+        ? { type: 'user.password.changed', userId: data.userId, changedAt: data.changedAt }
+        : 'malformed';
+    case 'user.login.failed':
+      return (data.userId === null || isString(data.userId)) && isString(data.email)
+        ? { type: 'user.login.failed', userId: data.userId, email: data.email, reason: isString(data.reason) ? data.reason : 'unknown' }
+        : 'malformed';
+    default:
+      return null;
+  }
+}
+
+/** The Herald error code of a failed tRPC call (`not_found`, `invalid_credentials`…), if any. */
+export function heraldErrorCode(error: unknown): string | null {
+  const data = isRecord(error) ? error.data : undefined;
+  const herald = isRecord(data) ? data.herald : undefined;
+  if (isRecord(herald) && isString(herald.code)) return herald.code;
+  return isRecord(data) && isString(data.code) ? data.code.toLowerCase() : null;
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,115 @@
+import type { PGlite } from '@electric-sql/pglite';
+
+/** One verified delivery, as stored before it was acknowledged. */
+export interface InboxJob {
+  webhookId: string;
+  type: string;
+  /** The raw body exactly as received and verified. */
+  body: string;
+  receivedAt: Date;
+  processedAt: Date | null;
+  failedAt: Date | null;
+  attempts: number;
+  nextAttemptAt: Date;
+  lastError: string | null;
+}
+
+interface InboxRow {
+  webhook_id: string;
+  type: string;
+  body: string;
+  received_at: Date;
+  processed_at: Date | null;
+  failed_at: Date | null;
+  attempts: number;
+  next_attempt_at: Date;
+  last_error: string | null;
+}
+
+const toJob = (row: InboxRow): InboxJob => ({
+  webhookId: row.webhook_id,
+  type: row.type,
+  body: row.body,
+  receivedAt: row.received_at,
+  processedAt: row.processed_at,
+  failedAt: row.failed_at,
+  attempts: row.attempts,
+  nextAttemptAt: row.next_attempt_at,
+  lastError: row.last_error,
+});
+
+/** The durable queue between the acknowledgement and the processing. */
+export function createInboxStore(db: PGlite) {
+  return {
+    /**
+     * Deduplicates and enqueues in one statement: a redelivery of a webhook-id
+     * already stored inserts nothing. When this resolves the row is committed,
+     * so only then may the delivery be acknowledged.
+     */
+    async enqueue(input: { webhookId: string; type: string; body: string }): Promise<{ duplicate: boolean }> {
+      const result = await db.query(
+        `insert into inbox (webhook_id, type, body) values ($1, $2, $3)
+         on conflict (webhook_id) do nothing`,
+        [input.webhookId, input.type, input.body],
+      );
+      return { duplicate: result.affectedRows === 0 };
+    },
+
+    /** The oldest job that is due, unprocessed and not given up on. */
+    async nextDue(now: Date): Promise<InboxJob | null> {
+      const { rows } = await db.query<InboxRow>(
+        `select * from inbox
+         where processed_at is null and failed_at is null and next_attempt_at <= $1
+         order by next_attempt_at, received_at limit 1`,
+        [now],
+      );
+      return rows[0] ? toJob(rows[0]) : null;
+    },
+
+    /**
+     * Counts the attempt before running it, so a job that crashes the process
+     * every time still reaches the attempt limit instead of looping forever.
+     */
+    async claim(webhookId: string): Promise<number> {
+      const { rows } = await db.query<{ attempts: number }>(
+        'update inbox set attempts = attempts + 1 where webhook_id = $1 returning attempts',
+        [webhookId],
+      );
+      return rows[0]?.attempts ?? 0;
+    },
+
+    async complete(webhookId: string): Promise<void> {
+      await db.query('update inbox set processed_at = now(), last_error = null where webhook_id = $1', [webhookId]);
+    },
+
+    async retryLater(webhookId: string, error: string, nextAttemptAt: Date): Promise<void> {
+      await db.query('update inbox set last_error = $2, next_attempt_at = $3 where webhook_id = $1', [
+        webhookId,
+        error,
+        nextAttemptAt,
+      ]);
+    },
+
+    async giveUp(webhookId: string, error: string): Promise<void> {
+      await db.query('update inbox set last_error = $2, failed_at = now() where webhook_id = $1', [webhookId, error]);
+    },
+
+    async get(webhookId: string): Promise<InboxJob | null> {
+      const { rows } = await db.query<InboxRow>('select * from inbox where webhook_id = $1', [webhookId]);
+      return rows[0] ? toJob(rows[0]) : null;
+    },
+
+    async counts(): Promise<{ total: number; pending: number; processed: number; failed: number }> {
+      const { rows } = await db.query<{ total: number; pending: number; processed: number; failed: number }>(
+        `select count(*)::int as total,
+                (count(*) filter (where processed_at is null and failed_at is null))::int as pending,
+                (count(*) filter (where processed_at is not null))::int as processed,
+                (count(*) filter (where failed_at is not null))::int as failed
+         from inbox`,
+      );
+      return rows[0] ?? { total: 0, pending: 0, processed: 0, failed: 0 };
+    },
+  };
+}
+
+export type InboxStore = ReturnType<typeof createInboxStore>;

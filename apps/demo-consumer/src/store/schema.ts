@@ -1,0 +1,57 @@
+/**
+ * The consumer's own tables. It never touches the platform's database: this is
+ * what a customer's backend would keep on its side of the webhook.
+ * `create … if not exists` keeps start-up idempotent on an existing data dir.
+ */
+export const consumerSchemaSql = `
+create table if not exists inbox (
+  webhook_id      text primary key,
+  type            text not null,
+  body            text not null,
+  received_at     timestamptz not null default now(),
+  processed_at    timestamptz,
+  -- set when the worker gives up after its last attempt
+  failed_at       timestamptz,
+  attempts        integer not null default 0,
+  next_attempt_at timestamptz not null default now(),
+  last_error      text
+);
+create index if not exists inbox_due on inbox (next_attempt_at, received_at)
+  where processed_at is null and failed_at is null;
+
+create table if not exists timeline (
+  id          bigserial primary key,
+  at          timestamptz not null default now(),
+  kind        text not null,
+  event_type  text,
+  webhook_id  text,
+  summary     text not null,
+  ok          boolean not null default true,
+  detail      jsonb
+);
+
+create table if not exists login_failures (
+  webhook_id  text primary key,
+  user_id     text not null,
+  failed_at   timestamptz not null
+);
+create index if not exists login_failures_by_user on login_failures (user_id, failed_at);
+
+create table if not exists local_users (
+  user_id     text primary key,
+  email       text not null,
+  roles       jsonb not null,
+  status      text not null,
+  -- the platform's updatedAt: an older snapshot never overwrites a newer one
+  updated_at  timestamptz not null,
+  synced_at   timestamptz not null default now()
+);
+
+create table if not exists security_notices (
+  webhook_id  text primary key,
+  user_id     text not null,
+  email       text,
+  message     text not null,
+  created_at  timestamptz not null default now()
+);
+`;

@@ -1,0 +1,112 @@
+import type { PGlite } from '@electric-sql/pglite';
+
+/** The consumer's own copy of a Herald user: only what this backend needs. */
+export interface LocalUser {
+  userId: string;
+  email: string;
+  roles: string[];
+  status: string;
+  updatedAt: Date;
+}
+
+export interface SecurityNotice {
+  webhookId: string;
+  userId: string;
+  email: string | null;
+  message: string;
+  createdAt: Date;
+}
+
+/** Per-user data the follow-ups keep: local copies, login failures, security notices. */
+export function createUserDataStore(db: PGlite) {
+  return {
+    /** Keeps the newer snapshot when deliveries arrive out of order. */
+    async upsertUser(user: { id: string; email: string; roles: string[]; status: string; updatedAt: string }) {
+      await db.query(
+        `insert into local_users (user_id, email, roles, status, updated_at) values ($1, $2, $3, $4, $5)
+         on conflict (user_id) do update
+           set email = excluded.email, roles = excluded.roles, status = excluded.status,
+               updated_at = excluded.updated_at, synced_at = now()
+           where local_users.updated_at <= excluded.updated_at`,
+        [user.id, user.email, JSON.stringify(user.roles), user.status, new Date(user.updatedAt)],
+      );
+    },
+
+    async getUser(userId: string): Promise<LocalUser | null> {
+      const { rows } = await db.query<{ user_id: string; email: string; roles: string[]; status: string; updated_at: Date }>(
+        'select * from local_users where user_id = $1',
+        [userId],
+      );
+      const row = rows[0];
+      return row ? { userId: row.user_id, email: row.email, roles: row.roles, status: row.status, updatedAt: row.updated_at } : null;
+    },
+
+    /** Keyed by webhook-id, so processing the same delivery again counts it once. */
+    async recordLoginFailure(input: { webhookId: string; userId: string; failedAt: Date }): Promise<void> {
+      await db.query(
+        'insert into login_failures (webhook_id, user_id, failed_at) values ($1, $2, $3) on conflict (webhook_id) do nothing',
+        [input.webhookId, input.userId, input.failedAt],
+      );
+    },
+
+    /** Failures in (since, until]: judged on event times, so late processing counts the same. */
+    async countLoginFailures(userId: string, since: Date, until: Date): Promise<number> {
+      const { rows } = await db.query<{ count: number }>(
+        'select count(*)::int as count from login_failures where user_id = $1 and failed_at > $2 and failed_at <= $3',
+        [userId, since, until],
+      );
+      return rows[0]?.count ?? 0;
+    },
+
+    async clearLoginFailures(userId: string, upTo: Date): Promise<void> {
+      await db.query('delete from login_failures where user_id = $1 and failed_at <= $2', [userId, upTo]);
+    },
+
+    async recordSecurityNotice(input: { webhookId: string; userId: string; email: string | null; message: string }) {
+      await db.query(
+        `insert into security_notices (webhook_id, user_id, email, message) values ($1, $2, $3, $4)
+         on conflict (webhook_id) do nothing`,
+        [input.webhookId, input.userId, input.email, input.message],
+      );
+    },
+
+    async securityNotices(userId: string): Promise<SecurityNotice[]> {
+      const { rows } = await db.query<{ webhook_id: string; user_id: string; email: string | null; message: string; created_at: Date }>(
+        'select * from security_notices where user_id = $1 order by created_at',
+        [userId],
+      );
+      return rows.map((row) => ({
+        webhookId: row.webhook_id,
+        userId: row.user_id,
+        email: row.email,
+        message: row.message,
+        createdAt: row.created_at,
+      }));
+    },
+
+    /** Everything this backend holds about the user, in one transaction. */
+    async removeUser(userId: string): Promise<number> {
+      return db.transaction(async (tx) => {
+        let removed = 0;
+        for (const table of ['local_users', 'login_failures', 'security_notices']) {
+          const result = await tx.query(`delete from ${table} where user_id = $1`, [userId]);
+          removed += result.affectedRows ?? 0;
+        }
+        return removed;
+      });
+    },
+
+    /** How many rows mention the user (tests and the page use it to show removal). */
+    async countRowsFor(userId: string): Promise<number> {
+      const { rows } = await db.query<{ count: number }>(
+        `select ((select count(*) from local_users where user_id = $1)
+               + (select count(*) from login_failures where user_id = $1)
+               + (select count(*) from security_notices where user_id = $1))::int as count`,
+        [userId],
+      );
+      return rows[0]?.count ?? 0;
+    },
+  };
+}
+
+export type UserDataStore = ReturnType<typeof createUserDataStore>;
