@@ -9,12 +9,14 @@ import { createLogger } from './logger';
 import { idempotency } from './middleware/idempotency';
 import { limitBody, requireJsonBody } from './middleware/json-body';
 import { rateLimit } from './middleware/rate-limit';
-import { requestContext } from './middleware/request-context';
+import { requestContext, requestIdOf } from './middleware/request-context';
 import { createDocsRouter } from './rest/docs';
 import { errorResponse } from './rest/error-response';
 import { buildOpenApiDocument } from './rest/openapi';
 import { createRestRouter } from './rest/rest-router';
+import { bearerToken } from './services/api-keys';
 import { createApiServices, createContext } from './trpc/context';
+import type { ApiServices } from './trpc/context';
 import { appRouter } from './trpc/router';
 
 export interface CreateAppOptions {
@@ -33,7 +35,7 @@ export function createApp(options: CreateAppOptions) {
 
   app.use(requestContext(logger));
   app.onError((error, c) => {
-    logger.error({ err: error, path: c.req.path }, 'unhandled error');
+    logger.error({ err: error, path: c.req.path, requestId: requestIdOf(c) }, 'unhandled error');
     return errorResponse(c, 'internal_error', 'Internal server error');
   });
   app.notFound((c) => errorResponse(c, 'not_found', `No route for ${c.req.method} ${c.req.path}`));
@@ -55,22 +57,39 @@ export function createApp(options: CreateAppOptions) {
   });
   app.route('/docs', createDocsRouter());
 
-  const api = [limitBody(config.bodyLimitBytes), requireJsonBody(), rateLimit(config.rateLimit)] as const;
+  const api = [
+    limitBody(config.bodyLimitBytes),
+    requireJsonBody(),
+    rateLimit({ ...config.rateLimit, identify: (c) => apiKeyIdOf(c.req.raw.headers, services) }),
+  ] as const;
   app.use('/v1/*', ...api, idempotency(options.db, services));
   app.use('/trpc/*', ...api);
 
   app.route('/v1', createRestRouter(options.db, services));
-  app.all('/trpc/*', (c) =>
-    fetchRequestHandler({
+  app.all('/trpc/*', async (c) => {
+    const response = await fetchRequestHandler({
       // Must equal the mount path, or procedure names come out truncated.
       endpoint: '/trpc',
       req: c.req.raw,
       router: appRouter,
       createContext: ({ req }) => createContext({ headers: req.headers, db: options.db, services }),
       onError: ({ error, path }) => {
-        if (error.code === 'INTERNAL_SERVER_ERROR') logger.error({ err: error.cause ?? error, procedure: path }, 'procedure failed');
+        if (error.code === 'INTERNAL_SERVER_ERROR') {
+          logger.error({ err: error.cause ?? error, procedure: path, requestId: requestIdOf(c) }, 'procedure failed');
+        }
       },
-    }),
-  );
+    });
+    // Rebuilt through the context so the headers middleware set before the
+    // handler ran (X-Request-Id, RateLimit-*) reach tRPC responses too:
+    // Hono only merges them into responses it creates itself.
+    return c.newResponse(response.body, response);
+  });
   return app;
+}
+
+/** The id of the request's valid API key, or null (no key, unknown key, revoked key). */
+async function apiKeyIdOf(headers: Headers, services: ApiServices): Promise<string | null> {
+  const token = bearerToken(headers);
+  const identity = token ? await services.apiKeys.verify(token) : null;
+  return identity?.apiKeyId ?? null;
 }

@@ -3,8 +3,10 @@ import { idempotencyKeys } from '@herald/db';
 import type { Database } from '@herald/db';
 import { and, eq, lt, or } from 'drizzle-orm';
 import { createMiddleware } from 'hono/factory';
+import { httpStatusFor } from '../errors';
+import type { ApiErrorBody } from '../errors';
 import { errorResponse } from '../rest/error-response';
-import { bearerToken } from '../services/api-keys';
+import { API_KEY_PREFIX, bearerToken } from '../services/api-keys';
 import type { ApiServices } from '../trpc/context';
 
 /** An in-flight record older than this belongs to a request that died with its process. */
@@ -81,12 +83,42 @@ export function idempotency(db: Database, services: ApiServices) {
       if (status >= 500 || NOT_STORED.has(status)) {
         await db.delete(idempotencyKeys).where(scope);
       } else {
-        const responseBody = await c.res.clone().text();
+        const stored = storableResponse(status, await c.res.clone().text());
         await db
           .update(idempotencyKeys)
-          .set({ status: 'completed', responseStatus: status, responseBody })
+          .set({ status: 'completed', responseStatus: stored.status, responseBody: stored.body })
           .where(scope);
       }
     }
   });
+}
+
+/**
+ * What a replay answers. A response carrying a new API key is not stored
+ * as is: the key would sit in plain text in the database for the whole TTL,
+ * and keys are stored only as hashes and shown once. Its replay is a 409
+ * naming the key that was created instead.
+ */
+function storableResponse(status: number, body: string): { status: number; body: string } {
+  const created = parseJsonObject(body);
+  if (typeof created?.key !== 'string' || !created.key.startsWith(API_KEY_PREFIX)) return { status, body };
+  const error: ApiErrorBody = {
+    error: {
+      code: 'conflict',
+      message:
+        'This Idempotency-Key already created an API key, whose secret is shown only once and is not replayed. ' +
+        'Revoke that key and create a new one if the secret was lost.',
+      details: { id: typeof created.id === 'string' ? created.id : null },
+    },
+  };
+  return { status: httpStatusFor.conflict, body: JSON.stringify(error) };
+}
+
+function parseJsonObject(text: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { errorResponse } from '../rest/error-response';
@@ -7,10 +7,16 @@ export interface RateLimitOptions {
   requests: number;
   windowSeconds: number;
   now?: () => number;
+  /**
+   * The id of the caller's valid API key, or null. Only a key that verifies
+   * gets its own budget: keyed by the raw header, a client could send a new
+   * made-up key with every request and never be limited.
+   */
+  identify?: (c: Context) => Promise<string | null>;
 }
 
 /**
- * Fixed-window limits per API key (per client address without one), with
+ * Fixed-window limits per API key (per client address without a valid one), with
  * the IETF draft's `RateLimit-Policy` / `RateLimit` headers. Counters live
  * in this process: with N API processes behind a balancer a key may make up
  * to N × `requests` per window (see the README).
@@ -28,7 +34,8 @@ export function rateLimit(options: RateLimitOptions) {
       for (const [key, w] of windows) if (t - w.start >= windowMs) windows.delete(key);
       lastSweep = t;
     }
-    const key = clientKey(c);
+    const apiKeyId = options.identify ? await options.identify(c) : null;
+    const key = apiKeyId ? `k:${apiKeyId}` : clientAddressKey(c);
     let w = windows.get(key);
     if (!w || t - w.start >= windowMs) {
       w = { start: t, count: 0 };
@@ -47,10 +54,7 @@ export function rateLimit(options: RateLimitOptions) {
   });
 }
 
-function clientKey(c: Parameters<Parameters<typeof createMiddleware>[0]>[0]): string {
-  const auth = c.req.header('authorization');
-  // Keyed by a hash so the map never holds a usable key.
-  if (auth) return `k:${createHash('sha256').update(auth).digest('base64url')}`;
+function clientAddressKey(c: Context): string {
   try {
     return `ip:${getConnInfo(c).remote.address ?? 'unknown'}`;
   } catch {

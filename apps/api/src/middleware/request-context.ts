@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { Logger } from 'pino';
 
@@ -26,4 +27,9 @@ export function requestContext(logger: Logger) {
       'request',
     );
   });
+}
+
+/** The id `requestContext` gave this request, for log lines written elsewhere. */
+export function requestIdOf(c: Context): string | undefined {
+  return (c.var as Partial<RequestVariables>).requestId;
 }

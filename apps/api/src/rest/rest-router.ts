@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import type { Context as HonoContext } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { toApiErrorBody } from '../errors';
+import { requestIdOf } from '../middleware/request-context';
 import type { ApiServices } from '../trpc/context';
 import { createContext } from '../trpc/context';
 import { createCaller } from '../trpc/router';
@@ -32,7 +33,7 @@ export function createRestRouter(db: Database, services: ApiServices) {
       } catch (error) {
         if (!(error instanceof TRPCError)) throw error;
         const { status, body } = toApiErrorBody(error);
-        if (status >= 500) services.logger?.error({ err: error.cause ?? error, procedure: path }, 'procedure failed');
+        if (status >= 500) services.logger?.error({ err: error.cause ?? error, procedure: path, requestId: requestIdOf(c) }, 'procedure failed');
         return c.json(body, status as ContentfulStatusCode);
       }
     });

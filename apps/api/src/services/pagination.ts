@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from './text';
 
 export const listLimitSchema = z.coerce.number().int().min(1).max(100).default(20);
-export const cursorSchema = z.string().min(1).max(100);
+export const cursorSchema = z.string().min(1).max(100).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
 
 export function pageSchema<T extends z.ZodType>(item: T) {
   return z.object({

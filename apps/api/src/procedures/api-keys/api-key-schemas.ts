@@ -1,5 +1,6 @@
 import type { apiKeys } from '@herald/db';
 import { z } from 'zod';
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../../services/text';
 
 export const apiKeySchema = z.object({
   id: z.string(),
@@ -14,7 +15,7 @@ export const apiKeySchema = z.object({
 /** Returned once, at creation: the only time the key itself is shown. */
 export const createdApiKeySchema = apiKeySchema.extend({ key: z.string() });
 
-export const apiKeyNameSchema = z.string().trim().min(1).max(100);
+export const apiKeyNameSchema = z.string().trim().min(1).max(100).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
 
 export function toApiKey(row: typeof apiKeys.$inferSelect): z.infer<typeof apiKeySchema> {
   return {

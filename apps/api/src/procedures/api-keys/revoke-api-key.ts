@@ -2,12 +2,13 @@ import { apiKeys } from '@herald/db';
 import { and, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import { notFound } from '../../errors';
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../../services/text';
 import { projectProcedure } from '../../trpc/init';
 import { apiKeySchema, toApiKey } from './api-key-schemas';
 
 export const revokeApiKey = projectProcedure
   .meta({ openapi: { method: 'DELETE', path: '/api-keys/{id}', summary: 'Revoke an API key', tags: ['API keys'], auth: 'apiKey' } })
-  .input(z.strictObject({ id: z.string().min(1).max(100) }))
+  .input(z.strictObject({ id: z.string().min(1).max(100).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE) }))
   .output(apiKeySchema)
   .mutation(async ({ ctx, input }) => {
     const [row] = await ctx.db

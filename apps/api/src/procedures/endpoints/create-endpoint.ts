@@ -2,11 +2,11 @@ import { endpointSecrets, endpoints, newId } from '@herald/db';
 import { generateSecret } from '@herald/signing';
 import { z } from 'zod';
 import { projectProcedure } from '../../trpc/init';
-import { customHeadersSchema, assertEndpointUrl, endpointSchema, eventTypesFilterSchema, toEndpoint } from './endpoint-schemas';
+import { assertEndpointUrl, customHeadersSchema, endpointDescriptionSchema, endpointSchema, endpointUrlInputSchema, eventTypesFilterSchema, toEndpoint } from './endpoint-schemas';
 
 export const createEndpointInput = z.strictObject({
-  url: z.string().max(2000),
-  description: z.string().max(500).nullable().optional(),
+  url: endpointUrlInputSchema,
+  description: endpointDescriptionSchema.optional(),
   /** Omitted or null: every event type. */
   eventTypes: eventTypesFilterSchema.optional(),
   headers: customHeadersSchema.optional(),

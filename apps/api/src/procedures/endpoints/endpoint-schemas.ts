@@ -3,6 +3,7 @@ import type { endpoints } from '@herald/db';
 import { eventTypes } from '@herald/events';
 import { z } from 'zod';
 import { apiError } from '../../errors';
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../../services/text';
 
 export const endpointIdSchema = z.string().regex(/^ep_[0-9a-z]{26}$/, 'not an endpoint id');
 
@@ -15,9 +16,16 @@ export const customHeadersSchema = z
       .string()
       .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/, 'not a valid header name')
       .refine((name) => !RESERVED_HEADER.test(name), 'this header is set by Herald'),
-    z.string().max(1000).regex(/^[^\r\n\0]*$/, 'header values may not contain line breaks'),
+    z
+      .string()
+      .max(1000)
+      .regex(/^[^\r\n\0]*$/, 'header values may not contain line breaks')
+      .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE),
   )
   .refine((h) => Object.keys(h).length <= 20, 'at most 20 custom headers');
+
+export const endpointUrlInputSchema = z.string().max(2000).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
+export const endpointDescriptionSchema = z.string().max(500).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE).nullable();
 
 export const eventTypesFilterSchema = z.array(z.enum(eventTypes)).min(1).max(eventTypes.length).nullable();
 

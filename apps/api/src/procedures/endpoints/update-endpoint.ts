@@ -2,7 +2,7 @@ import { endpoints } from '@herald/db';
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { projectProcedure } from '../../trpc/init';
-import { assertEndpointUrl, customHeadersSchema, endpointIdSchema, endpointSchema, eventTypesFilterSchema, toEndpoint } from './endpoint-schemas';
+import { assertEndpointUrl, endpointDescriptionSchema, endpointUrlInputSchema, customHeadersSchema, endpointIdSchema, endpointSchema, eventTypesFilterSchema, toEndpoint } from './endpoint-schemas';
 import { findEndpoint } from './find-endpoint';
 
 export const updateEndpoint = projectProcedure
@@ -10,8 +10,8 @@ export const updateEndpoint = projectProcedure
   .input(
     z.strictObject({
       id: endpointIdSchema,
-      url: z.string().max(2000).optional(),
-      description: z.string().max(500).nullable().optional(),
+      url: endpointUrlInputSchema.optional(),
+      description: endpointDescriptionSchema.optional(),
       eventTypes: eventTypesFilterSchema.optional(),
       headers: customHeadersSchema.optional(),
       disabled: z.boolean().optional(),

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { apiError } from '../../errors';
 import { changeWithEvents } from '../../services/change-with-events';
 import { burnPasswordCheck, verifyPassword } from '../../services/passwords';
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../../services/text';
 import { projectProcedure } from '../../trpc/init';
 import { emailSchema } from '../users/user-schemas';
 
@@ -11,7 +12,7 @@ export const createLoginInput = z.strictObject({
   email: emailSchema,
   password: z.string().min(1).max(256),
   ipAddress: z.union([z.ipv4(), z.ipv6()]).optional(),
-  userAgent: z.string().max(1000).optional(),
+  userAgent: z.string().max(1000).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE).optional(),
 });
 
 /** One answer for both, so a caller cannot tell which users exist. */

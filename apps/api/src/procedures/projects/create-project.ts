@@ -1,6 +1,7 @@
 import { newId, projects } from '@herald/db';
 import { z } from 'zod';
 import { insertApiKey } from '../../services/api-keys';
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../../services/text';
 import { adminProcedure } from '../../trpc/init';
 import { createdApiKeySchema, toApiKey } from '../api-keys/api-key-schemas';
 
@@ -10,7 +11,7 @@ export const createProject = adminProcedure
   .meta({
     openapi: { method: 'POST', path: '/projects', summary: 'Create a project and its first API key', tags: ['Projects'], successStatus: 201, auth: 'admin' },
   })
-  .input(z.strictObject({ name: z.string().trim().min(1).max(100) }))
+  .input(z.strictObject({ name: z.string().trim().min(1).max(100).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE) }))
   .output(z.object({ project: projectSchema, apiKey: createdApiKeySchema }))
   .mutation(({ ctx, input }) =>
     ctx.db.transaction(async (tx) => {

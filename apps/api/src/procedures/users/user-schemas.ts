@@ -2,6 +2,7 @@ import { userSnapshotSchema } from '@herald/events';
 import type { UserSnapshot } from '@herald/events';
 import type { users } from '@herald/db';
 import { z } from 'zod';
+import { isStorableJson, isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../../services/text';
 
 export const emailSchema = z
   .string()
@@ -11,14 +12,15 @@ export const emailSchema = z
   .transform((email) => email.toLowerCase());
 
 export const passwordSchema = z.string().min(8).max(256);
-export const userNameSchema = z.string().trim().min(1).max(200).nullable();
+export const userNameSchema = z.string().trim().min(1).max(200).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE).nullable();
 export const rolesSchema = z
   .array(z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,63}$/i, 'role names are 1–64 letters, digits, _ . : -'))
   .max(50)
   .transform((roles) => [...new Set(roles)]);
 export const metadataSchema = z
   .record(z.string().max(100), z.json())
-  .refine((m) => JSON.stringify(m).length <= 8192, 'metadata must serialize to at most 8 KB');
+  .refine((m) => JSON.stringify(m).length <= 8192, 'metadata must serialize to at most 8 KB')
+  .refine(isStorableJson, UNSTORABLE_TEXT_MESSAGE);
 export const userIdSchema = z.string().regex(/^usr_[0-9a-z]{26}$/, 'not a user id');
 
 /** The public shape of a user: the webhook snapshot, never the password. */

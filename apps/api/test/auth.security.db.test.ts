@@ -1,0 +1,114 @@
+import { users } from '@herald/db';
+import { describeDb } from '@herald/db/testing';
+import { TRPCError } from '@trpc/server';
+import { eq } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { createTenant, createTestApp, eventsOf, expectApiError, expectJson, tenantFor, uniqueEmail, withJson } from './harness';
+
+describeDb('authentication and secrets', (t) => {
+  describe('revoked key → 401', () => {
+    it('on REST, on tRPC over HTTP and through the caller, for reads and writes', async () => {
+      const tenant = await createTenant(t.db);
+      const doomed = await tenant.caller.apiKeys.create({ name: 'doomed' });
+      const asDoomed = tenantFor(tenant.testApp, tenant.projectId, doomed.key, doomed.id);
+      // Works before the revocation (and is now in the verifier's cache).
+      expect((await asDoomed.request('/v1/users')).status).toBe(200);
+
+      await expectJson(await tenant.request(`/v1/api-keys/${doomed.id}`, { method: 'DELETE' }), 200);
+
+      await expectApiError(await asDoomed.request('/v1/users'), 401, 'unauthorized');
+      await expectApiError(await asDoomed.request('/v1/users', { json: { email: uniqueEmail() } }), 401, 'unauthorized');
+      expect((await asDoomed.request('/trpc/users.list')).status).toBe(401);
+      const error = await asDoomed.caller.users.list().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TRPCError);
+      expect((error as TRPCError).code).toBe('UNAUTHORIZED');
+      // Nothing was written with it.
+      expect((await tenant.caller.users.list()).data).toEqual([]);
+    });
+
+    it('a key revoking itself is refused from the next request on', async () => {
+      const tenant = await createTenant(t.db);
+      await expectJson(await tenant.request(`/v1/api-keys/${tenant.apiKeyId}`, { method: 'DELETE' }), 200);
+      await expectApiError(await tenant.request('/v1/api-keys'), 401, 'unauthorized');
+    });
+
+    it('another API process sees the revocation once its key cache expires', async () => {
+      const tenant = await createTenant(t.db);
+      // A second app on the same database: a second API process, no shared memory.
+      const otherProcess = createTestApp(t.db, { config: { apiKeyCacheMs: 0 } });
+      const elsewhere = tenantFor(otherProcess, tenant.projectId, tenant.apiKey, tenant.apiKeyId);
+      expect((await elsewhere.request('/v1/users')).status).toBe(200);
+      await tenant.request(`/v1/api-keys/${tenant.apiKeyId}`, { method: 'DELETE' });
+      await expectApiError(await elsewhere.request('/v1/users'), 401, 'unauthorized');
+    });
+  });
+
+  it.each([
+    ['no Authorization header', undefined],
+    ['an unknown key', 'Bearer sk_ThisKeyWasNeverIssuedByHeraldAtAll00000000'],
+    ['a key without the sk_ prefix', 'Bearer pk_abc'],
+    ['a Basic credential', 'Basic dXNlcjpwYXNz'],
+    ['an empty bearer', 'Bearer '],
+  ])('%s → 401 unauthorized', async (_label, authorization) => {
+    const { app } = createTestApp(t.db);
+    const headers: Record<string, string> = authorization ? { authorization } : {};
+    const error = await expectApiError(await app.request('/v1/users', { headers }), 401, 'unauthorized');
+    expect(error.message).toMatch(/API key/);
+    await expectApiError(await app.request('/v1/users', withJson({ json: { email: uniqueEmail() }, headers })), 401, 'unauthorized');
+  });
+
+  describe('admin routes', () => {
+    it('refuse a project API key', async () => {
+      const tenant = await createTenant(t.db);
+      await expectApiError(await tenant.request('/v1/projects', { json: { name: 'sneaky' } }), 401, 'unauthorized');
+    });
+
+    it('refuse everyone when no admin token is configured', async () => {
+      const { app } = createTestApp(t.db, { config: { adminToken: null } });
+      for (const authorization of ['Bearer ', 'Bearer null', 'Bearer undefined']) {
+        await expectApiError(await app.request('/v1/projects', withJson({ json: { name: 'x' }, headers: { authorization } })), 401, 'unauthorized');
+      }
+    });
+  });
+
+  describe('secrets never appear in responses after creation', () => {
+    it('a user’s password and hash appear in no user, list, update, tRPC or event response', async () => {
+      const tenant = await createTenant(t.db);
+      const password = 'a very secret password 123';
+      const created = await tenant.request('/v1/users', { json: { email: uniqueEmail('secret'), password } });
+      const user = await expectJson<{ id: string }>(created, 201);
+      const [row] = await t.db.select({ hash: users.passwordHash }).from(users).where(eq(users.id, user.id));
+      const hash = row!.hash!;
+      const salt = hash.split('$')[3]!;
+
+      const responses = [
+        JSON.stringify(user),
+        await (await tenant.request(`/v1/users/${user.id}`)).text(),
+        await (await tenant.request('/v1/users')).text(),
+        await (await tenant.request(`/v1/users/${user.id}`, { method: 'PATCH', json: { name: 'Renamed' } })).text(),
+        await (await tenant.request('/trpc/users.list')).text(),
+        JSON.stringify(await eventsOf(tenant)),
+      ];
+      for (const text of responses) {
+        expect(text).not.toContain(password);
+        expect(text).not.toContain(salt);
+        expect(text).not.toMatch(/\$scrypt\$|passwordHash|password_hash/);
+      }
+    });
+
+    it('an API key is returned by its creation only, never by listing, revoking or other routes', async () => {
+      const tenant = await createTenant(t.db);
+      const second = await expectJson<{ id: string; key: string }>(await tenant.request('/v1/api-keys', { json: { name: 'x' } }), 201);
+      const afterwards = [
+        await (await tenant.request('/v1/api-keys')).text(),
+        await (await tenant.request('/trpc/apiKeys.list')).text(),
+        await (await tenant.request(`/v1/api-keys/${second.id}`, { method: 'DELETE' })).text(),
+        await (await tenant.request('/v1/events')).text(),
+      ];
+      for (const text of afterwards) {
+        expect(text).not.toContain(second.key);
+        expect(text).not.toContain(tenant.apiKey);
+      }
+    });
+  });
+});

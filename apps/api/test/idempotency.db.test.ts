@@ -1,0 +1,151 @@
+import { idempotencyKeys, users } from '@herald/db';
+import { describeDb } from '@herald/db/testing';
+import { and, eq } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import type { Tenant } from './harness';
+import { createTenant, eventsOf, expectApiError, expectJson, uniqueEmail } from './harness';
+
+let keyCounter = 0;
+const newIdempotencyKey = () => `idem-${Date.now()}-${(keyCounter += 1)}`;
+
+function post(tenant: Tenant, path: string, json: unknown, idempotencyKey: string) {
+  return tenant.request(path, { json, headers: { 'idempotency-key': idempotencyKey } });
+}
+
+describeDb('Idempotency-Key on POST', (t) => {
+  async function usersNamed(tenant: Tenant, email: string) {
+    return t.db.select().from(users).where(and(eq(users.projectId, tenant.projectId), eq(users.email, email)));
+  }
+
+  it('the same key and body replay the stored response: same status, same body, nothing done twice', async () => {
+    const tenant = await createTenant(t.db);
+    const key = newIdempotencyKey();
+    const body = { email: uniqueEmail('idem') };
+    const first = await post(tenant, '/v1/users', body, key);
+    const firstText = await first.text();
+    expect(first.status).toBe(201);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+
+    const replay = await post(tenant, '/v1/users', body, key);
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await replay.text()).toBe(firstText);
+
+    expect(await usersNamed(tenant, body.email)).toHaveLength(1);
+    expect(await eventsOf(tenant, 'user.created')).toHaveLength(1);
+  });
+
+  it('a stored error is replayed too (409 email_taken), since it says the request ran', async () => {
+    const tenant = await createTenant(t.db);
+    const email = uniqueEmail();
+    await tenant.caller.users.create({ email });
+    const key = newIdempotencyKey();
+    await expectApiError(await post(tenant, '/v1/users', { email }, key), 409, 'email_taken');
+    const replay = await post(tenant, '/v1/users', { email }, key);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    await expectApiError(replay, 409, 'email_taken');
+  });
+
+  it('the same key with a different body → 422 idempotency_key_reused, and the first result stands', async () => {
+    const tenant = await createTenant(t.db);
+    const key = newIdempotencyKey();
+    const firstEmail = uniqueEmail();
+    await expectJson(await post(tenant, '/v1/users', { email: firstEmail }, key), 201);
+    const otherEmail = uniqueEmail();
+    await expectApiError(await post(tenant, '/v1/users', { email: otherEmail }, key), 422, 'idempotency_key_reused');
+    // Another route with the same key is another request too.
+    await expectApiError(await post(tenant, '/v1/api-keys', { name: 'x' }, key), 422, 'idempotency_key_reused');
+    expect(await usersNamed(tenant, otherEmail)).toEqual([]);
+    expect((await post(tenant, '/v1/users', { email: firstEmail }, key)).status).toBe(201);
+  });
+
+  it('a request still in flight → 409 idempotency_request_in_flight for the concurrent retry', async () => {
+    const tenant = await createTenant(t.db);
+    const key = newIdempotencyKey();
+    // The password hash keeps the first request busy (~100+ ms) while the second arrives.
+    const body = { email: uniqueEmail('race'), password: 'a slow password to hash' };
+    const [a, b] = await Promise.all([post(tenant, '/v1/users', body, key), post(tenant, '/v1/users', body, key)]);
+    const byStatus = new Map([a, b].map((r) => [r.status, r]));
+    expect([...byStatus.keys()].sort()).toEqual([201, 409]);
+    await expectApiError(byStatus.get(409)!, 409, 'idempotency_request_in_flight');
+
+    // Once it completed, a retry replays it.
+    const replay = await post(tenant, '/v1/users', body, key);
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(await usersNamed(tenant, body.email)).toHaveLength(1);
+  });
+
+  describe('answers that say nothing ran are not stored, so a retry runs the request', () => {
+    it('400 validation error', async () => {
+      const tenant = await createTenant(t.db);
+      const key = newIdempotencyKey();
+      await expectApiError(await post(tenant, '/v1/users', { email: 'nope' }, key), 400, 'validation_error');
+      const retry = await post(tenant, '/v1/users', { email: 'nope' }, key);
+      expect(retry.headers.get('idempotent-replayed')).toBeNull();
+      // And the key is free for a corrected body.
+      expect((await post(tenant, '/v1/users', { email: uniqueEmail() }, key)).status).toBe(201);
+    });
+  });
+
+  it('an expired record no longer holds the key', async () => {
+    const tenant = await createTenant(t.db);
+    const key = newIdempotencyKey();
+    const body = { email: uniqueEmail() };
+    await expectJson(await post(tenant, '/v1/users', body, key), 201);
+    const record = and(eq(idempotencyKeys.projectId, tenant.projectId), eq(idempotencyKeys.key, key));
+    const [stored] = await t.db.select().from(idempotencyKeys).where(record);
+    // Kept at least 24 h, as the draft and Stripe do.
+    expect(stored!.expiresAt.getTime() - stored!.createdAt.getTime()).toBeGreaterThanOrEqual(24 * 3600 * 1000);
+
+    await t.db.update(idempotencyKeys).set({ expiresAt: new Date(Date.now() - 1000) }).where(record);
+    // Runs again: this time the email is taken.
+    await expectApiError(await post(tenant, '/v1/users', body, key), 409, 'email_taken');
+  });
+
+  it('an in-flight record abandoned by a dead process is taken over after 5 minutes', async () => {
+    const tenant = await createTenant(t.db);
+    const key = newIdempotencyKey();
+    const tenMinutesAgo = new Date(Date.now() - 10 * 60 * 1000);
+    await t.db.insert(idempotencyKeys).values({
+      projectId: tenant.projectId,
+      key,
+      requestFingerprint: 'left by a crashed request',
+      status: 'in_flight',
+      createdAt: tenMinutesAgo,
+      expiresAt: new Date(Date.now() + 3600 * 1000),
+    });
+    expect((await post(tenant, '/v1/users', { email: uniqueEmail() }, key)).status).toBe(201);
+  });
+
+  it('malformed keys → 400; GET, PATCH and DELETE ignore the header', async () => {
+    const tenant = await createTenant(t.db);
+    for (const bad of ['', 'x'.repeat(256), 'has space', 'naïve']) {
+      await expectApiError(await post(tenant, '/v1/users', { email: uniqueEmail() }, bad), 400, 'validation_error');
+    }
+    const user = await tenant.caller.users.create({ email: uniqueEmail() });
+    const key = newIdempotencyKey();
+    for (const name of ['one', 'two']) {
+      const response = await tenant.request(`/v1/users/${user.id}`, { method: 'PATCH', json: { name }, headers: { 'idempotency-key': key } });
+      expect(await expectJson(response, 200)).toMatchObject({ name });
+    }
+  });
+
+  it('a replayed API key creation never returns the key again, and the key is not stored in plain text', async () => {
+    const tenant = await createTenant(t.db);
+    const key = newIdempotencyKey();
+    const created = await expectJson<{ id: string; key: string }>(await post(tenant, '/v1/api-keys', { name: 'ci' }, key), 201);
+    const stored = await t.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.projectId, tenant.projectId));
+    expect(JSON.stringify(stored)).not.toContain(created.key);
+
+    const replay = await post(tenant, '/v1/api-keys', { name: 'ci' }, key);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    const text = await replay.clone().text();
+    expect(text).not.toContain(created.key);
+    const error = await expectApiError(replay, 409, 'conflict');
+    expect(error.details).toEqual({ id: created.id });
+    // Still exactly one key was created.
+    expect((await tenant.caller.apiKeys.list()).data).toHaveLength(2);
+  });
+});

@@ -1,0 +1,59 @@
+import { describeDb } from '@herald/db/testing';
+import { expect, it } from 'vitest';
+import { createTenant, createTestApp, expectApiError, tenantFor, uniqueEmail } from './harness';
+
+const LIMIT = 5;
+const config = { rateLimit: { requests: LIMIT, windowSeconds: 60 } };
+
+describeDb('rate limits through the app', (t) => {
+  it('REST, tRPC and writes share a key’s budget; the 429 carries Retry-After and the RateLimit headers', async () => {
+    const tenant = await createTenant(t.db, { config });
+    // createTenant used the admin token, not this key: the key starts fresh.
+    const answers = [
+      await tenant.request('/v1/users'),
+      await tenant.request('/trpc/users.list'),
+      await tenant.request('/v1/users', { json: { email: uniqueEmail() } }),
+      await tenant.request('/v1/events'),
+      await tenant.request('/v1/users', { json: { email: 'invalid' } }),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 201, 200, 400]);
+    for (const [i, response] of answers.entries()) {
+      expect(response.headers.get('ratelimit-policy')).toBe(`"default";q=${LIMIT};w=60`);
+      expect(response.headers.get('ratelimit')).toMatch(new RegExp(`^"default";r=${LIMIT - 1 - i};t=\\d+$`));
+    }
+
+    const limited = await tenant.request('/v1/users', { json: { email: uniqueEmail() } });
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    expect(limited.headers.get('ratelimit')).toMatch(/^"default";r=0;t=\d+$/);
+    expect(limited.headers.get('x-request-id')).toBeTruthy();
+    await expectApiError(limited, 429, 'rate_limited');
+    expect((await tenant.request('/trpc/users.list')).status).toBe(429);
+    // The refused write did not happen.
+    expect((await tenant.caller.users.list()).data).toHaveLength(1);
+  });
+
+  it('each API key has its own budget, even within one project', async () => {
+    const tenant = await createTenant(t.db, { config });
+    const second = await tenant.caller.apiKeys.create({ name: 'second' });
+    const other = tenantFor(tenant.testApp, tenant.projectId, second.key, second.id);
+    for (let i = 0; i < LIMIT; i++) expect((await tenant.request('/v1/api-keys')).status).toBe(200);
+    expect((await tenant.request('/v1/api-keys')).status).toBe(429);
+    expect((await other.request('/v1/api-keys')).status).toBe(200);
+  });
+
+  it('made-up keys cannot buy fresh budgets: unknown credentials share the caller’s address budget', async () => {
+    const { app } = createTestApp(t.db, { config });
+    const statuses = [];
+    for (let i = 0; i < LIMIT + 2; i++) {
+      const response = await app.request('/v1/users', { headers: { authorization: `Bearer sk_guess${i}${'x'.repeat(40)}` } });
+      statuses.push(response.status);
+    }
+    expect(statuses).toEqual([...Array(LIMIT).fill(401), 429, 429]);
+  });
+
+  it('health checks are not rate limited', async () => {
+    const { app } = createTestApp(t.db, { config: { rateLimit: { requests: 1, windowSeconds: 60 } } });
+    for (let i = 0; i < 3; i++) expect((await app.request('/healthz')).status).toBe(200);
+  });
+});

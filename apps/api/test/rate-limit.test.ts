@@ -1,0 +1,67 @@
+import { Hono } from 'hono';
+import { describe, expect, it } from 'vitest';
+import { rateLimit } from '../src/middleware/rate-limit';
+import type { RateLimitOptions } from '../src/middleware/rate-limit';
+
+/** The middleware alone on a tiny app, with a clock the test moves. */
+function limitedApp(options: Omit<RateLimitOptions, 'now'>) {
+  const clock = { ms: 1_000_000 };
+  const app = new Hono();
+  app.use(rateLimit({ ...options, now: () => clock.ms }));
+  app.get('/', (c) => c.json({ ok: true }));
+  return { app, clock, get: (headers: Record<string, string> = {}) => app.request('/', { headers }) };
+}
+
+const byHeader = async (c: { req: { header(name: string): string | undefined } }) => c.req.header('x-key-id') ?? null;
+
+describe('rate limit (fixed window, IETF RateLimit headers)', () => {
+  it('counts down RateLimit on every response and announces the policy', async () => {
+    const { get } = limitedApp({ requests: 3, windowSeconds: 10 });
+    const seen = [];
+    for (let i = 0; i < 3; i++) {
+      const response = await get();
+      expect(response.status).toBe(200);
+      expect(response.headers.get('ratelimit-policy')).toBe('"default";q=3;w=10');
+      seen.push(response.headers.get('ratelimit'));
+    }
+    expect(seen).toEqual(['"default";r=2;t=10', '"default";r=1;t=10', '"default";r=0;t=10']);
+  });
+
+  it('answers 429 with Retry-After (seconds to the window end) and the error body once the budget is spent', async () => {
+    const { get, clock } = limitedApp({ requests: 2, windowSeconds: 10 });
+    await get();
+    await get();
+    clock.ms += 3_500;
+    const limited = await get();
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('7');
+    expect(limited.headers.get('ratelimit')).toBe('"default";r=0;t=7');
+    expect(await limited.json()).toEqual({ error: { code: 'rate_limited', message: expect.stringContaining('2 requests per 10 s') } });
+  });
+
+  it('opens a new window once the old one ends', async () => {
+    const { get, clock } = limitedApp({ requests: 1, windowSeconds: 1 });
+    expect((await get()).status).toBe(200);
+    expect((await get()).status).toBe(429);
+    clock.ms += 999;
+    expect((await get()).status).toBe(429);
+    clock.ms += 1;
+    const fresh = await get();
+    expect(fresh.status).toBe(200);
+    expect(fresh.headers.get('ratelimit')).toBe('"default";r=0;t=1');
+  });
+
+  it('gives each identified API key its own budget', async () => {
+    const { get } = limitedApp({ requests: 1, windowSeconds: 60, identify: byHeader });
+    expect((await get({ 'x-key-id': 'key_a' })).status).toBe(200);
+    expect((await get({ 'x-key-id': 'key_a' })).status).toBe(429);
+    expect((await get({ 'x-key-id': 'key_b' })).status).toBe(200);
+  });
+
+  it('puts every unidentified request from one address in one budget, whatever Authorization it sends', async () => {
+    const { get } = limitedApp({ requests: 2, windowSeconds: 60, identify: byHeader });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await get({ authorization: `Bearer sk_made_up_${i}` })).status);
+    expect(statuses).toEqual([200, 200, 429, 429]);
+  });
+});

@@ -1,0 +1,110 @@
+import { describeDb } from '@herald/db/testing';
+import { TRPCError } from '@trpc/server';
+import { describe, expect, it } from 'vitest';
+import { createTenant, eventsOf, expectApiError, uniqueEmail } from './harness';
+
+const MISSING_USER = 'usr_00000000000000000000000000';
+
+describeDb('users: errors', (t) => {
+  describe('duplicate email → 409 email_taken', () => {
+    it('on create, whatever the case of the address, and records no second user.created', async () => {
+      const tenant = await createTenant(t.db);
+      const email = uniqueEmail('dup');
+      expect((await tenant.request('/v1/users', { json: { email } })).status).toBe(201);
+      const error = await expectApiError(await tenant.request('/v1/users', { json: { email: email.toUpperCase() } }), 409, 'email_taken');
+      expect(error.message).toMatch(/already exists/);
+      expect(await eventsOf(tenant, 'user.created')).toHaveLength(1);
+    });
+
+    it('on update to another user’s address', async () => {
+      const tenant = await createTenant(t.db);
+      const taken = await tenant.caller.users.create({ email: uniqueEmail() });
+      const user = await tenant.caller.users.create({ email: uniqueEmail() });
+      await expectApiError(await tenant.request(`/v1/users/${user.id}`, { method: 'PATCH', json: { email: taken.email } }), 409, 'email_taken');
+      expect(await tenant.caller.users.get({ id: user.id })).toEqual(user);
+      expect(await eventsOf(tenant, 'user.updated')).toEqual([]);
+    });
+
+    it('over tRPC as CONFLICT with the same machine-readable code', async () => {
+      const tenant = await createTenant(t.db);
+      const email = uniqueEmail();
+      await tenant.caller.users.create({ email });
+      const error = await tenant.caller.users.create({ email }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TRPCError);
+      expect((error as TRPCError).code).toBe('CONFLICT');
+
+      const response = await tenant.request('/trpc/users.create', { json: { email } });
+      expect(response.status).toBe(409);
+      const body = (await response.json()) as { error: { data: { herald: unknown } } };
+      expect(body.error.data.herald).toMatchObject({ code: 'email_taken' });
+    });
+  });
+
+  it('the same email may exist once in each project', async () => {
+    const a = await createTenant(t.db);
+    const b = await createTenant(t.db, { testApp: a.testApp });
+    const email = uniqueEmail('shared');
+    expect((await a.request('/v1/users', { json: { email } })).status).toBe(201);
+    expect((await b.request('/v1/users', { json: { email } })).status).toBe(201);
+  });
+
+  it.each([
+    ['GET', `/v1/users/${MISSING_USER}`, undefined],
+    ['PATCH', `/v1/users/${MISSING_USER}`, { name: 'x' }],
+    ['DELETE', `/v1/users/${MISSING_USER}`, undefined],
+    ['POST', `/v1/users/${MISSING_USER}/password`, { password: 'long enough password' }],
+  ])('%s %s for a user that does not exist → 404 not_found', async (method, path, json) => {
+    const tenant = await createTenant(t.db);
+    await expectApiError(await tenant.request(path, { method, ...(json ? { json } : {}) }), 404, 'not_found');
+    // A failed change records nothing.
+    expect(await eventsOf(tenant)).toEqual([]);
+  });
+
+  describe('validation → 400 validation_error with the failing paths', () => {
+    it.each([
+      ['a missing email', {}, 'email'],
+      ['a malformed email', { email: 'not-an-email' }, 'email'],
+      ['a short password', { email: 'x@example.com', password: 'short' }, 'password'],
+      ['a bad role name', { email: 'x@example.com', roles: ['has space'] }, 'roles.0'],
+      ['a blank name', { email: 'x@example.com', name: '   ' }, 'name'],
+      ['metadata over 8 KB', { email: 'x@example.com', metadata: { big: 'x'.repeat(9000) } }, 'metadata'],
+      ['an unknown field (mass assignment)', { email: 'x@example.com', status: 'locked', id: 'usr_x' }, ''],
+    ])('POST /v1/users with %s', async (_label, json, path) => {
+      const tenant = await createTenant(t.db);
+      const error = await expectApiError(await tenant.request('/v1/users', { json }), 400, 'validation_error');
+      expect(error.details).toEqual(expect.arrayContaining([expect.objectContaining({ path, message: expect.any(String), code: expect.any(String) })]));
+    });
+
+    it('PATCH with a malformed id or an unknown status', async () => {
+      const tenant = await createTenant(t.db);
+      await expectApiError(await tenant.request('/v1/users/not-a-user-id', { method: 'PATCH', json: { name: 'x' } }), 400, 'validation_error');
+      const user = await tenant.caller.users.create({ email: uniqueEmail() });
+      const error = await expectApiError(
+        await tenant.request(`/v1/users/${user.id}`, { method: 'PATCH', json: { status: 'deleted' } }),
+        400,
+        'validation_error',
+      );
+      expect(error.details).toEqual([expect.objectContaining({ path: 'status' })]);
+    });
+
+    it('GET /v1/users with a limit out of range or an unknown query parameter', async () => {
+      const tenant = await createTenant(t.db);
+      for (const query of ['limit=0', 'limit=101', 'limit=abc', 'sort=email', 'cursor=']) {
+        await expectApiError(await tenant.request(`/v1/users?${query}`), 400, 'validation_error');
+      }
+    });
+
+    it('text PostgreSQL cannot store (NUL, lone surrogates) is refused, not a 500', async () => {
+      const tenant = await createTenant(t.db);
+      const bodies = [
+        { email: uniqueEmail(), name: 'a\u0000b' },
+        { email: uniqueEmail(), name: '\ud800' },
+        { email: uniqueEmail(), metadata: { note: 'x\u0000' } },
+        { email: uniqueEmail(), metadata: { nested: [{ '\udc00': 1 }] } },
+      ];
+      for (const json of bodies) await expectApiError(await tenant.request('/v1/users', { json }), 400, 'validation_error');
+      await expectApiError(await tenant.request('/v1/users?cursor=%00'), 400, 'validation_error');
+      expect(await eventsOf(tenant)).toEqual([]);
+    });
+  });
+});
