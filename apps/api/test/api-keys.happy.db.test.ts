@@ -66,6 +66,21 @@ describeDb('projects and API keys: happy paths', (t) => {
     expect(text).not.toContain(second.key);
   });
 
+  it('records when a key was last used', async () => {
+    const tenant = await createTenant(t.db);
+    const unused = await tenant.caller.apiKeys.create({ name: 'unused' });
+    await expectJson(await tenant.request('/v1/users'), 200);
+    // The stamp is written off the request path, so wait for it.
+    await expect
+      .poll(async () => {
+        const [row] = await t.db.select({ lastUsedAt: apiKeys.lastUsedAt }).from(apiKeys).where(eq(apiKeys.id, tenant.apiKeyId));
+        return row?.lastUsedAt;
+      })
+      .toBeInstanceOf(Date);
+    const [untouched] = await t.db.select({ lastUsedAt: apiKeys.lastUsedAt }).from(apiKeys).where(eq(apiKeys.id, unused.id));
+    expect(untouched?.lastUsedAt).toBeNull();
+  });
+
   it('DELETE /v1/api-keys/{id} revokes a key: it shows revokedAt and stops authenticating', async () => {
     const tenant = await createTenant(t.db);
     const second = await tenant.caller.apiKeys.create({ name: 'to revoke' });

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { apiKeys } from '@herald/db';
 import type { Database, Queryable } from '@herald/db';
 import { newId } from '@herald/db';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 
 export const API_KEY_PREFIX = 'sk_';
 
@@ -58,11 +58,26 @@ export class ApiKeyVerifier {
       .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)))
       .limit(1);
     const identity = row ?? null;
+    if (identity) this.touch(identity.apiKeyId);
     if (this.ttlMs > 0) {
       if (this.cache.size >= this.maxEntries) this.cache.clear();
       this.cache.set(keyHash, { identity, expiresAt: now + this.ttlMs });
     }
     return identity;
+  }
+
+  /**
+   * Records when a key was last used, at cache-miss granularity (every
+   * `ttlMs` at most per key and process), off the request's critical path.
+   */
+  private touch(apiKeyId: string): void {
+    this.db
+      .update(apiKeys)
+      .set({ lastUsedAt: sql`now()` })
+      .where(and(eq(apiKeys.id, apiKeyId), sql`(${apiKeys.lastUsedAt} is null or ${apiKeys.lastUsedAt} < now() - interval '1 minute')`))
+      .catch(() => {
+        // Bookkeeping only: a failure here must not fail the request.
+      });
   }
 
   /** Forget every cached answer about one key (after it is revoked here). */
