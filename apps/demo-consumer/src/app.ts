@@ -81,6 +81,8 @@ export function createConsumerApp(options: ConsumerAppOptions): ConsumerApp {
     c.header('content-security-policy', `default-src 'self'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'`);
     return c.html(renderPage(nonce));
   });
+  // No icon to serve; answering keeps the browser console clean.
+  app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.route(
     '/',

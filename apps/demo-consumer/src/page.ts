@@ -16,6 +16,7 @@ export function renderPage(nonce: string): string {
   h1 { margin: 0 0 4px; font-size: 1.5rem; }
   .lead { margin: 0 0 20px; color: #555d70; }
   .panel { background: #fff; border: 1px solid #dde1ea; border-radius: 8px; padding: 16px; margin-bottom: 16px; }
+  .panel > :first-child { margin-top: 0; } .panel > :last-child { margin-bottom: 0; }
   .buttons { display: flex; flex-wrap: wrap; gap: 8px; }
   button { font: inherit; padding: 8px 14px; border-radius: 6px; border: 1px solid #3b5bdb; background: #3b5bdb; color: #fff; cursor: pointer; }
   button.secondary { background: #fff; color: #3b5bdb; }
@@ -23,7 +24,9 @@ export function renderPage(nonce: string): string {
   .muted { color: #6b7385; font-size: .9rem; }
   #counter strong { font-variant-numeric: tabular-nums; }
   ol { list-style: none; margin: 0; padding: 0; }
-  li.entry { display: grid; grid-template-columns: 90px 70px 1fr; gap: 4px 10px; padding: 8px 0; border-bottom: 1px solid #eef0f5; }
+  li.entry { display: grid; grid-template-columns: 90px 88px minmax(0, 1fr); gap: 4px 10px; padding: 8px 0; border-bottom: 1px solid #eef0f5; }
+  /* Ids are long unbroken words: let them wrap rather than overflow the panel on a narrow screen. */
+  li.entry > span, [data-testid="current-user"], [data-testid="action-status"] { overflow-wrap: break-word; }
   li.entry .time { color: #6b7385; font-variant-numeric: tabular-nums; font-size: .85rem; }
   li.entry .kind { font-size: .75rem; font-weight: 600; text-transform: uppercase; padding: 2px 6px; border-radius: 4px; height: fit-content; text-align: center; }
   .kind-webhook { background: #e7f0ff; color: #1c4fc4; } .kind-call { background: #f3e8ff; color: #6b2bb8; }
@@ -31,7 +34,8 @@ export function renderPage(nonce: string): string {
   .kind-error { background: #fde8e8; color: #b42318; }
   li.entry[data-ok="false"] .summary { color: #b42318; }
   .meta { grid-column: 3; color: #6b7385; font-size: .8rem; font-family: ui-monospace, monospace; }
-  .type { font-weight: 600; margin-right: 6px; }
+  /* inline-block: a line may break between the type and the summary (no space separates them). */
+  .type { display: inline-block; font-weight: 600; margin-right: 6px; }
 </style>
 </head>
 <body>
@@ -122,7 +126,8 @@ export function renderPage(nonce: string): string {
       try {
         const response = await fetch('/actions/' + button.dataset.action, { method: 'POST' });
         const result = await response.json();
-        $('action-status').textContent = result.summary;
+        // An error answer has no summary (e.g. a 500 is { error: { code, message } }).
+        $('action-status').textContent = result.summary || (result.error && result.error.message) || ('HTTP ' + response.status);
         await refreshAccount();
       } catch (error) {
         $('action-status').textContent = 'request failed: ' + error;
