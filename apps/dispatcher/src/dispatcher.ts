@@ -38,6 +38,10 @@ export interface Dispatcher {
 
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const config: DispatcherConfig = { ...defaultDispatcherConfig, ...options.config };
+  if (config.leaseMs <= config.requestTimeoutMs) {
+    // The lease would run out mid-request: another worker (or this one) would send it again.
+    throw new Error(`leaseMs (${config.leaseMs}) must be longer than requestTimeoutMs (${config.requestTimeoutMs})`);
+  }
   const logger = options.logger ?? pino({ level: 'silent' });
   const workerId = options.workerId ?? `dsp_${randomBytes(6).toString('hex')}`;
   const metrics = new DispatcherMetrics();

@@ -6,6 +6,8 @@ import type { AttemptResult } from './http/send-webhook';
 import { nextRetryDelayMs } from './retry-schedule';
 import type { RetryPolicy } from './retry-schedule';
 
+const RETRY_AFTER_STATUSES = new Set([429, 502, 503, 504]);
+
 export type AttemptOutcome = 'succeeded' | 'retrying' | 'failed' | 'lease_lost';
 
 export interface RecordAttemptOptions {
@@ -51,7 +53,8 @@ export async function recordAttempt(
       outcome = 'failed';
       disableReason = 'gone';
     } else {
-      const honoursRetryAfter = result.statusCode === 429 || result.statusCode === 503;
+      // Throttling answers: 429, and the gateway/unavailable 5xx that carry Retry-After (RFC 9110 §10.2.3).
+      const honoursRetryAfter = result.statusCode !== null && RETRY_AFTER_STATUSES.has(result.statusCode);
       const delay = nextRetryDelayMs(
         options.retryPolicy,
         attemptNumber - delivery.scheduleOffset,

@@ -1,0 +1,70 @@
+import type { Database } from '@herald/db';
+import { describe, expect, it } from 'vitest';
+import { defaultDispatcherConfig, dispatcherConfigFromEnv } from '../src/config';
+import { createDispatcher } from '../src/dispatcher';
+import { defaultRetryPolicy } from '../src/retry-schedule';
+
+describe('dispatcherConfigFromEnv', () => {
+  it('falls back to the defaults', () => {
+    expect(dispatcherConfigFromEnv({})).toEqual(defaultDispatcherConfig);
+  });
+
+  it('reads every setting', () => {
+    const config = dispatcherConfigFromEnv({
+      HERALD_DISPATCH_CONCURRENCY: '8',
+      HERALD_DISPATCH_BATCH: '4',
+      HERALD_REQUEST_TIMEOUT: '2s',
+      HERALD_LEASE: '4s',
+      HERALD_POLL_INTERVAL: '250ms',
+      HERALD_RETRY_SCHEDULE: '1s,1s,2s',
+      HERALD_DISABLE_AFTER: '1d',
+      HERALD_ALLOW_PRIVATE_NETWORKS: '1',
+    });
+    expect(config).toEqual({
+      ...defaultDispatcherConfig,
+      concurrency: 8,
+      batchSize: 4,
+      requestTimeoutMs: 2_000,
+      leaseMs: 4_000,
+      pollIntervalMs: 250,
+      retryPolicy: { ...defaultRetryPolicy, delaysMs: [1_000, 1_000, 2_000] },
+      failureWindowMs: 86_400_000,
+      allowPrivateNetworks: true,
+    });
+  });
+
+  it('derives a lease that outlasts a long request timeout', () => {
+    expect(dispatcherConfigFromEnv({ HERALD_REQUEST_TIMEOUT: '30s' }).leaseMs).toBe(60_000);
+    expect(dispatcherConfigFromEnv({ HERALD_REQUEST_TIMEOUT: '5s' }).leaseMs).toBe(45_000);
+  });
+
+  it('refuses a lease that does not outlast the request timeout, and bad numbers', () => {
+    expect(() => dispatcherConfigFromEnv({ HERALD_REQUEST_TIMEOUT: '10s', HERALD_LEASE: '10s' })).toThrow(/HERALD_LEASE/);
+    expect(() => dispatcherConfigFromEnv({ HERALD_DISPATCH_CONCURRENCY: '0' })).toThrow(/HERALD_DISPATCH_CONCURRENCY/);
+    expect(() => dispatcherConfigFromEnv({ HERALD_DISPATCH_BATCH: '2.5' })).toThrow(/HERALD_DISPATCH_BATCH/);
+    expect(() => dispatcherConfigFromEnv({ HERALD_POLL_INTERVAL: 'often' })).toThrow(/not a duration/);
+    expect(() => dispatcherConfigFromEnv({ HERALD_RETRY_SCHEDULE: ',' })).toThrow(/no delays/);
+  });
+
+  it('only "1" allows private networks', () => {
+    for (const value of ['0', 'true', 'yes', '']) {
+      expect(dispatcherConfigFromEnv({ HERALD_ALLOW_PRIVATE_NETWORKS: value }).allowPrivateNetworks).toBe(false);
+    }
+  });
+});
+
+describe('createDispatcher', () => {
+  const wakeup = { notify() {}, subscribe: async () => async () => {} };
+  const db = {} as Database;
+
+  it('refuses a lease that would run out before the request timeout', () => {
+    expect(() => createDispatcher({ db, wakeup, config: { requestTimeoutMs: 5_000, leaseMs: 5_000 } })).toThrow(/leaseMs/);
+    expect(() => createDispatcher({ db, wakeup, config: { requestTimeoutMs: 60_000 } })).toThrow(/leaseMs/);
+    expect(createDispatcher({ db, wakeup, config: { requestTimeoutMs: 5_000, leaseMs: 5_001 } }).workerId).toMatch(/^dsp_[0-9a-f]{12}$/);
+  });
+
+  it('names workers uniquely unless told', () => {
+    expect(createDispatcher({ db, wakeup }).workerId).not.toBe(createDispatcher({ db, wakeup }).workerId);
+    expect(createDispatcher({ db, wakeup, workerId: 'w-1' }).workerId).toBe('w-1');
+  });
+});
