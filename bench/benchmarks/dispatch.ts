@@ -1,0 +1,118 @@
+/**
+ * Figure 1: dispatcher deliveries per second ÷ a bare loop sending the same
+ * signed 1 KB bodies with the same undici sender and concurrency to the
+ * same receiver. Also: database commits per delivery.
+ */
+import type { BenchContext, Figure } from '../lib/context';
+import { sides, sizeFor } from '../lib/context';
+import { startChild } from '../lib/child';
+import type { Child } from '../lib/child';
+import { connect, countDeliveries, preloadDeliveries, seedProject } from '../lib/fixtures';
+import type { Project, Sql } from '../lib/fixtures';
+import { createBenchDatabase, xactCommits } from '../lib/pg';
+import { fmt, fmtSpread, ratios, sleep, spread } from '../lib/stats';
+
+export interface DispatchRun {
+  rate: number;
+  rssMb: number;
+  /** The same process before the dispatcher started. */
+  idleRssMb: number;
+  commitsPerDelivery: number;
+}
+
+/** Preloads `count` due deliveries, runs a Herald dispatcher until they are all sent. */
+export async function heraldDispatch(
+  ctx: BenchContext,
+  worker: Child,
+  db: { url: string; sql: Sql; project: Project },
+  count: number,
+): Promise<DispatchRun> {
+  await preloadDeliveries(db.sql, db.project, count);
+  const doneBefore = await countDeliveries(db.sql, 'succeeded');
+  await ctx.receiver.call('reset', { record: false });
+  const commitsBefore = await xactCommits(db.url);
+  const run = await worker.call<{ elapsedMs: number; rssMb: number; idleRssMb: number; succeeded: number; pool: number }>('dispatch', {
+    url: db.url,
+    concurrency: ctx.scale.concurrency,
+    batchSize: ctx.scale.batchSize,
+  });
+  await sleep(100); // the dispatcher's backends flush their counters as they exit
+  // Not per delivery: one `select 1` per pooled connection, LISTEN, UNLISTEN, releaseLeases, and our own read.
+  const commits = (await xactCommits(db.url)) - commitsBefore - (run.pool + 4);
+  const done = (await countDeliveries(db.sql, 'succeeded')) - doneBefore;
+  const { count: received } = await ctx.receiver.call<{ count: number }>('stats');
+  if (done !== count || run.succeeded !== count || received < count) {
+    throw new Error(`dispatch: expected ${count} deliveries, ${done} succeeded in the database, receiver saw ${received}`);
+  }
+  return { rate: (count * 1000) / run.elapsedMs, rssMb: run.rssMb, idleRssMb: run.idleRssMb, commitsPerDelivery: commits / count };
+}
+
+export async function bareDispatch(ctx: BenchContext, worker: Child, secret: string, count: number, tag: string): Promise<number> {
+  await ctx.receiver.call('reset', { record: false });
+  const run = await worker.call<{ elapsedMs: number; failures: number }>('bareSend', {
+    target: ctx.receiverUrl,
+    secret,
+    count,
+    concurrency: ctx.scale.concurrency,
+    tag,
+  });
+  const { count: received } = await ctx.receiver.call<{ count: number }>('stats');
+  if (run.failures > 0 || received !== count) throw new Error(`bare loop: ${run.failures} failures, receiver saw ${received} of ${count}`);
+  return (count * 1000) / run.elapsedMs;
+}
+
+export async function dispatchBench(ctx: BenchContext): Promise<Figure[]> {
+  const { scale } = ctx;
+  const bench = await createBenchDatabase('dispatch');
+  const sql = connect(bench.url);
+  const herald = await startChild('worker.ts', 'herald-dispatch', { profile: ctx.profile === 'dispatch' });
+  const bare = await startChild('worker.ts', 'bare-dispatch');
+  try {
+    const project = await seedProject(sql, ctx.receiverUrl);
+    const db = { url: bench.url, sql, project };
+    // Warm-up (JIT, sockets, connections), not counted.
+    // Each side sends enough for about `dispatchSeconds` at its warm-up rate.
+    const bareWarm = await bareDispatch(ctx, bare, project.secret!, scale.dispatchMin * 2, 'w');
+    const warm = await heraldDispatch(ctx, herald, db, scale.dispatchMin);
+    const count = sizeFor(scale, warm.rate, scale.dispatchSeconds);
+    const bareCount = Math.max(count, Math.min(5 * scale.dispatchMax, Math.round((bareWarm * scale.dispatchSeconds) / 100) * 100));
+    ctx.log(`  warm-up: herald ${fmt(warm.rate)}/s, bare ${fmt(bareWarm)}/s; ${count} and ${bareCount} messages per run`);
+
+    const h: DispatchRun[] = [];
+    const b: number[] = [];
+    for (let round = 0; round < scale.rounds; round++) {
+      for (const side of sides(round)) {
+        if (side === 'bare') b.push(await bareDispatch(ctx, bare, project.secret!, bareCount, `r${round}`));
+        else h.push(await heraldDispatch(ctx, herald, db, count));
+      }
+      ctx.log(`  round ${round + 1}: herald ${fmt(h.at(-1)!.rate)}/s, bare ${fmt(b.at(-1)!)}/s`);
+    }
+    const heraldRates = h.map((r) => r.rate);
+    const ratio = spread(ratios(heraldRates, b));
+    const commits = spread(h.map((r) => r.commitsPerDelivery));
+    ctx.shared.heraldDispatchRate = spread(heraldRates).median;
+    return [
+      {
+        id: '1',
+        name: 'Dispatch efficiency',
+        ratio,
+        goal: { op: '>=', value: 0.7 },
+        absolute: `herald ${fmtSpread(spread(heraldRates), 0)}/s; bare ${fmtSpread(spread(b), 0)}/s`,
+        detail: { heraldPerSecond: heraldRates, barePerSecond: b, deliveriesPerRun: count, bareMessagesPerRun: bareCount, concurrency: scale.concurrency },
+      },
+      {
+        id: '·',
+        name: 'DB commits per delivery',
+        ratio: null,
+        goal: null,
+        absolute: `${fmtSpread(commits, 2)} (pg_stat_database.xact_commit)`,
+        detail: { commitsPerDelivery: h.map((r) => r.commitsPerDelivery) },
+      },
+    ];
+  } finally {
+    await herald.exit();
+    await bare.exit();
+    await sql.end({ timeout: 2 });
+    await bench.drop();
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Figure 3: p50 and p99 from the commit of a change to the receiver's first
+ * byte, at half the dispatcher's maximum throughput, ÷ the same percentiles
+ * of a bare POST (from handing the message to the sender to the first byte)
+ * at the same rate. Timestamps are CLOCK_MONOTONIC in every process.
+ */
+import { createDb, createDeliveryWakeup, recordEvent } from '@herald/db';
+import { startChild } from '../lib/child';
+import type { Child } from '../lib/child';
+import type { BenchContext, Figure } from '../lib/context';
+import { sides } from '../lib/context';
+import { connect, seedProject, userCreatedData } from '../lib/fixtures';
+import type { Project } from '../lib/fixtures';
+import { createBenchDatabase } from '../lib/pg';
+import { fmt, fmtSpread, monoMs, percentile, ratios, sleep, spread } from '../lib/stats';
+import { heraldDispatch } from './dispatch';
+
+type Percentiles = { p50: number; p99: number; samples: number; toSendP50?: number; toSendP99?: number; drainMs?: number };
+
+function latencies(sentAt: Record<string, number>, firstByte: Record<string, number>): Percentiles {
+  const values: number[] = [];
+  for (const [id, t0] of Object.entries(sentAt)) {
+    const t1 = firstByte[id];
+    if (t1 === undefined) throw new Error(`latency: message ${id} never reached the receiver`);
+    values.push(t1 - t0);
+  }
+  return { p50: percentile(values, 50), p99: percentile(values, 99), samples: values.length };
+}
+
+async function waitForReceiver(receiver: Child, expected: number): Promise<Record<string, number>> {
+  const deadline = monoMs() + 60_000;
+  for (;;) {
+    const stats = await receiver.call<{ count: number }>('stats');
+    if (stats.count >= expected) break;
+    if (monoMs() > deadline) throw new Error(`latency: the receiver saw ${stats.count} of ${expected} messages`);
+    await sleep(100);
+  }
+  return (await receiver.call<{ firstByte: Record<string, number> }>('stats', { withTimes: true })).firstByte;
+}
+
+export async function latencyBench(ctx: BenchContext): Promise<Figure[]> {
+  const { scale } = ctx;
+  const bench = await createBenchDatabase('latency');
+  const sql = connect(bench.url);
+  const herald = await startChild('worker.ts', 'herald-latency', { profile: ctx.profile === 'latency' });
+  const bare = await startChild('worker.ts', 'bare-latency');
+  const writer = await createDb({ url: bench.url, migrate: false });
+  const wakeup = createDeliveryWakeup(writer);
+  try {
+    const project = await seedProject(sql, ctx.receiverUrl);
+    let maxRate = ctx.shared.heraldDispatchRate;
+    if (!maxRate) {
+      maxRate = (await heraldDispatch(ctx, herald, { url: bench.url, sql, project }, scale.dispatchMin * 2)).rate;
+      ctx.log(`  measured the dispatcher's maximum: ${fmt(maxRate)}/s`);
+    }
+    const rate = Math.max(10, Math.round(maxRate / 2));
+    ctx.log(`  offering ${rate} events/s (half the dispatcher's maximum)`);
+    await Promise.all(Array.from({ length: 10 }, () => writer.sql!`select 1`));
+
+    const heraldRound = async (durationMs: number): Promise<Percentiles> => {
+      await herald.call('startDispatcher', { url: bench.url, concurrency: scale.concurrency, batchSize: scale.batchSize });
+      await ctx.receiver.call('reset', { record: true });
+      const since = new Date();
+      const sentAt = await writeEvents(writer, wakeup, project, rate, durationMs);
+      const writesDone = monoMs();
+      const firstByte = await waitForReceiver(ctx.receiver, Object.keys(sentAt).length);
+      // Deliveries still arriving long after the last commit: the dispatcher fell behind the offered rate.
+      const drainMs = Math.max(0, Math.max(...Object.values(firstByte)) - writesDone);
+      await herald.call('stopDispatcher');
+      // Where the time goes: from recordEvent (before commit) to the dispatcher starting the send, wall clock.
+      const [split] = await sql<{ p50: number; p99: number }[]>`
+        select percentile_cont(0.5) within group (order by ms) as p50, percentile_cont(0.99) within group (order by ms) as p99
+        from (select extract(epoch from a.started_at - e.created_at) * 1000 as ms
+              from events e join deliveries d on d.event_id = e.id join delivery_attempts a on a.delivery_id = d.id
+              where e.created_at >= ${since}) t`;
+      return { ...latencies(sentAt, firstByte), toSendP50: split?.p50, toSendP99: split?.p99, drainMs };
+    };
+    const bareRound = async (durationMs: number, tag: string): Promise<Percentiles> => {
+      await ctx.receiver.call('reset', { record: true });
+      const run = await bare.call<{ sentAt: Record<string, number>; failures: number }>('pacedBare', {
+        target: ctx.receiverUrl,
+        secret: project.secret,
+        rate,
+        durationMs,
+        tag,
+      });
+      if (run.failures > 0) throw new Error(`latency: ${run.failures} bare sends failed`);
+      return latencies(run.sentAt, await waitForReceiver(ctx.receiver, Object.keys(run.sentAt).length));
+    };
+
+    await heraldRound(Math.min(1000, scale.latencyDurationMs));
+    await bareRound(Math.min(1000, scale.latencyDurationMs), 'w');
+    const h: Percentiles[] = [];
+    const b: Percentiles[] = [];
+    for (let round = 0; round < scale.rounds; round++) {
+      for (const side of sides(round)) {
+        if (side === 'herald') h.push(await heraldRound(scale.latencyDurationMs));
+        else b.push(await bareRound(scale.latencyDurationMs, `r${round}`));
+      }
+      ctx.log(
+        `  round ${round + 1}: herald p50 ${fmt(h.at(-1)!.p50)} ms p99 ${fmt(h.at(-1)!.p99)} ms; ` +
+          `bare p50 ${fmt(b.at(-1)!.p50)} ms p99 ${fmt(b.at(-1)!.p99)} ms (${h.at(-1)!.samples} samples; ` +
+          `herald event→send start p50 ${fmt(h.at(-1)!.toSendP50!)} ms p99 ${fmt(h.at(-1)!.toSendP99!)} ms; ` +
+          `last delivery ${fmt(h.at(-1)!.drainMs!, 0)} ms after the last commit)`,
+      );
+    }
+    const abs = (k: 'p50' | 'p99') =>
+      `herald ${fmtSpread(spread(h.map((x) => x[k])), 1)} ms; bare ${fmtSpread(spread(b.map((x) => x[k])), 2)} ms`;
+    const detail = { eventsPerSecond: rate, maxRate, herald: h, bare: b };
+    return [
+      { id: '3a', name: 'Event→delivery latency p50', ratio: spread(ratios(h.map((x) => x.p50), b.map((x) => x.p50))), goal: null, absolute: abs('p50'), detail },
+      { id: '3b', name: 'Event→delivery latency p99', ratio: spread(ratios(h.map((x) => x.p99), b.map((x) => x.p99))), goal: { op: '<=', value: 2 }, absolute: abs('p99'), detail: { eventsPerSecond: rate } },
+    ];
+  } finally {
+    await wakeup.close();
+    await writer.close();
+    await herald.exit();
+    await bare.exit();
+    await sql.end({ timeout: 2 });
+    await bench.drop();
+  }
+}
+
+/**
+ * Open loop: `rate` transactions a second, each recording one event (and its
+ * delivery) as the API does; the clock starts when the commit is acknowledged.
+ */
+async function writeEvents(
+  writer: Awaited<ReturnType<typeof createDb>>,
+  wakeup: ReturnType<typeof createDeliveryWakeup>,
+  project: Project,
+  rate: number,
+  durationMs: number,
+): Promise<Record<string, number>> {
+  const data = userCreatedData();
+  const committedAt: Record<string, number> = {};
+  const pending: Promise<void>[] = [];
+  const total = Math.round((rate * durationMs) / 1000);
+  const started = monoMs();
+  let n = 0;
+  while (n < total) {
+    const due = Math.min(total, Math.floor(((monoMs() - started) * rate) / 1000) + 1);
+    for (; n < due; n++) {
+      pending.push(
+        writer.db
+          .transaction((tx) => recordEvent(tx, { projectId: project.projectId, type: 'user.created', data: data as never }))
+          .then((recorded) => {
+            committedAt[recorded.id] = monoMs();
+            wakeup.notify();
+          }),
+      );
+    }
+    await sleep(1);
+  }
+  await Promise.all(pending);
+  return committedAt;
+}

@@ -1,0 +1,170 @@
+/**
+ * One side of a comparison, in its own process: the Herald dispatcher, the
+ * bare sending loop, or event writers. `run.ts` starts a Herald worker and a
+ * bare worker per benchmark; `--profile` runs the Herald one under --cpu-prof.
+ */
+import { createDb, createDeliveryWakeup, recordEvent } from '@herald/db';
+import type { HeraldDb } from '@herald/db';
+import { createDispatcher, createWebhookSender, USER_AGENT } from '@herald/dispatcher';
+import type { Dispatcher } from '@herald/dispatcher';
+import { signPayload } from '@herald/signing';
+import { serveCommands } from './lib/child';
+import { userCreatedData } from './lib/fixtures';
+import { median, monoMs, sleep } from './lib/stats';
+
+type DispatcherHandle = { herald: HeraldDb; dispatcher: Dispatcher; pool: number; close(): Promise<void> };
+
+async function openDispatcher(url: string, concurrency: number, batchSize: number): Promise<DispatcherHandle> {
+  // main.ts's pool (10); BENCH_DISPATCH_POOL tries others, to see whether the pool is what bounds a figure.
+  const pool = Number(process.env.BENCH_DISPATCH_POOL || 10);
+  const herald = await createDb({ url, migrate: false, maxConnections: pool });
+  // Open the pool's connections before any clock starts.
+  await Promise.all(Array.from({ length: pool }, () => herald.sql!`select 1`));
+  const wakeup = createDeliveryWakeup(herald);
+  const dispatcher = createDispatcher({
+    db: herald.db,
+    wakeup,
+    config: { concurrency, batchSize, allowPrivateNetworks: true },
+  });
+  return {
+    herald,
+    dispatcher,
+    pool,
+    async close() {
+      await dispatcher.stop();
+      await wakeup.close();
+      await herald.close();
+    },
+  };
+}
+
+/** The sender the dispatcher builds for itself, same options. */
+function bareSender() {
+  return createWebhookSender({ timeoutMs: 15_000, maxResponseBytes: 4096, allowPrivateNetworks: true, userAgent: USER_AGENT });
+}
+
+/** JSON-encode and sign one ~1 KB message, as the dispatcher does per delivery. */
+function signedMessage(id: string, secret: string, data: unknown) {
+  const body = JSON.stringify({ id, type: 'user.created', version: 1, timestamp: new Date().toISOString(), data });
+  const timestamp = Math.floor(Date.now() / 1000);
+  const headers = {
+    'webhook-id': id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': signPayload({ id, timestamp, body, secrets: [secret] }),
+  };
+  return { headers, body };
+}
+
+let running: DispatcherHandle | null = null;
+
+serveCommands({
+  /** Herald: run a dispatcher until every due delivery is done. */
+  async dispatch(args) {
+    const handle = await openDispatcher(args.url, args.concurrency, args.batchSize);
+    const idleRssMb = process.memoryUsage.rss() / 2 ** 20;
+    const rss: Array<{ at: number; mb: number }> = [];
+    const sampler = setInterval(() => rss.push({ at: monoMs(), mb: process.memoryUsage.rss() / 2 ** 20 }), 100);
+    const started = monoMs();
+    await handle.dispatcher.start();
+    await handle.dispatcher.idle();
+    const elapsedMs = monoMs() - started;
+    clearInterval(sampler);
+    const succeeded = handle.dispatcher.metrics.outcomeCount('succeeded');
+    await handle.close();
+    // Steady state: the second half of the run.
+    const steady = rss.filter((s) => s.at >= started + elapsedMs / 2).map((s) => s.mb);
+    return { elapsedMs, rssMb: median(steady.length ? steady : rss.map((s) => s.mb)), idleRssMb, succeeded, pool: handle.pool };
+  },
+
+  /** Bare: the same sender, concurrency, signed 1 KB bodies and receiver; no database. */
+  async bareSend(args) {
+    const sender = bareSender();
+    const data = userCreatedData();
+    const total: number = args.count;
+    let next = 0;
+    let failures = 0;
+    const started = monoMs();
+    await Promise.all(
+      Array.from({ length: args.concurrency }, async () => {
+        while (next < total) {
+          const id = `msg_bare${args.tag}${next++}`;
+          const { headers, body } = signedMessage(id, args.secret, data);
+          const result = await sender.send({ url: args.target, headers, body });
+          if (!result.ok) failures++;
+        }
+      }),
+    );
+    const elapsedMs = monoMs() - started;
+    await sender.close();
+    return { elapsedMs, failures };
+  },
+
+  /** Bare, open loop: `rate` messages a second for `durationMs`; returns when each was handed to the sender. */
+  async pacedBare(args) {
+    const sender = bareSender();
+    const data = userCreatedData();
+    const sentAt: Record<string, number> = {};
+    const inFlight: Promise<unknown>[] = [];
+    let failures = 0;
+    let n = 0;
+    const started = monoMs();
+    const total = Math.round((args.rate * args.durationMs) / 1000);
+    while (n < total) {
+      const due = Math.min(total, Math.floor(((monoMs() - started) * args.rate) / 1000) + 1);
+      for (; n < due; n++) {
+        const id = `msg_paced${args.tag}${n}`;
+        const { headers, body } = signedMessage(id, args.secret, data);
+        sentAt[id] = monoMs();
+        inFlight.push(sender.send({ url: args.target, headers, body }).then((r) => r.ok || failures++));
+      }
+      await sleep(1);
+    }
+    await Promise.all(inFlight);
+    await sender.close();
+    return { sentAt, failures };
+  },
+
+  /** Herald: a dispatcher that keeps running (latency, polling) until stopDispatcher. */
+  async startDispatcher(args) {
+    running = await openDispatcher(args.url, args.concurrency, args.batchSize);
+    await running.dispatcher.start();
+    return { rssMb: process.memoryUsage.rss() / 2 ** 20 };
+  },
+  async stopDispatcher() {
+    const rssMb = process.memoryUsage.rss() / 2 ** 20;
+    await running?.close();
+    running = null;
+    return { rssMb };
+  },
+
+  /** `writers` loops committing one event each per transaction; `notify` wakes dispatchers after each commit. */
+  async writeEvents(args) {
+    const herald = await createDb({ url: args.url, migrate: false, maxConnections: args.writers });
+    await Promise.all(Array.from({ length: args.writers }, () => herald.sql!`select 1`));
+    const wakeup = createDeliveryWakeup(herald);
+    const data = userCreatedData();
+    let commits = 0;
+    const started = monoMs();
+    const deadline = started + args.durationMs;
+    await Promise.all(
+      Array.from({ length: args.writers }, async () => {
+        while (monoMs() < deadline) {
+          const recorded = await herald.db.transaction((tx) =>
+            recordEvent(tx, { projectId: args.projectId, type: 'user.created', data: data as never }),
+          );
+          commits++;
+          if (args.notify && recorded.deliveryCount > 0) wakeup.notify();
+        }
+      }),
+    );
+    const elapsedMs = monoMs() - started;
+    await sleep(20); // let a pending coalesced NOTIFY go out before the pool closes
+    await wakeup.close();
+    await herald.close();
+    return { commits, elapsedMs };
+  },
+
+  async exit() {
+    await running?.close();
+  },
+});
