@@ -14,8 +14,8 @@ export interface DeliveryWakeup {
 /**
  * Wakes dispatchers after deliveries are committed. A NOTIFY inside every
  * insert transaction serializes commits on a global lock, so it is sent
- * after commit, outside the transaction, and at most once per
- * `coalesceMs` per process however many events were written. Dispatchers
+ * after commit, outside the transaction: at once for the first commit, then
+ * at most once per `coalesceMs` per process however many events were written. Dispatchers
  * also poll, so a lost notification only costs latency.
  *
  * On PGlite the api and the dispatcher share one process: an in-process
@@ -25,11 +25,15 @@ export function createDeliveryWakeup(herald: HeraldDb, options: { coalesceMs?: n
   const coalesceMs = options.coalesceMs ?? 10;
   const local = new EventEmitter();
   local.setMaxListeners(0);
+  // Leading edge at once (calls in one tick fold together), then at most one
+  // more per window, sent at its end if anything asked meanwhile.
+  let windowOpen = false;
+  let leadingQueued = false;
+  let pending = false;
   let timer: NodeJS.Timeout | null = null;
   let closed = false;
 
   const send = () => {
-    timer = null;
     if (closed) return;
     if (herald.sql) {
       herald.sql.notify(DELIVERIES_CHANNEL, '').catch(() => {
@@ -40,11 +44,37 @@ export function createDeliveryWakeup(herald: HeraldDb, options: { coalesceMs?: n
     }
   };
 
+  const closeWindow = () => {
+    timer = null;
+    if (pending && !closed) {
+      pending = false;
+      send();
+      openWindow();
+    } else {
+      windowOpen = false;
+    }
+  };
+
+  const openWindow = () => {
+    windowOpen = true;
+    timer = setTimeout(closeWindow, coalesceMs);
+    timer.unref?.();
+  };
+
   return {
     notify() {
-      if (timer || closed) return;
-      timer = setTimeout(send, coalesceMs);
-      timer.unref?.();
+      if (closed) return;
+      if (windowOpen) {
+        // A call before the leading NOTIFY went out is covered by it.
+        if (!leadingQueued) pending = true;
+        return;
+      }
+      openWindow();
+      leadingQueued = true;
+      setImmediate(() => {
+        leadingQueued = false;
+        send();
+      });
     },
     async subscribe(listener) {
       if (herald.sql) {
