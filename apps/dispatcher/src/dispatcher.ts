@@ -11,7 +11,8 @@ import { createWebhookSender } from './http/send-webhook';
 import type { WebhookSender } from './http/send-webhook';
 import type { Resolver } from './http/ssrf';
 import { DispatcherMetrics } from './metrics';
-import { failForDisabledEndpoint, recordAttempt, releaseLeases } from './record-attempt';
+import { AttemptRecorder } from './attempt-recorder';
+import { failForDisabledEndpoint, releaseLeases } from './record-attempt';
 
 export const USER_AGENT = 'Herald-Webhooks/0.1.0';
 
@@ -53,7 +54,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     ...(options.resolve ? { resolve: options.resolve } : {}),
   });
 
+  const recorder = new AttemptRecorder(options.db, {
+    owner: workerId,
+    retryPolicy: config.retryPolicy,
+    failureWindowMs: config.failureWindowMs,
+  });
   const inFlight = new Set<Promise<void>>();
+  const refillAt = Math.max(1, Math.min(config.batchSize, Math.floor(config.concurrency / 4)));
   let running = false;
   let claiming = false;
   let kickAgain = false;
@@ -103,8 +110,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     inFlight.add(work);
     void work.finally(() => {
       inFlight.delete(work);
-      // A freed slot may have due work waiting behind it.
-      if (!lastClaimEmpty) void kick();
+      // Freed slots may have due work waiting behind them; refill once a
+      // batch worth is free, since one claim per slot is the slowest way to claim.
+      const free = config.concurrency - inFlight.size;
+      if (!lastClaimEmpty && (free >= refillAt || inFlight.size === 0)) void kick();
       settleIdle();
     });
   }
@@ -133,12 +142,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       };
       const result = await sender.send({ url: delivery.endpoint.url, headers, body });
       metrics.recordLatency(result.durationMs / 1000);
-      const { outcome, eventsEmitted } = await recordAttempt(options.db, delivery, result, {
-        owner: workerId,
-        retryPolicy: config.retryPolicy,
-        failureWindowMs: config.failureWindowMs,
-        startedAt,
-      });
+      const { outcome, eventsEmitted } = await recorder.record({ delivery, result, startedAt });
       metrics.recordOutcome(outcome);
       if (eventsEmitted > 0) options.wakeup.notify();
       if (outcome !== 'succeeded') {

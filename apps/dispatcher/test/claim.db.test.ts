@@ -5,7 +5,7 @@ import { eq } from 'drizzle-orm';
 import { expect, it, onTestFinished } from 'vitest';
 import { claimDueDeliveries } from '../src/claim-due-deliveries';
 import { defaultRetryPolicy } from '../src/retry-schedule';
-import { recordAttempt } from '../src/record-attempt';
+import { recordAttempt, recordAttempts } from '../src/record-attempt';
 import type { AttemptResult } from '../src/http/send-webhook';
 import { sleep, startHerald } from './harness';
 
@@ -97,5 +97,42 @@ describeDb('claiming due deliveries (leases and SKIP LOCKED)', (t) => {
     const rows = await p.deliveryRows();
     expect(rows.every((r) => r.status === 'in_flight' && r.leaseOwner === taken.get(r.id))).toBe(true);
     await t.db.update(deliveries).set({ status: 'failed', leaseOwner: null }).where(eq(deliveries.projectId, p.id));
+  });
+
+  it('records a batch of mixed outcomes in one transaction, each delivery moved as its own result says', async () => {
+    const { p } = await queue(4);
+    const claimed = await claimDueDeliveries(t.db, { limit: 4, leaseMs: 60_000, owner: 'batcher' });
+    expect(claimed).toHaveLength(4);
+    const [a, b, c, d] = claimed as [(typeof claimed)[0], (typeof claimed)[0], (typeof claimed)[0], (typeof claimed)[0]];
+    const failed = (statusCode: number): AttemptResult => ({ ...ok, ok: false, statusCode, errorClass: 'http_status', errorMessage: `HTTP ${statusCode}` });
+    // d's lease is taken over by another worker before the batch is written.
+    await t.db.update(deliveries).set({ leaseOwner: 'other' }).where(eq(deliveries.id, d.id));
+
+    const startedAt = new Date();
+    const outcomes = await recordAttempts(
+      t.db,
+      [
+        { delivery: a, result: ok, startedAt },
+        { delivery: b, result: failed(500), startedAt },
+        { delivery: c, result: { ...failed(429), retryAfterSeconds: 7 }, startedAt },
+        { delivery: d, result: ok, startedAt },
+      ],
+      { owner: 'batcher', retryPolicy: defaultRetryPolicy, failureWindowMs: 86_400_000 },
+    );
+    expect(outcomes.map((o) => o.outcome)).toEqual(['succeeded', 'retrying', 'retrying', 'lease_lost']);
+
+    const byId = new Map((await p.deliveryRows()).map((r) => [r.id, r]));
+    expect(byId.get(a.id)).toMatchObject({ status: 'succeeded', attemptCount: 1, leaseOwner: null, lastStatusCode: 200 });
+    expect(byId.get(b.id)).toMatchObject({ status: 'pending', attemptCount: 1, lastStatusCode: 500, lastError: 'http_status: HTTP 500' });
+    expect(byId.get(d.id)).toMatchObject({ status: 'in_flight', leaseOwner: 'other', attemptCount: 0 });
+    // 500: the schedule's first retry (5 s ± 20 %); 429: its Retry-After of 7 s.
+    const delayOf = (id: string) => byId.get(id)!.nextAttemptAt!.getTime() - startedAt.getTime();
+    expect(delayOf(b.id)).toBeGreaterThan(3_500);
+    expect(delayOf(b.id)).toBeLessThan(6_500);
+    expect(delayOf(c.id)).toBeGreaterThan(6_000);
+    expect(delayOf(c.id)).toBeLessThan(8_500);
+    // Every attempt is logged, the late one included.
+    for (const delivery of claimed) expect(await p.attemptRows(delivery.id)).toHaveLength(1);
+    await t.db.update(deliveries).set({ status: 'failed', leaseOwner: null, nextAttemptAt: null }).where(eq(deliveries.projectId, p.id));
   });
 });
