@@ -7,6 +7,7 @@ const dbTests = ['{apps,packages}/*/test/**/*.db.test.ts'];
 
 export default defineConfig({
   test: {
+    reporters: ['default', './vitest.summary-reporter.ts'],
     projects: [
       {
         test: {
