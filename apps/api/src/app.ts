@@ -14,7 +14,6 @@ import { createDocsRouter } from './rest/docs';
 import { errorResponse } from './rest/error-response';
 import { buildOpenApiDocument } from './rest/openapi';
 import { createRestRouter } from './rest/rest-router';
-import { bearerToken } from './services/api-keys';
 import { createApiServices, createContext } from './trpc/context';
 import type { ApiServices } from './trpc/context';
 import { appRouter } from './trpc/router';
@@ -89,7 +88,6 @@ export function createApp(options: CreateAppOptions) {
 
 /** The id of the request's valid API key, or null (no key, unknown key, revoked key). */
 async function apiKeyIdOf(headers: Headers, services: ApiServices): Promise<string | null> {
-  const token = bearerToken(headers);
-  const identity = token ? await services.apiKeys.verify(token) : null;
+  const identity = await services.apiKeys.identify(headers);
   return identity?.apiKeyId ?? null;
 }

@@ -10,4 +10,3 @@ export { recordEvent } from './outbox/record-event';
 export type { RecordedEvent } from './outbox/record-event';
 export { createDeliveryWakeup, DELIVERIES_CHANNEL } from './outbox/wakeup';
 export type { DeliveryWakeup } from './outbox/wakeup';
-export { activeSecretsByEndpoint } from './queries/endpoint-secrets';

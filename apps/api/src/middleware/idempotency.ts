@@ -6,7 +6,7 @@ import { createMiddleware } from 'hono/factory';
 import { httpStatusFor } from '../errors';
 import type { ApiErrorBody } from '../errors';
 import { errorResponse } from '../rest/error-response';
-import { API_KEY_PREFIX, bearerToken } from '../services/api-keys';
+import { API_KEY_PREFIX } from '../services/api-keys';
 import type { ApiServices } from '../trpc/context';
 
 /** An in-flight record older than this belongs to a request that died with its process. */
@@ -27,8 +27,7 @@ export function idempotency(db: Database, services: ApiServices) {
     if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
       return errorResponse(c, 'validation_error', 'Idempotency-Key must be 1–255 visible ASCII characters');
     }
-    const token = bearerToken(c.req.raw.headers);
-    const identity = token ? await services.apiKeys.verify(token) : null;
+    const identity = await services.apiKeys.identify(c.req.raw.headers);
     if (!identity) return next(); // the procedure answers 401
 
     const body = await c.req.text();

@@ -38,12 +38,25 @@ export interface ApiKeyIdentity {
  */
 export class ApiKeyVerifier {
   private readonly cache = new Map<string, { identity: ApiKeyIdentity | null; expiresAt: number }>();
+  /** One answer per request: the rate limiter, idempotency and the procedure all ask. */
+  private readonly perRequest = new WeakMap<Headers, Promise<ApiKeyIdentity | null>>();
 
   constructor(
     private readonly db: Database,
     private readonly ttlMs: number,
     private readonly maxEntries = 10_000,
   ) {}
+
+  /** The identity behind a request's `Authorization: Bearer` key, or null. */
+  identify(headers: Headers): Promise<ApiKeyIdentity | null> {
+    let answer = this.perRequest.get(headers);
+    if (!answer) {
+      const token = bearerToken(headers);
+      answer = token ? this.verify(token) : Promise.resolve(null);
+      this.perRequest.set(headers, answer);
+    }
+    return answer;
+  }
 
   async verify(key: string): Promise<ApiKeyIdentity | null> {
     if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;

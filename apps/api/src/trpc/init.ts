@@ -38,8 +38,7 @@ export const publicProcedure = t.procedure;
 
 /** Every project-scoped procedure runs with the caller's project id. */
 export const projectProcedure = t.procedure.use(async ({ ctx, next }) => {
-  const token = bearerToken(ctx.headers);
-  const identity = token ? await ctx.services.apiKeys.verify(token) : null;
+  const identity = await ctx.services.apiKeys.identify(ctx.headers);
   if (!identity) throw apiError('unauthorized', 'A valid API key is required (Authorization: Bearer sk_…)');
   return next({ ctx: { ...ctx, projectId: identity.projectId, apiKeyId: identity.apiKeyId } });
 });
