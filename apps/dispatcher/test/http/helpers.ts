@@ -1,6 +1,9 @@
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
+import { createWebhookSender } from '../../src/http/send-webhook';
+import type { WebhookSender, WebhookSenderOptions } from '../../src/http/send-webhook';
 
 export type SeenRequest = { method: string; url: string; headers: IncomingHttpHeaders; body: string };
 
@@ -60,3 +63,28 @@ export async function freePort(): Promise<number> {
 export const ok200: Handler = (_req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
 };
+
+/** Servers and senders made through these helpers are closed after each test. */
+export function closeAfterEach(defaults?: WebhookSenderOptions) {
+  let servers: TestServer[] = [];
+  let senders: WebhookSender[] = [];
+  afterEach(async () => {
+    await Promise.all(senders.map((s) => s.close()));
+    await Promise.all(servers.map((s) => s.close()));
+    servers = [];
+    senders = [];
+  });
+  return {
+    track: async (s: Promise<TestServer>) => {
+      const server = await s;
+      servers.push(server);
+      return server;
+    },
+    sender: (opts: WebhookSenderOptions | undefined = defaults) => {
+      if (!opts) throw new Error('sender options are required here');
+      const created = createWebhookSender(opts);
+      senders.push(created);
+      return created;
+    },
+  };
+}

@@ -4,33 +4,13 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createWebhookSender, parseRetryAfter } from '../../src/http/send-webhook';
-import type { WebhookSender } from '../../src/http/send-webhook';
-import { freePort, ok200, startServer } from './helpers';
-import type { TestServer } from './helpers';
+import { describe, expect, it } from 'vitest';
+import { parseRetryAfter } from '../../src/http/send-webhook';
+import { closeAfterEach, freePort, ok200, startServer } from './helpers';
 
 const base = { userAgent: 'Herald-Webhooks/test', allowPrivateNetworks: true } as const;
 
-let servers: TestServer[] = [];
-let senders: WebhookSender[] = [];
-const track = async (s: Promise<TestServer>) => {
-  const server = await s;
-  servers.push(server);
-  return server;
-};
-const sender = (opts: Parameters<typeof createWebhookSender>[0] = base) => {
-  const created = createWebhookSender(opts);
-  senders.push(created);
-  return created;
-};
-
-afterEach(async () => {
-  await Promise.all(senders.map((s) => s.close()));
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-  senders = [];
-});
+const { track, sender } = closeAfterEach(base);
 
 describe('createWebhookSender: failures', () => {
   it('reports a 500 as http_status and keeps the (capped) body out of the error message', async () => {

@@ -1,31 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createWebhookSender } from '../../src/http/send-webhook';
-import type { WebhookSender } from '../../src/http/send-webhook';
-import { ok200, startServer } from './helpers';
-import type { TestServer } from './helpers';
+import { describe, expect, it } from 'vitest';
+import { closeAfterEach, ok200, startServer } from './helpers';
 
 // Loopback targets need the private-network opt-in; the security suite covers the default.
 const base = { userAgent: 'Herald-Webhooks/test', allowPrivateNetworks: true } as const;
 
-let servers: TestServer[] = [];
-let senders: WebhookSender[] = [];
-const track = async (s: Promise<TestServer>) => {
-  const server = await s;
-  servers.push(server);
-  return server;
-};
-const sender = (opts: Parameters<typeof createWebhookSender>[0] = base) => {
-  const created = createWebhookSender(opts);
-  senders.push(created);
-  return created;
-};
-
-afterEach(async () => {
-  await Promise.all(senders.map((s) => s.close()));
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-  senders = [];
-});
+const { track, sender } = closeAfterEach(base);
 
 describe('createWebhookSender: successful deliveries', () => {
   it('POSTs the body with sender-owned headers and the caller headers, and captures the response', async () => {

@@ -1,33 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createWebhookSender } from '../../src/http/send-webhook';
-import type { WebhookSender, WebhookSenderOptions } from '../../src/http/send-webhook';
+import { describe, expect, it } from 'vitest';
 import type { ResolvedAddress } from '../../src/http/ssrf';
-import { ok200, startServer } from './helpers';
+import { closeAfterEach, ok200, startServer } from './helpers';
 import type { TestServer } from './helpers';
 
 // Strict (production) defaults. No test here may send a packet to a non-loopback address:
 // every "public" answer below is only ever vetted, never dialled.
 const strict = { userAgent: 'Herald-Webhooks/test' } as const;
 
-let servers: TestServer[] = [];
-let senders: WebhookSender[] = [];
-const track = async (s: Promise<TestServer>) => {
-  const server = await s;
-  servers.push(server);
-  return server;
-};
-const sender = (opts: WebhookSenderOptions) => {
-  const created = createWebhookSender(opts);
-  senders.push(created);
-  return created;
-};
-
-afterEach(async () => {
-  await Promise.all(senders.map((s) => s.close()));
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-  senders = [];
-});
+const { track, sender } = closeAfterEach();
 
 /** A resolver that answers from a script (last answer repeats) and counts how often it is asked. */
 function scripted(...answers: ResolvedAddress[][]) {
