@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // Every `*.db.test.ts` file is one shared suite run twice: once on embedded
 // PGlite, once on real PostgreSQL (as drizzle-orm's integration tests do).
 // Everything else runs once in the `unit` project.
-const dbTests = ['{apps,packages}/*/test/**/*.db.test.ts'];
+const dbTests = ['{apps,packages,tools}/*/test/**/*.db.test.ts', 'tests/*/**/*.db.test.ts'];
 
 export default defineConfig({
   test: {
@@ -12,7 +12,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{apps,packages}/*/test/**/*.test.ts'],
+          include: ['{apps,packages,tools}/*/test/**/*.test.ts', 'tests/*/**/*.test.ts'],
           exclude: ['**/node_modules/**', ...dbTests],
           testTimeout: 30_000,
         },

@@ -4,9 +4,8 @@
  * single INSERT / SELECT through postgres.js with the same pool size.
  */
 import { randomBytes } from 'node:crypto';
-import { createApp, listen } from '@herald/api';
+import { createPlatform, listen } from '@herald/api';
 import type { RunningServer } from '@herald/api';
-import { createDb, createDeliveryWakeup } from '@herald/db';
 import { Hono } from 'hono';
 import postgres from 'postgres';
 import { serveCommands } from './lib/child';
@@ -57,19 +56,15 @@ function bareApp(url: string, projectId: string) {
 }
 
 async function heraldApp(url: string) {
-  const herald = await createDb({ url, migrate: false, maxConnections: POOL_SIZE });
-  const wakeup = createDeliveryWakeup(herald);
-  closeDb = async () => {
-    await wakeup.close();
-    await herald.close();
-  };
-  const app = createApp({
-    db: herald.db,
-    wakeup,
+  const platform = await createPlatform({
+    database: { url, migrate: false, maxConnections: POOL_SIZE },
     // The default 100 requests/s per key would make this a rate-limit benchmark.
-    config: { rateLimit: { requests: 1e9, windowSeconds: 1 }, allowPrivateNetworks: true },
+    api: { rateLimit: { requests: 1e9, windowSeconds: 1 }, allowPrivateNetworks: true },
+    // API processes behind a load balancer run no dispatcher (HERALD_DISPATCHER=off).
+    dispatcher: false,
   });
-  return { app, warm: () => Promise.all(Array.from({ length: POOL_SIZE }, () => herald.sql!`select 1`)) };
+  closeDb = () => platform.close();
+  return { app: platform.app, warm: () => Promise.all(Array.from({ length: POOL_SIZE }, () => platform.herald.sql!`select 1`)) };
 }
 
 serveCommands({

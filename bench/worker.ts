@@ -3,11 +3,11 @@
  * bare sending loop, or event writers. `run.ts` starts a Herald worker and a
  * bare worker per benchmark; `--profile` runs the Herald one under --cpu-prof.
  */
-import { createDb, createDeliveryWakeup, recordEvent } from '@herald/db';
+import { createPlatform } from '@herald/api';
+import { createDb } from '@herald/db';
 import type { HeraldDb } from '@herald/db';
-import { createDispatcher, createWebhookSender, USER_AGENT } from '@herald/dispatcher';
-import type { Dispatcher } from '@herald/dispatcher';
-import { signPayload } from '@herald/signing';
+import { createDeliveryWakeup, createWebhookSender, envelopeBody, recordEvent, USER_AGENT, webhookHeaders } from '@herald/delivery';
+import type { Dispatcher } from '@herald/delivery';
 import { serveCommands } from './lib/child';
 import { userCreatedData } from './lib/fixtures';
 import { median, monoMs, sleep } from './lib/stats';
@@ -17,25 +17,15 @@ type DispatcherHandle = { herald: HeraldDb; dispatcher: Dispatcher; pool: number
 async function openDispatcher(url: string, concurrency: number, batchSize: number): Promise<DispatcherHandle> {
   // main.ts's pool (10); BENCH_DISPATCH_POOL tries others, to see whether the pool is what bounds a figure.
   const pool = Number(process.env.BENCH_DISPATCH_POOL || 10);
-  const herald = await createDb({ url, migrate: false, maxConnections: pool });
+  const platform = await createPlatform({
+    database: { url, migrate: false, maxConnections: pool },
+    dispatcher: { concurrency, batchSize, allowPrivateNetworks: true },
+    startDispatcher: false,
+  });
+  const herald = platform.herald;
   // Open the pool's connections before any clock starts.
   await Promise.all(Array.from({ length: pool }, () => herald.sql!`select 1`));
-  const wakeup = createDeliveryWakeup(herald);
-  const dispatcher = createDispatcher({
-    db: herald.db,
-    wakeup,
-    config: { concurrency, batchSize, allowPrivateNetworks: true },
-  });
-  return {
-    herald,
-    dispatcher,
-    pool,
-    async close() {
-      await dispatcher.stop();
-      await wakeup.close();
-      await herald.close();
-    },
-  };
+  return { herald, dispatcher: platform.dispatcher!, pool, close: () => platform.close() };
 }
 
 /** The sender the dispatcher builds for itself, same options. */
@@ -45,14 +35,8 @@ function bareSender() {
 
 /** JSON-encode and sign one ~1 KB message, as the dispatcher does per delivery. */
 function signedMessage(id: string, secret: string, data: unknown) {
-  const body = JSON.stringify({ id, type: 'user.created', version: 1, timestamp: new Date().toISOString(), data });
-  const timestamp = Math.floor(Date.now() / 1000);
-  const headers = {
-    'webhook-id': id,
-    'webhook-timestamp': String(timestamp),
-    'webhook-signature': signPayload({ id, timestamp, body, secrets: [secret] }),
-  };
-  return { headers, body };
+  const body = envelopeBody({ id, type: 'user.created', version: 1, data, createdAt: new Date() });
+  return { headers: webhookHeaders({ eventId: id, body, secrets: [secret], sentAt: new Date() }), body };
 }
 
 let running: DispatcherHandle | null = null;

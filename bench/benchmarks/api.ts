@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { newId } from '@herald/db';
-import { hashPassword } from '../../apps/api/src/services/passwords';
+import { hashPassword } from '@herald/router';
 import { startChild } from '../lib/child';
 import type { BenchContext, Figure } from '../lib/context';
 import { connect, seedProject } from '../lib/fixtures';

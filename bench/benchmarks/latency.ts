@@ -4,7 +4,8 @@
  * of a bare POST (from handing the message to the sender to the first byte)
  * at the same rate. Timestamps are CLOCK_MONOTONIC in every process.
  */
-import { createDb, createDeliveryWakeup, recordEvent } from '@herald/db';
+import { createDb } from '@herald/db';
+import { createDeliveryWakeup, recordEvent } from '@herald/delivery';
 import { startChild } from '../lib/child';
 import type { Child } from '../lib/child';
 import type { BenchContext, Figure } from '../lib/context';

@@ -3,7 +3,8 @@
  * on (a coalesced NOTIFY after commits that created deliveries, as the API
  * does) ÷ off. A dispatcher-style LISTEN connection is subscribed throughout.
  */
-import { createDb, createDeliveryWakeup } from '@herald/db';
+import { createDb } from '@herald/db';
+import { createDeliveryWakeup } from '@herald/delivery';
 import { startChild } from '../lib/child';
 import type { BenchContext, Figure } from '../lib/context';
 import { sides } from '../lib/context';

@@ -1,11 +1,12 @@
-import type { Database, DeliveryWakeup } from '@herald/db';
+import { createLogger } from '@herald/config';
+import type { Database } from '@herald/db';
+import type { DeliveryWakeup } from '@herald/delivery';
+import { appRouter, createApiServices, createContext, defaultApiConfig } from '@herald/router';
+import type { ApiConfig, ApiServices } from '@herald/router';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
-import { defaultApiConfig } from './config';
-import type { ApiConfig } from './config';
-import { createLogger } from './logger';
 import { idempotency } from './middleware/idempotency';
 import { limitBody, requireJsonBody } from './middleware/json-body';
 import { rateLimit } from './middleware/rate-limit';
@@ -14,15 +15,14 @@ import { createDocsRouter } from './rest/docs';
 import { errorResponse } from './rest/error-response';
 import { buildOpenApiDocument } from './rest/openapi';
 import { createRestRouter } from './rest/rest-router';
-import { createApiServices, createContext } from './trpc/context';
-import type { ApiServices } from './trpc/context';
-import { appRouter } from './trpc/router';
 
 export interface CreateAppOptions {
   db: Database;
   config?: Partial<ApiConfig>;
   wakeup?: Pick<DeliveryWakeup, 'notify'>;
   logger?: Logger;
+  /** Prometheus text of an in-process dispatcher, served at `/metrics` on the API's own port. */
+  metrics?: () => Promise<string>;
 }
 
 /** The whole HTTP surface: tRPC at `/trpc`, REST at `/v1`, docs, health. */
@@ -48,6 +48,17 @@ export function createApp(options: CreateAppOptions) {
       return c.json({ status: 'unavailable', reason: 'database unreachable' }, 503);
     }
   });
+
+  const { metrics } = options;
+  if (metrics) {
+    app.get('/metrics', async (c) => {
+      try {
+        return c.body(await metrics(), 200, { 'content-type': 'text/plain; version=0.0.4' });
+      } catch {
+        return c.body('database unavailable\n', 503);
+      }
+    });
+  }
 
   let openApiDocument: string | null = null;
   app.get('/openapi.json', (c) => {

@@ -1,12 +1,7 @@
 export { createApp } from './app';
 export type { CreateAppOptions } from './app';
-export { apiConfigFromEnv, defaultApiConfig } from './config';
-export type { ApiConfig } from './config';
-export { createLogger } from './logger';
+export { createPlatform } from './platform';
+export type { Platform, PlatformOptions } from './platform';
 export { buildOpenApiDocument } from './rest/openapi';
 export { listen } from './server';
 export type { RunningServer } from './server';
-export { createApiServices, createContext } from './trpc/context';
-export type { ApiServices, Context } from './trpc/context';
-export { appRouter, createCaller } from './trpc/router';
-export type { AppRouter } from './trpc/router';

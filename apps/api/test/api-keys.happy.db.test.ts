@@ -2,7 +2,7 @@ import { apiKeys, projects } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
-import { hashApiKey } from '../src/services/api-keys';
+import { hashApiKey } from '@herald/router';
 import { ADMIN_TOKEN, createTenant, createTestApp, expectJson, withJson } from './harness';
 
 interface ApiKeyView {

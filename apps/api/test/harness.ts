@@ -5,10 +5,8 @@ import { expect } from 'vitest';
 import { z } from 'zod';
 import { createApp } from '../src/app';
 import type { CreateAppOptions } from '../src/app';
-import { defaultApiConfig } from '../src/config';
-import type { ApiConfig } from '../src/config';
-import { createApiServices, createContext } from '../src/trpc/context';
-import { createCaller } from '../src/trpc/router';
+import { createApiServices, createCaller, createContext, defaultApiConfig } from '@herald/router';
+import type { ApiConfig } from '@herald/router';
 
 /**
  * The test harness: the real app on a real database, driven in-process with

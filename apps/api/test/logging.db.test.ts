@@ -2,7 +2,7 @@ import { users } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../src/logger';
+import { createLogger } from '@herald/config';
 import type { Tenant } from './harness';
 import { ADMIN_TOKEN, createTenant, expectApiError, expectJson, uniqueEmail } from './harness';
 

@@ -4,9 +4,7 @@ import { describeDb } from '@herald/db/testing';
 import type { UserSnapshot } from '@herald/events';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { changeWithEvents } from '../src/services/change-with-events';
-import { createApiServices } from '../src/trpc/context';
-import { toUser } from '../src/procedures/users/user-schemas';
+import { changeWithEvents, createApiServices, toUser } from '@herald/router';
 import { createTenant, expectApiError, uniqueEmail } from './harness';
 
 /** Everything a project has in the outbox tables, to assert "nothing left behind". */

@@ -1,16 +1,19 @@
 import type { HeraldClient } from '@herald/client';
+import type { AnyEvent } from '@herald/events';
 
 /** A Herald user as the API returns it and as webhooks carry it (`UserSnapshot`). */
 export type HeraldUser = Awaited<ReturnType<HeraldClient['users']['get']['query']>>;
 
-/** The envelope every Herald webhook body has. */
-export interface HeraldEventEnvelope {
-  id: string;
+/**
+ * The envelope every Herald webhook body has, from the event catalog. `type`
+ * stays a plain string and `data` a plain record: a consumer must accept event
+ * types and fields added after it was written.
+ */
+export type HeraldEventEnvelope = Pick<AnyEvent, 'id' | 'timestamp'> & {
   type: string;
   version: number;
-  timestamp: string;
   data: Record<string, unknown>;
-}
+};
 
 /** The event types this consumer acts on, with the parts of `data` it reads. */
 export type HandledEvent =
@@ -54,7 +57,7 @@ export function readHandledEvent(envelope: HeraldEventEnvelope): HandledEvent | 
     case 'user.created':
     case 'user.deleted': {
       const user = asUser(data.user);
-      return user ? { type: envelope.type, user } : 'malformed';
+      return user ? { type: envelope.type as 'user.created' | 'user.deleted', user } : 'malformed';
     }
     case 'user.updated': {
       const user = asUser(data.user);

@@ -1,4 +1,4 @@
-import type { AppRouter } from '@herald/api';
+import type { AppRouter } from '@herald/router';
 import { createTRPCClient, httpBatchLink } from '@trpc/client';
 
 export type { AppRouter };

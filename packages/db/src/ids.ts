@@ -16,6 +16,11 @@ export const idPrefixes = {
 
 export type IdKind = keyof typeof idPrefixes;
 
+/** What a well-formed id of `kind` looks like: its prefix, then 26 base32 characters. */
+export function idPattern(kind: IdKind): RegExp {
+  return new RegExp(`^${idPrefixes[kind]}_[0-9a-z]{26}$`);
+}
+
 let lastMs = 0;
 let lastRandom: Uint8Array = new Uint8Array(10);
 

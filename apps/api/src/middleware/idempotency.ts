@@ -3,11 +3,9 @@ import { idempotencyKeys } from '@herald/db';
 import type { Database } from '@herald/db';
 import { and, eq, lt, or } from 'drizzle-orm';
 import { createMiddleware } from 'hono/factory';
-import { httpStatusFor } from '../errors';
-import type { ApiErrorBody } from '../errors';
 import { errorResponse } from '../rest/error-response';
-import { API_KEY_PREFIX } from '../services/api-keys';
-import type { ApiServices } from '../trpc/context';
+import { API_KEY_PREFIX, httpStatusFor } from '@herald/router';
+import type { ApiErrorBody, ApiServices } from '@herald/router';
 
 /** An in-flight record older than this belongs to a request that died with its process. */
 const ABANDONED_AFTER_MS = 5 * 60 * 1000;

@@ -1,6 +1,6 @@
 import { eventJsonSchemas, eventTypes } from '@herald/events';
 import { z } from 'zod';
-import { httpStatusFor } from '../errors';
+import { httpStatusFor } from '@herald/router';
 import { restProcedures } from './procedures';
 
 type JsonSchema = Record<string, unknown>;

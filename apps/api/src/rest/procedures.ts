@@ -1,6 +1,6 @@
 import type { AnyProcedure } from '@trpc/server';
-import type { OpenApiMeta } from '../trpc/init';
-import { appRouter } from '../trpc/router';
+import { appRouter } from '@herald/router';
+import type { OpenApiMeta } from '@herald/router';
 
 export interface RestProcedure {
   /** tRPC path, e.g. `users.create`. */

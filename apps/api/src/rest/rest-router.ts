@@ -3,11 +3,9 @@ import { TRPCError } from '@trpc/server';
 import { Hono } from 'hono';
 import type { Context as HonoContext } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { toApiErrorBody } from '../errors';
 import { requestIdOf } from '../middleware/request-context';
-import type { ApiServices } from '../trpc/context';
-import { createContext } from '../trpc/context';
-import { createCaller } from '../trpc/router';
+import { createCaller, createContext, toApiErrorBody } from '@herald/router';
+import type { ApiServices } from '@herald/router';
 import { errorResponse } from './error-response';
 import { restProcedures } from './procedures';
 

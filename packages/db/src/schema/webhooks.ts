@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import type { AnyColumn } from 'drizzle-orm';
 import { boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { events } from './events';
 import { projects } from './tenancy';
@@ -47,6 +48,13 @@ export const deliveryStatuses = ['pending', 'in_flight', 'succeeded', 'failed'] 
 export type DeliveryStatus = (typeof deliveryStatuses)[number];
 
 /**
+ * Queued deliveries: still to be sent (pending, or in flight under a lease
+ * that may run out). The due index's predicate, and with
+ * `next_attempt_at <= now()` the dispatcher's "due" condition.
+ */
+export const isQueued = (status: AnyColumn) => sql`${status} in ('pending', 'in_flight')`;
+
+/**
  * One event for one endpoint. While `pending` or `in_flight`,
  * `nextAttemptAt` is when a worker may take it: the retry time, or for an
  * in-flight delivery the end of the claimer's lease, so an expired lease
@@ -83,7 +91,7 @@ export const deliveries = pgTable(
   (t) => [
     index('deliveries_due_idx')
       .on(t.nextAttemptAt)
-      .where(sql`${t.status} in ('pending', 'in_flight')`),
+      .where(isQueued(t.status)),
     index('deliveries_endpoint_idx').on(t.endpointId, t.status, t.id),
     index('deliveries_event_idx').on(t.eventId),
   ],

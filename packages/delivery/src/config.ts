@@ -1,0 +1,59 @@
+import { envDuration, EnvError, envFlag, envInt, envString } from '@herald/config';
+import type { Env } from '@herald/config';
+import { defaultRetryPolicy, parseRetrySchedule } from './retry-schedule';
+import type { RetryPolicy } from './retry-schedule';
+
+export interface DispatcherConfig {
+  /** Deliveries sent at once by this process. */
+  concurrency: number;
+  /** Most deliveries taken by one claim query. */
+  batchSize: number;
+  requestTimeoutMs: number;
+  /** Must outlast the request timeout, or a slow receiver gets duplicates. */
+  leaseMs: number;
+  /** Polling fallback when no wakeup arrives. */
+  pollIntervalMs: number;
+  retryPolicy: RetryPolicy;
+  failureWindowMs: number;
+  allowPrivateNetworks: boolean;
+  maxResponseBytes: number;
+}
+
+export const defaultDispatcherConfig: DispatcherConfig = {
+  concurrency: 64,
+  batchSize: 32,
+  requestTimeoutMs: 15_000,
+  leaseMs: 45_000,
+  pollIntervalMs: 1_000,
+  retryPolicy: defaultRetryPolicy,
+  failureWindowMs: 5 * 86_400_000,
+  allowPrivateNetworks: false,
+  maxResponseBytes: 4096,
+};
+
+export function dispatcherConfigFromEnv(env: Env = process.env): DispatcherConfig {
+  const d = defaultDispatcherConfig;
+  const requestTimeoutMs = envDuration(env, 'HERALD_REQUEST_TIMEOUT', d.requestTimeoutMs, { min: 1 });
+  const leaseMs = envDuration(env, 'HERALD_LEASE', Math.max(d.leaseMs, requestTimeoutMs + 30_000), { min: 1 });
+  if (leaseMs <= requestTimeoutMs) throw new EnvError('HERALD_LEASE', 'must be longer than HERALD_REQUEST_TIMEOUT');
+  const schedule = envString(env, 'HERALD_RETRY_SCHEDULE');
+  let retryPolicy = d.retryPolicy;
+  if (schedule) {
+    try {
+      retryPolicy = { ...d.retryPolicy, delaysMs: parseRetrySchedule(schedule) };
+    } catch (error) {
+      throw new EnvError('HERALD_RETRY_SCHEDULE', (error as Error).message);
+    }
+  }
+  return {
+    concurrency: envInt(env, 'HERALD_DISPATCH_CONCURRENCY', d.concurrency),
+    batchSize: envInt(env, 'HERALD_DISPATCH_BATCH', d.batchSize),
+    requestTimeoutMs,
+    leaseMs,
+    pollIntervalMs: envDuration(env, 'HERALD_POLL_INTERVAL', d.pollIntervalMs, { min: 1 }),
+    retryPolicy,
+    failureWindowMs: envDuration(env, 'HERALD_DISABLE_AFTER', d.failureWindowMs),
+    allowPrivateNetworks: envFlag(env, 'HERALD_ALLOW_PRIVATE_NETWORKS'),
+    maxResponseBytes: d.maxResponseBytes,
+  };
+}

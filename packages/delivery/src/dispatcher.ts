@@ -1,0 +1,188 @@
+import { randomBytes } from 'node:crypto';
+import type { Database } from '@herald/db';
+import type { Logger } from 'pino';
+import pino from 'pino';
+import { AttemptRecorder } from './attempt-recorder';
+import { defaultDispatcherConfig } from './config';
+import type { DispatcherConfig } from './config';
+import { createWebhookSender } from './http/send-webhook';
+import type { WebhookSender } from './http/send-webhook';
+import type { Resolver } from './http/ssrf';
+import { envelopeBody, webhookHeaders } from './message';
+import { DispatcherMetrics } from './metrics';
+import { claimDueDeliveries } from './sql/claim';
+import type { ClaimedDelivery } from './sql/claim';
+import { releaseLeases } from './sql/release';
+import { failForDisabledEndpoint } from './sql/skip';
+import type { DeliveryWakeup } from './wakeup';
+
+export const USER_AGENT = 'Herald-Webhooks/0.1.0';
+
+export interface DispatcherOptions {
+  db: Database;
+  wakeup: Pick<DeliveryWakeup, 'subscribe' | 'notify'>;
+  config?: Partial<DispatcherConfig>;
+  logger?: Logger;
+  /** DNS for the SSRF check (tests inject one). */
+  resolve?: Resolver;
+  /** Names this worker's leases; unique per process by default. */
+  workerId?: string;
+}
+
+export interface Dispatcher {
+  readonly workerId: string;
+  readonly metrics: DispatcherMetrics;
+  start(): Promise<void>;
+  /** Stops claiming, lets in-flight deliveries finish, gives back unused leases. */
+  stop(): Promise<void>;
+  /** Resolves when no delivery is in flight and the last claim found nothing. */
+  idle(): Promise<void>;
+}
+
+export function createDispatcher(options: DispatcherOptions): Dispatcher {
+  const config: DispatcherConfig = { ...defaultDispatcherConfig, ...options.config };
+  if (config.leaseMs <= config.requestTimeoutMs) {
+    // The lease would run out mid-request: another worker (or this one) would send it again.
+    throw new Error(`leaseMs (${config.leaseMs}) must be longer than requestTimeoutMs (${config.requestTimeoutMs})`);
+  }
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const workerId = options.workerId ?? `dsp_${randomBytes(6).toString('hex')}`;
+  const metrics = new DispatcherMetrics();
+  const sender: WebhookSender = createWebhookSender({
+    timeoutMs: config.requestTimeoutMs,
+    maxResponseBytes: config.maxResponseBytes,
+    allowPrivateNetworks: config.allowPrivateNetworks,
+    userAgent: USER_AGENT,
+    ...(options.resolve ? { resolve: options.resolve } : {}),
+  });
+
+  const recorder = new AttemptRecorder(options.db, {
+    owner: workerId,
+    retryPolicy: config.retryPolicy,
+    failureWindowMs: config.failureWindowMs,
+  });
+  const inFlight = new Set<Promise<void>>();
+  const refillAt = Math.max(1, Math.min(config.batchSize, Math.floor(config.concurrency / 4)));
+  let running = false;
+  let claiming = false;
+  let kickAgain = false;
+  let lastClaimEmpty = false;
+  let pollTimer: NodeJS.Timeout | null = null;
+  let unsubscribe: (() => Promise<void>) | null = null;
+  let idleWaiters: Array<() => void> = [];
+
+  function settleIdle() {
+    if (inFlight.size === 0 && !claiming && lastClaimEmpty) {
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  /** Claims while there are free slots and due work; re-entrant calls are folded into one. */
+  async function kick(): Promise<void> {
+    if (!running) return;
+    if (claiming) {
+      kickAgain = true;
+      return;
+    }
+    claiming = true;
+    try {
+      do {
+        kickAgain = false;
+        while (running) {
+          const free = config.concurrency - inFlight.size;
+          if (free <= 0) break;
+          const limit = Math.min(config.batchSize, free);
+          const claimed = await claimDueDeliveries(options.db, { limit, leaseMs: config.leaseMs, owner: workerId });
+          lastClaimEmpty = claimed.length === 0;
+          for (const delivery of claimed) track(deliver(delivery));
+          if (claimed.length < limit) break;
+        }
+      } while (kickAgain && running);
+    } catch (error) {
+      logger.error({ err: error }, 'claiming deliveries failed; will retry on the next poll');
+    } finally {
+      claiming = false;
+      settleIdle();
+    }
+  }
+
+  function track(work: Promise<void>) {
+    inFlight.add(work);
+    void work.finally(() => {
+      inFlight.delete(work);
+      // Freed slots may have due work waiting behind them; refill once a
+      // batch worth is free, since one claim per slot is the slowest way to claim.
+      const free = config.concurrency - inFlight.size;
+      if (!lastClaimEmpty && (free >= refillAt || inFlight.size === 0)) void kick();
+      settleIdle();
+    });
+  }
+
+  async function deliver(delivery: ClaimedDelivery): Promise<void> {
+    try {
+      if (delivery.endpoint.disabled) {
+        await failForDisabledEndpoint(options.db, delivery, workerId);
+        metrics.recordOutcome('endpoint_disabled');
+        return;
+      }
+      const body = envelopeBody(delivery.event);
+      const startedAt = new Date();
+      const headers = webhookHeaders({
+        eventId: delivery.event.id,
+        body,
+        secrets: delivery.secrets,
+        sentAt: startedAt,
+        endpointHeaders: delivery.endpoint.headers,
+      });
+      const result = await sender.send({ url: delivery.endpoint.url, headers, body });
+      metrics.recordLatency(result.durationMs / 1000);
+      const { outcome, eventsEmitted } = await recorder.record({ delivery, result, startedAt });
+      metrics.recordOutcome(outcome);
+      if (eventsEmitted > 0) options.wakeup.notify();
+      if (outcome !== 'succeeded') {
+        logger.info(
+          { deliveryId: delivery.id, endpointId: delivery.endpoint.id, outcome, status: result.statusCode, errorClass: result.errorClass },
+          'delivery attempt failed',
+        );
+      }
+    } catch (error) {
+      // The lease expires and another attempt follows: nothing is lost.
+      logger.error({ err: error, deliveryId: delivery.id }, 'delivery could not be recorded');
+    }
+  }
+
+  return {
+    workerId,
+    metrics,
+    async start() {
+      if (running) return;
+      running = true;
+      unsubscribe = await options.wakeup.subscribe(() => void kick());
+      pollTimer = setInterval(() => void kick(), config.pollIntervalMs);
+      pollTimer.unref?.();
+      void kick();
+    },
+    async stop() {
+      running = false;
+      if (pollTimer) clearInterval(pollTimer);
+      pollTimer = null;
+      await unsubscribe?.().catch(() => {});
+      unsubscribe = null;
+      while (claiming) await new Promise((r) => setTimeout(r, 5));
+      await Promise.allSettled([...inFlight]);
+      await releaseLeases(options.db, workerId).catch(() => 0);
+      await sender.close();
+      const waiters = idleWaiters;
+      idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    },
+    idle() {
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        settleIdle();
+      });
+    },
+  };
+}

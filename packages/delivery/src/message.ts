@@ -1,0 +1,41 @@
+import { signHeaders } from '@herald/signing';
+import type { WebhookHeaders } from '@herald/signing';
+
+/** What a webhook is about: the stored event, as the claim returns it. */
+export interface MessageEvent {
+  id: string;
+  type: string;
+  version: number;
+  data: unknown;
+  createdAt: Date;
+}
+
+/** The envelope's JSON: the exact bytes that are signed and sent. */
+export function envelopeBody(event: MessageEvent): string {
+  return JSON.stringify({
+    id: event.id,
+    type: event.type,
+    version: event.version,
+    timestamp: event.createdAt.toISOString(),
+    data: event.data,
+  });
+}
+
+/**
+ * The request headers of one webhook attempt: the endpoint's own headers,
+ * then the Standard Webhooks headers (`webhook-id` is the event id, so it is
+ * the same on every retry and every endpoint), signed with every active
+ * secret. The only place in Herald that produces webhook headers.
+ */
+export function webhookHeaders(input: {
+  eventId: string;
+  body: string;
+  secrets: readonly string[];
+  sentAt: Date;
+  endpointHeaders?: Record<string, string>;
+}): Record<string, string> & WebhookHeaders {
+  return {
+    ...input.endpointHeaders,
+    ...signHeaders({ id: input.eventId, timestamp: input.sentAt, body: input.body, secrets: input.secrets }),
+  };
+}

@@ -1,0 +1,60 @@
+import { executeRows } from '@herald/db';
+import type { Database } from '@herald/db';
+import { sql } from 'drizzle-orm';
+import type { AttemptOutcome } from './sql/finish';
+import { isDue } from './sql/due';
+
+const LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30];
+
+/** Prometheus text exposition, kept by hand: four series do not need a client library. */
+export class DispatcherMetrics {
+  private readonly outcomes = new Map<string, number>();
+  private readonly bucketCounts = LATENCY_BUCKETS_SECONDS.map(() => 0);
+  private latencyCount = 0;
+  private latencySum = 0;
+
+  recordOutcome(outcome: AttemptOutcome | 'endpoint_disabled'): void {
+    this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
+  }
+
+  recordLatency(seconds: number): void {
+    this.latencyCount += 1;
+    this.latencySum += seconds;
+    LATENCY_BUCKETS_SECONDS.forEach((le, i) => {
+      if (seconds <= le) this.bucketCounts[i]! += 1;
+    });
+  }
+
+  outcomeCount(outcome: string): number {
+    return this.outcomes.get(outcome) ?? 0;
+  }
+
+  /** Queue figures come from the database: they are the same whichever dispatcher is asked. */
+  async render(db: Database): Promise<string> {
+    const [queue] = await executeRows<{ due: number | string; oldest_seconds: number | string | null }>(
+      db,
+      sql`select count(*)::int as due,
+                 extract(epoch from now() - min(next_attempt_at))::float8 as oldest_seconds
+          from deliveries
+          where ${isDue}`,
+    );
+    const lines = [
+      '# HELP herald_deliveries_total Delivery attempts by outcome.',
+      '# TYPE herald_deliveries_total counter',
+      ...[...this.outcomes].map(([outcome, n]) => `herald_deliveries_total{outcome="${outcome}"} ${n}`),
+      '# HELP herald_attempt_duration_seconds Time from sending a webhook to its answer.',
+      '# TYPE herald_attempt_duration_seconds histogram',
+      ...LATENCY_BUCKETS_SECONDS.map((le, i) => `herald_attempt_duration_seconds_bucket{le="${le}"} ${this.bucketCounts[i]}`),
+      `herald_attempt_duration_seconds_bucket{le="+Inf"} ${this.latencyCount}`,
+      `herald_attempt_duration_seconds_sum ${this.latencySum}`,
+      `herald_attempt_duration_seconds_count ${this.latencyCount}`,
+      '# HELP herald_due_deliveries Deliveries due now and not yet taken.',
+      '# TYPE herald_due_deliveries gauge',
+      `herald_due_deliveries ${Number(queue?.due ?? 0)}`,
+      '# HELP herald_oldest_due_delivery_age_seconds How long the oldest due delivery has waited.',
+      '# TYPE herald_oldest_due_delivery_age_seconds gauge',
+      `herald_oldest_due_delivery_age_seconds ${Math.max(0, Number(queue?.oldest_seconds ?? 0))}`,
+    ];
+    return `${lines.join('\n')}\n`;
+  }
+}

@@ -1,0 +1,86 @@
+import type { EventData, EventType } from '@herald/events';
+import { getEventDefinition } from '@herald/events';
+import { and, eq, sql } from 'drizzle-orm';
+import { deliveries, endpoints, events, newId } from '@herald/db';
+import type { Queryable } from '@herald/db';
+
+export interface RecordedEvent {
+  id: string;
+  type: EventType;
+  version: number;
+  createdAt: Date;
+  deliveryCount: number;
+}
+
+/**
+ * Writes an event and fans it out to one pending delivery per enabled,
+ * subscribed endpoint of its project. Call it inside the transaction of the
+ * change it describes: a rolled-back change then leaves neither event nor
+ * delivery behind (the transactional outbox).
+ */
+export async function recordEvent<T extends EventType>(
+  tx: Queryable,
+  input: {
+    projectId: string;
+    type: T;
+    data: EventData<T>;
+    now?: Date;
+    /** A test event: delivered to this endpoint only, and never listed. */
+    testEndpointId?: string;
+  },
+): Promise<RecordedEvent> {
+  const definition = getEventDefinition(input.type);
+  const data = definition.schema.parse(input.data);
+  const createdAt = input.now ?? new Date();
+  const id = newId('event', createdAt.getTime());
+  await tx.insert(events).values({
+    id,
+    projectId: input.projectId,
+    type: input.type,
+    version: definition.version,
+    data,
+    isTest: input.testEndpointId !== undefined,
+    createdAt,
+  });
+  const deliveryCount = await fanOut(tx, {
+    eventId: id,
+    projectId: input.projectId,
+    type: input.type,
+    createdAt,
+    onlyEndpointId: input.testEndpointId,
+  });
+  return { id, type: input.type, version: definition.version, createdAt, deliveryCount };
+}
+
+/** One INSERT … SELECT: no round trip per endpoint. */
+async function fanOut(
+  tx: Queryable,
+  e: { eventId: string; projectId: string; type: string; createdAt: Date; onlyEndpointId: string | undefined },
+): Promise<number> {
+  const subscribed = await tx
+    .select({ id: endpoints.id })
+    .from(endpoints)
+    .where(
+      and(
+        eq(endpoints.projectId, e.projectId),
+        eq(endpoints.disabled, false),
+        e.onlyEndpointId
+          ? eq(endpoints.id, e.onlyEndpointId)
+          : sql`(${endpoints.eventTypes} is null or ${e.type} = any(${endpoints.eventTypes}))`,
+      ),
+    );
+  if (subscribed.length === 0) return 0;
+  await tx.insert(deliveries).values(
+    subscribed.map((endpoint) => ({
+      id: newId('delivery', e.createdAt.getTime()),
+      projectId: e.projectId,
+      endpointId: endpoint.id,
+      eventId: e.eventId,
+      status: 'pending' as const,
+      nextAttemptAt: e.createdAt,
+      createdAt: e.createdAt,
+      updatedAt: e.createdAt,
+    })),
+  );
+  return subscribed.length;
+}

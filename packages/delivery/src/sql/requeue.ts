@@ -1,0 +1,53 @@
+import { deliveries } from '@herald/db';
+import type { Database } from '@herald/db';
+import { and, eq, gte, ne, sql } from 'drizzle-orm';
+import type { SQL } from 'drizzle-orm';
+
+/**
+ * failed | succeeded | pending → pending, due now, with a fresh retry
+ * schedule (attempts are not renumbered: `schedule_offset` remembers how many
+ * came before). The one place that puts finished deliveries back in the
+ * queue; an in-flight delivery is never touched, its worker owns it.
+ */
+async function requeue(db: Database, where: SQL): Promise<Array<typeof deliveries.$inferSelect>> {
+  return db
+    .update(deliveries)
+    .set({
+      status: 'pending',
+      nextAttemptAt: sql`now()`,
+      scheduleOffset: sql`${deliveries.attemptCount}`,
+      completedAt: null,
+      updatedAt: new Date(),
+    })
+    .where(where)
+    .returning();
+}
+
+/** One delivery, sent again now (manual retry). Null when it is in flight right now, or not the project's. */
+export async function requeueDelivery(
+  db: Database,
+  input: { projectId: string; deliveryId: string },
+): Promise<typeof deliveries.$inferSelect | null> {
+  const [row] = await requeue(
+    db,
+    and(eq(deliveries.projectId, input.projectId), eq(deliveries.id, input.deliveryId), ne(deliveries.status, 'in_flight'))!,
+  );
+  return row ?? null;
+}
+
+/** Every failed delivery of an endpoint created since a time (recovery after an outage). */
+export async function requeueFailedSince(
+  db: Database,
+  input: { projectId: string; endpointId: string; since: Date },
+): Promise<number> {
+  const rows = await requeue(
+    db,
+    and(
+      eq(deliveries.projectId, input.projectId),
+      eq(deliveries.endpointId, input.endpointId),
+      eq(deliveries.status, 'failed'),
+      gte(deliveries.createdAt, input.since),
+    )!,
+  );
+  return rows.length;
+}

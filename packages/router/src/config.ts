@@ -1,0 +1,38 @@
+import { envFlag, envInt, envString } from '@herald/config';
+import type { Env } from '@herald/config';
+
+export interface ApiConfig {
+  /** Token for admin routes (creating projects); admin routes refuse all when unset. */
+  adminToken: string | null;
+  /** Largest request body accepted, in bytes. */
+  bodyLimitBytes: number;
+  rateLimit: { requests: number; windowSeconds: number };
+  idempotencyTtlSeconds: number;
+  /** How long a verified API key is trusted without asking the database again. */
+  apiKeyCacheMs: number;
+  allowPrivateNetworks: boolean;
+}
+
+export const defaultApiConfig: ApiConfig = {
+  adminToken: null,
+  bodyLimitBytes: 256 * 1024,
+  rateLimit: { requests: 100, windowSeconds: 1 },
+  idempotencyTtlSeconds: 24 * 60 * 60,
+  apiKeyCacheMs: 2000,
+  allowPrivateNetworks: false,
+};
+
+export function apiConfigFromEnv(env: Env = process.env): ApiConfig {
+  const d = defaultApiConfig;
+  return {
+    adminToken: envString(env, 'HERALD_ADMIN_TOKEN') ?? null,
+    bodyLimitBytes: envInt(env, 'HERALD_BODY_LIMIT_BYTES', d.bodyLimitBytes),
+    rateLimit: {
+      requests: envInt(env, 'HERALD_RATE_LIMIT_REQUESTS', d.rateLimit.requests),
+      windowSeconds: envInt(env, 'HERALD_RATE_LIMIT_WINDOW_SECONDS', d.rateLimit.windowSeconds),
+    },
+    idempotencyTtlSeconds: envInt(env, 'HERALD_IDEMPOTENCY_TTL_SECONDS', d.idempotencyTtlSeconds),
+    apiKeyCacheMs: envInt(env, 'HERALD_API_KEY_CACHE_MS', d.apiKeyCacheMs, { min: 0 }),
+    allowPrivateNetworks: envFlag(env, 'HERALD_ALLOW_PRIVATE_NETWORKS'),
+  };
+}

@@ -1,0 +1,13 @@
+export { appRouter, createCaller } from './trpc/router';
+export type { AppRouter } from './trpc/router';
+export { createApiServices, createContext } from './trpc/context';
+export type { ApiServices, Context } from './trpc/context';
+export type { Meta, OpenApiMeta } from './trpc/init';
+export { apiConfigFromEnv, defaultApiConfig } from './config';
+export type { ApiConfig } from './config';
+export { apiError, httpStatusFor, toApiErrorBody } from './errors';
+export type { ApiErrorBody, ApiErrorCode } from './errors';
+export { API_KEY_PREFIX, hashApiKey } from './services/api-keys';
+export { changeWithEvents } from './services/change-with-events';
+export { hashPassword } from './services/passwords';
+export { toUser } from './procedures/users/user-schemas';

@@ -1,0 +1,41 @@
+import { userSnapshotSchema } from '@herald/events';
+import type { UserSnapshot } from '@herald/events';
+import type { users } from '@herald/db';
+import { z } from 'zod';
+import { isStorableJson, isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../../services/text';
+import { idSchema } from '../id-schema';
+
+export const emailSchema = z
+  .string()
+  .trim()
+  .max(254)
+  .pipe(z.email())
+  .transform((email) => email.toLowerCase());
+
+export const passwordSchema = z.string().min(8).max(256);
+export const userNameSchema = z.string().trim().min(1).max(200).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE).nullable();
+export const rolesSchema = z
+  .array(z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,63}$/i, 'role names are 1–64 letters, digits, _ . : -'))
+  .max(50)
+  .transform((roles) => [...new Set(roles)]);
+export const metadataSchema = z
+  .record(z.string().max(100), z.json())
+  .refine((m) => JSON.stringify(m).length <= 8192, 'metadata must serialize to at most 8 KB')
+  .refine(isStorableJson, UNSTORABLE_TEXT_MESSAGE);
+export const userIdSchema = idSchema('user');
+
+/** The public shape of a user: the webhook snapshot, never the password. */
+export const userSchema = userSnapshotSchema;
+
+export function toUser(row: typeof users.$inferSelect): UserSnapshot {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    roles: row.roles,
+    metadata: row.metadata,
+    status: row.status,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,136 @@
+import { createDb, deliveries } from '@herald/db';
+import type { Database, HeraldDb } from '@herald/db';
+import { describeDb } from '@herald/db/testing';
+import { eq } from 'drizzle-orm';
+import { expect, it, onTestFinished } from 'vitest';
+import { claimDueDeliveries, defaultRetryPolicy, recordAttempt, recordAttempts, recordEvent } from '@herald/delivery';
+import type { AttemptResult } from '@herald/delivery';
+import { sleep, startHerald } from './harness';
+
+const ok: AttemptResult = { ok: true, statusCode: 200, durationMs: 5, errorClass: null, errorMessage: null, responseBody: 'ok', retryAfterSeconds: null };
+const recordOptions = (owner: string) => ({ owner, retryPolicy: defaultRetryPolicy, failureWindowMs: 86_400_000, startedAt: new Date() });
+
+function user(n: number) {
+  const now = new Date().toISOString();
+  return { id: `usr_claim_${n}`, email: `claim${n}@example.com`, name: null, roles: [], metadata: {}, status: 'active' as const, createdAt: now, updatedAt: now };
+}
+
+describeDb('claiming due deliveries (leases and SKIP LOCKED)', (t) => {
+  async function queue(n: number) {
+    const h = await startHerald(t, { start: false });
+    const p = await h.project();
+    const { endpoint, secret } = await p.createEndpoint({ url: 'http://127.0.0.1:9/never-called', headers: { 'X-A': 'b' } });
+    await t.db.transaction(async (tx) => {
+      for (let i = 0; i < n; i++) await recordEvent(tx, { projectId: p.id, type: 'user.deleted', data: { user: user(i) } });
+    });
+    return { p, endpoint, secret };
+  }
+
+  it('hands out the event, the endpoint and its secrets with each claimed delivery', async () => {
+    const { p, endpoint, secret } = await queue(1);
+    const [claimed] = await claimDueDeliveries(t.db, { limit: 5, leaseMs: 60_000, owner: 'w1' });
+    expect(claimed).toMatchObject({
+      projectId: p.id,
+      attemptCount: 0,
+      scheduleOffset: 0,
+      event: { type: 'user.deleted', version: 1, data: { user: { id: 'usr_claim_0' } } },
+      endpoint: { id: endpoint.id, url: 'http://127.0.0.1:9/never-called', headers: { 'X-A': 'b' }, disabled: false },
+      secrets: [secret],
+    });
+    expect(claimed!.event.createdAt).toBeInstanceOf(Date);
+    await t.db.update(deliveries).set({ status: 'failed', leaseOwner: null }).where(eq(deliveries.projectId, p.id));
+  });
+
+  it('an expired lease makes a delivery due again; the worker that lost it cannot complete it', async () => {
+    const { p } = await queue(1);
+    const [mine] = await claimDueDeliveries(t.db, { limit: 1, leaseMs: 1, owner: 'slow-worker' });
+    expect(mine).toBeDefined();
+    await sleep(20);
+    const [theirs] = await claimDueDeliveries(t.db, { limit: 1, leaseMs: 60_000, owner: 'fast-worker' });
+    expect(theirs?.id).toBe(mine!.id);
+
+    // The slow worker's answer arrives late: logged, but it does not move the delivery on.
+    expect(await recordAttempt(t.db, mine!, ok, recordOptions('slow-worker'))).toEqual({ outcome: 'lease_lost', eventsEmitted: 0 });
+    const [row] = await p.deliveryRows();
+    expect(row).toMatchObject({ status: 'in_flight', leaseOwner: 'fast-worker', attemptCount: 0 });
+    expect(await recordAttempt(t.db, theirs!, ok, recordOptions('fast-worker'))).toEqual({ outcome: 'succeeded', eventsEmitted: 0 });
+    expect((await p.deliveryRows())[0]).toMatchObject({ status: 'succeeded', leaseOwner: null, attemptCount: 1 });
+    expect(await p.attemptRows(row!.id)).toHaveLength(2);
+    // Done is done: nothing is due any more.
+    expect(await claimDueDeliveries(t.db, { limit: 10, leaseMs: 1, owner: 'anyone' })).toEqual([]);
+  });
+
+  it('concurrent claimers never take the same delivery twice', async () => {
+    const N = 120;
+    const { p } = await queue(N);
+    // On PostgreSQL every claimer has its own connection, as separate dispatchers would.
+    const pools: HeraldDb[] = [];
+    const dbs: Database[] = [];
+    for (let i = 0; i < 6; i++) {
+      if (t.driver === 'postgres') {
+        const pool = await createDb({ url: t.url!, migrate: false, maxConnections: 1 });
+        pools.push(pool);
+        dbs.push(pool.db);
+      } else dbs.push(t.db);
+    }
+    onTestFinished(async () => {
+      await Promise.all(pools.map((pool) => pool.close()));
+    });
+    const taken = new Map<string, string>();
+    const duplicates: string[] = [];
+    await Promise.all(
+      dbs.map(async (db, i) => {
+        for (;;) {
+          const batch = await claimDueDeliveries(db, { limit: 7, leaseMs: 60_000, owner: `claimer-${i}` });
+          if (batch.length === 0) return;
+          for (const d of batch) {
+            if (taken.has(d.id)) duplicates.push(d.id);
+            taken.set(d.id, `claimer-${i}`);
+          }
+        }
+      }),
+    );
+    expect(duplicates).toEqual([]);
+    expect(taken.size).toBe(N);
+    const rows = await p.deliveryRows();
+    expect(rows.every((r) => r.status === 'in_flight' && r.leaseOwner === taken.get(r.id))).toBe(true);
+    await t.db.update(deliveries).set({ status: 'failed', leaseOwner: null }).where(eq(deliveries.projectId, p.id));
+  });
+
+  it('records a batch of mixed outcomes in one transaction, each delivery moved as its own result says', async () => {
+    const { p } = await queue(4);
+    const claimed = await claimDueDeliveries(t.db, { limit: 4, leaseMs: 60_000, owner: 'batcher' });
+    expect(claimed).toHaveLength(4);
+    const [a, b, c, d] = claimed as [(typeof claimed)[0], (typeof claimed)[0], (typeof claimed)[0], (typeof claimed)[0]];
+    const failed = (statusCode: number): AttemptResult => ({ ...ok, ok: false, statusCode, errorClass: 'http_status', errorMessage: `HTTP ${statusCode}` });
+    // d's lease is taken over by another worker before the batch is written.
+    await t.db.update(deliveries).set({ leaseOwner: 'other' }).where(eq(deliveries.id, d.id));
+
+    const startedAt = new Date();
+    const outcomes = await recordAttempts(
+      t.db,
+      [
+        { delivery: a, result: ok, startedAt },
+        { delivery: b, result: failed(500), startedAt },
+        { delivery: c, result: { ...failed(429), retryAfterSeconds: 7 }, startedAt },
+        { delivery: d, result: ok, startedAt },
+      ],
+      { owner: 'batcher', retryPolicy: defaultRetryPolicy, failureWindowMs: 86_400_000 },
+    );
+    expect(outcomes.map((o) => o.outcome)).toEqual(['succeeded', 'retrying', 'retrying', 'lease_lost']);
+
+    const byId = new Map((await p.deliveryRows()).map((r) => [r.id, r]));
+    expect(byId.get(a.id)).toMatchObject({ status: 'succeeded', attemptCount: 1, leaseOwner: null, lastStatusCode: 200 });
+    expect(byId.get(b.id)).toMatchObject({ status: 'pending', attemptCount: 1, lastStatusCode: 500, lastError: 'http_status: HTTP 500' });
+    expect(byId.get(d.id)).toMatchObject({ status: 'in_flight', leaseOwner: 'other', attemptCount: 0 });
+    // 500: the schedule's first retry (5 s ± 20 %); 429: its Retry-After of 7 s.
+    const delayOf = (id: string) => byId.get(id)!.nextAttemptAt!.getTime() - startedAt.getTime();
+    expect(delayOf(b.id)).toBeGreaterThan(3_500);
+    expect(delayOf(b.id)).toBeLessThan(6_500);
+    expect(delayOf(c.id)).toBeGreaterThan(6_000);
+    expect(delayOf(c.id)).toBeLessThan(8_500);
+    // Every attempt is logged, the late one included.
+    for (const delivery of claimed) expect(await p.attemptRows(delivery.id)).toHaveLength(1);
+    await t.db.update(deliveries).set({ status: 'failed', leaseOwner: null, nextAttemptAt: null }).where(eq(deliveries.projectId, p.id));
+  });
+});
