@@ -4,8 +4,8 @@
  * single INSERT / SELECT through postgres.js with the same pool size.
  */
 import { randomBytes } from 'node:crypto';
-import { createPlatform, listen } from '@herald/api';
 import type { RunningServer } from '@herald/api';
+import { createPlatform, listen } from '@herald/api';
 import { Hono } from 'hono';
 import postgres from 'postgres';
 import { serveCommands } from './lib/child';
@@ -49,7 +49,9 @@ function bareApp(url: string, projectId: string) {
     return c.json(toUser(row!), 201);
   });
   app.get('/v1/users/:id', async (c) => {
-    const [row] = await sql<UserRow[]>`select * from users where project_id = ${projectId} and id = ${c.req.param('id')} limit 1`;
+    const [row] = await sql<
+      UserRow[]
+    >`select * from users where project_id = ${projectId} and id = ${c.req.param('id')} limit 1`;
     return row ? c.json(toUser(row)) : c.json({ error: { code: 'not_found' } }, 404);
   });
   return { app, warm: () => Promise.all(Array.from({ length: POOL_SIZE }, () => sql`select 1`)) };
@@ -64,7 +66,10 @@ async function heraldApp(url: string) {
     dispatcher: false,
   });
   closeDb = () => platform.close();
-  return { app: platform.app, warm: () => Promise.all(Array.from({ length: POOL_SIZE }, () => platform.herald.sql!`select 1`)) };
+  return {
+    app: platform.app,
+    warm: () => Promise.all(Array.from({ length: POOL_SIZE }, () => platform.herald.sql!`select 1`)),
+  };
 }
 
 serveCommands({

@@ -15,10 +15,17 @@ import { wakeupBench } from './benchmarks/wakeup';
 import { killChildren, profileDir, startChild } from './lib/child';
 import type { BenchContext, Figure } from './lib/context';
 import { fullScale, meets, quickScale } from './lib/context';
+import {
+  adminUrl,
+  BenchSetupError,
+  checkPostgres,
+  createBenchDatabase,
+  dropAllBenchDatabases,
+  probeCommitRate,
+} from './lib/pg';
 import { summarizeProfiles } from './lib/profile';
-import { adminUrl, BenchSetupError, checkPostgres, createBenchDatabase, dropAllBenchDatabases, probeCommitRate } from './lib/pg';
-import { fmt } from './lib/stats';
 import { machine, renderTable, writeResults } from './lib/report';
+import { fmt } from './lib/stats';
 
 const benchmarks: Record<string, (ctx: BenchContext) => Promise<Figure[]>> = {
   dispatch: dispatchBench,
@@ -43,7 +50,11 @@ if (values.help) {
   process.exit(0);
 }
 
-const names = values.profile ? [values.profile] : values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(benchmarks);
+const names = values.profile
+  ? [values.profile]
+  : values.only
+    ? values.only.split(',').map((s) => s.trim())
+    : Object.keys(benchmarks);
 for (const name of names) {
   if (!benchmarks[name]) {
     console.error(`Unknown benchmark "${name}"; choose from ${Object.keys(benchmarks).join(', ')}.`);
@@ -85,7 +96,9 @@ async function main() {
   const probe = await createBenchDatabase('probe');
   const commitRate = await probeCommitRate(probe.url);
   await probe.drop();
-  console.log(`Machine probe: ${fmt(commitRate, 0)} single-row commits/s from one client (fsync-bound work scales with this).`);
+  console.log(
+    `Machine probe: ${fmt(commitRate, 0)} single-row commits/s from one client (fsync-bound work scales with this).`,
+  );
 
   const receiver = await startChild('receiver.ts', 'receiver');
   const ctx: BenchContext = {
@@ -113,7 +126,11 @@ async function main() {
 
   const seconds = Math.round((Date.now() - started) / 1000);
   console.log(`\n${renderTable(figures)}\n`);
-  console.log(`Finished in ${seconds} s (${Object.entries(timings).map(([n, s]) => `${n} ${s} s`).join(', ')}).`);
+  console.log(
+    `Finished in ${seconds} s (${Object.entries(timings)
+      .map(([n, s]) => `${n} ${s} s`)
+      .join(', ')}).`,
+  );
   const file = writeResults({
     date: new Date().toISOString(),
     quick: values.quick,

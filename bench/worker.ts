@@ -4,10 +4,17 @@
  * bare worker per benchmark; `--profile` runs the Herald one under --cpu-prof.
  */
 import { createPlatform } from '@herald/api';
-import { createDb } from '@herald/db';
 import type { HeraldDb } from '@herald/db';
-import { createDeliveryWakeup, createWebhookSender, envelopeBody, recordEvent, USER_AGENT, webhookHeaders } from '@herald/delivery';
+import { createDb } from '@herald/db';
 import type { Dispatcher } from '@herald/delivery';
+import {
+  createDeliveryWakeup,
+  createWebhookSender,
+  envelopeBody,
+  recordEvent,
+  USER_AGENT,
+  webhookHeaders,
+} from '@herald/delivery';
 import { serveCommands } from './lib/child';
 import { userCreatedData } from './lib/fixtures';
 import { median, monoMs, sleep } from './lib/stats';
@@ -30,7 +37,12 @@ async function openDispatcher(url: string, concurrency: number, batchSize: numbe
 
 /** The sender the dispatcher builds for itself, same options. */
 function bareSender() {
-  return createWebhookSender({ timeoutMs: 15_000, maxResponseBytes: 4096, allowPrivateNetworks: true, userAgent: USER_AGENT });
+  return createWebhookSender({
+    timeoutMs: 15_000,
+    maxResponseBytes: 4096,
+    allowPrivateNetworks: true,
+    userAgent: USER_AGENT,
+  });
 }
 
 /** JSON-encode and sign one ~1 KB message, as the dispatcher does per delivery. */
@@ -57,7 +69,13 @@ serveCommands({
     await handle.close();
     // Steady state: the second half of the run.
     const steady = rss.filter((s) => s.at >= started + elapsedMs / 2).map((s) => s.mb);
-    return { elapsedMs, rssMb: median(steady.length ? steady : rss.map((s) => s.mb)), idleRssMb, succeeded, pool: handle.pool };
+    return {
+      elapsedMs,
+      rssMb: median(steady.length ? steady : rss.map((s) => s.mb)),
+      idleRssMb,
+      succeeded,
+      pool: handle.pool,
+    };
   },
 
   /** Bare: the same sender, concurrency, signed 1 KB bodies and receiver; no database. */

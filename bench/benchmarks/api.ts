@@ -10,8 +10,8 @@ import { hashPassword } from '@herald/router';
 import { startChild } from '../lib/child';
 import type { BenchContext, Figure } from '../lib/context';
 import { connect, seedProject } from '../lib/fixtures';
-import { runLoad } from '../lib/load';
 import type { LoadRequest } from '../lib/load';
+import { runLoad } from '../lib/load';
 import { createBenchDatabase } from '../lib/pg';
 import { fmt, fmtSpread, monoMs, ratios, spread } from '../lib/stats';
 
@@ -43,22 +43,44 @@ export async function apiBench(ctx: BenchContext): Promise<Figure[]> {
               select id, ${project.projectId}, id || '@read.example', 'Reader' from unnest(${ids}::text[]) as id`;
     const origins = {
       herald: (await herald.call<{ url: string }>('start', { mode: 'herald', url: bench.url })).url,
-      bare: (await bare.call<{ url: string }>('start', { mode: 'bare', url: bench.url, projectId: project.projectId })).url,
+      bare: (await bare.call<{ url: string }>('start', { mode: 'bare', url: bench.url, projectId: project.projectId }))
+        .url,
     };
     const auth = { authorization: `Bearer ${project.apiKey}` };
     const json = { ...auth, 'content-type': 'application/json' };
-    const createBody = (i: number, tag: string) => JSON.stringify({ email: `u${i}.${tag}@bench.example`, name: 'Bench User' });
+    const createBody = (i: number, tag: string) =>
+      JSON.stringify({ email: `u${i}.${tag}@bench.example`, name: 'Bench User' });
     const id = (i: number) => ids[i % ids.length]!;
     const phases: Phase[] = [
-      { name: 'bareCreate', server: 'bare', request: (i, tag) => ({ method: 'POST', path: '/v1/users', headers: json, body: createBody(i, tag) }) },
-      { name: 'restCreate', server: 'herald', request: (i, tag) => ({ method: 'POST', path: '/v1/users', headers: json, body: createBody(i, tag) }) },
-      { name: 'trpcCreate', server: 'herald', request: (i, tag) => ({ method: 'POST', path: '/trpc/users.create', headers: json, body: createBody(i, tag) }) },
+      {
+        name: 'bareCreate',
+        server: 'bare',
+        request: (i, tag) => ({ method: 'POST', path: '/v1/users', headers: json, body: createBody(i, tag) }),
+      },
+      {
+        name: 'restCreate',
+        server: 'herald',
+        request: (i, tag) => ({ method: 'POST', path: '/v1/users', headers: json, body: createBody(i, tag) }),
+      },
+      {
+        name: 'trpcCreate',
+        server: 'herald',
+        request: (i, tag) => ({ method: 'POST', path: '/trpc/users.create', headers: json, body: createBody(i, tag) }),
+      },
       { name: 'bareGet', server: 'bare', request: (i) => ({ method: 'GET', path: `/v1/users/${id(i)}` }) },
-      { name: 'restGet', server: 'herald', request: (i) => ({ method: 'GET', path: `/v1/users/${id(i)}`, headers: auth }) },
+      {
+        name: 'restGet',
+        server: 'herald',
+        request: (i) => ({ method: 'GET', path: `/v1/users/${id(i)}`, headers: auth }),
+      },
       {
         name: 'trpcGet',
         server: 'herald',
-        request: (i) => ({ method: 'GET', path: `/trpc/users.get?input=${encodeURIComponent(JSON.stringify({ id: id(i) }))}`, headers: auth }),
+        request: (i) => ({
+          method: 'GET',
+          path: `/trpc/users.get?input=${encodeURIComponent(JSON.stringify({ id: id(i) }))}`,
+          headers: auth,
+        }),
       },
     ];
     const rps: Record<string, number[]> = Object.fromEntries(phases.map((p) => [p.name, []]));
@@ -68,7 +90,8 @@ export async function apiBench(ctx: BenchContext): Promise<Figure[]> {
         durationMs,
         request: (i) => phase.request(i, `${phase.name}-${tag}`),
       });
-      if (result.errors > 0) throw new Error(`${phase.name}: ${result.errors} failed requests, first: ${result.firstError}`);
+      if (result.errors > 0)
+        throw new Error(`${phase.name}: ${result.errors} failed requests, first: ${result.firstError}`);
       return result.rps;
     };
     for (const phase of phases) await run(phase, 'warm', Math.min(1000, scale.apiDurationMs));

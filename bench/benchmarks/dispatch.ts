@@ -3,12 +3,13 @@
  * signed 1 KB bodies with the same undici sender and concurrency to the
  * same receiver. Also: database commits per delivery.
  */
+
+import type { Child } from '../lib/child';
+import { startChild } from '../lib/child';
 import type { BenchContext, Figure } from '../lib/context';
 import { sides, sizeFor } from '../lib/context';
-import { startChild } from '../lib/child';
-import type { Child } from '../lib/child';
-import { connect, countDeliveries, preloadDeliveries, seedProject } from '../lib/fixtures';
 import type { Project, Sql } from '../lib/fixtures';
+import { connect, countDeliveries, preloadDeliveries, seedProject } from '../lib/fixtures';
 import { createBenchDatabase, xactCommits } from '../lib/pg';
 import { fmt, fmtSpread, ratios, sleep, spread } from '../lib/stats';
 
@@ -31,7 +32,13 @@ export async function heraldDispatch(
   const doneBefore = await countDeliveries(db.sql, 'succeeded');
   await ctx.receiver.call('reset', { record: false });
   const commitsBefore = await xactCommits(db.url);
-  const run = await worker.call<{ elapsedMs: number; rssMb: number; idleRssMb: number; succeeded: number; pool: number }>('dispatch', {
+  const run = await worker.call<{
+    elapsedMs: number;
+    rssMb: number;
+    idleRssMb: number;
+    succeeded: number;
+    pool: number;
+  }>('dispatch', {
     url: db.url,
     concurrency: ctx.scale.concurrency,
     batchSize: ctx.scale.batchSize,
@@ -42,12 +49,25 @@ export async function heraldDispatch(
   const done = (await countDeliveries(db.sql, 'succeeded')) - doneBefore;
   const { count: received } = await ctx.receiver.call<{ count: number }>('stats');
   if (done !== count || run.succeeded !== count || received < count) {
-    throw new Error(`dispatch: expected ${count} deliveries, ${done} succeeded in the database, receiver saw ${received}`);
+    throw new Error(
+      `dispatch: expected ${count} deliveries, ${done} succeeded in the database, receiver saw ${received}`,
+    );
   }
-  return { rate: (count * 1000) / run.elapsedMs, rssMb: run.rssMb, idleRssMb: run.idleRssMb, commitsPerDelivery: commits / count };
+  return {
+    rate: (count * 1000) / run.elapsedMs,
+    rssMb: run.rssMb,
+    idleRssMb: run.idleRssMb,
+    commitsPerDelivery: commits / count,
+  };
 }
 
-export async function bareDispatch(ctx: BenchContext, worker: Child, secret: string, count: number, tag: string): Promise<number> {
+export async function bareDispatch(
+  ctx: BenchContext,
+  worker: Child,
+  secret: string,
+  count: number,
+  tag: string,
+): Promise<number> {
   await ctx.receiver.call('reset', { record: false });
   const run = await worker.call<{ elapsedMs: number; failures: number }>('bareSend', {
     target: ctx.receiverUrl,
@@ -57,7 +77,8 @@ export async function bareDispatch(ctx: BenchContext, worker: Child, secret: str
     tag,
   });
   const { count: received } = await ctx.receiver.call<{ count: number }>('stats');
-  if (run.failures > 0 || received !== count) throw new Error(`bare loop: ${run.failures} failures, receiver saw ${received} of ${count}`);
+  if (run.failures > 0 || received !== count)
+    throw new Error(`bare loop: ${run.failures} failures, receiver saw ${received} of ${count}`);
   return (count * 1000) / run.elapsedMs;
 }
 
@@ -75,8 +96,13 @@ export async function dispatchBench(ctx: BenchContext): Promise<Figure[]> {
     const bareWarm = await bareDispatch(ctx, bare, project.secret!, scale.dispatchMin * 2, 'w');
     const warm = await heraldDispatch(ctx, herald, db, scale.dispatchMin);
     const count = sizeFor(scale, warm.rate, scale.dispatchSeconds);
-    const bareCount = Math.max(count, Math.min(5 * scale.dispatchMax, Math.round((bareWarm * scale.dispatchSeconds) / 100) * 100));
-    ctx.log(`  warm-up: herald ${fmt(warm.rate)}/s, bare ${fmt(bareWarm)}/s; ${count} and ${bareCount} messages per run`);
+    const bareCount = Math.max(
+      count,
+      Math.min(5 * scale.dispatchMax, Math.round((bareWarm * scale.dispatchSeconds) / 100) * 100),
+    );
+    ctx.log(
+      `  warm-up: herald ${fmt(warm.rate)}/s, bare ${fmt(bareWarm)}/s; ${count} and ${bareCount} messages per run`,
+    );
 
     const h: DispatchRun[] = [];
     const b: number[] = [];
@@ -98,7 +124,13 @@ export async function dispatchBench(ctx: BenchContext): Promise<Figure[]> {
         ratio,
         goal: { op: '>=', value: 0.7 },
         absolute: `herald ${fmtSpread(spread(heraldRates), 0)}/s; bare ${fmtSpread(spread(b), 0)}/s`,
-        detail: { heraldPerSecond: heraldRates, barePerSecond: b, deliveriesPerRun: count, bareMessagesPerRun: bareCount, concurrency: scale.concurrency },
+        detail: {
+          heraldPerSecond: heraldRates,
+          barePerSecond: b,
+          deliveriesPerRun: count,
+          bareMessagesPerRun: bareCount,
+          concurrency: scale.concurrency,
+        },
       },
       {
         id: '·',

@@ -10,8 +10,8 @@ import { sides, sizeFor } from '../lib/context';
 import { connect, loadHistory, seedProject } from '../lib/fixtures';
 import { createBenchDatabase } from '../lib/pg';
 import { fmt, fmtSpread, monoMs, ratios, spread } from '../lib/stats';
-import { heraldDispatch } from './dispatch';
 import type { DispatchRun } from './dispatch';
+import { heraldDispatch } from './dispatch';
 
 export async function growthBench(ctx: BenchContext): Promise<Figure[]> {
   const { scale } = ctx;
@@ -27,8 +27,12 @@ export async function growthBench(ctx: BenchContext): Promise<Figure[]> {
     };
     const t = monoMs();
     await loadHistory(sqlFull, dbs.herald.project, scale.growthRows);
-    const [size] = await sqlFull<{ size: string }[]>`select pg_size_pretty(pg_database_size(current_database())) as size`;
-    ctx.log(`  wrote ${scale.growthRows.toLocaleString('en-US')} past deliveries in ${fmt((monoMs() - t) / 1000, 1)} s (database ${size?.size})`);
+    const [size] = await sqlFull<
+      { size: string }[]
+    >`select pg_size_pretty(pg_database_size(current_database())) as size`;
+    ctx.log(
+      `  wrote ${scale.growthRows.toLocaleString('en-US')} past deliveries in ${fmt((monoMs() - t) / 1000, 1)} s (database ${size?.size})`,
+    );
 
     const warm = await heraldDispatch(ctx, worker, dbs.bare, scale.dispatchMin);
     await heraldDispatch(ctx, worker, dbs.herald, scale.dispatchMin);
@@ -37,8 +41,11 @@ export async function growthBench(ctx: BenchContext): Promise<Figure[]> {
     const h: DispatchRun[] = [];
     const b: DispatchRun[] = [];
     for (let round = 0; round < scale.rounds; round++) {
-      for (const side of sides(round)) (side === 'herald' ? h : b).push(await heraldDispatch(ctx, worker, dbs[side], count));
-      ctx.log(`  round ${round + 1}: with history ${fmt(h.at(-1)!.rate)}/s, empty ${fmt(b.at(-1)!.rate)}/s, RSS ${fmt(h.at(-1)!.rssMb, 0)} MB`);
+      for (const side of sides(round))
+        (side === 'herald' ? h : b).push(await heraldDispatch(ctx, worker, dbs[side], count));
+      ctx.log(
+        `  round ${round + 1}: with history ${fmt(h.at(-1)!.rate)}/s, empty ${fmt(b.at(-1)!.rate)}/s, RSS ${fmt(h.at(-1)!.rssMb, 0)} MB`,
+      );
     }
     const rss = spread([...h, ...b].map((r) => r.rssMb));
     const idle = spread([...h, ...b].map((r) => r.idleRssMb));
@@ -46,10 +53,21 @@ export async function growthBench(ctx: BenchContext): Promise<Figure[]> {
       {
         id: '5',
         name: `Growth (${scale.growthRows.toLocaleString('en-US')} past deliveries)`,
-        ratio: spread(ratios(h.map((r) => r.rate), b.map((r) => r.rate))),
+        ratio: spread(
+          ratios(
+            h.map((r) => r.rate),
+            b.map((r) => r.rate),
+          ),
+        ),
         goal: { op: '>=', value: 0.9 },
         absolute: `history ${fmtSpread(spread(h.map((r) => r.rate)), 0)}/s; empty ${fmtSpread(spread(b.map((r) => r.rate)), 0)}/s`,
-        detail: { withHistoryPerSecond: h.map((r) => r.rate), emptyPerSecond: b.map((r) => r.rate), pastDeliveries: scale.growthRows, deliveriesPerRun: count, databaseSize: size?.size },
+        detail: {
+          withHistoryPerSecond: h.map((r) => r.rate),
+          emptyPerSecond: b.map((r) => r.rate),
+          pastDeliveries: scale.growthRows,
+          deliveriesPerRun: count,
+          databaseSize: size?.size,
+        },
       },
       {
         id: '·',

@@ -6,17 +6,24 @@
  */
 import { createDb } from '@herald/db';
 import { createDeliveryWakeup, recordEvent } from '@herald/delivery';
-import { startChild } from '../lib/child';
 import type { Child } from '../lib/child';
+import { startChild } from '../lib/child';
 import type { BenchContext, Figure } from '../lib/context';
 import { sides } from '../lib/context';
-import { connect, seedProject, userCreatedData } from '../lib/fixtures';
 import type { Project } from '../lib/fixtures';
+import { connect, seedProject, userCreatedData } from '../lib/fixtures';
 import { createBenchDatabase } from '../lib/pg';
 import { fmt, fmtSpread, monoMs, percentile, ratios, sleep, spread } from '../lib/stats';
 import { heraldDispatch } from './dispatch';
 
-type Percentiles = { p50: number; p99: number; samples: number; toSendP50?: number; toSendP99?: number; drainMs?: number };
+type Percentiles = {
+  p50: number;
+  p99: number;
+  samples: number;
+  toSendP50?: number;
+  toSendP99?: number;
+  drainMs?: number;
+};
 
 function latencies(sentAt: Record<string, number>, firstByte: Record<string, number>): Percentiles {
   const values: number[] = [];
@@ -59,7 +66,11 @@ export async function latencyBench(ctx: BenchContext): Promise<Figure[]> {
     await Promise.all(Array.from({ length: 10 }, () => writer.sql!`select 1`));
 
     const heraldRound = async (durationMs: number): Promise<Percentiles> => {
-      await herald.call('startDispatcher', { url: bench.url, concurrency: scale.concurrency, batchSize: scale.batchSize });
+      await herald.call('startDispatcher', {
+        url: bench.url,
+        concurrency: scale.concurrency,
+        batchSize: scale.batchSize,
+      });
       await ctx.receiver.call('reset', { record: true });
       const since = new Date();
       const sentAt = await writeEvents(writer, wakeup, project, rate, durationMs);
@@ -109,8 +120,32 @@ export async function latencyBench(ctx: BenchContext): Promise<Figure[]> {
       `herald ${fmtSpread(spread(h.map((x) => x[k])), 1)} ms; bare ${fmtSpread(spread(b.map((x) => x[k])), 2)} ms`;
     const detail = { eventsPerSecond: rate, maxRate, herald: h, bare: b };
     return [
-      { id: '3a', name: 'Event→delivery latency p50', ratio: spread(ratios(h.map((x) => x.p50), b.map((x) => x.p50))), goal: null, absolute: abs('p50'), detail },
-      { id: '3b', name: 'Event→delivery latency p99', ratio: spread(ratios(h.map((x) => x.p99), b.map((x) => x.p99))), goal: { op: '<=', value: 2 }, absolute: abs('p99'), detail: { eventsPerSecond: rate } },
+      {
+        id: '3a',
+        name: 'Event→delivery latency p50',
+        ratio: spread(
+          ratios(
+            h.map((x) => x.p50),
+            b.map((x) => x.p50),
+          ),
+        ),
+        goal: null,
+        absolute: abs('p50'),
+        detail,
+      },
+      {
+        id: '3b',
+        name: 'Event→delivery latency p99',
+        ratio: spread(
+          ratios(
+            h.map((x) => x.p99),
+            b.map((x) => x.p99),
+          ),
+        ),
+        goal: { op: '<=', value: 2 },
+        absolute: abs('p99'),
+        detail: { eventsPerSecond: rate },
+      },
     ];
   } finally {
     await wakeup.close();
@@ -144,7 +179,9 @@ async function writeEvents(
     for (; n < due; n++) {
       pending.push(
         writer.db
-          .transaction((tx) => recordEvent(tx, { projectId: project.projectId, type: 'user.created', data: data as never }))
+          .transaction((tx) =>
+            recordEvent(tx, { projectId: project.projectId, type: 'user.created', data: data as never }),
+          )
           .then((recorded) => {
             committedAt[recorded.id] = monoMs();
             wakeup.notify();

@@ -9,7 +9,7 @@ import { startChild } from '../lib/child';
 import type { BenchContext, Figure } from '../lib/context';
 import { connect, seedProject } from '../lib/fixtures';
 import { createBenchDatabase } from '../lib/pg';
-import { fmt, fmtSpread, monoMs, sleep, spread } from '../lib/stats';
+import { fmtSpread, monoMs, sleep, spread } from '../lib/stats';
 
 type EventPage = { data: Array<{ id: string; data: { user: { id: string } } }>; nextCursor: string | null };
 
@@ -22,7 +22,11 @@ export async function pollingBench(ctx: BenchContext): Promise<Figure[]> {
   try {
     const project = await seedProject(sql, ctx.receiverUrl);
     const { url } = await api.call<{ url: string }>('start', { mode: 'herald', url: bench.url });
-    await worker.call('startDispatcher', { url: bench.url, concurrency: scale.concurrency, batchSize: scale.batchSize });
+    await worker.call('startDispatcher', {
+      url: bench.url,
+      concurrency: scale.concurrency,
+      batchSize: scale.batchSize,
+    });
     await ctx.receiver.call('reset', { record: true });
     const pool = new Pool(url, { connections: 4 });
     const auth = { authorization: `Bearer ${project.apiKey}` };
@@ -36,7 +40,11 @@ export async function pollingBench(ctx: BenchContext): Promise<Figure[]> {
       for (let tick = monoMs(); polling; ) {
         // Follow pages until caught up: each page is a request.
         for (;;) {
-          const res = await pool.request({ method: 'GET', path: `/v1/events?limit=100${after ? `&after=${after}` : ''}`, headers: auth });
+          const res = await pool.request({
+            method: 'GET',
+            path: `/v1/events?limit=100${after ? `&after=${after}` : ''}`,
+            headers: auth,
+          });
           polls++;
           const page = (await res.body.json()) as EventPage;
           const at = monoMs();
@@ -50,7 +58,9 @@ export async function pollingBench(ctx: BenchContext): Promise<Figure[]> {
     })();
 
     const started = monoMs();
-    const moments = Array.from({ length: scale.pollEvents }, () => Math.random() * scale.pollWindowMs).sort((a, b) => a - b);
+    const moments = Array.from({ length: scale.pollEvents }, () => Math.random() * scale.pollWindowMs).sort(
+      (a, b) => a - b,
+    );
     await Promise.all(
       moments.map(async (moment, i) => {
         await sleep(moment);
@@ -70,12 +80,17 @@ export async function pollingBench(ctx: BenchContext): Promise<Figure[]> {
     while (polledAt.size < scale.pollEvents && monoMs() - started < scale.pollWindowMs + 10_000) await sleep(50);
     polling = false;
     await poller;
-    const { count: webhookRequests, firstByte } = await ctx.receiver.call<{ count: number; firstByte: Record<string, number> }>('stats', {
+    const { count: webhookRequests, firstByte } = await ctx.receiver.call<{
+      count: number;
+      firstByte: Record<string, number>;
+    }>('stats', {
       withTimes: true,
     });
     await pool.close();
 
-    const eventUser = await sql<{ id: string; user_id: string }[]>`select id, data->'user'->>'id' as user_id from events`;
+    const eventUser = await sql<
+      { id: string; user_id: string }[]
+    >`select id, data->'user'->>'id' as user_id from events`;
     const webhookDelays = eventUser.map((e) => firstByte[e.id]! - changedAt.get(e.user_id)!);
     const pollDelays = [...changedAt].map(([user, t0]) => polledAt.get(user)! - t0);
     if (webhookDelays.some((d) => !Number.isFinite(d)) || pollDelays.some((d) => !Number.isFinite(d))) {

@@ -35,7 +35,10 @@ export async function wakeupBench(ctx: BenchContext): Promise<Figure[]> {
         durationMs,
         notify,
       });
-      return { perSecond: (run.commits * 1000) / run.elapsedMs, wakeupsPerSecond: ((wakeups - before) * 1000) / run.elapsedMs };
+      return {
+        perSecond: (run.commits * 1000) / run.elapsedMs,
+        wakeupsPerSecond: ((wakeups - before) * 1000) / run.elapsedMs,
+      };
     };
     await write(true, Math.min(1000, scale.wakeupDurationMs));
     await write(false, Math.min(1000, scale.wakeupDurationMs));
@@ -50,7 +53,9 @@ export async function wakeupBench(ctx: BenchContext): Promise<Figure[]> {
           notifies.push(run.wakeupsPerSecond);
         } else b.push(run.perSecond);
       }
-      ctx.log(`  round ${round + 1}: wakeups on ${fmt(h.at(-1)!)}/s, off ${fmt(b.at(-1)!)}/s, ${fmt(notifies.at(-1)!)} NOTIFY/s`);
+      ctx.log(
+        `  round ${round + 1}: wakeups on ${fmt(h.at(-1)!)}/s, off ${fmt(b.at(-1)!)}/s, ${fmt(notifies.at(-1)!)} NOTIFY/s`,
+      );
     }
     return [
       {

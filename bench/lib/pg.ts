@@ -41,7 +41,8 @@ export async function checkPostgres(): Promise<string> {
     const [row] = await sql<{ version: string; cancreate: boolean }[]>`
       select current_setting('server_version') as version,
              (select rolcreatedb or rolsuper from pg_roles where rolname = current_user) as cancreate`;
-    if (!row?.cancreate) throw new BenchSetupError(`The role in ${redact(adminUrl)} may not CREATE DATABASE; pnpm bench needs it.`);
+    if (!row?.cancreate)
+      throw new BenchSetupError(`The role in ${redact(adminUrl)} may not CREATE DATABASE; pnpm bench needs it.`);
     return row.version;
   } catch (error) {
     if (error instanceof BenchSetupError) throw error;
@@ -102,7 +103,9 @@ export async function dropAllBenchDatabases(): Promise<void> {
 export async function xactCommits(url: string): Promise<number> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    const [row] = await sql<{ n: string }[]>`select xact_commit::text as n from pg_stat_database where datname = current_database()`;
+    const [row] = await sql<
+      { n: string }[]
+    >`select xact_commit::text as n from pg_stat_database where datname = current_database()`;
     return Number(row?.n ?? 0);
   } finally {
     await sql.end({ timeout: 2 });

@@ -36,7 +36,7 @@ export function summarizeProfile(file: string, top = 25): string {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  for (const [i, id] of profile.samples.entries()) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   let total = 0;
   const byFunction = new Map<string, number>();
   const byPackage = new Map<string, number>();
@@ -44,7 +44,10 @@ export function summarizeProfile(file: string, top = 25): string {
     const node = byId.get(id)!;
     const { functionName, url, lineNumber } = node.callFrame;
     total += us;
-    const short = url.replace(/^file:\/\//, '').replace(/.*node_modules\//, '').replace(/.*\/work\/main\//, '');
+    const short = url
+      .replace(/^file:\/\//, '')
+      .replace(/.*node_modules\//, '')
+      .replace(/.*\/work\/main\//, '');
     const key = `${functionName || '(anonymous)'}  ${short ? `${short}:${lineNumber + 1}` : ''}`;
     byFunction.set(key, (byFunction.get(key) ?? 0) + us);
     const pkg = functionName.startsWith('(') && !url ? functionName : packageOf(url);
@@ -55,7 +58,9 @@ export function summarizeProfile(file: string, top = 25): string {
   const pct = (us: number) => `${((100 * us) / busy).toFixed(1).padStart(5)} %`;
   byPackage.delete('(idle)');
   byFunction.delete('(idle)  ');
-  const lines = [`${path.basename(file)}: ${(total / 1e6).toFixed(1)} s sampled, ${((100 * busy) / total).toFixed(0)} % busy`];
+  const lines = [
+    `${path.basename(file)}: ${(total / 1e6).toFixed(1)} s sampled, ${((100 * busy) / total).toFixed(0)} % busy`,
+  ];
   lines.push('  self time by package (share of busy time):');
   for (const [pkg, us] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 15)) lines.push(`    ${pct(us)}  ${pkg}`);
   lines.push(`  top ${top} functions by self time:`);
@@ -76,7 +81,10 @@ function inclusive(profile: CpuProfile, selfUs: Map<number, number>): Array<[str
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const { functionName, url, lineNumber } = byId.get(at)!.callFrame;
       if (!functionName || !url || url.startsWith('node:') || functionName === '(idle)') continue;
-      const key = `${functionName}  ${url.replace(/^file:\/\//, '').replace(/.*node_modules\//, '').replace(/.*\/work\/main\//, '')}:${lineNumber + 1}`;
+      const key = `${functionName}  ${url
+        .replace(/^file:\/\//, '')
+        .replace(/.*node_modules\//, '')
+        .replace(/.*\/work\/main\//, '')}:${lineNumber + 1}`;
       if (!seen.has(key)) {
         seen.add(key);
         totals.set(key, (totals.get(key) ?? 0) + us);
@@ -91,12 +99,16 @@ export function summarizeProfiles(dir: string, sinceMs = 0): string {
   const out: string[] = [];
   let subdirs: string[] = [];
   try {
-    subdirs = readdirSync(dir).map((d) => path.join(dir, d)).filter((d) => statSync(d).isDirectory() && statSync(d).mtimeMs >= sinceMs);
+    subdirs = readdirSync(dir)
+      .map((d) => path.join(dir, d))
+      .filter((d) => statSync(d).isDirectory() && statSync(d).mtimeMs >= sinceMs);
   } catch {
     // no profiles yet
   }
   for (const sub of subdirs) {
-    const files = readdirSync(sub).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(sub, f));
+    const files = readdirSync(sub)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => path.join(sub, f));
     // The main thread is the one that loaded the app: the largest profile (the loader thread's is small).
     const main = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
     if (main) out.push(`${main}\n${summarizeProfile(main)}`);

@@ -37,7 +37,11 @@ export function renderTable(figures: Figure[]): string {
   const header = ['#', 'Figure', 'Herald ÷ baseline: median (min–max)', 'Goal', 'Met', 'Absolute'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i]!))).join('  ');
-  return [line(header), widths.map((w, i) => '-'.repeat(i === widths.length - 1 ? Math.min(w, 40) : w)).join('  '), ...rows.map(line)].join('\n');
+  return [
+    line(header),
+    widths.map((w, i) => '-'.repeat(i === widths.length - 1 ? Math.min(w, 40) : w)).join('  '),
+    ...rows.map(line),
+  ].join('\n');
 }
 
 export function writeResults(payload: Record<string, unknown>): string {

@@ -12,7 +12,13 @@ export default defineConfig({
     path: process.env.HERALD_SDK_OUTPUT ?? fileURLToPath(new URL('./src/sdk', import.meta.url)),
     tsConfigPath: fileURLToPath(new URL('./tsconfig.json', import.meta.url)),
     // Makes the bundled client type-check without the DOM lib (see the script).
-    postProcess: [{ name: 'patch-sdk', command: process.execPath, args: [fileURLToPath(new URL('./scripts/patch-sdk.mjs', import.meta.url)), '{{path}}'] }],
+    postProcess: [
+      {
+        name: 'patch-sdk',
+        command: process.execPath,
+        args: [fileURLToPath(new URL('./scripts/patch-sdk.mjs', import.meta.url)), '{{path}}'],
+      },
+    ],
   },
   // Errors go to the terminal, not to openapi-ts-error-*.log files in the repo.
   logs: { file: false },

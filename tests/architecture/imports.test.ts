@@ -42,7 +42,11 @@ function srcDirs(group: 'apps' | 'packages'): Array<{ name: string; dir: string 
 /** Every module specifier a file imports, re-exports or loads dynamically. */
 export function specifiers(text: string): string[] {
   const found: string[] = [];
-  const patterns = [/\b(?:import|export)\s[^'"]*?\bfrom\s*['"]([^'"]+)['"]/g, /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g, /\bimport\s+['"]([^'"]+)['"]/g];
+  const patterns = [
+    /\b(?:import|export)\s[^'"]*?\bfrom\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+    /\bimport\s+['"]([^'"]+)['"]/g,
+  ];
   for (const pattern of patterns) for (const m of text.matchAll(pattern)) found.push(m[1]!);
   return found;
 }
@@ -52,7 +56,9 @@ const rel = (file: string) => path.relative(root, file);
 describe('imports', () => {
   it('finds the import specifiers of a file (the checker itself works)', () => {
     const text = `import { a } from '@herald/api';\nimport type { B } from "../../apps/x";\nexport * from './y';\nconst m = await import('@herald/dispatcher');\nimport 'side-effect';`;
-    expect(specifiers(text).sort()).toEqual(['../../apps/x', './y', '@herald/api', '@herald/dispatcher', 'side-effect'].sort());
+    expect(specifiers(text).sort()).toEqual(
+      ['../../apps/x', './y', '@herald/api', '@herald/dispatcher', 'side-effect'].sort(),
+    );
   });
 
   it('no file under apps/*/src or packages/*/src imports another app', () => {
@@ -64,8 +70,13 @@ describe('imports', () => {
           for (const spec of specifiers(readFileSync(file, 'utf8'))) {
             const app = APPS.find((a) => spec === a || spec.startsWith(`${a}/`));
             if (app && app !== own) offences.push(`${rel(file)} imports ${spec}`);
-            if (spec.startsWith('.') && path.resolve(path.dirname(file), spec).startsWith(path.join(root, 'apps') + path.sep)) {
-              const target = path.relative(path.join(root, 'apps'), path.resolve(path.dirname(file), spec)).split(path.sep)[0];
+            if (
+              spec.startsWith('.') &&
+              path.resolve(path.dirname(file), spec).startsWith(path.join(root, 'apps') + path.sep)
+            ) {
+              const target = path
+                .relative(path.join(root, 'apps'), path.resolve(path.dirname(file), spec))
+                .split(path.sep)[0];
               if (group === 'packages' || target !== name) offences.push(`${rel(file)} reaches into apps/ by ${spec}`);
             }
           }
@@ -107,10 +118,13 @@ describe('imports', () => {
       for (const file of sourceFiles(dir)) {
         if (file.includes(`${path.sep}test${path.sep}`)) continue;
         const text = readFileSync(file, 'utf8');
-        if (/['"]webhook-signature['"]\s*:/.test(text) || /\bsignHeaders\(|\bsignPayload\(/.test(text)) builders.push(rel(file));
+        if (/['"]webhook-signature['"]\s*:/.test(text) || /\bsignHeaders\(|\bsignPayload\(/.test(text))
+          builders.push(rel(file));
       }
     }
     // @herald/signing defines the primitives; message.ts is their one caller that sends webhooks.
-    expect(builders.filter((f) => !f.startsWith('packages/signing/')).sort()).toEqual(['packages/delivery/src/message.ts']);
+    expect(builders.filter((f) => !f.startsWith('packages/signing/')).sort()).toEqual([
+      'packages/delivery/src/message.ts',
+    ]);
   });
 });

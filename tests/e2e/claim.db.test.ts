@@ -1,27 +1,53 @@
-import { createDb, deliveries } from '@herald/db';
 import type { Database, HeraldDb } from '@herald/db';
+import { createDb, deliveries } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
+import type { AttemptResult } from '@herald/delivery';
+import { claimDueDeliveries, defaultRetryPolicy, recordAttempt, recordAttempts, recordEvent } from '@herald/delivery';
 import { eq } from 'drizzle-orm';
 import { expect, it, onTestFinished } from 'vitest';
-import { claimDueDeliveries, defaultRetryPolicy, recordAttempt, recordAttempts, recordEvent } from '@herald/delivery';
-import type { AttemptResult } from '@herald/delivery';
 import { sleep, startHerald } from './harness';
 
-const ok: AttemptResult = { ok: true, statusCode: 200, durationMs: 5, errorClass: null, errorMessage: null, responseBody: 'ok', retryAfterSeconds: null };
-const recordOptions = (owner: string) => ({ owner, retryPolicy: defaultRetryPolicy, failureWindowMs: 86_400_000, startedAt: new Date() });
+const ok: AttemptResult = {
+  ok: true,
+  statusCode: 200,
+  durationMs: 5,
+  errorClass: null,
+  errorMessage: null,
+  responseBody: 'ok',
+  retryAfterSeconds: null,
+};
+const recordOptions = (owner: string) => ({
+  owner,
+  retryPolicy: defaultRetryPolicy,
+  failureWindowMs: 86_400_000,
+  startedAt: new Date(),
+});
 
 function user(n: number) {
   const now = new Date().toISOString();
-  return { id: `usr_claim_${n}`, email: `claim${n}@example.com`, name: null, roles: [], metadata: {}, status: 'active' as const, createdAt: now, updatedAt: now };
+  return {
+    id: `usr_claim_${n}`,
+    email: `claim${n}@example.com`,
+    name: null,
+    roles: [],
+    metadata: {},
+    status: 'active' as const,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 describeDb('claiming due deliveries (leases and SKIP LOCKED)', (t) => {
   async function queue(n: number) {
     const h = await startHerald(t, { start: false });
     const p = await h.project();
-    const { endpoint, secret } = await p.createEndpoint({ url: 'http://127.0.0.1:9/never-called', headers: { 'X-A': 'b' } });
+    const { endpoint, secret } = await p.createEndpoint({
+      url: 'http://127.0.0.1:9/never-called',
+      headers: { 'X-A': 'b' },
+    });
     await t.db.transaction(async (tx) => {
-      for (let i = 0; i < n; i++) await recordEvent(tx, { projectId: p.id, type: 'user.deleted', data: { user: user(i) } });
+      for (let i = 0; i < n; i++)
+        await recordEvent(tx, { projectId: p.id, type: 'user.deleted', data: { user: user(i) } });
     });
     return { p, endpoint, secret };
   }
@@ -50,10 +76,16 @@ describeDb('claiming due deliveries (leases and SKIP LOCKED)', (t) => {
     expect(theirs?.id).toBe(mine!.id);
 
     // The slow worker's answer arrives late: logged, but it does not move the delivery on.
-    expect(await recordAttempt(t.db, mine!, ok, recordOptions('slow-worker'))).toEqual({ outcome: 'lease_lost', eventsEmitted: 0 });
+    expect(await recordAttempt(t.db, mine!, ok, recordOptions('slow-worker'))).toEqual({
+      outcome: 'lease_lost',
+      eventsEmitted: 0,
+    });
     const [row] = await p.deliveryRows();
     expect(row).toMatchObject({ status: 'in_flight', leaseOwner: 'fast-worker', attemptCount: 0 });
-    expect(await recordAttempt(t.db, theirs!, ok, recordOptions('fast-worker'))).toEqual({ outcome: 'succeeded', eventsEmitted: 0 });
+    expect(await recordAttempt(t.db, theirs!, ok, recordOptions('fast-worker'))).toEqual({
+      outcome: 'succeeded',
+      eventsEmitted: 0,
+    });
     expect((await p.deliveryRows())[0]).toMatchObject({ status: 'succeeded', leaseOwner: null, attemptCount: 1 });
     expect(await p.attemptRows(row!.id)).toHaveLength(2);
     // Done is done: nothing is due any more.
@@ -101,8 +133,19 @@ describeDb('claiming due deliveries (leases and SKIP LOCKED)', (t) => {
     const { p } = await queue(4);
     const claimed = await claimDueDeliveries(t.db, { limit: 4, leaseMs: 60_000, owner: 'batcher' });
     expect(claimed).toHaveLength(4);
-    const [a, b, c, d] = claimed as [(typeof claimed)[0], (typeof claimed)[0], (typeof claimed)[0], (typeof claimed)[0]];
-    const failed = (statusCode: number): AttemptResult => ({ ...ok, ok: false, statusCode, errorClass: 'http_status', errorMessage: `HTTP ${statusCode}` });
+    const [a, b, c, d] = claimed as [
+      (typeof claimed)[0],
+      (typeof claimed)[0],
+      (typeof claimed)[0],
+      (typeof claimed)[0],
+    ];
+    const failed = (statusCode: number): AttemptResult => ({
+      ...ok,
+      ok: false,
+      statusCode,
+      errorClass: 'http_status',
+      errorMessage: `HTTP ${statusCode}`,
+    });
     // d's lease is taken over by another worker before the batch is written.
     await t.db.update(deliveries).set({ leaseOwner: 'other' }).where(eq(deliveries.id, d.id));
 
@@ -120,8 +163,18 @@ describeDb('claiming due deliveries (leases and SKIP LOCKED)', (t) => {
     expect(outcomes.map((o) => o.outcome)).toEqual(['succeeded', 'retrying', 'retrying', 'lease_lost']);
 
     const byId = new Map((await p.deliveryRows()).map((r) => [r.id, r]));
-    expect(byId.get(a.id)).toMatchObject({ status: 'succeeded', attemptCount: 1, leaseOwner: null, lastStatusCode: 200 });
-    expect(byId.get(b.id)).toMatchObject({ status: 'pending', attemptCount: 1, lastStatusCode: 500, lastError: 'http_status: HTTP 500' });
+    expect(byId.get(a.id)).toMatchObject({
+      status: 'succeeded',
+      attemptCount: 1,
+      leaseOwner: null,
+      lastStatusCode: 200,
+    });
+    expect(byId.get(b.id)).toMatchObject({
+      status: 'pending',
+      attemptCount: 1,
+      lastStatusCode: 500,
+      lastError: 'http_status: HTTP 500',
+    });
     expect(byId.get(d.id)).toMatchObject({ status: 'in_flight', leaseOwner: 'other', attemptCount: 0 });
     // 500: the schedule's first retry (5 s ± 20 %); 429: its Retry-After of 7 s.
     const delayOf = (id: string) => byId.get(id)!.nextAttemptAt!.getTime() - startedAt.getTime();
@@ -131,6 +184,9 @@ describeDb('claiming due deliveries (leases and SKIP LOCKED)', (t) => {
     expect(delayOf(c.id)).toBeLessThan(8_500);
     // Every attempt is logged, the late one included.
     for (const delivery of claimed) expect(await p.attemptRows(delivery.id)).toHaveLength(1);
-    await t.db.update(deliveries).set({ status: 'failed', leaseOwner: null, nextAttemptAt: null }).where(eq(deliveries.projectId, p.id));
+    await t.db
+      .update(deliveries)
+      .set({ status: 'failed', leaseOwner: null, nextAttemptAt: null })
+      .where(eq(deliveries.projectId, p.id));
   });
 });

@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { describeDb } from '@herald/db/testing';
-import { TRPCClientError } from '@trpc/client';
-import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { createApp, listen } from '@herald/api';
 import type { RunningServer } from '@herald/api';
-import { createHeraldClient, createHeraldRestClient } from '@herald/client';
+import { createApp, listen } from '@herald/api';
 import type { HeraldClient } from '@herald/client';
+import { createHeraldClient, createHeraldRestClient } from '@herald/client';
+import type { ApiError, UsersCreateData, UsersCreateResponse, UsersGetData } from '@herald/client/sdk';
 import {
   eventsList,
   projectsCreate,
@@ -15,7 +13,9 @@ import {
   usersList,
   usersUpdate,
 } from '@herald/client/sdk';
-import type { ApiError, UsersCreateData, UsersCreateResponse, UsersGetData } from '@herald/client/sdk';
+import { describeDb } from '@herald/db/testing';
+import { TRPCClientError } from '@trpc/client';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 
 const adminToken = `admin_${randomBytes(16).toString('hex')}`;
 const missingUserId = `usr_${'0'.repeat(26)}`;
@@ -52,7 +52,13 @@ describeDb('clients over HTTP', (t) => {
       expect(created.error).toBeUndefined();
       expect(created.response.status).toBe(201);
       const user = created.data!;
-      expect(user).toMatchObject({ email: address, name: 'Ada', roles: ['admin'], metadata: { plan: 'pro', seats: 3 }, status: 'active' });
+      expect(user).toMatchObject({
+        email: address,
+        name: 'Ada',
+        roles: ['admin'],
+        metadata: { plan: 'pro', seats: 3 },
+        status: 'active',
+      });
       expect(user.id).toMatch(/^usr_/);
 
       const got = await usersGet({ client, path: { id: user.id } });
@@ -69,9 +75,15 @@ describeDb('clients over HTTP', (t) => {
       expect(firstPage.data!.nextCursor).toBe(firstPage.data!.data[0]!.id);
       const secondPage = await usersList({ client, query: { limit: 1, cursor: firstPage.data!.nextCursor! } });
       expect(secondPage.data!.data).toHaveLength(1);
-      expect(new Set([firstPage.data!.data[0]!.id, secondPage.data!.data[0]!.id])).toEqual(new Set([user.id, other.data!.id]));
+      expect(new Set([firstPage.data!.data[0]!.id, secondPage.data!.data[0]!.id])).toEqual(
+        new Set([user.id, other.data!.id]),
+      );
 
-      const updated = await usersUpdate({ client, path: { id: user.id }, body: { name: 'Ada Lovelace', status: 'locked' } });
+      const updated = await usersUpdate({
+        client,
+        path: { id: user.id },
+        body: { name: 'Ada Lovelace', status: 'locked' },
+      });
       expect(updated.response.status).toBe(200);
       expect(updated.data).toMatchObject({ id: user.id, name: 'Ada Lovelace', status: 'locked' });
 
@@ -141,13 +153,20 @@ describeDb('clients over HTTP', (t) => {
       expect(user).toMatchObject({ email: address.toLowerCase(), name: 'Linus', metadata: { source: 'trpc' } });
 
       // Two calls in one tick travel as one batched HTTP request.
-      const [got, page] = await Promise.all([herald.users.get.query({ id: user.id }), herald.users.list.query({ email: address })]);
+      const [got, page] = await Promise.all([
+        herald.users.get.query({ id: user.id }),
+        herald.users.list.query({ email: address }),
+      ]);
       expect(got).toEqual(user);
       expect(page).toEqual({ data: [user], nextCursor: null });
 
       const events = await herald.events.list.query({ type: 'user.created', limit: 100 });
       const event = events.data.find((e) => (e.data as { user?: { id?: string } }).user?.id === user.id);
-      expect(event).toMatchObject({ type: 'user.created', version: 1, data: { user: { id: user.id, email: address.toLowerCase() } } });
+      expect(event).toMatchObject({
+        type: 'user.created',
+        version: 1,
+        data: { user: { id: user.id, email: address.toLowerCase() } },
+      });
       expect(event!.id).toMatch(/^evt_/);
     });
 

@@ -13,7 +13,13 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
     const [row] = await p.settled({ expected: 1 });
     expect(row!.status).toBe('succeeded');
     const view = await p.delivery(row!.id);
-    expect(view).toMatchObject({ status: 'succeeded', attemptCount: 2, lastStatusCode: 204, lastError: null, endpointId: endpoint.id });
+    expect(view).toMatchObject({
+      status: 'succeeded',
+      attemptCount: 2,
+      lastStatusCode: 204,
+      lastError: null,
+      endpointId: endpoint.id,
+    });
     expect(view.attempts.map((a) => [a.attemptNumber, a.statusCode, a.errorClass])).toEqual([
       [1, 503, 'http_status'],
       [2, 204, null],
@@ -47,7 +53,12 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
   });
 
   it('records a receiver that never answers as a timeout', async () => {
-    const h = await startHerald(t, { dispatcher: { requestTimeoutMs: 300, retryPolicy: { delaysMs: [], jitter: 0, minRetryAfterMs: 0, maxRetryAfterMs: 0 } } });
+    const h = await startHerald(t, {
+      dispatcher: {
+        requestTimeoutMs: 300,
+        retryPolicy: { delaysMs: [], jitter: 0, minRetryAfterMs: 0, maxRetryAfterMs: 0 },
+      },
+    });
     const receiver = await h.receiver(() => 'hang');
     const p = await h.project();
     await p.createEndpoint({ url: receiver.url });
@@ -98,7 +109,11 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
     const [disabledEvent] = await p.events('endpoint.disabled');
     expect(disabledEvent!.data).toMatchObject({ endpointId: endpoint.id, url: gone.url, reason: 'gone' });
     const [notice] = await watcher.waitForRequests(1);
-    expect(JSON.parse(notice!.body)).toMatchObject({ id: disabledEvent!.id, type: 'endpoint.disabled', data: { endpointId: endpoint.id } });
+    expect(JSON.parse(notice!.body)).toMatchObject({
+      id: disabledEvent!.id,
+      type: 'endpoint.disabled',
+      data: { endpointId: endpoint.id },
+    });
     expect(rows.find((r) => r.endpointId === watching.endpoint.id)!.status).toBe('succeeded');
 
     // A disabled endpoint gets no new deliveries, and recovery is refused until it is enabled.
@@ -109,11 +124,15 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
     expect(await p.deliveriesOf(endpoint.id)).toHaveLength(1);
     const since = new Date(Date.now() - 60_000).toISOString();
     expect((await p.request(`/v1/endpoints/${endpoint.id}/recover`, { json: { since } })).status).toBe(409);
-    expect((await p.request(`/v1/endpoints/${endpoint.id}/test`, { json: { eventType: 'user.created' } })).status).toBe(409);
+    expect((await p.request(`/v1/endpoints/${endpoint.id}/test`, { json: { eventType: 'user.created' } })).status).toBe(
+      409,
+    );
 
     // Back from the dead: enabled again, its failed delivery can be recovered.
     gone.respond(() => ({ status: 200 }));
-    expect(await p.call(`/v1/endpoints/${endpoint.id}`, 200, { method: 'PATCH', json: { disabled: false } })).toMatchObject({ disabled: false, disabledReason: null });
+    expect(
+      await p.call(`/v1/endpoints/${endpoint.id}`, 200, { method: 'PATCH', json: { disabled: false } }),
+    ).toMatchObject({ disabled: false, disabledReason: null });
     expect(await p.call(`/v1/endpoints/${endpoint.id}/recover`, 202, { json: { since } })).toEqual({ requeued: 1 });
     await waitFor(async () => (await p.deliveriesOf(endpoint.id))[0]?.status === 'succeeded');
     expect(gone.requests.map((r) => r.webhookId)).toEqual([first.eventId, first.eventId]);
@@ -122,13 +141,22 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
 
   it('disables an endpoint that keeps failing for longer than the failure window (reason failing); a success resets the window', async () => {
     const h = await startHerald(t, {
-      dispatcher: { failureWindowMs: 400, retryPolicy: { delaysMs: [100, 100, 100, 100, 100, 100, 100, 100], jitter: 0, minRetryAfterMs: 0, maxRetryAfterMs: 0 } },
+      dispatcher: {
+        failureWindowMs: 400,
+        retryPolicy: {
+          delaysMs: [100, 100, 100, 100, 100, 100, 100, 100],
+          jitter: 0,
+          minRetryAfterMs: 0,
+          maxRetryAfterMs: 0,
+        },
+      },
     });
     let healthy = true;
     const receiver = await h.receiver(() => (healthy ? { status: 200 } : { status: 500 }));
     const p = await h.project();
     const { endpoint } = await p.createEndpoint({ url: receiver.url, eventTypes: ['user.created'] });
-    const endpointRow = async () => (await p.call(`/v1/endpoints/${endpoint.id}`, 200)) as { disabled: boolean; disabledReason: string | null };
+    const endpointRow = async () =>
+      (await p.call(`/v1/endpoints/${endpoint.id}`, 200)) as { disabled: boolean; disabledReason: string | null };
 
     await p.createUser();
     await p.settled({ expected: 1 });
@@ -173,8 +201,12 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
   });
 
   it('honours Retry-After on a 429: the next attempt comes no sooner than it asks', async () => {
-    const h = await startHerald(t, { dispatcher: { retryPolicy: { delaysMs: [50, 50], jitter: 0, minRetryAfterMs: 100, maxRetryAfterMs: 10_000 } } });
-    const receiver = await h.receiver((req) => (req.nthForId === 1 ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200 }));
+    const h = await startHerald(t, {
+      dispatcher: { retryPolicy: { delaysMs: [50, 50], jitter: 0, minRetryAfterMs: 100, maxRetryAfterMs: 10_000 } },
+    });
+    const receiver = await h.receiver((req) =>
+      req.nthForId === 1 ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200 },
+    );
     const p = await h.project();
     await p.createEndpoint({ url: receiver.url });
     await p.createUser();
@@ -189,8 +221,12 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
   });
 
   it.each([502, 503, 504])('honours Retry-After on a %d too', async (status) => {
-    const h = await startHerald(t, { dispatcher: { retryPolicy: { delaysMs: [50, 50], jitter: 0, minRetryAfterMs: 100, maxRetryAfterMs: 10_000 } } });
-    const receiver = await h.receiver((req) => (req.nthForId === 1 ? { status, headers: { 'retry-after': '1' } } : { status: 200 }));
+    const h = await startHerald(t, {
+      dispatcher: { retryPolicy: { delaysMs: [50, 50], jitter: 0, minRetryAfterMs: 100, maxRetryAfterMs: 10_000 } },
+    });
+    const receiver = await h.receiver((req) =>
+      req.nthForId === 1 ? { status, headers: { 'retry-after': '1' } } : { status: 200 },
+    );
     const p = await h.project();
     await p.createEndpoint({ url: receiver.url });
     await p.createUser();
@@ -199,8 +235,12 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
   });
 
   it('clamps Retry-After to maxRetryAfterMs', async () => {
-    const h = await startHerald(t, { dispatcher: { retryPolicy: { delaysMs: [50, 50], jitter: 0, minRetryAfterMs: 50, maxRetryAfterMs: 300 } } });
-    const receiver = await h.receiver((req) => (req.nthForId === 1 ? { status: 429, headers: { 'retry-after': '3600' } } : { status: 200 }));
+    const h = await startHerald(t, {
+      dispatcher: { retryPolicy: { delaysMs: [50, 50], jitter: 0, minRetryAfterMs: 50, maxRetryAfterMs: 300 } },
+    });
+    const receiver = await h.receiver((req) =>
+      req.nthForId === 1 ? { status: 429, headers: { 'retry-after': '3600' } } : { status: 200 },
+    );
     const p = await h.project();
     await p.createEndpoint({ url: receiver.url });
     await p.createUser();
@@ -211,7 +251,9 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
 
   it('ignores Retry-After on a plain 500 and uses the schedule', async () => {
     const h = await startHerald(t);
-    const receiver = await h.receiver((req) => (req.nthForId === 1 ? { status: 500, headers: { 'retry-after': '30' } } : { status: 200 }));
+    const receiver = await h.receiver((req) =>
+      req.nthForId === 1 ? { status: 500, headers: { 'retry-after': '30' } } : { status: 200 },
+    );
     const p = await h.project();
     await p.createEndpoint({ url: receiver.url });
     await p.createUser();
@@ -240,7 +282,9 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
 
     // Only deliveries created at or after `since` come back.
     const future = new Date(Date.now() + 60_000).toISOString();
-    expect(await p.call(`/v1/endpoints/${endpoint.id}/recover`, 202, { json: { since: future } })).toEqual({ requeued: 0 });
+    expect(await p.call(`/v1/endpoints/${endpoint.id}/recover`, 202, { json: { since: future } })).toEqual({
+      requeued: 0,
+    });
 
     healthy = true;
     const before = receiver.requests.length;
@@ -266,7 +310,10 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
     await p.createEndpoint({ url: other.url });
     await p.createUser();
     await receiver.waitForRequests(1);
-    expect(await p.call(`/v1/endpoints/${endpoint.id}`, 200, { method: 'DELETE' })).toEqual({ id: endpoint.id, deleted: true });
+    expect(await p.call(`/v1/endpoints/${endpoint.id}`, 200, { method: 'DELETE' })).toEqual({
+      id: endpoint.id,
+      deleted: true,
+    });
     await sleep(600);
     await h.dispatcher.idle();
     // The deleted endpoint's delivery went with it; the dispatcher carries on with the rest.
@@ -279,7 +326,9 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
   });
 
   it('retries a single failed delivery on demand (POST /v1/deliveries/{id}/retry)', async () => {
-    const h = await startHerald(t, { dispatcher: { retryPolicy: { delaysMs: [], jitter: 0, minRetryAfterMs: 0, maxRetryAfterMs: 0 } } });
+    const h = await startHerald(t, {
+      dispatcher: { retryPolicy: { delaysMs: [], jitter: 0, minRetryAfterMs: 0, maxRetryAfterMs: 0 } },
+    });
     let healthy = false;
     const receiver = await h.receiver(() => (healthy ? { status: 200 } : { status: 500 }));
     const p = await h.project();
@@ -288,7 +337,10 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
     const [row] = await p.settled({ expected: 1 });
     expect(row).toMatchObject({ status: 'failed', attemptCount: 1 });
     healthy = true;
-    expect(await p.call(`/v1/deliveries/${row!.id}/retry`, 202, { json: {} })).toMatchObject({ id: row!.id, status: 'pending' });
+    expect(await p.call(`/v1/deliveries/${row!.id}/retry`, 202, { json: {} })).toMatchObject({
+      id: row!.id,
+      status: 'pending',
+    });
     await waitFor(async () => (await p.deliveryRows())[0]?.status === 'succeeded');
     expect((await p.delivery(row!.id)).attempts.map((a) => a.statusCode)).toEqual([500, 200]);
   });

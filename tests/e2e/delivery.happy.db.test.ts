@@ -1,9 +1,9 @@
 import { deliveries, events } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
+import { USER_AGENT } from '@herald/delivery';
 import { eq } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { expect, it } from 'vitest';
-import { USER_AGENT } from '@herald/delivery';
 import { sleep, startHerald, uniqueEmail, waitFor, webhookHeaders } from './harness';
 
 describeDb('dispatcher end to end: deliveries that succeed', (t) => {
@@ -11,7 +11,10 @@ describeDb('dispatcher end to end: deliveries that succeed', (t) => {
     const h = await startHerald(t);
     const receiver = await h.receiver();
     const p = await h.project();
-    const { endpoint, secret } = await p.createEndpoint({ url: `${receiver.url}/hooks?src=herald`, headers: { 'X-Tenant': 'acme', 'x-trace-token': 't0k3n' } });
+    const { endpoint, secret } = await p.createEndpoint({
+      url: `${receiver.url}/hooks?src=herald`,
+      headers: { 'X-Tenant': 'acme', 'x-trace-token': 't0k3n' },
+    });
     expect(secret).toMatch(/^whsec_/);
 
     const user = await p.createUser('ada@example.com');
@@ -30,17 +33,33 @@ describeDb('dispatcher end to end: deliveries that succeed', (t) => {
 
     // The receiver's side of the contract: the npm reference library accepts it.
     const verified = new Webhook(secret).verify(req!.body, webhookHeaders(req!)) as Record<string, any>;
-    expect(verified).toMatchObject({ id: event!.id, type: 'user.created', version: 1, data: { user: { id: user.id, email: 'ada@example.com' } } });
+    expect(verified).toMatchObject({
+      id: event!.id,
+      type: 'user.created',
+      version: 1,
+      data: { user: { id: user.id, email: 'ada@example.com' } },
+    });
     expect(verified.timestamp).toBe(new Date(verified.timestamp).toISOString());
     // A tampered body or a foreign secret does not verify.
     expect(() => new Webhook(secret).verify(req!.body.replace('ada@', 'eve@'), webhookHeaders(req!))).toThrow();
-    expect(() => new Webhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw').verify(req!.body, webhookHeaders(req!))).toThrow();
+    expect(() =>
+      new Webhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw').verify(req!.body, webhookHeaders(req!)),
+    ).toThrow();
 
     const [delivery] = await p.settled({ expected: 1 });
-    expect(delivery).toMatchObject({ endpointId: endpoint.id, eventId: event!.id, status: 'succeeded', attemptCount: 1, lastStatusCode: 200, leaseOwner: null });
+    expect(delivery).toMatchObject({
+      endpointId: endpoint.id,
+      eventId: event!.id,
+      status: 'succeeded',
+      attemptCount: 1,
+      lastStatusCode: 200,
+      leaseOwner: null,
+    });
     const view = await p.delivery(delivery!.id);
     expect(view).toMatchObject({ status: 'succeeded', eventType: 'user.created', attemptCount: 1 });
-    expect(view.attempts).toEqual([expect.objectContaining({ attemptNumber: 1, statusCode: 200, errorClass: null, responseBody: 'ok' })]);
+    expect(view.attempts).toEqual([
+      expect.objectContaining({ attemptNumber: 1, statusCode: 200, errorClass: null, responseBody: 'ok' }),
+    ]);
     expect(receiver.requests).toHaveLength(1);
   });
 
@@ -60,7 +79,9 @@ describeDb('dispatcher end to end: deliveries that succeed', (t) => {
     const types = (r: typeof createdOnly) => r.requests.map((req) => JSON.parse(req.body).type);
     expect(types(createdOnly)).toEqual(['user.created']);
     expect(types(everything).sort()).toEqual(['user.created', 'user.deleted']);
-    expect(await p.deliveriesOf(filtered.endpoint.id)).toEqual([expect.objectContaining({ eventType: 'user.created', status: 'succeeded' })]);
+    expect(await p.deliveriesOf(filtered.endpoint.id)).toEqual([
+      expect.objectContaining({ eventType: 'user.created', status: 'succeeded' }),
+    ]);
     expect(await p.deliveriesOf(all.endpoint.id)).toHaveLength(2);
   });
 
@@ -73,11 +94,16 @@ describeDb('dispatcher end to end: deliveries that succeed', (t) => {
     const { endpoint, secret } = await p.createEndpoint({ url: target.url, eventTypes: ['user.created'] });
     await p.createEndpoint({ url: other.url });
 
-    const sent = await p.call<{ eventId: string; eventType: string }>(`/v1/endpoints/${endpoint.id}/test`, 202, { json: { eventType: 'user.deleted' } });
+    const sent = await p.call<{ eventId: string; eventType: string }>(`/v1/endpoints/${endpoint.id}/test`, 202, {
+      json: { eventType: 'user.deleted' },
+    });
     expect(sent.eventType).toBe('user.deleted');
     const [req] = await target.waitForRequests(1);
     expect(req!.webhookId).toBe(sent.eventId);
-    expect(new Webhook(secret).verify(req!.body, webhookHeaders(req!))).toMatchObject({ id: sent.eventId, type: 'user.deleted' });
+    expect(new Webhook(secret).verify(req!.body, webhookHeaders(req!))).toMatchObject({
+      id: sent.eventId,
+      type: 'user.deleted',
+    });
 
     await p.settled({ expected: 1 });
     await h.dispatcher.idle();
@@ -85,7 +111,9 @@ describeDb('dispatcher end to end: deliveries that succeed', (t) => {
     expect(await p.events()).toEqual([]);
     await p.call(`/v1/events/${sent.eventId}`, 404);
     // Unknown event types are refused.
-    expect((await p.request(`/v1/endpoints/${endpoint.id}/test`, { json: { eventType: 'user.exploded' } })).status).toBe(400);
+    expect(
+      (await p.request(`/v1/endpoints/${endpoint.id}/test`, { json: { eventType: 'user.exploded' } })).status,
+    ).toBe(400);
   });
 
   it('a change that rolls back leaves no event and no delivery behind', async () => {

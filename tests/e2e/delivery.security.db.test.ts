@@ -1,6 +1,6 @@
 import { describeDb } from '@herald/db/testing';
-import { expect, it } from 'vitest';
 import type { ResolvedAddress, Resolver } from '@herald/delivery';
+import { expect, it } from 'vitest';
 import { startHerald } from './harness';
 
 /** A fake DNS that answers from a table and records what it was asked; never touches the network. */
@@ -55,7 +55,11 @@ describeDb('dispatcher end to end: SSRF defences', (t) => {
     for (const url of refusedAtCreation) {
       const response = await p.request('/v1/endpoints', { json: { url } });
       const body = (await response.json()) as { error: { code: string } };
-      expect({ url, status: response.status, code: body.error.code }).toEqual({ url, status: 400, code: 'validation_error' });
+      expect({ url, status: response.status, code: body.error.code }).toEqual({
+        url,
+        status: 400,
+        code: 'validation_error',
+      });
     }
     expect(await p.call('/v1/endpoints', 200, { method: 'GET' })).toMatchObject({ data: [] });
 
@@ -66,7 +70,9 @@ describeDb('dispatcher end to end: SSRF defences', (t) => {
       const response = await p.request(`/v1/endpoints/${endpoint.id}`, { method: 'PATCH', json: { url } });
       expect({ url, status: response.status }).toEqual({ url, status: 400 });
     }
-    expect(await p.call(`/v1/endpoints/${endpoint.id}`, 200)).toMatchObject({ url: 'https://hooks.example.com/herald' });
+    expect(await p.call(`/v1/endpoints/${endpoint.id}`, 200)).toMatchObject({
+      url: 'https://hooks.example.com/herald',
+    });
     // Custom headers may not impersonate Herald's own or smuggle a second header.
     for (const headers of [
       { 'webhook-signature': 'v1,forged' },
@@ -119,7 +125,12 @@ describeDb('dispatcher end to end: SSRF defences', (t) => {
     const rows = await p.settled({ expected: names.length });
     for (const row of rows) {
       const [attempt] = (await p.delivery(row.id)).attempts;
-      expect({ host: endpointIds.get(row.endpointId), status: row.status, errorClass: attempt?.errorClass, statusCode: attempt?.statusCode }).toEqual({
+      expect({
+        host: endpointIds.get(row.endpointId),
+        status: row.status,
+        errorClass: attempt?.errorClass,
+        statusCode: attempt?.statusCode,
+      }).toEqual({
         host: endpointIds.get(row.endpointId),
         status: 'failed',
         errorClass: 'ssrf_blocked',

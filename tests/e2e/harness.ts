@@ -1,18 +1,18 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
-import { createPlatform } from '@herald/api';
 import type { Platform } from '@herald/api';
-import { deliveries, deliveryAttempts, projects } from '@herald/db';
+import { createPlatform } from '@herald/api';
 import type { Database } from '@herald/db';
+import { deliveries, deliveryAttempts, projects } from '@herald/db';
 import type { TestDb } from '@herald/db/testing';
-import { createDispatcher } from '@herald/delivery';
 import type { DeliveryWakeup, Dispatcher, DispatcherConfig, Resolver } from '@herald/delivery';
+import { createDispatcher } from '@herald/delivery';
 import type { ApiConfig } from '@herald/router';
 import { asc, eq, inArray } from 'drizzle-orm';
 import { expect, onTestFinished } from 'vitest';
@@ -148,7 +148,10 @@ export async function startReceiver(responder: Responder = answer200): Promise<R
     },
     forId: (id) => byId.get(id) ?? [],
     async waitForRequests(n, timeoutMs = 10_000) {
-      await waitFor(() => receiver.requests.length >= n, { timeoutMs, message: `${n} requests at the receiver (got ${receiver.requests.length})` });
+      await waitFor(() => receiver.requests.length >= n, {
+        timeoutMs,
+        message: `${n} requests at the receiver (got ${receiver.requests.length})`,
+      });
       return receiver.requests;
     },
     close: () =>
@@ -194,7 +197,14 @@ export interface Herald {
 }
 
 export interface CreatedEndpoint {
-  endpoint: { id: string; url: string; eventTypes: string[] | null; headers: Record<string, string>; disabled: boolean; disabledReason: string | null };
+  endpoint: {
+    id: string;
+    url: string;
+    eventTypes: string[] | null;
+    headers: Record<string, string>;
+    disabled: boolean;
+    disabledReason: string | null;
+  };
   secret: string;
 }
 
@@ -252,7 +262,8 @@ function jsonInit(init: RequestInit & { json?: unknown } = {}, authorization?: s
 }
 
 let emailCounter = 0;
-export const uniqueEmail = (label = 'user') => `${label}.${++emailCounter}.${randomBytes(3).toString('hex')}@example.com`;
+export const uniqueEmail = (label = 'user') =>
+  `${label}.${++emailCounter}.${randomBytes(3).toString('hex')}@example.com`;
 
 /**
  * The API and a started dispatcher for `t.db`, sharing one wakeup (on PGlite
@@ -308,14 +319,16 @@ export async function startHerald(t: TestDb, options: HeraldOptions = {}): Promi
     const body = (await created.json()) as { project: { id: string }; apiKey: { key: string } };
     projectIds.push(body.project.id);
     const authorization = `Bearer ${body.apiKey.key}`;
-    const request: Project['request'] = (path, init) => Promise.resolve(app.request(path, jsonInit(init, authorization)));
+    const request: Project['request'] = (path, init) =>
+      Promise.resolve(app.request(path, jsonInit(init, authorization)));
     const call: Project['call'] = async (path, status, init) => {
       const response = await request(path, init);
       const text = await response.text();
       expect({ path, status: response.status, body: text }).toMatchObject({ status });
       return text === '' ? undefined : JSON.parse(text);
     };
-    const deliveryRows = () => t.db.select().from(deliveries).where(eq(deliveries.projectId, body.project.id)).orderBy(asc(deliveries.id));
+    const deliveryRows = () =>
+      t.db.select().from(deliveries).where(eq(deliveries.projectId, body.project.id)).orderBy(asc(deliveries.id));
     return {
       id: body.project.id,
       apiKey: body.apiKey.key,
@@ -328,7 +341,11 @@ export async function startHerald(t: TestDb, options: HeraldOptions = {}): Promi
       events: async (type) => (await call(`/v1/events?limit=100${type ? `&type=${type}` : ''}`, 200)).data,
       deliveryRows,
       attemptRows: (deliveryId) =>
-        t.db.select().from(deliveryAttempts).where(eq(deliveryAttempts.deliveryId, deliveryId)).orderBy(asc(deliveryAttempts.attemptNumber)),
+        t.db
+          .select()
+          .from(deliveryAttempts)
+          .where(eq(deliveryAttempts.deliveryId, deliveryId))
+          .orderBy(asc(deliveryAttempts.attemptNumber)),
       async settled({ expected, timeoutMs = 15_000 } = {}) {
         return waitFor(
           async () => {

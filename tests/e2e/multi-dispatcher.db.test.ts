@@ -1,7 +1,7 @@
-import { createDb, deliveryAttempts } from '@herald/db';
-import { recordEvent } from '@herald/delivery';
 import type { HeraldDb } from '@herald/db';
+import { createDb, deliveryAttempts } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
+import { recordEvent } from '@herald/delivery';
 import { sql } from 'drizzle-orm';
 import { expect, it, onTestFinished } from 'vitest';
 import { startHerald } from './harness';
@@ -49,9 +49,10 @@ describeDb('several dispatchers on one database', (t) => {
     expect(new Set(rows.map((r) => r.eventId))).toEqual(new Set(perId.keys()));
 
     // One attempt row per delivery, and both dispatchers did part of the work.
-    const [attempts] = await t.db.select({ n: sql<number>`count(*)::int` }).from(deliveryAttempts).where(
-      sql`${deliveryAttempts.deliveryId} in (select id from deliveries where project_id = ${p.id})`,
-    );
+    const [attempts] = await t.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(deliveryAttempts)
+      .where(sql`${deliveryAttempts.deliveryId} in (select id from deliveries where project_id = ${p.id})`);
     expect(Number(attempts!.n)).toBe(N);
     const a = h.dispatcher.metrics.outcomeCount('succeeded');
     const b = second.metrics.outcomeCount('succeeded');
@@ -64,5 +65,14 @@ describeDb('several dispatchers on one database', (t) => {
 
 function exampleUser(i: number) {
   const now = new Date().toISOString();
-  return { id: `usr_${i}`, email: `user${i}@example.com`, name: null, roles: [], metadata: {}, status: 'active' as const, createdAt: now, updatedAt: now };
+  return {
+    id: `usr_${i}`,
+    email: `user${i}@example.com`,
+    name: null,
+    roles: [],
+    metadata: {},
+    status: 'active' as const,
+    createdAt: now,
+    updatedAt: now,
+  };
 }

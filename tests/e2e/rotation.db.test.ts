@@ -1,8 +1,8 @@
 import { describeDb } from '@herald/db/testing';
 import { Webhook } from 'standardwebhooks';
 import { expect, it } from 'vitest';
-import { sleep, startHerald, webhookHeaders } from './harness';
 import type { ReceivedRequest } from './harness';
+import { sleep, startHerald, webhookHeaders } from './harness';
 
 /** True when the standardwebhooks package accepts the request with `secret`. */
 function verifies(secret: string, req: ReceivedRequest, signature = String(req.headers['webhook-signature'])): boolean {
@@ -28,9 +28,13 @@ describeDb('dispatcher end to end: signing secret rotation', (t) => {
     expect(signaturesOf(before!)).toHaveLength(1);
     expect(verifies(oldSecret, before!)).toBe(true);
 
-    const rotated = await p.call<{ secret: string; previousSecretExpiresAt: string }>(`/v1/endpoints/${endpoint.id}/rotate-secret`, 200, {
-      json: { graceSeconds: 3 },
-    });
+    const rotated = await p.call<{ secret: string; previousSecretExpiresAt: string }>(
+      `/v1/endpoints/${endpoint.id}/rotate-secret`,
+      200,
+      {
+        json: { graceSeconds: 3 },
+      },
+    );
     const newSecret = rotated.secret;
     expect(newSecret).not.toBe(oldSecret);
     expect(Date.parse(rotated.previousSecretExpiresAt) - Date.now()).toBeLessThanOrEqual(3_000);
@@ -58,12 +62,16 @@ describeDb('dispatcher end to end: signing secret rotation', (t) => {
 
   it('with graceSeconds 0 the old secret stops signing at once, and repeated rotations keep one current secret', async () => {
     // A slow retry, so the rotation below lands between the first attempt and the retry.
-    const h = await startHerald(t, { dispatcher: { retryPolicy: { delaysMs: [600], jitter: 0, minRetryAfterMs: 0, maxRetryAfterMs: 0 } } });
+    const h = await startHerald(t, {
+      dispatcher: { retryPolicy: { delaysMs: [600], jitter: 0, minRetryAfterMs: 0, maxRetryAfterMs: 0 } },
+    });
     const receiver = await h.receiver();
     const p = await h.project();
     const { endpoint, secret: s1 } = await p.createEndpoint({ url: receiver.url });
 
-    const { secret: s2 } = await p.call(`/v1/endpoints/${endpoint.id}/rotate-secret`, 200, { json: { graceSeconds: 0 } });
+    const { secret: s2 } = await p.call(`/v1/endpoints/${endpoint.id}/rotate-secret`, 200, {
+      json: { graceSeconds: 0 },
+    });
     await p.createUser();
     const [req] = await receiver.waitForRequests(1);
     expect(signaturesOf(req!)).toHaveLength(1);
@@ -71,8 +79,12 @@ describeDb('dispatcher end to end: signing secret rotation', (t) => {
     expect(verifies(s1, req!)).toBe(false);
 
     // Two rotations with grace: the two newest secrets both sign (old grace periods run on).
-    const { secret: s3 } = await p.call(`/v1/endpoints/${endpoint.id}/rotate-secret`, 200, { json: { graceSeconds: 60 } });
-    const { secret: s4 } = await p.call(`/v1/endpoints/${endpoint.id}/rotate-secret`, 200, { json: { graceSeconds: 60 } });
+    const { secret: s3 } = await p.call(`/v1/endpoints/${endpoint.id}/rotate-secret`, 200, {
+      json: { graceSeconds: 60 },
+    });
+    const { secret: s4 } = await p.call(`/v1/endpoints/${endpoint.id}/rotate-secret`, 200, {
+      json: { graceSeconds: 60 },
+    });
     await p.createUser();
     const second = (await receiver.waitForRequests(2))[1]!;
     expect(signaturesOf(second)).toHaveLength(3);
@@ -84,7 +96,9 @@ describeDb('dispatcher end to end: signing secret rotation', (t) => {
     receiver.respond((r) => (r.nthForId === 1 ? { status: 500 } : { status: 200 }));
     await p.createUser();
     await receiver.waitForRequests(3);
-    const { secret: s5 } = await p.call(`/v1/endpoints/${endpoint.id}/rotate-secret`, 200, { json: { graceSeconds: 0 } });
+    const { secret: s5 } = await p.call(`/v1/endpoints/${endpoint.id}/rotate-secret`, 200, {
+      json: { graceSeconds: 0 },
+    });
     const retry = (await receiver.waitForRequests(4))[3]!;
     expect(retry.webhookId).toBe(receiver.requests[2]!.webhookId);
     expect(verifies(s5, retry)).toBe(true);

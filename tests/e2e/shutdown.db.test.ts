@@ -1,9 +1,8 @@
 import { deliveries } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
+import { claimDueDeliveries, releaseLeases } from '@herald/delivery';
 import { eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
-import { claimDueDeliveries } from '@herald/delivery';
-import { releaseLeases } from '@herald/delivery';
 import { spawnDispatcher, startHerald, waitFor } from './harness';
 
 const POSTGRES_ONLY = 'needs PostgreSQL: a dispatcher process cannot open the test’s in-memory PGlite';

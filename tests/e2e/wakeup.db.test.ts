@@ -1,10 +1,10 @@
-import { eq } from 'drizzle-orm';
-import { generateSecret } from '@herald/signing';
-import { createDb, endpointSecrets, endpoints, newId, projects } from '@herald/db';
-import { createDeliveryWakeup, DELIVERIES_CHANNEL, recordEvent } from '@herald/delivery';
 import type { HeraldDb } from '@herald/db';
-import type { DeliveryWakeup } from '@herald/delivery';
+import { createDb, endpointSecrets, endpoints, newId, projects } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
+import type { DeliveryWakeup } from '@herald/delivery';
+import { createDeliveryWakeup, DELIVERIES_CHANNEL, recordEvent } from '@herald/delivery';
+import { generateSecret } from '@herald/signing';
+import { eq } from 'drizzle-orm';
 import { beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { sleep, startHerald } from './harness';
 
@@ -80,7 +80,9 @@ describeDb('dispatcher wakeup: LISTEN/NOTIFY with polling as the fallback', (t) 
       await writer.db.insert(projects).values({ id: projectId, name: 'burst' });
       const endpointId = newId('endpoint');
       await writer.db.insert(endpoints).values({ id: endpointId, projectId, url: receiverUrl });
-      await writer.db.insert(endpointSecrets).values({ id: newId('endpointSecret'), endpointId, secret: generateSecret() });
+      await writer.db
+        .insert(endpointSecrets)
+        .values({ id: newId('endpointSecret'), endpointId, secret: generateSecret() });
       onTestFinished(async () => {
         await t.db.delete(projects).where(eq(projects.id, projectId));
       });
@@ -95,7 +97,9 @@ describeDb('dispatcher wakeup: LISTEN/NOTIFY with polling as the fallback', (t) 
         Array.from({ length: 8 }, async () => {
           while (next < n) {
             next += 1;
-            await writer.db.transaction((tx) => recordEvent(tx, { projectId, type: 'user.deleted', data: { user: exampleUser(projectId) } }));
+            await writer.db.transaction((tx) =>
+              recordEvent(tx, { projectId, type: 'user.deleted', data: { user: exampleUser(projectId) } }),
+            );
             afterCommit();
           }
         }),

@@ -1,8 +1,8 @@
 import { createLogger } from '@herald/config';
 import type { Database } from '@herald/db';
 import type { DeliveryWakeup } from '@herald/delivery';
-import { appRouter, createApiServices, createContext, defaultApiConfig } from '@herald/router';
 import type { ApiConfig, ApiServices } from '@herald/router';
+import { appRouter, createApiServices, createContext, defaultApiConfig } from '@herald/router';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
@@ -29,7 +29,11 @@ export interface CreateAppOptions {
 export function createApp(options: CreateAppOptions) {
   const config: ApiConfig = { ...defaultApiConfig, ...options.config };
   const logger = options.logger ?? createLogger({ level: 'silent' });
-  const services = createApiServices(options.db, { config, logger, ...(options.wakeup ? { wakeup: options.wakeup } : {}) });
+  const services = createApiServices(options.db, {
+    config,
+    logger,
+    ...(options.wakeup ? { wakeup: options.wakeup } : {}),
+  });
   const app = new Hono();
 
   app.use(requestContext(logger));

@@ -1,7 +1,7 @@
-export { createApp } from './app';
 export type { CreateAppOptions } from './app';
-export { createPlatform } from './platform';
+export { createApp } from './app';
 export type { Platform, PlatformOptions } from './platform';
+export { createPlatform } from './platform';
 export { buildOpenApiDocument } from './rest/openapi';
-export { listen } from './server';
 export type { RunningServer } from './server';
+export { listen } from './server';

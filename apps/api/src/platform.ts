@@ -1,12 +1,12 @@
 import type { CreateDbOptions, Database, HeraldDb } from '@herald/db';
 import { createDb } from '@herald/db';
-import { createDeliveryWakeup, createDispatcher } from '@herald/delivery';
 import type { DeliveryWakeup, Dispatcher, DispatcherConfig, Resolver } from '@herald/delivery';
+import { createDeliveryWakeup, createDispatcher } from '@herald/delivery';
 import type { ApiConfig } from '@herald/router';
 import type { Logger } from 'pino';
 import { createApp } from './app';
-import { listen } from './server';
 import type { RunningServer } from './server';
+import { listen } from './server';
 
 export interface PlatformOptions {
   /** An open database (tests, the bench), or where to open one: PostgreSQL `url`, else PGlite `dataDir`. */
@@ -29,7 +29,10 @@ export interface Platform {
   dispatcher: Dispatcher | null;
   /** Serves the app on a real socket; the server is closed first by `close()`. */
   listen(options?: { port?: number; hostname?: string }): Promise<RunningServer>;
-  /** Server, then dispatcher (in-flight deliveries finish, leases are given back), then wakeup, then the database it opened. */
+  /**
+   * Server, then dispatcher (in-flight deliveries finish, leases are given
+   * back), then wakeup, then the database it opened.
+   */
   close(): Promise<void>;
 }
 
@@ -48,7 +51,10 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
       : createDispatcher({
           db: herald.db,
           wakeup,
-          config: { ...options.dispatcher, ...(options.api?.allowPrivateNetworks ? { allowPrivateNetworks: true } : {}) },
+          config: {
+            ...options.dispatcher,
+            ...(options.api?.allowPrivateNetworks ? { allowPrivateNetworks: true } : {}),
+          },
           ...(options.logger ? { logger: options.logger.child({ service: 'dispatcher' }) } : {}),
           ...(options.resolve ? { resolve: options.resolve } : {}),
         });

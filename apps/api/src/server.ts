@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import type { ServerType } from '@hono/node-server';
+import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 
 export interface RunningServer {

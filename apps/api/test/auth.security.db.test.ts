@@ -3,7 +3,16 @@ import { describeDb } from '@herald/db/testing';
 import { TRPCError } from '@trpc/server';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { createTenant, createTestApp, eventsOf, expectApiError, expectJson, tenantFor, uniqueEmail, withJson } from './harness';
+import {
+  createTenant,
+  createTestApp,
+  eventsOf,
+  expectApiError,
+  expectJson,
+  tenantFor,
+  uniqueEmail,
+  withJson,
+} from './harness';
 
 describeDb('authentication and secrets', (t) => {
   describe('revoked key → 401', () => {
@@ -17,7 +26,11 @@ describeDb('authentication and secrets', (t) => {
       await expectJson(await tenant.request(`/v1/api-keys/${doomed.id}`, { method: 'DELETE' }), 200);
 
       await expectApiError(await asDoomed.request('/v1/users'), 401, 'unauthorized');
-      await expectApiError(await asDoomed.request('/v1/users', { json: { email: uniqueEmail() } }), 401, 'unauthorized');
+      await expectApiError(
+        await asDoomed.request('/v1/users', { json: { email: uniqueEmail() } }),
+        401,
+        'unauthorized',
+      );
       expect((await asDoomed.request('/trpc/users.list')).status).toBe(401);
       const error = await asDoomed.caller.users.list().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TRPCError);
@@ -54,7 +67,11 @@ describeDb('authentication and secrets', (t) => {
     const headers: Record<string, string> = authorization ? { authorization } : {};
     const error = await expectApiError(await app.request('/v1/users', { headers }), 401, 'unauthorized');
     expect(error.message).toMatch(/API key/);
-    await expectApiError(await app.request('/v1/users', withJson({ json: { email: uniqueEmail() }, headers })), 401, 'unauthorized');
+    await expectApiError(
+      await app.request('/v1/users', withJson({ json: { email: uniqueEmail() }, headers })),
+      401,
+      'unauthorized',
+    );
   });
 
   describe('admin routes', () => {
@@ -66,7 +83,11 @@ describeDb('authentication and secrets', (t) => {
     it('refuse everyone when no admin token is configured', async () => {
       const { app } = createTestApp(t.db, { config: { adminToken: null } });
       for (const authorization of ['Bearer ', 'Bearer null', 'Bearer undefined']) {
-        await expectApiError(await app.request('/v1/projects', withJson({ json: { name: 'x' }, headers: { authorization } })), 401, 'unauthorized');
+        await expectApiError(
+          await app.request('/v1/projects', withJson({ json: { name: 'x' }, headers: { authorization } })),
+          401,
+          'unauthorized',
+        );
       }
     });
   });
@@ -98,7 +119,10 @@ describeDb('authentication and secrets', (t) => {
 
     it('an API key is returned by its creation only, never by listing, revoking or other routes', async () => {
       const tenant = await createTenant(t.db);
-      const second = await expectJson<{ id: string; key: string }>(await tenant.request('/v1/api-keys', { json: { name: 'x' } }), 201);
+      const second = await expectJson<{ id: string; key: string }>(
+        await tenant.request('/v1/api-keys', { json: { name: 'x' } }),
+        201,
+      );
       const afterwards = [
         await (await tenant.request('/v1/api-keys')).text(),
         await (await tenant.request('/trpc/apiKeys.list')).text(),

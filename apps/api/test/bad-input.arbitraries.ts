@@ -14,7 +14,23 @@ const anyCodeUnit = fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fro
 /** Strings that break naive storage: NUL, lone surrogates, controls, emoji, long text. */
 export const hostileStringArb = fc.oneof(
   // Weighted up: a handful of runs per route must meet each of these.
-  { weight: 3, arbitrary: fc.constantFrom('\u0000', 'a\u0000b', '\ud800', '\udfff', 'x\ud83d', '\u202e', '💥', ' ', '\n', "'; drop table users; --", '__proto__', '%00') },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      '\u0000',
+      'a\u0000b',
+      '\ud800',
+      '\udfff',
+      'x\ud83d',
+      '\u202e',
+      '💥',
+      ' ',
+      '\n',
+      "'; drop table users; --",
+      '__proto__',
+      '%00',
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ unit: anyCodeUnit, maxLength: 40 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
   { weight: 1, arbitrary: fc.integer({ min: 200, max: 3000 }).map((n) => 'x'.repeat(n)) },
@@ -25,7 +41,10 @@ export const anyJsonArb: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 3, stringUnit: anyCodeUnit }) },
   { weight: 2, arbitrary: hostileStringArb },
   { weight: 1, arbitrary: fc.dictionary(hostileStringArb, fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }) },
-  { weight: 1, arbitrary: fc.constantFrom(-1, 0, 1.5, 2 ** 53, -(2 ** 63), 1e308, true, null, [], {}, [null], { '': '' }) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(-1, 0, 1.5, 2 ** 53, -(2 ** 63), 1e308, true, null, [], {}, [null], { '': '' }),
+  },
 );
 
 /** What the server will see: the value after a JSON round trip (undefined keys vanish, -0 becomes 0, …). */
@@ -50,7 +69,12 @@ export type BadBody =
  * `schema`; `base` is a valid body, `params` the path parameters the
  * server adds to it.
  */
-export function badBodyArb(schema: InputSchema, base: Record<string, unknown>, params: Record<string, string>, bodyLimit: number): fc.Arbitrary<BadBody> {
+export function badBodyArb(
+  schema: InputSchema,
+  base: Record<string, unknown>,
+  params: Record<string, string>,
+  bodyLimit: number,
+): fc.Arbitrary<BadBody> {
   const keys = Object.keys(schema.shape ?? {}).filter((key) => !(key in params));
   const withParams = (body: Record<string, unknown>) => ({ ...body, ...params });
 
@@ -63,7 +87,10 @@ export function badBodyArb(schema: InputSchema, base: Record<string, unknown>, p
     : null;
 
   const unknownKey = fc
-    .oneof(fc.constantFrom('__proto__', 'constructor', 'projectId', 'passwordHash', 'isAdmin', ''), fc.string({ unit: anyCodeUnit, maxLength: 12 }))
+    .oneof(
+      fc.constantFrom('__proto__', 'constructor', 'projectId', 'passwordHash', 'isAdmin', ''),
+      fc.string({ unit: anyCodeUnit, maxLength: 12 }),
+    )
     .filter((key) => !keys.includes(key) && !(key in params))
     .chain((key) => anyJsonArb.map((value) => ({ key, value })))
     // A computed key makes "__proto__" an own property, as JSON.parse does.
@@ -98,10 +125,24 @@ export function badBodyArb(schema: InputSchema, base: Record<string, unknown>, p
     .map((size) => ({ kind: 'too large' as const, body: JSON.stringify({ ...base, padding: 'x'.repeat(size) }) }));
 
   const notJsonContent = fc
-    .constantFrom('text/plain', 'application/x-www-form-urlencoded', 'text/json', 'application/xml', 'multipart/form-data; boundary=b', 'application/jsonx')
+    .constantFrom(
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'text/json',
+      'application/xml',
+      'multipart/form-data; boundary=b',
+      'application/jsonx',
+    )
     .map((contentType) => ({ kind: 'not JSON content' as const, body: JSON.stringify(base), contentType }));
 
-  return fc.oneof(...(wrongValue ? [{ weight: 4, arbitrary: wrongValue }] : []), { weight: 2, arbitrary: unknownKey }, notAnObject, invalidJson, tooLarge, notJsonContent);
+  return fc.oneof(
+    ...(wrongValue ? [{ weight: 4, arbitrary: wrongValue }] : []),
+    { weight: 2, arbitrary: unknownKey },
+    notAnObject,
+    invalidJson,
+    tooLarge,
+    notJsonContent,
+  );
 }
 
 /** The status and error code a correct server gives each kind of bad body. */
@@ -128,7 +169,13 @@ export function anyFieldsArb(schema: InputSchema, base: Record<string, unknown>,
   return fc
     .subarray(keys, { minLength: 1, maxLength: Math.min(2, keys.length) })
     .chain((chosen) =>
-      fc.tuple(...chosen.map((key) => fc.oneof({ weight: 3, arbitrary: hostileStringArb }, { weight: 1, arbitrary: anyJsonArb }).map((value) => [key, value] as const))),
+      fc.tuple(
+        ...chosen.map((key) =>
+          fc
+            .oneof({ weight: 3, arbitrary: hostileStringArb }, { weight: 1, arbitrary: anyJsonArb })
+            .map((value) => [key, value] as const),
+        ),
+      ),
     )
     .map((entries) => ({ ...base, ...Object.fromEntries(entries) }));
 }

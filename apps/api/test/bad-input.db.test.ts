@@ -36,7 +36,11 @@ const fixtures: Record<string, Fixture> = {
   'POST /api-keys': { body: { name: 'key' } },
   'POST /users': { body: { email: 'valid@example.com', name: 'Valid', roles: ['member'], metadata: { a: 1 } } },
   'PATCH /users/{id}': { params: (ids) => ({ id: ids.user }), body: { name: 'Valid' } },
-  'POST /users/{id}/password': { params: (ids) => ({ id: ids.user }), body: { password: 'long enough password' }, anyValueRuns: 4 },
+  'POST /users/{id}/password': {
+    params: (ids) => ({ id: ids.user }),
+    body: { password: 'long enough password' },
+    anyValueRuns: 4,
+  },
   'POST /logins': { body: { email: 'valid@example.com', password: 'some password' }, anyValueRuns: 4 },
   'POST /endpoints': { body: { url: 'https://example.com/hook' } },
   'PATCH /endpoints/{id}': { params: (ids) => ({ id: ids.endpoint }), body: { description: 'Valid' } },
@@ -56,7 +60,11 @@ const awaitingStorableTextFix = new Set<string>();
 
 const writeRoutes = restProcedures()
   .filter((p) => p.openapi.method === 'POST' || p.openapi.method === 'PATCH')
-  .map((p) => ({ ...p, key: `${p.openapi.method} ${p.openapi.path}`, schema: p.procedure._def.inputs[0] as InputSchema }));
+  .map((p) => ({
+    ...p,
+    key: `${p.openapi.method} ${p.openapi.path}`,
+    schema: p.procedure._def.inputs[0] as InputSchema,
+  }));
 
 function restPath(path: string, params: Record<string, string>) {
   return `/v1${path.replace(/\{(\w+)\}/g, (_, name: string) => params[name]!)}`;
@@ -69,21 +77,33 @@ describeDb('bad input on write routes (fast-check)', (t) => {
   beforeAll(async () => {
     tenant = await createTenant(t.db, { config: { bodyLimitBytes: BODY_LIMIT } });
     const endpointId = newId('endpoint');
-    await t.db.insert(endpoints).values({ id: endpointId, projectId: tenant.projectId, url: 'https://example.com/hook' });
+    await t.db
+      .insert(endpoints)
+      .values({ id: endpointId, projectId: tenant.projectId, url: 'https://example.com/hook' });
     const user = await tenant.caller.users.create({ email: uniqueEmail('target') });
     const delivery = await t.db.query.deliveries.findFirst({ where: (d, { eq }) => eq(d.endpointId, endpointId) });
     ids = { user: user.id, endpoint: endpointId, delivery: delivery!.id };
   });
 
-  function send(route: (typeof writeRoutes)[number], body: string, contentType = 'application/json', transport: 'rest' | 'trpc' = 'rest') {
-    const headers = { 'content-type': contentType, ...(route.openapi.auth === 'admin' ? { authorization: `Bearer ${ADMIN_TOKEN}` } : {}) };
+  function send(
+    route: (typeof writeRoutes)[number],
+    body: string,
+    contentType = 'application/json',
+    transport: 'rest' | 'trpc' = 'rest',
+  ) {
+    const headers = {
+      'content-type': contentType,
+      ...(route.openapi.auth === 'admin' ? { authorization: `Bearer ${ADMIN_TOKEN}` } : {}),
+    };
     const params = fixtures[route.key]!.params?.(ids) ?? {};
-    if (transport === 'rest') return tenant.request(restPath(route.openapi.path, params), { method: route.openapi.method, body, headers });
+    if (transport === 'rest')
+      return tenant.request(restPath(route.openapi.path, params), { method: route.openapi.method, body, headers });
     // tRPC takes the path parameters in the body.
     let trpcBody = body;
     try {
       const parsed: unknown = JSON.parse(body);
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) trpcBody = JSON.stringify({ ...parsed, ...params });
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+        trpcBody = JSON.stringify({ ...parsed, ...params });
     } catch {
       // Invalid JSON stays as it is.
     }
@@ -103,15 +123,23 @@ describeDb('bad input on write routes (fast-check)', (t) => {
     it('refuses generated bad bodies with the right 4xx and the error body, over REST', async () => {
       const fixture = fixtures[route.key]!;
       await fc.assert(
-        fc.asyncProperty(badBodyArb(route.schema, fixture.body, fixture.params?.(ids) ?? {}, BODY_LIMIT), async (bad: BadBody) => {
-          const response = await send(route, bad.body, bad.kind === 'not JSON content' ? bad.contentType : 'application/json');
-          const text = await response.text();
-          const expected = expectedRefusal(bad);
-          expect({ status: response.status, text }).toMatchObject({ status: expected.status });
-          const error = apiErrorBodySchema.parse(JSON.parse(text)).error;
-          expect(expected.codes).toContain(error.code);
-          if (bad.kind === 'wrong value' || bad.kind === 'unknown key') expect(error.details).toEqual(expect.any(Array));
-        }),
+        fc.asyncProperty(
+          badBodyArb(route.schema, fixture.body, fixture.params?.(ids) ?? {}, BODY_LIMIT),
+          async (bad: BadBody) => {
+            const response = await send(
+              route,
+              bad.body,
+              bad.kind === 'not JSON content' ? bad.contentType : 'application/json',
+            );
+            const text = await response.text();
+            const expected = expectedRefusal(bad);
+            expect({ status: response.status, text }).toMatchObject({ status: expected.status });
+            const error = apiErrorBodySchema.parse(JSON.parse(text)).error;
+            expect(expected.codes).toContain(error.code);
+            if (bad.kind === 'wrong value' || bad.kind === 'unknown key')
+              expect(error.details).toEqual(expect.any(Array));
+          },
+        ),
         { numRuns: 60 },
       );
     });
@@ -119,28 +147,41 @@ describeDb('bad input on write routes (fast-check)', (t) => {
     it('refuses them over tRPC too, never with a 5xx', async () => {
       const fixture = fixtures[route.key]!;
       await fc.assert(
-        fc.asyncProperty(badBodyArb(route.schema, fixture.body, fixture.params?.(ids) ?? {}, BODY_LIMIT), async (bad: BadBody) => {
-          const response = await send(route, bad.body, bad.kind === 'not JSON content' ? bad.contentType : 'application/json', 'trpc');
-          const body = (await response.json()) as { error: { data?: { herald?: { code: string } }; code?: unknown } };
-          expect({ status: response.status, body }).toMatchObject({ status: expectedRefusal(bad).status });
-          // Middleware answers in REST shape; tRPC's own errors carry Herald's code in data.herald.
-          expect(body.error.data?.herald?.code ?? body.error.code).toEqual(expect.any(String));
-        }),
+        fc.asyncProperty(
+          badBodyArb(route.schema, fixture.body, fixture.params?.(ids) ?? {}, BODY_LIMIT),
+          async (bad: BadBody) => {
+            const response = await send(
+              route,
+              bad.body,
+              bad.kind === 'not JSON content' ? bad.contentType : 'application/json',
+              'trpc',
+            );
+            const body = (await response.json()) as { error: { data?: { herald?: { code: string } }; code?: unknown } };
+            expect({ status: response.status, body }).toMatchObject({ status: expectedRefusal(bad).status });
+            // Middleware answers in REST shape; tRPC's own errors carry Herald's code in data.herald.
+            expect(body.error.data?.herald?.code ?? body.error.code).toEqual(expect.any(String));
+          },
+        ),
         { numRuns: 20 },
       );
     });
 
-    it.skipIf(awaitingStorableTextFix.has(route.key))('takes any values in its fields, hostile strings included, without a 5xx', async () => {
-      const fixture = fixtures[route.key]!;
-      await fc.assert(
-        fc.asyncProperty(anyFieldsArb(route.schema, fixture.body, fixture.params?.(ids) ?? {}), async (body) => {
-          const response = await send(route, JSON.stringify(body));
-          const text = await response.text();
-          expect({ status: response.status, text }).toMatchObject({ status: expect.toSatisfy((s: number) => s < 500) });
-          if (response.status >= 400) apiErrorBodySchema.parse(JSON.parse(text));
-        }),
-        { numRuns: fixture.anyValueRuns ?? 40 },
-      );
-    });
+    it.skipIf(awaitingStorableTextFix.has(route.key))(
+      'takes any values in its fields, hostile strings included, without a 5xx',
+      async () => {
+        const fixture = fixtures[route.key]!;
+        await fc.assert(
+          fc.asyncProperty(anyFieldsArb(route.schema, fixture.body, fixture.params?.(ids) ?? {}), async (body) => {
+            const response = await send(route, JSON.stringify(body));
+            const text = await response.text();
+            expect({ status: response.status, text }).toMatchObject({
+              status: expect.toSatisfy((s: number) => s < 500),
+            });
+            if (response.status >= 400) apiErrorBodySchema.parse(JSON.parse(text));
+          }),
+          { numRuns: fixture.anyValueRuns ?? 40 },
+        );
+      },
+    );
   });
 });

@@ -1,8 +1,8 @@
 import type { Database } from '@herald/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app';
-import { listen } from '../src/server';
 import type { RunningServer } from '../src/server';
+import { listen } from '../src/server';
 
 /** The docs never touch the database: any use of it fails the test. */
 const noDatabase = new Proxy({} as Database, {
@@ -33,7 +33,9 @@ describe('/docs API reference', () => {
     expect(html).toContain('<div id="reference"></div>');
 
     const urls = referencedUrls(html);
-    expect(urls).toEqual(expect.arrayContaining(['/docs/swagger-ui-bundle.js', '/docs/swagger-ui.css', '/docs/init.js']));
+    expect(urls).toEqual(
+      expect.arrayContaining(['/docs/swagger-ui-bundle.js', '/docs/swagger-ui.css', '/docs/init.js']),
+    );
     for (const url of urls) {
       // Root-relative paths only: no scheme, no protocol-relative `//host`.
       expect(url, url).toMatch(/^\/(?!\/)/);

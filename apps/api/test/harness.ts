@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '@herald/db';
+import type { ApiConfig } from '@herald/router';
+import { createApiServices, createCaller, createContext, defaultApiConfig } from '@herald/router';
 import type { Logger } from 'pino';
 import { expect } from 'vitest';
 import { z } from 'zod';
-import { createApp } from '../src/app';
 import type { CreateAppOptions } from '../src/app';
-import { createApiServices, createCaller, createContext, defaultApiConfig } from '@herald/router';
-import type { ApiConfig } from '@herald/router';
+import { createApp } from '../src/app';
 
 /**
  * The test harness: the real app on a real database, driven in-process with
@@ -75,7 +75,10 @@ const createdProjectSchema = z.object({
  * its first API key. Pass `testApp` to share one app (and its rate-limit
  * counters and key cache) between tenants.
  */
-export async function createTenant(db: Database, options: TestAppOptions & { testApp?: TestApp } = {}): Promise<Tenant> {
+export async function createTenant(
+  db: Database,
+  options: TestAppOptions & { testApp?: TestApp } = {},
+): Promise<Tenant> {
   const testApp = options.testApp ?? createTestApp(db, options);
   const response = await testApp.app.request(
     '/v1/projects',
@@ -132,6 +135,8 @@ export function uniqueEmail(label = 'user'): string {
 /** Every (non-test) event of the tenant's project, oldest first, read through the API. */
 export async function eventsOf(tenant: Tenant, type?: string) {
   const response = await tenant.request(`/v1/events?limit=100${type ? `&type=${type}` : ''}`);
-  const page = await expectJson<{ data: { id: string; type: string; version: number; timestamp: string; data: unknown }[] }>(response, 200);
+  const page = await expectJson<{
+    data: { id: string; type: string; version: number; timestamp: string; data: unknown }[];
+  }>(response, 200);
   return page.data;
 }

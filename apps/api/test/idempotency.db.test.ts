@@ -6,7 +6,7 @@ import type { Tenant } from './harness';
 import { createTenant, eventsOf, expectApiError, expectJson, uniqueEmail } from './harness';
 
 let keyCounter = 0;
-const newIdempotencyKey = () => `idem-${Date.now()}-${(keyCounter += 1)}`;
+const newIdempotencyKey = () => `idem-${Date.now()}-${++keyCounter}`;
 
 function post(tenant: Tenant, path: string, json: unknown, idempotencyKey: string) {
   return tenant.request(path, { json, headers: { 'idempotency-key': idempotencyKey } });
@@ -14,7 +14,10 @@ function post(tenant: Tenant, path: string, json: unknown, idempotencyKey: strin
 
 describeDb('Idempotency-Key on POST', (t) => {
   async function usersNamed(tenant: Tenant, email: string) {
-    return t.db.select().from(users).where(and(eq(users.projectId, tenant.projectId), eq(users.email, email)));
+    return t.db
+      .select()
+      .from(users)
+      .where(and(eq(users.projectId, tenant.projectId), eq(users.email, email)));
   }
 
   it('the same key and body replay the stored response: same status, same body, nothing done twice', async () => {
@@ -99,7 +102,10 @@ describeDb('Idempotency-Key on POST', (t) => {
     // Kept at least 24 h, as the draft and Stripe do.
     expect(stored!.expiresAt.getTime() - stored!.createdAt.getTime()).toBeGreaterThanOrEqual(24 * 3600 * 1000);
 
-    await t.db.update(idempotencyKeys).set({ expiresAt: new Date(Date.now() - 1000) }).where(record);
+    await t.db
+      .update(idempotencyKeys)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(record);
     // Runs again: this time the email is taken.
     await expectApiError(await post(tenant, '/v1/users', body, key), 409, 'email_taken');
   });
@@ -127,7 +133,11 @@ describeDb('Idempotency-Key on POST', (t) => {
     const user = await tenant.caller.users.create({ email: uniqueEmail() });
     const key = newIdempotencyKey();
     for (const name of ['one', 'two']) {
-      const response = await tenant.request(`/v1/users/${user.id}`, { method: 'PATCH', json: { name }, headers: { 'idempotency-key': key } });
+      const response = await tenant.request(`/v1/users/${user.id}`, {
+        method: 'PATCH',
+        json: { name },
+        headers: { 'idempotency-key': key },
+      });
       expect(await expectJson(response, 200)).toMatchObject({ name });
     }
   });
@@ -135,7 +145,10 @@ describeDb('Idempotency-Key on POST', (t) => {
   it('a replayed API key creation never returns the key again, and the key is not stored in plain text', async () => {
     const tenant = await createTenant(t.db);
     const key = newIdempotencyKey();
-    const created = await expectJson<{ id: string; key: string }>(await post(tenant, '/v1/api-keys', { name: 'ci' }, key), 201);
+    const created = await expectJson<{ id: string; key: string }>(
+      await post(tenant, '/v1/api-keys', { name: 'ci' }, key),
+      201,
+    );
     const stored = await t.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.projectId, tenant.projectId));
     expect(JSON.stringify(stored)).not.toContain(created.key);
 

@@ -1,8 +1,8 @@
+import { createLogger } from '@herald/config';
 import { users } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '@herald/config';
 import type { Tenant } from './harness';
 import { ADMIN_TOKEN, createTenant, expectApiError, expectJson, uniqueEmail } from './harness';
 
@@ -31,26 +31,40 @@ describeDb('logs', (t) => {
   beforeAll(async () => {
     // A users insert that fails after its password was hashed: the failing
     // query's parameters include the hash.
-    await t.db.execute(sql.raw(`
+    await t.db.execute(
+      sql.raw(`
       create function test_refuse_user() returns trigger language plpgsql as $$
       begin
         if new.email like 'explode%' then raise exception 'forced users insert failure'; end if;
         return new;
-      end $$`));
-    await t.db.execute(sql`create trigger test_refuse_user before insert on users for each row execute function test_refuse_user()`);
+      end $$`),
+    );
+    await t.db.execute(
+      sql`create trigger test_refuse_user before insert on users for each row execute function test_refuse_user()`,
+    );
 
     tenant = await createTenant(t.db, { logger: log.logger });
     secrets.push(tenant.apiKey, password);
-    const user = await expectJson<{ id: string; email: string }>(await tenant.request('/v1/users', { json: { email: uniqueEmail(), password } }), 201);
+    const user = await expectJson<{ id: string; email: string }>(
+      await tenant.request('/v1/users', { json: { email: uniqueEmail(), password } }),
+      201,
+    );
     const [row] = await t.db.select({ hash: users.passwordHash }).from(users).where(eq(users.id, user.id));
     secrets.push(row!.hash!, row!.hash!.split('$')[3]!, row!.hash!.split('$')[4]!);
     await tenant.request('/v1/logins', { json: { email: user.email, password } });
     await tenant.request('/v1/logins', { json: { email: user.email, password: `${password}!` } });
-    const key = await expectJson<{ id: string; key: string }>(await tenant.request('/v1/api-keys', { json: { name: 'logged?' } }), 201);
+    const key = await expectJson<{ id: string; key: string }>(
+      await tenant.request('/v1/api-keys', { json: { name: 'logged?' } }),
+      201,
+    );
     secrets.push(key.key);
     await tenant.request(`/v1/api-keys/${key.id}`, { method: 'DELETE' });
     await tenant.testApp.app.request('/v1/users', { headers: { authorization: `Bearer ${key.key}` } });
-    await tenant.request('/v1/users', { method: 'POST', body: `{"password":"${password}",`, headers: { 'content-type': 'application/json' } });
+    await tenant.request('/v1/users', {
+      method: 'POST',
+      body: `{"password":"${password}",`,
+      headers: { 'content-type': 'application/json' },
+    });
     await tenant.request('/v1/users', { json: { email: 'not-an-email', password } });
   });
 
@@ -65,7 +79,8 @@ describeDb('logs', (t) => {
     const response = await tenant.request('/v1/users');
     const [line] = log.lines().slice(before);
     expect(line).toMatchObject({ msg: 'request', status: 200, requestId: response.headers.get('x-request-id') });
-    for (const request of log.lines().filter((l) => l.msg === 'request')) expect(request.requestId).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);
+    for (const request of log.lines().filter((l) => l.msg === 'request'))
+      expect(request.requestId).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);
   });
 
   it('a sane caller X-Request-Id is kept; anything else is replaced, not logged', async () => {
@@ -84,15 +99,23 @@ describeDb('logs', (t) => {
     ])('%s', async (_label, path) => {
       const secretPassword = `explosive ${path} password`;
       const before = log.raw.length;
-      const response = await tenant.request(path, { json: { email: uniqueEmail('explode'), password: secretPassword } });
+      const response = await tenant.request(path, {
+        json: { email: uniqueEmail('explode'), password: secretPassword },
+      });
       expect(response.status).toBe(500);
       const requestId = response.headers.get('x-request-id');
       if (path.startsWith('/v1')) await expectApiError(response, 500, 'internal_error');
 
       const written = log.raw.slice(before);
-      const errors = log.lines().slice(before).filter((l) => l.level >= 50);
+      const errors = log
+        .lines()
+        .slice(before)
+        .filter((l) => l.level >= 50);
       expect(errors).toHaveLength(1);
-      expect(errors[0]).toMatchObject({ requestId, err: { message: expect.stringContaining('Failed query: insert into "users"') } });
+      expect(errors[0]).toMatchObject({
+        requestId,
+        err: { message: expect.stringContaining('Failed query: insert into "users"') },
+      });
       expect(JSON.stringify(errors[0])).toContain('forced users insert failure');
       for (const line of written) {
         expect(line).not.toContain(secretPassword);

@@ -7,7 +7,9 @@ const PASSWORD = 'correct horse battery staple';
 
 /** What a client can observe of an answer, minus what differs per request. */
 async function observable(response: Response) {
-  const headers = Object.fromEntries([...response.headers].filter(([name]) => !['x-request-id', 'ratelimit'].includes(name)));
+  const headers = Object.fromEntries(
+    [...response.headers].filter(([name]) => !['x-request-id', 'ratelimit'].includes(name)),
+  );
   return { status: response.status, headers, body: await response.text() };
 }
 
@@ -26,7 +28,12 @@ describeDb('logins', (t) => {
   const login = (json: Record<string, unknown>) => tenant.request('/v1/logins', { json });
 
   it('the right password → 200 with the user id, and user.login.succeeded with the client details', async () => {
-    const response = await login({ email: email.toUpperCase(), password: PASSWORD, ipAddress: '203.0.113.7', userAgent: 'test-agent/1.0' });
+    const response = await login({
+      email: email.toUpperCase(),
+      password: PASSWORD,
+      ipAddress: '203.0.113.7',
+      userAgent: 'test-agent/1.0',
+    });
     expect(await expectJson(response, 200)).toEqual({ userId });
     const [event] = await eventsOf(tenant, 'user.login.succeeded');
     expect(event!.data).toEqual({ userId, email, ipAddress: '203.0.113.7', userAgent: 'test-agent/1.0' });
@@ -41,11 +48,15 @@ describeDb('logins', (t) => {
       const noPassword = await observable(await login({ email: passwordless.email, password: 'not the password' }));
 
       expect(wrong.status).toBe(401);
-      expect(JSON.parse(wrong.body)).toEqual({ error: { code: 'invalid_credentials', message: 'Invalid email or password' } });
+      expect(JSON.parse(wrong.body)).toEqual({
+        error: { code: 'invalid_credentials', message: 'Invalid email or password' },
+      });
       expect(unknown).toEqual(wrong);
       expect(noPassword).toEqual(wrong);
 
-      const failed = (await eventsOf(tenant, 'user.login.failed')).map((e) => e.data as { userId: string | null; reason: string });
+      const failed = (await eventsOf(tenant, 'user.login.failed')).map(
+        (e) => e.data as { userId: string | null; reason: string },
+      );
       expect(failed.slice(-3)).toEqual([
         expect.objectContaining({ userId, reason: 'invalid_password' }),
         expect.objectContaining({ userId: null, reason: 'unknown_user' }),
@@ -83,7 +94,13 @@ describeDb('logins', (t) => {
   });
 
   it('bad input → 400 before any password work', async () => {
-    for (const json of [{ email }, { password: PASSWORD }, { email: 'nope', password: PASSWORD }, { email, password: '' }, { email, password: PASSWORD, ipAddress: '999.1.1.1' }]) {
+    for (const json of [
+      { email },
+      { password: PASSWORD },
+      { email: 'nope', password: PASSWORD },
+      { email, password: '' },
+      { email, password: PASSWORD, ipAddress: '999.1.1.1' },
+    ]) {
       await expectApiError(await login(json), 400, 'validation_error');
     }
   });

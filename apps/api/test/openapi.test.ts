@@ -59,7 +59,9 @@ describe('OpenAPI document', () => {
           output: `${error.stdout ?? ''}${error.stderr ?? error.message}`,
         }),
       );
-      expect(result.code, `${result.output}\nThe REST SDK is stale: run \`pnpm generate\` and commit the result`).toBe(0);
+      expect(result.code, `${result.output}\nThe REST SDK is stale: run \`pnpm generate\` and commit the result`).toBe(
+        0,
+      );
     });
   });
 
@@ -95,13 +97,22 @@ describe('OpenAPI document', () => {
       expect(ops.length).toBeGreaterThan(5);
       for (const { path } of ops) expect(path).toMatch(/^\/v1\//);
       expect(ops.map((o) => `${o.method.toUpperCase()} ${o.path}`)).toEqual(
-        expect.arrayContaining(['POST /v1/projects', 'POST /v1/users', 'GET /v1/users', 'GET /v1/users/{id}', 'PATCH /v1/users/{id}', 'DELETE /v1/users/{id}', 'GET /v1/events']),
+        expect.arrayContaining([
+          'POST /v1/projects',
+          'POST /v1/users',
+          'GET /v1/users',
+          'GET /v1/users/{id}',
+          'PATCH /v1/users/{id}',
+          'DELETE /v1/users/{id}',
+          'GET /v1/events',
+        ]),
       );
     });
 
     it('every operation has a unique operationId', () => {
       const ids = ops.map((o) => o.operation.operationId);
-      for (const [i, id] of ids.entries()) expect(id, `${ops[i]!.method} ${ops[i]!.path}`).toMatch(/^[a-zA-Z][a-zA-Z0-9]*$/);
+      for (const [i, id] of ids.entries())
+        expect(id, `${ops[i]!.method} ${ops[i]!.path}`).toMatch(/^[a-zA-Z][a-zA-Z0-9]*$/);
       expect(new Set(ids).size).toBe(ids.length);
     });
 
@@ -121,7 +132,10 @@ describe('OpenAPI document', () => {
     it('every operation documents a success response and the error body', () => {
       for (const { path, method, operation } of ops) {
         const statuses = Object.keys(operation.responses ?? {});
-        expect(statuses.some((s) => /^2\d\d$/.test(s)), `${method} ${path}`).toBe(true);
+        expect(
+          statuses.some((s) => /^2\d\d$/.test(s)),
+          `${method} ${path}`,
+        ).toBe(true);
         for (const status of ['400', '401', '404', '429', '500']) {
           const schema = operation.responses?.[status]?.content?.['application/json']?.schema;
           expect(schema, `${method} ${path} ${status}`).toEqual({ $ref: '#/components/schemas/ApiError' });
@@ -143,9 +157,13 @@ describe('OpenAPI document', () => {
       const create = document.paths['/v1/users']!.post as Operation;
       const body = create.requestBody?.content?.['application/json']?.schema;
       expect(body).toMatchObject({ type: 'object', required: ['email'] });
-      expect(create.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: false }));
+      expect(create.parameters).toContainEqual(
+        expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: false }),
+      );
       const list = document.paths['/v1/users']!.get as Operation;
-      expect(list.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual(expect.arrayContaining(['query:limit', 'query:cursor']));
+      expect(list.parameters!.map((p) => `${p.in}:${p.name}`)).toEqual(
+        expect.arrayContaining(['query:limit', 'query:cursor']),
+      );
       expect(list.requestBody).toBeUndefined();
     });
   });
@@ -163,13 +181,23 @@ describe('OpenAPI document', () => {
       expect(operation!.operationId).toBeTruthy();
       for (const name of signatureHeaderNames) {
         expect(operation!.parameters).toContainEqual(
-          expect.objectContaining({ name, in: 'header', required: true, schema: expect.objectContaining({ type: 'string' }) }),
+          expect.objectContaining({
+            name,
+            in: 'header',
+            required: true,
+            schema: expect.objectContaining({ type: 'string' }),
+          }),
         );
       }
       const schema = operation!.requestBody?.content?.['application/json']?.schema;
       expect(schema).toMatchObject({
         type: 'object',
-        properties: { id: expect.any(Object), type: { const: type }, timestamp: expect.any(Object), data: expect.any(Object) },
+        properties: {
+          id: expect.any(Object),
+          type: { const: type },
+          timestamp: expect.any(Object),
+          data: expect.any(Object),
+        },
       });
       expect(schema!.required).toEqual(expect.arrayContaining(['id', 'type', 'timestamp', 'data']));
       expect(Object.keys(operation!.responses ?? {})).toContain('2XX');

@@ -46,7 +46,9 @@ describeDb('rate limits through the app', (t) => {
     const { app } = createTestApp(t.db, { config });
     const statuses = [];
     for (let i = 0; i < LIMIT + 2; i++) {
-      const response = await app.request('/v1/users', { headers: { authorization: `Bearer sk_guess${i}${'x'.repeat(40)}` } });
+      const response = await app.request('/v1/users', {
+        headers: { authorization: `Bearer sk_guess${i}${'x'.repeat(40)}` },
+      });
       statuses.push(response.status);
     }
     expect(statuses).toEqual([...Array(LIMIT).fill(401), 429, 429]);

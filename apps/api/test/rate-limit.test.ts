@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { rateLimit } from '../src/middleware/rate-limit';
 import type { RateLimitOptions } from '../src/middleware/rate-limit';
+import { rateLimit } from '../src/middleware/rate-limit';
 
 /** The middleware alone on a tiny app, with a clock the test moves. */
 function limitedApp(options: Omit<RateLimitOptions, 'now'>) {
@@ -36,7 +36,9 @@ describe('rate limit (fixed window, IETF RateLimit headers)', () => {
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('7');
     expect(limited.headers.get('ratelimit')).toBe('"default";r=0;t=7');
-    expect(await limited.json()).toEqual({ error: { code: 'rate_limited', message: expect.stringContaining('2 requests per 10 s') } });
+    expect(await limited.json()).toEqual({
+      error: { code: 'rate_limited', message: expect.stringContaining('2 requests per 10 s') },
+    });
   });
 
   it('opens a new window once the old one ends', async () => {

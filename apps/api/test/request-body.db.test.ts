@@ -32,7 +32,11 @@ describeDb('request bodies', (t) => {
   describe('size limit → 413 payload_too_large', () => {
     it('a body over the limit is refused by its Content-Length, before it is read', async () => {
       const body = userBodyOfSize(LIMIT + 1);
-      const response = await tenant.request('/v1/users', { method: 'POST', body, headers: { 'content-type': 'application/json', 'content-length': String(body.length) } });
+      const response = await tenant.request('/v1/users', {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
+      });
       await expectApiError(response, 413, 'payload_too_large');
     });
 
@@ -47,28 +51,59 @@ describeDb('request bodies', (t) => {
     });
 
     it('a body exactly at the limit is accepted', async () => {
-      const response = await tenant.request('/v1/users', { method: 'POST', body: userBodyOfSize(LIMIT), headers: { 'content-type': 'application/json' } });
+      const response = await tenant.request('/v1/users', {
+        method: 'POST',
+        body: userBodyOfSize(LIMIT),
+        headers: { 'content-type': 'application/json' },
+      });
       expect(response.status).toBe(201);
     });
 
     it('applies to tRPC too, and nothing is written', async () => {
       const before = (await eventsOf(tenant)).length;
-      const response = await tenant.request('/trpc/users.create', { method: 'POST', body: userBodyOfSize(LIMIT + 100), headers: { 'content-type': 'application/json' } });
+      const response = await tenant.request('/trpc/users.create', {
+        method: 'POST',
+        body: userBodyOfSize(LIMIT + 100),
+        headers: { 'content-type': 'application/json' },
+      });
       await expectApiError(response, 413, 'payload_too_large');
       expect(await eventsOf(tenant)).toHaveLength(before);
     });
   });
 
   describe('content type → 415 unsupported_media_type unless JSON', () => {
-    it.each(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp', ''])('Content-Type "%s"', async (type) => {
+    it.each([
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/jsonp',
+      '',
+    ])('Content-Type "%s"', async (type) => {
       const headers: Record<string, string> = type ? { 'content-type': type } : {};
       const body = JSON.stringify({ email: uniqueEmail() });
-      await expectApiError(await tenant.request('/v1/users', { method: 'POST', body, headers }), 415, 'unsupported_media_type');
-      await expectApiError(await tenant.request('/trpc/users.create', { method: 'POST', body, headers }), 415, 'unsupported_media_type');
+      await expectApiError(
+        await tenant.request('/v1/users', { method: 'POST', body, headers }),
+        415,
+        'unsupported_media_type',
+      );
+      await expectApiError(
+        await tenant.request('/trpc/users.create', { method: 'POST', body, headers }),
+        415,
+        'unsupported_media_type',
+      );
     });
 
-    it.each(['application/json', 'application/json; charset=utf-8', 'Application/JSON', 'application/merge-patch+json'])('accepts "%s"', async (type) => {
-      const response = await tenant.request('/v1/users', { method: 'POST', body: JSON.stringify({ email: uniqueEmail() }), headers: { 'content-type': type } });
+    it.each([
+      'application/json',
+      'application/json; charset=utf-8',
+      'Application/JSON',
+      'application/merge-patch+json',
+    ])('accepts "%s"', async (type) => {
+      const response = await tenant.request('/v1/users', {
+        method: 'POST',
+        body: JSON.stringify({ email: uniqueEmail() }),
+        headers: { 'content-type': type },
+      });
       expect(response.status).toBe(201);
     });
 
@@ -78,13 +113,24 @@ describeDb('request bodies', (t) => {
   });
 
   describe('malformed JSON → 400', () => {
-    it.each(['{', '{"email": }', "{'email': 'x@example.com'}", '{"email":"a@example.com"} trailing'])('invalid_json for %j', async (body) => {
-      const error = await expectApiError(await tenant.request('/v1/users', { method: 'POST', body, headers: { 'content-type': 'application/json' } }), 400, 'invalid_json');
-      expect(error.message).toMatch(/not valid JSON/);
-    });
+    it.each(['{', '{"email": }', "{'email': 'x@example.com'}", '{"email":"a@example.com"} trailing'])(
+      'invalid_json for %j',
+      async (body) => {
+        const error = await expectApiError(
+          await tenant.request('/v1/users', { method: 'POST', body, headers: { 'content-type': 'application/json' } }),
+          400,
+          'invalid_json',
+        );
+        expect(error.message).toMatch(/not valid JSON/);
+      },
+    );
 
     it.each(['[]', '"text"', '42', 'null', 'true'])('validation_error for the non-object %s', async (body) => {
-      await expectApiError(await tenant.request('/v1/users', { method: 'POST', body, headers: { 'content-type': 'application/json' } }), 400, 'validation_error');
+      await expectApiError(
+        await tenant.request('/v1/users', { method: 'POST', body, headers: { 'content-type': 'application/json' } }),
+        400,
+        'validation_error',
+      );
     });
   });
 

@@ -1,10 +1,10 @@
-import { deliveries, endpoints, events, newId, users } from '@herald/db';
 import type { Database } from '@herald/db';
+import { deliveries, endpoints, events, newId, users } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import type { UserSnapshot } from '@herald/events';
+import { changeWithEvents, createApiServices, toUser } from '@herald/router';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { changeWithEvents, createApiServices, toUser } from '@herald/router';
 import { createTenant, expectApiError, uniqueEmail } from './harness';
 
 /** Everything a project has in the outbox tables, to assert "nothing left behind". */
@@ -24,14 +24,24 @@ async function subscribedEndpoint(db: Database, projectId: string) {
 describeDb('a change and its events commit together or not at all', (t) => {
   describe('changeWithEvents', () => {
     let wakeups = 0;
-    const services = () => createApiServices(t.db, { wakeup: { notify: () => void (wakeups += 1) } });
+    const services = () =>
+      createApiServices(t.db, {
+        wakeup: {
+          notify: () => {
+            wakeups += 1;
+          },
+        },
+      });
     beforeEach(() => {
       wakeups = 0;
     });
 
     async function insertUserAndEmit(ctx: Parameters<typeof changeWithEvents>[0], email: string) {
       return changeWithEvents(ctx, async (tx, emit) => {
-        const [row] = await tx.insert(users).values({ id: newId('user'), projectId: ctx.projectId, email }).returning();
+        const [row] = await tx
+          .insert(users)
+          .values({ id: newId('user'), projectId: ctx.projectId, email })
+          .returning();
         const user = toUser(row!);
         await emit('user.created', { user });
         return user;
@@ -52,7 +62,10 @@ describeDb('a change and its events commit together or not at all', (t) => {
       await subscribedEndpoint(t.db, tenant.projectId);
       const ctx = { db: t.db, services: services(), projectId: tenant.projectId };
       const failing = changeWithEvents(ctx, async (tx, emit) => {
-        const [row] = await tx.insert(users).values({ id: newId('user'), projectId: ctx.projectId, email: uniqueEmail() }).returning();
+        const [row] = await tx
+          .insert(users)
+          .values({ id: newId('user'), projectId: ctx.projectId, email: uniqueEmail() })
+          .returning();
         await emit('user.created', { user: toUser(row!) });
         throw new Error('forced failure after the insert');
       });
@@ -65,7 +78,10 @@ describeDb('a change and its events commit together or not at all', (t) => {
       const tenant = await createTenant(t.db);
       const ctx = { db: t.db, services: services(), projectId: tenant.projectId };
       const failing = changeWithEvents(ctx, async (tx, emit) => {
-        const [row] = await tx.insert(users).values({ id: newId('user'), projectId: ctx.projectId, email: uniqueEmail() }).returning();
+        const [row] = await tx
+          .insert(users)
+          .values({ id: newId('user'), projectId: ctx.projectId, email: uniqueEmail() })
+          .returning();
         const notAUser = { ...toUser(row!), email: 'not an email' } as UserSnapshot;
         await emit('user.created', { user: notAUser });
       });
@@ -79,15 +95,19 @@ describeDb('a change and its events commit together or not at all', (t) => {
     // real code runs, its write succeeds, and the failure comes after it.
     beforeAll(async () => {
       await t.db.execute(sql`create table test_failing_event_types (type text primary key)`);
-      await t.db.execute(sql.raw(`
+      await t.db.execute(
+        sql.raw(`
         create function test_fail_event() returns trigger language plpgsql as $$
         begin
           if exists (select 1 from test_failing_event_types where type = new.type) then
             raise exception 'forced failure after the change';
           end if;
           return new;
-        end $$`));
-      await t.db.execute(sql`create trigger test_fail_event before insert on events for each row execute function test_fail_event()`);
+        end $$`),
+      );
+      await t.db.execute(
+        sql`create trigger test_fail_event before insert on events for each row execute function test_fail_event()`,
+      );
     });
     beforeEach(async () => {
       await t.db.execute(sql`delete from test_failing_event_types`);
@@ -109,7 +129,11 @@ describeDb('a change and its events commit together or not at all', (t) => {
       const user = await tenant.caller.users.create({ email: uniqueEmail(), name: 'Original' });
       await failEvents('user.updated');
       await failEvents('user.deleted');
-      await expectApiError(await tenant.request(`/v1/users/${user.id}`, { method: 'PATCH', json: { name: 'Changed' } }), 500, 'internal_error');
+      await expectApiError(
+        await tenant.request(`/v1/users/${user.id}`, { method: 'PATCH', json: { name: 'Changed' } }),
+        500,
+        'internal_error',
+      );
       await expectApiError(await tenant.request(`/v1/users/${user.id}`, { method: 'DELETE' }), 500, 'internal_error');
       expect(await tenant.caller.users.get({ id: user.id })).toEqual(user);
       expect((await outboxOf(t.db, tenant.projectId)).events.map((e) => e.type)).toEqual(['user.created']);

@@ -11,7 +11,11 @@ describeDb('users: errors', (t) => {
       const tenant = await createTenant(t.db);
       const email = uniqueEmail('dup');
       expect((await tenant.request('/v1/users', { json: { email } })).status).toBe(201);
-      const error = await expectApiError(await tenant.request('/v1/users', { json: { email: email.toUpperCase() } }), 409, 'email_taken');
+      const error = await expectApiError(
+        await tenant.request('/v1/users', { json: { email: email.toUpperCase() } }),
+        409,
+        'email_taken',
+      );
       expect(error.message).toMatch(/already exists/);
       expect(await eventsOf(tenant, 'user.created')).toHaveLength(1);
     });
@@ -20,7 +24,11 @@ describeDb('users: errors', (t) => {
       const tenant = await createTenant(t.db);
       const taken = await tenant.caller.users.create({ email: uniqueEmail() });
       const user = await tenant.caller.users.create({ email: uniqueEmail() });
-      await expectApiError(await tenant.request(`/v1/users/${user.id}`, { method: 'PATCH', json: { email: taken.email } }), 409, 'email_taken');
+      await expectApiError(
+        await tenant.request(`/v1/users/${user.id}`, { method: 'PATCH', json: { email: taken.email } }),
+        409,
+        'email_taken',
+      );
       expect(await tenant.caller.users.get({ id: user.id })).toEqual(user);
       expect(await eventsOf(tenant, 'user.updated')).toEqual([]);
     });
@@ -72,12 +80,20 @@ describeDb('users: errors', (t) => {
     ])('POST /v1/users with %s', async (_label, json, path) => {
       const tenant = await createTenant(t.db);
       const error = await expectApiError(await tenant.request('/v1/users', { json }), 400, 'validation_error');
-      expect(error.details).toEqual(expect.arrayContaining([expect.objectContaining({ path, message: expect.any(String), code: expect.any(String) })]));
+      expect(error.details).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ path, message: expect.any(String), code: expect.any(String) }),
+        ]),
+      );
     });
 
     it('PATCH with a malformed id or an unknown status', async () => {
       const tenant = await createTenant(t.db);
-      await expectApiError(await tenant.request('/v1/users/not-a-user-id', { method: 'PATCH', json: { name: 'x' } }), 400, 'validation_error');
+      await expectApiError(
+        await tenant.request('/v1/users/not-a-user-id', { method: 'PATCH', json: { name: 'x' } }),
+        400,
+        'validation_error',
+      );
       const user = await tenant.caller.users.create({ email: uniqueEmail() });
       const error = await expectApiError(
         await tenant.request(`/v1/users/${user.id}`, { method: 'PATCH', json: { status: 'deleted' } }),
@@ -102,7 +118,8 @@ describeDb('users: errors', (t) => {
         { email: uniqueEmail(), metadata: { note: 'x\u0000' } },
         { email: uniqueEmail(), metadata: { nested: [{ '\udc00': 1 }] } },
       ];
-      for (const json of bodies) await expectApiError(await tenant.request('/v1/users', { json }), 400, 'validation_error');
+      for (const json of bodies)
+        await expectApiError(await tenant.request('/v1/users', { json }), 400, 'validation_error');
       await expectApiError(await tenant.request('/v1/users?cursor=%00'), 400, 'validation_error');
       expect(await eventsOf(tenant)).toEqual([]);
     });

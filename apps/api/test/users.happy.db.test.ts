@@ -1,10 +1,10 @@
 import { scryptSync } from 'node:crypto';
 import { users } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
+import type { UserSnapshot } from '@herald/events';
+import { userSnapshotSchema } from '@herald/events';
 import { eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
-import { userSnapshotSchema } from '@herald/events';
-import type { UserSnapshot } from '@herald/events';
 import { createTenant, eventsOf, expectJson, uniqueEmail } from './harness';
 
 describeDb('users: happy paths', (t) => {
@@ -12,7 +12,12 @@ describeDb('users: happy paths', (t) => {
     const tenant = await createTenant(t.db);
     const email = uniqueEmail('Ada');
     const response = await tenant.request('/v1/users', {
-      json: { email: `  ${email.toUpperCase()} `, name: ' Ada Lovelace ', roles: ['admin', 'admin', 'billing'], metadata: { plan: 'pro', n: 1 } },
+      json: {
+        email: `  ${email.toUpperCase()} `,
+        name: ' Ada Lovelace ',
+        roles: ['admin', 'admin', 'billing'],
+        metadata: { plan: 'pro', n: 1 },
+      },
     });
     const user = userSnapshotSchema.parse(await expectJson(response, 201));
     expect(user).toMatchObject({
@@ -43,7 +48,10 @@ describeDb('users: happy paths', (t) => {
     let pages = 0;
     do {
       const query: string = cursor ? `?limit=2&cursor=${cursor}` : '?limit=2';
-      const page: { data: UserSnapshot[]; nextCursor: string | null } = await expectJson(await tenant.request(`/v1/users${query}`), 200);
+      const page: { data: UserSnapshot[]; nextCursor: string | null } = await expectJson(
+        await tenant.request(`/v1/users${query}`),
+        200,
+      );
       expect(page.data.length).toBeLessThanOrEqual(2);
       seen.push(...page.data.map((u) => u.id));
       cursor = page.nextCursor;
@@ -65,10 +73,20 @@ describeDb('users: happy paths', (t) => {
     const newEmail = uniqueEmail('after');
 
     const updated = await expectJson<UserSnapshot>(
-      await tenant.request(`/v1/users/${user.id}`, { method: 'PATCH', json: { name: 'After', email: newEmail, roles: ['member'], status: 'locked' } }),
+      await tenant.request(`/v1/users/${user.id}`, {
+        method: 'PATCH',
+        json: { name: 'After', email: newEmail, roles: ['member'], status: 'locked' },
+      }),
       200,
     );
-    expect(updated).toMatchObject({ id: user.id, name: 'After', email: newEmail, roles: ['member'], status: 'locked', metadata: {} });
+    expect(updated).toMatchObject({
+      id: user.id,
+      name: 'After',
+      email: newEmail,
+      roles: ['member'],
+      status: 'locked',
+      metadata: {},
+    });
     expect(Date.parse(updated.updatedAt)).toBeGreaterThanOrEqual(Date.parse(user.updatedAt));
 
     const events = await eventsOf(tenant, 'user.updated');
@@ -80,7 +98,10 @@ describeDb('users: happy paths', (t) => {
   it('PATCH with values equal to the current ones writes nothing and emits no event', async () => {
     const tenant = await createTenant(t.db);
     const user = await tenant.caller.users.create({ email: uniqueEmail(), name: 'Same' });
-    const response = await tenant.request(`/v1/users/${user.id}`, { method: 'PATCH', json: { name: 'Same', email: user.email.toUpperCase() } });
+    const response = await tenant.request(`/v1/users/${user.id}`, {
+      method: 'PATCH',
+      json: { name: 'Same', email: user.email.toUpperCase() },
+    });
     expect(await expectJson(response, 200)).toEqual(user);
     expect(await eventsOf(tenant, 'user.updated')).toEqual([]);
   });
@@ -103,7 +124,9 @@ describeDb('users: happy paths', (t) => {
     const salt = Buffer.from(match![1]!, 'base64');
     const stored = Buffer.from(match![2]!, 'base64');
     expect([salt.length, stored.length]).toEqual([16, 32]);
-    expect(scryptSync(password, salt, 32, { N: 2 ** 17, r: 8, p: 1, maxmem: 256 * 1024 * 1024 }).equals(stored)).toBe(true);
+    expect(scryptSync(password, salt, 32, { N: 2 ** 17, r: 8, p: 1, maxmem: 256 * 1024 * 1024 }).equals(stored)).toBe(
+      true,
+    );
 
     const [event] = await eventsOf(tenant, 'user.password.changed');
     expect(event!.data).toEqual({ userId: user.id, changedAt: result.passwordChangedAt });
@@ -114,7 +137,10 @@ describeDb('users: happy paths', (t) => {
   it('DELETE /v1/users/{id} deletes the user and records its last state in user.deleted', async () => {
     const tenant = await createTenant(t.db);
     const user = await tenant.caller.users.create({ email: uniqueEmail(), metadata: { keep: true } });
-    expect(await expectJson(await tenant.request(`/v1/users/${user.id}`, { method: 'DELETE' }), 200)).toEqual({ id: user.id, deleted: true });
+    expect(await expectJson(await tenant.request(`/v1/users/${user.id}`, { method: 'DELETE' }), 200)).toEqual({
+      id: user.id,
+      deleted: true,
+    });
     expect((await tenant.request(`/v1/users/${user.id}`)).status).toBe(404);
     const [event] = await eventsOf(tenant, 'user.deleted');
     expect(event!.data).toEqual({ user });

@@ -34,13 +34,25 @@ export function createActionsRoute(options: { heraldClient: HeraldClient; timeli
   async function act(name: string, run: () => Promise<{ summary: string; detail?: Record<string, unknown> }>) {
     try {
       const outcome = await run();
-      await timeline.record({ kind: 'action', summary: `${name}: ${outcome.summary}`, detail: { action: name, ...outcome.detail } });
+      await timeline.record({
+        kind: 'action',
+        summary: `${name}: ${outcome.summary}`,
+        detail: { action: name, ...outcome.detail },
+      });
       return { status: 200 as const, body: { ok: true, action: name, ...outcome } };
     } catch (error) {
       const code = error instanceof NoAccountError ? 'no_user' : (heraldErrorCode(error) ?? 'failed');
       const summary = `${code}: ${errorMessage(error)}`;
-      await timeline.record({ kind: 'action', ok: false, summary: `${name}: ${summary}`, detail: { action: name, error: code } });
-      return { status: error instanceof NoAccountError ? (409 as const) : (502 as const), body: { ok: false, action: name, summary } };
+      await timeline.record({
+        kind: 'action',
+        ok: false,
+        summary: `${name}: ${summary}`,
+        detail: { action: name, error: code },
+      });
+      return {
+        status: error instanceof NoAccountError ? (409 as const) : (502 as const),
+        body: { ok: false, action: name, summary },
+      };
     }
   }
 
@@ -98,7 +110,9 @@ export function createActionsRoute(options: { heraldClient: HeraldClient; timeli
     return c.json(result.body, result.status);
   });
 
-  route.get('/actions/account', (c) => c.json({ account: account ? { userId: account.userId, email: account.email } : null }));
+  route.get('/actions/account', (c) =>
+    c.json({ account: account ? { userId: account.userId, email: account.email } : null }),
+  );
 
   return route;
 }

@@ -1,6 +1,6 @@
 import type { HeraldClient } from '@herald/client';
-import { errorMessage, heraldErrorCode, parseEnvelope, readHandledEvent } from './herald-event';
 import type { HandledEvent, HeraldUser } from './herald-event';
+import { errorMessage, heraldErrorCode, parseEnvelope, readHandledEvent } from './herald-event';
 import type { LiveTimeline } from './live-timeline';
 import type { InboxJob, TimelineEntryInput, UserDataStore } from './store';
 
@@ -56,7 +56,9 @@ export async function runFollowUp(job: InboxJob, dependencies: FollowUpDependenc
   return followUps[event.type](event as never, context);
 }
 
-type FollowUps = { [T in HandledEvent['type']]: (event: Extract<HandledEvent, { type: T }>, context: JobContext) => Promise<void> };
+type FollowUps = {
+  [T in HandledEvent['type']]: (event: Extract<HandledEvent, { type: T }>, context: JobContext) => Promise<void>;
+};
 
 const followUps: FollowUps = {
   async 'user.created'(event, context) {
@@ -73,14 +75,22 @@ const followUps: FollowUps = {
     ).catch((error) => ifNotFound(error, null));
     if (!updated) return userGone(context, user.id);
     await context.userData.upsertUser(updated);
-    await context.note({ kind: 'result', summary: 'role member assigned', detail: { userId: user.id, roles: updated.roles } });
+    await context.note({
+      kind: 'result',
+      summary: 'role member assigned',
+      detail: { userId: user.id, roles: updated.roles },
+    });
   },
 
   async 'user.updated'(event, context) {
     await context.userData.upsertUser(event.user);
     const statusChanged = event.changedFields.includes('status');
     if (statusChanged && event.user.status === 'locked') {
-      return context.note({ kind: 'result', summary: 'user locked (confirmed by user.updated)', detail: { userId: event.user.id } });
+      return context.note({
+        kind: 'result',
+        summary: 'user locked (confirmed by user.updated)',
+        detail: { userId: event.user.id },
+      });
     }
     if (statusChanged && event.user.status === 'active') {
       // An unlock starts a fresh count.
@@ -98,13 +108,21 @@ const followUps: FollowUps = {
       return context.note({ kind: 'result', summary: `failed login for unknown email ${event.email}: not counted` });
     }
     const { threshold, windowSeconds } = context.lockPolicy;
-    await context.userData.recordLoginFailure({ webhookId: context.webhookId, userId: event.userId, failedAt: context.eventTime });
+    await context.userData.recordLoginFailure({
+      webhookId: context.webhookId,
+      userId: event.userId,
+      failedAt: context.eventTime,
+    });
     // Counted on event times, not processing time, so a backlog (or a restart) decides the same way.
     const windowStart = new Date(context.eventTime.getTime() - windowSeconds * 1000);
     const failures = await context.userData.countLoginFailures(event.userId, windowStart, context.eventTime);
     const detail = { userId: event.userId, failures, threshold, windowSeconds };
     if (failures < threshold) {
-      return context.note({ kind: 'result', summary: `login failure ${failures} of ${threshold} within ${windowSeconds} s`, detail });
+      return context.note({
+        kind: 'result',
+        summary: `login failure ${failures} of ${threshold} within ${windowSeconds} s`,
+        detail,
+      });
     }
     const user = await getUserOrNull(context, event.userId);
     if (!user) return;
@@ -136,7 +154,11 @@ const followUps: FollowUps = {
 
   async 'user.deleted'(event, context) {
     const removed = await context.userData.removeUser(event.user.id);
-    await context.note({ kind: 'result', summary: `local data removed (${removed} rows)`, detail: { userId: event.user.id, removed } });
+    await context.note({
+      kind: 'result',
+      summary: `local data removed (${removed} rows)`,
+      detail: { userId: event.user.id, removed },
+    });
   },
 };
 
@@ -150,16 +172,24 @@ async function callApi<T>(context: JobContext, description: string, call: () => 
     return value;
   } catch (error) {
     const code = heraldErrorCode(error) ?? 'failed';
-    await context.note({ kind: 'call', ok: false, summary: `${description} → ${code} (${elapsed()}): ${errorMessage(error)}` });
+    await context.note({
+      kind: 'call',
+      ok: false,
+      summary: `${description} → ${code} (${elapsed()}): ${errorMessage(error)}`,
+    });
     throw error;
   }
 }
 
 /** `users.get`, with "the user was deleted meanwhile" as an answer rather than an error. */
-async function getUserOrNull(context: JobContext, userId: string, options: { quiet?: boolean } = {}): Promise<HeraldUser | null> {
-  const user = await callApi(context, `users.get ${userId}`, () => context.heraldClient.users.get.query({ id: userId })).catch(
-    (error) => ifNotFound(error, null),
-  );
+async function getUserOrNull(
+  context: JobContext,
+  userId: string,
+  options: { quiet?: boolean } = {},
+): Promise<HeraldUser | null> {
+  const user = await callApi(context, `users.get ${userId}`, () =>
+    context.heraldClient.users.get.query({ id: userId }),
+  ).catch((error) => ifNotFound(error, null));
   if (!user && !options.quiet) await userGone(context, userId);
   return user;
 }

@@ -70,7 +70,12 @@ export function readHandledEvent(envelope: HeraldEventEnvelope): HandledEvent | 
         : 'malformed';
     case 'user.login.failed':
       return (data.userId === null || isString(data.userId)) && isString(data.email)
-        ? { type: 'user.login.failed', userId: data.userId, email: data.email, reason: isString(data.reason) ? data.reason : 'unknown' }
+        ? {
+            type: 'user.login.failed',
+            userId: data.userId,
+            email: data.email,
+            reason: isString(data.reason) ? data.reason : 'unknown',
+          }
         : 'malformed';
     default:
       return null;

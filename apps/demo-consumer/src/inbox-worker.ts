@@ -74,7 +74,10 @@ export function startInboxWorker(options: InboxWorkerOptions): InboxWorker {
       } else {
         const delay = retryDelayMs(attempt);
         await options.inbox.retryLater(job.webhookId, message, new Date(Date.now() + delay));
-        await options.timeline.record({ ...entry, summary: `attempt ${attempt} failed, retrying in ${Math.round(delay / 1000)} s: ${message}` });
+        await options.timeline.record({
+          ...entry,
+          summary: `attempt ${attempt} failed, retrying in ${Math.round(delay / 1000)} s: ${message}`,
+        });
       }
     }
   }

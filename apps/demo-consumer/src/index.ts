@@ -1,12 +1,12 @@
-export { createConsumerApp } from './app';
 export type { ConsumerApp, ConsumerAppOptions } from './app';
-export { defaultLockPolicy, runFollowUp } from './follow-ups';
+export { createConsumerApp } from './app';
 export type { FollowUpDependencies, LockPolicy } from './follow-ups';
-export { parseEnvelope, readHandledEvent } from './herald-event';
+export { defaultLockPolicy, runFollowUp } from './follow-ups';
 export type { HandledEvent, HeraldEventEnvelope, HeraldUser } from './herald-event';
+export { parseEnvelope, readHandledEvent } from './herald-event';
 export type { InboxWorker, InboxWorkerOptions } from './inbox-worker';
 export type { ConsumerStats, LiveTimeline, LiveUpdate } from './live-timeline';
-export { startConsumer } from './start';
 export type { RunningConsumer, StartConsumerOptions } from './start';
-export { DEFAULT_DATA_DIR, openConsumerStore } from './store';
+export { startConsumer } from './start';
 export type { ConsumerStore, InboxJob, LocalUser, SecurityNotice, TimelineEntry, TimelineKind } from './store';
+export { DEFAULT_DATA_DIR, openConsumerStore } from './store';

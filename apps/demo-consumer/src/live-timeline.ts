@@ -16,7 +16,11 @@ export type ErrorReporter = (message: string, error: unknown) => void;
  * open SSE streams. Recording never throws: the timeline is a display, and a
  * failure to write it must not fail an acknowledgement or a follow-up.
  */
-export function createLiveTimeline(store: TimelineStore, reportError: ErrorReporter, now: () => Date = () => new Date()) {
+export function createLiveTimeline(
+  store: TimelineStore,
+  reportError: ErrorReporter,
+  now: () => Date = () => new Date(),
+) {
   const listeners = new Set<(update: LiveUpdate) => void>();
   const stats: ConsumerStats = { startedAt: now().toISOString(), webhooksReceived: 0 };
   let appendsSincePrune = 0;

@@ -18,17 +18,20 @@ export function renderPage(nonce: string): string {
   .panel { background: #fff; border: 1px solid #dde1ea; border-radius: 8px; padding: 16px; margin-bottom: 16px; }
   .panel > :first-child { margin-top: 0; } .panel > :last-child { margin-bottom: 0; }
   .buttons { display: flex; flex-wrap: wrap; gap: 8px; }
-  button { font: inherit; padding: 8px 14px; border-radius: 6px; border: 1px solid #3b5bdb; background: #3b5bdb; color: #fff; cursor: pointer; }
+  button { font: inherit; padding: 8px 14px; border-radius: 6px; border: 1px solid #3b5bdb;
+           background: #3b5bdb; color: #fff; cursor: pointer; }
   button.secondary { background: #fff; color: #3b5bdb; }
   button:disabled { opacity: .5; cursor: default; }
   .muted { color: #6b7385; font-size: .9rem; }
   #counter strong { font-variant-numeric: tabular-nums; }
   ol { list-style: none; margin: 0; padding: 0; }
-  li.entry { display: grid; grid-template-columns: 90px 88px minmax(0, 1fr); gap: 4px 10px; padding: 8px 0; border-bottom: 1px solid #eef0f5; }
+  li.entry { display: grid; grid-template-columns: 90px 88px minmax(0, 1fr); gap: 4px 10px; padding: 8px 0;
+             border-bottom: 1px solid #eef0f5; }
   /* Ids are long unbroken words: let them wrap rather than overflow the panel on a narrow screen. */
   li.entry > span, [data-testid="current-user"], [data-testid="action-status"] { overflow-wrap: break-word; }
   li.entry .time { color: #6b7385; font-variant-numeric: tabular-nums; font-size: .85rem; }
-  li.entry .kind { font-size: .75rem; font-weight: 600; text-transform: uppercase; padding: 2px 6px; border-radius: 4px; height: fit-content; text-align: center; }
+  li.entry .kind { font-size: .75rem; font-weight: 600; text-transform: uppercase; padding: 2px 6px;
+                   border-radius: 4px; height: fit-content; text-align: center; }
   .kind-webhook { background: #e7f0ff; color: #1c4fc4; } .kind-call { background: #f3e8ff; color: #6b2bb8; }
   .kind-result { background: #e6f7ec; color: #1a7a3c; } .kind-action { background: #fff4e0; color: #a05a00; }
   .kind-error { background: #fde8e8; color: #b42318; }
@@ -40,12 +43,14 @@ export function renderPage(nonce: string): string {
 </head>
 <body>
 <h1>Herald demo consumer</h1>
-<p class="lead">A customer's backend: it receives Herald webhooks, verifies and deduplicates them, and calls the Herald API back through the typed client.</p>
+<p class="lead">A customer's backend: it receives Herald webhooks, verifies and deduplicates them,
+  and calls the Herald API back through the typed client.</p>
 
 <section class="panel">
   <div class="buttons">
     <button data-testid="create-user" data-action="create-user">Create a user</button>
-    <button data-testid="failed-login" data-action="failed-login" class="secondary">Failed login (wrong password)</button>
+    <button data-testid="failed-login" data-action="failed-login" class="secondary">
+      Failed login (wrong password)</button>
     <button data-testid="change-password" data-action="change-password" class="secondary">Change password</button>
     <button data-testid="delete-user" data-action="delete-user" class="secondary">Delete user</button>
   </div>
@@ -127,7 +132,8 @@ export function renderPage(nonce: string): string {
         const response = await fetch('/actions/' + button.dataset.action, { method: 'POST' });
         const result = await response.json();
         // An error answer has no summary (e.g. a 500 is { error: { code, message } }).
-        $('action-status').textContent = result.summary || (result.error && result.error.message) || ('HTTP ' + response.status);
+        $('action-status').textContent =
+          result.summary || (result.error && result.error.message) || ('HTTP ' + response.status);
         await refreshAccount();
       } catch (error) {
         $('action-status').textContent = 'request failed: ' + error;

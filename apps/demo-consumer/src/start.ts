@@ -1,14 +1,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
 import { createHeraldClient } from '@herald/client';
-import { createConsumerApp } from './app';
+import { serve } from '@hono/node-server';
 import type { ConsumerApp, ConsumerAppOptions } from './app';
-import { openConsumerStore } from './store';
+import { createConsumerApp } from './app';
 import type { ConsumerStore } from './store';
+import { openConsumerStore } from './store';
 
-export interface StartConsumerOptions
-  extends Omit<ConsumerAppOptions, 'store' | 'heraldClient' | 'secrets'> {
+export interface StartConsumerOptions extends Omit<ConsumerAppOptions, 'store' | 'heraldClient' | 'secrets'> {
   /** Default 4000; 0 picks a free port. */
   port?: number;
   /** Default `127.0.0.1`. */
@@ -34,7 +33,15 @@ export interface RunningConsumer {
 
 /** Opens the store, starts the worker and serves the consumer on a real port. */
 export async function startConsumer(options: StartConsumerOptions): Promise<RunningConsumer> {
-  const { port = 4000, hostname = '127.0.0.1', platformUrl, apiKey, dataDir, apiTimeoutMs = 10_000, ...appOptions } = options;
+  const {
+    port = 4000,
+    hostname = '127.0.0.1',
+    platformUrl,
+    apiKey,
+    dataDir,
+    apiTimeoutMs = 10_000,
+    ...appOptions
+  } = options;
   const store = await openConsumerStore(dataDir);
   const heraldClient = createHeraldClient({
     baseUrl: platformUrl,

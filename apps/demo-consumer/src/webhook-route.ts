@@ -1,5 +1,5 @@
-import { verify } from '@herald/signing';
 import type { WebhookVerificationErrorCode } from '@herald/signing';
+import { verify } from '@herald/signing';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { parseEnvelope } from './herald-event';
@@ -59,7 +59,11 @@ export function createWebhookRoute(options: WebhookRouteOptions) {
       return c.json({ error: { code: 'invalid_payload', message: 'The body is not a Herald event envelope' } }, 400);
     }
     const webhookId = verification.message.id;
-    const { duplicate } = await options.inbox.enqueue({ webhookId, type: envelope.type, body: verification.message.body });
+    const { duplicate } = await options.inbox.enqueue({
+      webhookId,
+      type: envelope.type,
+      body: verification.message.body,
+    });
     options.timeline.countWebhookReceived();
     await options.timeline.record({
       kind: 'webhook',

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { generateSecret } from '@herald/signing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openConsumerStore } from '../src';
-import { deliver, newUserEmail, startPlatform, waitFor } from './harness';
 import type { TestPlatform } from './harness';
+import { deliver, newUserEmail, startPlatform, waitFor } from './harness';
 
 const appDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const secret = generateSecret();
@@ -98,7 +98,10 @@ it('finishes acknowledged work after a SIGKILL and a restart', async () => {
   // Run 2: same data dir, no hook. It resumes the inbox on start.
   const second = await spawnConsumer();
   for (const { user } of [held, queued]) {
-    await waitFor(async () => (await platform.client.users.get.query({ id: user.id })).roles.includes('member'), 20_000);
+    await waitFor(
+      async () => (await platform.client.users.get.query({ id: user.id })).roles.includes('member'),
+      20_000,
+    );
   }
   // A redelivery after the restart is still recognised.
   const again = await deliver(second.url, { webhookId: held.event.id, body: held.event.body, secrets: secret });
@@ -110,7 +113,11 @@ it('finishes acknowledged work after a SIGKILL and a restart', async () => {
   const store = await openConsumerStore(dataDir);
   try {
     // The held job was claimed by the killed run, then run again: two attempts, done once.
-    expect(await store.inbox.get(held.event.id)).toMatchObject({ attempts: 2, processedAt: expect.any(Date), failedAt: null });
+    expect(await store.inbox.get(held.event.id)).toMatchObject({
+      attempts: 2,
+      processedAt: expect.any(Date),
+      failedAt: null,
+    });
     expect(await store.inbox.get(queued.event.id)).toMatchObject({ attempts: 1, processedAt: expect.any(Date) });
     const results = (await store.timeline.list({ limit: 5000 })).filter((entry) => entry.kind === 'result');
     expect(results.map((entry) => entry.summary)).toEqual(['role member assigned', 'role member assigned']);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createApp, listen } from '@herald/api';
-import { createHeraldClient } from '@herald/client';
 import type { HeraldClient } from '@herald/client';
+import { createHeraldClient } from '@herald/client';
 import { createDb } from '@herald/db';
 import { signHeaders } from '@herald/signing';
 
@@ -33,7 +33,8 @@ export async function startPlatform(): Promise<TestPlatform> {
     headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'demo consumer tests' }),
   });
-  if (response.status !== 201) throw new Error(`creating the project failed: ${response.status} ${await response.text()}`);
+  if (response.status !== 201)
+    throw new Error(`creating the project failed: ${response.status} ${await response.text()}`);
   const { apiKey } = (await response.json()) as { apiKey: { key: string } };
   const client = createHeraldClient({ baseUrl: server.url, apiKey: apiKey.key });
 

@@ -1,9 +1,9 @@
 import { generateSecret } from '@herald/signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startConsumer } from '../src';
 import type { RunningConsumer } from '../src';
-import { deliver, startPlatform, waitFor } from './harness';
+import { startConsumer } from '../src';
 import type { TestPlatform } from './harness';
+import { deliver, startPlatform, waitFor } from './harness';
 
 const secret = generateSecret();
 let platform: TestPlatform;
@@ -11,7 +11,13 @@ let consumer: RunningConsumer;
 
 beforeAll(async () => {
   platform = await startPlatform();
-  consumer = await startConsumer({ port: 0, platformUrl: platform.url, apiKey: platform.apiKey, secrets: [secret], dataDir: 'memory://' });
+  consumer = await startConsumer({
+    port: 0,
+    platformUrl: platform.url,
+    apiKey: platform.apiKey,
+    secrets: [secret],
+    dataDir: 'memory://',
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -20,7 +26,10 @@ afterAll(async () => {
 });
 
 /** Reads server-sent events from GET /events until `until` is satisfied. */
-async function readEvents(until: (events: { event: string; id?: string; data: string }[]) => boolean, headers: Record<string, string> = {}) {
+async function readEvents(
+  until: (events: { event: string; id?: string; data: string }[]) => boolean,
+  headers: Record<string, string> = {},
+) {
   const controller = new AbortController();
   const response = await fetch(`${consumer.url}/events`, { headers, signal: controller.signal });
   expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
@@ -33,11 +42,14 @@ async function readEvents(until: (events: { event: string; id?: string; data: st
       const { value, done } = await reader.read();
       if (done) break;
       buffer += value;
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        const field = (name: string) => block.split('\n').find((line) => line.startsWith(`${name}: `))?.slice(name.length + 2);
+        const field = (name: string) =>
+          block
+            .split('\n')
+            .find((line) => line.startsWith(`${name}: `))
+            ?.slice(name.length + 2);
         if (field('event')) events.push({ event: field('event')!, id: field('id'), data: field('data') ?? '' });
       }
     }
@@ -53,7 +65,14 @@ describe('the page', () => {
     const response = await fetch(consumer.url);
     expect(response.status).toBe(200);
     const html = await response.text();
-    for (const testId of ['create-user', 'failed-login', 'change-password', 'delete-user', 'timeline', 'poll-counter']) {
+    for (const testId of [
+      'create-user',
+      'failed-login',
+      'change-password',
+      'delete-user',
+      'timeline',
+      'poll-counter',
+    ]) {
       expect(html).toContain(`data-testid="${testId}"`);
     }
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+stylesheet/);
@@ -61,20 +80,38 @@ describe('the page', () => {
   });
 
   it('streams timeline entries and stats live, and resumes after Last-Event-ID', async () => {
-    const body = JSON.stringify({ id: 'evt_live', type: 'endpoint.disabled', version: 1, timestamp: new Date().toISOString(), data: {} });
-    const live = readEvents((events) => events.some((event) => event.event === 'entry' && event.data.includes('msg_live')));
+    const body = JSON.stringify({
+      id: 'evt_live',
+      type: 'endpoint.disabled',
+      version: 1,
+      timestamp: new Date().toISOString(),
+      data: {},
+    });
+    const live = readEvents((events) =>
+      events.some((event) => event.event === 'entry' && event.data.includes('msg_live')),
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect((await deliver(consumer.url, { webhookId: 'msg_live', body, secrets: secret })).status).toBe(200);
     const events = await live;
 
-    expect(JSON.parse(events[0]!.data)).toMatchObject({ startedAt: expect.any(String), webhooksReceived: expect.any(Number) });
+    expect(JSON.parse(events[0]!.data)).toMatchObject({
+      startedAt: expect.any(String),
+      webhooksReceived: expect.any(Number),
+    });
     const entry = events.find((event) => event.event === 'entry' && event.data.includes('msg_live'))!;
-    expect(JSON.parse(entry.data)).toMatchObject({ kind: 'webhook', eventType: 'endpoint.disabled', detail: { verified: true, duplicate: false } });
+    expect(JSON.parse(entry.data)).toMatchObject({
+      kind: 'webhook',
+      eventType: 'endpoint.disabled',
+      detail: { verified: true, duplicate: false },
+    });
 
     await waitFor(async () => (await consumer.store.inbox.get('msg_live'))?.processedAt);
-    const resumed = await readEvents((got) => got.some((event) => event.data.includes('no follow-up for endpoint.disabled')), {
-      'last-event-id': entry.id!,
-    });
+    const resumed = await readEvents(
+      (got) => got.some((event) => event.data.includes('no follow-up for endpoint.disabled')),
+      {
+        'last-event-id': entry.id!,
+      },
+    );
     const resumedIds = resumed.filter((event) => event.event === 'entry').map((event) => Number(event.id));
     expect(Math.min(...resumedIds)).toBeGreaterThan(Number(entry.id));
   });
@@ -83,7 +120,10 @@ describe('the page', () => {
 describe('POST /actions/*', () => {
   const act = async (name: string) => {
     const response = await fetch(`${consumer.url}/actions/${name}`, { method: 'POST' });
-    return { status: response.status, body: (await response.json()) as { ok: boolean; summary: string; detail?: { userId?: string } } };
+    return {
+      status: response.status,
+      body: (await response.json()) as { ok: boolean; summary: string; detail?: { userId?: string } },
+    };
   };
 
   it('asks for a user before acting on one', async () => {
@@ -96,7 +136,10 @@ describe('POST /actions/*', () => {
     const userId = created.body.detail!.userId!;
     expect(await platform.client.users.get.query({ id: userId })).toMatchObject({ status: 'active' });
 
-    expect(await act('failed-login')).toMatchObject({ status: 200, body: { summary: expect.stringContaining('invalid_credentials') } });
+    expect(await act('failed-login')).toMatchObject({
+      status: 200,
+      body: { summary: expect.stringContaining('invalid_credentials') },
+    });
     const failures = await platform.client.events.list.query({ type: 'user.login.failed' });
     expect(failures.data.some((event) => JSON.stringify(event.data).includes(userId))).toBe(true);
 

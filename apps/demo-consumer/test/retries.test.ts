@@ -1,12 +1,12 @@
-import { listen } from '@herald/api';
 import type { RunningServer } from '@herald/api';
+import { listen } from '@herald/api';
 import { createHeraldClient } from '@herald/client';
 import { generateSecret } from '@herald/signing';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { createConsumerApp, openConsumerStore } from '../src';
 import type { ConsumerApp, ConsumerStore } from '../src';
-import { deliver, newUserEmail, startPlatform, waitFor } from './harness';
+import { createConsumerApp, openConsumerStore } from '../src';
 import type { TestPlatform } from './harness';
+import { deliver, newUserEmail, startPlatform, waitFor } from './harness';
 
 const secret = generateSecret();
 let platform: TestPlatform;
@@ -39,7 +39,14 @@ async function startFlakyConsumer(platformDown: () => boolean, maxAttempts: numb
       return fetch(input, init);
     },
   });
-  const consumer = createConsumerApp({ store, heraldClient, secrets: [secret], pollIntervalMs: 20, maxAttempts, retryDelayMs: () => 50 });
+  const consumer = createConsumerApp({
+    store,
+    heraldClient,
+    secrets: [secret],
+    pollIntervalMs: 20,
+    maxAttempts,
+    retryDelayMs: () => 50,
+  });
   const server = await listen(consumer.app);
   running.push({ store, consumer, server });
   return { store, url: server.url };

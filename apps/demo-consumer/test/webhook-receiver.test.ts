@@ -1,9 +1,9 @@
 import { generateSecret, signHeaders } from '@herald/signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startConsumer } from '../src';
 import type { RunningConsumer } from '../src';
-import { deliver, newUserEmail, startPlatform, waitFor } from './harness';
+import { startConsumer } from '../src';
 import type { TestPlatform } from './harness';
+import { deliver, newUserEmail, startPlatform, waitFor } from './harness';
 
 const currentSecret = generateSecret();
 const previousSecret = generateSecret();
@@ -45,7 +45,13 @@ async function createUser() {
 describe('POST /webhooks/herald: verification', () => {
   it('answers 401 to a bad signature and stores nothing', async () => {
     const before = await consumer.store.inbox.counts();
-    const body = JSON.stringify({ id: 'evt_forged', type: 'user.deleted', version: 1, timestamp: new Date().toISOString(), data: {} });
+    const body = JSON.stringify({
+      id: 'evt_forged',
+      type: 'user.deleted',
+      version: 1,
+      timestamp: new Date().toISOString(),
+      data: {},
+    });
     const response = await deliver(consumer.url, { webhookId: 'msg_forged', body, secrets: generateSecret() });
 
     expect(response.status).toBe(401);
@@ -53,11 +59,21 @@ describe('POST /webhooks/herald: verification', () => {
     expect(await consumer.store.inbox.counts()).toEqual(before);
     expect(await consumer.store.inbox.get('msg_forged')).toBeNull();
     const [entry] = await timelineFor('msg_forged');
-    expect(entry).toMatchObject({ kind: 'webhook', ok: false, detail: { verified: false, error: 'no_matching_signature' } });
+    expect(entry).toMatchObject({
+      kind: 'webhook',
+      ok: false,
+      detail: { verified: false, error: 'no_matching_signature' },
+    });
   });
 
   it('answers 401 when the body was changed after signing', async () => {
-    const body = JSON.stringify({ id: 'evt_x', type: 'user.created', version: 1, timestamp: new Date().toISOString(), data: {} });
+    const body = JSON.stringify({
+      id: 'evt_x',
+      type: 'user.created',
+      version: 1,
+      timestamp: new Date().toISOString(),
+      data: {},
+    });
     const headers = signHeaders({ id: 'msg_tampered', timestamp: new Date(), body, secrets: currentSecret });
     const response = await fetch(`${consumer.url}/webhooks/herald`, {
       method: 'POST',
@@ -69,9 +85,20 @@ describe('POST /webhooks/herald: verification', () => {
   });
 
   it('answers 400 to a stale timestamp, even correctly signed, and stores nothing', async () => {
-    const body = JSON.stringify({ id: 'evt_stale', type: 'user.deleted', version: 1, timestamp: new Date().toISOString(), data: {} });
+    const body = JSON.stringify({
+      id: 'evt_stale',
+      type: 'user.deleted',
+      version: 1,
+      timestamp: new Date().toISOString(),
+      data: {},
+    });
     const tenMinutesAgo = new Date(Date.now() - 10 * 60 * 1000);
-    const response = await deliver(consumer.url, { webhookId: 'msg_stale', body, secrets: currentSecret, timestamp: tenMinutesAgo });
+    const response = await deliver(consumer.url, {
+      webhookId: 'msg_stale',
+      body,
+      secrets: currentSecret,
+      timestamp: tenMinutesAgo,
+    });
 
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: { code: 'timestamp_too_old' } });
@@ -130,8 +157,13 @@ describe('follow-ups through the typed client', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await consumer.store.inbox.get(event.id)).toMatchObject({ attempts: 1 });
     const entries = await timelineFor(event.id);
-    expect(entries.filter((entry) => entry.kind === 'webhook').map((entry) => entry.detail?.duplicate)).toEqual([false, true]);
-    expect(entries.filter((entry) => entry.kind === 'call' && entry.summary.startsWith('users.update'))).toHaveLength(1);
+    expect(entries.filter((entry) => entry.kind === 'webhook').map((entry) => entry.detail?.duplicate)).toEqual([
+      false,
+      true,
+    ]);
+    expect(entries.filter((entry) => entry.kind === 'call' && entry.summary.startsWith('users.update'))).toHaveLength(
+      1,
+    );
     expect(entries.filter((entry) => entry.kind === 'result')).toHaveLength(1);
   });
 
@@ -143,7 +175,11 @@ describe('follow-ups through the typed client', () => {
     await failLogin();
     const firstFailure = await platform.latestEvent('user.login.failed', user.id);
     for (let i = 0; i < 3; i++) {
-      const response = await deliver(consumer.url, { webhookId: firstFailure.id, body: firstFailure.body, secrets: currentSecret });
+      const response = await deliver(consumer.url, {
+        webhookId: firstFailure.id,
+        body: firstFailure.body,
+        secrets: currentSecret,
+      });
       expect(response.status).toBe(200);
     }
     await processed(firstFailure.id);
@@ -161,7 +197,9 @@ describe('follow-ups through the typed client', () => {
     const updated = await platform.latestEvent('user.updated', user.id);
     await deliver(consumer.url, { webhookId: updated.id, body: updated.body, secrets: currentSecret });
     await processed(updated.id);
-    expect((await timelineFor(updated.id)).map((entry) => entry.summary)).toContain('user locked (confirmed by user.updated)');
+    expect((await timelineFor(updated.id)).map((entry) => entry.summary)).toContain(
+      'user locked (confirmed by user.updated)',
+    );
     expect(await consumer.store.userData.getUser(user.id)).toMatchObject({ status: 'locked' });
   });
 

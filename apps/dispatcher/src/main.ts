@@ -7,7 +7,9 @@ const logger = createLogger({ service: 'dispatcher' });
 const url = envString(process.env, 'DATABASE_URL');
 if (!url) {
   // Two processes must never open one PGlite directory.
-  logger.error('DATABASE_URL is required. For embedded PGlite, run `pnpm start`: api and dispatcher share one process.');
+  logger.error(
+    'DATABASE_URL is required. For embedded PGlite, run `pnpm start`: api and dispatcher share one process.',
+  );
   process.exit(1);
 }
 const config = dispatcherConfigFromEnv();
@@ -18,11 +20,19 @@ const wakeup = createDeliveryWakeup(herald);
 const dispatcher = createDispatcher({ db: herald.db, wakeup, config, logger });
 await dispatcher.start();
 // Metrics are for operators: a taken port is logged, never a reason to stop delivering.
-const metrics = await startMetricsServer(herald.db, dispatcher.metrics, { port: metricsPort }).catch((error: unknown) => {
-  logger.error({ err: error, port: metricsPort }, 'metrics server could not start (METRICS_PORT); delivering without /metrics');
-  return null;
-});
-logger.info({ workerId: dispatcher.workerId, metrics: metrics && `${metrics.url}/metrics` }, 'Herald dispatcher running');
+const metrics = await startMetricsServer(herald.db, dispatcher.metrics, { port: metricsPort }).catch(
+  (error: unknown) => {
+    logger.error(
+      { err: error, port: metricsPort },
+      'metrics server could not start (METRICS_PORT); delivering without /metrics',
+    );
+    return null;
+  },
+);
+logger.info(
+  { workerId: dispatcher.workerId, metrics: metrics && `${metrics.url}/metrics` },
+  'Herald dispatcher running',
+);
 
 let stopping = false;
 async function shutdown(signal: string) {

@@ -4,7 +4,11 @@ import type { Database } from '@herald/db';
 import type { DispatcherMetrics } from '@herald/delivery';
 
 /** `/metrics` in Prometheus text format, on its own port. */
-export function startMetricsServer(db: Database, metrics: DispatcherMetrics, options: { port: number; hostname?: string }) {
+export function startMetricsServer(
+  db: Database,
+  metrics: DispatcherMetrics,
+  options: { port: number; hostname?: string },
+) {
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();

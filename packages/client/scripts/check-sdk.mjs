@@ -36,7 +36,9 @@ try {
   const problems = [];
   for (const file of fresh) {
     if (!committed.includes(file)) problems.push(`missing: src/sdk/${file}`);
-    else if ((await readFile(path.join(freshDir, file), 'utf8')) !== (await readFile(path.join(committedDir, file), 'utf8'))) {
+    else if (
+      (await readFile(path.join(freshDir, file), 'utf8')) !== (await readFile(path.join(committedDir, file), 'utf8'))
+    ) {
       problems.push(`differs: src/sdk/${file}`);
     }
   }

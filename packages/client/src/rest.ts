@@ -1,5 +1,5 @@
-import { createClient, createConfig } from './sdk/client';
 import type { Client } from './sdk/client';
+import { createClient, createConfig } from './sdk/client';
 import type { ClientOptions } from './sdk/types.gen';
 
 export interface HeraldRestClientOptions {

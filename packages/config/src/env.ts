@@ -43,7 +43,12 @@ export function envInt(env: Env, name: string, fallback: number, options: { min?
 }
 
 /** A duration (`5s`, `2h`) in milliseconds, between `min` and `max` ms. */
-export function envDuration(env: Env, name: string, fallback: number, options: { min?: number; max?: number } = {}): number {
+export function envDuration(
+  env: Env,
+  name: string,
+  fallback: number,
+  options: { min?: number; max?: number } = {},
+): number {
   const text = raw(env, name);
   if (text === undefined) return fallback;
   let value: number;
@@ -70,7 +75,12 @@ export function envString(env: Env, name: string): string | undefined {
 }
 
 export function formatDuration(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;

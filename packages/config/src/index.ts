@@ -1,3 +1,3 @@
-export { envDuration, EnvError, envFlag, envInt, envString, formatDuration, parseDuration } from './env';
 export type { Env } from './env';
+export { EnvError, envDuration, envFlag, envInt, envString, formatDuration, parseDuration } from './env';
 export { createLogger, redactedPaths, serializeError } from './logger';

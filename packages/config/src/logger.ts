@@ -1,5 +1,5 @@
-import pino from 'pino';
 import type { Logger } from 'pino';
+import pino from 'pino';
 
 /** Header and field names that may carry secrets; their values never reach a log line. */
 export const redactedPaths = [
@@ -19,7 +19,16 @@ export const redactedPaths = [
 ];
 
 /** Fields of driver errors that say what failed without quoting the data. */
-const SAFE_ERROR_FIELDS = ['code', 'severity', 'routine', 'constraint', 'constraint_name', 'table_name', 'column_name', 'query'];
+const SAFE_ERROR_FIELDS = [
+  'code',
+  'severity',
+  'routine',
+  'constraint',
+  'constraint_name',
+  'table_name',
+  'column_name',
+  'query',
+];
 
 /**
  * Errors as log objects, keeping only what cannot hold a secret. A failed

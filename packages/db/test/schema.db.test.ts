@@ -63,7 +63,10 @@ describeDb('database schema', (t) => {
     const error = await t.db
       .insert(users)
       .values({ id: newId('user'), ...user })
-      .then(() => null, (e: unknown) => e);
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(isUniqueViolation(error)).toBe(true);
     expect(isUniqueViolation(new Error('other'))).toBe(false);
 
@@ -142,7 +145,13 @@ describeDb('database schema', (t) => {
     await t.db.insert(projects).values({ id: projectId, name: 'p' });
     const key = { projectId, name: 'k', keyPrefix: 'sk_abc', keyHash: 'h'.repeat(64) };
     await t.db.insert(apiKeys).values({ id: newId('apiKey'), ...key });
-    const error = await t.db.insert(apiKeys).values({ id: newId('apiKey'), ...key }).then(() => null, (e: unknown) => e);
+    const error = await t.db
+      .insert(apiKeys)
+      .values({ id: newId('apiKey'), ...key })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(isUniqueViolation(error)).toBe(true);
   });
 

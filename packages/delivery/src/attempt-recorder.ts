@@ -1,6 +1,6 @@
 import type { Database } from '@herald/db';
-import { recordAttempts } from './sql/finish';
 import type { AttemptOutcome, FinishedAttempt, RecordAttemptOptions } from './sql/finish';
+import { recordAttempts } from './sql/finish';
 
 type Outcome = { outcome: AttemptOutcome; eventsEmitted: number };
 
@@ -32,8 +32,12 @@ export class AttemptRecorder {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
       try {
-        const outcomes = await recordAttempts(this.db, batch.map((b) => b.attempt), this.options);
-        batch.forEach((b, i) => b.resolve(outcomes[i]!));
+        const outcomes = await recordAttempts(
+          this.db,
+          batch.map((b) => b.attempt),
+          this.options,
+        );
+        for (const [i, b] of batch.entries()) b.resolve(outcomes[i]!);
       } catch (error) {
         // Nothing of the batch was written; the leases expire and the deliveries are sent again.
         for (const b of batch) b.reject(error);

@@ -1,7 +1,7 @@
-import { envDuration, EnvError, envFlag, envInt, envString } from '@herald/config';
 import type { Env } from '@herald/config';
-import { defaultRetryPolicy, parseRetrySchedule } from './retry-schedule';
+import { EnvError, envDuration, envFlag, envInt, envString } from '@herald/config';
 import type { RetryPolicy } from './retry-schedule';
+import { defaultRetryPolicy, parseRetrySchedule } from './retry-schedule';
 
 export interface DispatcherConfig {
   /** Deliveries sent at once by this process. */

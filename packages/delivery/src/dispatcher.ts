@@ -3,15 +3,15 @@ import type { Database } from '@herald/db';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import { AttemptRecorder } from './attempt-recorder';
-import { defaultDispatcherConfig } from './config';
 import type { DispatcherConfig } from './config';
-import { createWebhookSender } from './http/send-webhook';
+import { defaultDispatcherConfig } from './config';
 import type { WebhookSender } from './http/send-webhook';
+import { createWebhookSender } from './http/send-webhook';
 import type { Resolver } from './http/ssrf';
 import { envelopeBody, webhookHeaders } from './message';
 import { DispatcherMetrics } from './metrics';
-import { claimDueDeliveries } from './sql/claim';
 import type { ClaimedDelivery } from './sql/claim';
+import { claimDueDeliveries } from './sql/claim';
 import { releaseLeases } from './sql/release';
 import { failForDisabledEndpoint } from './sql/skip';
 import type { DeliveryWakeup } from './wakeup';
@@ -143,7 +143,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       if (eventsEmitted > 0) options.wakeup.notify();
       if (outcome !== 'succeeded') {
         logger.info(
-          { deliveryId: delivery.id, endpointId: delivery.endpoint.id, outcome, status: result.statusCode, errorClass: result.errorClass },
+          {
+            deliveryId: delivery.id,
+            endpointId: delivery.endpoint.id,
+            outcome,
+            status: result.statusCode,
+            errorClass: result.errorClass,
+          },
           'delivery attempt failed',
         );
       }

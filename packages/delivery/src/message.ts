@@ -1,5 +1,5 @@
-import { signHeaders } from '@herald/signing';
 import type { WebhookHeaders } from '@herald/signing';
+import { signHeaders } from '@herald/signing';
 
 /** What a webhook is about: the stored event, as the claim returns it. */
 export interface MessageEvent {

@@ -1,8 +1,8 @@
-import { executeRows } from '@herald/db';
 import type { Database } from '@herald/db';
+import { executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
-import type { AttemptOutcome } from './sql/finish';
 import { isDue } from './sql/due';
+import type { AttemptOutcome } from './sql/finish';
 
 const LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30];
 
@@ -44,7 +44,9 @@ export class DispatcherMetrics {
       ...[...this.outcomes].map(([outcome, n]) => `herald_deliveries_total{outcome="${outcome}"} ${n}`),
       '# HELP herald_attempt_duration_seconds Time from sending a webhook to its answer.',
       '# TYPE herald_attempt_duration_seconds histogram',
-      ...LATENCY_BUCKETS_SECONDS.map((le, i) => `herald_attempt_duration_seconds_bucket{le="${le}"} ${this.bucketCounts[i]}`),
+      ...LATENCY_BUCKETS_SECONDS.map(
+        (le, i) => `herald_attempt_duration_seconds_bucket{le="${le}"} ${this.bucketCounts[i]}`,
+      ),
       `herald_attempt_duration_seconds_bucket{le="+Inf"} ${this.latencyCount}`,
       `herald_attempt_duration_seconds_sum ${this.latencySum}`,
       `herald_attempt_duration_seconds_count ${this.latencyCount}`,

@@ -3,10 +3,12 @@ import { parseDuration } from '@herald/config';
 /** Svix's schedule: after the immediate first attempt, retry after these delays. */
 export const defaultRetryDelaysMs = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
 
-
 /** `HERALD_RETRY_SCHEDULE=1s,2s,5s`: the delays before each retry. */
 export function parseRetrySchedule(text: string): number[] {
-  const delays = text.split(',').filter((part) => part.trim() !== '').map(parseDuration);
+  const delays = text
+    .split(',')
+    .filter((part) => part.trim() !== '')
+    .map(parseDuration);
   if (delays.length === 0) throw new Error('HERALD_RETRY_SCHEDULE lists no delays');
   return delays;
 }

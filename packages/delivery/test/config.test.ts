@@ -39,7 +39,9 @@ describe('dispatcherConfigFromEnv', () => {
   });
 
   it('refuses a lease that does not outlast the request timeout, and bad numbers', () => {
-    expect(() => dispatcherConfigFromEnv({ HERALD_REQUEST_TIMEOUT: '10s', HERALD_LEASE: '10s' })).toThrow(/HERALD_LEASE/);
+    expect(() => dispatcherConfigFromEnv({ HERALD_REQUEST_TIMEOUT: '10s', HERALD_LEASE: '10s' })).toThrow(
+      /HERALD_LEASE/,
+    );
     expect(() => dispatcherConfigFromEnv({ HERALD_DISPATCH_CONCURRENCY: '0' })).toThrow(/HERALD_DISPATCH_CONCURRENCY/);
     expect(() => dispatcherConfigFromEnv({ HERALD_DISPATCH_BATCH: '2.5' })).toThrow(/HERALD_DISPATCH_BATCH/);
     expect(() => dispatcherConfigFromEnv({ HERALD_POLL_INTERVAL: 'often' })).toThrow(/not a duration/);
@@ -58,9 +60,13 @@ describe('createDispatcher', () => {
   const db = {} as Database;
 
   it('refuses a lease that would run out before the request timeout', () => {
-    expect(() => createDispatcher({ db, wakeup, config: { requestTimeoutMs: 5_000, leaseMs: 5_000 } })).toThrow(/leaseMs/);
+    expect(() => createDispatcher({ db, wakeup, config: { requestTimeoutMs: 5_000, leaseMs: 5_000 } })).toThrow(
+      /leaseMs/,
+    );
     expect(() => createDispatcher({ db, wakeup, config: { requestTimeoutMs: 60_000 } })).toThrow(/leaseMs/);
-    expect(createDispatcher({ db, wakeup, config: { requestTimeoutMs: 5_000, leaseMs: 5_001 } }).workerId).toMatch(/^dsp_[0-9a-f]{12}$/);
+    expect(createDispatcher({ db, wakeup, config: { requestTimeoutMs: 5_000, leaseMs: 5_001 } }).workerId).toMatch(
+      /^dsp_[0-9a-f]{12}$/,
+    );
   });
 
   it('names workers uniquely unless told', () => {

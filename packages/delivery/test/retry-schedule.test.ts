@@ -1,8 +1,8 @@
+import { parseDuration } from '@herald/config';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '@herald/config';
-import { defaultRetryDelaysMs, defaultRetryPolicy, nextRetryDelayMs, parseRetrySchedule } from '../src/retry-schedule';
 import type { RetryPolicy } from '../src/retry-schedule';
+import { defaultRetryDelaysMs, defaultRetryPolicy, nextRetryDelayMs, parseRetrySchedule } from '../src/retry-schedule';
 
 const policy = (over: Partial<RetryPolicy> = {}): RetryPolicy => ({ ...defaultRetryPolicy, ...over });
 
@@ -90,7 +90,10 @@ describe('nextRetryDelayMs', () => {
     const p = policy({ delaysMs: [60_000], jitter: 0.2 });
     const seen = new Set(Array.from({ length: 50 }, () => nextRetryDelayMs(p, 1, null)));
     expect(seen.size).toBeGreaterThan(1);
-    for (const d of seen) expect(d).toBeGreaterThanOrEqual(48_000), expect(d).toBeLessThanOrEqual(72_000);
+    for (const d of seen) {
+      expect(d).toBeGreaterThanOrEqual(48_000);
+      expect(d).toBeLessThanOrEqual(72_000);
+    }
   });
 
   it('honours Retry-After instead of the schedule, clamped to [minRetryAfterMs, maxRetryAfterMs], without jitter', () => {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import { eventVersions, type EventDefinition } from './define-event';
+import { type EventDefinition, eventVersions } from './define-event';
 import { endpointDisabledV1 } from './endpoint';
-import { isEventType, type EventType } from './event-types';
+import { type EventType, isEventType } from './event-types';
 import {
   userCreatedV1,
   userDeletedV1,
@@ -36,8 +36,7 @@ type EventCatalog = typeof eventCatalog;
 /** The versions of `T` that exist in the catalog, e.g. `1`. */
 export type EventVersion<T extends EventType> = keyof EventCatalog[T]['versions'] & number;
 
-export type LatestEventVersion<T extends EventType> = EventCatalog[T]['latestVersion'] &
-  EventVersion<T>;
+export type LatestEventVersion<T extends EventType> = EventCatalog[T]['latestVersion'] & EventVersion<T>;
 
 export type EventDefinitionOf<
   T extends EventType,
@@ -46,9 +45,7 @@ export type EventDefinitionOf<
 
 /** The `data` payload of event type `T` at version `V` (latest by default). */
 export type EventData<T extends EventType, V extends EventVersion<T> = LatestEventVersion<T>> =
-  EventDefinitionOf<T, V> extends EventDefinition<T, V, infer TSchema>
-    ? z.output<TSchema>
-    : never;
+  EventDefinitionOf<T, V> extends EventDefinition<T, V, infer TSchema> ? z.output<TSchema> : never;
 
 /** A full webhook body for event type `T` at version `V` (latest by default). */
 export interface EventOf<T extends EventType, V extends EventVersion<T> = LatestEventVersion<T>> {
@@ -69,10 +66,10 @@ export type AnyEvent = {
  * RangeError for a type or version that is not in the catalog, which only
  * happens when the caller bypassed the types.
  */
-export function getEventDefinition<
-  T extends EventType,
-  V extends EventVersion<T> = LatestEventVersion<T>,
->(type: T, version?: V): EventDefinitionOf<T, V> {
+export function getEventDefinition<T extends EventType, V extends EventVersion<T> = LatestEventVersion<T>>(
+  type: T,
+  version?: V,
+): EventDefinitionOf<T, V> {
   const definition = findEventDefinition(type, version);
   if (definition === undefined) {
     throw new RangeError(`Unknown event type/version: ${type} v${version ?? 'latest'}`);

@@ -41,9 +41,7 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-type LastOf<TItems extends readonly unknown[]> = TItems extends readonly [...unknown[], infer TLast]
-  ? TLast
-  : never;
+type LastOf<TItems extends readonly unknown[]> = TItems extends readonly [...unknown[], infer TLast] ? TLast : never;
 
 /** The catalog entry of one event type: every published version, plus which one is newest. */
 export interface EventVersions<TDefinitions extends readonly EventDefinition[]> {
@@ -56,9 +54,9 @@ export interface EventVersions<TDefinitions extends readonly EventDefinition[]> 
  * appended: an old version stays in the catalog for as long as consumers may
  * be pinned to it.
  */
-export function eventVersions<
-  const TDefinitions extends readonly [EventDefinition, ...EventDefinition[]],
->(...definitions: TDefinitions): EventVersions<TDefinitions> {
+export function eventVersions<const TDefinitions extends readonly [EventDefinition, ...EventDefinition[]]>(
+  ...definitions: TDefinitions
+): EventVersions<TDefinitions> {
   const [first] = definitions;
   const versions: Record<number, EventDefinition> = {};
   let latestVersion = 0;
@@ -67,9 +65,7 @@ export function eventVersions<
       throw new Error(`eventVersions: mixed event types ${first.type} and ${definition.type}`);
     }
     if (!Number.isInteger(definition.version) || definition.version <= latestVersion) {
-      throw new Error(
-        `eventVersions(${first.type}): versions must be positive integers in ascending order`,
-      );
+      throw new Error(`eventVersions(${first.type}): versions must be positive integers in ascending order`);
     }
     versions[definition.version] = definition;
     latestVersion = definition.version;

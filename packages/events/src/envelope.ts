@@ -14,9 +14,7 @@ export const eventVersionSchema = z
   .positive()
   .describe('Schema version of `data`. Consumers pinned to an older version keep receiving it.');
 
-export const eventTimestampSchema = isoTimestampSchema.describe(
-  'When the event happened (ISO-8601, UTC).',
-);
+export const eventTimestampSchema = isoTimestampSchema.describe('When the event happened (ISO-8601, UTC).');
 
 /**
  * The envelope every webhook body shares, with `data` left to the caller.

@@ -1,8 +1,8 @@
 import {
-  getEventDefinition,
   type EventData,
   type EventOf,
   type EventVersion,
+  getEventDefinition,
   type LatestEventVersion,
 } from './catalog';
 import type { EventDefinition } from './define-event';
@@ -34,10 +34,10 @@ export interface ExampleEventOverrides<T extends EventType, V extends EventVersi
  * The result is validated (so invalid overrides throw a ZodError) and is a
  * fresh copy: mutating it never changes the catalog.
  */
-export function exampleEvent<
-  T extends EventType,
-  V extends EventVersion<T> = LatestEventVersion<T>,
->(type: T, overrides: ExampleEventOverrides<T, V> = {}): EventOf<T, V> {
+export function exampleEvent<T extends EventType, V extends EventVersion<T> = LatestEventVersion<T>>(
+  type: T,
+  overrides: ExampleEventOverrides<T, V> = {},
+): EventOf<T, V> {
   const definition = getEventDefinition(type, overrides.version) as EventDefinition;
   const envelope = {
     id: overrides.id ?? exampleEventId(type),

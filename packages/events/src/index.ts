@@ -1,54 +1,54 @@
-export { eventTypes, isEventType, type EventType } from './event-types';
-export { isoTimestampSchema } from './shared';
+export {
+  type AnyEvent,
+  type EventData,
+  type EventDefinitionOf,
+  type EventOf,
+  type EventVersion,
+  eventCatalog,
+  findEventDefinition,
+  getEventDefinition,
+  type LatestEventVersion,
+  listEventDefinitions,
+} from './catalog';
+export {
+  defineEvent,
+  type EventDefinition,
+  type EventVersions,
+  eventVersions,
+} from './define-event';
+export { endpointDisabledReasonSchema } from './endpoint';
 export {
   envelopeSchema,
   eventIdSchema,
   eventTimestampSchema,
   eventVersionSchema,
 } from './envelope';
+export { type EventType, eventTypes, isEventType } from './event-types';
 export {
-  loginFailureReasonSchema,
-  userChangedFieldSchema,
-  userSnapshotSchema,
-  userStatusSchema,
-  type UserSnapshot,
-} from './user';
-export { endpointDisabledReasonSchema } from './endpoint';
-export {
-  defineEvent,
-  eventVersions,
-  type EventDefinition,
-  type EventVersions,
-} from './define-event';
-export {
-  eventCatalog,
-  findEventDefinition,
-  getEventDefinition,
-  listEventDefinitions,
-  type AnyEvent,
-  type EventData,
-  type EventDefinitionOf,
-  type EventOf,
-  type EventVersion,
-  type LatestEventVersion,
-} from './catalog';
-export {
-  anyEventSchema,
-  eventEnvelopeSchema,
-  parseEventData,
-  safeParseEvent,
-  type EventEnvelopeSchema,
-} from './parse';
-export {
+  type ExampleEventOverrides,
   exampleEvent,
   exampleEventId,
   exampleEventTimestamp,
-  type ExampleEventOverrides,
 } from './example';
 export {
   catalogForApi,
-  eventJsonSchemas,
   type EventJsonSchema,
   type EventTypeSummary,
+  eventJsonSchemas,
   type JsonSchema,
 } from './json-schema';
+export {
+  anyEventSchema,
+  type EventEnvelopeSchema,
+  eventEnvelopeSchema,
+  parseEventData,
+  safeParseEvent,
+} from './parse';
+export { isoTimestampSchema } from './shared';
+export {
+  loginFailureReasonSchema,
+  type UserSnapshot,
+  userChangedFieldSchema,
+  userSnapshotSchema,
+  userStatusSchema,
+} from './user';

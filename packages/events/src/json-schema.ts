@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { getEventDefinition } from './catalog';
 import type { EventDefinition } from './define-event';
-import { eventTypes, type EventType } from './event-types';
+import { type EventType, eventTypes } from './event-types';
 import { eventEnvelopeSchema } from './parse';
 
 export type JsonSchema = z.core.JSONSchema.JSONSchema;

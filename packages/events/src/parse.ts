@@ -1,30 +1,22 @@
 import { z } from 'zod';
 import {
-  getEventDefinition,
-  listEventDefinitions,
   type AnyEvent,
   type EventData,
   type EventDefinitionOf,
   type EventVersion,
+  getEventDefinition,
   type LatestEventVersion,
+  listEventDefinitions,
 } from './catalog';
 import type { EventDefinition } from './define-event';
-import {
-  envelopeSchema,
-  eventIdSchema,
-  eventTimestampSchema,
-  eventVersionSchema,
-} from './envelope';
-import { eventTypes, type EventType } from './event-types';
+import { envelopeSchema, type eventIdSchema, type eventTimestampSchema, eventVersionSchema } from './envelope';
+import { type EventType, eventTypes } from './event-types';
 
 type DataSchemaOf<T extends EventType, V extends EventVersion<T>> =
   EventDefinitionOf<T, V> extends EventDefinition<T, V, infer TSchema> ? TSchema : never;
 
 /** The zod schema of a full envelope whose `type` and `version` are fixed. */
-export type EventEnvelopeSchema<
-  T extends EventType,
-  V extends EventVersion<T> = LatestEventVersion<T>,
-> = z.ZodObject<{
+export type EventEnvelopeSchema<T extends EventType, V extends EventVersion<T> = LatestEventVersion<T>> = z.ZodObject<{
   id: typeof eventIdSchema;
   type: z.ZodLiteral<T>;
   version: z.ZodLiteral<V>;
@@ -35,10 +27,10 @@ export type EventEnvelopeSchema<
 // Built once per (type, version): the union in `anyEventSchema` and callers share them.
 const envelopeSchemaCache = new Map<string, z.ZodObject>();
 
-export function eventEnvelopeSchema<
-  T extends EventType,
-  V extends EventVersion<T> = LatestEventVersion<T>,
->(type: T, version?: V): EventEnvelopeSchema<T, V> {
+export function eventEnvelopeSchema<T extends EventType, V extends EventVersion<T> = LatestEventVersion<T>>(
+  type: T,
+  version?: V,
+): EventEnvelopeSchema<T, V> {
   const definition = getEventDefinition(type, version) as EventDefinition;
   const cacheKey = `${definition.type}@${definition.version}`;
   let schema = envelopeSchemaCache.get(cacheKey);
@@ -73,10 +65,11 @@ export const anyEventSchema: z.ZodType<AnyEvent> = buildAnyEventSchema();
  * Validates `data` against the schema of `type` (latest version unless given)
  * and returns the parsed copy, without unknown keys. Throws a `ZodError`.
  */
-export function parseEventData<
-  T extends EventType,
-  V extends EventVersion<T> = LatestEventVersion<T>,
->(type: T, data: unknown, version?: V): EventData<T, V> {
+export function parseEventData<T extends EventType, V extends EventVersion<T> = LatestEventVersion<T>>(
+  type: T,
+  data: unknown,
+  version?: V,
+): EventData<T, V> {
   const definition = getEventDefinition(type, version) as EventDefinition;
   return definition.schema.parse(data) as EventData<T, V>;
 }

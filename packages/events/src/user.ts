@@ -40,10 +40,7 @@ const exampleUser: UserSnapshot = {
   updatedAt: '2025-01-15T09:30:00.000Z',
 };
 
-const ipAddressSchema = z
-  .string()
-  .nullable()
-  .describe('Client IP address as seen by the API, or null when unknown.');
+const ipAddressSchema = z.string().nullable().describe('Client IP address as seen by the API, or null when unknown.');
 
 const userAgentSchema = z.string().nullable().describe('User-Agent header, or null when absent.');
 
@@ -116,9 +113,7 @@ export const userLoginFailedV1 = defineEvent({
   version: 1,
   description: 'A sign-in attempt was rejected.',
   schema: z.object({
-    userId: nonEmptyIdSchema
-      .nullable()
-      .describe('The matching user, or null when no user has the submitted email.'),
+    userId: nonEmptyIdSchema.nullable().describe('The matching user, or null when no user has the submitted email.'),
     // Whatever was typed into the login form, so it need not be a valid address.
     email: z.string().describe('The email address submitted with the attempt.'),
     ipAddress: ipAddressSchema,

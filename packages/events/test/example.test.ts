@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
-import {
-  eventEnvelopeSchema,
-  eventTypes,
-  exampleEvent,
-  exampleEventTimestamp,
-  getEventDefinition,
-} from '../src/index';
+import { eventEnvelopeSchema, eventTypes, exampleEvent, exampleEventTimestamp, getEventDefinition } from '../src/index';
 
 describe.each(eventTypes)('exampleEvent(%s)', (type) => {
   it('builds a full, valid envelope from the catalog example', () => {
@@ -49,15 +43,13 @@ describe('exampleEvent overrides', () => {
   it('validates overrides', () => {
     expect(() => exampleEvent('user.created', { id: 'not-an-event-id' })).toThrow(ZodError);
     expect(() => exampleEvent('user.created', { timestamp: 'now' })).toThrow(ZodError);
-    expect(() =>
-      exampleEvent('user.password.changed', { data: { userId: '', changedAt: 'x' } }),
-    ).toThrow(ZodError);
+    expect(() => exampleEvent('user.password.changed', { data: { userId: '', changedAt: 'x' } })).toThrow(ZodError);
   });
 
   it('returns a fresh copy that does not alias the catalog', () => {
     const event = exampleEvent('user.created');
     event.data.user.roles.push('intruder');
-    event.data.user.metadata['plan'] = 'free';
+    event.data.user.metadata.plan = 'free';
     expect(getEventDefinition('user.created').example.user.roles).toEqual(['admin']);
     expect(getEventDefinition('user.created').example.user.metadata).toEqual({ plan: 'pro' });
   });

@@ -53,17 +53,13 @@ const keywordChecks: Record<string, KeywordCheck> = {
   enum: (options: unknown[], value, path) =>
     options.includes(value) ? [] : [`${path}: not one of ${JSON.stringify(options)}`],
   pattern: (pattern: string, value, path) =>
-    typeof value !== 'string' || new RegExp(pattern, 'u').test(value)
-      ? []
-      : [`${path}: does not match ${pattern}`],
+    typeof value !== 'string' || new RegExp(pattern, 'u').test(value) ? [] : [`${path}: does not match ${pattern}`],
   minLength: (min: number, value, path) =>
     typeof value !== 'string' || [...value].length >= min ? [] : [`${path}: shorter than ${min}`],
   minItems: (min: number, value, path) =>
     !Array.isArray(value) || value.length >= min ? [] : [`${path}: fewer than ${min} items`],
   items: (itemSchema: JsonSchema, value, path) =>
-    Array.isArray(value)
-      ? value.flatMap((item, index) => validateJson(itemSchema, item, `${path}[${index}]`))
-      : [],
+    Array.isArray(value) ? value.flatMap((item, index) => validateJson(itemSchema, item, `${path}[${index}]`)) : [],
   required: (keys: string[], value, path) =>
     isPlainObject(value)
       ? keys.filter((key) => !Object.hasOwn(value, key)).map((key) => `${path}.${key}: required`)
@@ -82,13 +78,9 @@ const keywordChecks: Record<string, KeywordCheck> = {
       .flatMap((key) => validateJson(extra, value[key], `${path}.${key}`));
   },
   propertyNames: (nameSchema: JsonSchema, value, path) =>
-    isPlainObject(value)
-      ? Object.keys(value).flatMap((key) => validateJson(nameSchema, key, `${path}{${key}}`))
-      : [],
+    isPlainObject(value) ? Object.keys(value).flatMap((key) => validateJson(nameSchema, key, `${path}{${key}}`)) : [],
   anyOf: (options: JsonSchema[], value, path) =>
-    options.some((option) => validateJson(option, value, path).length === 0)
-      ? []
-      : [`${path}: matches none of anyOf`],
+    options.some((option) => validateJson(option, value, path).length === 0) ? [] : [`${path}: matches none of anyOf`],
   oneOf: (options: JsonSchema[], value, path) =>
     options.filter((option) => validateJson(option, value, path).length === 0).length === 1
       ? []

@@ -53,10 +53,10 @@ describe.each(eventTypes)('JSON Schema of %s', (type) => {
   it('describes the envelope with a fixed type and version', () => {
     expect(entry.envelope.type).toBe('object');
     expect(entry.envelope.required).toEqual(['id', 'type', 'version', 'timestamp', 'data']);
-    expect(entry.envelope.properties?.['type']).toMatchObject({ const: type });
-    expect(entry.envelope.properties?.['version']).toMatchObject({ const: definition.version });
+    expect(entry.envelope.properties?.type).toMatchObject({ const: type });
+    expect(entry.envelope.properties?.version).toMatchObject({ const: definition.version });
     const { $schema: _ignored, ...dataSchema } = entry.schema;
-    expect(entry.envelope.properties?.['data']).toEqual(dataSchema);
+    expect(entry.envelope.properties?.data).toEqual(dataSchema);
   });
 
   it('accepts the example data and the example envelope', () => {
@@ -79,16 +79,14 @@ describe('JSON Schema checks nested constraints', () => {
     const { schema } = schemas['user.updated'];
     const example = getEventDefinition('user.updated').example;
     const badEmail = { ...example, user: { ...example.user, email: 'nope' } };
-    expect(validateJson(schema, badEmail)).toEqual(['$.user.email: does not match ' + emailPattern()]);
-    expect(validateJson(schema, { ...example, changedFields: [] })).toEqual([
-      '$.changedFields: fewer than 1 items',
-    ]);
+    expect(validateJson(schema, badEmail)).toEqual([`$.user.email: does not match ${emailPattern()}`]);
+    expect(validateJson(schema, { ...example, changedFields: [] })).toEqual(['$.changedFields: fewer than 1 items']);
   });
 });
 
 function emailPattern(): string {
-  const user = schemas['user.updated'].schema.properties?.['user'] as JsonSchema;
-  return (user.properties?.['email'] as JsonSchema).pattern ?? '';
+  const user = schemas['user.updated'].schema.properties?.user as JsonSchema;
+  return (user.properties?.email as JsonSchema | undefined)?.pattern ?? '';
 }
 
 describe('catalogForApi', () => {

@@ -2,20 +2,20 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
 import {
+  type EventType,
   eventTypes,
   exampleEvent,
   getEventDefinition,
   parseEventData,
   safeParseEvent,
   userSnapshotSchema,
-  type EventType,
 } from '../src/index';
 
 function exampleData(type: EventType): Record<string, unknown> {
   return structuredClone(getEventDefinition(type).example) as Record<string, unknown>;
 }
 
-const exampleUser = exampleData('user.created')['user'] as Record<string, unknown>;
+const exampleUser = exampleData('user.created').user as Record<string, unknown>;
 
 /** Invalid payloads per type: each is the example with one thing broken. */
 const invalidData: Record<EventType, Array<[reason: string, data: unknown]>> = {
@@ -172,7 +172,7 @@ describe('safeParseEvent', () => {
     fc.assert(
       fc.property(fc.object(), (input) => {
         const result = safeParseEvent(input);
-        if (!eventTypes.includes(input['type'] as EventType)) expect(result.success).toBe(false);
+        if (!eventTypes.includes(input.type as EventType)) expect(result.success).toBe(false);
       }),
     );
   });

@@ -1,16 +1,16 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import type { z } from 'zod';
 import {
-  eventEnvelopeSchema,
-  exampleEvent,
-  getEventDefinition,
-  parseEventData,
-  safeParseEvent,
   type AnyEvent,
   type EventData,
   type EventOf,
   type EventType,
   type EventVersion,
+  type eventEnvelopeSchema,
+  exampleEvent,
+  getEventDefinition,
+  parseEventData,
+  safeParseEvent,
   type UserSnapshot,
 } from '../src/index';
 
@@ -31,16 +31,14 @@ describe('types', () => {
     expectTypeOf<EventOf<'user.deleted'>['type']>().toEqualTypeOf<'user.deleted'>();
     expectTypeOf<EventOf<'user.deleted'>['version']>().toEqualTypeOf<1>();
     expectTypeOf<EventVersion<'user.deleted'>>().toEqualTypeOf<1>();
-    expectTypeOf<
-      z.output<ReturnType<typeof eventEnvelopeSchema<'user.created'>>>
-    >().toEqualTypeOf<EventOf<'user.created'>>();
+    expectTypeOf<z.output<ReturnType<typeof eventEnvelopeSchema<'user.created'>>>>().toEqualTypeOf<
+      EventOf<'user.created'>
+    >();
   });
 
   it('makes AnyEvent a union discriminated on type', () => {
     expectTypeOf<AnyEvent['type']>().toEqualTypeOf<EventType>();
-    expectTypeOf<Extract<AnyEvent, { type: 'user.login.failed' }>>().toEqualTypeOf<
-      EventOf<'user.login.failed'>
-    >();
+    expectTypeOf<Extract<AnyEvent, { type: 'user.login.failed' }>>().toEqualTypeOf<EventOf<'user.login.failed'>>();
     const result = safeParseEvent({});
     if (result.success && result.data.type === 'endpoint.disabled') {
       expectTypeOf(result.data.data.url).toEqualTypeOf<string>();

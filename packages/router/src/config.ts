@@ -1,5 +1,5 @@
-import { envFlag, envInt, envString } from '@herald/config';
 import type { Env } from '@herald/config';
+import { envFlag, envInt, envString } from '@herald/config';
 
 export interface ApiConfig {
   /** Token for admin routes (creating projects); admin routes refuse all when unset. */

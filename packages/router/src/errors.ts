@@ -98,13 +98,25 @@ export function toApiErrorBody(error: TRPCError): { status: number; body: ApiErr
   if (cause instanceof ApiErrorCause) {
     return {
       status: httpStatusFor[cause.code],
-      body: { error: { code: cause.code, message: cause.message, ...(cause.details === undefined ? {} : { details: cause.details }) } },
+      body: {
+        error: {
+          code: cause.code,
+          message: cause.message,
+          ...(cause.details === undefined ? {} : { details: cause.details }),
+        },
+      },
     };
   }
   if (error.code === 'BAD_REQUEST' && isZodLike(cause)) {
     return {
       status: 400,
-      body: { error: { code: 'validation_error', message: 'Request validation failed', details: cause.issues.map(describeIssue) } },
+      body: {
+        error: {
+          code: 'validation_error',
+          message: 'Request validation failed',
+          details: cause.issues.map(describeIssue),
+        },
+      },
     };
   }
   const code = defaultCodeForTrpc[error.code] ?? 'internal_error';

@@ -14,7 +14,8 @@ const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/
 export function generateSecret(byteLength = 32): string {
   if (!Number.isInteger(byteLength) || byteLength < MIN_SECRET_BYTES || byteLength > MAX_SECRET_BYTES) {
     throw new RangeError(
-      `generateSecret: byteLength must be an integer from ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES}, got ${byteLength}`,
+      `generateSecret: byteLength must be an integer from ${MIN_SECRET_BYTES} to ${MAX_SECRET_BYTES}, ` +
+        `got ${byteLength}`,
     );
   }
   return SECRET_PREFIX + randomBytes(byteLength).toString('base64');

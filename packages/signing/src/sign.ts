@@ -48,7 +48,7 @@ function signWithTimestamp(input: SignPayloadInput, timestamp: string): string {
   let header = '';
   for (const secret of secrets) {
     const signature = computeSignature(cachedSecretKey(secret), id, timestamp, body);
-    header += (header === '' ? '' : ' ') + `${SIGNATURE_VERSION},${signature}`;
+    header += `${header === '' ? '' : ' '}${SIGNATURE_VERSION},${signature}`;
   }
   return header;
 }

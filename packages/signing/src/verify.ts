@@ -1,6 +1,6 @@
 import { timingSafeEqualString } from './constant-time';
 import { WebhookVerificationError } from './errors';
-import { readHeader, type HeaderSource } from './headers';
+import { type HeaderSource, readHeader } from './headers';
 import { cachedSecretKey } from './secret';
 import { computeSignature, SIGNATURE_VERSION } from './signature';
 
@@ -21,9 +21,7 @@ export interface VerifiedMessage {
   body: string;
 }
 
-export type VerifyResult =
-  | { ok: true; message: VerifiedMessage }
-  | { ok: false; error: WebhookVerificationError };
+export type VerifyResult = { ok: true; message: VerifiedMessage } | { ok: false; error: WebhookVerificationError };
 
 // Only a plain decimal integer: no sign, exponent, whitespace or leading zeros,
 // so the string that was signed is exactly the one we re-sign.
@@ -121,8 +119,7 @@ function* v1Signatures(header: string): Generator<string> {
 }
 
 function toUnixSeconds(now: Date | number | undefined): number {
-  const seconds =
-    now === undefined ? Date.now() / 1000 : now instanceof Date ? now.getTime() / 1000 : now;
+  const seconds = now === undefined ? Date.now() / 1000 : now instanceof Date ? now.getTime() / 1000 : now;
   if (!Number.isFinite(seconds)) {
     throw new RangeError('verify: now must be a valid Date or finite unix seconds');
   }

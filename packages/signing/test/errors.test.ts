@@ -4,13 +4,13 @@ import {
   generateSecret,
   signHeaders,
   signPayload,
+  type VerifyResult,
   verify,
   verifyOrThrow,
   WebhookVerificationError,
-  type VerifyResult,
   type WebhookVerificationErrorCode,
 } from '../src/index';
-import { atReferenceTime, referenceHeaders, referenceVector as ref } from './fixtures';
+import { atReferenceTime, referenceVector as ref, referenceHeaders } from './fixtures';
 
 function expectFailure(result: VerifyResult, code: WebhookVerificationErrorCode): WebhookVerificationError {
   if (result.ok) throw new Error(`expected ${code}, but verification succeeded`);
@@ -33,7 +33,10 @@ describe('missing headers', () => {
     it(`treats an empty ${name} as missing`, () => {
       const headers = { ...referenceHeaders, [name]: '' };
       expectFailure(verify(ref.body, headers, ref.secret, atReferenceTime), 'missing_header');
-      expectFailure(verify(ref.body, { ...referenceHeaders, [name]: [] }, ref.secret, atReferenceTime), 'missing_header');
+      expectFailure(
+        verify(ref.body, { ...referenceHeaders, [name]: [] }, ref.secret, atReferenceTime),
+        'missing_header',
+      );
     });
   }
 
@@ -51,12 +54,23 @@ describe('timestamps', () => {
   const sentAt = 1_700_000_000;
   const headers = signHeaders({ id: 'msg_t', timestamp: sentAt, body, secrets: secret });
 
-  it.each(['abc', '1700000000.5', '-1700000000', '+1700000000', ' 1700000000', '1700000000 ', '1.7e9', '0x10', '01700000000', '99999999999999999999'])(
-    'rejects %j as invalid_timestamp',
-    (timestamp) => {
-      expectFailure(verify(body, { ...headers, 'webhook-timestamp': timestamp }, secret, { now: sentAt }), 'invalid_timestamp');
-    },
-  );
+  it.each([
+    'abc',
+    '1700000000.5',
+    '-1700000000',
+    '+1700000000',
+    ' 1700000000',
+    '1700000000 ',
+    '1.7e9',
+    '0x10',
+    '01700000000',
+    '99999999999999999999',
+  ])('rejects %j as invalid_timestamp', (timestamp) => {
+    expectFailure(
+      verify(body, { ...headers, 'webhook-timestamp': timestamp }, secret, { now: sentAt }),
+      'invalid_timestamp',
+    );
+  });
 
   it('rejects a stale timestamp beyond the default 300s tolerance', () => {
     expectFailure(verify(body, headers, secret, { now: sentAt + 301 }), 'timestamp_too_old');
@@ -86,7 +100,10 @@ describe('timestamps', () => {
 
 describe('signature mismatches', () => {
   it('rejects a tampered body', () => {
-    expectFailure(verify('{"test": 2432232315}', referenceHeaders, ref.secret, atReferenceTime), 'no_matching_signature');
+    expectFailure(
+      verify('{"test": 2432232315}', referenceHeaders, ref.secret, atReferenceTime),
+      'no_matching_signature',
+    );
   });
 
   it('rejects a signature made with another secret', () => {
@@ -116,7 +133,10 @@ describe('invalid secrets', () => {
     expectFailure(verify(ref.body, referenceHeaders, 'whsec_%%%', atReferenceTime), 'invalid_secret');
     expectFailure(verify(ref.body, referenceHeaders, [], atReferenceTime), 'invalid_secret');
     expectFailure(verify(ref.body, referenceHeaders, [ref.secret, 'garbage!'], atReferenceTime), 'invalid_secret');
-    expectFailure(verify(ref.body, referenceHeaders, undefined as unknown as string, atReferenceTime), 'invalid_secret');
+    expectFailure(
+      verify(ref.body, referenceHeaders, undefined as unknown as string, atReferenceTime),
+      'invalid_secret',
+    );
   });
 
   it('signPayload throws invalid_secret', () => {

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  decodeSecret,
-  generateSecret,
-  signHeaders,
-  signPayload,
-  verify,
-  verifyOrThrow,
-} from '../src/index';
+import { decodeSecret, generateSecret, signHeaders, signPayload, verify, verifyOrThrow } from '../src/index';
 import { keyCacheStats } from '../src/secret';
-import { atReferenceTime, referenceHeaders, referenceVector as ref } from './fixtures';
+import { atReferenceTime, referenceVector as ref, referenceHeaders } from './fixtures';
 
 describe('reference vector', () => {
   it('signs to the published signature', () => {

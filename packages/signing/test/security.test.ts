@@ -4,10 +4,10 @@ import {
   signHeaders,
   timingSafeEqualBytes,
   timingSafeEqualString,
-  verify,
   type VerifyResult,
+  verify,
 } from '../src/index';
-import { atReferenceTime, referenceHeaders, referenceVector as ref } from './fixtures';
+import { atReferenceTime, referenceVector as ref, referenceHeaders } from './fixtures';
 
 const validSignature = ref.signature.slice('v1,'.length);
 
@@ -44,7 +44,12 @@ describe('constant-time comparison', () => {
 });
 
 describe('malformed signature entries are skipped, not errors', () => {
-  const truncations = [validSignature.slice(0, -1), validSignature.slice(0, -2), validSignature.slice(0, 20), validSignature.slice(1)];
+  const truncations = [
+    validSignature.slice(0, -1),
+    validSignature.slice(0, -2),
+    validSignature.slice(0, 20),
+    validSignature.slice(1),
+  ];
 
   it.each(truncations)('rejects truncated signature %j', (truncated) => {
     const result = verifyReferenceWith(`v1,${truncated}`);
@@ -78,7 +83,12 @@ describe('malformed signature entries are skipped, not errors', () => {
   });
 
   it('accepts one valid signature among several made with other secrets (rotation)', () => {
-    const others = signHeaders({ id: ref.id, timestamp: ref.timestamp, body: ref.body, secrets: [generateSecret(), generateSecret()] });
+    const others = signHeaders({
+      id: ref.id,
+      timestamp: ref.timestamp,
+      body: ref.body,
+      secrets: [generateSecret(), generateSecret()],
+    });
     expect(verifyReferenceWith(`${others['webhook-signature']} ${ref.signature}`).ok).toBe(true);
     expect(verifyReferenceWith(others['webhook-signature']).ok).toBe(false);
   });

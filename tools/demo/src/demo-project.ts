@@ -6,10 +6,19 @@ export interface DemoState {
   secret: string;
 }
 
-async function call<T>(platformUrl: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
+async function call<T>(
+  platformUrl: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: T }> {
   const response = await fetch(`${platformUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: response.status, json: (await response.json()) as T };
@@ -32,19 +41,31 @@ export async function ensureDemoProject(options: {
     if (endpoint.status === 200) {
       // The consumer may have a new port this time.
       if (endpoint.json.url !== webhookUrl) {
-        await call(platformUrl, saved.apiKey, 'PATCH', `/v1/endpoints/${saved.endpointId}`, { url: webhookUrl, disabled: false });
+        await call(platformUrl, saved.apiKey, 'PATCH', `/v1/endpoints/${saved.endpointId}`, {
+          url: webhookUrl,
+          disabled: false,
+        });
       }
       return saved;
     }
   }
-  const project = await call<{ apiKey: { key: string } }>(platformUrl, options.adminToken, 'POST', '/v1/projects', { name: 'Herald demo' });
+  const project = await call<{ apiKey: { key: string } }>(platformUrl, options.adminToken, 'POST', '/v1/projects', {
+    name: 'Herald demo',
+  });
   if (project.status !== 201) throw new Error(`creating the demo project failed: ${JSON.stringify(project.json)}`);
   const apiKey = project.json.apiKey.key;
-  const endpoint = await call<{ endpoint: { id: string }; secret: string }>(platformUrl, apiKey, 'POST', '/v1/endpoints', {
-    url: webhookUrl,
-    description: 'Herald demo consumer',
-  });
-  if (endpoint.status !== 201) throw new Error(`registering the demo endpoint failed: ${JSON.stringify(endpoint.json)}`);
+  const endpoint = await call<{ endpoint: { id: string }; secret: string }>(
+    platformUrl,
+    apiKey,
+    'POST',
+    '/v1/endpoints',
+    {
+      url: webhookUrl,
+      description: 'Herald demo consumer',
+    },
+  );
+  if (endpoint.status !== 201)
+    throw new Error(`registering the demo endpoint failed: ${JSON.stringify(endpoint.json)}`);
   const state: DemoState = { apiKey, endpointId: endpoint.json.endpoint.id, secret: endpoint.json.secret };
   // Local demo credentials only; the file lives in the gitignored .data folder.
   writeFileSync(statePath, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });

@@ -7,7 +7,9 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const dataDir = path.join(repoRoot, '.data', 'demo');
 const reset = process.argv.includes('--reset');
 
-console.log(`Starting Herald (API + dispatcher on embedded PGlite) and the demo consumer${reset ? ', from scratch' : ''}…`);
+console.log(
+  `Starting Herald (API + dispatcher on embedded PGlite) and the demo consumer${reset ? ', from scratch' : ''}…`,
+);
 const demo = await startDemo({ dataDir, reset, log: (line) => console.log(`  ${line}`) });
 console.log(`
   Herald demo is running.

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -27,7 +27,12 @@ export function spawnApp(name: string, env: Record<string, string>, log: (line: 
 }
 
 /** Resolves when `ready()` holds; rejects when the child exits first or the time runs out. */
-export function waitUntilReady(child: ChildProcess, what: string, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+export function waitUntilReady(
+  child: ChildProcess,
+  what: string,
+  ready: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     let done = false;
     const finish = (error?: Error) => {
@@ -42,7 +47,10 @@ export function waitUntilReady(child: ChildProcess, what: string, ready: () => P
     const onExit = (code: number | null) => finish(new Error(`${what} exited with code ${code} before it was ready`));
     const timer = setTimeout(() => finish(new Error(`${what} was not ready within ${timeoutMs / 1000} s`)), timeoutMs);
     const poll = setInterval(() => {
-      ready().then((ok) => ok && finish(), () => {});
+      ready().then(
+        (ok) => ok && finish(),
+        () => {},
+      );
     }, 100);
     child.once('exit', onExit);
   });

@@ -32,7 +32,11 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   mkdirSync(options.dataDir, { recursive: true });
 
   const platformPort = await freePort(options.platformPort ?? 3000);
-  const platform = await startDemoPlatform({ dataDir: path.join(options.dataDir, 'platform'), port: platformPort, log });
+  const platform = await startDemoPlatform({
+    dataDir: path.join(options.dataDir, 'platform'),
+    port: platformPort,
+    log,
+  });
   let consumer: ChildProcess | null = null;
   try {
     const consumerPort = await freePort(options.consumerPort ?? 4000);
@@ -42,13 +46,16 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       webhookUrl: `http://127.0.0.1:${consumerPort}/webhooks/herald`,
       statePath: path.join(options.dataDir, 'demo-project.json'),
     });
-    const started = await spawnConsumer({
-      PORT: String(consumerPort),
-      HERALD_URL: platform.url,
-      HERALD_API_KEY: state.apiKey,
-      HERALD_WEBHOOK_SECRETS: state.secret,
-      DEMO_DATA_DIR: path.join(options.dataDir, 'consumer'),
-    }, log);
+    const started = await spawnConsumer(
+      {
+        PORT: String(consumerPort),
+        HERALD_URL: platform.url,
+        HERALD_API_KEY: state.apiKey,
+        HERALD_WEBHOOK_SECRETS: state.secret,
+        DEMO_DATA_DIR: path.join(options.dataDir, 'consumer'),
+      },
+      log,
+    );
     consumer = started.child;
     return {
       pageUrl: started.url,

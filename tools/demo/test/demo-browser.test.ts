@@ -2,12 +2,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } fr
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import type { Browser, Locator, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { DemoState } from '../src/demo-project';
-import { startDemo } from '../src/start-demo';
 import type { RunningDemo } from '../src/start-demo';
+import { startDemo } from '../src/start-demo';
 
 /**
  * The one-command demo in a real browser: Debian's headless Chromium, driven
@@ -156,12 +156,23 @@ describe.skipIf(!hasChromium)('the demo page in headless Chromium', () => {
     expect(await created.textContent()).toContain(`webhook-id ${createdWebhookId}`);
 
     // The follow-up is tied to that delivery: users.get, users.update, then the result.
-    const assigned = page.locator(`[data-testid="timeline-entry"][data-kind="result"][data-webhook-id="${createdWebhookId}"]`);
-    await expect.poll(async () => (await assigned.allTextContents()).join('\n'), WAIT).toContain('role member assigned');
-    await expect.poll(count(entries({ kind: 'call', type: 'user.created', text: `users.update ${userId} roles + member → ok` })), WAIT).toBe(1);
+    const assigned = page.locator(
+      `[data-testid="timeline-entry"][data-kind="result"][data-webhook-id="${createdWebhookId}"]`,
+    );
+    await expect
+      .poll(async () => (await assigned.allTextContents()).join('\n'), WAIT)
+      .toContain('role member assigned');
+    await expect
+      .poll(
+        count(entries({ kind: 'call', type: 'user.created', text: `users.update ${userId} roles + member → ok` })),
+        WAIT,
+      )
+      .toBe(1);
 
     // Assigning the role is itself a change, reported by a user.updated webhook.
-    await expect.poll(count(entries({ kind: 'result', type: 'user.updated', text: /local copy updated \(.*roles/ })), WAIT).toBe(1);
+    await expect
+      .poll(count(entries({ kind: 'result', type: 'user.updated', text: /local copy updated \(.*roles/ })), WAIT)
+      .toBe(1);
   }, 60_000);
 
   it('three failed logins lock the user, and the user.updated webhook confirms it', async () => {
@@ -173,18 +184,35 @@ describe.skipIf(!hasChromium)('the demo page in headless Chromium', () => {
       // Each failure is a user.login.failed webhook the consumer counts before the next click.
       await expect.poll(count(entries({ kind: 'webhook', type: 'user.login.failed' })), WAIT).toBe(attempt);
     }
-    await expect.poll(count(entries({ kind: 'result', type: 'user.login.failed', text: /login failure [12] of 3/ })), WAIT).toBe(2);
+    await expect
+      .poll(count(entries({ kind: 'result', type: 'user.login.failed', text: /login failure [12] of 3/ })), WAIT)
+      .toBe(2);
 
-    const lockedResult = entries({ kind: 'result', type: 'user.login.failed', text: 'user locked after 3 failed logins' });
+    const lockedResult = entries({
+      kind: 'result',
+      type: 'user.login.failed',
+      text: 'user locked after 3 failed logins',
+    });
     await expect.poll(count(lockedResult), WAIT).toBe(1);
     await expect
-      .poll(count(entries({ kind: 'call', type: 'user.login.failed', text: `users.update ${userId} status = locked → ok` })), WAIT)
+      .poll(
+        count(
+          entries({ kind: 'call', type: 'user.login.failed', text: `users.update ${userId} status = locked → ok` }),
+        ),
+        WAIT,
+      )
       .toBe(1);
 
     // The lock comes back as a user.updated webhook whose payload has status locked.
-    const confirmed = entries({ kind: 'result', type: 'user.updated', text: 'user locked (confirmed by user.updated)' });
+    const confirmed = entries({
+      kind: 'result',
+      type: 'user.updated',
+      text: 'user locked (confirmed by user.updated)',
+    });
     await expect.poll(count(confirmed), WAIT).toBe(1);
-    expect(await indexOf(confirmed), 'the confirmation is above (after) the lock').toBeLessThan(await indexOf(lockedResult));
+    expect(await indexOf(confirmed), 'the confirmation is above (after) the lock').toBeLessThan(
+      await indexOf(lockedResult),
+    );
     const lockWebhookId = await confirmed.getAttribute('data-webhook-id');
     expect(lockWebhookId).toBeTruthy();
     const lockWebhook = page.locator(
@@ -193,13 +221,21 @@ describe.skipIf(!hasChromium)('the demo page in headless Chromium', () => {
     expect(await lockWebhook.count()).toBe(1);
     expect(await lockWebhook.getAttribute('data-verified')).toBe('true');
     expect(await lockWebhook.getAttribute('data-duplicate')).toBe('false');
-    expect(await indexOf(lockWebhook), 'the webhook is below (before) its follow-up').toBeGreaterThan(await indexOf(confirmed));
+    expect(await indexOf(lockWebhook), 'the webhook is below (before) its follow-up').toBeGreaterThan(
+      await indexOf(confirmed),
+    );
 
     // The platform agrees.
     const { apiKey } = JSON.parse(readFileSync(path.join(dataDir, 'demo-project.json'), 'utf8')) as DemoState;
-    const response = await fetch(`${demo!.platformUrl}/v1/users/${userId}`, { headers: { authorization: `Bearer ${apiKey}` } });
+    const response = await fetch(`${demo!.platformUrl}/v1/users/${userId}`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ id: userId, status: 'locked', roles: expect.arrayContaining(['member']) });
+    expect(await response.json()).toMatchObject({
+      id: userId,
+      status: 'locked',
+      roles: expect.arrayContaining(['member']),
+    });
 
     // user.created, user.updated (role), 3 × user.login.failed, user.updated (lock).
     await expect.poll(async () => Number(await text('webhooks-received')()), WAIT).toBeGreaterThanOrEqual(6);
@@ -210,7 +246,9 @@ describe.skipIf(!hasChromium)('the demo page in headless Chromium', () => {
 
   it('saves a full-page screenshot outside the repo', async () => {
     reportOnFailure();
-    expect(path.relative(repoRoot, screenshotPath).startsWith('..'), `${screenshotPath} is outside ${repoRoot}`).toBe(true);
+    expect(path.relative(repoRoot, screenshotPath).startsWith('..'), `${screenshotPath} is outside ${repoRoot}`).toBe(
+      true,
+    );
     mkdirSync(path.dirname(screenshotPath), { recursive: true });
     rmSync(screenshotPath, { force: true });
     await page.screenshot({ path: screenshotPath, fullPage: true });

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { idempotencyKeys } from '@herald/db';
 import type { Database } from '@herald/db';
+import { idempotencyKeys } from '@herald/db';
+import type { ApiErrorBody, ApiServices } from '@herald/router';
+import { API_KEY_PREFIX, httpStatusFor } from '@herald/router';
 import { and, eq, lt, or } from 'drizzle-orm';
 import { createMiddleware } from 'hono/factory';
 import { errorResponse } from '../rest/error-response';
-import { API_KEY_PREFIX, httpStatusFor } from '@herald/router';
-import type { ApiErrorBody, ApiServices } from '@herald/router';
 
 /** An in-flight record older than this belongs to a request that died with its process. */
 const ABANDONED_AFTER_MS = 5 * 60 * 1000;
@@ -41,7 +41,10 @@ export function idempotency(db: Database, services: ApiServices) {
           scope,
           or(
             lt(idempotencyKeys.expiresAt, now),
-            and(eq(idempotencyKeys.status, 'in_flight'), lt(idempotencyKeys.createdAt, new Date(now.getTime() - ABANDONED_AFTER_MS))),
+            and(
+              eq(idempotencyKeys.status, 'in_flight'),
+              lt(idempotencyKeys.createdAt, new Date(now.getTime() - ABANDONED_AFTER_MS)),
+            ),
           ),
         ),
       );
@@ -60,7 +63,8 @@ export function idempotency(db: Database, services: ApiServices) {
 
     if (claimed.length === 0) {
       const [existing] = await db.select().from(idempotencyKeys).where(scope).limit(1);
-      if (!existing) return errorResponse(c, 'idempotency_request_in_flight', 'A request with this Idempotency-Key is in progress');
+      if (!existing)
+        return errorResponse(c, 'idempotency_request_in_flight', 'A request with this Idempotency-Key is in progress');
       if (existing.requestFingerprint !== fingerprint) {
         return errorResponse(c, 'idempotency_key_reused', 'This Idempotency-Key was used with a different request');
       }
@@ -114,7 +118,9 @@ function storableResponse(status: number, body: string): { status: number; body:
 function parseJsonObject(text: string): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }

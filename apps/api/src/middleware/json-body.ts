@@ -1,6 +1,6 @@
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
-import type { Context } from 'hono';
 import { errorResponse } from '../rest/error-response';
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);

@@ -1,6 +1,6 @@
+import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { errorResponse } from '../rest/error-response';
 
 export interface RateLimitOptions {
@@ -48,7 +48,11 @@ export function rateLimit(options: RateLimitOptions) {
     c.header('RateLimit', `"default";r=${remaining};t=${resetSeconds}`);
     if (w.count > options.requests) {
       c.header('Retry-After', String(resetSeconds));
-      return errorResponse(c, 'rate_limited', `Rate limit of ${options.requests} requests per ${options.windowSeconds} s exceeded`);
+      return errorResponse(
+        c,
+        'rate_limited',
+        `Rate limit of ${options.requests} requests per ${options.windowSeconds} s exceeded`,
+      );
     }
     await next();
   });

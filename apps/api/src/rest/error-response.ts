@@ -1,7 +1,7 @@
+import type { ApiErrorBody, ApiErrorCode } from '@herald/router';
+import { httpStatusFor } from '@herald/router';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { httpStatusFor } from '@herald/router';
-import type { ApiErrorBody, ApiErrorCode } from '@herald/router';
 
 /** The one error body Herald answers with: `{ error: { code, message, details? } }`. */
 export function errorResponse(c: Context, code: ApiErrorCode, message: string, details?: unknown) {

@@ -1,6 +1,6 @@
 import { eventJsonSchemas, eventTypes } from '@herald/events';
-import { z } from 'zod';
 import { httpStatusFor } from '@herald/router';
+import { z } from 'zod';
 import { restProcedures } from './procedures';
 
 type JsonSchema = Record<string, unknown>;
@@ -20,7 +20,9 @@ class SchemaConverter {
   private readonly namesByContent = new Map<string, string>();
 
   convert(schema: unknown, io: 'input' | 'output'): JsonSchema {
-    return this.hoist(z.toJSONSchema(schema as z.ZodType, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema);
+    return this.hoist(
+      z.toJSONSchema(schema as z.ZodType, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema,
+    );
   }
 
   /** A copy of a JSON Schema without `$schema` and with its `$defs` moved to components. */
@@ -118,7 +120,9 @@ const signatureHeaders = [
   },
   {
     name: 'webhook-signature',
-    description: 'Space-separated `v1,<base64 HMAC-SHA256>` of `id.timestamp.body`, one per active secret (several during rotation).',
+    description:
+      'Space-separated `v1,<base64 HMAC-SHA256>` of `id.timestamp.body`, ' +
+      'one per active secret (several during rotation).',
     schema: { type: 'string', example: 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=' },
   },
 ].map(({ name, description, schema }) => ({ name, in: 'header', required: true, description, schema }));

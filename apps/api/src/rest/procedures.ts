@@ -1,6 +1,6 @@
-import type { AnyProcedure } from '@trpc/server';
-import { appRouter } from '@herald/router';
 import type { OpenApiMeta } from '@herald/router';
+import { appRouter } from '@herald/router';
+import type { AnyProcedure } from '@trpc/server';
 
 export interface RestProcedure {
   /** tRPC path, e.g. `users.create`. */

@@ -1,11 +1,11 @@
 import type { Database } from '@herald/db';
+import type { ApiServices } from '@herald/router';
+import { createCaller, createContext, toApiErrorBody } from '@herald/router';
 import { TRPCError } from '@trpc/server';
-import { Hono } from 'hono';
 import type { Context as HonoContext } from 'hono';
+import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { requestIdOf } from '../middleware/request-context';
-import { createCaller, createContext, toApiErrorBody } from '@herald/router';
-import type { ApiServices } from '@herald/router';
 import { errorResponse } from './error-response';
 import { restProcedures } from './procedures';
 
@@ -24,14 +24,20 @@ export function createRestRouter(db: Database, services: ApiServices) {
       const input = await readInput(c, openapi.method, pathParams);
       if (input instanceof Response) return input;
       const caller = createCaller(createContext({ headers: c.req.raw.headers, db, services }));
-      const call = path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller) as CallerFn;
+      const call = path
+        .split('.')
+        .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller) as CallerFn;
       try {
         const output = await call(input);
         return c.json(output as object, (openapi.successStatus ?? 200) as ContentfulStatusCode);
       } catch (error) {
         if (!(error instanceof TRPCError)) throw error;
         const { status, body } = toApiErrorBody(error);
-        if (status >= 500) services.logger?.error({ err: error.cause ?? error, procedure: path, requestId: requestIdOf(c) }, 'procedure failed');
+        if (status >= 500)
+          services.logger?.error(
+            { err: error.cause ?? error, procedure: path, requestId: requestIdOf(c) },
+            'procedure failed',
+          );
         return c.json(body, status as ContentfulStatusCode);
       }
     });
@@ -39,7 +45,11 @@ export function createRestRouter(db: Database, services: ApiServices) {
   return rest;
 }
 
-async function readInput(c: HonoContext, method: string, pathParams: string[]): Promise<Record<string, unknown> | Response> {
+async function readInput(
+  c: HonoContext,
+  method: string,
+  pathParams: string[],
+): Promise<Record<string, unknown> | Response> {
   let input: Record<string, unknown> = {};
   if (method === 'POST' || method === 'PATCH') {
     const text = await c.req.text();

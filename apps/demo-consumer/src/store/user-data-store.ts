@@ -33,18 +33,24 @@ export function createUserDataStore(db: PGlite) {
     },
 
     async getUser(userId: string): Promise<LocalUser | null> {
-      const { rows } = await db.query<{ user_id: string; email: string; roles: string[]; status: string; updated_at: Date }>(
-        'select * from local_users where user_id = $1',
-        [userId],
-      );
+      const { rows } = await db.query<{
+        user_id: string;
+        email: string;
+        roles: string[];
+        status: string;
+        updated_at: Date;
+      }>('select * from local_users where user_id = $1', [userId]);
       const row = rows[0];
-      return row ? { userId: row.user_id, email: row.email, roles: row.roles, status: row.status, updatedAt: row.updated_at } : null;
+      return row
+        ? { userId: row.user_id, email: row.email, roles: row.roles, status: row.status, updatedAt: row.updated_at }
+        : null;
     },
 
     /** Keyed by webhook-id, so processing the same delivery again counts it once. */
     async recordLoginFailure(input: { webhookId: string; userId: string; failedAt: Date }): Promise<void> {
       await db.query(
-        'insert into login_failures (webhook_id, user_id, failed_at) values ($1, $2, $3) on conflict (webhook_id) do nothing',
+        'insert into login_failures (webhook_id, user_id, failed_at) values ($1, $2, $3) ' +
+          'on conflict (webhook_id) do nothing',
         [input.webhookId, input.userId, input.failedAt],
       );
     },
@@ -71,10 +77,13 @@ export function createUserDataStore(db: PGlite) {
     },
 
     async securityNotices(userId: string): Promise<SecurityNotice[]> {
-      const { rows } = await db.query<{ webhook_id: string; user_id: string; email: string | null; message: string; created_at: Date }>(
-        'select * from security_notices where user_id = $1 order by created_at',
-        [userId],
-      );
+      const { rows } = await db.query<{
+        webhook_id: string;
+        user_id: string;
+        email: string | null;
+        message: string;
+        created_at: Date;
+      }>('select * from security_notices where user_id = $1 order by created_at', [userId]);
       return rows.map((row) => ({
         webhookId: row.webhook_id,
         userId: row.user_id,

@@ -1,4 +1,4 @@
+export * from './events';
 export * from './tenancy';
 export * from './users';
-export * from './events';
 export * from './webhooks';

@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm';
 import type { AnyColumn } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { events } from './events';
 import { projects } from './tenancy';
@@ -89,9 +89,7 @@ export const deliveries = pgTable(
     completedAt: timestamp('completed_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [
-    index('deliveries_due_idx')
-      .on(t.nextAttemptAt)
-      .where(isQueued(t.status)),
+    index('deliveries_due_idx').on(t.nextAttemptAt).where(isQueued(t.status)),
     index('deliveries_endpoint_idx').on(t.endpointId, t.status, t.id),
     index('deliveries_event_idx').on(t.eventId),
   ],

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, inject } from 'vitest';
-import { createDb } from '../client';
 import type { Database, Driver, HeraldDb } from '../client';
+import { createDb } from '../client';
 import { testDatabaseUrl, withDatabase } from './postgres-url';
 import './provided-context';
 

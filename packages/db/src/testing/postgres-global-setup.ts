@@ -20,7 +20,9 @@ export default async function setup(project: TestProject) {
     if (process.env.HERALD_REQUIRE_POSTGRES === '1') {
       throw new Error(`${message}; HERALD_REQUIRE_POSTGRES=1 makes this a failure.`);
     }
-    console.warn(`\n  ⚠ SKIPPING the PostgreSQL runs: ${message}.\n  Set TEST_DATABASE_URL, or start PostgreSQL, to run them.\n`);
+    console.warn(
+      `\n  ⚠ SKIPPING the PostgreSQL runs: ${message}.\n  Set TEST_DATABASE_URL, or start PostgreSQL, to run them.\n`,
+    );
     project.provide('postgresTemplateDatabase', null);
     return;
   }

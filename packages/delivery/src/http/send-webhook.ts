@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
 import { Agent } from 'undici';
-import { createVettingLookup, SSRF_BLOCKED_CODE, vetUrl } from './ssrf';
 import type { Resolver } from './ssrf';
+import { createVettingLookup, SSRF_BLOCKED_CODE, vetUrl } from './ssrf';
 
 export type ErrorClass = 'timeout' | 'connection' | 'dns' | 'ssrf_blocked' | 'tls' | 'http_status' | 'invalid_url';
 
@@ -38,8 +38,18 @@ export type WebhookSender = {
 // Sender-owned: framing and identity must match what we actually send, and undici rejects
 // hop-by-hop headers outright, which would turn an endpoint's custom header into a failed attempt.
 const RESERVED_HEADERS = new Set([
-  'host', 'content-type', 'content-length', 'user-agent', 'connection', 'keep-alive',
-  'transfer-encoding', 'upgrade', 'expect', 'te', 'trailer', 'proxy-connection',
+  'host',
+  'content-type',
+  'content-length',
+  'user-agent',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'te',
+  'trailer',
+  'proxy-connection',
 ]);
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -47,11 +57,25 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA', 'ENODATA', 'ESERVFAIL']);
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
 const TLS_CODES = new Set([
-  'EPROTO', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
-  'CERT_REVOKED', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH',
+  'EPROTO',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
 ]);
 const CONNECTION_MESSAGES: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
@@ -81,7 +105,10 @@ function classifyError(err: unknown, timedOut: boolean, timeoutMs: number): Fail
   if (timedOut) return { errorClass: 'timeout', errorMessage: `timed out after ${timeoutMs} ms` };
   const codes = errorCodes(err);
   if (codes.includes(SSRF_BLOCKED_CODE)) {
-    return { errorClass: 'ssrf_blocked', errorMessage: `destination refused: ${String(findReason(err) ?? 'not allowed')}` };
+    return {
+      errorClass: 'ssrf_blocked',
+      errorMessage: `destination refused: ${String(findReason(err) ?? 'not allowed')}`,
+    };
   }
   const dns = codes.find((c) => DNS_CODES.has(c));
   if (dns) return { errorClass: 'dns', errorMessage: `DNS resolution failed (${dns})` };
@@ -94,7 +121,8 @@ function classifyError(err: unknown, timedOut: boolean, timeoutMs: number): Fail
     const msg = CONNECTION_MESSAGES[c];
     if (msg) return { errorClass: 'connection', errorMessage: msg };
   }
-  if (codes.some((c) => c.startsWith('HPE_'))) return { errorClass: 'connection', errorMessage: 'invalid HTTP response' };
+  if (codes.some((c) => c.startsWith('HPE_')))
+    return { errorClass: 'connection', errorMessage: 'invalid HTTP response' };
   return { errorClass: 'connection', errorMessage: 'request failed' };
 }
 
@@ -146,7 +174,12 @@ async function readCapped(body: Body, cap: number): Promise<string> {
 
 function failure(started: number, f: Failure, statusCode: number | null = null): AttemptResult {
   return {
-    ok: false, statusCode, durationMs: Math.round(performance.now() - started), ...f, responseBody: null, retryAfterSeconds: null,
+    ok: false,
+    statusCode,
+    durationMs: Math.round(performance.now() - started),
+    ...f,
+    responseBody: null,
+    retryAfterSeconds: null,
   };
 }
 
@@ -169,12 +202,16 @@ export function createWebhookSender(opts: WebhookSenderOptions): WebhookSender {
     const started = performance.now();
     if (!URL.canParse(req.url)) return failure(started, { errorClass: 'invalid_url', errorMessage: 'invalid URL' });
     const vetted = vetUrl(req.url, { allowPrivateNetworks });
-    if (!vetted.ok) return failure(started, { errorClass: 'ssrf_blocked', errorMessage: `destination refused: ${vetted.reason}` });
+    if (!vetted.ok)
+      return failure(started, { errorClass: 'ssrf_blocked', errorMessage: `destination refused: ${vetted.reason}` });
 
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) {
-        return failure(started, { errorClass: 'connection', errorMessage: `invalid request header ${JSON.stringify(name)}; not sent` });
+        return failure(started, {
+          errorClass: 'connection',
+          errorMessage: `invalid request header ${JSON.stringify(name)}; not sent`,
+        });
       }
       if (!RESERVED_HEADERS.has(name.toLowerCase())) headers[name.toLowerCase()] = value;
     }

@@ -1,7 +1,7 @@
-import { promises as dnsPromises } from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
-import { isIPv4, isIPv6 } from 'node:net';
+import { promises as dnsPromises } from 'node:dns';
 import type { LookupFunction } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 
 export type IpClassification = { allowed: true } | { allowed: false; reason: string };
 
@@ -58,7 +58,7 @@ const V4_MASKS = V4_RULES.map(([base, prefix, reason]) => {
 function classifyV4(ip: string): IpClassification {
   const n = v4ToInt(ip);
   for (const rule of V4_MASKS) {
-    if (((n & rule.mask) >>> 0) === rule.net) return { allowed: false, reason: rule.reason };
+    if ((n & rule.mask) >>> 0 === rule.net) return { allowed: false, reason: rule.reason };
   }
   return { allowed: true };
 }

@@ -1,8 +1,8 @@
+import type { Queryable } from '@herald/db';
+import { deliveries, endpoints, events, newId } from '@herald/db';
 import type { EventData, EventType } from '@herald/events';
 import { getEventDefinition } from '@herald/events';
 import { and, eq, sql } from 'drizzle-orm';
-import { deliveries, endpoints, events, newId } from '@herald/db';
-import type { Queryable } from '@herald/db';
 
 export interface RecordedEvent {
   id: string;

@@ -1,5 +1,5 @@
-import { executeRows } from '@herald/db';
 import type { Database } from '@herald/db';
+import { executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import { isDue } from './due';
 
@@ -85,7 +85,12 @@ export async function claimDueDeliveries(
       data: row.event_data,
       createdAt: new Date(row.event_created_at),
     },
-    endpoint: { id: row.endpoint_id, url: row.endpoint_url, headers: row.endpoint_headers, disabled: row.endpoint_disabled },
+    endpoint: {
+      id: row.endpoint_id,
+      url: row.endpoint_url,
+      headers: row.endpoint_headers,
+      disabled: row.endpoint_disabled,
+    },
     secrets: row.secrets,
   }));
 }

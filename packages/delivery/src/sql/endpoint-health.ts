@@ -1,5 +1,5 @@
-import { endpoints } from '@herald/db';
 import type { Transaction } from '@herald/db';
+import { endpoints } from '@herald/db';
 import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import { recordEvent } from '../outbox/record-event';
 import type { ClaimedDelivery } from './claim';
@@ -9,7 +9,11 @@ import type { ClaimedDelivery } from './claim';
  * ends an endpoint's run of failures, a failure may start one, and an
  * endpoint failing for longer than the window (or answering 410) is disabled.
  */
-export async function recordEndpointHealth(tx: Transaction, succeededAt: Set<string>, failedAt: Set<string>): Promise<void> {
+export async function recordEndpointHealth(
+  tx: Transaction,
+  succeededAt: Set<string>,
+  failedAt: Set<string>,
+): Promise<void> {
   if (succeededAt.size > 0) {
     await tx
       .update(endpoints)
@@ -29,13 +33,22 @@ export async function failingTooLong(tx: Transaction, endpointId: string, window
   const [row] = await tx
     .select({ id: endpoints.id })
     .from(endpoints)
-    .where(and(eq(endpoints.id, endpointId), lt(endpoints.failingSince, sql`now() - ${windowMs} * interval '1 millisecond'`)))
+    .where(
+      and(
+        eq(endpoints.id, endpointId),
+        lt(endpoints.failingSince, sql`now() - ${windowMs} * interval '1 millisecond'`),
+      ),
+    )
     .limit(1);
   return row ? 'failing' : null;
 }
 
 /** Disables the endpoint once and announces it with an `endpoint.disabled` event. */
-export async function disableEndpoint(tx: Transaction, delivery: ClaimedDelivery, reason: 'gone' | 'failing'): Promise<number> {
+export async function disableEndpoint(
+  tx: Transaction,
+  delivery: ClaimedDelivery,
+  reason: 'gone' | 'failing',
+): Promise<number> {
   const disabledAt = new Date();
   const [row] = await tx
     .update(endpoints)
@@ -50,4 +63,3 @@ export async function disableEndpoint(tx: Transaction, delivery: ClaimedDelivery
   });
   return recorded.deliveryCount;
 }
-

@@ -1,9 +1,9 @@
-import { deliveryAttempts, executeRows, newId } from '@herald/db';
 import type { Database } from '@herald/db';
+import { deliveryAttempts, executeRows, newId } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { AttemptResult } from '../http/send-webhook';
-import { nextRetryDelayMs } from '../retry-schedule';
 import type { RetryPolicy } from '../retry-schedule';
+import { nextRetryDelayMs } from '../retry-schedule';
 import type { ClaimedDelivery } from './claim';
 import { disableEndpoint, failingTooLong, recordEndpointHealth } from './endpoint-health';
 
@@ -56,14 +56,16 @@ export async function recordAttempts(
 
     const rows = plans.map(
       (p, i) =>
-        sql`(${finished[i]!.delivery.id}::text, ${p.status}::text, ${p.attemptCount}::int, ${p.delayMs}::int, ${finished[i]!.result.statusCode}::int, ${p.lastError}::text)`,
+        sql`(${finished[i]!.delivery.id}::text, ${p.status}::text, ${p.attemptCount}::int, ${p.delayMs}::int,
+             ${finished[i]!.result.statusCode}::int, ${p.lastError}::text)`,
     );
     const moved = await executeRows<{ id: string }>(
       tx,
       sql`update deliveries d
           set status = v.status,
               attempt_count = v.attempt_count,
-              next_attempt_at = case when v.delay_ms is null then null else now() + v.delay_ms * interval '1 millisecond' end,
+              next_attempt_at = case when v.delay_ms is null then null
+                                     else now() + v.delay_ms * interval '1 millisecond' end,
               lease_owner = null,
               last_status_code = v.status_code,
               last_error = v.last_error,
@@ -129,14 +131,19 @@ interface NextStep {
 
 function planNext({ delivery, result }: FinishedAttempt, retryPolicy: RetryPolicy): NextStep {
   const attemptCount = delivery.attemptCount + 1;
-  if (result.ok) return { outcome: 'succeeded', status: 'succeeded', attemptCount, delayMs: null, lastError: null, gone: false };
+  if (result.ok)
+    return { outcome: 'succeeded', status: 'succeeded', attemptCount, delayMs: null, lastError: null, gone: false };
   const lastError = [result.errorClass, result.errorMessage].filter(Boolean).join(': ');
-  if (result.statusCode === 410) return { outcome: 'failed', status: 'failed', attemptCount, delayMs: null, lastError, gone: true };
+  if (result.statusCode === 410)
+    return { outcome: 'failed', status: 'failed', attemptCount, delayMs: null, lastError, gone: true };
   // Throttling answers: 429, and the gateway/unavailable 5xx that carry Retry-After (RFC 9110 §10.2.3).
   const honoursRetryAfter = result.statusCode !== null && RETRY_AFTER_STATUSES.has(result.statusCode);
-  const delayMs = nextRetryDelayMs(retryPolicy, attemptCount - delivery.scheduleOffset, honoursRetryAfter ? result.retryAfterSeconds : null);
+  const delayMs = nextRetryDelayMs(
+    retryPolicy,
+    attemptCount - delivery.scheduleOffset,
+    honoursRetryAfter ? result.retryAfterSeconds : null,
+  );
   return delayMs === null
     ? { outcome: 'failed', status: 'failed', attemptCount, delayMs: null, lastError, gone: false }
     : { outcome: 'retrying', status: 'pending', attemptCount, delayMs, lastError, gone: false };
 }
-

@@ -1,5 +1,5 @@
-import { deliveries } from '@herald/db';
 import type { Database } from '@herald/db';
+import { deliveries } from '@herald/db';
 import { and, eq, sql } from 'drizzle-orm';
 
 /**

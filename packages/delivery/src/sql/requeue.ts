@@ -1,7 +1,7 @@
-import { deliveries } from '@herald/db';
 import type { Database } from '@herald/db';
-import { and, eq, gte, ne, sql } from 'drizzle-orm';
+import { deliveries } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
+import { and, eq, gte, ne, sql } from 'drizzle-orm';
 
 /**
  * failed | succeeded | pending → pending, due now, with a fresh retry
@@ -30,7 +30,11 @@ export async function requeueDelivery(
 ): Promise<typeof deliveries.$inferSelect | null> {
   const [row] = await requeue(
     db,
-    and(eq(deliveries.projectId, input.projectId), eq(deliveries.id, input.deliveryId), ne(deliveries.status, 'in_flight'))!,
+    and(
+      eq(deliveries.projectId, input.projectId),
+      eq(deliveries.id, input.deliveryId),
+      ne(deliveries.status, 'in_flight'),
+    )!,
   );
   return row ?? null;
 }

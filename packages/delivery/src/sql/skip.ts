@@ -1,5 +1,5 @@
-import { deliveries } from '@herald/db';
 import type { Database } from '@herald/db';
+import { deliveries } from '@herald/db';
 import { and, eq } from 'drizzle-orm';
 import type { ClaimedDelivery } from './claim';
 
@@ -8,6 +8,13 @@ export async function failForDisabledEndpoint(db: Database, delivery: ClaimedDel
   const now = new Date();
   await db
     .update(deliveries)
-    .set({ status: 'failed', nextAttemptAt: null, leaseOwner: null, lastError: 'endpoint_disabled', completedAt: now, updatedAt: now })
+    .set({
+      status: 'failed',
+      nextAttemptAt: null,
+      leaseOwner: null,
+      lastError: 'endpoint_disabled',
+      completedAt: now,
+      updatedAt: now,
+    })
     .where(and(eq(deliveries.id, delivery.id), eq(deliveries.leaseOwner, owner), eq(deliveries.status, 'in_flight')));
 }

@@ -1,9 +1,9 @@
-import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach } from 'vitest';
-import { createWebhookSender } from '../../src/http/send-webhook';
 import type { WebhookSender, WebhookSenderOptions } from '../../src/http/send-webhook';
+import { createWebhookSender } from '../../src/http/send-webhook';
 
 export type SeenRequest = { method: string; url: string; headers: IncomingHttpHeaders; body: string };
 

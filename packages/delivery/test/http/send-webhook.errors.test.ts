@@ -17,8 +17,12 @@ describe('createWebhookSender: failures', () => {
     const server = await track(startServer((_req, res) => res.writeHead(500).end('stack trace: secret internals')));
     const result = await sender().send({ url: server.url, headers: {}, body: '{}' });
     expect(result).toMatchObject({
-      ok: false, statusCode: 500, errorClass: 'http_status', errorMessage: 'HTTP 500',
-      responseBody: 'stack trace: secret internals', retryAfterSeconds: null,
+      ok: false,
+      statusCode: 500,
+      errorClass: 'http_status',
+      errorMessage: 'HTTP 500',
+      responseBody: 'stack trace: secret internals',
+      retryAfterSeconds: null,
     });
   });
 
@@ -37,7 +41,11 @@ describe('createWebhookSender: failures', () => {
     const server = await track(startServer(() => undefined));
     const result = await sender({ ...base, timeoutMs: 300 }).send({ url: server.url, headers: {}, body: '{}' });
     expect(result).toMatchObject({
-      ok: false, statusCode: null, errorClass: 'timeout', errorMessage: 'timed out after 300 ms', responseBody: null,
+      ok: false,
+      statusCode: null,
+      errorClass: 'timeout',
+      errorMessage: 'timed out after 300 ms',
+      responseBody: null,
     });
     expect(result.durationMs).toBeGreaterThanOrEqual(280);
     expect(result.durationMs).toBeLessThan(2_000);
@@ -57,8 +65,11 @@ describe('createWebhookSender: failures', () => {
 
   it('times out a DNS lookup that never answers', async () => {
     const hang = () => new Promise<never>(() => undefined);
-    const result = await sender({ ...base, allowPrivateNetworks: false, timeoutMs: 300, resolve: hang })
-      .send({ url: 'https://slow-dns.test/', headers: {}, body: '{}' });
+    const result = await sender({ ...base, allowPrivateNetworks: false, timeoutMs: 300, resolve: hang }).send({
+      url: 'https://slow-dns.test/',
+      headers: {},
+      body: '{}',
+    });
     expect(result).toMatchObject({ ok: false, errorClass: 'timeout', errorMessage: 'timed out after 300 ms' });
     expect(result.durationMs).toBeLessThan(2_000);
   });
@@ -66,7 +77,12 @@ describe('createWebhookSender: failures', () => {
   it('reports a refused connection generically', async () => {
     const port = await freePort();
     const result = await sender().send({ url: `http://127.0.0.1:${port}/`, headers: {}, body: '{}' });
-    expect(result).toMatchObject({ ok: false, statusCode: null, errorClass: 'connection', errorMessage: 'connection refused' });
+    expect(result).toMatchObject({
+      ok: false,
+      statusCode: null,
+      errorClass: 'connection',
+      errorMessage: 'connection refused',
+    });
     expect(result.errorMessage).not.toContain(String(port));
   });
 
@@ -106,9 +122,15 @@ describe('createWebhookSender: failures', () => {
   it('classifies resolver failures as dns without connecting', async () => {
     const nx = Object.assign(new Error('getaddrinfo ENOTFOUND nx.test'), { code: 'ENOTFOUND' });
     const again = Object.assign(new Error('getaddrinfo EAI_AGAIN slow.test'), { code: 'EAI_AGAIN' });
-    const s = sender({ ...base, allowPrivateNetworks: false, resolve: async (h) => Promise.reject(h === 'nx.test' ? nx : again) });
+    const s = sender({
+      ...base,
+      allowPrivateNetworks: false,
+      resolve: async (h) => Promise.reject(h === 'nx.test' ? nx : again),
+    });
     expect(await s.send({ url: 'https://nx.test/', headers: {}, body: '{}' })).toMatchObject({
-      ok: false, errorClass: 'dns', errorMessage: 'DNS resolution failed (ENOTFOUND)',
+      ok: false,
+      errorClass: 'dns',
+      errorMessage: 'DNS resolution failed (ENOTFOUND)',
     });
     expect((await s.send({ url: 'https://slow.test/', headers: {}, body: '{}' })).errorClass).toBe('dns');
     const empty = sender({ ...base, allowPrivateNetworks: false, resolve: async () => [] });
@@ -133,11 +155,29 @@ describe('createWebhookSender: failures', () => {
   it.skipIf(!hasOpenssl)('classifies an untrusted (self-signed) certificate as tls', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-tls-'));
     try {
-      execFileSync('openssl', [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-        '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-      ], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
       const server = createHttpsServer(
         { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
         (_req, res) => res.writeHead(200).end('ok'),
@@ -156,7 +196,9 @@ describe('createWebhookSender: failures', () => {
 
   it.each(['not a url', '', 'https://', 'http://[::1/'])('returns invalid_url for %j without throwing', async (url) => {
     expect(await sender().send({ url, headers: {}, body: '{}' })).toMatchObject({
-      ok: false, statusCode: null, errorClass: 'invalid_url',
+      ok: false,
+      statusCode: null,
+      errorClass: 'invalid_url',
     });
   });
 
@@ -177,7 +219,9 @@ describe('createWebhookSender: failures', () => {
     const s = sender();
     await s.close();
     expect(await s.send({ url: server.url, headers: {}, body: '{}' })).toMatchObject({
-      ok: false, errorClass: 'connection', errorMessage: 'sender closed',
+      ok: false,
+      errorClass: 'connection',
+      errorMessage: 'sender closed',
     });
   });
 });

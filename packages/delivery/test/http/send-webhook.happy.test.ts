@@ -27,7 +27,12 @@ describe('createWebhookSender: successful deliveries', () => {
     });
 
     expect(result).toMatchObject({
-      ok: true, statusCode: 200, errorClass: null, errorMessage: null, responseBody: 'thanks', retryAfterSeconds: null,
+      ok: true,
+      statusCode: 200,
+      errorClass: null,
+      errorMessage: null,
+      responseBody: 'thanks',
+      retryAfterSeconds: null,
     });
     expect(result.durationMs).toBeGreaterThanOrEqual(0);
     expect(server.requests).toHaveLength(1);
@@ -51,8 +56,15 @@ describe('createWebhookSender: successful deliveries', () => {
   it('treats every 2xx as success, including an empty 204', async () => {
     const server = await track(startServer((req, res) => res.writeHead(req.url === '/204' ? 204 : 202).end()));
     const s = sender();
-    expect(await s.send({ url: `${server.url}/204`, headers: {}, body: '{}' })).toMatchObject({ ok: true, statusCode: 204, responseBody: '' });
-    expect(await s.send({ url: `${server.url}/202`, headers: {}, body: '{}' })).toMatchObject({ ok: true, statusCode: 202 });
+    expect(await s.send({ url: `${server.url}/204`, headers: {}, body: '{}' })).toMatchObject({
+      ok: true,
+      statusCode: 204,
+      responseBody: '',
+    });
+    expect(await s.send({ url: `${server.url}/202`, headers: {}, body: '{}' })).toMatchObject({
+      ok: true,
+      statusCode: 202,
+    });
   });
 
   it('caps the captured body at 4096 bytes and stops reading a 1 MB response early', async () => {
@@ -108,7 +120,11 @@ describe('createWebhookSender: successful deliveries', () => {
       return [{ address: '127.0.0.1', family: 4 as const }];
     };
     // `hooks.herald.test` exists nowhere else: success proves nothing bypassed the resolver.
-    const result = await sender({ ...base, resolve }).send({ url: `http://hooks.herald.test:${server.port}/`, headers: {}, body: '{}' });
+    const result = await sender({ ...base, resolve }).send({
+      url: `http://hooks.herald.test:${server.port}/`,
+      headers: {},
+      body: '{}',
+    });
     expect(result.ok).toBe(true);
     expect(asked).toEqual(['hooks.herald.test']);
     expect(server.requests[0]?.headers.host).toBe(`hooks.herald.test:${server.port}`);

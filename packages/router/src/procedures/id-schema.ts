@@ -1,5 +1,5 @@
-import { idPattern } from '@herald/db';
 import type { IdKind } from '@herald/db';
+import { idPattern } from '@herald/db';
 import { z } from 'zod';
 
 const names: Partial<Record<IdKind, string>> = {

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { apiKeys } from '@herald/db';
 import type { Database, Queryable } from '@herald/db';
-import { newId } from '@herald/db';
+import { apiKeys, newId } from '@herald/db';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 
 export const API_KEY_PREFIX = 'sk_';
@@ -87,7 +86,12 @@ export class ApiKeyVerifier {
     this.db
       .update(apiKeys)
       .set({ lastUsedAt: sql`now()` })
-      .where(and(eq(apiKeys.id, apiKeyId), sql`(${apiKeys.lastUsedAt} is null or ${apiKeys.lastUsedAt} < now() - interval '1 minute')`))
+      .where(
+        and(
+          eq(apiKeys.id, apiKeyId),
+          sql`(${apiKeys.lastUsedAt} is null or ${apiKeys.lastUsedAt} < now() - interval '1 minute')`,
+        ),
+      )
       .catch(() => {
         // Bookkeeping only: a failure here must not fail the request.
       });

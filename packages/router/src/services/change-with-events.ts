@@ -1,6 +1,6 @@
-import type { EventData, EventType } from '@herald/events';
-import { recordEvent } from '@herald/delivery';
 import type { Database, Transaction } from '@herald/db';
+import { recordEvent } from '@herald/delivery';
+import type { EventData, EventType } from '@herald/events';
 import type { ApiServices } from '../trpc/context';
 
 type Emit = <T extends EventType>(

@@ -9,8 +9,12 @@ const MAXMEM = 256 * 1024 * 1024;
 
 function deriveKey(password: string, salt: Buffer, params: { N: number; r: number; p: number; keyLength: number }) {
   return new Promise<Buffer>((resolve, reject) => {
-    scrypt(password.normalize('NFKC'), salt, params.keyLength, { N: params.N, r: params.r, p: params.p, maxmem: MAXMEM }, (err, key) =>
-      err ? reject(err) : resolve(key),
+    scrypt(
+      password.normalize('NFKC'),
+      salt,
+      params.keyLength,
+      { N: params.N, r: params.r, p: params.p, maxmem: MAXMEM },
+      (err, key) => (err ? reject(err) : resolve(key)),
     );
   });
 }
@@ -27,7 +31,13 @@ export function parsePasswordHash(encoded: string) {
   const match = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/.exec(encoded);
   if (!match) return null;
   const [, ln, r, p, salt, hash] = match;
-  return { N: 2 ** Number(ln), r: Number(r), p: Number(p), salt: Buffer.from(salt!, 'base64'), hash: Buffer.from(hash!, 'base64') };
+  return {
+    N: 2 ** Number(ln),
+    r: Number(r),
+    p: Number(p),
+    salt: Buffer.from(salt!, 'base64'),
+    hash: Buffer.from(hash!, 'base64'),
+  };
 }
 
 export async function verifyPassword(password: string, encoded: string): Promise<boolean> {

@@ -1,8 +1,8 @@
 import type { Database } from '@herald/db';
 import type { DeliveryWakeup } from '@herald/delivery';
 import type { Logger } from 'pino';
-import { defaultApiConfig } from '../config';
 import type { ApiConfig } from '../config';
+import { defaultApiConfig } from '../config';
 import { ApiKeyVerifier } from '../services/api-keys';
 
 /** Long-lived collaborators shared by every request of one API process. */
@@ -14,10 +14,7 @@ export interface ApiServices {
   logger?: Logger;
 }
 
-export function createApiServices(
-  db: Database,
-  overrides: Partial<Omit<ApiServices, 'apiKeys'>> = {},
-): ApiServices {
+export function createApiServices(db: Database, overrides: Partial<Omit<ApiServices, 'apiKeys'>> = {}): ApiServices {
   const config = overrides.config ?? defaultApiConfig;
   return {
     config,

@@ -1,4 +1,4 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { initTRPC } from '@trpc/server';
 import { ApiErrorCause, apiError, toApiErrorBody } from '../errors';
 import { bearerToken } from '../services/api-keys';

@@ -1,17 +1,6 @@
 import { createApiKey } from '../procedures/api-keys/create-api-key';
 import { listApiKeys } from '../procedures/api-keys/list-api-keys';
 import { revokeApiKey } from '../procedures/api-keys/revoke-api-key';
-import { getEvent } from '../procedures/events/get-event';
-import { listEventTypes } from '../procedures/events/list-event-types';
-import { listEvents } from '../procedures/events/list-events';
-import { createLogin } from '../procedures/logins/create-login';
-import { createProject } from '../procedures/projects/create-project';
-import { createUser } from '../procedures/users/create-user';
-import { deleteUser } from '../procedures/users/delete-user';
-import { getUser } from '../procedures/users/get-user';
-import { listUsers } from '../procedures/users/list-users';
-import { setUserPassword } from '../procedures/users/set-user-password';
-import { updateUser } from '../procedures/users/update-user';
 import { getDelivery } from '../procedures/deliveries/get-delivery';
 import { listEndpointDeliveries } from '../procedures/deliveries/list-endpoint-deliveries';
 import { retryDelivery } from '../procedures/deliveries/retry-delivery';
@@ -24,6 +13,17 @@ import { recoverEndpoint } from '../procedures/endpoints/recover-endpoint';
 import { rotateEndpointSecret } from '../procedures/endpoints/rotate-endpoint-secret';
 import { sendTestEvent } from '../procedures/endpoints/send-test-event';
 import { updateEndpoint } from '../procedures/endpoints/update-endpoint';
+import { getEvent } from '../procedures/events/get-event';
+import { listEventTypes } from '../procedures/events/list-event-types';
+import { listEvents } from '../procedures/events/list-events';
+import { createLogin } from '../procedures/logins/create-login';
+import { createProject } from '../procedures/projects/create-project';
+import { createUser } from '../procedures/users/create-user';
+import { deleteUser } from '../procedures/users/delete-user';
+import { getUser } from '../procedures/users/get-user';
+import { listUsers } from '../procedures/users/list-users';
+import { setUserPassword } from '../procedures/users/set-user-password';
+import { updateUser } from '../procedures/users/update-user';
 import { createCallerFactory, router } from './init';
 
 export const appRouter = router({

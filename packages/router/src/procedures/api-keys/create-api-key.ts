@@ -4,7 +4,16 @@ import { projectProcedure } from '../../trpc/init';
 import { apiKeyNameSchema, createdApiKeySchema, toApiKey } from './api-key-schemas';
 
 export const createApiKey = projectProcedure
-  .meta({ openapi: { method: 'POST', path: '/api-keys', summary: 'Create an API key', tags: ['API keys'], successStatus: 201, auth: 'apiKey' } })
+  .meta({
+    openapi: {
+      method: 'POST',
+      path: '/api-keys',
+      summary: 'Create an API key',
+      tags: ['API keys'],
+      successStatus: 201,
+      auth: 'apiKey',
+    },
+  })
   .input(z.strictObject({ name: apiKeyNameSchema.default('API key') }))
   .output(createdApiKeySchema)
   .mutation(async ({ ctx, input }) => {

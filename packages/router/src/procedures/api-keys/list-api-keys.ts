@@ -9,6 +9,10 @@ export const listApiKeys = projectProcedure
   .input(z.strictObject({}).optional())
   .output(z.object({ data: z.array(apiKeySchema) }))
   .query(async ({ ctx }) => {
-    const rows = await ctx.db.select().from(apiKeys).where(eq(apiKeys.projectId, ctx.projectId)).orderBy(asc(apiKeys.id));
+    const rows = await ctx.db
+      .select()
+      .from(apiKeys)
+      .where(eq(apiKeys.projectId, ctx.projectId))
+      .orderBy(asc(apiKeys.id));
     return { data: rows.map(toApiKey) };
   });

@@ -7,7 +7,15 @@ import { projectProcedure } from '../../trpc/init';
 import { apiKeySchema, toApiKey } from './api-key-schemas';
 
 export const revokeApiKey = projectProcedure
-  .meta({ openapi: { method: 'DELETE', path: '/api-keys/{id}', summary: 'Revoke an API key', tags: ['API keys'], auth: 'apiKey' } })
+  .meta({
+    openapi: {
+      method: 'DELETE',
+      path: '/api-keys/{id}',
+      summary: 'Revoke an API key',
+      tags: ['API keys'],
+      auth: 'apiKey',
+    },
+  })
   .input(z.strictObject({ id: z.string().min(1).max(100).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE) }))
   .output(apiKeySchema)
   .mutation(async ({ ctx, input }) => {

@@ -1,5 +1,5 @@
-import { deliveryStatuses } from '@herald/db';
 import type { deliveries, deliveryAttempts } from '@herald/db';
+import { deliveryStatuses } from '@herald/db';
 import { z } from 'zod';
 import { idSchema } from '../id-schema';
 

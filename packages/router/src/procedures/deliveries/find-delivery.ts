@@ -1,5 +1,5 @@
-import { deliveries, events } from '@herald/db';
 import type { Queryable } from '@herald/db';
+import { deliveries, events } from '@herald/db';
 import { and, eq } from 'drizzle-orm';
 import { notFound } from '../../errors';
 

@@ -6,7 +6,15 @@ import { attemptSchema, deliveryIdSchema, deliverySchema, toAttempt, toDelivery 
 import { findDelivery } from './find-delivery';
 
 export const getDelivery = projectProcedure
-  .meta({ openapi: { method: 'GET', path: '/deliveries/{id}', summary: 'Get a delivery with its attempts', tags: ['Deliveries'], auth: 'apiKey' } })
+  .meta({
+    openapi: {
+      method: 'GET',
+      path: '/deliveries/{id}',
+      summary: 'Get a delivery with its attempts',
+      tags: ['Deliveries'],
+      auth: 'apiKey',
+    },
+  })
   .input(z.strictObject({ id: deliveryIdSchema }))
   .output(deliverySchema.extend({ attempts: z.array(attemptSchema) }))
   .query(async ({ ctx, input }) => {

@@ -9,7 +9,13 @@ import { deliverySchema, toDelivery } from './delivery-schemas';
 
 export const listEndpointDeliveries = projectProcedure
   .meta({
-    openapi: { method: 'GET', path: '/endpoints/{id}/deliveries', summary: "List an endpoint's deliveries", tags: ['Deliveries'], auth: 'apiKey' },
+    openapi: {
+      method: 'GET',
+      path: '/endpoints/{id}/deliveries',
+      summary: "List an endpoint's deliveries",
+      tags: ['Deliveries'],
+      auth: 'apiKey',
+    },
   })
   .input(
     z.strictObject({
@@ -36,5 +42,8 @@ export const listEndpointDeliveries = projectProcedure
       )
       .orderBy(asc(deliveries.id))
       .limit(input.limit + 1);
-    return toPage(rows.map((r) => toDelivery(r.delivery, r.eventType)), input.limit);
+    return toPage(
+      rows.map((r) => toDelivery(r.delivery, r.eventType)),
+      input.limit,
+    );
   });

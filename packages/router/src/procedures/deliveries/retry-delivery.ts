@@ -7,7 +7,14 @@ import { findDelivery } from './find-delivery';
 
 export const retryDelivery = projectProcedure
   .meta({
-    openapi: { method: 'POST', path: '/deliveries/{id}/retry', summary: 'Send a delivery again now, with a fresh retry schedule', tags: ['Deliveries'], successStatus: 202, auth: 'apiKey' },
+    openapi: {
+      method: 'POST',
+      path: '/deliveries/{id}/retry',
+      summary: 'Send a delivery again now, with a fresh retry schedule',
+      tags: ['Deliveries'],
+      successStatus: 202,
+      auth: 'apiKey',
+    },
   })
   .input(z.strictObject({ id: deliveryIdSchema }))
   .output(deliverySchema)

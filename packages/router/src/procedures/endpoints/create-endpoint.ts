@@ -2,7 +2,15 @@ import { endpointSecrets, endpoints, newId } from '@herald/db';
 import { generateSecret } from '@herald/signing';
 import { z } from 'zod';
 import { projectProcedure } from '../../trpc/init';
-import { assertEndpointUrl, customHeadersSchema, endpointDescriptionSchema, endpointSchema, endpointUrlInputSchema, eventTypesFilterSchema, toEndpoint } from './endpoint-schemas';
+import {
+  assertEndpointUrl,
+  customHeadersSchema,
+  endpointDescriptionSchema,
+  endpointSchema,
+  endpointUrlInputSchema,
+  eventTypesFilterSchema,
+  toEndpoint,
+} from './endpoint-schemas';
 
 export const createEndpointInput = z.strictObject({
   url: endpointUrlInputSchema,
@@ -15,7 +23,14 @@ export const createEndpointInput = z.strictObject({
 
 export const createEndpoint = projectProcedure
   .meta({
-    openapi: { method: 'POST', path: '/endpoints', summary: 'Create a webhook endpoint', tags: ['Endpoints'], successStatus: 201, auth: 'apiKey' },
+    openapi: {
+      method: 'POST',
+      path: '/endpoints',
+      summary: 'Create a webhook endpoint',
+      tags: ['Endpoints'],
+      successStatus: 201,
+      auth: 'apiKey',
+    },
   })
   .input(createEndpointInput)
   .output(z.object({ endpoint: endpointSchema, secret: z.string() }))

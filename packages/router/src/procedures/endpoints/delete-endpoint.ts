@@ -6,7 +6,15 @@ import { projectProcedure } from '../../trpc/init';
 import { endpointIdSchema } from './endpoint-schemas';
 
 export const deleteEndpoint = projectProcedure
-  .meta({ openapi: { method: 'DELETE', path: '/endpoints/{id}', summary: 'Delete a webhook endpoint and its deliveries', tags: ['Endpoints'], auth: 'apiKey' } })
+  .meta({
+    openapi: {
+      method: 'DELETE',
+      path: '/endpoints/{id}',
+      summary: 'Delete a webhook endpoint and its deliveries',
+      tags: ['Endpoints'],
+      auth: 'apiKey',
+    },
+  })
   .input(z.strictObject({ id: endpointIdSchema }))
   .output(z.object({ id: z.string(), deleted: z.literal(true) }))
   .mutation(async ({ ctx, input }) => {

@@ -1,5 +1,5 @@
-import { vetUrl } from '@herald/delivery';
 import type { endpoints } from '@herald/db';
+import { vetUrl } from '@herald/delivery';
 import { eventTypes } from '@herald/events';
 import { z } from 'zod';
 import { apiError } from '../../errors';
@@ -9,7 +9,9 @@ import { idSchema } from '../id-schema';
 export const endpointIdSchema = idSchema('endpoint');
 
 /** Headers Herald sets itself; an endpoint's custom headers may not replace them. */
-const RESERVED_HEADER = /^(webhook-.*|content-type|content-length|user-agent|host|connection|transfer-encoding|keep-alive|upgrade|te|trailer|expect|proxy-.*)$/i;
+const HERALD_HEADERS =
+  'content-type|content-length|user-agent|host|connection|transfer-encoding|keep-alive|upgrade|te|trailer|expect';
+const RESERVED_HEADER = new RegExp(`^(webhook-.*|proxy-.*|${HERALD_HEADERS})$`, 'i');
 
 export const customHeadersSchema = z
   .record(

@@ -1,5 +1,5 @@
-import { endpoints } from '@herald/db';
 import type { Queryable } from '@herald/db';
+import { endpoints } from '@herald/db';
 import { and, eq } from 'drizzle-orm';
 import { notFound } from '../../errors';
 

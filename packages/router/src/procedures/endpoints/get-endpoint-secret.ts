@@ -6,7 +6,15 @@ import { endpointIdSchema } from './endpoint-schemas';
 import { findEndpoint } from './find-endpoint';
 
 export const getEndpointSecret = projectProcedure
-  .meta({ openapi: { method: 'GET', path: '/endpoints/{id}/secret', summary: "Get an endpoint's signing secret", tags: ['Endpoints'], auth: 'apiKey' } })
+  .meta({
+    openapi: {
+      method: 'GET',
+      path: '/endpoints/{id}/secret',
+      summary: "Get an endpoint's signing secret",
+      tags: ['Endpoints'],
+      auth: 'apiKey',
+    },
+  })
   .input(z.strictObject({ id: endpointIdSchema }))
   .output(z.object({ secret: z.string() }))
   .query(async ({ ctx, input }) => {

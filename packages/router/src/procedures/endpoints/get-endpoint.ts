@@ -4,7 +4,15 @@ import { endpointIdSchema, endpointSchema, toEndpoint } from './endpoint-schemas
 import { findEndpoint } from './find-endpoint';
 
 export const getEndpoint = projectProcedure
-  .meta({ openapi: { method: 'GET', path: '/endpoints/{id}', summary: 'Get a webhook endpoint', tags: ['Endpoints'], auth: 'apiKey' } })
+  .meta({
+    openapi: {
+      method: 'GET',
+      path: '/endpoints/{id}',
+      summary: 'Get a webhook endpoint',
+      tags: ['Endpoints'],
+      auth: 'apiKey',
+    },
+  })
   .input(z.strictObject({ id: endpointIdSchema }))
   .output(endpointSchema)
   .query(async ({ ctx, input }) => toEndpoint(await findEndpoint(ctx.db, ctx.projectId, input.id)));

@@ -6,7 +6,15 @@ import { projectProcedure } from '../../trpc/init';
 import { endpointSchema, toEndpoint } from './endpoint-schemas';
 
 export const listEndpoints = projectProcedure
-  .meta({ openapi: { method: 'GET', path: '/endpoints', summary: 'List webhook endpoints', tags: ['Endpoints'], auth: 'apiKey' } })
+  .meta({
+    openapi: {
+      method: 'GET',
+      path: '/endpoints',
+      summary: 'List webhook endpoints',
+      tags: ['Endpoints'],
+      auth: 'apiKey',
+    },
+  })
   .input(z.strictObject({ limit: listLimitSchema, cursor: cursorSchema.optional() }).prefault({}))
   .output(pageSchema(endpointSchema))
   .query(async ({ ctx, input }) => {

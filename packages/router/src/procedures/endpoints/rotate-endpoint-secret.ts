@@ -8,9 +8,25 @@ import { findEndpoint } from './find-endpoint';
 
 export const rotateEndpointSecret = projectProcedure
   .meta({
-    openapi: { method: 'POST', path: '/endpoints/{id}/rotate-secret', summary: 'Rotate the signing secret (old one signs too during the grace period)', tags: ['Endpoints'], auth: 'apiKey' },
+    openapi: {
+      method: 'POST',
+      path: '/endpoints/{id}/rotate-secret',
+      summary: 'Rotate the signing secret (old one signs too during the grace period)',
+      tags: ['Endpoints'],
+      auth: 'apiKey',
+    },
   })
-  .input(z.strictObject({ id: endpointIdSchema, graceSeconds: z.number().int().min(0).max(30 * 86400).default(86400) }))
+  .input(
+    z.strictObject({
+      id: endpointIdSchema,
+      graceSeconds: z
+        .number()
+        .int()
+        .min(0)
+        .max(30 * 86400)
+        .default(86400),
+    }),
+  )
   .output(z.object({ secret: z.string(), previousSecretExpiresAt: z.string() }))
   .mutation(async ({ ctx, input }) => {
     const secret = generateSecret();
@@ -18,12 +34,16 @@ export const rotateEndpointSecret = projectProcedure
     const expiresAt = new Date(now.getTime() + input.graceSeconds * 1000);
     await ctx.db.transaction(async (tx) => {
       await findEndpoint(tx, ctx.projectId, input.id);
-      await tx.delete(endpointSecrets).where(and(eq(endpointSecrets.endpointId, input.id), lte(endpointSecrets.expiresAt, now)));
+      await tx
+        .delete(endpointSecrets)
+        .where(and(eq(endpointSecrets.endpointId, input.id), lte(endpointSecrets.expiresAt, now)));
       await tx
         .update(endpointSecrets)
         .set({ expiresAt })
         .where(and(eq(endpointSecrets.endpointId, input.id), isNull(endpointSecrets.expiresAt)));
-      await tx.insert(endpointSecrets).values({ id: newId('endpointSecret'), endpointId: input.id, secret, createdAt: now });
+      await tx
+        .insert(endpointSecrets)
+        .values({ id: newId('endpointSecret'), endpointId: input.id, secret, createdAt: now });
     });
     return { secret, previousSecretExpiresAt: expiresAt.toISOString() };
   });

@@ -8,7 +8,14 @@ import { findEndpoint } from './find-endpoint';
 
 export const sendTestEvent = projectProcedure
   .meta({
-    openapi: { method: 'POST', path: '/endpoints/{id}/test', summary: 'Send an example event to this endpoint', tags: ['Endpoints'], successStatus: 202, auth: 'apiKey' },
+    openapi: {
+      method: 'POST',
+      path: '/endpoints/{id}/test',
+      summary: 'Send an example event to this endpoint',
+      tags: ['Endpoints'],
+      successStatus: 202,
+      auth: 'apiKey',
+    },
   })
   .input(z.strictObject({ id: endpointIdSchema, eventType: z.enum(eventTypes) }))
   .output(z.object({ eventId: z.string(), eventType: z.string() }))

@@ -2,11 +2,28 @@ import { endpoints } from '@herald/db';
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { projectProcedure } from '../../trpc/init';
-import { assertEndpointUrl, endpointDescriptionSchema, endpointUrlInputSchema, customHeadersSchema, endpointIdSchema, endpointSchema, eventTypesFilterSchema, toEndpoint } from './endpoint-schemas';
+import {
+  assertEndpointUrl,
+  customHeadersSchema,
+  endpointDescriptionSchema,
+  endpointIdSchema,
+  endpointSchema,
+  endpointUrlInputSchema,
+  eventTypesFilterSchema,
+  toEndpoint,
+} from './endpoint-schemas';
 import { findEndpoint } from './find-endpoint';
 
 export const updateEndpoint = projectProcedure
-  .meta({ openapi: { method: 'PATCH', path: '/endpoints/{id}', summary: 'Update a webhook endpoint', tags: ['Endpoints'], auth: 'apiKey' } })
+  .meta({
+    openapi: {
+      method: 'PATCH',
+      path: '/endpoints/{id}',
+      summary: 'Update a webhook endpoint',
+      tags: ['Endpoints'],
+      auth: 'apiKey',
+    },
+  })
   .input(
     z.strictObject({
       id: endpointIdSchema,

@@ -1,4 +1,4 @@
-import { events } from '@herald/db';
+import type { events } from '@herald/db';
 import { eventTypes } from '@herald/events';
 import { z } from 'zod';
 import { idSchema } from '../id-schema';

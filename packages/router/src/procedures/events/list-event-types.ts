@@ -15,7 +15,13 @@ let catalog: ReturnType<typeof catalogForApi> | null = null;
 
 export const listEventTypes = projectProcedure
   .meta({
-    openapi: { method: 'GET', path: '/event-types', summary: 'The event catalog with JSON Schemas', tags: ['Events'], auth: 'apiKey' },
+    openapi: {
+      method: 'GET',
+      path: '/event-types',
+      summary: 'The event catalog with JSON Schemas',
+      tags: ['Events'],
+      auth: 'apiKey',
+    },
   })
   .input(z.strictObject({}).optional())
   .output(z.object({ data: z.array(eventTypeSchema) }))

@@ -7,15 +7,19 @@ import { projectProcedure } from '../../trpc/init';
 import { eventIdSchema, eventSchema, toEvent } from './event-schemas';
 
 export const listEvents = projectProcedure
-  .meta({ openapi: { method: 'GET', path: '/events', summary: 'List events, oldest first', tags: ['Events'], auth: 'apiKey' } })
+  .meta({
+    openapi: { method: 'GET', path: '/events', summary: 'List events, oldest first', tags: ['Events'], auth: 'apiKey' },
+  })
   .input(
-    z.strictObject({
-      limit: listLimitSchema,
-      cursor: cursorSchema.optional(),
-      /** For pollers: only events after this one. */
-      after: eventIdSchema.optional(),
-      type: z.enum(eventTypes).optional(),
-    }).prefault({}),
+    z
+      .strictObject({
+        limit: listLimitSchema,
+        cursor: cursorSchema.optional(),
+        /** For pollers: only events after this one. */
+        after: eventIdSchema.optional(),
+        type: z.enum(eventTypes).optional(),
+      })
+      .prefault({}),
   )
   .output(pageSchema(eventSchema))
   .query(async ({ ctx, input }) => {

@@ -20,7 +20,13 @@ const INVALID_CREDENTIALS = 'Invalid email or password';
 
 export const createLogin = projectProcedure
   .meta({
-    openapi: { method: 'POST', path: '/logins', summary: 'Check a login (email and password)', tags: ['Logins'], auth: 'apiKey' },
+    openapi: {
+      method: 'POST',
+      path: '/logins',
+      summary: 'Check a login (email and password)',
+      tags: ['Logins'],
+      auth: 'apiKey',
+    },
   })
   .input(createLoginInput)
   .output(z.object({ userId: z.string() }))
@@ -34,7 +40,13 @@ export const createLogin = projectProcedure
     const passwordOk = user?.passwordHash
       ? await verifyPassword(input.password, user.passwordHash)
       : await burnPasswordCheck(input.password);
-    const outcome = !user ? 'unknown_user' : !passwordOk ? 'invalid_password' : user.status === 'locked' ? 'user_locked' : 'ok';
+    const outcome = !user
+      ? 'unknown_user'
+      : !passwordOk
+        ? 'invalid_password'
+        : user.status === 'locked'
+          ? 'user_locked'
+          : 'ok';
 
     const attempt = { email: input.email, ipAddress: input.ipAddress ?? null, userAgent: input.userAgent ?? null };
     // The event is committed whatever the outcome: failed logins are what

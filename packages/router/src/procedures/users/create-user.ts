@@ -4,7 +4,15 @@ import { apiError } from '../../errors';
 import { changeWithEvents } from '../../services/change-with-events';
 import { hashPassword } from '../../services/passwords';
 import { projectProcedure } from '../../trpc/init';
-import { emailSchema, metadataSchema, passwordSchema, rolesSchema, toUser, userNameSchema, userSchema } from './user-schemas';
+import {
+  emailSchema,
+  metadataSchema,
+  passwordSchema,
+  rolesSchema,
+  toUser,
+  userNameSchema,
+  userSchema,
+} from './user-schemas';
 
 export const createUserInput = z.strictObject({
   email: emailSchema,
@@ -15,7 +23,16 @@ export const createUserInput = z.strictObject({
 });
 
 export const createUser = projectProcedure
-  .meta({ openapi: { method: 'POST', path: '/users', summary: 'Create a user', tags: ['Users'], successStatus: 201, auth: 'apiKey' } })
+  .meta({
+    openapi: {
+      method: 'POST',
+      path: '/users',
+      summary: 'Create a user',
+      tags: ['Users'],
+      successStatus: 201,
+      auth: 'apiKey',
+    },
+  })
   .input(createUserInput)
   .output(userSchema)
   .mutation(async ({ ctx, input }) => {

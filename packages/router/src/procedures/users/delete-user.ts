@@ -7,7 +7,9 @@ import { projectProcedure } from '../../trpc/init';
 import { toUser, userIdSchema } from './user-schemas';
 
 export const deleteUser = projectProcedure
-  .meta({ openapi: { method: 'DELETE', path: '/users/{id}', summary: 'Delete a user', tags: ['Users'], auth: 'apiKey' } })
+  .meta({
+    openapi: { method: 'DELETE', path: '/users/{id}', summary: 'Delete a user', tags: ['Users'], auth: 'apiKey' },
+  })
   .input(z.strictObject({ id: userIdSchema }))
   .output(z.object({ id: z.string(), deleted: z.literal(true) }))
   .mutation(({ ctx, input }) =>

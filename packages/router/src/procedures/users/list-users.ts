@@ -7,7 +7,11 @@ import { emailSchema, toUser, userSchema } from './user-schemas';
 
 export const listUsers = projectProcedure
   .meta({ openapi: { method: 'GET', path: '/users', summary: 'List users', tags: ['Users'], auth: 'apiKey' } })
-  .input(z.strictObject({ limit: listLimitSchema, cursor: cursorSchema.optional(), email: emailSchema.optional() }).prefault({}))
+  .input(
+    z
+      .strictObject({ limit: listLimitSchema, cursor: cursorSchema.optional(), email: emailSchema.optional() })
+      .prefault({}),
+  )
   .output(pageSchema(userSchema))
   .query(async ({ ctx, input }) => {
     const rows = await ctx.db

@@ -9,7 +9,13 @@ import { passwordSchema, userIdSchema } from './user-schemas';
 
 export const setUserPassword = projectProcedure
   .meta({
-    openapi: { method: 'POST', path: '/users/{id}/password', summary: "Set a user's password", tags: ['Users'], auth: 'apiKey' },
+    openapi: {
+      method: 'POST',
+      path: '/users/{id}/password',
+      summary: "Set a user's password",
+      tags: ['Users'],
+      auth: 'apiKey',
+    },
   })
   .input(z.strictObject({ id: userIdSchema, password: passwordSchema }))
   .output(z.object({ id: z.string(), passwordChangedAt: z.string() }))

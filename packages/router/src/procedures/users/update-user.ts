@@ -5,7 +5,15 @@ import { z } from 'zod';
 import { apiError, notFound } from '../../errors';
 import { changeWithEvents } from '../../services/change-with-events';
 import { projectProcedure } from '../../trpc/init';
-import { emailSchema, metadataSchema, rolesSchema, toUser, userIdSchema, userNameSchema, userSchema } from './user-schemas';
+import {
+  emailSchema,
+  metadataSchema,
+  rolesSchema,
+  toUser,
+  userIdSchema,
+  userNameSchema,
+  userSchema,
+} from './user-schemas';
 
 export const updateUserInput = z.strictObject({
   id: userIdSchema,
@@ -19,7 +27,9 @@ export const updateUserInput = z.strictObject({
 const changeableFields = ['email', 'name', 'roles', 'metadata', 'status'] as const;
 
 export const updateUser = projectProcedure
-  .meta({ openapi: { method: 'PATCH', path: '/users/{id}', summary: 'Update a user', tags: ['Users'], auth: 'apiKey' } })
+  .meta({
+    openapi: { method: 'PATCH', path: '/users/{id}', summary: 'Update a user', tags: ['Users'], auth: 'apiKey' },
+  })
   .input(updateUserInput)
   .output(userSchema)
   .mutation(async ({ ctx, input }) => {

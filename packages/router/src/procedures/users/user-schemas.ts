@@ -1,6 +1,6 @@
-import { userSnapshotSchema } from '@herald/events';
-import type { UserSnapshot } from '@herald/events';
 import type { users } from '@herald/db';
+import type { UserSnapshot } from '@herald/events';
+import { userSnapshotSchema } from '@herald/events';
 import { z } from 'zod';
 import { isStorableJson, isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../../services/text';
 import { idSchema } from '../id-schema';
@@ -13,7 +13,13 @@ export const emailSchema = z
   .transform((email) => email.toLowerCase());
 
 export const passwordSchema = z.string().min(8).max(256);
-export const userNameSchema = z.string().trim().min(1).max(200).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE).nullable();
+export const userNameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE)
+  .nullable();
 export const rolesSchema = z
   .array(z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,63}$/i, 'role names are 1–64 letters, digits, _ . : -'))
   .max(50)
