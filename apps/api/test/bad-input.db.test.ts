@@ -63,7 +63,7 @@ const writeRoutes = restProcedures()
   .map((p) => ({
     ...p,
     key: `${p.openapi.method} ${p.openapi.path}`,
-    schema: p.procedure._def.inputs[0] as InputSchema,
+    schema: p.inputSchema as InputSchema,
   }));
 
 function restPath(path: string, params: Record<string, string>) {

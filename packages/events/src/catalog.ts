@@ -78,7 +78,7 @@ export function getEventDefinition<T extends EventType, V extends EventVersion<T
 }
 
 /**
- * Untyped lookup for values read at runtime (a subscription's pinned version
+ * Untyped lookup for values read at runtime (a stored event's version
  * from the database, a type from a request): `undefined` when not published.
  */
 export function findEventDefinition(type: string, version?: number): EventDefinition | undefined {

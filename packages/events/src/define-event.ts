@@ -51,8 +51,8 @@ export interface EventVersions<TDefinitions extends readonly EventDefinition[]> 
 
 /**
  * Groups the versions of one event type, oldest first. Versions are only ever
- * appended: an old version stays in the catalog for as long as consumers may
- * be pinned to it.
+ * appended: an old version stays in the catalog for as long as stored events or
+ * consumers may still use it.
  */
 export function eventVersions<const TDefinitions extends readonly [EventDefinition, ...EventDefinition[]]>(
   ...definitions: TDefinitions

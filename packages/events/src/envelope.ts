@@ -12,7 +12,7 @@ export const eventVersionSchema = z
   .number()
   .int()
   .positive()
-  .describe('Schema version of `data`. Consumers pinned to an older version keep receiving it.');
+  .describe('Schema version of `data`: the latest version of the event type when the event was recorded.');
 
 export const eventTimestampSchema = isoTimestampSchema.describe('When the event happened (ISO-8601, UTC).');
 

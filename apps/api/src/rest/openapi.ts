@@ -132,9 +132,8 @@ const methodOrder = ['get', 'put', 'post', 'patch', 'delete'];
 export function buildOpenApiDocument(serverUrl = '/') {
   const schemas = new SchemaConverter();
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const { path, procedure, openapi, pathParams } of restProcedures()) {
-    const inputParser = procedure._def.inputs[0];
-    const input = inputParser ? schemas.convert(inputParser, 'input') : { type: 'object', properties: {} };
+  for (const { path, openapi, pathParams, inputSchema, outputSchema } of restProcedures()) {
+    const input = inputSchema ? schemas.convert(inputSchema, 'input') : { type: 'object', properties: {} };
     const properties = { ...((input.properties as Record<string, JsonSchema> | undefined) ?? {}) };
     const required = new Set((input.required as string[] | undefined) ?? []);
     const parameters: unknown[] = pathParams.map((name) => ({
@@ -174,8 +173,7 @@ export function buildOpenApiDocument(serverUrl = '/') {
       }
     }
     const success = String(openapi.successStatus ?? 200);
-    const outputParser = (procedure._def as { output?: unknown }).output;
-    const output = outputParser ? schemas.convert(outputParser, 'output') : {};
+    const output = outputSchema ? schemas.convert(outputSchema, 'output') : {};
     operation.responses = {
       [success]: { description: 'Success', content: { 'application/json': { schema: output } } },
       ...Object.fromEntries(

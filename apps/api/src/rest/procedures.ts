@@ -2,21 +2,37 @@ import type { OpenApiMeta } from '@herald/router';
 import { appRouter } from '@herald/router';
 import type { AnyProcedure } from '@trpc/server';
 
+/**
+ * The one module that reads tRPC's private internals (`router._def.procedures`,
+ * `procedure._def.meta/inputs/output`). tRPC 11 has no public API to list a
+ * router's procedures with their schemas; `trpc-to-openapi` reads the same
+ * fields. `test/rest-procedures.test.ts` fails loudly if an upgrade moves them.
+ */
 export interface RestProcedure {
   /** tRPC path, e.g. `users.create`. */
   path: string;
-  procedure: AnyProcedure;
   openapi: OpenApiMeta;
   pathParams: string[];
+  /** The zod schema of the input (undefined when the procedure takes none). */
+  inputSchema: unknown;
+  /** The zod schema of the output. */
+  outputSchema: unknown;
+}
+
+interface ProcedureInternals {
+  meta?: { openapi?: OpenApiMeta };
+  inputs?: unknown[];
+  output?: unknown;
 }
 
 /** Every procedure exposed under `/v1`: the single source for routes and the OpenAPI document. */
 export function restProcedures(): RestProcedure[] {
   const procedures = appRouter._def.procedures as unknown as Record<string, AnyProcedure>;
   return Object.entries(procedures).flatMap(([path, procedure]) => {
-    const openapi = (procedure._def.meta as { openapi?: OpenApiMeta } | undefined)?.openapi;
+    const internals = procedure._def as unknown as ProcedureInternals;
+    const openapi = internals.meta?.openapi;
     if (!openapi) return [];
     const pathParams = [...openapi.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
-    return [{ path, procedure, openapi, pathParams }];
+    return [{ path, openapi, pathParams, inputSchema: internals.inputs?.[0], outputSchema: internals.output }];
   });
 }

@@ -1901,7 +1901,7 @@ export type WebhookUserCreatedWebhookPayload = {
     id: string;
     type: 'user.created';
     /**
-     * Schema version of `data`. Consumers pinned to an older version keep receiving it.
+     * Schema version of `data`: the latest version of the event type when the event was recorded.
      */
     version: 1;
     /**
@@ -1941,7 +1941,7 @@ export type WebhookUserUpdatedWebhookPayload = {
     id: string;
     type: 'user.updated';
     /**
-     * Schema version of `data`. Consumers pinned to an older version keep receiving it.
+     * Schema version of `data`: the latest version of the event type when the event was recorded.
      */
     version: 1;
     /**
@@ -1985,7 +1985,7 @@ export type WebhookUserDeletedWebhookPayload = {
     id: string;
     type: 'user.deleted';
     /**
-     * Schema version of `data`. Consumers pinned to an older version keep receiving it.
+     * Schema version of `data`: the latest version of the event type when the event was recorded.
      */
     version: 1;
     /**
@@ -2025,7 +2025,7 @@ export type WebhookUserPasswordChangedWebhookPayload = {
     id: string;
     type: 'user.password.changed';
     /**
-     * Schema version of `data`. Consumers pinned to an older version keep receiving it.
+     * Schema version of `data`: the latest version of the event type when the event was recorded.
      */
     version: 1;
     /**
@@ -2052,7 +2052,7 @@ export type WebhookUserLoginSucceededWebhookPayload = {
     id: string;
     type: 'user.login.succeeded';
     /**
-     * Schema version of `data`. Consumers pinned to an older version keep receiving it.
+     * Schema version of `data`: the latest version of the event type when the event was recorded.
      */
     version: 1;
     /**
@@ -2087,7 +2087,7 @@ export type WebhookUserLoginFailedWebhookPayload = {
     id: string;
     type: 'user.login.failed';
     /**
-     * Schema version of `data`. Consumers pinned to an older version keep receiving it.
+     * Schema version of `data`: the latest version of the event type when the event was recorded.
      */
     version: 1;
     /**
@@ -2129,7 +2129,7 @@ export type WebhookEndpointDisabledWebhookPayload = {
     id: string;
     type: 'endpoint.disabled';
     /**
-     * Schema version of `data`. Consumers pinned to an older version keep receiving it.
+     * Schema version of `data`: the latest version of the event type when the event was recorded.
      */
     version: 1;
     /**
