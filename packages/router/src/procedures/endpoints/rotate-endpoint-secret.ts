@@ -30,10 +30,15 @@ export const rotateEndpointSecret = projectProcedure
   .output(z.object({ secret: z.string(), previousSecretExpiresAt: z.string() }))
   .mutation(async ({ ctx, input }) => {
     const secret = generateSecret();
-    const now = new Date();
-    const expiresAt = new Date(now.getTime() + input.graceSeconds * 1000);
-    await ctx.db.transaction(async (tx) => {
-      await findEndpoint(tx, ctx.projectId, input.id);
+    const expiresAt = await ctx.db.transaction(async (tx) => {
+      // Rotations of one endpoint run one at a time: unserialised, concurrent rotations each
+      // expired the same current secret and inserted their own, leaving several current
+      // secrets that never expire. Under READ COMMITTED the statements below, run after the
+      // lock, see the secret a rotation committed while this one waited.
+      await findEndpoint(tx, ctx.projectId, input.id, { forUpdate: true });
+      // Taken after the lock, so a rotation that waited never expires a newer secret in the past.
+      const now = new Date();
+      const expiresAt = new Date(now.getTime() + input.graceSeconds * 1000);
       await tx
         .delete(endpointSecrets)
         .where(and(eq(endpointSecrets.endpointId, input.id), lte(endpointSecrets.expiresAt, now)));
@@ -44,6 +49,7 @@ export const rotateEndpointSecret = projectProcedure
       await tx
         .insert(endpointSecrets)
         .values({ id: newId('endpointSecret'), endpointId: input.id, secret, createdAt: now });
+      return expiresAt;
     });
     return { secret, previousSecretExpiresAt: expiresAt.toISOString() };
   });
