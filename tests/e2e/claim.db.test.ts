@@ -190,3 +190,36 @@ describeDb('claiming due deliveries (leases and SKIP LOCKED)', (t) => {
       .where(eq(deliveries.projectId, p.id));
   });
 });
+
+describeDb('finishing a batch: one bad outcome never fails the others', (t) => {
+  it('records a batch with a NUL body, a lone surrogate and a vanished delivery: the rest are finished once', async () => {
+    const h = await startHerald(t, { start: false });
+    const p = await h.project();
+    await p.createEndpoint({ url: 'http://127.0.0.1:9/never-called' });
+    await t.db.transaction(async (tx) => {
+      for (let i = 0; i < 4; i++)
+        await recordEvent(tx, { projectId: p.id, type: 'user.deleted', data: { user: user(100 + i) } });
+    });
+    const claimed = await claimDueDeliveries(t.db, { limit: 10, leaseMs: 60_000, owner: 'w1' });
+    expect(claimed).toHaveLength(4);
+    // One delivery disappears while in flight (its endpoint or project deleted).
+    await t.db.delete(deliveries).where(eq(deliveries.id, claimed[3]!.id));
+    const results: AttemptResult[] = [
+      { ...ok, responseBody: 'ok\0' },
+      { ...ok, ok: false, statusCode: 500, errorClass: 'http_status', errorMessage: 'bad\ud800', responseBody: '\0' },
+      ok,
+      ok,
+    ];
+    const outcomes = await recordAttempts(
+      t.db,
+      claimed.map((delivery, i) => ({ delivery, result: results[i]!, startedAt: new Date() })),
+      recordOptions('w1'),
+    );
+    expect(outcomes.map((o) => o.outcome)).toEqual(['succeeded', 'retrying', 'succeeded', 'lease_lost']);
+    const rows = await p.deliveryRows();
+    expect(rows.map((r) => r.status).sort()).toEqual(['pending', 'succeeded', 'succeeded']);
+    for (const row of rows) expect(await p.attemptRows(row.id)).toHaveLength(1);
+    const [first] = await p.attemptRows(claimed[0]!.id);
+    expect(first!.responseBody).toBe('ok\uFFFD');
+  });
+});

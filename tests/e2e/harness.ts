@@ -65,7 +65,14 @@ export interface ReceivedRequest {
 }
 
 export type Reply =
-  | { status: number; headers?: Record<string, string>; body?: string; delayMs?: number }
+  | {
+      status: number;
+      headers?: Record<string, string>;
+      body?: string | Buffer;
+      delayMs?: number;
+      /** Written to the socket as is, instead of a response Node would build (bytes Node refuses to send). */
+      raw?: Buffer;
+    }
   /** Never answer: hold the request until the client gives up or the receiver closes. */
   | 'hang';
 
@@ -122,7 +129,8 @@ export async function startReceiver(responder: Responder = answer200): Promise<R
       const send = (r: Exclude<Reply, 'hang'>, out: ServerResponse) => {
         if (out.destroyed) return;
         received.answered = r.status;
-        out.writeHead(r.status, { 'content-type': 'text/plain', ...r.headers }).end(r.body ?? '');
+        if (r.raw) out.socket?.end(r.raw);
+        else out.writeHead(r.status, { 'content-type': 'text/plain', ...r.headers }).end(r.body ?? '');
       };
       if (reply.delayMs) setTimeout(() => send(reply, res), reply.delayMs);
       else send(reply, res);

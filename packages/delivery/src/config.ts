@@ -17,6 +17,14 @@ export interface DispatcherConfig {
   failureWindowMs: number;
   allowPrivateNetworks: boolean;
   maxResponseBytes: number;
+  /** Requests in flight to one slow or timing-out endpoint, across dispatchers (an endpoint's own setting wins). */
+  endpointMaxInFlight: number;
+  /** Requests in flight to one endpoint that answers fast; default: this dispatcher's concurrency. */
+  fastEndpointMaxInFlight: number | null;
+  /** An endpoint whose answers average longer than this is slow. */
+  slowEndpointAfterMs: number;
+  /** Percent of this dispatcher's slots one project may hold while other projects have due work. */
+  projectSharePercent: number;
 }
 
 export const defaultDispatcherConfig: DispatcherConfig = {
@@ -29,6 +37,10 @@ export const defaultDispatcherConfig: DispatcherConfig = {
   failureWindowMs: 5 * 86_400_000,
   allowPrivateNetworks: false,
   maxResponseBytes: 4096,
+  endpointMaxInFlight: 4,
+  fastEndpointMaxInFlight: null,
+  slowEndpointAfterMs: 1_000,
+  projectSharePercent: 50,
 };
 
 export function dispatcherConfigFromEnv(env: Env = process.env): DispatcherConfig {
@@ -55,5 +67,9 @@ export function dispatcherConfigFromEnv(env: Env = process.env): DispatcherConfi
     failureWindowMs: envDuration(env, 'HERALD_DISABLE_AFTER', d.failureWindowMs),
     allowPrivateNetworks: envFlag(env, 'HERALD_ALLOW_PRIVATE_NETWORKS'),
     maxResponseBytes: d.maxResponseBytes,
+    endpointMaxInFlight: envInt(env, 'HERALD_ENDPOINT_MAX_IN_FLIGHT', d.endpointMaxInFlight),
+    fastEndpointMaxInFlight: d.fastEndpointMaxInFlight,
+    slowEndpointAfterMs: envDuration(env, 'HERALD_ENDPOINT_SLOW_AFTER', d.slowEndpointAfterMs, { min: 1 }),
+    projectSharePercent: envInt(env, 'HERALD_PROJECT_SHARE', d.projectSharePercent, { max: 100 }),
   };
 }

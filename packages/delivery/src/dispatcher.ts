@@ -12,6 +12,7 @@ import { envelopeBody, webhookHeaders } from './message';
 import { DispatcherMetrics } from './metrics';
 import type { ClaimedDelivery } from './sql/claim';
 import { claimDueDeliveries } from './sql/claim';
+import { SLOW_AFTER_TIMEOUTS } from './sql/finish';
 import { releaseLeases } from './sql/release';
 import { failForDisabledEndpoint } from './sql/skip';
 import type { DeliveryWakeup } from './wakeup';
@@ -62,6 +63,17 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     failureWindowMs: config.failureWindowMs,
   });
   const inFlight = new Set<Promise<void>>();
+  const inFlightByProject = new Map<string, number>();
+  const limits = {
+    slowEndpointMaxInFlight: config.endpointMaxInFlight,
+    fastEndpointMaxInFlight: config.fastEndpointMaxInFlight ?? config.concurrency,
+    slowAfterMs: config.slowEndpointAfterMs,
+    timeoutsForOneSlot: SLOW_AFTER_TIMEOUTS,
+    projectShare: Math.max(1, Math.ceil((config.concurrency * config.projectSharePercent) / 100)),
+    // Alone, a project may use all but a quarter of the slots: a newcomer always finds some free.
+    projectSolo: Math.max(1, config.concurrency - Math.ceil(config.concurrency / 4)),
+    inFlightByProject,
+  };
   const refillAt = Math.max(1, Math.min(config.batchSize, Math.floor(config.concurrency / 4)));
   let running = false;
   let claiming = false;
@@ -94,9 +106,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           const free = config.concurrency - inFlight.size;
           if (free <= 0) break;
           const limit = Math.min(config.batchSize, free);
-          const claimed = await claimDueDeliveries(options.db, { limit, leaseMs: config.leaseMs, owner: workerId });
+          const claimed = await claimDueDeliveries(options.db, {
+            limit,
+            leaseMs: config.leaseMs,
+            owner: workerId,
+            limits,
+          });
           lastClaimEmpty = claimed.length === 0;
-          for (const delivery of claimed) track(deliver(delivery));
+          for (const delivery of claimed) track(delivery);
           if (claimed.length < limit) break;
         }
       } while (kickAgain && running);
@@ -108,10 +125,16 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
-  function track(work: Promise<void>) {
+  function track(delivery: ClaimedDelivery) {
+    const project = delivery.projectId;
+    inFlightByProject.set(project, (inFlightByProject.get(project) ?? 0) + 1);
+    const work = deliver(delivery);
     inFlight.add(work);
     void work.finally(() => {
       inFlight.delete(work);
+      const left = (inFlightByProject.get(project) ?? 1) - 1;
+      if (left > 0) inFlightByProject.set(project, left);
+      else inFlightByProject.delete(project);
       // Freed slots may have due work waiting behind them; refill once a
       // batch worth is free, since one claim per slot is the slowest way to claim.
       const free = config.concurrency - inFlight.size;

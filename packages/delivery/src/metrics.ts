@@ -36,7 +36,7 @@ export class DispatcherMetrics {
       sql`select count(*)::int as due,
                  extract(epoch from now() - min(next_attempt_at))::float8 as oldest_seconds
           from deliveries
-          where ${isDue}`,
+          where ${isDue()}`,
     );
     const lines = [
       '# HELP herald_deliveries_total Delivery attempts by outcome.',

@@ -1,6 +1,6 @@
 import type { AnyColumn } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, jsonb, pgTable, real, text, timestamp } from 'drizzle-orm/pg-core';
 import { events } from './events';
 import { projects } from './tenancy';
 
@@ -20,6 +20,12 @@ export const endpoints = pgTable(
     disabledReason: text('disabled_reason'),
     /** Start of the current run of failures; cleared by any success. */
     failingSince: timestamp('failing_since', { withTimezone: true, mode: 'date' }),
+    /** Most requests in flight to this endpoint across all dispatchers; null: the dispatcher's default. */
+    maxInFlight: integer('max_in_flight'),
+    /** Moving average of how long the endpoint takes to answer (ms); null until its first attempt. */
+    latencyMs: real('latency_ms'),
+    /** Attempts in a row that timed out; an endpoint that keeps timing out gets one slot and later retries. */
+    timeoutsInRow: integer('timeouts_in_row').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
@@ -52,7 +58,8 @@ export type DeliveryStatus = (typeof deliveryStatuses)[number];
  * that may run out). The due index's predicate, and with
  * `next_attempt_at <= now()` the dispatcher's "due" condition.
  */
-export const isQueued = (status: AnyColumn) => sql`${status} in ('pending', 'in_flight')`;
+export const QUEUED_STATUSES_SQL = "in ('pending', 'in_flight')";
+export const isQueued = (status: AnyColumn) => sql`${status} ${sql.raw(QUEUED_STATUSES_SQL)}`;
 
 /**
  * One event for one endpoint. While `pending` or `in_flight`,
@@ -91,6 +98,8 @@ export const deliveries = pgTable(
   (t) => [
     index('deliveries_due_idx').on(t.nextAttemptAt).where(isQueued(t.status)),
     index('deliveries_endpoint_idx').on(t.endpointId, t.status, t.id),
+    // Fair claiming walks the endpoints that have queued work, oldest delivery first in each.
+    index('deliveries_queued_endpoint_idx').on(t.endpointId, t.nextAttemptAt).where(isQueued(t.status)),
     index('deliveries_event_idx').on(t.eventId),
   ],
 );

@@ -1,7 +1,7 @@
 import type { Database } from '@herald/db';
 import { executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
-import { isDue } from './due';
+import { isDue, isQueuedRow } from './due';
 
 export interface ClaimedDelivery {
   id: string;
@@ -9,7 +9,7 @@ export interface ClaimedDelivery {
   attemptCount: number;
   scheduleOffset: number;
   event: { id: string; type: string; version: number; data: unknown; createdAt: Date };
-  endpoint: { id: string; url: string; headers: Record<string, string>; disabled: boolean };
+  endpoint: { id: string; url: string; headers: Record<string, string>; disabled: boolean; timeoutsInRow: number };
   /** Newest first; several during a rotation's grace period. */
   secrets: string[];
 }
@@ -28,27 +28,105 @@ interface ClaimRow extends Record<string, unknown> {
   endpoint_url: string;
   endpoint_headers: Record<string, string>;
   endpoint_disabled: boolean;
+  endpoint_timeouts_in_row: number;
   secrets: string[];
 }
 
+/** How many slots an endpoint and a project may hold; see `claimDueDeliveries`. */
+export interface ClaimLimits {
+  /** Requests in flight to one slow endpoint (answers slower than `slowAfterMs`), across dispatchers. */
+  slowEndpointMaxInFlight: number;
+  /** Requests in flight to one endpoint that answers fast, across dispatchers. */
+  fastEndpointMaxInFlight: number;
+  slowAfterMs: number;
+  /** An endpoint with this many timeouts in a row gets one slot. */
+  timeoutsForOneSlot: number;
+  /** Most of this dispatcher's slots one project may hold while other projects have due work. */
+  projectShare: number;
+  /** Most it may hold while no other project has due work (the rest stays free for newcomers). */
+  projectSolo: number;
+  /** This dispatcher's deliveries in flight, by project id. */
+  inFlightByProject: ReadonlyMap<string, number>;
+}
+
+/** Claiming without fairness caps (tools and tests that claim by hand). */
+const NO_LIMITS: ClaimLimits = {
+  slowEndpointMaxInFlight: 1_000_000,
+  fastEndpointMaxInFlight: 1_000_000,
+  slowAfterMs: 1_000_000,
+  timeoutsForOneSlot: 1_000_000,
+  projectShare: 1_000_000,
+  projectSolo: 1_000_000,
+  inFlightByProject: new Map(),
+};
+
 /**
- * pending → in_flight: takes up to `limit` due deliveries for this worker, with everything
- * needed to send them, in one statement (one round trip). SKIP LOCKED lets
- * many dispatchers claim side by side without waiting on or double-taking
- * each other's rows; the lease (`next_attempt_at` in the future while in
- * flight) makes a dead worker's deliveries due again once it expires.
+ * pending → in_flight: takes up to `limit` due deliveries for this worker,
+ * fairly, with everything needed to send them, in one statement.
+ *
+ * Fairness: the claim visits every endpoint with queued work (a skip scan of
+ * `deliveries_queued_endpoint_idx`), takes at most that endpoint's free slots
+ * (its cap minus what all dispatchers have in flight to it: slow or timing
+ * out endpoints get few), then holds each project to its share of this
+ * dispatcher's slots, oldest deliveries first. A tenant's backlog or its
+ * hanging endpoints therefore never hold every slot.
+ *
+ * SKIP LOCKED lets many dispatchers claim side by side without waiting on or
+ * double-taking each other's rows; the lease (`next_attempt_at` in the future
+ * while in flight) makes a dead worker's deliveries due again once it expires.
  */
 export async function claimDueDeliveries(
   db: Database,
-  options: { limit: number; leaseMs: number; owner: string },
+  options: { limit: number; leaseMs: number; owner: string; limits?: ClaimLimits },
 ): Promise<ClaimedDelivery[]> {
+  const l = options.limits ?? NO_LIMITS;
+  const inFlight = JSON.stringify(Object.fromEntries(l.inFlightByProject));
   const rows = await executeRows<ClaimRow>(
     db,
-    sql`with due as (
-          select id from deliveries
-          where ${isDue}
-          order by next_attempt_at
-          limit ${options.limit}
+    sql`with recursive active(endpoint_id) as (
+          (select endpoint_id from deliveries where ${isQueuedRow()} order by endpoint_id limit 1)
+          union all
+          select (select endpoint_id from deliveries
+                  where ${isQueuedRow()} and deliveries.endpoint_id > active.endpoint_id
+                  order by endpoint_id limit 1)
+          from active where active.endpoint_id is not null
+        ),
+        budget as (
+          select ep.id as endpoint_id,
+                 coalesce(ep.max_in_flight,
+                          case when ep.timeouts_in_row >= ${l.timeoutsForOneSlot}::int then 1
+                               when ep.latency_ms > ${l.slowAfterMs}::int then ${l.slowEndpointMaxInFlight}::int
+                               else ${l.fastEndpointMaxInFlight}::int end)
+                 - (select count(*) from deliveries f
+                    where f.endpoint_id = ep.id and f.status = 'in_flight' and f.next_attempt_at > now()) as free
+          from active join endpoints ep on ep.id = active.endpoint_id
+        ),
+        candidates as (
+          select x.id, x.project_id, x.next_attempt_at
+          from budget cross join lateral (
+            select d.id, d.project_id, d.next_attempt_at from deliveries d
+            where d.endpoint_id = budget.endpoint_id and ${isDue('d')}
+            order by d.next_attempt_at
+            limit greatest(budget.free, 0)
+          ) x
+        ),
+        ranked as (
+          select id, project_id, next_attempt_at,
+                 row_number() over (partition by project_id order by next_attempt_at) as rank_in_project
+          from candidates
+        ),
+        due as (
+          select r.id from ranked r
+          where r.rank_in_project
+                <= (case when (select count(distinct project_id) from candidates) > 1 then ${l.projectShare}::int
+                         else ${l.projectSolo}::int end)
+                   - coalesce((${inFlight}::jsonb ->> r.project_id)::int, 0)
+          order by r.next_attempt_at
+          limit ${options.limit}::int
+        ),
+        locked as (
+          select d.id from deliveries d
+          where d.id in (select id from due) and ${isDue('d')}
           for update skip locked
         ),
         claimed as (
@@ -57,14 +135,14 @@ export async function claimDueDeliveries(
               next_attempt_at = now() + ${options.leaseMs} * interval '1 millisecond',
               lease_owner = ${options.owner},
               updated_at = now()
-          from due where d.id = due.id
+          from locked where d.id = locked.id
           returning d.id, d.project_id, d.endpoint_id, d.event_id, d.attempt_count, d.schedule_offset
         )
         select c.id, c.project_id, c.attempt_count, c.schedule_offset,
                e.id as event_id, e.type as event_type, e.version as event_version,
                e.data as event_data, e.created_at as event_created_at,
                ep.id as endpoint_id, ep.url as endpoint_url, ep.headers as endpoint_headers,
-               ep.disabled as endpoint_disabled,
+               ep.disabled as endpoint_disabled, ep.timeouts_in_row as endpoint_timeouts_in_row,
                -- Newest first: the current secret and any still in a rotation's grace period.
                coalesce((select array_agg(s.secret order by s.id desc) from endpoint_secrets s
                          where s.endpoint_id = ep.id and (s.expires_at is null or s.expires_at > now())),
@@ -90,6 +168,7 @@ export async function claimDueDeliveries(
       url: row.endpoint_url,
       headers: row.endpoint_headers,
       disabled: row.endpoint_disabled,
+      timeoutsInRow: Number(row.endpoint_timeouts_in_row),
     },
     secrets: row.secrets,
   }));

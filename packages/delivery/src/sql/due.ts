@@ -1,11 +1,19 @@
-import { deliveries, isQueued } from '@herald/db';
+import { QUEUED_STATUSES_SQL } from '@herald/db';
 import { sql } from 'drizzle-orm';
 
 /**
- * The one "due" condition: queued (pending, or in flight under a lease) and
- * its time has come. For an in-flight delivery `next_attempt_at` is the end
- * of its lease, so an expired lease is simply due again. The partial index
- * `deliveries_due_idx` is defined on the same `isQueued` predicate, so the
- * claim and the metrics query are both index scans.
+ * The one "due" condition, for the `deliveries` row named `alias`: queued
+ * (pending, or in flight under a lease) and its time has come. For an
+ * in-flight delivery `next_attempt_at` is the end of its lease, so an expired
+ * lease is simply due again. The partial indexes `deliveries_due_idx` and
+ * `deliveries_queued_endpoint_idx` are defined on the same queued predicate
+ * (`isQueued` in `@herald/db`), so claims and metrics are index scans.
  */
-export const isDue = sql`${isQueued(deliveries.status)} and ${deliveries.nextAttemptAt} <= now()`;
+export function isDue(alias = 'deliveries') {
+  return sql.raw(`${alias}.status ${QUEUED_STATUSES_SQL} and ${alias}.next_attempt_at <= now()`);
+}
+
+/** Queued, due or not: what the indexes cover. */
+export function isQueuedRow(alias = 'deliveries') {
+  return sql.raw(`${alias}.status ${QUEUED_STATUSES_SQL}`);
+}

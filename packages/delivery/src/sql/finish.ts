@@ -1,13 +1,16 @@
 import type { Database } from '@herald/db';
-import { deliveryAttempts, executeRows, newId } from '@herald/db';
+import { executeRows, newId, toStorableText } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { AttemptResult } from '../http/send-webhook';
 import type { RetryPolicy } from '../retry-schedule';
 import { nextRetryDelayMs } from '../retry-schedule';
 import type { ClaimedDelivery } from './claim';
-import { disableEndpoint, failingTooLong, recordEndpointHealth } from './endpoint-health';
+import { disableEndpoint, failingTooLong, recordEndpointHealth, recordEndpointSpeed } from './endpoint-health';
 
 const RETRY_AFTER_STATUSES = new Set([429, 502, 503, 504]);
+
+/** Timeouts in a row after which an endpoint gets one slot and doubled retry delays. */
+export const SLOW_AFTER_TIMEOUTS = 3;
 
 export type AttemptOutcome = 'succeeded' | 'retrying' | 'failed' | 'lease_lost';
 
@@ -25,39 +28,120 @@ export interface FinishedAttempt {
   startedAt: Date;
 }
 
+/** What one finished attempt will write, decided before the transaction. */
+interface PlannedOutcome {
+  finished: FinishedAttempt;
+  plan: NextStep;
+  /** Text from the receiver, made storable; null in the bare fallback. */
+  errorMessage: string | null;
+  responseBody: string | null;
+}
+
+type Outcome = { outcome: AttemptOutcome; eventsEmitted: number };
+
 /**
  * Stores finished attempts and decides what happens to each delivery next
  * (success, another try later, or failure for good), all in one
  * transaction: a batch of N costs one commit and a handful of statements,
  * not N of each. Only the worker that still holds a lease may move its
  * delivery on; the attempt is logged either way, since it really happened.
+ *
+ * One outcome can never stop another from being recorded: text from
+ * receivers is made storable first, and if the batch still fails, each
+ * attempt is written alone, and one that cannot be written even then is
+ * finished without its details. Only an unreachable database leaves
+ * deliveries in flight (their leases expire and they are sent again).
  */
 export async function recordAttempts(
   db: Database,
   finished: readonly FinishedAttempt[],
   options: Omit<RecordAttemptOptions, 'startedAt'>,
-): Promise<Array<{ outcome: AttemptOutcome; eventsEmitted: number }>> {
+): Promise<Outcome[]> {
   if (finished.length === 0) return [];
-  const plans = finished.map((f) => planNext(f, options.retryPolicy));
-  return db.transaction(async (tx) => {
-    await tx.insert(deliveryAttempts).values(
-      finished.map(({ delivery, result, startedAt }) => ({
-        id: newId('attempt'),
-        deliveryId: delivery.id,
-        attemptNumber: delivery.attemptCount + 1,
-        startedAt,
-        durationMs: Math.round(result.durationMs),
-        statusCode: result.statusCode,
-        errorClass: result.errorClass,
-        errorMessage: result.errorMessage,
-        responseBody: result.responseBody,
-      })),
-    );
+  const planned = finished.map((f) => plan(f, options.retryPolicy));
+  try {
+    return await writeOutcomes(db, planned, options);
+  } catch (error) {
+    if (!isDataError(error) || planned.length === 1) {
+      if (planned.length === 1 && isDataError(error)) return [await writeBare(db, planned[0]!, options)];
+      throw error;
+    }
+    const outcomes: Outcome[] = [];
+    for (const one of planned) {
+      try {
+        outcomes.push(...(await writeOutcomes(db, [one], options)));
+      } catch (oneError) {
+        if (!isDataError(oneError)) throw oneError;
+        outcomes.push(await writeBare(db, one, options));
+      }
+    }
+    return outcomes;
+  }
+}
 
-    const rows = plans.map(
-      (p, i) =>
-        sql`(${finished[i]!.delivery.id}::text, ${p.status}::text, ${p.attemptCount}::int, ${p.delayMs}::int,
-             ${finished[i]!.result.statusCode}::int, ${p.lastError}::text)`,
+/** The last resort for an outcome whose details cannot be stored: numbers only, no endpoint bookkeeping. */
+async function writeBare(db: Database, one: PlannedOutcome, options: Omit<RecordAttemptOptions, 'startedAt'>) {
+  const bare: PlannedOutcome = {
+    ...one,
+    errorMessage: null,
+    responseBody: null,
+    plan: { ...one.plan, lastError: one.plan.lastError === null ? null : 'attempt details could not be stored' },
+  };
+  try {
+    const [outcome] = await writeOutcomes(db, [bare], options, { bookkeeping: false });
+    return outcome!;
+  } catch (error) {
+    if (!isDataError(error)) throw error;
+    // Nothing about this delivery can be written (it was deleted meanwhile): it is no longer ours.
+    return { outcome: 'lease_lost' as const, eventsEmitted: 0 };
+  }
+}
+
+/**
+ * SQLSTATE classes 22 (data exception) and 23 (integrity constraint): the
+ * row's fault, not the connection's, so writing it again alone can help.
+ */
+function isDataError(error: unknown): boolean {
+  for (let e: unknown = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code)) return true;
+  }
+  return false;
+}
+
+function plan(finished: FinishedAttempt, retryPolicy: RetryPolicy): PlannedOutcome {
+  return {
+    finished,
+    plan: planNext(finished, retryPolicy),
+    errorMessage: toStorableText(finished.result.errorMessage),
+    responseBody: toStorableText(finished.result.responseBody),
+  };
+}
+
+async function writeOutcomes(
+  db: Database,
+  planned: readonly PlannedOutcome[],
+  options: Omit<RecordAttemptOptions, 'startedAt'>,
+  { bookkeeping = true } = {},
+): Promise<Outcome[]> {
+  return db.transaction(async (tx) => {
+    // Attempts of deliveries deleted meanwhile (their endpoint was deleted) are skipped, not a failed batch.
+    const attempts = planned.map(
+      ({ finished: { delivery, result, startedAt }, errorMessage, responseBody }) =>
+        sql`(${newId('attempt')}::text, ${delivery.id}::text, ${delivery.attemptCount + 1}::int,
+             ${startedAt.toISOString()}::timestamptz, ${Math.round(result.durationMs)}::int, ${result.statusCode}::int,
+             ${result.errorClass}::text, ${errorMessage}::text, ${responseBody}::text)`,
+    );
+    await tx.execute(sql`insert into delivery_attempts
+        (id, delivery_id, attempt_number, started_at, duration_ms, status_code, error_class, error_message, response_body)
+      select v.* from (values ${sql.join(attempts, sql`, `)})
+        as v(id, delivery_id, attempt_number, started_at, duration_ms, status_code, error_class, error_message, response_body)
+      where exists (select 1 from deliveries d where d.id = v.delivery_id)`);
+
+    const rows = planned.map(
+      ({ finished: f, plan: p }) =>
+        sql`(${f.delivery.id}::text, ${p.status}::text, ${p.attemptCount}::int, ${p.delayMs}::bigint,
+             ${f.result.statusCode}::int, ${toStorableText(p.lastError)}::text)`,
     );
     const moved = await executeRows<{ id: string }>(
       tx,
@@ -76,32 +160,39 @@ export async function recordAttempts(
           returning d.id`,
     );
     const movedIds = new Set(moved.map((r) => r.id));
+    const mine = planned.filter((p) => movedIds.has(p.finished.delivery.id));
+    if (!bookkeeping) {
+      return planned.map((p) => ({
+        outcome: movedIds.has(p.finished.delivery.id) ? p.plan.outcome : 'lease_lost',
+        eventsEmitted: 0,
+      }));
+    }
 
     const succeededAt = new Set<string>();
     const failedAt = new Set<string>();
-    finished.forEach((f, i) => {
-      if (!movedIds.has(f.delivery.id)) return;
-      (plans[i]!.status === 'succeeded' ? succeededAt : failedAt).add(f.delivery.endpoint.id);
-    });
+    for (const p of mine) (p.plan.status === 'succeeded' ? succeededAt : failedAt).add(p.finished.delivery.endpoint.id);
     await recordEndpointHealth(tx, succeededAt, failedAt);
+    await recordEndpointSpeed(
+      tx,
+      mine.map((p) => ({ endpointId: p.finished.delivery.endpoint.id, result: p.finished.result })),
+    );
 
-    const outcomes: Array<{ outcome: AttemptOutcome; eventsEmitted: number }> = [];
+    const outcomes: Outcome[] = [];
     const windowChecked = new Set<string>();
-    for (const [i, f] of finished.entries()) {
-      const plan = plans[i]!;
+    for (const { finished: f, plan: p } of planned) {
       const endpointId = f.delivery.endpoint.id;
       if (!movedIds.has(f.delivery.id)) {
         outcomes.push({ outcome: 'lease_lost', eventsEmitted: 0 });
         continue;
       }
       let reason: 'gone' | 'failing' | null = null;
-      if (plan.gone) reason = 'gone';
-      else if (plan.status !== 'succeeded' && !succeededAt.has(endpointId) && !windowChecked.has(endpointId)) {
+      if (p.gone) reason = 'gone';
+      else if (p.status !== 'succeeded' && !succeededAt.has(endpointId) && !windowChecked.has(endpointId)) {
         windowChecked.add(endpointId);
         reason = await failingTooLong(tx, endpointId, options.failureWindowMs);
       }
       const eventsEmitted = reason ? await disableEndpoint(tx, f.delivery, reason) : 0;
-      outcomes.push({ outcome: plan.outcome, eventsEmitted });
+      outcomes.push({ outcome: p.outcome, eventsEmitted });
     }
     return outcomes;
   });
@@ -113,7 +204,7 @@ export async function recordAttempt(
   delivery: ClaimedDelivery,
   result: AttemptResult,
   options: RecordAttemptOptions,
-): Promise<{ outcome: AttemptOutcome; eventsEmitted: number }> {
+): Promise<Outcome> {
   const { startedAt, ...rest } = options;
   const [outcome] = await recordAttempts(db, [{ delivery, result, startedAt }], rest);
   return outcome!;
@@ -138,11 +229,15 @@ function planNext({ delivery, result }: FinishedAttempt, retryPolicy: RetryPolic
     return { outcome: 'failed', status: 'failed', attemptCount, delayMs: null, lastError, gone: true };
   // Throttling answers: 429, and the gateway/unavailable 5xx that carry Retry-After (RFC 9110 §10.2.3).
   const honoursRetryAfter = result.statusCode !== null && RETRY_AFTER_STATUSES.has(result.statusCode);
-  const delayMs = nextRetryDelayMs(
+  let delayMs = nextRetryDelayMs(
     retryPolicy,
     attemptCount - delivery.scheduleOffset,
     honoursRetryAfter ? result.retryAfterSeconds : null,
   );
+  // An endpoint that keeps timing out holds slots for the whole timeout at every try: wait longer for it.
+  if (delayMs !== null && result.errorClass === 'timeout' && delivery.endpoint.timeoutsInRow >= SLOW_AFTER_TIMEOUTS) {
+    delayMs *= 2;
+  }
   return delayMs === null
     ? { outcome: 'failed', status: 'failed', attemptCount, delayMs: null, lastError, gone: false }
     : { outcome: 'retrying', status: 'pending', attemptCount, delayMs, lastError, gone: false };
