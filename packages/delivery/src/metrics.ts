@@ -38,6 +38,16 @@ export class DispatcherMetrics {
           from deliveries
           where ${isDue()}`,
     );
+    // Who holds the slots, across every dispatcher: live leases by endpoint (top 10) and by project.
+    const holders = await executeRows<{ project_id: string; endpoint_id: string; n: number | string }>(
+      db,
+      sql`select project_id, endpoint_id, count(*)::int as n from deliveries
+          where status = 'in_flight' and next_attempt_at > now()
+          group by project_id, endpoint_id`,
+    );
+    const byProject = new Map<string, number>();
+    for (const h of holders) byProject.set(h.project_id, (byProject.get(h.project_id) ?? 0) + Number(h.n));
+    const topEndpoints = [...holders].sort((a, b) => Number(b.n) - Number(a.n)).slice(0, 10);
     const lines = [
       '# HELP herald_deliveries_total Delivery attempts by outcome.',
       '# TYPE herald_deliveries_total counter',
@@ -56,6 +66,15 @@ export class DispatcherMetrics {
       '# HELP herald_oldest_due_delivery_age_seconds How long the oldest due delivery has waited.',
       '# TYPE herald_oldest_due_delivery_age_seconds gauge',
       `herald_oldest_due_delivery_age_seconds ${Math.max(0, Number(queue?.oldest_seconds ?? 0))}`,
+      '# HELP herald_in_flight_deliveries_by_project Deliveries in flight (live leases, all dispatchers) by project.',
+      '# TYPE herald_in_flight_deliveries_by_project gauge',
+      ...[...byProject].map(([project, n]) => `herald_in_flight_deliveries_by_project{project="${project}"} ${n}`),
+      '# HELP herald_in_flight_deliveries_by_endpoint The 10 endpoints with the most deliveries in flight.',
+      '# TYPE herald_in_flight_deliveries_by_endpoint gauge',
+      ...topEndpoints.map(
+        (h) =>
+          `herald_in_flight_deliveries_by_endpoint{project="${h.project_id}",endpoint="${h.endpoint_id}"} ${Number(h.n)}`,
+      ),
     ];
     return `${lines.join('\n')}\n`;
   }
