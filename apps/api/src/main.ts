@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { createLogger, envInt, envString } from '@herald/config';
+import { dbTimeoutsFromEnv } from '@herald/db';
 import { dispatcherConfigFromEnv } from '@herald/delivery';
 import { apiConfigFromEnv } from '@herald/router';
 import { createPlatform } from './platform';
@@ -16,7 +17,7 @@ const dataDir = envString(env, 'HERALD_DATA_DIR') ?? fileURLToPath(new URL('../.
 // are deployed on their own (HERALD_DISPATCHER=off).
 const runDispatcher = !url || envString(env, 'HERALD_DISPATCHER') !== 'off';
 const platform = await createPlatform({
-  database: url ? { url } : { dataDir },
+  database: url ? { url, ...dbTimeoutsFromEnv(env) } : { dataDir },
   api: apiConfigFromEnv(env),
   dispatcher: runDispatcher ? dispatcherConfigFromEnv(env) : false,
   logger,

@@ -1,5 +1,5 @@
 import { createLogger, envInt, envString } from '@herald/config';
-import { createDb } from '@herald/db';
+import { createDb, dbTimeoutsFromEnv } from '@herald/db';
 import { createDeliveryWakeup, createDispatcher, dispatcherConfigFromEnv } from '@herald/delivery';
 import { startMetricsServer } from './metrics-server';
 
@@ -15,7 +15,7 @@ if (!url) {
 const config = dispatcherConfigFromEnv();
 const metricsPort = envInt(process.env, 'METRICS_PORT', 9464, { min: 0, max: 65_535 });
 
-const herald = await createDb({ url });
+const herald = await createDb({ url, ...dbTimeoutsFromEnv() });
 const wakeup = createDeliveryWakeup(herald);
 const dispatcher = createDispatcher({ db: herald.db, wakeup, config, logger });
 await dispatcher.start();

@@ -37,6 +37,32 @@ export interface CreateDbOptions {
   maxConnections?: number;
   /** Apply pending migrations before returning (default true). */
   migrate?: boolean;
+  /** PostgreSQL: how long opening a connection may take before its query fails (default 5 s). */
+  connectTimeoutMs?: number;
+  /** PostgreSQL `statement_timeout` of every connection; 0 leaves the server's (default 30 s). */
+  statementTimeoutMs?: number;
+  /** PostgreSQL `idle_in_transaction_session_timeout`; 0 leaves the server's (default 60 s). */
+  idleInTransactionTimeoutMs?: number;
+}
+
+/**
+ * Bounds on waiting for PostgreSQL. While the database restarts, queries
+ * fail within these instead of hanging, and callers answer "unavailable".
+ */
+export const defaultDbTimeouts = {
+  connectTimeoutMs: 5_000,
+  statementTimeoutMs: 30_000,
+  idleInTransactionTimeoutMs: 60_000,
+} as const;
+
+/**
+ * Seconds before a pooled connection tries again after failing to connect.
+ * postgres.js's default grows to 20 s after a few failures, so a restart of a
+ * second or two would hold queries for up to 20 s after the database is back;
+ * this one grows from 50 ms to at most 1 s (with jitter).
+ */
+export function reconnectBackoff(retries: number): number {
+  return Math.min(0.05 * 2 ** retries, 1) * (0.5 + Math.random() / 2);
 }
 
 export async function createDb(options: CreateDbOptions = {}): Promise<HeraldDb> {
@@ -58,11 +84,18 @@ export async function createDb(options: CreateDbOptions = {}): Promise<HeraldDb>
 }
 
 function openPostgres(url: string, options: CreateDbOptions): HeraldDb {
+  const d = defaultDbTimeouts;
   const sql = postgres(url, {
     max: options.maxConnections ?? 10,
     onnotice: () => {},
-    // Herald stores timestamps as timestamptz; keep them as Date objects.
-    connection: { application_name: 'herald' },
+    connect_timeout: (options.connectTimeoutMs ?? d.connectTimeoutMs) / 1000,
+    backoff: reconnectBackoff,
+    // Startup parameters; postgres.js leaves out zeros, so 0 keeps the server's setting.
+    connection: {
+      application_name: 'herald',
+      statement_timeout: options.statementTimeoutMs ?? d.statementTimeoutMs,
+      idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? d.idleInTransactionTimeoutMs,
+    },
   });
   const db = drizzlePostgres(sql, { schema }) as unknown as Database;
   return {
