@@ -79,6 +79,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   let claiming = false;
   let kickAgain = false;
   let lastClaimEmpty = false;
+  // The last claim came back short while this worker had deliveries in flight: fairness caps
+  // (not an empty queue) may have held it back, so finishing deliveries must claim again.
+  let lastClaimCapped = false;
+  // Slots one project alone may not take (kept for newcomers): waiting for a batch worth beyond
+  // them avoids a claim per finished delivery while a lone project sits at its cap.
+  const reserve = config.concurrency - limits.projectSolo;
   let pollTimer: NodeJS.Timeout | null = null;
   let unsubscribe: (() => Promise<void>) | null = null;
   let idleWaiters: Array<() => void> = [];
@@ -113,6 +119,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
             limits,
           });
           lastClaimEmpty = claimed.length === 0;
+          lastClaimCapped = claimed.length < limit && inFlight.size > 0;
           for (const delivery of claimed) track(delivery);
           if (claimed.length < limit) break;
         }
@@ -138,7 +145,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       // Freed slots may have due work waiting behind them; refill once a
       // batch worth is free, since one claim per slot is the slowest way to claim.
       const free = config.concurrency - inFlight.size;
-      if (!lastClaimEmpty && (free >= refillAt || inFlight.size === 0)) void kick();
+      const wanted = lastClaimCapped ? refillAt + reserve : refillAt;
+      if ((!lastClaimEmpty || lastClaimCapped) && (free >= wanted || inFlight.size === 0)) void kick();
       settleIdle();
     });
   }
