@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import { apiBench } from './benchmarks/api';
 import { dispatchBench } from './benchmarks/dispatch';
+import { fairnessBench } from './benchmarks/fairness';
 import { growthBench } from './benchmarks/growth';
 import { latencyBench } from './benchmarks/latency';
 import { pollingBench } from './benchmarks/polling';
@@ -31,6 +32,7 @@ const benchmarks: Record<string, (ctx: BenchContext) => Promise<Figure[]>> = {
   dispatch: dispatchBench,
   api: apiBench,
   latency: latencyBench,
+  fairness: fairnessBench,
   wakeup: wakeupBench,
   growth: growthBench,
   polling: pollingBench,

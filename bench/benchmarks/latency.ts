@@ -25,7 +25,7 @@ type Percentiles = {
   drainMs?: number;
 };
 
-function latencies(sentAt: Record<string, number>, firstByte: Record<string, number>): Percentiles {
+export function latencies(sentAt: Record<string, number>, firstByte: Record<string, number>): Percentiles {
   const values: number[] = [];
   for (const [id, t0] of Object.entries(sentAt)) {
     const t1 = firstByte[id];
@@ -35,7 +35,7 @@ function latencies(sentAt: Record<string, number>, firstByte: Record<string, num
   return { p50: percentile(values, 50), p99: percentile(values, 99), samples: values.length };
 }
 
-async function waitForReceiver(receiver: Child, expected: number): Promise<Record<string, number>> {
+export async function waitForReceiver(receiver: Child, expected: number): Promise<Record<string, number>> {
   const deadline = monoMs() + 60_000;
   for (;;) {
     const stats = await receiver.call<{ count: number }>('stats');
@@ -161,7 +161,7 @@ export async function latencyBench(ctx: BenchContext): Promise<Figure[]> {
  * Open loop: `rate` transactions a second, each recording one event (and its
  * delivery) as the API does; the clock starts when the commit is acknowledged.
  */
-async function writeEvents(
+export async function writeEvents(
   writer: Awaited<ReturnType<typeof createDb>>,
   wakeup: ReturnType<typeof createDeliveryWakeup>,
   project: Project,
