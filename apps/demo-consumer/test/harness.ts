@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createApp, listen } from '@herald/api';
+import { createPlatform } from '@herald/api';
 import type { HeraldClient } from '@herald/client';
 import { createHeraldClient } from '@herald/client';
-import { createDb } from '@herald/db';
 import { signHeaders } from '@herald/signing';
 
 /**
@@ -25,9 +24,12 @@ export interface TestPlatform {
 
 export async function startPlatform(): Promise<TestPlatform> {
   const adminToken = `admin_${randomBytes(8).toString('hex')}`;
-  const herald = await createDb({ dataDir: 'memory://' });
-  const app = createApp({ db: herald.db, config: { adminToken, rateLimit: { requests: 100_000, windowSeconds: 1 } } });
-  const server = await listen(app);
+  const platform = await createPlatform({
+    database: { dataDir: 'memory://' },
+    api: { adminToken, rateLimit: { requests: 100_000, windowSeconds: 1 } },
+    dispatcher: false,
+  });
+  const server = await platform.listen();
   const response = await fetch(`${server.url}/v1/projects`, {
     method: 'POST',
     headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
@@ -54,10 +56,7 @@ export async function startPlatform(): Promise<TestPlatform> {
       if (!event) throw new Error(`no ${type} event for ${userId}`);
       return { id: event.id, body: JSON.stringify(event) };
     },
-    async close() {
-      await server.close();
-      await herald.close();
-    },
+    close: () => platform.close(),
   };
 }
 
