@@ -1,8 +1,16 @@
 import { createLogger } from '@herald/config';
 import type { Database } from '@herald/db';
+import { isDatabaseUnavailable } from '@herald/db';
 import type { DeliveryWakeup } from '@herald/delivery';
 import type { ApiConfig, ApiServices } from '@herald/router';
-import { appRouter, createApiServices, createContext, defaultApiConfig } from '@herald/router';
+import {
+  appRouter,
+  createApiServices,
+  createContext,
+  defaultApiConfig,
+  RETRY_AFTER_UNAVAILABLE_SECONDS,
+  SERVICE_UNAVAILABLE_MESSAGE,
+} from '@herald/router';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
@@ -38,6 +46,11 @@ export function createApp(options: CreateAppOptions) {
 
   app.use(requestContext(logger));
   app.onError((error, c) => {
+    if (isDatabaseUnavailable(error)) {
+      // A middleware's query (API key, idempotency record) met a database that is away.
+      logger.warn({ err: error, path: c.req.path, requestId: requestIdOf(c) }, 'database unavailable');
+      return errorResponse(c, 'service_unavailable', SERVICE_UNAVAILABLE_MESSAGE);
+    }
     logger.error({ err: error, path: c.req.path, requestId: requestIdOf(c) }, 'unhandled error');
     return errorResponse(c, 'internal_error', 'Internal server error');
   });
@@ -45,12 +58,13 @@ export function createApp(options: CreateAppOptions) {
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
-    try {
-      await options.db.execute(sql`select 1`);
-      return c.json({ status: 'ready' });
-    } catch {
-      return c.json({ status: 'unavailable', reason: 'database unreachable' }, 503);
-    }
+    // Bounded: an orchestrator's probe must get an answer while the database is away, not a hang.
+    const ready = await settlesWithin(options.db.execute(sql`select 1`), READY_TIMEOUT_MS);
+    return ready
+      ? c.json({ status: 'ready' })
+      : c.json({ status: 'unavailable', reason: 'database unreachable' }, 503, {
+          'retry-after': String(RETRY_AFTER_UNAVAILABLE_SECONDS),
+        });
   });
 
   const { metrics } = options;
@@ -90,8 +104,18 @@ export function createApp(options: CreateAppOptions) {
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') {
           logger.error({ err: error.cause ?? error, procedure: path, requestId: requestIdOf(c) }, 'procedure failed');
+        } else if (error.code === 'SERVICE_UNAVAILABLE') {
+          logger.warn(
+            { err: error.cause ?? error, procedure: path, requestId: requestIdOf(c) },
+            'database unavailable',
+          );
         }
       },
+      // 503s say when to come back, as REST's do.
+      responseMeta: ({ errors }) =>
+        errors.some((e) => e.code === 'SERVICE_UNAVAILABLE')
+          ? { headers: { 'retry-after': String(RETRY_AFTER_UNAVAILABLE_SECONDS) } }
+          : {},
     });
     // Rebuilt through the context so the headers middleware set before the
     // handler ran (X-Request-Id, RateLimit-*) reach tRPC responses too:
@@ -99,6 +123,28 @@ export function createApp(options: CreateAppOptions) {
     return c.newResponse(response.body, response);
   });
   return app;
+}
+
+/** How long `/readyz` waits for `select 1`. */
+const READY_TIMEOUT_MS = 2_000;
+
+/** True if `work` succeeds within `ms`; false if it fails or is still running (it is left to finish). */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([
+      work.then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The id of the request's valid API key, or null (no key, unknown key, revoked key). */

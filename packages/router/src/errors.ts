@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '@herald/db';
 import { TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 
@@ -20,6 +21,7 @@ export type ApiErrorCode =
   | 'rate_limited'
   | 'invalid_credentials'
   | 'user_locked'
+  | 'service_unavailable'
   | 'internal_error';
 
 const trpcCodeFor: Record<ApiErrorCode, TRPC_ERROR_CODE_KEY> = {
@@ -37,6 +39,7 @@ const trpcCodeFor: Record<ApiErrorCode, TRPC_ERROR_CODE_KEY> = {
   rate_limited: 'TOO_MANY_REQUESTS',
   invalid_credentials: 'UNAUTHORIZED',
   user_locked: 'FORBIDDEN',
+  service_unavailable: 'SERVICE_UNAVAILABLE',
   internal_error: 'INTERNAL_SERVER_ERROR',
 };
 
@@ -55,8 +58,20 @@ export const httpStatusFor: Record<ApiErrorCode, number> = {
   rate_limited: 429,
   invalid_credentials: 401,
   user_locked: 403,
+  service_unavailable: 503,
   internal_error: 500,
 };
+
+/** Seconds a client should wait before retrying a 503 (`Retry-After`). */
+export const RETRY_AFTER_UNAVAILABLE_SECONDS = 2;
+export const SERVICE_UNAVAILABLE_MESSAGE = 'The database is unavailable; retry shortly';
+
+/** The error to answer when the database is unreachable, restarting or too slow: 503, retryable. */
+export function serviceUnavailable(cause?: unknown): TRPCError {
+  const error = apiError('service_unavailable', SERVICE_UNAVAILABLE_MESSAGE);
+  if (cause !== undefined) (error.cause as ApiErrorCause).cause = cause;
+  return error;
+}
 
 export class ApiErrorCause extends Error {
   constructor(
@@ -90,6 +105,7 @@ const defaultCodeForTrpc: Partial<Record<TRPC_ERROR_CODE_KEY, ApiErrorCode>> = {
   PAYLOAD_TOO_LARGE: 'payload_too_large',
   UNSUPPORTED_MEDIA_TYPE: 'unsupported_media_type',
   TOO_MANY_REQUESTS: 'rate_limited',
+  SERVICE_UNAVAILABLE: 'service_unavailable',
 };
 
 /** The REST body and status for any error a procedure threw. */
@@ -105,6 +121,12 @@ export function toApiErrorBody(error: TRPCError): { status: number; body: ApiErr
           ...(cause.details === undefined ? {} : { details: cause.details }),
         },
       },
+    };
+  }
+  if (isDatabaseUnavailable(cause)) {
+    return {
+      status: httpStatusFor.service_unavailable,
+      body: { error: { code: 'service_unavailable', message: SERVICE_UNAVAILABLE_MESSAGE } },
     };
   }
   if (error.code === 'BAD_REQUEST' && isZodLike(cause)) {

@@ -1,7 +1,14 @@
 export type { ApiConfig } from './config';
 export { apiConfigFromEnv, defaultApiConfig } from './config';
 export type { ApiErrorBody, ApiErrorCode } from './errors';
-export { apiError, httpStatusFor, toApiErrorBody } from './errors';
+export {
+  apiError,
+  httpStatusFor,
+  RETRY_AFTER_UNAVAILABLE_SECONDS,
+  SERVICE_UNAVAILABLE_MESSAGE,
+  serviceUnavailable,
+  toApiErrorBody,
+} from './errors';
 export { toUser } from './procedures/users/user-schemas';
 export { API_KEY_PREFIX, hashApiKey } from './services/api-keys';
 export { changeWithEvents } from './services/change-with-events';

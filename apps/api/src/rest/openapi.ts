@@ -102,6 +102,7 @@ const errorResponses = {
   '422': 'Idempotency-Key reused with another body',
   '429': 'Rate limited',
   '500': 'Internal server error',
+  '503': 'Database unavailable (restarting or unreachable); retry after `Retry-After` seconds',
 };
 
 /** The Standard Webhooks headers on every webhook request. */

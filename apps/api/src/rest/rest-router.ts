@@ -1,6 +1,6 @@
 import type { Database } from '@herald/db';
 import type { ApiServices } from '@herald/router';
-import { createCaller, createContext, toApiErrorBody } from '@herald/router';
+import { createCaller, createContext, RETRY_AFTER_UNAVAILABLE_SECONDS, toApiErrorBody } from '@herald/router';
 import { TRPCError } from '@trpc/server';
 import type { Context as HonoContext } from 'hono';
 import { Hono } from 'hono';
@@ -33,11 +33,13 @@ export function createRestRouter(db: Database, services: ApiServices) {
       } catch (error) {
         if (!(error instanceof TRPCError)) throw error;
         const { status, body } = toApiErrorBody(error);
-        if (status >= 500)
-          services.logger?.error(
-            { err: error.cause ?? error, procedure: path, requestId: requestIdOf(c) },
-            'procedure failed',
-          );
+        const logged = { err: error.cause ?? error, procedure: path, requestId: requestIdOf(c) };
+        if (body.error.code === 'service_unavailable') {
+          services.logger?.warn(logged, 'database unavailable');
+          c.header('retry-after', String(RETRY_AFTER_UNAVAILABLE_SECONDS));
+        } else if (status >= 500) {
+          services.logger?.error(logged, 'procedure failed');
+        }
         return c.json(body, status as ContentfulStatusCode);
       }
     });

@@ -8,7 +8,7 @@ export type Webhooks = WebhookUserCreatedWebhookRequest | WebhookUserUpdatedWebh
 
 export type ApiError = {
     error: {
-        code: 'validation_error' | 'invalid_json' | 'unsupported_media_type' | 'payload_too_large' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'email_taken' | 'idempotency_key_reused' | 'idempotency_request_in_flight' | 'rate_limited' | 'invalid_credentials' | 'user_locked' | 'internal_error';
+        code: 'validation_error' | 'invalid_json' | 'unsupported_media_type' | 'payload_too_large' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'email_taken' | 'idempotency_key_reused' | 'idempotency_request_in_flight' | 'rate_limited' | 'invalid_credentials' | 'user_locked' | 'service_unavailable' | 'internal_error';
         message: string;
         details?: unknown;
     };
@@ -62,6 +62,10 @@ export type ApiKeysListErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type ApiKeysListError = ApiKeysListErrors[keyof ApiKeysListErrors];
@@ -136,6 +140,10 @@ export type ApiKeysCreateErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type ApiKeysCreateError = ApiKeysCreateErrors[keyof ApiKeysCreateErrors];
@@ -203,6 +211,10 @@ export type ApiKeysRevokeErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type ApiKeysRevokeError = ApiKeysRevokeErrors[keyof ApiKeysRevokeErrors];
@@ -269,6 +281,10 @@ export type DeliveriesGetErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type DeliveriesGetError = DeliveriesGetErrors[keyof DeliveriesGetErrors];
@@ -358,6 +374,10 @@ export type DeliveriesRetryErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type DeliveriesRetryError = DeliveriesRetryErrors[keyof DeliveriesRetryErrors];
@@ -430,6 +450,10 @@ export type EndpointsListErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type EndpointsListError = EndpointsListErrors[keyof EndpointsListErrors];
@@ -516,6 +540,10 @@ export type EndpointsCreateErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type EndpointsCreateError = EndpointsCreateErrors[keyof EndpointsCreateErrors];
@@ -590,6 +618,10 @@ export type EndpointsDeleteErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type EndpointsDeleteError = EndpointsDeleteErrors[keyof EndpointsDeleteErrors];
@@ -652,6 +684,10 @@ export type EndpointsGetErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type EndpointsGetError = EndpointsGetErrors[keyof EndpointsGetErrors];
@@ -731,6 +767,10 @@ export type EndpointsUpdateErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type EndpointsUpdateError = EndpointsUpdateErrors[keyof EndpointsUpdateErrors];
@@ -806,6 +846,10 @@ export type EndpointsDeliveriesErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type EndpointsDeliveriesError = EndpointsDeliveriesErrors[keyof EndpointsDeliveriesErrors];
@@ -888,6 +932,10 @@ export type EndpointsRecoverErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type EndpointsRecoverError = EndpointsRecoverErrors[keyof EndpointsRecoverErrors];
@@ -957,6 +1005,10 @@ export type EndpointsRotateSecretErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type EndpointsRotateSecretError = EndpointsRotateSecretErrors[keyof EndpointsRotateSecretErrors];
@@ -1019,6 +1071,10 @@ export type EndpointsGetSecretErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type EndpointsGetSecretError = EndpointsGetSecretErrors[keyof EndpointsGetSecretErrors];
@@ -1088,6 +1144,10 @@ export type EndpointsSendTestErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type EndpointsSendTestError = EndpointsSendTestErrors[keyof EndpointsSendTestErrors];
@@ -1148,6 +1208,10 @@ export type EventsTypesErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type EventsTypesError = EventsTypesErrors[keyof EventsTypesErrors];
@@ -1220,6 +1284,10 @@ export type EventsListErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type EventsListError = EventsListErrors[keyof EventsListErrors];
@@ -1288,6 +1356,10 @@ export type EventsGetErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type EventsGetError = EventsGetErrors[keyof EventsGetErrors];
@@ -1362,6 +1434,10 @@ export type LoginsCreateErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type LoginsCreateError = LoginsCreateErrors[keyof LoginsCreateErrors];
@@ -1429,6 +1505,10 @@ export type ProjectsCreateErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type ProjectsCreateError = ProjectsCreateErrors[keyof ProjectsCreateErrors];
@@ -1505,6 +1585,10 @@ export type UsersListErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type UsersListError = UsersListErrors[keyof UsersListErrors];
@@ -1590,6 +1674,10 @@ export type UsersCreateErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type UsersCreateError = UsersCreateErrors[keyof UsersCreateErrors];
@@ -1660,6 +1748,10 @@ export type UsersDeleteErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type UsersDeleteError = UsersDeleteErrors[keyof UsersDeleteErrors];
@@ -1722,6 +1814,10 @@ export type UsersGetErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type UsersGetError = UsersGetErrors[keyof UsersGetErrors];
@@ -1800,6 +1896,10 @@ export type UsersUpdateErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type UsersUpdateError = UsersUpdateErrors[keyof UsersUpdateErrors];
@@ -1878,6 +1978,10 @@ export type UsersSetPasswordErrors = {
      * Internal server error
      */
     500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
 };
 
 export type UsersSetPasswordError = UsersSetPasswordErrors[keyof UsersSetPasswordErrors];

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isDatabaseUnavailable } from '@herald/db';
 import { initTRPC } from '@trpc/server';
-import { ApiErrorCause, apiError, toApiErrorBody } from '../errors';
+import { ApiErrorCause, apiError, serviceUnavailable, toApiErrorBody } from '../errors';
 import { bearerToken } from '../services/api-keys';
 import type { Context } from './context';
 
@@ -34,16 +35,28 @@ const t = initTRPC
 export const router = t.router;
 export const middleware = t.middleware;
 export const createCallerFactory = t.createCallerFactory;
-export const publicProcedure = t.procedure;
+
+/**
+ * Every procedure starts here: a database that is unreachable or restarting
+ * becomes 503 `service_unavailable` (retry shortly), never a 500, whichever
+ * query of the procedure or of its auth middleware met it.
+ */
+export const publicProcedure = t.procedure.use(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && !(result.error.cause instanceof ApiErrorCause) && isDatabaseUnavailable(result.error.cause)) {
+    throw serviceUnavailable(result.error.cause);
+  }
+  return result;
+});
 
 /** Every project-scoped procedure runs with the caller's project id. */
-export const projectProcedure = t.procedure.use(async ({ ctx, next }) => {
+export const projectProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const identity = await ctx.services.apiKeys.identify(ctx.headers);
   if (!identity) throw apiError('unauthorized', 'A valid API key is required (Authorization: Bearer sk_…)');
   return next({ ctx: { ...ctx, projectId: identity.projectId, apiKeyId: identity.apiKeyId } });
 });
 
-export const adminProcedure = t.procedure.use(async ({ ctx, next }) => {
+export const adminProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const expected = ctx.services.config.adminToken;
   const token = bearerToken(ctx.headers);
   if (!expected || !token || !sameSecret(token, expected)) {
