@@ -1,9 +1,20 @@
+import { randomBytes, scryptSync } from 'node:crypto';
+import { users } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
+import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from './harness';
 import { createTenant, eventsOf, expectApiError, expectJson, uniqueEmail } from './harness';
 
 const PASSWORD = 'correct horse battery staple';
+
+/** A hash as Herald made them before argon2id: scrypt N=2^17, r=8, p=1, PHC string. */
+function legacyScryptHash(password: string) {
+  const salt = randomBytes(16);
+  const key = scryptSync(password.normalize('NFKC'), salt, 32, { N: 2 ** 17, r: 8, p: 1, maxmem: 256 * 1024 * 1024 });
+  const b64 = (b: Buffer) => b.toString('base64').replace(/=+$/, '');
+  return `$scrypt$ln=17,r=8,p=1$${b64(salt)}$${b64(key)}`;
+}
 
 /** What a client can observe of an answer, minus what differs per request. */
 async function observable(response: Response) {
@@ -83,14 +94,48 @@ describeDb('logins', (t) => {
     });
   });
 
-  it('a locked user: the right password → 403 user_locked; a wrong one → the usual 401', async () => {
+  it('a locked user answers exactly as a wrong password does, whatever the password; only the event says why', async () => {
     const lockedEmail = uniqueEmail('locked');
     const locked = await tenant.caller.users.create({ email: lockedEmail, password: PASSWORD });
     await tenant.caller.users.update({ id: locked.id, status: 'locked' });
-    await expectApiError(await login({ email: lockedEmail, password: PASSWORD }), 403, 'user_locked');
-    await expectApiError(await login({ email: lockedEmail, password: 'not the password' }), 401, 'invalid_credentials');
+    const right = await observable(await login({ email: lockedEmail, password: PASSWORD }));
+    const wrong = await observable(await login({ email: lockedEmail, password: 'not the password' }));
+    const otherWrong = await observable(await login({ email, password: 'not the password' }));
+    expect(right.status).toBe(401);
+    expect(JSON.parse(right.body)).toEqual({
+      error: { code: 'invalid_credentials', message: 'Invalid email or password' },
+    });
+    expect(wrong).toEqual(right);
+    expect(otherWrong).toEqual(right);
     const reasons = (await eventsOf(tenant, 'user.login.failed')).map((e) => (e.data as { reason: string }).reason);
-    expect(reasons.slice(-2)).toEqual(['user_locked', 'invalid_password']);
+    expect(reasons.slice(-3)).toEqual(['user_locked', 'invalid_password', 'invalid_password']);
+  });
+
+  it('a legacy scrypt hash verifies, and the login rehashes it to argon2id in the same request', async () => {
+    const legacyEmail = uniqueEmail('legacy');
+    const legacyUser = await tenant.caller.users.create({ email: legacyEmail });
+    const storedHash = async () =>
+      (await t.db.select({ hash: users.passwordHash }).from(users).where(eq(users.id, legacyUser.id)))[0]!.hash;
+    await t.db
+      .update(users)
+      .set({ passwordHash: legacyScryptHash(PASSWORD) })
+      .where(eq(users.id, legacyUser.id));
+    expect(await storedHash()).toMatch(/^\$scrypt\$ln=17,r=8,p=1\$/);
+
+    // A wrong password leaves it as it is.
+    await expectApiError(await login({ email: legacyEmail, password: 'not the password' }), 401, 'invalid_credentials');
+    expect(await storedHash()).toMatch(/^\$scrypt\$/);
+
+    expect(await expectJson(await login({ email: legacyEmail, password: PASSWORD }), 200)).toEqual({
+      userId: legacyUser.id,
+    });
+    const rehashed = await storedHash();
+    expect(rehashed).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
+    // The new hash is the same password, and no further rehash happens.
+    expect(await expectJson(await login({ email: legacyEmail, password: PASSWORD }), 200)).toEqual({
+      userId: legacyUser.id,
+    });
+    expect(await storedHash()).toBe(rehashed);
   });
 
   it('bad input → 400 before any password work', async () => {

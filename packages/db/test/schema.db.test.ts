@@ -28,6 +28,7 @@ describeDb('database schema', (t) => {
       'endpoints',
       'events',
       'idempotency_keys',
+      'login_throttles',
       'projects',
       'users',
     ]);

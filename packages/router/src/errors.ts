@@ -74,6 +74,8 @@ export function serviceUnavailable(cause?: unknown): TRPCError {
 }
 
 export class ApiErrorCause extends Error {
+  /** Seconds a client should wait before retrying (`Retry-After`), when the error says. */
+  retryAfterSeconds?: number;
   constructor(
     readonly code: ApiErrorCode,
     message: string,
@@ -109,10 +111,11 @@ const defaultCodeForTrpc: Partial<Record<TRPC_ERROR_CODE_KEY, ApiErrorCode>> = {
 };
 
 /** The REST body and status for any error a procedure threw. */
-export function toApiErrorBody(error: TRPCError): { status: number; body: ApiErrorBody } {
+export function toApiErrorBody(error: TRPCError): { status: number; body: ApiErrorBody; retryAfterSeconds?: number } {
   const cause = error.cause;
   if (cause instanceof ApiErrorCause) {
     return {
+      ...(cause.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: cause.retryAfterSeconds }),
       status: httpStatusFor[cause.code],
       body: {
         error: {

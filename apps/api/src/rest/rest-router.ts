@@ -32,7 +32,7 @@ export function createRestRouter(db: Database, services: ApiServices) {
         return c.json(output as object, (openapi.successStatus ?? 200) as ContentfulStatusCode);
       } catch (error) {
         if (!(error instanceof TRPCError)) throw error;
-        const { status, body } = toApiErrorBody(error);
+        const { status, body, retryAfterSeconds } = toApiErrorBody(error);
         const logged = { err: error.cause ?? error, procedure: path, requestId: requestIdOf(c) };
         if (body.error.code === 'service_unavailable') {
           services.logger?.warn(logged, 'database unavailable');
@@ -40,6 +40,7 @@ export function createRestRouter(db: Database, services: ApiServices) {
         } else if (status >= 500) {
           services.logger?.error(logged, 'procedure failed');
         }
+        if (retryAfterSeconds !== undefined) c.header('retry-after', String(retryAfterSeconds));
         return c.json(body, status as ContentfulStatusCode);
       }
     });

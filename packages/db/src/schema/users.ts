@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { projects } from './tenancy';
 
 export const userStatuses = ['active', 'locked'] as const;
@@ -26,4 +26,23 @@ export const users = pgTable(
     uniqueIndex('users_project_email_idx').on(t.projectId, t.email),
     index('users_project_id_idx').on(t.projectId, t.id),
   ],
+);
+
+/**
+ * Failed logins per project and key (`account:<email>` or `ip:<address>`),
+ * shared by every API process: past the limit a key is blocked until
+ * `blocked_until` and its logins answer 429 without a password check.
+ */
+export const loginThrottles = pgTable(
+  'login_throttles',
+  {
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    failures: integer('failures').notNull().default(0),
+    windowStartedAt: timestamp('window_started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    blockedUntil: timestamp('blocked_until', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.key] })],
 );

@@ -1,36 +1,127 @@
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { envInt } from '@herald/config';
+import type { ApiErrorCause } from '../errors';
+import { apiError } from '../errors';
+import type { PasswordPoolOptions } from './password-pool';
+import { argon2Options, PasswordPool, PasswordQueueFullError } from './password-pool';
+
+export { PasswordQueueFullError } from './password-pool';
+
+/** OWASP's Argon2id parameters (m=19 MiB, t=2, p=1), with a 16-byte salt and a 32-byte hash. */
+export const passwordHashParams = {
+  algorithm: 'argon2id',
+  memoryCost: argon2Options.memoryCost,
+  timeCost: argon2Options.timeCost,
+  parallelism: argon2Options.parallelism,
+  keyLength: argon2Options.outputLen,
+  saltLength: 16,
+} as const;
+
+/** The scrypt parameters hashes were made with before argon2id (N=2^17, r=8, p=1); still verified. */
+export const legacyScryptParams = { N: 2 ** 17, r: 8, p: 1, keyLength: 32, saltLength: 16 } as const;
+
+/** Default bound of hashes waiting for a worker (`HERALD_PASSWORD_QUEUE`). */
+export const DEFAULT_PASSWORD_QUEUE = 16;
+/** Default number of hashing threads (`HERALD_PASSWORD_THREADS`). */
+export const DEFAULT_PASSWORD_THREADS = 2;
+/** Seconds a client should wait after a 503 for a full hashing queue. */
+export const PASSWORD_QUEUE_RETRY_AFTER_SECONDS = 1;
+
+let pool: PasswordPool | null = null;
+
+function sharedPool(): PasswordPool {
+  pool ??= new PasswordPool({
+    threads: envInt(process.env, 'HERALD_PASSWORD_THREADS', DEFAULT_PASSWORD_THREADS, { max: 16 }),
+    maxQueue: envInt(process.env, 'HERALD_PASSWORD_QUEUE', DEFAULT_PASSWORD_QUEUE, { min: 0 }),
+  });
+  return pool;
+}
 
 /**
- * OWASP's scrypt parameters (N=2^17, r=8, p=1). They need 128 MiB, above
- * Node's default `maxmem`, hence the explicit limit.
+ * Replaces the process's hashing pool (tests, or an app with its own
+ * settings); the old one is closed.
  */
-export const passwordHashParams = { N: 2 ** 17, r: 8, p: 1, keyLength: 32, saltLength: 16 } as const;
-const MAXMEM = 256 * 1024 * 1024;
-
-function deriveKey(password: string, salt: Buffer, params: { N: number; r: number; p: number; keyLength: number }) {
-  return new Promise<Buffer>((resolve, reject) => {
-    scrypt(
-      password.normalize('NFKC'),
-      salt,
-      params.keyLength,
-      { N: params.N, r: params.r, p: params.p, maxmem: MAXMEM },
-      (err, key) => (err ? reject(err) : resolve(key)),
-    );
-  });
+export async function configurePasswordHashing(options: Partial<PasswordPoolOptions>): Promise<void> {
+  const old = pool;
+  pool = null;
+  const current = old?.options ?? {
+    threads: envInt(process.env, 'HERALD_PASSWORD_THREADS', DEFAULT_PASSWORD_THREADS, { max: 16 }),
+    maxQueue: envInt(process.env, 'HERALD_PASSWORD_QUEUE', DEFAULT_PASSWORD_QUEUE, { min: 0 }),
+  };
+  pool = new PasswordPool({ ...current, ...options });
+  await old?.close();
 }
 
-/** PHC string format: `$scrypt$ln=17,r=8,p=1$<salt>$<hash>` (base64, no padding). */
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(passwordHashParams.saltLength);
-  const key = await deriveKey(password, salt, passwordHashParams);
-  const ln = Math.log2(passwordHashParams.N);
-  return `$scrypt$ln=${ln},r=${passwordHashParams.r},p=${passwordHashParams.p}$${b64(salt)}$${b64(key)}`;
+/** Terminates the hashing threads (idle ones never hold the process open anyway). */
+export async function closePasswordHashing(): Promise<void> {
+  const old = pool;
+  pool = null;
+  await old?.close();
 }
 
-export function parsePasswordHash(encoded: string) {
+/** A full queue becomes the API's retryable 503. */
+async function onPool<T>(work: (pool: PasswordPool) => Promise<T>): Promise<T> {
+  try {
+    return await work(sharedPool());
+  } catch (error) {
+    if (error instanceof PasswordQueueFullError) {
+      const refused = apiError('service_unavailable', 'Too many password checks in progress; retry shortly');
+      const cause = refused.cause as ApiErrorCause;
+      cause.cause = error;
+      cause.retryAfterSeconds = PASSWORD_QUEUE_RETRY_AFTER_SECONDS;
+      throw refused;
+    }
+    throw error;
+  }
+}
+
+/** PHC string: `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`. */
+export function hashPassword(password: string): Promise<string> {
+  return onPool(async (p) => (await p.run({ op: 'hash', password: password.normalize('NFKC') })) as string);
+}
+
+export interface PasswordCheck {
+  ok: boolean;
+  /** True when the password is right but the stored hash is not argon2id with today's parameters. */
+  needsRehash: boolean;
+}
+
+/** Checks a password against an argon2id hash, or a legacy `$scrypt$` one. */
+export async function checkPassword(password: string, encoded: string): Promise<PasswordCheck> {
+  const normalized = password.normalize('NFKC');
+  if (encoded.startsWith('$argon2')) {
+    const ok = (await onPool((p) => p.run({ op: 'verify', password: normalized, encoded }))) as boolean;
+    return { ok, needsRehash: ok && !encoded.startsWith(CURRENT_PREFIX) };
+  }
+  const legacy = parseLegacyScryptHash(encoded);
+  if (!legacy) return { ok: false, needsRehash: false };
+  const key = (await onPool((p) =>
+    p.run({
+      op: 'scrypt',
+      password: normalized,
+      salt: legacy.salt,
+      keyLength: legacy.hash.length,
+      N: legacy.N,
+      r: legacy.r,
+      p: legacy.p,
+    }),
+  )) as Buffer;
+  const ok = key.length === legacy.hash.length && timingSafeEqual(key, legacy.hash);
+  return { ok, needsRehash: ok };
+}
+
+const CURRENT_PREFIX = `$argon2id$v=19$m=${argon2Options.memoryCost},t=${argon2Options.timeCost},p=${argon2Options.parallelism}$`;
+
+export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
+  return (await checkPassword(password, encoded)).ok;
+}
+
+/** Legacy PHC string: `$scrypt$ln=17,r=8,p=1$<salt>$<hash>` (base64, no padding). */
+export function parseLegacyScryptHash(encoded: string) {
   const match = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/.exec(encoded);
   if (!match) return null;
   const [, ln, r, p, salt, hash] = match;
+  if (Number(ln) > 20) return null;
   return {
     N: 2 ** Number(ln),
     r: Number(r),
@@ -40,11 +131,17 @@ export function parsePasswordHash(encoded: string) {
   };
 }
 
-export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
-  const parsed = parsePasswordHash(encoded);
-  if (!parsed) return false;
-  const key = await deriveKey(password, parsed.salt, { ...parsed, keyLength: parsed.hash.length });
-  return key.length === parsed.hash.length && timingSafeEqual(key, parsed.hash);
+/**
+ * A legacy scrypt hash, as Herald made them before argon2id (on the hashing
+ * threads too): for tests of the migration and the benchmark's before figure.
+ */
+export async function hashPasswordLegacyScrypt(password: string): Promise<string> {
+  const { N, r, p, keyLength, saltLength } = legacyScryptParams;
+  const salt = randomBytes(saltLength);
+  const key = (await onPool((pool) =>
+    pool.run({ op: 'scrypt', password: password.normalize('NFKC'), salt, keyLength, N, r, p }),
+  )) as Buffer;
+  return `$scrypt$ln=${Math.log2(N)},r=${r},p=${p}$${b64(salt)}$${b64(key)}`;
 }
 
 let dummyHash: Promise<string> | null = null;
@@ -54,7 +151,10 @@ let dummyHash: Promise<string> | null = null;
  * as long as one with a wrong password and does not reveal who exists.
  */
 export async function burnPasswordCheck(password: string): Promise<false> {
-  dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
+  dummyHash ??= hashPassword(randomBytes(16).toString('hex')).catch((error) => {
+    dummyHash = null;
+    throw error;
+  });
   await verifyPassword(password, await dummyHash);
   return false;
 }

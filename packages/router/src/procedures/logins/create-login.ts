@@ -1,9 +1,16 @@
 import { users } from '@herald/db';
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
+import type { ApiErrorCause } from '../../errors';
 import { apiError } from '../../errors';
 import { changeWithEvents } from '../../services/change-with-events';
-import { burnPasswordCheck, verifyPassword } from '../../services/passwords';
+import {
+  blockedForSeconds,
+  clearAccountThrottle,
+  recordLoginFailure,
+  throttleKeysFor,
+} from '../../services/login-throttle';
+import { burnPasswordCheck, checkPassword, hashPassword } from '../../services/passwords';
 import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../../services/text';
 import { projectProcedure } from '../../trpc/init';
 import { emailSchema } from '../users/user-schemas';
@@ -17,6 +24,7 @@ export const createLoginInput = z.strictObject({
 
 /** One answer for both, so a caller cannot tell which users exist. */
 const INVALID_CREDENTIALS = 'Invalid email or password';
+const TOO_MANY_FAILURES = 'Too many failed logins; retry later';
 
 export const createLogin = projectProcedure
   .meta({
@@ -31,32 +39,62 @@ export const createLogin = projectProcedure
   .input(createLoginInput)
   .output(z.object({ userId: z.string() }))
   .mutation(async ({ ctx, input }) => {
+    const throttleKeys = throttleKeysFor(input.email, input.ipAddress);
+    // A blocked key answers before any password work: guessing costs the attacker, not the API.
+    const blockedFor = await blockedForSeconds(ctx.db, ctx.projectId, throttleKeys);
+    if (blockedFor !== null) {
+      const error = apiError('rate_limited', TOO_MANY_FAILURES);
+      (error.cause as ApiErrorCause).retryAfterSeconds = blockedFor;
+      throw error;
+    }
+
     const [user] = await ctx.db
       .select({ id: users.id, passwordHash: users.passwordHash, status: users.status })
       .from(users)
       .where(and(eq(users.projectId, ctx.projectId), eq(users.email, input.email)))
       .limit(1);
 
-    const passwordOk = user?.passwordHash
-      ? await verifyPassword(input.password, user.passwordHash)
-      : await burnPasswordCheck(input.password);
+    const check = user?.passwordHash
+      ? await checkPassword(input.password, user.passwordHash)
+      : { ok: await burnPasswordCheck(input.password), needsRehash: false };
     const outcome = !user
       ? 'unknown_user'
-      : !passwordOk
+      : !check.ok
         ? 'invalid_password'
         : user.status === 'locked'
           ? 'user_locked'
           : 'ok';
+    // A scrypt hash (or argon2id with older parameters) becomes today's argon2id
+    // now that the password is known; hashed before the transaction, which holds no lock meanwhile.
+    const rehashed = outcome === 'ok' && check.needsRehash ? await hashPassword(input.password) : null;
 
     const attempt = { email: input.email, ipAddress: input.ipAddress ?? null, userAgent: input.userAgent ?? null };
     // The event is committed whatever the outcome: failed logins are what
     // security automations subscribe to.
-    await changeWithEvents(ctx, async (_tx, emit) => {
-      if (outcome === 'ok') await emit('user.login.succeeded', { userId: user!.id, ...attempt });
-      else await emit('user.login.failed', { userId: user?.id ?? null, reason: outcome, ...attempt });
+    await changeWithEvents(ctx, async (tx, emit) => {
+      if (outcome === 'ok') {
+        if (rehashed) {
+          await tx
+            .update(users)
+            .set({ passwordHash: rehashed })
+            .where(
+              and(
+                eq(users.projectId, ctx.projectId),
+                eq(users.id, user!.id),
+                eq(users.passwordHash, user!.passwordHash!),
+              ),
+            );
+        }
+        await clearAccountThrottle(tx, ctx.projectId, input.email);
+        await emit('user.login.succeeded', { userId: user!.id, ...attempt });
+      } else {
+        await recordLoginFailure(tx, ctx.projectId, throttleKeys);
+        await emit('user.login.failed', { userId: user?.id ?? null, reason: outcome, ...attempt });
+      }
     });
 
-    if (outcome === 'user_locked') throw apiError('user_locked', 'This user is locked');
+    // A locked user answers exactly as a wrong password does, whatever the
+    // password: only the event says why, or the answer would confirm the password.
     if (outcome !== 'ok') throw apiError('invalid_credentials', INVALID_CREDENTIALS);
     return { userId: user!.id };
   });

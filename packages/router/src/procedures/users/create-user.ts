@@ -36,7 +36,7 @@ export const createUser = projectProcedure
   .input(createUserInput)
   .output(userSchema)
   .mutation(async ({ ctx, input }) => {
-    // Hash outside the transaction: it takes ~100 ms of CPU and holds no lock.
+    // Hash outside the transaction: it takes tens of ms on a hashing thread and holds no lock.
     const passwordHash = input.password ? await hashPassword(input.password) : null;
     try {
       return await changeWithEvents(ctx, async (tx, emit) => {

@@ -1,0 +1,172 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Password hashing runs on a few dedicated `worker_threads`, never on
+ * libuv's shared pool of 4 threads: `dns.lookup`, `fs` and zlib queue there,
+ * and async native hashing (node:crypto's `scrypt`, or `@node-rs/argon2`'s
+ * promise API, which is napi async work) would make them wait behind every
+ * login. Inside a worker the hash is computed synchronously, so it only
+ * occupies that worker's own thread.
+ */
+
+export type PasswordJob =
+  | { op: 'hash'; password: string }
+  | { op: 'verify'; password: string; encoded: string }
+  | { op: 'scrypt'; password: string; salt: Buffer; keyLength: number; N: number; r: number; p: number };
+
+type JobResult = string | boolean | Buffer;
+
+/** Thrown when more jobs are waiting than the pool's queue bound allows: answer 503 and let the client retry. */
+export class PasswordQueueFullError extends Error {
+  constructor(readonly waiting: number) {
+    super(`Too many password hashes queued (${waiting} waiting)`);
+    this.name = 'PasswordQueueFullError';
+  }
+}
+
+export interface PasswordPoolOptions {
+  /** Worker threads (each hash is one thread's work); 1–2 keep hashing from eating the API's cores. */
+  threads: number;
+  /** Jobs allowed to wait for a free worker; the next one is refused with {@link PasswordQueueFullError}. */
+  maxQueue: number;
+}
+
+interface Job {
+  message: PasswordJob;
+  resolve(value: JobResult): void;
+  reject(error: unknown): void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | null;
+}
+
+// Plain CommonJS evaluated in each worker: no TypeScript loader needed, so the
+// same code runs under tsx, vitest and a build. The argon2 module's path is
+// resolved here, in the main thread, and handed over.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { scryptSync } = require('node:crypto');
+const argon2 = require(workerData.argon2Path);
+const OPTIONS = workerData.argon2Options;
+parentPort.on('message', (job) => {
+  try {
+    let value;
+    if (job.op === 'hash') value = argon2.hashSync(job.password, OPTIONS);
+    else if (job.op === 'verify') {
+      try { value = argon2.verifySync(job.encoded, job.password); } catch { value = false; }
+    } else {
+      const key = scryptSync(job.password, Buffer.from(job.salt), job.keyLength, {
+        N: job.N, r: job.r, p: job.p, maxmem: 256 * 1024 * 1024,
+      });
+      value = key;
+    }
+    parentPort.postMessage({ ok: true, value });
+  } catch (error) {
+    parentPort.postMessage({ ok: false, message: String(error && error.message || error) });
+  }
+});
+`;
+
+/** OWASP's Argon2id parameters: 19 MiB, 2 passes, 1 lane. */
+export const argon2Options = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1, outputLen: 32 } as const;
+
+export class PasswordPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private closed = false;
+  private argon2Path: string | null = null;
+
+  constructor(readonly options: PasswordPoolOptions) {}
+
+  /** Jobs waiting for a worker (not counting those being computed). */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  run(message: PasswordJob): Promise<JobResult> {
+    if (this.closed) return Promise.reject(new Error('The password pool is closed'));
+    return new Promise<JobResult>((resolve, reject) => {
+      const job: Job = { message, resolve, reject };
+      const free = this.freeSlot();
+      if (free) return this.start(free, job);
+      if (this.queue.length >= this.options.maxQueue) return reject(new PasswordQueueFullError(this.queue.length));
+      this.queue.push(job);
+    });
+  }
+
+  /** Terminates the workers; jobs still waiting or running are rejected. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const error = new Error('The password pool is closed');
+    for (const job of this.queue.splice(0)) job.reject(error);
+    const slots = this.slots.splice(0);
+    for (const slot of slots) {
+      slot.job?.reject(error);
+      slot.job = null;
+    }
+    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+  }
+
+  private freeSlot(): Slot | null {
+    const idle = this.slots.find((slot) => !slot.job);
+    if (idle) return idle;
+    if (this.slots.length >= Math.max(1, this.options.threads)) return null;
+    const slot = this.spawn();
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private spawn(): Slot {
+    this.argon2Path ??= createRequire(import.meta.url).resolve('@node-rs/argon2');
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { argon2Path: this.argon2Path, argon2Options },
+    });
+    // An idle worker never holds the process open.
+    worker.unref();
+    const slot: Slot = { worker, job: null };
+    worker.on('message', (reply: { ok: true; value: JobResult } | { ok: false; message: string }) => {
+      const job = slot.job;
+      slot.job = null;
+      worker.unref();
+      if (job) {
+        if (reply.ok) job.resolve(reply.value instanceof Uint8Array ? Buffer.from(reply.value) : reply.value);
+        else job.reject(new Error(reply.message));
+      }
+      this.next(slot);
+    });
+    const fail = (error: unknown) => {
+      const index = this.slots.indexOf(slot);
+      if (index >= 0) this.slots.splice(index, 1);
+      slot.job?.reject(error);
+      slot.job = null;
+      // A replacement is spawned for whatever is still waiting.
+      const job = this.queue.shift();
+      if (job && !this.closed) {
+        const free = this.freeSlot();
+        if (free) this.start(free, job);
+        else this.queue.unshift(job);
+      }
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (slot.job || this.slots.includes(slot)) fail(new Error(`Password worker exited with code ${code}`));
+    });
+    return slot;
+  }
+
+  private start(slot: Slot, job: Job) {
+    slot.job = job;
+    // Ref'd while it computes, so a pending hash is not dropped by an exiting process.
+    slot.worker.ref();
+    slot.worker.postMessage(job.message);
+  }
+
+  private next(slot: Slot) {
+    const job = this.queue.shift();
+    if (job) this.start(slot, job);
+  }
+}
