@@ -5,6 +5,14 @@ export type { DispatcherConfig } from './config';
 export { defaultDispatcherConfig, dispatcherConfigFromEnv } from './config';
 export type { Dispatcher, DispatcherOptions } from './dispatcher';
 export { createDispatcher, USER_AGENT } from './dispatcher';
+export {
+  customHeaderProblem,
+  HEADER_NAME_PATTERN,
+  HEADER_VALUE_PATTERN,
+  headerNameProblem,
+  headerValueProblem,
+  isReservedHeader,
+} from './http/headers';
 export type { AttemptResult, WebhookSender } from './http/send-webhook';
 export { createWebhookSender } from './http/send-webhook';
 export type { ResolvedAddress, Resolver } from './http/ssrf';

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
 import { Agent } from 'undici';
+import { headerNameProblem, headerValueProblem, isSenderHeader } from './headers';
 import type { Resolver } from './ssrf';
 import { createVettingLookup, SSRF_BLOCKED_CODE, vetUrl } from './ssrf';
 
@@ -34,27 +35,6 @@ export type WebhookSender = {
   send(req: WebhookRequest): Promise<AttemptResult>;
   close(): Promise<void>;
 };
-
-// Sender-owned: framing and identity must match what we actually send, and undici rejects
-// hop-by-hop headers outright, which would turn an endpoint's custom header into a failed attempt.
-const RESERVED_HEADERS = new Set([
-  'host',
-  'content-type',
-  'content-length',
-  'user-agent',
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'upgrade',
-  'expect',
-  'te',
-  'trailer',
-  'proxy-connection',
-]);
-
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// Field values may hold visible ASCII, obs-text, space and tab; never CR/LF/NUL (header injection).
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA', 'ENODATA', 'ESERVFAIL']);
 const TIMEOUT_CODES = new Set([
@@ -207,13 +187,16 @@ export function createWebhookSender(opts: WebhookSenderOptions): WebhookSender {
 
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
-      if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) {
+      // The endpoints API's rule (./headers), checked again for values stored before it existed.
+      const problem = headerNameProblem(name) ?? headerValueProblem(value);
+      if (problem) {
         return failure(started, {
           errorClass: 'connection',
-          errorMessage: `invalid request header ${JSON.stringify(name)}; not sent`,
+          errorMessage: `invalid request header ${JSON.stringify(name)}: ${problem}; not sent`,
         });
       }
-      if (!RESERVED_HEADERS.has(name.toLowerCase())) headers[name.toLowerCase()] = value;
+      // Herald's own framing headers win; its signed webhook-* headers come from the caller.
+      if (!isSenderHeader(name)) headers[name.toLowerCase()] = value;
     }
     headers['content-type'] = 'application/json';
     headers['user-agent'] = opts.userAgent;

@@ -1,5 +1,5 @@
 import type { endpoints } from '@herald/db';
-import { vetUrl } from '@herald/delivery';
+import { customHeaderProblem, HEADER_NAME_PATTERN, HEADER_VALUE_PATTERN, vetUrl } from '@herald/delivery';
 import { eventTypes } from '@herald/events';
 import { z } from 'zod';
 import { apiError } from '../../errors';
@@ -8,23 +8,25 @@ import { idSchema } from '../id-schema';
 
 export const endpointIdSchema = idSchema('endpoint');
 
-/** Headers Herald sets itself; an endpoint's custom headers may not replace them. */
-const HERALD_HEADERS =
-  'content-type|content-length|user-agent|host|connection|transfer-encoding|keep-alive|upgrade|te|trailer|expect';
-const RESERVED_HEADER = new RegExp(`^(webhook-.*|proxy-.*|${HERALD_HEADERS})$`, 'i');
-
+/**
+ * Custom request headers: the sender's own rule (`customHeaderProblem` in @herald/delivery), so a
+ * header stored here is a header every attempt sends. Names are RFC 9110 tokens and not one of
+ * Herald's; values hold only what the sender can put on the wire (no CR/LF/NUL or other controls,
+ * nothing above U+00FF), which is also text PostgreSQL can store.
+ */
 export const customHeadersSchema = z
   .record(
-    z
-      .string()
-      .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/, 'not a valid header name')
-      .refine((name) => !RESERVED_HEADER.test(name), 'this header is set by Herald'),
-    z
-      .string()
-      .max(1000)
-      .regex(/^[^\r\n\0]*$/, 'header values may not contain line breaks')
-      .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE),
+    // The patterns only document the rule in the OpenAPI document; superRefine enforces it, with a
+    // message that says what is wrong.
+    z.string().min(1).max(100).meta({ pattern: HEADER_NAME_PATTERN.source }),
+    z.string().max(1000).meta({ pattern: HEADER_VALUE_PATTERN.source }),
   )
+  .superRefine((headers, ctx) => {
+    for (const [name, value] of Object.entries(headers)) {
+      const problem = customHeaderProblem(name, value);
+      if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+    }
+  })
   .refine((h) => Object.keys(h).length <= 20, 'at most 20 custom headers');
 
 export const endpointUrlInputSchema = z.string().max(2000).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
