@@ -10,6 +10,7 @@ import {
   defaultApiConfig,
   RETRY_AFTER_UNAVAILABLE_SECONDS,
   SERVICE_UNAVAILABLE_MESSAGE,
+  toApiErrorBody,
 } from '@herald/router';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { sql } from 'drizzle-orm';
@@ -111,11 +112,11 @@ export function createApp(options: CreateAppOptions) {
           );
         }
       },
-      // 503s say when to come back, as REST's do.
-      responseMeta: ({ errors }) =>
-        errors.some((e) => e.code === 'SERVICE_UNAVAILABLE')
-          ? { headers: { 'retry-after': String(RETRY_AFTER_UNAVAILABLE_SECONDS) } }
-          : {},
+      // Errors that say when to come back (503, 429) do so on tRPC too, as on REST.
+      responseMeta: ({ errors }) => {
+        const seconds = errors.map((e) => toApiErrorBody(e).retryAfterSeconds).find((s) => s !== undefined);
+        return seconds === undefined ? {} : { headers: { 'retry-after': String(seconds) } };
+      },
     });
     // Rebuilt through the context so the headers middleware set before the
     // handler ran (X-Request-Id, RateLimit-*) reach tRPC responses too:

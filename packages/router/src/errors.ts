@@ -69,7 +69,9 @@ export const SERVICE_UNAVAILABLE_MESSAGE = 'The database is unavailable; retry s
 /** The error to answer when the database is unreachable, restarting or too slow: 503, retryable. */
 export function serviceUnavailable(cause?: unknown): TRPCError {
   const error = apiError('service_unavailable', SERVICE_UNAVAILABLE_MESSAGE);
-  if (cause !== undefined) (error.cause as ApiErrorCause).cause = cause;
+  const apiCause = error.cause as ApiErrorCause;
+  apiCause.retryAfterSeconds = RETRY_AFTER_UNAVAILABLE_SECONDS;
+  if (cause !== undefined) apiCause.cause = cause;
   return error;
 }
 
@@ -128,6 +130,7 @@ export function toApiErrorBody(error: TRPCError): { status: number; body: ApiErr
   }
   if (isDatabaseUnavailable(cause)) {
     return {
+      retryAfterSeconds: RETRY_AFTER_UNAVAILABLE_SECONDS,
       status: httpStatusFor.service_unavailable,
       body: { error: { code: 'service_unavailable', message: SERVICE_UNAVAILABLE_MESSAGE } },
     };

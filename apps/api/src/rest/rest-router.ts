@@ -1,6 +1,6 @@
 import type { Database } from '@herald/db';
 import type { ApiServices } from '@herald/router';
-import { createCaller, createContext, RETRY_AFTER_UNAVAILABLE_SECONDS, toApiErrorBody } from '@herald/router';
+import { createCaller, createContext, toApiErrorBody } from '@herald/router';
 import { TRPCError } from '@trpc/server';
 import type { Context as HonoContext } from 'hono';
 import { Hono } from 'hono';
@@ -36,7 +36,6 @@ export function createRestRouter(db: Database, services: ApiServices) {
         const logged = { err: error.cause ?? error, procedure: path, requestId: requestIdOf(c) };
         if (body.error.code === 'service_unavailable') {
           services.logger?.warn(logged, 'database unavailable');
-          c.header('retry-after', String(RETRY_AFTER_UNAVAILABLE_SECONDS));
         } else if (status >= 500) {
           services.logger?.error(logged, 'procedure failed');
         }
