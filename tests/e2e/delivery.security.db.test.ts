@@ -136,7 +136,8 @@ describeDb('dispatcher end to end: SSRF defences', (t) => {
         errorClass: 'ssrf_blocked',
         statusCode: null,
       });
-      expect(attempt!.errorMessage).toMatch(/^destination refused: /);
+      // One message for every refusal: the reason (loopback, metadata, …) is the operator's to see.
+      expect(attempt!.errorMessage).toBe('destination refused');
     }
     expect(new Set(dns.asked)).toEqual(new Set(names));
     expect(receiver.connections).toBe(0);
@@ -186,8 +187,60 @@ describeDb('dispatcher end to end: SSRF defences', (t) => {
     await p.createUser();
     const [row] = await p.settled({ expected: 1 });
     const attempts = (await p.delivery(row!.id)).attempts;
-    expect(attempts.map((a) => a.errorClass)).toEqual(['dns', 'ssrf_blocked']);
+    // The failed lookup and the private answer look alike: neither tells the tenant which it was.
+    expect(attempts.map((a) => [a.errorClass, a.errorMessage])).toEqual([
+      ['ssrf_blocked', 'destination refused'],
+      ['ssrf_blocked', 'destination refused'],
+    ]);
     expect(receiver.connections).toBe(0);
+  });
+
+  it("does not reveal the dispatcher's network: an internal name and an unknown name fail alike", async () => {
+    const dns = fakeDns({ vm: [v4('127.0.0.1')], 'db.internal': [v4('10.0.0.7')] });
+    const h = await startHerald(t, {
+      allowPrivateNetworks: false,
+      resolve: dns.resolve,
+      dispatcher: { retryPolicy: { delaysMs: [], jitter: 0, minRetryAfterMs: 0, maxRetryAfterMs: 0 } },
+    });
+    const p = await h.project();
+    const urls = ['https://vm/', 'https://db.internal/', 'https://no-such-host.internal/'];
+    for (const url of urls) await p.createEndpoint({ url });
+    await p.createUser();
+    const rows = await p.settled({ expected: urls.length });
+    const seen = await Promise.all(
+      rows.map(async (row) => {
+        const { attempts, lastError, lastStatusCode, status } = await p.delivery(row.id);
+        return {
+          status,
+          lastError,
+          lastStatusCode,
+          // Everything the tenant reads about an attempt except its id and timing.
+          attempts: attempts.map(({ attemptNumber, statusCode, errorClass, errorMessage, responseBody }) => ({
+            attemptNumber,
+            statusCode,
+            errorClass,
+            errorMessage,
+            responseBody,
+          })),
+        };
+      }),
+    );
+    expect(seen[0]).toEqual({
+      status: 'failed',
+      lastError: 'ssrf_blocked: destination refused',
+      lastStatusCode: null,
+      attempts: [
+        {
+          attemptNumber: 1,
+          statusCode: null,
+          errorClass: 'ssrf_blocked',
+          errorMessage: 'destination refused',
+          responseBody: null,
+        },
+      ],
+    });
+    for (const other of seen) expect(other).toEqual(seen[0]);
+    expect(new Set(dns.asked)).toEqual(new Set(['vm', 'db.internal', 'no-such-host.internal']));
   });
 
   it('with private networks allowed, a hostname is delivered to the address the resolver gave, looked up once', async () => {

@@ -5,7 +5,20 @@ import { headerNameProblem, headerValueProblem, isSenderHeader } from './headers
 import type { Resolver } from './ssrf';
 import { createVettingLookup, SSRF_BLOCKED_CODE, vetUrl } from './ssrf';
 
+/**
+ * `ssrf_blocked` covers every refused or unresolvable destination; `dns` is no longer produced
+ * (see DESTINATION_REFUSED) and stays in the union for attempts recorded before.
+ */
 export type ErrorClass = 'timeout' | 'connection' | 'dns' | 'ssrf_blocked' | 'tls' | 'http_status' | 'invalid_url';
+
+/**
+ * The one tenant-visible message for a destination that is refused (private, loopback, metadata…,
+ * by URL or after resolution) or does not resolve at all. The tenant chooses the hostname but the
+ * lookup runs in the dispatcher's network: telling "resolves to a loopback address" from "does not
+ * resolve" would let a tenant map internal names through attempt logs. The reason goes to
+ * `onRefused`, i.e. the operator's log, only.
+ */
+export const DESTINATION_REFUSED = 'destination refused';
 
 export type AttemptResult = {
   /** 2xx only; a 3xx is a failure and its Location is never requested. */
@@ -19,7 +32,21 @@ export type AttemptResult = {
   retryAfterSeconds: number | null;
 };
 
-export type WebhookRequest = { url: string; headers: Record<string, string>; body: string };
+export type WebhookRequest = {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  /** Opaque to the sender; handed back to `onRefused` (e.g. delivery and endpoint ids for the log). */
+  context?: Readonly<Record<string, unknown>>;
+};
+
+/** A refused or unresolvable destination, with the reason the tenant is not told. */
+export type DestinationRefusal = {
+  /** e.g. 'loopback address', 'private network (RFC 1918)', 'DNS lookup failed (ENOTFOUND)'. */
+  reason: string;
+  url: string;
+  context: WebhookRequest['context'];
+};
 
 export type WebhookSenderOptions = {
   timeoutMs?: number;
@@ -29,6 +56,11 @@ export type WebhookSenderOptions = {
   userAgent: string;
   /** Max sockets per origin; unlimited when omitted (concurrency is the caller's to bound). */
   connections?: number;
+  /**
+   * Called for every attempt that fails with DESTINATION_REFUSED, for the operator's log. Must not
+   * throw (an exception is swallowed); the URL is the tenant's and may carry credentials in its query.
+   */
+  onRefused?: (refusal: DestinationRefusal) => void;
 };
 
 export type WebhookSender = {
@@ -78,20 +110,23 @@ function errorCodes(err: unknown, depth = 0): string[] {
 }
 
 type Failure = { errorClass: ErrorClass; errorMessage: string };
+/** A failure whose `refusal` (operator-only reason) says it is a refused destination. */
+type Classified = Failure & { refusal?: string };
+
+const refused = (reason: string): Classified => ({
+  errorClass: 'ssrf_blocked',
+  errorMessage: DESTINATION_REFUSED,
+  refusal: reason,
+});
 
 // Messages stay generic: targets are tenant-controlled, so echoing peer-supplied text or
 // low-level detail would let a tenant use us to fingerprint hosts and ports.
-function classifyError(err: unknown, timedOut: boolean, timeoutMs: number): Failure {
+function classifyError(err: unknown, timedOut: boolean, timeoutMs: number): Classified {
   if (timedOut) return { errorClass: 'timeout', errorMessage: `timed out after ${timeoutMs} ms` };
   const codes = errorCodes(err);
-  if (codes.includes(SSRF_BLOCKED_CODE)) {
-    return {
-      errorClass: 'ssrf_blocked',
-      errorMessage: `destination refused: ${String(findReason(err) ?? 'not allowed')}`,
-    };
-  }
+  if (codes.includes(SSRF_BLOCKED_CODE)) return refused(String(findReason(err) ?? 'not allowed'));
   const dns = codes.find((c) => DNS_CODES.has(c));
-  if (dns) return { errorClass: 'dns', errorMessage: `DNS resolution failed (${dns})` };
+  if (dns) return refused(`DNS lookup failed (${dns})`);
   if (codes.some((c) => TIMEOUT_CODES.has(c))) {
     return { errorClass: 'timeout', errorMessage: `timed out after ${timeoutMs} ms` };
   }
@@ -157,7 +192,8 @@ function failure(started: number, f: Failure, statusCode: number | null = null):
     ok: false,
     statusCode,
     durationMs: Math.round(performance.now() - started),
-    ...f,
+    errorClass: f.errorClass,
+    errorMessage: f.errorMessage,
     responseBody: null,
     retryAfterSeconds: null,
   };
@@ -178,12 +214,23 @@ export function createWebhookSender(opts: WebhookSenderOptions): WebhookSender {
     ...(opts.connections !== undefined ? { connections: opts.connections } : {}),
   });
 
+  /** The failure of a refused destination: the reason goes to the operator, never into the result. */
+  function refusal(started: number, req: WebhookRequest, f: Classified): AttemptResult {
+    if (f.refusal !== undefined && opts.onRefused) {
+      try {
+        opts.onRefused({ reason: f.refusal, url: req.url, context: req.context });
+      } catch {
+        // A logging hook must not turn into a failed or thrown attempt.
+      }
+    }
+    return failure(started, f);
+  }
+
   async function send(req: WebhookRequest): Promise<AttemptResult> {
     const started = performance.now();
     if (!URL.canParse(req.url)) return failure(started, { errorClass: 'invalid_url', errorMessage: 'invalid URL' });
     const vetted = vetUrl(req.url, { allowPrivateNetworks });
-    if (!vetted.ok)
-      return failure(started, { errorClass: 'ssrf_blocked', errorMessage: `destination refused: ${vetted.reason}` });
+    if (!vetted.ok) return refusal(started, req, refused(vetted.reason));
 
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
@@ -235,7 +282,9 @@ export function createWebhookSender(opts: WebhookSenderOptions): WebhookSender {
         retryAfterSeconds,
       };
     } catch (err) {
-      return failure(started, classifyError(err, timedOut, timeoutMs), statusCode);
+      const classified = classifyError(err, timedOut, timeoutMs);
+      if (classified.refusal !== undefined) return refusal(started, req, classified);
+      return failure(started, classified, statusCode);
     } finally {
       clearTimeout(timer);
     }

@@ -223,7 +223,14 @@ export function createVettingLookup(opts: { resolve?: Resolver; allowPrivateNetw
           cb(null, first.address, first.family);
         }
       },
-      (err: unknown) => cb(err instanceof Error ? err : dnsError(hostname, 'EAI_FAIL')),
+      // A resolver failure without an error code (a custom resolver's plain Error) is still a
+      // failed lookup, so it is reported, and refused, like one.
+      (err: unknown) =>
+        cb(
+          err instanceof Error && typeof (err as { code?: unknown }).code === 'string'
+            ? err
+            : dnsError(hostname, 'EAI_FAIL'),
+        ),
     );
   }) as LookupFunction;
 }

@@ -119,7 +119,7 @@ describe('createWebhookSender: failures', () => {
     for (const junk of [undefined, '', 'soon', '-5', '1.5']) expect(parseRetryAfter(junk, now)).toBeNull();
   });
 
-  it('classifies resolver failures as dns without connecting', async () => {
+  it('reports resolver failures as a refused destination, like a private answer, without connecting', async () => {
     const nx = Object.assign(new Error('getaddrinfo ENOTFOUND nx.test'), { code: 'ENOTFOUND' });
     const again = Object.assign(new Error('getaddrinfo EAI_AGAIN slow.test'), { code: 'EAI_AGAIN' });
     const s = sender({
@@ -127,14 +127,13 @@ describe('createWebhookSender: failures', () => {
       allowPrivateNetworks: false,
       resolve: async (h) => Promise.reject(h === 'nx.test' ? nx : again),
     });
-    expect(await s.send({ url: 'https://nx.test/', headers: {}, body: '{}' })).toMatchObject({
-      ok: false,
-      errorClass: 'dns',
-      errorMessage: 'DNS resolution failed (ENOTFOUND)',
-    });
-    expect((await s.send({ url: 'https://slow.test/', headers: {}, body: '{}' })).errorClass).toBe('dns');
+    const refused = { ok: false, statusCode: null, errorClass: 'ssrf_blocked', errorMessage: 'destination refused' };
+    expect(await s.send({ url: 'https://nx.test/', headers: {}, body: '{}' })).toMatchObject(refused);
+    expect(await s.send({ url: 'https://slow.test/', headers: {}, body: '{}' })).toMatchObject(refused);
     const empty = sender({ ...base, allowPrivateNetworks: false, resolve: async () => [] });
-    expect((await empty.send({ url: 'https://empty.test/', headers: {}, body: '{}' })).errorClass).toBe('dns');
+    expect(await empty.send({ url: 'https://empty.test/', headers: {}, body: '{}' })).toMatchObject(refused);
+    const plain = sender({ ...base, allowPrivateNetworks: false, resolve: async () => Promise.reject(new Error('x')) });
+    expect(await plain.send({ url: 'https://plain.test/', headers: {}, body: '{}' })).toMatchObject(refused);
   });
 
   it('classifies a TLS handshake against a plaintext server as tls', async () => {

@@ -53,8 +53,13 @@ describe('SSRF: refused targets (allowPrivateNetworks: false)', () => {
   ])('%s → ssrf_blocked before any lookup or connection', async (url) => {
     const dns = scripted([v4('93.184.216.34')]);
     const result = await sender({ ...strict, resolve: dns.resolve }).send({ url, headers: {}, body: '{}' });
-    expect(result).toMatchObject({ ok: false, statusCode: null, errorClass: 'ssrf_blocked', responseBody: null });
-    expect(result.errorMessage).toMatch(/^destination refused: /);
+    expect(result).toMatchObject({
+      ok: false,
+      statusCode: null,
+      errorClass: 'ssrf_blocked',
+      errorMessage: 'destination refused',
+      responseBody: null,
+    });
     expect(dns.asked).toEqual([]);
   });
 
@@ -93,8 +98,12 @@ describe('SSRF: refused targets (allowPrivateNetworks: false)', () => {
       headers: {},
       body: '{}',
     });
-    expect(result).toMatchObject({ ok: false, statusCode: null, errorClass: 'ssrf_blocked' });
-    expect(result.errorMessage).not.toContain(address);
+    expect(result).toMatchObject({
+      ok: false,
+      statusCode: null,
+      errorClass: 'ssrf_blocked',
+      errorMessage: 'destination refused',
+    });
     expect(dns.asked).toEqual(['hooks.customer.test']);
   });
 
