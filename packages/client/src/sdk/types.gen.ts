@@ -473,6 +473,10 @@ export type EndpointsListResponses = {
             };
             disabled: boolean;
             disabledReason: string | null;
+            /**
+             * Most requests in flight to this endpoint at once; null: the dispatcher's default.
+             */
+            maxInFlight: number | null;
             createdAt: string;
             updatedAt: string;
         }>;
@@ -491,6 +495,7 @@ export type EndpointsCreateData = {
             [key: string]: string;
         };
         disabled?: boolean;
+        maxInFlight?: number | null;
     };
     headers?: {
         /**
@@ -563,6 +568,10 @@ export type EndpointsCreateResponses = {
             };
             disabled: boolean;
             disabledReason: string | null;
+            /**
+             * Most requests in flight to this endpoint at once; null: the dispatcher's default.
+             */
+            maxInFlight: number | null;
             createdAt: string;
             updatedAt: string;
         };
@@ -706,6 +715,10 @@ export type EndpointsGetResponses = {
         };
         disabled: boolean;
         disabledReason: string | null;
+        /**
+         * Most requests in flight to this endpoint at once; null: the dispatcher's default.
+         */
+        maxInFlight: number | null;
         createdAt: string;
         updatedAt: string;
     };
@@ -722,6 +735,7 @@ export type EndpointsUpdateData = {
             [key: string]: string;
         };
         disabled?: boolean;
+        maxInFlight?: number | null;
     };
     path: {
         id: string;
@@ -789,6 +803,10 @@ export type EndpointsUpdateResponses = {
         };
         disabled: boolean;
         disabledReason: string | null;
+        /**
+         * Most requests in flight to this endpoint at once; null: the dispatcher's default.
+         */
+        maxInFlight: number | null;
         createdAt: string;
         updatedAt: string;
     };

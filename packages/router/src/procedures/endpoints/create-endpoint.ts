@@ -9,6 +9,7 @@ import {
   endpointSchema,
   endpointUrlInputSchema,
   eventTypesFilterSchema,
+  maxInFlightInputSchema,
   toEndpoint,
 } from './endpoint-schemas';
 
@@ -19,6 +20,7 @@ export const createEndpointInput = z.strictObject({
   eventTypes: eventTypesFilterSchema.optional(),
   headers: customHeadersSchema.optional(),
   disabled: z.boolean().optional(),
+  maxInFlight: maxInFlightInputSchema.optional(),
 });
 
 export const createEndpoint = projectProcedure
@@ -48,6 +50,7 @@ export const createEndpoint = projectProcedure
           eventTypes: input.eventTypes ?? null,
           headers: input.headers ?? {},
           disabled: input.disabled ?? false,
+          maxInFlight: input.maxInFlight ?? null,
         })
         .returning();
       await tx.insert(endpointSecrets).values({ id: newId('endpointSecret'), endpointId: row!.id, secret });

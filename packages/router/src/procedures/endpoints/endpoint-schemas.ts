@@ -56,9 +56,17 @@ export const endpointSchema = z.object({
   headers: z.record(z.string(), z.string()),
   disabled: z.boolean(),
   disabledReason: z.string().nullable(),
+  maxInFlight: z
+    .number()
+    .int()
+    .nullable()
+    .describe("Most requests in flight to this endpoint at once; null: the dispatcher's default."),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+
+/** A cap on concurrent requests to one endpoint (fair claiming); null restores the dispatcher's default. */
+export const maxInFlightInputSchema = z.number().int().min(1).max(1000).nullable();
 
 export function toEndpoint(row: typeof endpoints.$inferSelect): z.infer<typeof endpointSchema> {
   return {
@@ -69,6 +77,7 @@ export function toEndpoint(row: typeof endpoints.$inferSelect): z.infer<typeof e
     headers: row.headers,
     disabled: row.disabled,
     disabledReason: row.disabledReason,
+    maxInFlight: row.maxInFlight,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

@@ -10,6 +10,7 @@ import {
   endpointSchema,
   endpointUrlInputSchema,
   eventTypesFilterSchema,
+  maxInFlightInputSchema,
   toEndpoint,
 } from './endpoint-schemas';
 import { findEndpoint } from './find-endpoint';
@@ -32,6 +33,7 @@ export const updateEndpoint = projectProcedure
       eventTypes: eventTypesFilterSchema.optional(),
       headers: customHeadersSchema.optional(),
       disabled: z.boolean().optional(),
+      maxInFlight: maxInFlightInputSchema.optional(),
     }),
   )
   .output(endpointSchema)
@@ -44,6 +46,7 @@ export const updateEndpoint = projectProcedure
     if (changes.description !== undefined) patch.description = changes.description;
     if (changes.eventTypes !== undefined) patch.eventTypes = changes.eventTypes;
     if (changes.headers !== undefined) patch.headers = changes.headers;
+    if (changes.maxInFlight !== undefined) patch.maxInFlight = changes.maxInFlight;
     if (changes.disabled !== undefined) {
       patch.disabled = changes.disabled;
       // Re-enabling starts a fresh failure window.
