@@ -76,7 +76,7 @@ serveCommands({
   async start(args) {
     const { app, warm } = args.mode === 'bare' ? bareApp(args.url, args.projectId) : await heraldApp(args.url);
     await warm();
-    server = await listen(app as unknown as Hono);
+    server = await listen(app);
     return { url: server.url };
   },
   async exit() {

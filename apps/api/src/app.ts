@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import { idempotency } from './middleware/idempotency';
 import { limitBody, requireJsonBody } from './middleware/json-body';
 import { rateLimit } from './middleware/rate-limit';
+import type { HeraldEnv } from './middleware/request-context';
 import { requestContext, requestIdOf } from './middleware/request-context';
 import { createDocsRouter } from './rest/docs';
 import { errorResponse } from './rest/error-response';
@@ -43,7 +44,7 @@ export function createApp(options: CreateAppOptions) {
     logger,
     ...(options.wakeup ? { wakeup: options.wakeup } : {}),
   });
-  const app = new Hono();
+  const app = new Hono<HeraldEnv>();
 
   app.use(requestContext(logger));
   app.onError((error, c) => {

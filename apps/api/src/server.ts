@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { ServerType } from '@hono/node-server';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
+import type { HeraldEnv } from './middleware/request-context';
 
 export interface RunningServer {
   url: string;
@@ -10,7 +11,10 @@ export interface RunningServer {
 }
 
 /** Serves a Hono app on a real socket (port 0 picks a free one). */
-export function listen(app: Hono, options: { port?: number; hostname?: string } = {}): Promise<RunningServer> {
+export function listen(
+  app: { fetch: Hono<HeraldEnv>['fetch'] },
+  options: { port?: number; hostname?: string } = {},
+): Promise<RunningServer> {
   return new Promise((resolve) => {
     const server: ServerType = serve(
       { fetch: app.fetch, port: options.port ?? 0, hostname: options.hostname ?? '127.0.0.1' },

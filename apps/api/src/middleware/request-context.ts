@@ -5,11 +5,14 @@ import type { Logger } from 'pino';
 
 export type RequestVariables = { requestId: string };
 
+/** The Hono environment of every Herald route: typed context variables, no casts. */
+export type HeraldEnv = { Variables: RequestVariables };
+
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Gives every request an id (the caller's `X-Request-Id` when sane) and logs one line for it. */
 export function requestContext(logger: Logger) {
-  return createMiddleware<{ Variables: RequestVariables }>(async (c, next) => {
+  return createMiddleware<HeraldEnv>(async (c, next) => {
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set('requestId', requestId);
@@ -30,6 +33,6 @@ export function requestContext(logger: Logger) {
 }
 
 /** The id `requestContext` gave this request, for log lines written elsewhere. */
-export function requestIdOf(c: Context): string | undefined {
-  return (c.var as Partial<RequestVariables>).requestId;
+export function requestIdOf(c: Context<HeraldEnv>): string | undefined {
+  return c.var.requestId;
 }

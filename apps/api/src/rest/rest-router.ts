@@ -5,6 +5,7 @@ import { TRPCError } from '@trpc/server';
 import type { Context as HonoContext } from 'hono';
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { HeraldEnv } from '../middleware/request-context';
 import { requestIdOf } from '../middleware/request-context';
 import { errorResponse } from './error-response';
 import { restProcedures } from './procedures';
@@ -17,7 +18,7 @@ type CallerFn = (input: unknown) => Promise<unknown>;
  * procedure validates it exactly as it does for tRPC.
  */
 export function createRestRouter(db: Database, services: ApiServices) {
-  const rest = new Hono();
+  const rest = new Hono<HeraldEnv>();
   for (const { path, openapi, pathParams } of restProcedures()) {
     const honoPath = openapi.path.replace(/\{(\w+)\}/g, ':$1');
     rest.on(openapi.method, honoPath, async (c) => {
