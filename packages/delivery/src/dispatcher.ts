@@ -55,6 +55,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     allowPrivateNetworks: config.allowPrivateNetworks,
     userAgent: USER_AGENT,
     ...(options.resolve ? { resolve: options.resolve } : {}),
+    // The tenant's attempt log says only "destination refused"; why goes to the operator.
+    onRefused: ({ reason, url, context }) => {
+      const host = URL.canParse(url) ? new URL(url).host : 'invalid URL';
+      logger.warn({ ...context, host, reason }, 'webhook destination refused');
+    },
   });
 
   const recorder = new AttemptRecorder(options.db, {
@@ -167,7 +172,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         sentAt: startedAt,
         endpointHeaders: delivery.endpoint.headers,
       });
-      const result = await sender.send({ url: delivery.endpoint.url, headers, body });
+      const result = await sender.send({
+        url: delivery.endpoint.url,
+        headers,
+        body,
+        context: { deliveryId: delivery.id, endpointId: delivery.endpoint.id, projectId: delivery.projectId },
+      });
       metrics.recordLatency(result.durationMs / 1000);
       const { outcome, eventsEmitted } = await recorder.record({ delivery, result, startedAt });
       metrics.recordOutcome(outcome);
