@@ -36,6 +36,8 @@ function failingQuery(error: Error): unknown {
  */
 function switchableDb(db: Database) {
   let passing = Number.POSITIVE_INFINITY;
+  /** What the next transaction does after its callback ran: commit and lose the reply, or roll back. */
+  let nextTransaction: 'normal' | 'lose-commit-reply' | 'roll-back' = 'normal';
   const proxy = new Proxy(db, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
@@ -43,6 +45,20 @@ function switchableDb(db: Database) {
       return (...args: unknown[]) => {
         if (passing <= 0) return failingQuery(connectionClosed());
         passing -= 1;
+        if (prop === 'transaction' && nextTransaction !== 'normal') {
+          const mode = nextTransaction;
+          nextTransaction = 'normal';
+          const [work] = args as [(tx: unknown) => Promise<unknown>];
+          const run = (value as (...a: unknown[]) => Promise<unknown>).apply(target, [
+            async (tx: unknown) => {
+              const result = await work(tx);
+              if (mode === 'roll-back') throw connectionClosed();
+              return result;
+            },
+          ]);
+          // Committed, but the caller hears what a restart during COMMIT says.
+          return mode === 'lose-commit-reply' ? run.then(() => Promise.reject(connectionClosed())) : run;
+        }
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },
@@ -58,6 +74,12 @@ function switchableDb(db: Database) {
     /** The next `calls` queries run; every one after them fails. */
     failAfter: (calls: number) => {
       passing = calls;
+    },
+    loseNextCommitReply: () => {
+      nextTransaction = 'lose-commit-reply';
+    },
+    rollBackNextTransaction: () => {
+      nextTransaction = 'roll-back';
     },
   };
 }
@@ -140,62 +162,85 @@ describeDb('a database that is away answers 503 with Retry-After, never 500', (t
     expect(Date.now() - started).toBeLessThan(4_000);
   });
 
-  describe('Idempotency-Key across an outage: a retry with the same key succeeds', () => {
-    it('when the database went away after the key was claimed (the claim could not be removed)', async () => {
-      const { tenant, failAfter, up, db } = await setUp();
-      const key = `key-${randomBytes(4).toString('hex')}`;
-      const body = { email: uniqueEmail('outage') };
-      // Claim (delete expired + insert) runs; the procedure's transaction and the claim's removal fail.
-      failAfter(2);
-      await expectUnavailable(await post(tenant, '/v1/users', body, key));
-      up();
-      const retried = await post(tenant, '/v1/users', body, key);
-      expect(retried.status).toBe(201);
-      const replayed = await post(tenant, '/v1/users', body, key);
-      expect(replayed.status).toBe(201);
-      expect(replayed.headers.get('idempotent-replayed')).toBe('true');
-      const created = await db
+  describe('Idempotency-Key across an outage: a retry with the same key succeeds, and the change happens once', () => {
+    const newKey = () => `key-${randomBytes(4).toString('hex')}`;
+    async function usersWith(tenant: Tenant, db: Database, email: string) {
+      return db
         .select()
         .from(users)
-        .where(and(eq(users.projectId, tenant.projectId), eq(users.email, body.email)));
-      expect(created).toHaveLength(1);
-    });
-
-    it('when the change committed but its record could not be completed: the answer stays 201 and is replayed later', async () => {
-      const { tenant, failAfter, up, db } = await setUp();
-      const key = `key-${randomBytes(4).toString('hex')}`;
-      const body = { email: uniqueEmail('late') };
-      // Claim and transaction run; completing the record fails.
-      failAfter(3);
-      const first = await post(tenant, '/v1/users', body, key);
-      expect(first.status).toBe(201);
-      up();
-      const replayed = await post(tenant, '/v1/users', body, key);
-      expect(replayed.status).toBe(201);
-      expect(replayed.headers.get('idempotent-replayed')).toBe('true');
-      expect(await replayed.text()).toBe(await first.text());
+        .where(and(eq(users.projectId, tenant.projectId), eq(users.email, email)));
+    }
+    async function recordOf(tenant: Tenant, db: Database, key: string) {
       const [record] = await db
         .select()
         .from(idempotencyKeys)
         .where(and(eq(idempotencyKeys.projectId, tenant.projectId), eq(idempotencyKeys.key, key)));
-      expect(record?.status).toBe('completed');
+      return record;
+    }
+
+    it('the database went away after the key was claimed: the claim is removed and the retry runs', async () => {
+      const { tenant, failAfter, up } = await setUp();
+      const key = newKey();
+      const body = { email: uniqueEmail('outage') };
+      failAfter(2); // the claim (delete expired + insert) runs; the request's transaction does not
+      await expectUnavailable(await post(tenant, '/v1/users', body, key));
+      up();
+      expect((await post(tenant, '/v1/users', body, key)).status).toBe(201);
+      const replayed = await post(tenant, '/v1/users', body, key);
+      expect(replayed.status).toBe(201);
+      expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+      expect(await usersWith(tenant, t.db, body.email)).toHaveLength(1);
     });
 
-    it('the record is written in the background once the database is back, without a retry', async () => {
-      const { tenant, failAfter, up, db } = await setUp();
-      const key = `key-${randomBytes(4).toString('hex')}`;
-      failAfter(3);
-      expect((await post(tenant, '/v1/users', { email: uniqueEmail('bg') }, key)).status).toBe(201);
+    it('the change committed but the COMMIT reply was lost: 503, and the retry replays the stored 201', async () => {
+      const { tenant, loseNextCommitReply } = await setUp();
+      const key = newKey();
+      const body = { email: uniqueEmail('lost-reply') };
+      loseNextCommitReply();
+      await expectUnavailable(await post(tenant, '/v1/users', body, key));
+      expect((await recordOf(tenant, t.db, key))?.status).toBe('completed');
+      const retried = await post(tenant, '/v1/users', body, key);
+      expect(retried.status).toBe(201);
+      expect(retried.headers.get('idempotent-replayed')).toBe('true');
+      expect(((await retried.json()) as { email: string }).email).toBe(body.email);
+      expect(await usersWith(tenant, t.db, body.email)).toHaveLength(1);
+    });
+
+    it('the transaction rolled back when the database went away: nothing stays, and the retry runs', async () => {
+      const { tenant, rollBackNextTransaction } = await setUp();
+      const key = newKey();
+      const body = { email: uniqueEmail('rolled-back') };
+      rollBackNextTransaction();
+      await expectUnavailable(await post(tenant, '/v1/users', body, key));
+      expect(await usersWith(tenant, t.db, body.email)).toHaveLength(0);
+      expect((await post(tenant, '/v1/users', body, key)).status).toBe(201);
+      expect(await usersWith(tenant, t.db, body.email)).toHaveLength(1);
+    });
+
+    it('a claim the database could not remove is removed in the background once it is back', async () => {
+      const { tenant, failAfter, up } = await setUp();
+      const key = newKey();
+      failAfter(2);
+      await expectUnavailable(await post(tenant, '/v1/users', { email: uniqueEmail('bg') }, key));
+      expect((await recordOf(tenant, t.db, key))?.status).toBe('in_flight');
       up();
-      const scope = and(eq(idempotencyKeys.projectId, tenant.projectId), eq(idempotencyKeys.key, key));
       const deadline = Date.now() + 5_000;
-      let status: string | undefined;
-      while (Date.now() < deadline) {
-        [{ status } = { status: undefined }] = await db.select().from(idempotencyKeys).where(scope);
-        if (status === 'completed') break;
+      while ((await recordOf(tenant, t.db, key)) && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      expect(status).toBe('completed');
+      expect(await recordOf(tenant, t.db, key)).toBeUndefined();
+    });
+
+    it('the answer and the change commit together: a replay never answers for a change that is not there', async () => {
+      const { tenant } = await setUp();
+      const key = newKey();
+      const body = { email: uniqueEmail('together') };
+      const first = await post(tenant, '/v1/users', body, key);
+      expect(first.status).toBe(201);
+      const record = await recordOf(tenant, t.db, key);
+      expect(record?.status).toBe('completed');
+      expect(JSON.parse(record!.responseBody!)).toEqual(await first.json());
+      expect(await usersWith(tenant, t.db, body.email)).toHaveLength(1);
     });
   });
 });

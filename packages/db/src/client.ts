@@ -65,6 +65,13 @@ export function reconnectBackoff(retries: number): number {
   return Math.min(0.05 * 2 ** retries, 1) * (0.5 + Math.random() / 2);
 }
 
+const drivers = new WeakMap<Database, Driver>();
+
+/** Which driver a database made by `createDb` runs on (undefined for any other object). */
+export function driverOf(db: Database): Driver | undefined {
+  return drivers.get(db);
+}
+
 export async function createDb(options: CreateDbOptions = {}): Promise<HeraldDb> {
   const migrate = options.migrate !== false;
   if (options.url) {
@@ -98,6 +105,7 @@ function openPostgres(url: string, options: CreateDbOptions): HeraldDb {
     },
   });
   const db = drizzlePostgres(sql, { schema }) as unknown as Database;
+  drivers.set(db, 'postgres');
   return {
     db,
     driver: 'postgres',
@@ -112,6 +120,7 @@ async function openPglite(options: CreateDbOptions): Promise<HeraldDb> {
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir);
   const db = drizzlePglite(pglite, { schema }) as unknown as Database;
+  drivers.set(db, 'pglite');
   return {
     db,
     driver: 'pglite',

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Database } from '@herald/db';
-import { idempotencyKeys, isDatabaseUnavailable } from '@herald/db';
+import type { Database, Transaction } from '@herald/db';
+import { driverOf, idempotencyKeys, isDatabaseUnavailable } from '@herald/db';
 import type { ApiErrorBody, ApiServices } from '@herald/router';
-import { API_KEY_PREFIX, httpStatusFor } from '@herald/router';
+import { API_KEY_PREFIX, httpStatusFor, SERVICE_UNAVAILABLE_MESSAGE } from '@herald/router';
 import type { SQL } from 'drizzle-orm';
 import { and, eq, lt, or } from 'drizzle-orm';
 import { createMiddleware } from 'hono/factory';
@@ -13,11 +13,21 @@ const ABANDONED_AFTER_MS = 5 * 60 * 1000;
 /** Answers that say nothing ran are not stored: retrying them must run the request. */
 const NOT_STORED = new Set([400, 401, 413, 415, 429]);
 
-/** How often a record the database could not take is offered to it again. */
+/** How often a claim the database could not remove is offered to it again. */
 const SETTLE_RETRY_MS = 250;
 
-/** What becomes of a claimed record when its request ends: removed (nothing kept) or completed. */
-type Settlement = { kind: 'delete' } | { kind: 'complete'; status: number; body: string };
+/** What the REST route runs an idempotent request on: the request's transaction. */
+export interface IdempotentScope {
+  db: Database;
+  services: ApiServices;
+}
+
+const scopes = new WeakMap<Request, IdempotentScope>();
+
+/** The transaction (and services) a REST route must use for this request, when it carries an Idempotency-Key. */
+export function idempotentScopeOf(request: Request): IdempotentScope | undefined {
+  return scopes.get(request);
+}
 
 /**
  * `Idempotency-Key` on POST (IETF draft; Stripe's semantics): the same key
@@ -25,42 +35,51 @@ type Settlement = { kind: 'delete' } | { kind: 'complete'; status: number; body:
  * request still running answers 409. The record lives in the database, so
  * every API process sees it; it is kept `ttlSeconds`.
  *
- * A request can end while the database is away (a restart): its record
- * cannot be removed or completed then. This process keeps offering that
- * write until the database takes it, and a retry of the same key reaching
- * this process makes the write first, so it runs the request (or replays
- * its answer) instead of meeting its own stale claim as a 409. A success
- * stays a success when only its record could not be written.
+ * The claim is committed first, so a concurrent duplicate sees it. The
+ * request then runs in one transaction with the writing of its response:
+ * the change and its stored answer commit together or not at all. When the
+ * database goes away meanwhile (a restart), even a lost COMMIT reply leaves
+ * a consistent state: committed, the record holds the answer and a retry
+ * replays it; rolled back, the claim is removed (now, or by this process as
+ * soon as the database is back; a retry reaching this process removes it
+ * first), and a retry runs the request. Either way the client is told 503.
  */
 export function idempotency(db: Database, services: ApiServices) {
-  const unsettled = new Map<string, { claim: Claim; settlement: Settlement }>();
+  const unsettled = new Map<string, Claim>();
+  // Embedded PGlite is one connection: a transaction held for a whole request
+  // would stall every other request meanwhile. It cannot restart under a
+  // running process either, so there the answer is stored after the request.
+  const transactional = driverOf(db) !== 'pglite';
 
-  const settle = async (claim: Claim, settlement: Settlement) => {
-    // Only this request's own record: createdAt tells it from a later claim of the same key.
-    const own = and(
-      claim.scope,
-      eq(idempotencyKeys.createdAt, claim.createdAt),
-      eq(idempotencyKeys.status, 'in_flight'),
-    );
-    if (settlement.kind === 'delete') {
-      await db.delete(idempotencyKeys).where(own);
-    } else {
-      await db
-        .update(idempotencyKeys)
-        .set({ status: 'completed', responseStatus: settlement.status, responseBody: settlement.body })
-        .where(own);
+  /** Removes this request's own claim if it is still in flight (a committed answer stays). */
+  const release = (claim: Claim, on: Database | Transaction = db) =>
+    on
+      .delete(idempotencyKeys)
+      .where(and(claim.scope, eq(idempotencyKeys.createdAt, claim.createdAt), eq(idempotencyKeys.status, 'in_flight')));
+
+  /** Stores the answer, or removes the claim when the answer is not to be replayed. */
+  const settle = async (claim: Claim, response: Response, on: Database | Transaction = db) => {
+    const status = response.status;
+    if (status >= 500 || NOT_STORED.has(status)) {
+      await release(claim, on);
+      return;
     }
+    const stored = storableResponse(status, await response.clone().text());
+    await on
+      .update(idempotencyKeys)
+      .set({ status: 'completed', responseStatus: stored.status, responseBody: stored.body })
+      .where(and(claim.scope, eq(idempotencyKeys.createdAt, claim.createdAt)));
   };
 
-  /** Offers the write again until the database takes it, an answer says it never will, or the record is abandoned. */
-  const settleLater = (claim: Claim, settlement: Settlement) => {
-    unsettled.set(claim.id, { claim, settlement });
+  /** Offers the removal again until the database takes it, an answer says it never will, or the claim is abandoned. */
+  const releaseLater = (claim: Claim) => {
+    unsettled.set(claim.id, claim);
     const retry = () => {
-      if (unsettled.get(claim.id)?.claim !== claim) return; // a retry of the key settled it
+      if (unsettled.get(claim.id) !== claim) return; // a retry of the key released it
       const forget = () => {
-        if (unsettled.get(claim.id)?.claim === claim) unsettled.delete(claim.id);
+        if (unsettled.get(claim.id) === claim) unsettled.delete(claim.id);
       };
-      settle(claim, settlement).then(forget, (error: unknown) => {
+      release(claim).then(forget, (error: unknown) => {
         if (isDatabaseUnavailable(error) && Date.now() - claim.createdAt.getTime() < ABANDONED_AFTER_MS) {
           setTimeout(retry, SETTLE_RETRY_MS).unref();
           return;
@@ -70,21 +89,6 @@ export function idempotency(db: Database, services: ApiServices) {
       });
     };
     setTimeout(retry, SETTLE_RETRY_MS).unref();
-  };
-
-  /** Removes the claim, or completes it with the response; later if the database is away. */
-  const finish = async (claim: Claim, response: Response) => {
-    const status = response.status;
-    const settlement: Settlement =
-      status >= 500 || NOT_STORED.has(status)
-        ? { kind: 'delete' }
-        : { kind: 'complete', ...storableResponse(status, await response.clone().text()) };
-    try {
-      await settle(claim, settlement);
-    } catch (error) {
-      if (!isDatabaseUnavailable(error)) throw error;
-      settleLater(claim, settlement);
-    }
   };
 
   return createMiddleware(async (c, next) => {
@@ -101,10 +105,10 @@ export function idempotency(db: Database, services: ApiServices) {
     const scope = and(eq(idempotencyKeys.projectId, identity.projectId), eq(idempotencyKeys.key, key));
     const id = `${identity.projectId}\n${key}`;
 
-    // An earlier request of this key, on this process, ended while the database was away.
+    // An earlier request of this key, on this process, was cut off while the database was away.
     const stale = unsettled.get(id);
     if (stale) {
-      await settle(stale.claim, stale.settlement);
+      await release(stale);
       if (unsettled.get(id) === stale) unsettled.delete(id);
     }
 
@@ -141,7 +145,7 @@ export function idempotency(db: Database, services: ApiServices) {
         .returning({ key: idempotencyKeys.key });
     } catch (error) {
       // The insert may have committed with its answer lost: remove what it may have left.
-      if (isDatabaseUnavailable(error)) settleLater(claim, { kind: 'delete' });
+      if (isDatabaseUnavailable(error)) releaseLater(claim);
       throw error;
     }
 
@@ -161,11 +165,42 @@ export function idempotency(db: Database, services: ApiServices) {
       });
     }
 
-    try {
-      await next();
-    } finally {
-      await finish(claim, c.res);
+    if (!transactional) {
+      try {
+        await next();
+      } finally {
+        await settle(claim, c.res);
+      }
+      return;
     }
+
+    // Wakeups wait for the commit: before it, dispatchers would find nothing.
+    let wake = false;
+    const deferredServices: ApiServices = { ...services, wakeup: { notify: () => void (wake = true) } };
+    try {
+      await db.transaction(async (tx) => {
+        scopes.set(c.req.raw, { db: tx as unknown as Database, services: deferredServices });
+        try {
+          await next();
+        } finally {
+          scopes.delete(c.req.raw);
+        }
+        await settle(claim, c.res, tx);
+      });
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) {
+        // Rolled back: nothing of the request stays, nor its claim.
+        await release(claim).catch(() => releaseLater(claim));
+        throw error;
+      }
+      // Committed or not, nobody can say until the database is back: the
+      // client retries; the record tells the retry which it was.
+      releaseLater(claim);
+      services.logger?.warn({ err: error, path: c.req.path }, 'database unavailable');
+      c.res = errorResponse(c, 'service_unavailable', SERVICE_UNAVAILABLE_MESSAGE);
+      return;
+    }
+    if (wake) services.wakeup.notify();
   });
 }
 

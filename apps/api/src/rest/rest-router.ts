@@ -5,6 +5,7 @@ import { TRPCError } from '@trpc/server';
 import type { Context as HonoContext } from 'hono';
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { idempotentScopeOf } from '../middleware/idempotency';
 import type { HeraldEnv } from '../middleware/request-context';
 import { requestIdOf } from '../middleware/request-context';
 import { errorResponse } from './error-response';
@@ -24,7 +25,11 @@ export function createRestRouter(db: Database, services: ApiServices) {
     rest.on(openapi.method, honoPath, async (c) => {
       const input = await readInput(c, openapi.method, pathParams);
       if (input instanceof Response) return input;
-      const caller = createCaller(createContext({ headers: c.req.raw.headers, db, services }));
+      // A request with an Idempotency-Key runs in the transaction that also stores its answer.
+      const scoped = idempotentScopeOf(c.req.raw);
+      const caller = createCaller(
+        createContext({ headers: c.req.raw.headers, db: scoped?.db ?? db, services: scoped?.services ?? services }),
+      );
       const call = path
         .split('.')
         .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller) as CallerFn;
