@@ -330,8 +330,9 @@ async function oneRun(index: number): Promise<RunResult> {
             if (!response.headers.get('retry-after')) violate(`${response.status} without Retry-After`);
             retryAfterMs = Number(response.headers.get('retry-after') ?? 1) * 1000;
           } else {
+            // Not an answer a retry can change: the run has failed; move on to the next user.
             violate(`user ${i}: unexpected ${response.status} ${text.slice(0, 200)}`);
-            retryAfterMs = 1000;
+            return;
           }
         } catch (error) {
           const waited = Date.now() - started;
@@ -505,7 +506,24 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Ctrl-C or a CI timeout: take the Herald processes down too (each runs in its own process group). */
+function killLive() {
+  for (const child of live) {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 async function main() {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      killLive();
+      process.exit(130);
+    });
+  }
   await dropStaleDatabases();
   console.log(
     `restart test: ${RUNS} run(s), ${EVENTS} events, ${CLIENTS} clients, ${RESTARTS} restarts of ` +
@@ -517,13 +535,7 @@ async function main() {
     // A run stops by itself at its deadline; this is the backstop if it does not.
     const backstop = setTimeout(() => {
       console.log(`run ${i}: did not finish within ${RUN_TIMEOUT_MS / 1000 + 60} s FAILED`);
-      for (const child of live) {
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      killLive();
       process.exit(1);
     }, RUN_TIMEOUT_MS + 60_000);
     try {
