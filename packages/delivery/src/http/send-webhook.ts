@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { StringDecoder } from 'node:string_decoder';
 import { Agent } from 'undici';
 import { headerNameProblem, headerValueProblem, isSenderHeader } from './headers';
 import type { Resolver } from './ssrf';
@@ -27,7 +26,11 @@ export type AttemptResult = {
   durationMs: number;
   errorClass: ErrorClass | null;
   errorMessage: string | null;
-  /** At most maxResponseBytes bytes of the response, decoded as UTF-8. */
+  /**
+   * The response's first maxResponseBytes bytes as storable text: decoded as UTF-8 with U+FFFD for
+   * invalid bytes (a sequence cut by the cap is dropped), NUL replaced by U+FFFD, and never more
+   * than maxResponseBytes bytes of UTF-8 itself.
+   */
   responseBody: string | null;
   retryAfterSeconds: number | null;
 };
@@ -167,24 +170,53 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
 
 type Body = AsyncIterable<Buffer> & { destroy(err?: Error): unknown };
 
-/** Reads at most `cap` bytes; destroys the stream beyond that so a huge body is never buffered. */
+const NUL = /\0/g;
+const LONE_SURROGATE = /\p{Cs}/gu;
+
+/**
+ * Text PostgreSQL stores: `text` refuses NUL, and a lone UTF-16 surrogate has no UTF-8 form.
+ * Both become U+FFFD, as invalid bytes do when decoding.
+ */
+export function storableText(text: string): string {
+  return text.replace(NUL, '\uFFFD').replace(LONE_SURROGATE, '\uFFFD');
+}
+
+/** The longest prefix of `text` whose UTF-8 form fits `maxBytes`, never splitting a character. */
+function clipUtf8(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  // Streaming mode holds back, and so drops, a sequence the cut left incomplete.
+  return new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes.subarray(0, maxBytes), { stream: true });
+}
+
+/**
+ * Reads at most `cap` bytes; destroys the stream beyond that so a huge body is never buffered.
+ * Returns storable text of at most `cap` UTF-8 bytes (see AttemptResult.responseBody).
+ */
 async function readCapped(body: Body, cap: number): Promise<string> {
-  const decoder = new StringDecoder('utf8');
+  // The WHATWG decoder turns every invalid sequence (stray continuation bytes, 0xff, encoded
+  // surrogates) into U+FFFD, so its output is well-formed; a BOM is kept as the receiver sent it.
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   let text = '';
   let taken = 0;
+  let cut = false;
   for await (const chunk of body) {
     const room = cap - taken;
     const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
     taken += piece.length;
-    text += decoder.write(piece);
+    text += decoder.decode(piece, { stream: true });
     if (taken >= cap) {
       // Losing the socket is cheaper than draining an unbounded body; small bodies end first.
+      cut = true;
       body.destroy();
       break;
     }
   }
-  // decoder.end() is skipped on purpose: a cut multi-byte sequence is dropped, not turned into U+FFFD.
-  return text;
+  // At the cap the final flush is skipped on purpose: a cut multi-byte sequence is dropped, not
+  // turned into U+FFFD. A body that ended on an incomplete sequence gets its U+FFFD.
+  if (!cut) text += decoder.decode();
+  // U+FFFD takes three bytes where the invalid byte or NUL took one: clip back to the cap.
+  return clipUtf8(storableText(text), cap);
 }
 
 function failure(started: number, f: Failure, statusCode: number | null = null): AttemptResult {
@@ -193,7 +225,7 @@ function failure(started: number, f: Failure, statusCode: number | null = null):
     statusCode,
     durationMs: Math.round(performance.now() - started),
     errorClass: f.errorClass,
-    errorMessage: f.errorMessage,
+    errorMessage: storableText(f.errorMessage),
     responseBody: null,
     retryAfterSeconds: null,
   };
