@@ -38,6 +38,11 @@ export const eventTypesFilterSchema = z.array(z.enum(eventTypes)).min(1).max(eve
  * Endpoint URLs must be https and may not name a private address, unless
  * the operator allowed private networks. Hostnames are vetted again on
  * every delivery attempt, after DNS resolution.
+ *
+ * The reason is safe to name here, unlike at delivery time ('destination
+ * refused' for every refusal): this check reads only the URL the tenant sent
+ * (scheme, credentials, a literal IP's range, `localhost`) and never resolves
+ * a name, so it tells the tenant nothing about the dispatcher's network.
  */
 export function assertEndpointUrl(url: string, allowPrivateNetworks: boolean): string {
   const vetted = vetUrl(url, { allowPrivateNetworks });
