@@ -176,7 +176,14 @@ export function idempotency(db: Database, services: ApiServices) {
 
     // Wakeups wait for the commit: before it, dispatchers would find nothing.
     let wake = false;
-    const deferredServices: ApiServices = { ...services, wakeup: { notify: () => void (wake = true) } };
+    const deferredServices: ApiServices = {
+      ...services,
+      wakeup: {
+        notify: () => {
+          wake = true;
+        },
+      },
+    };
     try {
       await db.transaction(async (tx) => {
         scopes.set(c.req.raw, { db: tx as unknown as Database, services: deferredServices });
