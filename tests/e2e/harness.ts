@@ -212,6 +212,7 @@ export interface CreatedEndpoint {
     headers: Record<string, string>;
     disabled: boolean;
     disabledReason: string | null;
+    maxInFlight: number | null;
   };
   secret: string;
 }
