@@ -13,7 +13,8 @@ import { sleep, startHerald, waitFor } from './harness';
  */
 const HANGING_ENDPOINTS = 200;
 const BACKLOG = 1_000;
-const A_EVENTS = 60;
+// Enough that p99 tolerates two outliers from a busy test machine rather than being the maximum.
+const A_EVENTS = 200;
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
@@ -62,7 +63,7 @@ describeDb('noisy neighbour', (t) => {
         const before = Date.now();
         const user = await a.createUser();
         sentAt.set(user.id, before);
-        await sleep(40);
+        await sleep(15);
       }
       await fast.waitForRequests(A_EVENTS, 20_000);
       const latencies = fast.requests
