@@ -206,10 +206,19 @@ interface RunResult {
 }
 
 async function oneRun(index: number): Promise<RunResult> {
-  const violations: string[] = [];
+  // Each distinct violation once, with how often it happened.
+  const seen = new Map<string, number>();
   const violate = (message: string) => {
-    if (violations.length < 50) violations.push(message);
+    if (seen.size < 50 || seen.has(message)) seen.set(message, (seen.get(message) ?? 0) + 1);
   };
+  const violations = {
+    get length() {
+      return seen.size;
+    },
+    list: () => [...seen].map(([message, n]) => (n > 1 ? `${message} (${n} times)` : message)),
+  };
+  /** Set when a Herald process died: the run has failed, and stops at once. */
+  let died = false;
   const database = `herald_restart_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${database}`);
@@ -252,7 +261,9 @@ async function oneRun(index: number): Promise<RunResult> {
     await Promise.all(processes.slice(1).map((p) => p.waitFor('Herald dispatcher running', 60_000)));
     for (const p of processes) {
       p.child.once('exit', (code, signal) => {
-        if (!stopping) violate(`${p.name} exited (code ${code}, signal ${signal}):\n${p.tail()}`);
+        if (stopping) return;
+        died = true;
+        violate(`${p.name} exited (code ${code}, signal ${signal}):\n${p.tail()}`);
       });
     }
 
@@ -314,6 +325,7 @@ async function oneRun(index: number): Promise<RunResult> {
       const body = JSON.stringify({ email: `user-${i}@restart.test`, name: `user ${i}` });
       let last = 'none';
       for (;;) {
+        if (died) return;
         if (Date.now() > runDeadline) {
           violate(`user ${i} never created before the run's deadline; last answer: ${last}`);
           return;
@@ -362,7 +374,7 @@ async function oneRun(index: number): Promise<RunResult> {
       }
     };
     const clients = Array.from({ length: CLIENTS }, async () => {
-      while (next < EVENTS) await createUser(next++);
+      while (next < EVENTS && !died) await createUser(next++);
     });
 
     // The restarts, spread over the load: after 1/(R+1), 2/(R+1), … of the users.
@@ -370,7 +382,8 @@ async function oneRun(index: number): Promise<RunResult> {
     const restarting = (async () => {
       for (let r = 0; r < RESTARTS; r++) {
         const at = Math.floor((EVENTS * (r + 1)) / (RESTARTS + 1));
-        while (stats.created < at && next < EVENTS) await sleep(20);
+        while (stats.created < at && next < EVENTS && !died) await sleep(20);
+        if (died) return;
         const began = Date.now();
         await run('pg_ctlcluster', ['--skip-systemctl-redirect', clusterVersion, clusterName, 'restart', '-m', 'fast']);
         const back = Date.now();
@@ -403,7 +416,7 @@ async function oneRun(index: number): Promise<RunResult> {
         statuses = Object.fromEntries(rows.map((r) => [r.status, r.n]));
         const total = Object.values(statuses).reduce((a, b) => a + b, 0);
         if (total >= EVENTS && (statuses.succeeded ?? 0) + (statuses.failed ?? 0) === total) break;
-        if (Date.now() > settleBy) {
+        if (Date.now() > settleBy || died) {
           violate(`deliveries not settled in time: ${JSON.stringify(statuses)}`);
           break;
         }
@@ -458,11 +471,12 @@ async function oneRun(index: number): Promise<RunResult> {
         `deliveries resumed ${resumed.join('/')} after) ` +
         `503s=${stats.unavailable} network-errors=${stats.networkErrors} requests=${stats.requests} ` +
         `readyz-503s=${readyz.unavailable} ${violations.length === 0 ? 'OK' : 'FAILED'}`;
-      if (violations.length > 0) {
-        violations.push(`answers to POST /v1/users: ${JSON.stringify(Object.fromEntries(answers))}`);
-        for (const p of processes) violations.push(`${p.name}, last lines:\n${p.tail()}`);
+      const report = violations.list();
+      if (report.length > 0) {
+        report.push(`answers to POST /v1/users: ${JSON.stringify(Object.fromEntries(answers))}`);
+        for (const p of processes) report.push(`${p.name}, last lines:\n${p.tail()}`);
       }
-      return { line, violations };
+      return { line, violations: report };
     } finally {
       await runDb.end({ timeout: 1 });
     }
