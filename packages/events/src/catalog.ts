@@ -5,6 +5,7 @@ import { type EventType, isEventType } from './event-types';
 import {
   userCreatedV1,
   userDeletedV1,
+  userDeletedV2,
   userLoginFailedV1,
   userLoginSucceededV1,
   userPasswordChangedV1,
@@ -19,7 +20,7 @@ import {
 export const eventCatalog = Object.freeze({
   'user.created': eventVersions(userCreatedV1),
   'user.updated': eventVersions(userUpdatedV1),
-  'user.deleted': eventVersions(userDeletedV1),
+  'user.deleted': eventVersions(userDeletedV1, userDeletedV2),
   'user.password.changed': eventVersions(userPasswordChangedV1),
   'user.login.succeeded': eventVersions(userLoginSucceededV1),
   'user.login.failed': eventVersions(userLoginFailedV1),

@@ -14,6 +14,19 @@ export interface EventDefinition<
   readonly schema: TSchema;
   /** Must pass `schema`; used for docs and for "send test event". */
   readonly example: z.output<TSchema>;
+  /**
+   * The id of the resource the event is about (the user's id for `user.*`,
+   * the endpoint's for `endpoint.*`), or null when there is none (a failed
+   * login for an unknown email). Stored with the event: erasure finds a
+   * person's events by it.
+   */
+  subject(data: z.output<TSchema>): string | null;
+  /**
+   * `data` without the personal data it holds, still valid for `schema`:
+   * what stays stored once the subject is erased. Absent when the payload
+   * holds none.
+   */
+  erase?(data: z.output<TSchema>): z.output<TSchema>;
 }
 
 export function defineEvent<
@@ -27,6 +40,8 @@ export function defineEvent<
   schema: TSchema;
   // NoInfer: the schema alone decides the data type; the example is checked against it.
   example: NoInfer<z.output<TSchema>>;
+  subject: (data: NoInfer<z.output<TSchema>>) => string | null;
+  erase?: (data: NoInfer<z.output<TSchema>>) => NoInfer<z.output<TSchema>>;
 }): EventDefinition<TType, TVersion, TSchema> {
   // Frozen so that a caller editing an example (e.g. to build a test event)
   // fails loudly instead of changing what every later caller sees.

@@ -22,4 +22,5 @@ export const endpointDisabledV1 = defineEvent({
     reason: 'failing',
     disabledAt: '2025-04-02T03:12:45.000Z',
   },
+  subject: (data) => data.endpointId,
 });

@@ -45,7 +45,9 @@ export {
   safeParseEvent,
 } from './parse';
 export { isoTimestampSchema } from './shared';
+export { erasedEventData, subjectOf } from './subject';
 export {
+  ERASED_EMAIL,
   loginFailureReasonSchema,
   type UserSnapshot,
   userChangedFieldSchema,

@@ -40,6 +40,23 @@ const exampleUser: UserSnapshot = {
   updatedAt: '2025-01-15T09:30:00.000Z',
 };
 
+/**
+ * What an erased email address reads as: a valid address (the schemas
+ * require one) under the reserved `.invalid` top-level domain, so it can
+ * never reach anyone.
+ */
+export const ERASED_EMAIL = 'erased@erased.invalid';
+
+/** The snapshot once its user is erased: id, roles, status and timestamps stay; email, name and metadata go. */
+function erasedSnapshot(user: UserSnapshot): UserSnapshot {
+  return { ...user, email: ERASED_EMAIL, name: null, metadata: {} };
+}
+
+/** A login event once its user is erased: the submitted email, the address and the user agent go. */
+function erasedLogin<T extends { email: string; ipAddress: string | null; userAgent: string | null }>(data: T): T {
+  return { ...data, email: ERASED_EMAIL, ipAddress: null, userAgent: null };
+}
+
 const ipAddressSchema = z.string().nullable().describe('Client IP address as seen by the API, or null when unknown.');
 
 const userAgentSchema = z.string().nullable().describe('User-Agent header, or null when absent.');
@@ -50,6 +67,8 @@ export const userCreatedV1 = defineEvent({
   description: 'A user account was created.',
   schema: z.object({ user: userSnapshotSchema }),
   example: { user: exampleUser },
+  subject: (data) => data.user.id,
+  erase: (data) => ({ ...data, user: erasedSnapshot(data.user) }),
 });
 
 export const userUpdatedV1 = defineEvent({
@@ -72,14 +91,32 @@ export const userUpdatedV1 = defineEvent({
     },
     changedFields: ['name', 'roles'],
   },
+  subject: (data) => data.user.id,
+  erase: (data) => ({ ...data, user: erasedSnapshot(data.user) }),
 });
 
+/** Recorded until v2; stored v1 events are erased like the other snapshots. */
 export const userDeletedV1 = defineEvent({
   type: 'user.deleted',
   version: 1,
   description: 'A user account was deleted; the snapshot is its state at deletion.',
   schema: z.object({ user: userSnapshotSchema }),
   example: { user: { ...exampleUser, updatedAt: '2025-03-10T08:00:00.000Z' } },
+  subject: (data) => data.user.id,
+  erase: (data) => ({ ...data, user: erasedSnapshot(data.user) }),
+});
+
+/**
+ * Only the id: a deleted user's personal data is erased from Herald, so the
+ * event announcing it must not carry that data to every endpoint.
+ */
+export const userDeletedV2 = defineEvent({
+  type: 'user.deleted',
+  version: 2,
+  description: "A user account was deleted and its personal data erased from Herald's events.",
+  schema: z.object({ user: z.object({ id: nonEmptyIdSchema }).describe('The deleted user: only its id.') }),
+  example: { user: { id: exampleUser.id } },
+  subject: (data) => data.user.id,
 });
 
 export const userPasswordChangedV1 = defineEvent({
@@ -88,6 +125,7 @@ export const userPasswordChangedV1 = defineEvent({
   description: 'A user changed their password (the password itself is never sent).',
   schema: z.object({ userId: nonEmptyIdSchema, changedAt: isoTimestampSchema }),
   example: { userId: exampleUser.id, changedAt: '2025-02-20T17:45:12.000Z' },
+  subject: (data) => data.userId,
 });
 
 export const userLoginSucceededV1 = defineEvent({
@@ -106,6 +144,8 @@ export const userLoginSucceededV1 = defineEvent({
     ipAddress: '203.0.113.7',
     userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15',
   },
+  subject: (data) => data.userId,
+  erase: erasedLogin,
 });
 
 export const userLoginFailedV1 = defineEvent({
@@ -127,4 +167,6 @@ export const userLoginFailedV1 = defineEvent({
     userAgent: 'curl/8.7.1',
     reason: 'invalid_password',
   },
+  subject: (data) => data.userId,
+  erase: erasedLogin,
 });

@@ -34,9 +34,10 @@ describe.each(eventTypes)('catalog entry %s', (type) => {
   const entry = eventCatalog[type];
   const definitions = listEventDefinitions(type);
 
-  it('has latestVersion among its versions, all currently 1', () => {
-    expect(entry.latestVersion).toBe(1);
-    expect(Object.keys(entry.versions)).toEqual(['1']);
+  it('has latestVersion among its versions (user.deleted is at 2, every other type at 1)', () => {
+    const expected = type === 'user.deleted' ? 2 : 1;
+    expect(entry.latestVersion).toBe(expected);
+    expect(Object.keys(entry.versions)).toEqual(Array.from({ length: expected }, (_, i) => String(i + 1)));
     expect(getEventDefinition(type).version).toBe(entry.latestVersion);
   });
 
@@ -65,7 +66,7 @@ describe.each(eventTypes)('catalog entry %s', (type) => {
     for (const definition of definitions) {
       const roundTripped: unknown = JSON.parse(JSON.stringify(definition.example));
       expect(roundTripped).toEqual(definition.example);
-      expect(parseEventData(type, roundTripped)).toEqual(definition.example);
+      expect(parseEventData(type, roundTripped, definition.version as 1)).toEqual(definition.example);
     }
   });
 });

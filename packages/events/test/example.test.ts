@@ -8,7 +8,7 @@ describe.each(eventTypes)('exampleEvent(%s)', (type) => {
     expect(event).toEqual({
       id: `evt_example_${type.replaceAll('.', '_')}`,
       type,
-      version: 1,
+      version: getEventDefinition(type).version,
       timestamp: exampleEventTimestamp,
       data: getEventDefinition(type).example,
     });

@@ -29,8 +29,10 @@ describe('types', () => {
 
   it('types the envelope', () => {
     expectTypeOf<EventOf<'user.deleted'>['type']>().toEqualTypeOf<'user.deleted'>();
-    expectTypeOf<EventOf<'user.deleted'>['version']>().toEqualTypeOf<1>();
-    expectTypeOf<EventVersion<'user.deleted'>>().toEqualTypeOf<1>();
+    expectTypeOf<EventOf<'user.deleted'>['version']>().toEqualTypeOf<2>();
+    expectTypeOf<EventVersion<'user.deleted'>>().toEqualTypeOf<1 | 2>();
+    expectTypeOf<EventData<'user.deleted'>>().toEqualTypeOf<{ user: { id: string } }>();
+    expectTypeOf<EventData<'user.deleted', 1>>().toEqualTypeOf<{ user: UserSnapshot }>();
     expectTypeOf<z.output<ReturnType<typeof eventEnvelopeSchema<'user.created'>>>>().toEqualTypeOf<
       EventOf<'user.created'>
     >();

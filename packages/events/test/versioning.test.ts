@@ -11,6 +11,7 @@ const v2 = defineEvent({
   description: 'A user changed their password.',
   schema: z.object({ userId: z.string(), changedAt: z.iso.datetime(), method: z.enum(['reset', 'self']) }),
   example: { userId: 'usr_1', changedAt: '2025-01-01T00:00:00.000Z', method: 'self' },
+  subject: (data) => data.userId,
 });
 
 describe('eventVersions', () => {
