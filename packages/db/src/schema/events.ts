@@ -1,4 +1,5 @@
-import { boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import { projects } from './tenancy';
 
 export const events = pgTable(
@@ -11,12 +12,30 @@ export const events = pgTable(
     type: text('type').notNull(),
     version: integer('version').notNull(),
     data: jsonb('data').$type<unknown>().notNull(),
+    /**
+     * The id of the resource the event is about (`subjectOf` in @herald/events):
+     * the user's id for `user.*`, the endpoint's for `endpoint.*`. Erasure finds
+     * a person's events by it.
+     */
+    subject: text('subject'),
+    /**
+     * The writing transaction's id. Event ids are made before commit and
+     * transactions commit out of order, so the feed orders by (txid, id) and
+     * serves only transactions older than every one still running: what
+     * commits later always sorts after what was served. 0 for events written
+     * before this column existed.
+     */
+    txid: bigint('txid', { mode: 'number' })
+      .notNull()
+      .default(sql`pg_current_xact_id()::text::bigint`),
     /** Example events sent by "send test event": delivered to one endpoint, never listed or fanned out. */
     isTest: boolean('is_test').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [
-    index('events_project_id_idx').on(t.projectId, t.id),
-    index('events_project_type_id_idx').on(t.projectId, t.type, t.id),
+    // The feed: GET /v1/events in (txid, id) order, with or without a type.
+    index('events_project_txid_id_idx').on(t.projectId, t.txid, t.id),
+    index('events_project_type_txid_id_idx').on(t.projectId, t.type, t.txid, t.id),
+    index('events_project_subject_idx').on(t.projectId, t.subject),
   ],
 );
