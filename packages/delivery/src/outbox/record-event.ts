@@ -1,7 +1,7 @@
 import type { Queryable } from '@herald/db';
 import { deliveries, endpoints, events, newId } from '@herald/db';
 import type { EventData, EventType } from '@herald/events';
-import { getEventDefinition } from '@herald/events';
+import { type EventDefinition, getEventDefinition } from '@herald/events';
 import { and, eq, sql } from 'drizzle-orm';
 
 export interface RecordedEvent {
@@ -16,7 +16,9 @@ export interface RecordedEvent {
  * Writes an event and fans it out to one pending delivery per enabled,
  * subscribed endpoint of its project. Call it inside the transaction of the
  * change it describes: a rolled-back change then leaves neither event nor
- * delivery behind (the transactional outbox).
+ * delivery behind (the transactional outbox). The event's subject comes from
+ * its catalog definition; its `txid` (the feed's order) is filled in by the
+ * database.
  */
 export async function recordEvent<T extends EventType>(
   tx: Queryable,
@@ -29,8 +31,10 @@ export async function recordEvent<T extends EventType>(
     testEndpointId?: string;
   },
 ): Promise<RecordedEvent> {
-  const definition = getEventDefinition(input.type);
+  // Widened: with several versions in the catalog, the types cannot follow a generic `T` into its definition.
+  const definition = getEventDefinition(input.type) as EventDefinition;
   const data = definition.schema.parse(input.data);
+  const subject = definition.subject(data);
   const createdAt = input.now ?? new Date();
   const id = newId('event', createdAt.getTime());
   await tx.insert(events).values({
@@ -39,6 +43,7 @@ export async function recordEvent<T extends EventType>(
     type: input.type,
     version: definition.version,
     data,
+    subject,
     isTest: input.testEndpointId !== undefined,
     createdAt,
   });
