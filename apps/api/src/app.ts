@@ -17,8 +17,8 @@ import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { idempotency } from './middleware/idempotency';
-import { limitBody, requireJsonBody } from './middleware/json-body';
-import { rateLimit } from './middleware/rate-limit';
+import { limitBody, limitJsonDepth, requireJsonBody, settleUnreadBody } from './middleware/json-body';
+import { limitBatchSize, rateLimit, trpcCallsOf } from './middleware/rate-limit';
 import type { HeraldEnv } from './middleware/request-context';
 import { requestContext, requestIdOf } from './middleware/request-context';
 import { createDocsRouter } from './rest/docs';
@@ -88,9 +88,12 @@ export function createApp(options: CreateAppOptions) {
   app.route('/docs', createDocsRouter());
 
   const api = [
+    settleUnreadBody(),
     limitBody(config.bodyLimitBytes),
     requireJsonBody(),
-    rateLimit({ ...config.rateLimit, identify: (c) => apiKeyIdOf(c.req.raw.headers, services) }),
+    limitJsonDepth(),
+    limitBatchSize(config.maxBatchSize),
+    rateLimit({ ...config.rateLimit, callsOf: trpcCallsOf, identify: (c) => apiKeyIdOf(c.req.raw.headers, services) }),
   ] as const;
   app.use('/v1/*', ...api, idempotency(options.db, services));
   app.use('/trpc/*', ...api);
@@ -102,7 +105,10 @@ export function createApp(options: CreateAppOptions) {
       endpoint: '/trpc',
       req: c.req.raw,
       router: appRouter,
-      createContext: ({ req }) => createContext({ headers: req.headers, db: options.db, services }),
+      // The middleware refused longer batches already (400 batch_too_large); this holds if the two ever differ.
+      maxBatchSize: config.maxBatchSize,
+      createContext: ({ req }) =>
+        createContext({ headers: req.headers, db: options.db, services, callBudget: c.var.callBudget }),
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') {
           logger.error({ err: error.cause ?? error, procedure: path, requestId: requestIdOf(c) }, 'procedure failed');

@@ -7,6 +7,8 @@ export interface ApiConfig {
   /** Largest request body accepted, in bytes. */
   bodyLimitBytes: number;
   rateLimit: { requests: number; windowSeconds: number };
+  /** Most procedures one tRPC batch may call (400 `batch_too_large` beyond); each counts against the rate limit. */
+  maxBatchSize: number;
   idempotencyTtlSeconds: number;
   /** How long a verified API key is trusted without asking the database again. */
   apiKeyCacheMs: number;
@@ -17,6 +19,7 @@ export const defaultApiConfig: ApiConfig = {
   adminToken: null,
   bodyLimitBytes: 256 * 1024,
   rateLimit: { requests: 100, windowSeconds: 1 },
+  maxBatchSize: 20,
   idempotencyTtlSeconds: 24 * 60 * 60,
   apiKeyCacheMs: 2000,
   allowPrivateNetworks: false,
@@ -31,6 +34,7 @@ export function apiConfigFromEnv(env: Env = process.env): ApiConfig {
       requests: envInt(env, 'HERALD_RATE_LIMIT_REQUESTS', d.rateLimit.requests),
       windowSeconds: envInt(env, 'HERALD_RATE_LIMIT_WINDOW_SECONDS', d.rateLimit.windowSeconds),
     },
+    maxBatchSize: envInt(env, 'HERALD_MAX_BATCH_SIZE', d.maxBatchSize, { min: 1 }),
     idempotencyTtlSeconds: envInt(env, 'HERALD_IDEMPOTENCY_TTL_SECONDS', d.idempotencyTtlSeconds),
     apiKeyCacheMs: envInt(env, 'HERALD_API_KEY_CACHE_MS', d.apiKeyCacheMs, { min: 0 }),
     allowPrivateNetworks: envFlag(env, 'HERALD_ALLOW_PRIVATE_NETWORKS'),

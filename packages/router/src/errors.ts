@@ -21,6 +21,17 @@ export type ApiErrorCode =
   | 'rate_limited'
   | 'invalid_credentials'
   | 'user_locked'
+  | 'batch_too_large'
+  | 'method_not_allowed'
+  | 'payment_required'
+  | 'request_timeout'
+  | 'precondition_failed'
+  | 'unprocessable_content'
+  | 'precondition_required'
+  | 'client_closed_request'
+  | 'not_implemented'
+  | 'bad_gateway'
+  | 'gateway_timeout'
   | 'service_unavailable'
   | 'internal_error';
 
@@ -39,6 +50,17 @@ const trpcCodeFor: Record<ApiErrorCode, TRPC_ERROR_CODE_KEY> = {
   rate_limited: 'TOO_MANY_REQUESTS',
   invalid_credentials: 'UNAUTHORIZED',
   user_locked: 'FORBIDDEN',
+  batch_too_large: 'BAD_REQUEST',
+  method_not_allowed: 'METHOD_NOT_SUPPORTED',
+  payment_required: 'PAYMENT_REQUIRED',
+  request_timeout: 'TIMEOUT',
+  precondition_failed: 'PRECONDITION_FAILED',
+  unprocessable_content: 'UNPROCESSABLE_CONTENT',
+  precondition_required: 'PRECONDITION_REQUIRED',
+  client_closed_request: 'CLIENT_CLOSED_REQUEST',
+  not_implemented: 'NOT_IMPLEMENTED',
+  bad_gateway: 'BAD_GATEWAY',
+  gateway_timeout: 'GATEWAY_TIMEOUT',
   service_unavailable: 'SERVICE_UNAVAILABLE',
   internal_error: 'INTERNAL_SERVER_ERROR',
 };
@@ -58,6 +80,17 @@ export const httpStatusFor: Record<ApiErrorCode, number> = {
   rate_limited: 429,
   invalid_credentials: 401,
   user_locked: 403,
+  batch_too_large: 400,
+  method_not_allowed: 405,
+  payment_required: 402,
+  request_timeout: 408,
+  precondition_failed: 412,
+  unprocessable_content: 422,
+  precondition_required: 428,
+  client_closed_request: 499,
+  not_implemented: 501,
+  bad_gateway: 502,
+  gateway_timeout: 504,
   service_unavailable: 503,
   internal_error: 500,
 };
@@ -99,17 +132,41 @@ export interface ApiErrorBody {
   error: { code: ApiErrorCode; message: string; details?: unknown };
 }
 
-const defaultCodeForTrpc: Partial<Record<TRPC_ERROR_CODE_KEY, ApiErrorCode>> = {
-  BAD_REQUEST: 'validation_error',
+/**
+ * The public code of an error tRPC raised itself (a 405 for GET on a
+ * mutation, a malformed batch) or a procedure raised without `apiError`.
+ * Complete by type: every tRPC code has one, with the same HTTP status.
+ */
+export const defaultCodeForTrpc: Record<TRPC_ERROR_CODE_KEY, ApiErrorCode> = {
   PARSE_ERROR: 'invalid_json',
+  BAD_REQUEST: 'validation_error',
   UNAUTHORIZED: 'unauthorized',
+  PAYMENT_REQUIRED: 'payment_required',
   FORBIDDEN: 'forbidden',
   NOT_FOUND: 'not_found',
+  METHOD_NOT_SUPPORTED: 'method_not_allowed',
+  TIMEOUT: 'request_timeout',
   CONFLICT: 'conflict',
+  PRECONDITION_FAILED: 'precondition_failed',
   PAYLOAD_TOO_LARGE: 'payload_too_large',
   UNSUPPORTED_MEDIA_TYPE: 'unsupported_media_type',
+  UNPROCESSABLE_CONTENT: 'unprocessable_content',
+  PRECONDITION_REQUIRED: 'precondition_required',
   TOO_MANY_REQUESTS: 'rate_limited',
+  CLIENT_CLOSED_REQUEST: 'client_closed_request',
+  INTERNAL_SERVER_ERROR: 'internal_error',
+  NOT_IMPLEMENTED: 'not_implemented',
+  BAD_GATEWAY: 'bad_gateway',
   SERVICE_UNAVAILABLE: 'service_unavailable',
+  GATEWAY_TIMEOUT: 'gateway_timeout',
+};
+
+/** Never leak internals (SQL, stack traces) in these: their message is fixed. */
+const GENERIC_MESSAGES: Partial<Record<ApiErrorCode, string>> = {
+  internal_error: 'Internal server error',
+  not_implemented: 'Not implemented',
+  bad_gateway: 'Bad gateway',
+  gateway_timeout: 'Gateway timeout',
 };
 
 /** The REST body and status for any error a procedure threw. */
@@ -149,8 +206,7 @@ export function toApiErrorBody(error: TRPCError): { status: number; body: ApiErr
   }
   const code = defaultCodeForTrpc[error.code] ?? 'internal_error';
   const status = httpStatusFor[code];
-  // Never leak internals (SQL, stack traces) in a 500.
-  const message = code === 'internal_error' ? 'Internal server error' : error.message;
+  const message = GENERIC_MESSAGES[code] ?? error.message;
   return { status, body: { error: { code, message } } };
 }
 

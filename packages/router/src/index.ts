@@ -13,7 +13,7 @@ export { toUser } from './procedures/users/user-schemas';
 export { API_KEY_PREFIX, hashApiKey } from './services/api-keys';
 export { changeWithEvents } from './services/change-with-events';
 export { hashPassword } from './services/passwords';
-export type { ApiServices, Context } from './trpc/context';
+export type { ApiServices, CallBudget, Context } from './trpc/context';
 export { createApiServices, createContext } from './trpc/context';
 export type { Meta, OpenApiMeta } from './trpc/init';
 export type { AppRouter } from './trpc/router';

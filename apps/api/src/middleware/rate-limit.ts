@@ -1,7 +1,9 @@
+import type { CallBudget } from '@herald/router';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { errorResponse } from '../rest/error-response';
+import type { HeraldEnv } from './request-context';
 
 export interface RateLimitOptions {
   requests: number;
@@ -13,6 +15,8 @@ export interface RateLimitOptions {
    * made-up key with every request and never be limited.
    */
   identify?: (c: Context) => Promise<string | null>;
+  /** How many requests this one counts as (a tRPC batch: one per procedure); 1 when unset. */
+  callsOf?: (c: Context) => number;
 }
 
 /**
@@ -20,6 +24,11 @@ export interface RateLimitOptions {
  * the IETF draft's `RateLimit-Policy` / `RateLimit` headers. Counters live
  * in this process: with N API processes behind a balancer a key may make up
  * to N × `requests` per window (see the README).
+ *
+ * A request of several calls (a tRPC batch) is granted as many as the
+ * window has left, through the `callBudget` context variable: the calls
+ * past the grant are refused one by one (429 inside the batch), the others
+ * run. A request granted nothing is refused whole.
  */
 export function rateLimit(options: RateLimitOptions) {
   const windowMs = options.windowSeconds * 1000;
@@ -28,7 +37,7 @@ export function rateLimit(options: RateLimitOptions) {
   let lastSweep = now();
   const policy = `"default";q=${options.requests};w=${options.windowSeconds}`;
 
-  return createMiddleware(async (c, next) => {
+  return createMiddleware<HeraldEnv>(async (c, next) => {
     const t = now();
     if (t - lastSweep > windowMs * 2) {
       for (const [key, w] of windows) if (t - w.start >= windowMs) windows.delete(key);
@@ -41,17 +50,68 @@ export function rateLimit(options: RateLimitOptions) {
       w = { start: t, count: 0 };
       windows.set(key, w);
     }
-    w.count += 1;
+    const calls = Math.max(1, options.callsOf?.(c) ?? 1);
+    const granted = Math.min(calls, Math.max(0, options.requests - w.count));
+    // A refused request still counts: the window stays spent however hard a client knocks.
+    w.count += Math.max(granted, 1);
     const resetSeconds = Math.max(1, Math.ceil((w.start + windowMs - t) / 1000));
     const remaining = Math.max(0, options.requests - w.count);
     c.header('RateLimit-Policy', policy);
     c.header('RateLimit', `"default";r=${remaining};t=${resetSeconds}`);
-    if (w.count > options.requests) {
+    if (granted === 0) {
       c.header('Retry-After', String(resetSeconds));
       return errorResponse(
         c,
         'rate_limited',
         `Rate limit of ${options.requests} requests per ${options.windowSeconds} s exceeded`,
+      );
+    }
+    c.set(
+      'callBudget',
+      callBudget(granted, resetSeconds, `${options.requests} requests per ${options.windowSeconds} s`),
+    );
+    await next();
+  });
+}
+
+function callBudget(granted: number, retryAfterSeconds: number, policy: string): CallBudget {
+  let left = granted;
+  return {
+    retryAfterSeconds,
+    policy,
+    take() {
+      if (left === 0) return false;
+      left -= 1;
+      return true;
+    },
+  };
+}
+
+/**
+ * Procedure calls in a tRPC request, counted as tRPC counts them:
+ * `/trpc/a,b,c?batch=1` is three (commas may be percent-encoded), any
+ * other request one. `endpoint` is tRPC's mount path.
+ */
+export function trpcCallsOf(c: Context, endpoint = '/trpc'): number {
+  const url = new URL(c.req.url);
+  if (url.searchParams.get('batch') !== '1' || !url.pathname.startsWith(`${endpoint}/`)) return 1;
+  const path = url.pathname.slice(endpoint.length + 1);
+  try {
+    return decodeURIComponent(path).split(',').length;
+  } catch {
+    return path.split(',').length; // tRPC refuses the path; counted all the same
+  }
+}
+
+/** A tRPC batch of more than `max` calls is refused whole, before any runs: 400 `batch_too_large`. */
+export function limitBatchSize(max: number, endpoint = '/trpc') {
+  return createMiddleware(async (c, next) => {
+    const calls = trpcCallsOf(c, endpoint);
+    if (calls > max) {
+      return errorResponse(
+        c,
+        'batch_too_large',
+        `A tRPC batch may call at most ${max} procedures; this one calls ${calls}`,
       );
     }
     await next();

@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import type { CallBudget } from '@herald/router';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { Logger } from 'pino';
 
-export type RequestVariables = { requestId: string };
+export type RequestVariables = {
+  requestId: string;
+  /** The procedure calls the rate limit granted this request (`/v1` and `/trpc` only). */
+  callBudget?: CallBudget;
+};
 
 /** The Hono environment of every Herald route: typed context variables, no casts. */
 export type HeraldEnv = { Variables: RequestVariables };

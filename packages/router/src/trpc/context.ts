@@ -24,18 +24,33 @@ export function createApiServices(db: Database, overrides: Partial<Omit<ApiServi
   };
 }
 
+/**
+ * The share of the rate limit an HTTP request was granted for its procedure
+ * calls: a tRPC batch is one call per procedure, each taking one unit.
+ */
+export interface CallBudget {
+  /** Takes one call's unit; false once the grant is spent. */
+  take(): boolean;
+  /** Seconds until the rate-limit window ends (`Retry-After` of the calls refused). */
+  readonly retryAfterSeconds: number;
+  /** The policy, for the refusal's message: `100 requests per 1 s`. */
+  readonly policy: string;
+}
+
 export interface ContextInput {
   headers: Headers;
   db: Database;
   services?: ApiServices;
+  /** Set by the HTTP layer's rate limit; direct callers (REST, tests) have no per-call limit. */
+  callBudget?: CallBudget | undefined;
 }
 
 /**
  * Built from plain request headers and a database, not from an HTTP
  * adapter, so tests can call the router directly with `createCaller`.
  */
-export function createContext({ headers, db, services }: ContextInput) {
-  return { headers, db, services: services ?? createApiServices(db) };
+export function createContext({ headers, db, services, callBudget }: ContextInput) {
+  return { headers, db, services: services ?? createApiServices(db), callBudget: callBudget ?? null };
 }
 
 export type Context = ReturnType<typeof createContext>;

@@ -1,9 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isDatabaseUnavailable } from '@herald/db';
+import type { TRPCError } from '@trpc/server';
 import { initTRPC } from '@trpc/server';
 import { ApiErrorCause, apiError, serviceUnavailable, toApiErrorBody } from '../errors';
 import { bearerToken } from '../services/api-keys';
-import type { Context } from './context';
+import type { CallBudget, Context } from './context';
 
 /** REST exposure of a procedure: the same procedure answers under `/v1`. */
 export interface OpenApiMeta {
@@ -41,7 +42,9 @@ export const createCallerFactory = t.createCallerFactory;
  * becomes 503 `service_unavailable` (retry shortly), never a 500, whichever
  * query of the procedure or of its auth middleware met it.
  */
-export const publicProcedure = t.procedure.use(async ({ next }) => {
+export const publicProcedure = t.procedure.use(async ({ ctx, next }) => {
+  // Each call of a tRPC batch counts against the rate limit: past the request's grant it is refused alone.
+  if (ctx.callBudget && !ctx.callBudget.take()) throw callRateLimited(ctx.callBudget);
   const result = await next();
   if (!result.ok && !(result.error.cause instanceof ApiErrorCause) && isDatabaseUnavailable(result.error.cause)) {
     throw serviceUnavailable(result.error.cause);
@@ -64,6 +67,15 @@ export const adminProcedure = publicProcedure.use(async ({ ctx, next }) => {
   }
   return next();
 });
+
+function callRateLimited(budget: CallBudget): TRPCError {
+  const error = apiError(
+    'rate_limited',
+    `Rate limit of ${budget.policy} exceeded (each call of a batch counts as one request)`,
+  );
+  (error.cause as ApiErrorCause).retryAfterSeconds = budget.retryAfterSeconds;
+  return error;
+}
 
 function sameSecret(a: string, b: string) {
   // Hashing first gives equal lengths, so the comparison never throws.

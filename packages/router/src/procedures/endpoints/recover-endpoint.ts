@@ -2,6 +2,7 @@ import { requeueFailedSince } from '@herald/delivery';
 import { z } from 'zod';
 import { apiError } from '../../errors';
 import { projectProcedure } from '../../trpc/init';
+import { pastTimestampSchema } from '../timestamp-schema';
 import { endpointIdSchema } from './endpoint-schemas';
 import { findEndpoint } from './find-endpoint';
 
@@ -16,7 +17,7 @@ export const recoverEndpoint = projectProcedure
       auth: 'apiKey',
     },
   })
-  .input(z.strictObject({ id: endpointIdSchema, since: z.iso.datetime({ offset: true }) }))
+  .input(z.strictObject({ id: endpointIdSchema, since: pastTimestampSchema() }))
   .output(z.object({ requeued: z.number().int() }))
   .mutation(async ({ ctx, input }) => {
     const endpoint = await findEndpoint(ctx.db, ctx.projectId, input.id);
