@@ -96,7 +96,7 @@ export function createApp(options: CreateAppOptions) {
     rateLimit({ ...config.rateLimit, callsOf: trpcCallsOf, identify: (c) => apiKeyIdOf(c.req.raw.headers, services) }),
   ] as const;
   app.use('/v1/*', ...api, idempotency(options.db, services));
-  app.use('/trpc/*', ...api);
+  app.use('/trpc/*', ...api, idempotency(options.db, services));
 
   app.route('/v1', createRestRouter(options.db, services));
   app.all('/trpc/*', async (c) => {
@@ -108,7 +108,12 @@ export function createApp(options: CreateAppOptions) {
       // The middleware refused longer batches already (400 batch_too_large); this holds if the two ever differ.
       maxBatchSize: config.maxBatchSize,
       createContext: ({ req }) =>
-        createContext({ headers: req.headers, db: options.db, services, callBudget: c.var.callBudget }),
+        createContext({
+          headers: req.headers,
+          // An idempotent mutation runs in the transaction that stores its answer, as on REST.
+          ...(idempotency.scopeOf(req) ?? { db: options.db, services }),
+          callBudget: c.var.callBudget,
+        }),
       onError: ({ error, path }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR') {
           logger.error({ err: error.cause ?? error, procedure: path, requestId: requestIdOf(c) }, 'procedure failed');

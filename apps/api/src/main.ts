@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { createLogger, envInt, envString } from '@herald/config';
+import { createLogger, EnvError, envInt, envString, secretKeyFromEnv } from '@herald/config';
 import { dbTimeoutsFromEnv } from '@herald/db';
 import { dispatcherConfigFromEnv } from '@herald/delivery';
 import { apiConfigFromEnv } from '@herald/router';
@@ -12,13 +12,23 @@ const url = envString(env, 'DATABASE_URL');
 // Embedded mode keeps its data in the repository's .data folder, whichever directory pnpm runs in.
 const dataDir = envString(env, 'HERALD_DATA_DIR') ?? fileURLToPath(new URL('../../../.data/pglite', import.meta.url));
 
+// The key idempotency fingerprints are HMACs under; production refuses to start without one.
+let secretKey: string | undefined;
+try {
+  secretKey = secretKeyFromEnv(env);
+} catch (error) {
+  if (!(error instanceof EnvError)) throw error;
+  logger.fatal({ variable: error.variable }, error.message);
+  process.exit(1);
+}
+
 // On embedded PGlite the dispatcher must live in this process (one process
 // per PGlite directory). On PostgreSQL it runs here too unless dispatchers
 // are deployed on their own (HERALD_DISPATCHER=off).
 const runDispatcher = !url || envString(env, 'HERALD_DISPATCHER') !== 'off';
 const platform = await createPlatform({
   database: url ? { url, ...dbTimeoutsFromEnv(env) } : { dataDir },
-  api: apiConfigFromEnv(env),
+  api: { ...apiConfigFromEnv(env), ...(secretKey === undefined ? {} : { secretKey }) },
   dispatcher: runDispatcher ? dispatcherConfigFromEnv(env) : false,
   logger,
 });

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { loadOrCreateSecretKey } from '@herald/config';
 import type { CreateDbOptions, Database, HeraldDb } from '@herald/db';
 import { createDb } from '@herald/db';
 import type { DeliveryWakeup, Dispatcher, DispatcherConfig, Resolver } from '@herald/delivery';
@@ -11,6 +13,7 @@ import { listen } from './server';
 export interface PlatformOptions {
   /** An open database (tests, the bench), or where to open one: PostgreSQL `url`, else PGlite `dataDir`. */
   database: { herald: HeraldDb } | CreateDbOptions;
+  /** `secretKey` unset: see `defaultSecretKey`. */
   api?: Partial<ApiConfig>;
   /** The in-process dispatcher's settings; `false` runs none (it runs elsewhere). */
   dispatcher?: Partial<DispatcherConfig> | false;
@@ -58,10 +61,11 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
           ...(options.logger ? { logger: options.logger.child({ service: 'dispatcher' }) } : {}),
           ...(options.resolve ? { resolve: options.resolve } : {}),
         });
+  const secretKey = options.api?.secretKey ?? defaultSecretKey(herald, options.logger);
   const app = createApp({
     db: herald.db,
     wakeup,
-    ...(options.api ? { config: options.api } : {}),
+    config: { ...options.api, ...(secretKey === undefined ? {} : { secretKey }) },
     ...(options.logger ? { logger: options.logger } : {}),
     ...(dispatcher ? { metrics: () => dispatcher.metrics.render(herald.db) } : {}),
   });
@@ -87,4 +91,32 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
         if (owned) await herald.close();
       })()),
   };
+}
+
+/** Where embedded PGlite keeps the generated secret key: in its data directory, owner-only. */
+export const SECRET_KEY_FILE = 'secret-key';
+
+/**
+ * The secret key when `HERALD_SECRET_KEY` is unset (production refuses to
+ * start without it: see `secretKeyFromEnv`). Embedded PGlite keeps a
+ * generated one in its data directory, reused at every start: the
+ * directory's only process is the one that reads its records. PostgreSQL's
+ * records are shared by every API process, which cannot agree on a key
+ * nobody configured: each process makes its own (undefined here), and its
+ * fingerprints cannot be checked by the others, so a reused key with another
+ * body is told 422 only by the process that stored it (a retry of the same
+ * request replays everywhere).
+ */
+function defaultSecretKey(herald: HeraldDb, logger: Logger | undefined): string | undefined {
+  const dataDir = herald.pglite?.dataDir;
+  if (dataDir !== undefined && !dataDir.startsWith('memory://')) {
+    return loadOrCreateSecretKey(join(dataDir, SECRET_KEY_FILE));
+  }
+  if (herald.driver === 'postgres') {
+    logger?.warn(
+      'HERALD_SECRET_KEY is not set: this process uses a random key of its own for idempotency fingerprints, ' +
+        'so another API process cannot tell a reused Idempotency-Key (422) from a retry. Set it (required in production).',
+    );
+  }
+  return undefined;
 }

@@ -178,13 +178,14 @@ describeDb('a database that is away answers 503 with Retry-After, never 500', (t
       return record;
     }
 
-    it('the database went away after the key was claimed: the claim is removed and the retry runs', async () => {
-      const { tenant, failAfter, up } = await setUp();
+    it('the database was away when the request came: 503, nothing of the key is left, and the retry runs', async () => {
+      const { tenant, down, up } = await setUp();
       const key = newKey();
       const body = { email: uniqueEmail('outage') };
-      failAfter(2); // the claim (delete expired + insert) runs; the request's transaction does not
+      down();
       await expectUnavailable(await post(tenant, '/v1/users', body, key));
       up();
+      expect(await recordOf(tenant, t.db, key)).toBeUndefined();
       expect((await post(tenant, '/v1/users', body, key)).status).toBe(201);
       const replayed = await post(tenant, '/v1/users', body, key);
       expect(replayed.status).toBe(201);
@@ -213,22 +214,32 @@ describeDb('a database that is away answers 503 with Retry-After, never 500', (t
       rollBackNextTransaction();
       await expectUnavailable(await post(tenant, '/v1/users', body, key));
       expect(await usersWith(tenant, t.db, body.email)).toHaveLength(0);
+      expect(await recordOf(tenant, t.db, key)).toBeUndefined();
       expect((await post(tenant, '/v1/users', body, key)).status).toBe(201);
       expect(await usersWith(tenant, t.db, body.email)).toHaveLength(1);
     });
 
-    it('a claim the database could not remove is removed in the background once it is back', async () => {
-      const { tenant, failAfter, up } = await setUp();
+    it('tRPC: a mutation whose transaction rolled back answers 503; its retry runs once, then replays', async () => {
+      const { tenant, rollBackNextTransaction } = await setUp();
       const key = newKey();
-      failAfter(2);
-      await expectUnavailable(await post(tenant, '/v1/users', { email: uniqueEmail('bg') }, key));
-      expect((await recordOf(tenant, t.db, key))?.status).toBe('in_flight');
-      up();
-      const deadline = Date.now() + 5_000;
-      while ((await recordOf(tenant, t.db, key)) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      const email = uniqueEmail('trpc-outage');
+      const create = () =>
+        tenant.request('/trpc/users.create?batch=1', { json: { 0: { email } }, headers: { 'idempotency-key': key } });
+      rollBackNextTransaction();
+      const away = await create();
+      expect(away.status).toBe(503);
+      expect(away.headers.get('retry-after')).toBe('2');
+      const [error] = (await away.json()) as { error: { data: { herald: { code: string } } } }[];
+      expect(error!.error.data.herald.code).toBe('service_unavailable');
       expect(await recordOf(tenant, t.db, key)).toBeUndefined();
+
+      const retried = await create();
+      expect(retried.status).toBe(200);
+      expect(retried.headers.get('idempotent-replayed')).toBeNull();
+      const replayed = await create();
+      expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+      expect(await replayed.text()).toBe(await retried.text());
+      expect(await usersWith(tenant, t.db, email)).toHaveLength(1);
     });
 
     it('the answer and the change commit together: a replay never answers for a change that is not there', async () => {

@@ -13,6 +13,11 @@ export interface ApiConfig {
   /** How long a verified API key is trusted without asking the database again. */
   apiKeyCacheMs: number;
   allowPrivateNetworks: boolean;
+  /**
+   * The server secret idempotency fingerprints are HMACs under (`HERALD_SECRET_KEY`). Unset: a
+   * random key of this process (`createPlatform` keeps one under an embedded data directory).
+   */
+  secretKey?: string;
 }
 
 export const defaultApiConfig: ApiConfig = {

@@ -1,22 +1,17 @@
-import { createHash } from 'node:crypto';
 import type { Database, Transaction } from '@herald/db';
-import { driverOf, idempotencyKeys, isDatabaseUnavailable } from '@herald/db';
-import type { ApiErrorBody, ApiServices } from '@herald/router';
-import { API_KEY_PREFIX, httpStatusFor, SERVICE_UNAVAILABLE_MESSAGE } from '@herald/router';
+import { driverOf, executeRows, idempotencyKeys, isDatabaseUnavailable } from '@herald/db';
+import type { ApiErrorCode, ApiServices } from '@herald/router';
+import { httpStatusFor, RETRY_AFTER_UNAVAILABLE_SECONDS, SERVICE_UNAVAILABLE_MESSAGE } from '@herald/router';
 import type { SQL } from 'drizzle-orm';
-import { and, eq, lt, or } from 'drizzle-orm';
+import { and, eq, lt, or, sql } from 'drizzle-orm';
+import type { Context, Next } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { errorResponse } from '../rest/error-response';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Protocol } from './idempotency/answers';
+import { errorBody, protocolOf, storedAnswer } from './idempotency/answers';
+import { fingerprinter, processSecretKey } from './idempotency/fingerprint';
 
-/** An in-flight record older than this belongs to a request that died with its process. */
-const ABANDONED_AFTER_MS = 5 * 60 * 1000;
-/** Answers that say nothing ran are not stored: retrying them must run the request. */
-const NOT_STORED = new Set([400, 401, 413, 415, 429]);
-
-/** How often a claim the database could not remove is offered to it again. */
-const SETTLE_RETRY_MS = 250;
-
-/** What the REST route runs an idempotent request on: the request's transaction. */
+/** What a route runs an idempotent request on: the request's transaction (PostgreSQL). */
 export interface IdempotentScope {
   db: Database;
   services: ApiServices;
@@ -24,156 +19,89 @@ export interface IdempotentScope {
 
 const scopes = new WeakMap<Request, IdempotentScope>();
 
-/** The transaction (and services) a REST route must use for this request, when it carries an Idempotency-Key. */
+/** The transaction (and services) a REST route or tRPC context must use for this request, when it carries an Idempotency-Key. */
 export function idempotentScopeOf(request: Request): IdempotentScope | undefined {
   return scopes.get(request);
 }
 
 /**
- * `Idempotency-Key` on POST (IETF draft; Stripe's semantics): the same key
- * and body replay the stored response, a different body answers 422, and a
- * request still running answers 409. The record lives in the database, so
- * every API process sees it; it is kept `ttlSeconds`.
+ * Keys whose request is running in this process on embedded PGlite. Only
+ * one process opens a PGlite directory, so an in-flight record whose key is
+ * not here belongs to a request that died with its process.
+ */
+const runningHere = new Set<string>();
+
+interface IdempotentRequest {
+  projectId: string;
+  key: string;
+  protocol: Protocol;
+  fingerprint: string;
+  /** The record of this project and key. */
+  record: SQL | undefined;
+}
+
+type IdempotencyRecord = typeof idempotencyKeys.$inferSelect;
+
+/**
+ * `Idempotency-Key` on POST, over REST (`/v1`) and tRPC (`/trpc`, whole
+ * batches), per the IETF draft and Stripe's semantics: the same key and
+ * request replay the stored answer, another request under the key answers
+ * 422, and a request still running answers 409. Records live in the
+ * database, so every API process sees them, for `idempotencyTtlSeconds`.
+ * Requests are told apart by an HMAC under the server's secret key
+ * (`config.secretKey`; see ./idempotency/fingerprint.ts), never a plain hash.
  *
- * The claim is committed first, so a concurrent duplicate sees it. The
- * request then runs in one transaction with the writing of its response:
- * the change and its stored answer commit together or not at all. When the
- * database goes away meanwhile (a restart), even a lost COMMIT reply leaves
- * a consistent state: committed, the record holds the answer and a retry
- * replays it; rolled back, the claim is removed (now, or by this process as
- * soon as the database is back; a retry reaching this process removes it
- * first), and a retry runs the request. Either way the client is told 503.
+ * On PostgreSQL the request runs in one transaction with the writing of its
+ * answer, and the "in flight" mark is a transaction-scoped advisory lock: it
+ * ends with the transaction, and so with its connection when the database
+ * restarts or the backend is killed. A retry after that runs at once (the
+ * change rolled back) or replays the answer (it committed, lost COMMIT
+ * reply included); nothing waits for a lease to expire.
  */
 export function idempotency(db: Database, services: ApiServices) {
-  const unsettled = new Map<string, Claim>();
+  const fingerprints = fingerprinter(services.config.secretKey ?? processSecretKey);
   // Embedded PGlite is one connection: a transaction held for a whole request
   // would stall every other request meanwhile. It cannot restart under a
   // running process either, so there the answer is stored after the request.
   const transactional = driverOf(db) !== 'pglite';
 
-  /** Removes this request's own claim if it is still in flight (a committed answer stays). */
-  const release = (claim: Claim, on: Database | Transaction = db) =>
-    on
-      .delete(idempotencyKeys)
-      .where(and(claim.scope, eq(idempotencyKeys.createdAt, claim.createdAt), eq(idempotencyKeys.status, 'in_flight')));
-
-  /** Stores the answer, or removes the claim when the answer is not to be replayed. */
-  const settle = async (claim: Claim, response: Response, on: Database | Transaction = db) => {
-    const status = response.status;
-    if (status >= 500 || NOT_STORED.has(status)) {
-      await release(claim, on);
-      return;
-    }
-    const stored = storableResponse(status, await response.clone().text());
-    await on
-      .update(idempotencyKeys)
-      .set({ status: 'completed', responseStatus: stored.status, responseBody: stored.body })
-      .where(and(claim.scope, eq(idempotencyKeys.createdAt, claim.createdAt)));
+  const answerError = (c: Context, protocol: Protocol, code: ApiErrorCode, message: string) => {
+    if (code === 'service_unavailable') c.header('retry-after', String(RETRY_AFTER_UNAVAILABLE_SECONDS));
+    return c.json(errorBody(protocol, code, message), httpStatusFor[code] as ContentfulStatusCode);
   };
+  const inFlight = (c: Context, request: IdempotentRequest) =>
+    answerError(
+      c,
+      request.protocol,
+      'idempotency_request_in_flight',
+      'A request with this Idempotency-Key is in progress',
+    );
 
-  /** Offers the removal again until the database takes it, an answer says it never will, or the claim is abandoned. */
-  const releaseLater = (claim: Claim) => {
-    unsettled.set(claim.id, claim);
-    const retry = () => {
-      if (unsettled.get(claim.id) !== claim) return; // a retry of the key released it
-      const forget = () => {
-        if (unsettled.get(claim.id) === claim) unsettled.delete(claim.id);
-      };
-      release(claim).then(forget, (error: unknown) => {
-        if (isDatabaseUnavailable(error) && Date.now() - claim.createdAt.getTime() < ABANDONED_AFTER_MS) {
-          setTimeout(retry, SETTLE_RETRY_MS).unref();
-          return;
-        }
-        forget();
-        services.logger?.error({ err: error, idempotencyKey: claim.key }, 'idempotency record left in flight');
-      });
-    };
-    setTimeout(retry, SETTLE_RETRY_MS).unref();
-  };
-
-  return createMiddleware(async (c, next) => {
-    const key = c.req.header('idempotency-key');
-    if (c.req.method !== 'POST' || key === undefined) return next();
-    if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
-      return errorResponse(c, 'validation_error', 'Idempotency-Key must be 1–255 visible ASCII characters');
-    }
-    const identity = await services.apiKeys.identify(c.req.raw.headers);
-    if (!identity) return next(); // the procedure answers 401
-
-    const body = await c.req.text();
-    const fingerprint = createHash('sha256').update(`${c.req.method} ${c.req.path}\n${body}`).digest('hex');
-    const scope = and(eq(idempotencyKeys.projectId, identity.projectId), eq(idempotencyKeys.key, key));
-    const id = `${identity.projectId}\n${key}`;
-
-    // An earlier request of this key, on this process, was cut off while the database was away.
-    const stale = unsettled.get(id);
-    if (stale) {
-      await release(stale);
-      if (unsettled.get(id) === stale) unsettled.delete(id);
-    }
-
-    const now = new Date();
-    // Expired and abandoned records no longer hold the key.
-    await db
-      .delete(idempotencyKeys)
-      .where(
-        and(
-          scope,
-          or(
-            lt(idempotencyKeys.expiresAt, now),
-            and(
-              eq(idempotencyKeys.status, 'in_flight'),
-              lt(idempotencyKeys.createdAt, new Date(now.getTime() - ABANDONED_AFTER_MS)),
-            ),
-          ),
-        ),
+  /** The answer to a request whose key already has a record. */
+  const answerRecord = (c: Context, request: IdempotentRequest, existing: IdempotencyRecord) => {
+    // A fingerprint made under another key (another process's, a rotated one) cannot be checked: the key decides.
+    if (fingerprints.compare(existing.requestFingerprint, request.fingerprint) === 'different') {
+      return answerError(
+        c,
+        request.protocol,
+        'idempotency_key_reused',
+        'This Idempotency-Key was used with a different request',
       );
-    const claim: Claim = { id, key, scope, createdAt: now };
-    let claimed: { key: string }[];
-    try {
-      claimed = await db
-        .insert(idempotencyKeys)
-        .values({
-          projectId: identity.projectId,
-          key,
-          requestFingerprint: fingerprint,
-          status: 'in_flight',
-          createdAt: now,
-          expiresAt: new Date(now.getTime() + services.config.idempotencyTtlSeconds * 1000),
-        })
-        .onConflictDoNothing()
-        .returning({ key: idempotencyKeys.key });
-    } catch (error) {
-      // The insert may have committed with its answer lost: remove what it may have left.
-      if (isDatabaseUnavailable(error)) releaseLater(claim);
-      throw error;
     }
+    if (existing.status === 'in_flight') return inFlight(c, request);
+    c.header('Idempotent-Replayed', 'true');
+    return c.body(existing.responseBody ?? '', (existing.responseStatus ?? 200) as ContentfulStatusCode, {
+      'content-type': 'application/json',
+    });
+  };
 
-    if (claimed.length === 0) {
-      const [existing] = await db.select().from(idempotencyKeys).where(scope).limit(1);
-      if (!existing)
-        return errorResponse(c, 'idempotency_request_in_flight', 'A request with this Idempotency-Key is in progress');
-      if (existing.requestFingerprint !== fingerprint) {
-        return errorResponse(c, 'idempotency_key_reused', 'This Idempotency-Key was used with a different request');
-      }
-      if (existing.status === 'in_flight') {
-        return errorResponse(c, 'idempotency_request_in_flight', 'A request with this Idempotency-Key is in progress');
-      }
-      c.header('Idempotent-Replayed', 'true');
-      return c.body(existing.responseBody ?? '', (existing.responseStatus ?? 200) as 200, {
-        'content-type': 'application/json',
-      });
-    }
+  const recordOf = async (on: Database | Transaction, request: IdempotentRequest) =>
+    (await on.select().from(idempotencyKeys).where(request.record).limit(1))[0];
 
-    if (!transactional) {
-      try {
-        await next();
-      } finally {
-        await settle(claim, c.res);
-      }
-      return;
-    }
+  const expiry = (now: Date) => new Date(now.getTime() + services.config.idempotencyTtlSeconds * 1000);
 
+  /** PostgreSQL: the request, its in-flight lock and its stored answer in one transaction. */
+  const runInTransaction = async (c: Context, next: Next, request: IdempotentRequest) => {
     // Wakeups wait for the commit: before it, dispatchers would find nothing.
     let wake = false;
     const deferredServices: ApiServices = {
@@ -184,70 +112,127 @@ export function idempotency(db: Database, services: ApiServices) {
         },
       },
     };
+    let early: Response | undefined;
     try {
       await db.transaction(async (tx) => {
+        const lockName = `${request.projectId}\n${request.key}`;
+        const [lock] = await executeRows<{ locked: boolean }>(
+          tx,
+          sql`select pg_try_advisory_xact_lock(hashtextextended(${lockName}, 0)) as locked`,
+        );
+        if (!lock?.locked) {
+          early = inFlight(c, request);
+          return;
+        }
+        const now = new Date();
+        const existing = await recordOf(tx, request);
+        if (existing?.status === 'completed' && existing.expiresAt > now) {
+          early = answerRecord(c, request, existing);
+          return;
+        }
+        // Expired, or in flight without its lock: that request is over and left no answer.
+        if (existing) await tx.delete(idempotencyKeys).where(request.record);
+
         scopes.set(c.req.raw, { db: tx as unknown as Database, services: deferredServices });
         try {
           await next();
         } finally {
           scopes.delete(c.req.raw);
         }
-        await settle(claim, c.res, tx);
+        const answer = storedAnswer(request.protocol, c.res.status, await c.res.clone().text());
+        if (!answer) return;
+        await tx.insert(idempotencyKeys).values({
+          projectId: request.projectId,
+          key: request.key,
+          requestFingerprint: request.fingerprint,
+          status: 'completed',
+          responseStatus: answer.status,
+          responseBody: answer.body,
+          createdAt: now,
+          expiresAt: expiry(now),
+        });
       });
     } catch (error) {
-      if (!isDatabaseUnavailable(error)) {
-        // Rolled back: nothing of the request stays, nor its claim.
-        await release(claim).catch(() => releaseLater(claim));
-        throw error;
-      }
+      if (!isDatabaseUnavailable(error)) throw error;
       // Committed or not, nobody can say until the database is back: the
-      // client retries; the record tells the retry which it was.
-      releaseLater(claim);
+      // client retries, and finds the answer (committed) or runs (not).
       services.logger?.warn({ err: error, path: c.req.path }, 'database unavailable');
-      c.res = errorResponse(c, 'service_unavailable', SERVICE_UNAVAILABLE_MESSAGE);
+      c.res = answerError(c, request.protocol, 'service_unavailable', SERVICE_UNAVAILABLE_MESSAGE);
       return;
     }
+    if (early) return early;
     if (wake) services.wakeup.notify();
+  };
+
+  /** Embedded PGlite: a committed in-flight claim, settled after the request. */
+  const runWithClaim = async (c: Context, next: Next, request: IdempotentRequest) => {
+    const running = `${request.projectId}\n${request.key}`;
+    if (runningHere.has(running)) {
+      const existing = await recordOf(db, request);
+      return existing ? answerRecord(c, request, existing) : inFlight(c, request);
+    }
+    runningHere.add(running);
+    try {
+      const now = new Date();
+      // Expired records, and in-flight ones not running here: their process died.
+      await db
+        .delete(idempotencyKeys)
+        .where(and(request.record, or(lt(idempotencyKeys.expiresAt, now), eq(idempotencyKeys.status, 'in_flight'))));
+      const claimed = await db
+        .insert(idempotencyKeys)
+        .values({
+          projectId: request.projectId,
+          key: request.key,
+          requestFingerprint: request.fingerprint,
+          status: 'in_flight',
+          createdAt: now,
+          expiresAt: expiry(now),
+        })
+        .onConflictDoNothing()
+        .returning({ key: idempotencyKeys.key });
+      if (claimed.length === 0) {
+        const existing = await recordOf(db, request);
+        return existing ? answerRecord(c, request, existing) : inFlight(c, request);
+      }
+
+      await next();
+      const answer = storedAnswer(request.protocol, c.res.status, await c.res.clone().text());
+      if (answer) {
+        await db
+          .update(idempotencyKeys)
+          .set({ status: 'completed', responseStatus: answer.status, responseBody: answer.body })
+          .where(request.record);
+      } else {
+        await db.delete(idempotencyKeys).where(request.record);
+      }
+    } finally {
+      runningHere.delete(running);
+    }
+  };
+
+  return createMiddleware(async (c, next) => {
+    const key = c.req.header('idempotency-key');
+    if (c.req.method !== 'POST' || key === undefined) return next();
+    const protocol = protocolOf(c.req.path, (name) => c.req.query(name));
+    if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+      return answerError(c, protocol, 'validation_error', 'Idempotency-Key must be 1–255 visible ASCII characters');
+    }
+    const identity = await services.apiKeys.identify(c.req.raw.headers);
+    if (!identity) return next(); // the procedure answers 401
+
+    const url = new URL(c.req.url);
+    // A clone: the tRPC handler reads the request's own body afterwards.
+    const body = await c.req.raw.clone().text();
+    const request: IdempotentRequest = {
+      projectId: identity.projectId,
+      key,
+      protocol,
+      fingerprint: fingerprints.of(c.req.method, url.pathname + url.search, body),
+      record: and(eq(idempotencyKeys.projectId, identity.projectId), eq(idempotencyKeys.key, key)),
+    };
+    return transactional ? runInTransaction(c, next, request) : runWithClaim(c, next, request);
   });
 }
 
-interface Claim {
-  /** Project and key: what `unsettled` is keyed by. */
-  id: string;
-  key: string;
-  scope: SQL | undefined;
-  /** Tells this request's record from a later claim of the same key. */
-  createdAt: Date;
-}
-
-/**
- * What a replay answers. A response carrying a new API key is not stored
- * as is: the key would sit in plain text in the database for the whole TTL,
- * and keys are stored only as hashes and shown once. Its replay is a 409
- * naming the key that was created instead.
- */
-function storableResponse(status: number, body: string): { status: number; body: string } {
-  const created = parseJsonObject(body);
-  if (typeof created?.key !== 'string' || !created.key.startsWith(API_KEY_PREFIX)) return { status, body };
-  const error: ApiErrorBody = {
-    error: {
-      code: 'conflict',
-      message:
-        'This Idempotency-Key already created an API key, whose secret is shown only once and is not replayed. ' +
-        'Revoke that key and create a new one if the secret was lost.',
-      details: { id: typeof created.id === 'string' ? created.id : null },
-    },
-  };
-  return { status: httpStatusFor.conflict, body: JSON.stringify(error) };
-}
-
-function parseJsonObject(text: string): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : null;
-  } catch {
-    return null;
-  }
-}
+/** `idempotentScopeOf`, reachable from where only the middleware is imported (the tRPC context in app.ts). */
+idempotency.scopeOf = idempotentScopeOf;

@@ -1,0 +1,142 @@
+import type { ApiErrorBody, ApiErrorCode } from '@herald/router';
+import { API_KEY_PREFIX, httpStatusFor } from '@herald/router';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
+
+/**
+ * How an idempotent request came in. REST answers `{ error }` bodies; tRPC
+ * answers its own envelope (`{ result }` / `{ error }`, an array of them for
+ * a batch) with the status in the HTTP status (207 when a batch's calls differ).
+ */
+export type Protocol = { kind: 'rest' } | { kind: 'trpc'; procedures: string[]; batch: boolean };
+
+export function protocolOf(path: string, query: (name: string) => string | undefined): Protocol {
+  if (!path.startsWith('/trpc/')) return { kind: 'rest' };
+  const procedures = decodeURIComponent(path.slice('/trpc/'.length)).split(',');
+  return { kind: 'trpc', procedures, batch: query('batch') === '1' };
+}
+
+/**
+ * Answers never stored, so a retry with the same key runs the request:
+ * - transient ones, which say "not now" (408, 429, every 5xx): replaying
+ *   them would repeat an outage or a rate limit for the key's whole TTL;
+ *   the middleware's own 409 "in flight" is answered before any claim and
+ *   never reaches here;
+ * - those that say the request was refused before it ran (400, 401, 413,
+ *   415): the client fixes the request and sends it again under the same key.
+ */
+export function isStorableStatus(status: number): boolean {
+  return !(status === 408 || status === 429 || status >= 500 || REFUSED_BEFORE_RUNNING.has(status));
+}
+const REFUSED_BEFORE_RUNNING = new Set([400, 401, 413, 415]);
+
+/**
+ * What a replay answers, or null when the answer is not stored.
+ *
+ * A tRPC batch is one request: it is stored and replayed whole as soon as
+ * one of its calls has a storable answer, since that call must not run
+ * twice; its transient calls are then replayed as they were answered (the
+ * client retries those under a new key). A batch whose calls all have
+ * answers that are not stored is not stored.
+ *
+ * A new API key is never stored: keys are kept only as hashes and shown
+ * once. Its replay is a 409 `conflict` naming the key that was created.
+ */
+export function storedAnswer(
+  protocol: Protocol,
+  status: number,
+  body: string,
+): { status: number; body: string } | null {
+  if (protocol.kind === 'rest') {
+    if (!isStorableStatus(status)) return null;
+    const created = createdApiKey(parseJson(body));
+    return created
+      ? { status: httpStatusFor.conflict, body: JSON.stringify(keyNotReplayed(created.id)) }
+      : { status, body };
+  }
+  const parsed = parseJson(body);
+  const calls: unknown[] | null = Array.isArray(parsed) ? parsed : isObject(parsed) ? [parsed] : null;
+  if (!calls) return isStorableStatus(status) ? { status, body } : null;
+  if (!calls.map(trpcStatusOf).some(isStorableStatus)) return null;
+  let replaced = false;
+  const stored = calls.map((call, i) => {
+    const created = isObject(call) && isObject(call.result) ? createdApiKey(call.result.data) : null;
+    if (!created) return call;
+    replaced = true;
+    const error = keyNotReplayed(created.id);
+    return trpcError('conflict', error.error.message, protocol.procedures[i], error.error.details);
+  });
+  if (!replaced) return { status, body };
+  const statuses = new Set(stored.map(trpcStatusOf));
+  return {
+    status: statuses.size === 1 ? [...statuses][0]! : 207,
+    body: JSON.stringify(Array.isArray(parsed) ? stored : stored[0]),
+  };
+}
+
+/** The middleware's own errors, in the envelope the caller's protocol expects. */
+export function errorBody(protocol: Protocol, code: ApiErrorCode, message: string): unknown {
+  if (protocol.kind === 'rest') return { error: { code, message } } satisfies ApiErrorBody;
+  const errors = protocol.procedures.map((path) => trpcError(code, message, path));
+  return protocol.batch ? errors : errors[0];
+}
+
+const trpcCodeOf: Partial<Record<ApiErrorCode, TRPC_ERROR_CODE_KEY>> = {
+  validation_error: 'BAD_REQUEST',
+  conflict: 'CONFLICT',
+  idempotency_key_reused: 'UNPROCESSABLE_CONTENT',
+  idempotency_request_in_flight: 'CONFLICT',
+  service_unavailable: 'SERVICE_UNAVAILABLE',
+};
+
+/** The shape the router's error formatter gives every tRPC error (`data.herald` is the REST error). */
+function trpcError(code: ApiErrorCode, message: string, path: string | undefined, details?: unknown) {
+  const trpcCode = trpcCodeOf[code] ?? 'INTERNAL_SERVER_ERROR';
+  return {
+    error: {
+      message,
+      code: TRPC_ERROR_CODES_BY_KEY[trpcCode],
+      data: {
+        code: trpcCode,
+        httpStatus: httpStatusFor[code],
+        ...(path === undefined ? {} : { path }),
+        herald: { code, message, ...(details === undefined ? {} : { details }) },
+      },
+    },
+  };
+}
+
+function trpcStatusOf(call: unknown): number {
+  if (!isObject(call) || !isObject(call.error)) return 200;
+  const data = call.error.data;
+  return isObject(data) && typeof data.httpStatus === 'number' ? data.httpStatus : 500;
+}
+
+function createdApiKey(value: unknown): { id: string | null } | null {
+  if (!isObject(value) || typeof value.key !== 'string' || !value.key.startsWith(API_KEY_PREFIX)) return null;
+  return { id: typeof value.id === 'string' ? value.id : null };
+}
+
+function keyNotReplayed(id: string | null): ApiErrorBody {
+  return {
+    error: {
+      code: 'conflict',
+      message:
+        'This Idempotency-Key already created an API key, whose secret is shown only once and is not replayed. ' +
+        'Revoke that key and create a new one if the secret was lost.',
+      details: { id },
+    },
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

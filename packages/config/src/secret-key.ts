@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import type { Env } from './env';
+import { EnvError, envString } from './env';
+
+export const SECRET_KEY_VARIABLE = 'HERALD_SECRET_KEY';
+/** Shortest secret taken: 32 characters (`openssl rand -base64 32` gives 44). */
+export const SECRET_KEY_MIN_LENGTH = 32;
+
+const HOW_TO_MAKE_ONE = 'e.g. the output of `openssl rand -base64 32`';
+
+/**
+ * `HERALD_SECRET_KEY`: the server secret Herald's MACs are keyed with (the
+ * fingerprints of idempotent requests). Required when `NODE_ENV=production`;
+ * elsewhere undefined when unset, and the caller decides (a key kept under
+ * the embedded data directory, or one per process). Errors never quote it.
+ */
+export function secretKeyFromEnv(env: Env = process.env): string | undefined {
+  const key = envString(env, SECRET_KEY_VARIABLE);
+  if (key === undefined) {
+    if (envString(env, 'NODE_ENV') === 'production') {
+      throw new EnvError(
+        SECRET_KEY_VARIABLE,
+        `is required when NODE_ENV=production: set it to a random secret of at least ${SECRET_KEY_MIN_LENGTH} ` +
+          `characters, ${HOW_TO_MAKE_ONE}`,
+      );
+    }
+    return undefined;
+  }
+  if (key.length < SECRET_KEY_MIN_LENGTH) {
+    throw new EnvError(
+      SECRET_KEY_VARIABLE,
+      `must be at least ${SECRET_KEY_MIN_LENGTH} characters long, ${HOW_TO_MAKE_ONE}`,
+    );
+  }
+  return key;
+}
+
+/**
+ * The secret kept in `file` (owner-only, mode 0600), made on first use: an
+ * embedded installation keeps one key across restarts without configuration.
+ * Two processes starting at once read the same key (the file is created
+ * exclusively). A file others can read is narrowed to 0600.
+ */
+export function loadOrCreateSecretKey(file: string): string {
+  try {
+    writeFileSync(file, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  const key = readFileSync(file, 'utf8').trim();
+  if (key.length < SECRET_KEY_MIN_LENGTH) {
+    throw new Error(
+      `${file}: the stored secret key is shorter than ${SECRET_KEY_MIN_LENGTH} characters; ` +
+        'delete the file to have a new one made, or set HERALD_SECRET_KEY',
+    );
+  }
+  return key;
+}
