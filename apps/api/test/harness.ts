@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '@herald/db';
+import { events } from '@herald/db';
 import type { ApiConfig } from '@herald/router';
 import { createApiServices, createCaller, createContext, defaultApiConfig } from '@herald/router';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { expect } from 'vitest';
 import { z } from 'zod';
@@ -132,11 +134,23 @@ export function uniqueEmail(label = 'user'): string {
   return `${label}.${emailCounter}.${randomBytes(3).toString('hex')}@example.com`;
 }
 
-/** Every (non-test) event of the tenant's project, oldest first, read through the API. */
+/**
+ * Every (non-test) event of the tenant's project, oldest first, read through the API. The feed
+ * serves an event once every older transaction on the server has ended, and other test files
+ * write to the same server: wait (up to 10 s) until it shows every event the table holds.
+ */
 export async function eventsOf(tenant: Tenant, type?: string) {
-  const response = await tenant.request(`/v1/events?limit=100${type ? `&type=${type}` : ''}`);
-  const page = await expectJson<{
-    data: { id: string; type: string; version: number; timestamp: string; data: unknown }[];
-  }>(response, 200);
-  return page.data;
+  const [stored] = await tenant.testApp.db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(events)
+    .where(
+      and(eq(events.projectId, tenant.projectId), eq(events.isTest, false), type ? eq(events.type, type) : undefined),
+    );
+  for (const deadline = Date.now() + 10_000; ; await new Promise((resolve) => setTimeout(resolve, 20))) {
+    const response = await tenant.request(`/v1/events?limit=100${type ? `&type=${type}` : ''}`);
+    const page = await expectJson<{
+      data: { id: string; type: string; version: number; timestamp: string; data: unknown }[];
+    }>(response, 200);
+    if (page.data.length >= Math.min(stored?.n ?? 0, 100) || Date.now() > deadline) return page.data;
+  }
 }

@@ -129,7 +129,7 @@ describeDb('users: happy paths', (t) => {
     expect(await tenant.caller.logins.create({ email: user.email, password })).toEqual({ userId: user.id });
   });
 
-  it('DELETE /v1/users/{id} deletes the user and records its last state in user.deleted', async () => {
+  it('DELETE /v1/users/{id} deletes the user and records user.deleted with only its id', async () => {
     const tenant = await createTenant(t.db);
     const user = await tenant.caller.users.create({ email: uniqueEmail(), metadata: { keep: true } });
     expect(await expectJson(await tenant.request(`/v1/users/${user.id}`, { method: 'DELETE' }), 200)).toEqual({
@@ -138,7 +138,8 @@ describeDb('users: happy paths', (t) => {
     });
     expect((await tenant.request(`/v1/users/${user.id}`)).status).toBe(404);
     const [event] = await eventsOf(tenant, 'user.deleted');
-    expect(event!.data).toEqual({ user });
+    expect(event).toMatchObject({ version: 2, data: { user: { id: user.id } } });
+    expect(event!.data).toEqual({ user: { id: user.id } });
   });
 
   it('serves the same procedures over tRPC HTTP at /trpc, with the request id and rate-limit headers', async () => {

@@ -1,21 +1,26 @@
-import { events } from '@herald/db';
 import { eventTypes } from '@herald/events';
-import { and, asc, eq, gt } from 'drizzle-orm';
 import { z } from 'zod';
-import { cursorSchema, listLimitSchema, pageSchema, toPage } from '../../services/pagination';
+import { cursorSchema, listLimitSchema, pageSchema, toKeysetPage } from '../../services/pagination';
 import { projectProcedure } from '../../trpc/init';
+import { encodeFeedCursor, feedStart, readFeed } from './event-feed';
 import { eventIdSchema, eventSchema, toEvent } from './event-schemas';
 
 export const listEvents = projectProcedure
   .meta({
-    openapi: { method: 'GET', path: '/events', summary: 'List events, oldest first', tags: ['Events'], auth: 'apiKey' },
+    openapi: {
+      method: 'GET',
+      path: '/events',
+      summary: 'The event feed: every event once, in the order of the transactions that wrote them',
+      tags: ['Events'],
+      auth: 'apiKey',
+    },
   })
   .input(
     z
       .strictObject({
         limit: listLimitSchema,
         cursor: cursorSchema.optional(),
-        /** For pollers: only events after this one. */
+        /** For pollers: only events after this one (an id the feed returned). */
         after: eventIdSchema.optional(),
         type: z.enum(eventTypes).optional(),
       })
@@ -23,19 +28,8 @@ export const listEvents = projectProcedure
   )
   .output(pageSchema(eventSchema))
   .query(async ({ ctx, input }) => {
-    const from = input.cursor ?? input.after;
-    const rows = await ctx.db
-      .select()
-      .from(events)
-      .where(
-        and(
-          eq(events.projectId, ctx.projectId),
-          eq(events.isTest, false),
-          from ? gt(events.id, from) : undefined,
-          input.type ? eq(events.type, input.type) : undefined,
-        ),
-      )
-      .orderBy(asc(events.id))
-      .limit(input.limit + 1);
-    return toPage(rows.map(toEvent), input.limit);
+    const from = await feedStart(ctx.db, ctx.projectId, input);
+    const rows = await readFeed(ctx.db, { projectId: ctx.projectId, from, type: input.type, limit: input.limit });
+    const page = toKeysetPage(rows, input.limit, encodeFeedCursor);
+    return { data: page.data.map(toEvent), nextCursor: page.nextCursor };
   });

@@ -3,12 +3,19 @@ import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { notFound } from '../../errors';
 import { changeWithEvents } from '../../services/change-with-events';
+import { eraseUserFromEvents } from '../../services/erasure';
 import { projectProcedure } from '../../trpc/init';
-import { toUser, userIdSchema } from './user-schemas';
+import { userIdSchema } from './user-schemas';
 
 export const deleteUser = projectProcedure
   .meta({
-    openapi: { method: 'DELETE', path: '/users/{id}', summary: 'Delete a user', tags: ['Users'], auth: 'apiKey' },
+    openapi: {
+      method: 'DELETE',
+      path: '/users/{id}',
+      summary: "Delete a user and erase their personal data from Herald's events",
+      tags: ['Users'],
+      auth: 'apiKey',
+    },
   })
   .input(z.strictObject({ id: userIdSchema }))
   .output(z.object({ id: z.string(), deleted: z.literal(true) }))
@@ -17,9 +24,11 @@ export const deleteUser = projectProcedure
       const [row] = await tx
         .delete(users)
         .where(and(eq(users.projectId, ctx.projectId), eq(users.id, input.id)))
-        .returning();
+        .returning({ id: users.id, email: users.email });
       if (!row) throw notFound('User');
-      await emit('user.deleted', { user: toUser(row) });
+      // In the same transaction: the user and their personal data go together, or neither does.
+      await eraseUserFromEvents(tx, { projectId: ctx.projectId, userId: row.id, email: row.email });
+      await emit('user.deleted', { user: { id: row.id } });
       return { id: row.id, deleted: true as const };
     }),
   );

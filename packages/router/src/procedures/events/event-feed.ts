@@ -1,0 +1,97 @@
+import type { Queryable } from '@herald/db';
+import { events, idPattern } from '@herald/db';
+import type { EventType } from '@herald/events';
+import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
+import { apiError } from '../../errors';
+import { decodeCursor, encodeCursor } from '../../services/pagination';
+
+/*
+ * The event feed (GET /v1/events) in (txid, id) order: the writing
+ * transaction's id, then the event id. An event id is made before its
+ * transaction commits, and transactions commit out of order, so id order
+ * alone let a poller pass an event that committed later with a smaller id.
+ * The feed serves only events whose transaction is older than every
+ * transaction still running; whatever commits later has a txid at least as
+ * large as that horizon, so it sorts after everything already served. The
+ * price: one long-running writing transaction anywhere on the server holds
+ * the feed back until it ends.
+ */
+
+/** Where a poller stands in the feed: just after this event. */
+export interface FeedPosition {
+  txid: number;
+  id: string;
+}
+
+/** Transactions below this id have all ended, committed or not (the snapshot's xmin). */
+const horizon = sql`pg_snapshot_xmin(pg_current_snapshot())::text::bigint`;
+
+const eventIdPattern = idPattern('event');
+
+export function encodeFeedCursor(position: FeedPosition): string {
+  return encodeCursor([String(position.txid), position.id]);
+}
+
+/**
+ * The position in a cursor this feed returned. A bare event id (what cursors
+ * were before the feed was ordered by transaction) is read as `after`.
+ */
+export function decodeFeedCursor(cursor: string): FeedPosition | { afterId: string } {
+  if (eventIdPattern.test(cursor)) return { afterId: cursor };
+  const keys = decodeCursor(cursor, 2);
+  const txid = keys && /^\d{1,15}$/.test(keys[0]!) ? Number(keys[0]) : null;
+  if (txid === null || !eventIdPattern.test(keys![1]!)) {
+    throw apiError('validation_error', 'Request validation failed', [
+      { path: 'cursor', message: 'not a cursor returned by this list', code: 'custom' },
+    ]);
+  }
+  return { txid, id: keys![1]! };
+}
+
+/** The feed position of one of the project's listed events; 404 when it has none such. */
+export async function positionOfEvent(db: Queryable, projectId: string, id: string): Promise<FeedPosition> {
+  const [row] = await db
+    .select({ txid: events.txid, id: events.id })
+    .from(events)
+    .where(and(eq(events.projectId, projectId), eq(events.id, id), eq(events.isTest, false)))
+    .limit(1);
+  if (!row) throw apiError('not_found', `Event ${id} (from \`after\`) not found in this project`);
+  return row;
+}
+
+/** Where a page starts: the cursor's position (it wins, as on every list), else `after`'s, else the beginning. */
+export async function feedStart(
+  db: Queryable,
+  projectId: string,
+  input: { cursor?: string | undefined; after?: string | undefined },
+): Promise<FeedPosition | null> {
+  if (input.cursor !== undefined) {
+    const decoded = decodeFeedCursor(input.cursor);
+    return 'afterId' in decoded ? positionOfEvent(db, projectId, decoded.afterId) : decoded;
+  }
+  return input.after === undefined ? null : positionOfEvent(db, projectId, input.after);
+}
+
+/** Up to `limit + 1` events after `from`, oldest transaction first, stopping at the horizon. */
+export async function readFeed(
+  db: Queryable,
+  input: { projectId: string; from: FeedPosition | null; type: EventType | undefined; limit: number },
+) {
+  const after: SQL | undefined = input.from
+    ? sql`(${events.txid}, ${events.id}) > (${input.from.txid}::bigint, ${input.from.id})`
+    : undefined;
+  return db
+    .select()
+    .from(events)
+    .where(
+      and(
+        eq(events.projectId, input.projectId),
+        eq(events.isTest, false),
+        sql`${events.txid} < ${horizon}`,
+        after,
+        input.type ? eq(events.type, input.type) : undefined,
+      ),
+    )
+    .orderBy(asc(events.txid), asc(events.id))
+    .limit(input.limit + 1);
+}

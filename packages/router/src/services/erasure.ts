@@ -1,0 +1,58 @@
+import type { Queryable } from '@herald/db';
+import { events, executeRows } from '@herald/db';
+import { erasedEventData } from '@herald/events';
+import { and, asc, eq, gt, isNull, or, type SQL, sql } from 'drizzle-orm';
+
+/** Rows read and rewritten per statement: bounds memory for a user with a long history. */
+const BATCH = 500;
+
+/**
+ * Erases a deleted user's personal data from the project's stored events,
+ * inside the caller's transaction: every event whose subject is the user,
+ * and failed logins of no known user that were made with the user's email.
+ * Each payload is rewritten by its catalog definition (`erasedEventData`),
+ * so it keeps its id, type, version, timestamps and a shape valid for its
+ * schema. Webhook bodies are built from the stored event when they are sent,
+ * so deliveries still queued carry the erased data too. Returns how many
+ * events were rewritten.
+ */
+export async function eraseUserFromEvents(
+  tx: Queryable,
+  input: { projectId: string; userId: string; email: string },
+): Promise<number> {
+  const aboutUser = or(
+    eq(events.subject, input.userId),
+    and(
+      isNull(events.subject),
+      eq(events.type, 'user.login.failed'),
+      sql`lower(${events.data} ->> 'email') = ${input.email.toLowerCase()}`,
+    ),
+  );
+  let rewritten = 0;
+  let afterId: string | null = null;
+  for (;;) {
+    const rows: { id: string; type: string; version: number; data: unknown }[] = await tx
+      .select({ id: events.id, type: events.type, version: events.version, data: events.data })
+      .from(events)
+      .where(and(eq(events.projectId, input.projectId), aboutUser, afterId ? gt(events.id, afterId) : undefined))
+      .orderBy(asc(events.id))
+      .limit(BATCH);
+    const changed = rows.flatMap((row) => {
+      const data = erasedEventData(row.type, row.version, row.data);
+      return JSON.stringify(data) === JSON.stringify(row.data) ? [] : [{ id: row.id, data }];
+    });
+    if (changed.length > 0) rewritten += await rewriteData(tx, input.projectId, changed);
+    if (rows.length < BATCH) return rewritten;
+    afterId = rows.at(-1)!.id;
+  }
+}
+
+/** One UPDATE for a batch: the new payloads travel as one JSON parameter. */
+async function rewriteData(tx: Queryable, projectId: string, rows: { id: string; data: unknown }[]): Promise<number> {
+  const query: SQL = sql`
+    update ${events} as e set data = v.data
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(id text, data jsonb)
+    where e.id = v.id and e.project_id = ${projectId}
+    returning e.id`;
+  return (await executeRows(tx, query)).length;
+}
