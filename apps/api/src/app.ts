@@ -12,8 +12,11 @@ import {
   SERVICE_UNAVAILABLE_MESSAGE,
   toApiErrorBody,
 } from '@herald/router';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { sql } from 'drizzle-orm';
+import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { idempotency } from './middleware/idempotency';
@@ -48,6 +51,12 @@ export function createApp(options: CreateAppOptions) {
 
   app.use(requestContext(logger));
   app.onError((error, c) => {
+    if (error instanceof TRPCError && error.code === 'TOO_MANY_REQUESTS') {
+      // Refused by the API-key check before any procedure ran (too many unknown keys: 429).
+      const { body, retryAfterSeconds } = toApiErrorBody(error);
+      if (retryAfterSeconds !== undefined) c.header('retry-after', String(retryAfterSeconds));
+      return errorResponse(c, body.error.code, body.error.message);
+    }
     if (isDatabaseUnavailable(error)) {
       // A middleware's query (API key, idempotency record) met a database that is away.
       logger.warn({ err: error, path: c.req.path, requestId: requestIdOf(c) }, 'database unavailable');
@@ -93,7 +102,11 @@ export function createApp(options: CreateAppOptions) {
     requireJsonBody(),
     limitJsonDepth(),
     limitBatchSize(config.maxBatchSize),
-    rateLimit({ ...config.rateLimit, callsOf: trpcCallsOf, identify: (c) => apiKeyIdOf(c.req.raw.headers, services) }),
+    rateLimit({
+      ...config.rateLimit,
+      callsOf: trpcCallsOf,
+      identify: (c) => apiKeyIdOf(c.req.raw.headers, services, peerAddressOf(c)),
+    }),
   ] as const;
   app.use('/v1/*', ...api, idempotency(options.db, services));
   app.use('/trpc/*', ...api, idempotency(options.db, services));
@@ -160,8 +173,20 @@ async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolea
   }
 }
 
-/** The id of the request's valid API key, or null (no key, unknown key, revoked key). */
-async function apiKeyIdOf(headers: Headers, services: ApiServices): Promise<string | null> {
-  const identity = await services.apiKeys.identify(headers);
+/**
+ * The id of the request's valid API key, or null (no key, unknown key, revoked key).
+ * Rejects with a 429 once the peer address has sent too many unknown keys.
+ */
+async function apiKeyIdOf(headers: Headers, services: ApiServices, peer?: string): Promise<string | null> {
+  const identity = await services.apiKeys.identify(headers, peer);
   return identity?.apiKeyId ?? null;
+}
+
+/** The socket's peer address; none for in-process `app.request()`. */
+function peerAddressOf(c: Context): string | undefined {
+  try {
+    return getConnInfo(c).remote.address;
+  } catch {
+    return undefined;
+  }
 }

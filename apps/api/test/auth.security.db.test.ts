@@ -3,6 +3,7 @@ import { describeDb } from '@herald/db/testing';
 import { TRPCError } from '@trpc/server';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { listen } from '../src/server';
 import {
   createTenant,
   createTestApp,
@@ -72,6 +73,56 @@ describeDb('authentication and secrets', (t) => {
       401,
       'unauthorized',
     );
+  });
+
+  describe('made-up keys over a real socket', () => {
+    it('past 20 unknown keys from one address in 10 s, its requests answer 429 rate_limited with Retry-After', async () => {
+      const tenant = await createTenant(t.db);
+      const server = await listen(tenant.testApp.app);
+      try {
+        const get = (key: string, path = '/v1/users') =>
+          fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+        // Used before the flood: cached as valid, so it keeps working from this address.
+        expect((await get(tenant.apiKey)).status).toBe(200);
+        const fresh = await tenant.caller.apiKeys.create({ name: 'not yet seen' });
+
+        const statuses: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          const response = await get(`sk_madeUp${i}${'x'.repeat(40)}`);
+          await response.body?.cancel();
+          statuses.push(response.status);
+        }
+        expect(statuses).toEqual(Array(20).fill(401));
+
+        for (const path of ['/v1/users', '/trpc/users.list']) {
+          const limited = await get(`sk_madeUpAgain${'y'.repeat(40)}`, path);
+          expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+          expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(10);
+          await expectApiError(limited, 429, 'rate_limited');
+        }
+        // A write with an Idempotency-Key is refused the same way (not a 500).
+        const write = await fetch(`${server.url}/v1/users`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer sk_madeUpWrite${'z'.repeat(40)}`,
+            'content-type': 'application/json',
+            'idempotency-key': 'flood-1',
+          },
+          body: JSON.stringify({ email: uniqueEmail() }),
+        });
+        await expectApiError(write, 429, 'rate_limited');
+
+        expect((await get(tenant.apiKey)).status).toBe(200);
+        // The cost of the budget: a valid key this process has not seen waits like a made-up one.
+        await expectApiError(await get(fresh.key), 429, 'rate_limited');
+        // In-process requests have no peer address and no such budget.
+        expect(
+          (await tenant.testApp.app.request('/v1/users', { headers: { authorization: `Bearer ${fresh.key}` } })).status,
+        ).toBe(200);
+      } finally {
+        await server.close();
+      }
+    });
   });
 
   describe('admin routes', () => {

@@ -10,7 +10,8 @@ export {
   toApiErrorBody,
 } from './errors';
 export { toUser } from './procedures/users/user-schemas';
-export { API_KEY_PREFIX, hashApiKey } from './services/api-keys';
+export type { ApiKeyIdentity, ApiKeyVerifierOptions } from './services/api-keys';
+export { API_KEY_PREFIX, ApiKeyVerifier, hashApiKey } from './services/api-keys';
 export { changeWithEvents } from './services/change-with-events';
 export { hashPassword } from './services/passwords';
 export type { ApiServices, CallBudget, Context } from './trpc/context';

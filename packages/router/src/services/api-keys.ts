@@ -2,6 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Database, Queryable } from '@herald/db';
 import { apiKeys, newId } from '@herald/db';
 import { and, eq, isNull, sql } from 'drizzle-orm';
+import type { ApiErrorCause } from '../errors';
+import { apiError } from '../errors';
+import { LruMap } from './lru';
+import type { UnknownKeyBudgetPolicy } from './unknown-key-budget';
+import { UnknownKeyBudget } from './unknown-key-budget';
 
 export const API_KEY_PREFIX = 'sk_';
 
@@ -29,52 +34,144 @@ export interface ApiKeyIdentity {
   projectId: string;
 }
 
+export interface ApiKeyVerifierOptions {
+  /** Valid keys kept (least recently used evicted first). */
+  maxEntries?: number;
+  /** How long a key the database does not know (or knows revoked) is answered 401 without a query. */
+  unknownTtlMs?: number;
+  /** Unknown keys kept, apart from the valid ones so a flood of made-up keys cannot evict them. */
+  maxUnknownEntries?: number;
+  /** Lookups of keys not known to be valid, per client address: past it, 429 before the database is asked. */
+  unknownKeyBudget?: UnknownKeyBudgetPolicy;
+  now?: () => number;
+  /**
+   * Test seam: runs after every database lookup, before its answer is used
+   * or cached (tests count lookups and hold one here across a revocation).
+   */
+  afterLookup?: (keyHash: string) => void | Promise<void>;
+}
+
+/** Defaults: 10,000 valid and 10,000 unknown keys; unknown keys remembered 10 s; 20 misses per address per 10 s. */
+export const apiKeyVerifierDefaults = {
+  maxEntries: 10_000,
+  unknownTtlMs: 10_000,
+  maxUnknownEntries: 10_000,
+  unknownKeyBudget: { lookups: 20, windowSeconds: 10 },
+} as const satisfies ApiKeyVerifierOptions;
+
+const UNKNOWN_KEYS_MESSAGE = 'Too many requests with unknown API keys from this address; retry later';
+
 /**
  * Looks up bearer keys, remembering answers for a short time so a busy key
  * does not cost a query per request. The database stays the source of
  * truth: a revocation is seen at once by the process that made it and by
- * every other process within `ttlMs`.
+ * every other process within `ttlMs` (`HERALD_API_KEY_CACHE_MS`).
+ *
+ * Unknown keys are remembered for `unknownTtlMs` in their own LRU, and each
+ * client address may make only so many lookups of keys not known to be
+ * valid (`unknownKeyBudget`); past that its requests answer 429 before the
+ * database is asked. A valid key already cached is never refused.
  */
 export class ApiKeyVerifier {
-  private readonly cache = new Map<string, { identity: ApiKeyIdentity | null; expiresAt: number }>();
+  private readonly valid: LruMap<string, { identity: ApiKeyIdentity; expiresAt: number }>;
+  private readonly unknown: LruMap<string, number>;
+  private readonly budget: UnknownKeyBudget;
+  private readonly now: () => number;
+  private readonly afterLookup: ApiKeyVerifierOptions['afterLookup'];
+  private readonly unknownTtlMs: number;
+  /** One database lookup per key at a time; later askers share its answer. */
+  private readonly inFlight = new Map<string, Promise<ApiKeyIdentity | null>>();
   /** One answer per request: the rate limiter, idempotency and the procedure all ask. */
   private readonly perRequest = new WeakMap<Headers, Promise<ApiKeyIdentity | null>>();
+  /**
+   * Revocations made here, numbered: a lookup that started before a key's
+   * revocation must not answer or cache it as valid when it finishes after.
+   * Kept only while lookups that could have started earlier are running.
+   */
+  private revocations = 0;
+  private readonly revokedAt = new Map<string, number>();
+  private lookupsRunning = 0;
 
   constructor(
     private readonly db: Database,
     private readonly ttlMs: number,
-    private readonly maxEntries = 10_000,
-  ) {}
+    options: ApiKeyVerifierOptions = {},
+  ) {
+    const settings = { ...apiKeyVerifierDefaults, ...options };
+    this.valid = new LruMap(settings.maxEntries);
+    this.unknown = new LruMap(settings.maxUnknownEntries);
+    this.unknownTtlMs = settings.unknownTtlMs;
+    this.now = options.now ?? Date.now;
+    this.budget = new UnknownKeyBudget(settings.unknownKeyBudget, this.now);
+    this.afterLookup = options.afterLookup;
+  }
 
-  /** The identity behind a request's `Authorization: Bearer` key, or null. */
-  identify(headers: Headers): Promise<ApiKeyIdentity | null> {
+  /**
+   * The identity behind a request's `Authorization: Bearer` key, or null.
+   * `clientAddress` (the socket's peer) subjects the lookup to that
+   * address's budget; past it this rejects with a 429 `rate_limited` error.
+   */
+  identify(headers: Headers, clientAddress?: string): Promise<ApiKeyIdentity | null> {
     let answer = this.perRequest.get(headers);
     if (!answer) {
       const token = bearerToken(headers);
-      answer = token ? this.verify(token) : Promise.resolve(null);
+      answer = token ? this.verify(token, clientAddress) : Promise.resolve(null);
       this.perRequest.set(headers, answer);
     }
     return answer;
   }
 
-  async verify(key: string): Promise<ApiKeyIdentity | null> {
+  async verify(key: string, clientAddress?: string): Promise<ApiKeyIdentity | null> {
     if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;
     const keyHash = hashApiKey(key);
-    const now = Date.now();
-    const cached = this.cache.get(keyHash);
+    const now = this.now();
+    const cached = this.valid.get(keyHash);
     if (cached && cached.expiresAt > now) return cached.identity;
+    const unknownUntil = this.unknown.get(keyHash);
+    if (unknownUntil !== undefined && unknownUntil > now) return null;
 
-    const [row] = await this.db
-      .select({ apiKeyId: apiKeys.id, projectId: apiKeys.projectId })
-      .from(apiKeys)
-      .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)))
-      .limit(1);
-    const identity = row ?? null;
-    if (identity) this.touch(identity.apiKeyId);
-    if (this.ttlMs > 0) {
-      if (this.cache.size >= this.maxEntries) this.cache.clear();
-      this.cache.set(keyHash, { identity, expiresAt: now + this.ttlMs });
+    const running = this.inFlight.get(keyHash);
+    if (running) return running;
+    if (clientAddress !== undefined) {
+      const waitSeconds = this.budget.take(clientAddress);
+      if (waitSeconds !== null) {
+        const refused = apiError('rate_limited', UNKNOWN_KEYS_MESSAGE);
+        (refused.cause as ApiErrorCause).retryAfterSeconds = waitSeconds;
+        throw refused;
+      }
     }
+    const lookup = this.lookUp(keyHash).finally(() => this.inFlight.delete(keyHash));
+    this.inFlight.set(keyHash, lookup);
+    const identity = await lookup;
+    if (identity && clientAddress !== undefined) this.budget.refund(clientAddress);
+    return identity;
+  }
+
+  private async lookUp(keyHash: string): Promise<ApiKeyIdentity | null> {
+    const startedAfter = this.revocations;
+    this.lookupsRunning += 1;
+    let identity: ApiKeyIdentity | null;
+    try {
+      const [row] = await this.db
+        .select({ apiKeyId: apiKeys.id, projectId: apiKeys.projectId })
+        .from(apiKeys)
+        .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)))
+        .limit(1);
+      await this.afterLookup?.(keyHash);
+      identity = row ?? null;
+      // Revoked here while the query ran: the row may predate the revocation.
+      if (identity && (this.revokedAt.get(identity.apiKeyId) ?? 0) > startedAfter) identity = null;
+    } finally {
+      this.lookupsRunning -= 1;
+      if (this.lookupsRunning === 0) this.revokedAt.clear();
+    }
+    const now = this.now();
+    if (!identity) {
+      if (this.unknownTtlMs > 0) this.unknown.set(keyHash, now + this.unknownTtlMs);
+      return null;
+    }
+    this.touch(identity.apiKeyId);
+    if (this.ttlMs > 0) this.valid.set(keyHash, { identity, expiresAt: now + this.ttlMs });
     return identity;
   }
 
@@ -97,11 +194,14 @@ export class ApiKeyVerifier {
       });
   }
 
-  /** Forget every cached answer about one key (after it is revoked here). */
+  /**
+   * Forget every cached answer about one key, after it was revoked here; a
+   * lookup of it already running will not bring it back.
+   */
   forgetKey(apiKeyId: string): void {
-    for (const [hash, entry] of this.cache) {
-      if (entry.identity?.apiKeyId === apiKeyId) this.cache.delete(hash);
-    }
+    this.revocations += 1;
+    if (this.lookupsRunning > 0) this.revokedAt.set(apiKeyId, this.revocations);
+    this.valid.deleteWhere((entry) => entry.identity.apiKeyId === apiKeyId);
   }
 }
 
