@@ -1,3 +1,4 @@
+import { endpoints, newId } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from './harness';
@@ -109,6 +110,108 @@ describeDb('request bodies', (t) => {
 
     it('a POST without a body needs no content type', async () => {
       expect((await tenant.request('/v1/api-keys', { method: 'POST' })).status).toBe(201);
+    });
+
+    describe('an empty body is no body, whatever its framing', () => {
+      let endpointId: string;
+      let deliveryId: string;
+      beforeAll(async () => {
+        endpointId = newId('endpoint');
+        await t.db
+          .insert(endpoints)
+          .values({ id: endpointId, projectId: tenant.projectId, url: 'https://example.com/h' });
+        await tenant.caller.users.create({ email: uniqueEmail('empty-body') });
+        const delivery = await t.db.query.deliveries.findFirst({ where: (d, { eq }) => eq(d.endpointId, endpointId) });
+        deliveryId = delivery!.id;
+      });
+
+      const framings: [string, () => RequestInit][] = [
+        ['no body at all', () => ({ method: 'POST' })],
+        ['Content-Length: 0', () => ({ method: 'POST', headers: { 'content-length': '0' } })],
+        [
+          'an empty stream (chunked, no Content-Length)',
+          () => ({ method: 'POST', body: streamOf(''), duplex: 'half' }),
+        ],
+        ['an empty string (sent as text/plain)', () => ({ method: 'POST', body: '' })],
+      ];
+
+      it.each(framings)('POST /v1/endpoints/{id}/rotate-secret with %s', async (_name, init) => {
+        const response = await tenant.request(`/v1/endpoints/${endpointId}/rotate-secret`, init());
+        expect(response.status).toBe(200);
+      });
+
+      it.each(framings)('POST /v1/deliveries/{id}/retry with %s', async (_name, init) => {
+        const response = await tenant.request(`/v1/deliveries/${deliveryId}/retry`, init());
+        // 202, or 409 when the delivery is not failed: either way the request was taken, not refused as 415.
+        expect([202, 409]).toContain(response.status);
+      });
+
+      it('a real body that is not JSON is still 415, streamed or not', async () => {
+        const path = `/v1/endpoints/${endpointId}/rotate-secret`;
+        const plain = { 'content-type': 'text/plain' };
+        await expectApiError(
+          await tenant.request(path, { method: 'POST', body: 'graceSeconds=60', headers: plain }),
+          415,
+          'unsupported_media_type',
+        );
+        await expectApiError(
+          await tenant.request(path, {
+            method: 'POST',
+            body: streamOf('{"graceSeconds":60}'),
+            duplex: 'half',
+          } as RequestInit),
+          415,
+          'unsupported_media_type',
+        );
+      });
+    });
+  });
+
+  describe('JSON nesting → 400 past 32 levels', () => {
+    // Room for 100,000 levels of `{"a":…}`.
+    let deep: Tenant;
+    beforeAll(async () => {
+      deep = await createTenant(t.db, { config: { bodyLimitBytes: 1024 * 1024 } });
+    });
+    const nested = (depth: number) => `${'{"a":'.repeat(depth - 1)}{}${'}'.repeat(depth - 1)}`;
+    const userBody = (metadataDepth: number) =>
+      `{"email":"${uniqueEmail('deep')}","metadata":${nested(metadataDepth)}}`;
+    const post = (path: string, body: string) =>
+      deep.request(path, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+
+    it('32 levels in all are taken', async () => {
+      expect((await post('/v1/users', userBody(31))).status).toBe(201);
+    });
+
+    it.each([33, 1_500, 2_000, 100_000])(
+      '%i levels answer validation_error naming the limit, nothing stored',
+      async (depth) => {
+        const before = (await eventsOf(deep)).length;
+        const error = await expectApiError(await post('/v1/users', userBody(depth - 1)), 400, 'validation_error');
+        expect(error.message).toBe('JSON input may be nested at most 32 levels deep');
+        const trpc = await expectApiError(
+          await post('/trpc/users.create', userBody(depth - 1)),
+          400,
+          'validation_error',
+        );
+        expect(trpc.message).toMatch(/32 levels/);
+        expect(await eventsOf(deep)).toHaveLength(before);
+      },
+    );
+
+    it('applies to arrays, to tRPC query input and to batches (whose envelope is one level more)', async () => {
+      const arrays = `{"email":"${uniqueEmail()}","roles":${'['.repeat(40)}${']'.repeat(40)}}`;
+      await expectApiError(await post('/v1/users', arrays), 400, 'validation_error');
+      const input = encodeURIComponent(nested(40));
+      await expectApiError(await deep.request(`/trpc/users.list?input=${input}`), 400, 'validation_error');
+      const batched = await post('/trpc/users.create?batch=1', `{"0":${userBody(31)}}`);
+      expect(batched.status).toBe(200);
+      await expectApiError(await post('/trpc/users.create?batch=1', `{"0":${userBody(32)}}`), 400, 'validation_error');
+    });
+
+    it('brackets inside strings are text, not nesting', async () => {
+      const body = `{"email":"${uniqueEmail()}","name":"${'{['.repeat(50)}\\"${'['.repeat(50)}"}`;
+      expect((await post('/v1/users', body)).status).toBe(201);
     });
   });
 
