@@ -1,0 +1,163 @@
+import { deliveries, events } from '@herald/db';
+import { describeDb } from '@herald/db/testing';
+import { envelopeBody } from '@herald/delivery';
+import { ERASED_EMAIL, erasedEventData } from '@herald/events';
+import { and, asc, eq } from 'drizzle-orm';
+import { expect, it } from 'vitest';
+import { createTenant, eventsOf, expectJson, type Tenant, uniqueEmail } from './harness';
+
+/*
+ * Deleting a user erases their personal data from every stored event about
+ * them, in the same transaction: the feed, GET /v1/events/{id} and the
+ * webhooks still queued (built from the stored event when sent) no longer
+ * carry it. Other users' events stay as they were.
+ */
+
+const PASSWORD = 'correct horse battery staple';
+
+interface Person {
+  id: string;
+  email: string;
+  /** Every personal value this person's events carried. */
+  personal: string[];
+}
+
+/** A user with a history: created, updated, a password change, logins from two addresses. */
+async function personWithHistory(tenant: Tenant, label: string): Promise<Person> {
+  const email = uniqueEmail(label);
+  const personal = {
+    name: `${label} Realname`,
+    renamed: `${label} Newname`,
+    metadata: `${label}-metadata-value`,
+    metadataLater: `${label}-metadata-later`,
+    ipOk: label === 'ada' ? '203.0.113.77' : '203.0.113.88',
+    ipFailed: label === 'ada' ? '198.51.100.77' : '198.51.100.88',
+    agent: `${label}-agent/1.0`,
+    agentFailed: `${label}-curl/8.7.1`,
+  };
+  // A failed login before the account existed: no subject, but the person's email.
+  await tenant.request('/v1/logins', { json: { email, password: PASSWORD, ipAddress: personal.ipFailed } });
+  const user = await tenant.caller.users.create({
+    email,
+    name: personal.name,
+    password: PASSWORD,
+    metadata: { note: personal.metadata },
+  });
+  await tenant.caller.users.update({ id: user.id, name: personal.renamed, metadata: { note: personal.metadataLater } });
+  await tenant.caller.users.setPassword({ id: user.id, password: `${PASSWORD}!` });
+  const login = (password: string, ipAddress: string, userAgent: string) =>
+    tenant.request('/v1/logins', { json: { email, password, ipAddress, userAgent } });
+  expect((await login(`${PASSWORD}!`, personal.ipOk, personal.agent)).status).toBe(200);
+  expect((await login('wrong password', personal.ipFailed, personal.agentFailed)).status).toBe(401);
+  return { id: user.id, email, personal: [email, ...Object.values(personal)] };
+}
+
+async function storedEvents(tenant: Tenant) {
+  return tenant.testApp.db.select().from(events).where(eq(events.projectId, tenant.projectId)).orderBy(asc(events.id));
+}
+
+/** The bodies of the project's queued webhooks, exactly as the dispatcher would send them now. */
+async function pendingWebhookBodies(tenant: Tenant): Promise<string[]> {
+  const rows = await tenant.testApp.db
+    .select({ event: events })
+    .from(deliveries)
+    .innerJoin(events, eq(events.id, deliveries.eventId))
+    .where(and(eq(deliveries.projectId, tenant.projectId), eq(deliveries.status, 'pending')));
+  return rows.map(({ event }) => envelopeBody(event));
+}
+
+function expectNoneOf(texts: string[], values: string[]) {
+  const leaks = texts.flatMap((text) =>
+    values.filter((v) => text.toLowerCase().includes(v.toLowerCase())).map((v) => `${v} in ${text.slice(0, 120)}…`),
+  );
+  expect(leaks).toEqual([]);
+}
+
+describeDb('erasure on user delete', (t) => {
+  it('DELETE /v1/users/{id} erases the person from stored events, the feed and queued webhooks; others stay', async () => {
+    const tenant = await createTenant(t.db);
+    await expectJson(
+      await tenant.request('/v1/endpoints', { json: { url: 'https://hooks.example.com/erasure' } }),
+      201,
+    );
+    const ada = await personWithHistory(tenant, 'ada');
+    const bob = await personWithHistory(tenant, 'bob');
+    // A failed login for someone else's address must not be touched.
+    await tenant.request('/v1/logins', { json: { email: 'stranger@example.com', password: PASSWORD } });
+
+    const before = await storedEvents(tenant);
+    const adaEvents = before.filter((e) => e.subject === ada.id || (e.data as { email?: string }).email === ada.email);
+    expect(adaEvents.map((e) => e.type)).toEqual([
+      'user.login.failed',
+      'user.created',
+      'user.updated',
+      'user.password.changed',
+      'user.login.succeeded',
+      'user.login.failed',
+    ]);
+    expect(JSON.stringify(adaEvents)).toContain(ada.personal[3]); // the data was there to erase
+    expect((await pendingWebhookBodies(tenant)).join('\n')).toContain(ada.email);
+
+    await expectJson(await tenant.request(`/v1/users/${ada.id}`, { method: 'DELETE' }), 200);
+
+    const after = await storedEvents(tenant);
+    // Nothing about Ada, anywhere in the table, the feed or the queued webhooks.
+    expectNoneOf(
+      after.map((e) => JSON.stringify(e.data)),
+      ada.personal,
+    );
+    expectNoneOf([JSON.stringify(await eventsOf(tenant))], ada.personal);
+    const bodies = await pendingWebhookBodies(tenant);
+    expect(bodies).toHaveLength(after.length); // one endpoint: every event is still queued
+    expectNoneOf(bodies, ada.personal);
+
+    // Her events keep id, type, version, subject and time, with data valid for their schema.
+    const kept = after.filter((e) => adaEvents.some((a) => a.id === e.id));
+    expect(
+      kept.map(({ id, type, version, subject, createdAt }) => ({ id, type, version, subject, createdAt })),
+    ).toEqual(
+      adaEvents.map(({ id, type, version, subject, createdAt }) => ({ id, type, version, subject, createdAt })),
+    );
+    for (const e of kept) expect(erasedEventData(e.type, e.version, e.data)).toEqual(e.data);
+    expect(kept.find((e) => e.type === 'user.login.succeeded')!.data).toEqual({
+      userId: ada.id,
+      email: ERASED_EMAIL,
+      ipAddress: null,
+      userAgent: null,
+    });
+    expect(kept.find((e) => e.type === 'user.created')!.data).toMatchObject({
+      user: { id: ada.id, email: ERASED_EMAIL, name: null, metadata: {}, status: 'active' },
+    });
+
+    // user.deleted carries only her id.
+    const deleted = after.filter((e) => e.type === 'user.deleted');
+    expect(deleted.map((e) => ({ version: e.version, subject: e.subject, data: e.data }))).toEqual([
+      { version: 2, subject: ada.id, data: { user: { id: ada.id } } },
+    ]);
+
+    // Everyone else's events are exactly as they were.
+    const untouched = (rows: typeof before) =>
+      rows.filter((e) => !adaEvents.some((a) => a.id === e.id) && e.type !== 'user.deleted');
+    expect(untouched(after)).toEqual(untouched(before));
+    expect(JSON.stringify(untouched(after))).toContain(bob.personal[5]);
+    expect(JSON.stringify(untouched(after))).toContain('stranger@example.com');
+  });
+
+  it('users.delete over tRPC erases the same way, and a 404 erases nothing', async () => {
+    const tenant = await createTenant(t.db);
+    const cyd = await personWithHistory(tenant, 'cyd');
+    const before = await storedEvents(tenant);
+    await expect(tenant.caller.users.delete({ id: 'usr_00000000000000000000000000' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    expect(await storedEvents(tenant)).toEqual(before);
+
+    await tenant.caller.users.delete({ id: cyd.id });
+    const after = await storedEvents(tenant);
+    expect(after).toHaveLength(before.length + 1);
+    expectNoneOf(
+      after.map((e) => JSON.stringify(e.data)),
+      cyd.personal,
+    );
+  });
+});
