@@ -153,11 +153,11 @@ const followUps: FollowUps = {
   },
 
   async 'user.deleted'(event, context) {
-    const removed = await context.userData.removeUser(event.user.id);
+    const removed = await context.userData.removeUser(event.userId);
     await context.note({
       kind: 'result',
       summary: `local data removed (${removed} rows)`,
-      detail: { userId: event.user.id, removed },
+      detail: { userId: event.userId, removed },
     });
   },
 };

@@ -19,7 +19,8 @@ export type HeraldEventEnvelope = Pick<AnyEvent, 'id' | 'timestamp'> & {
 export type HandledEvent =
   | { type: 'user.created'; user: HeraldUser }
   | { type: 'user.updated'; user: HeraldUser; changedFields: string[] }
-  | { type: 'user.deleted'; user: HeraldUser }
+  /** Only the id: Herald erases a deleted user's personal data (v1 carried the snapshot; the id reads the same). */
+  | { type: 'user.deleted'; userId: string }
   | { type: 'user.password.changed'; userId: string; changedAt: string }
   | { type: 'user.login.failed'; userId: string | null; email: string; reason: string };
 
@@ -54,10 +55,13 @@ function asUser(value: unknown): HeraldUser | null {
 export function readHandledEvent(envelope: HeraldEventEnvelope): HandledEvent | 'malformed' | null {
   const { data } = envelope;
   switch (envelope.type) {
-    case 'user.created':
-    case 'user.deleted': {
+    case 'user.created': {
       const user = asUser(data.user);
-      return user ? { type: envelope.type as 'user.created' | 'user.deleted', user } : 'malformed';
+      return user ? { type: 'user.created', user } : 'malformed';
+    }
+    case 'user.deleted': {
+      const userId = isRecord(data.user) ? data.user.id : undefined;
+      return isString(userId) ? { type: 'user.deleted', userId } : 'malformed';
     }
     case 'user.updated': {
       const user = asUser(data.user);
