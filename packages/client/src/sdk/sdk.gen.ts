@@ -191,7 +191,7 @@ export const eventsTypes = <ThrowOnError extends boolean = false>(options?: Opti
 });
 
 /**
- * List events, oldest first
+ * The event feed: every event once, in the order of the transactions that wrote them
  */
 export const eventsList = <ThrowOnError extends boolean = false>(options?: Options<EventsListData, ThrowOnError>) => (options?.client ?? client).get<EventsListResponses, EventsListErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -257,7 +257,7 @@ export const usersCreate = <ThrowOnError extends boolean = false>(options: Optio
 });
 
 /**
- * Delete a user
+ * Delete a user and erase their personal data from Herald's events
  */
 export const usersDelete = <ThrowOnError extends boolean = false>(options: Options<UsersDeleteData, ThrowOnError>) => (options.client ?? client).delete<UsersDeleteResponses, UsersDeleteErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

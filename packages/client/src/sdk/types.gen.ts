@@ -8,7 +8,7 @@ export type Webhooks = WebhookUserCreatedWebhookRequest | WebhookUserUpdatedWebh
 
 export type ApiError = {
     error: {
-        code: 'validation_error' | 'invalid_json' | 'unsupported_media_type' | 'payload_too_large' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'email_taken' | 'idempotency_key_reused' | 'idempotency_request_in_flight' | 'rate_limited' | 'invalid_credentials' | 'user_locked' | 'service_unavailable' | 'internal_error';
+        code: 'validation_error' | 'invalid_json' | 'unsupported_media_type' | 'payload_too_large' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'email_taken' | 'idempotency_key_reused' | 'idempotency_request_in_flight' | 'rate_limited' | 'invalid_credentials' | 'user_locked' | 'batch_too_large' | 'method_not_allowed' | 'payment_required' | 'request_timeout' | 'precondition_failed' | 'unprocessable_content' | 'precondition_required' | 'client_closed_request' | 'not_implemented' | 'bad_gateway' | 'gateway_timeout' | 'service_unavailable' | 'internal_error';
         message: string;
         details?: unknown;
     };
@@ -2109,26 +2109,17 @@ export type WebhookUserDeletedWebhookPayload = {
     /**
      * Schema version of `data`: the latest version of the event type when the event was recorded.
      */
-    version: 1;
+    version: 2;
     /**
      * When the event happened (ISO-8601, UTC).
      */
     timestamp: string;
     data: {
         /**
-         * The user's public state when the event happened; never includes credentials.
+         * The deleted user: only its id.
          */
         user: {
             id: string;
-            email: string;
-            name: string | null;
-            roles: Array<string>;
-            metadata: {
-                [key: string]: unknown;
-            };
-            status: 'active' | 'locked';
-            createdAt: string;
-            updatedAt: string;
         };
     };
 };
