@@ -8,6 +8,9 @@ export interface MessageEvent {
   version: number;
   data: unknown;
   createdAt: Date;
+  /** The resource the event is about, and its place in that resource's history (null on older events). */
+  subject?: string | null;
+  sequence?: number | null;
 }
 
 /** The envelope's JSON: the exact bytes that are signed and sent. */
@@ -17,6 +20,8 @@ export function envelopeBody(event: MessageEvent): string {
     type: event.type,
     version: event.version,
     timestamp: event.createdAt.toISOString(),
+    ...(event.subject != null ? { subject: event.subject } : {}),
+    ...(event.sequence != null ? { sequence: event.sequence } : {}),
     data: event.data,
   });
 }

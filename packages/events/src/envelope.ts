@@ -16,6 +16,24 @@ export const eventVersionSchema = z
 
 export const eventTimestampSchema = isoTimestampSchema.describe('When the event happened (ISO-8601, UTC).');
 
+export const eventSubjectSchema = z
+  .string()
+  .min(1)
+  .describe(
+    "The id of the resource the event is about: the user's id for `user.*`, the endpoint's for `endpoint.*`. " +
+      'Absent on events about no single resource.',
+  );
+
+export const eventSequenceSchema = z
+  .number()
+  .int()
+  .positive()
+  .describe(
+    "The event's place in its subject's history: 1, 2, 3, … in the order the changes committed. " +
+      'Apply events of one subject in this order (or ignore one older than the last you applied). ' +
+      'Present whenever `subject` is; absent on events recorded before sequences existed.',
+  );
+
 /**
  * The envelope every webhook body shares, with `data` left to the caller.
  * Use `eventEnvelopeSchema(type)` for the envelope of one specific event type.
@@ -26,6 +44,8 @@ export function envelopeSchema<TData extends z.ZodType>(data: TData) {
     type: z.enum(eventTypes),
     version: eventVersionSchema,
     timestamp: eventTimestampSchema,
+    subject: eventSubjectSchema.optional(),
+    sequence: eventSequenceSchema.optional(),
     data,
   });
 }

@@ -20,6 +20,8 @@ export { endpointDisabledReasonSchema } from './endpoint';
 export {
   envelopeSchema,
   eventIdSchema,
+  eventSequenceSchema,
+  eventSubjectSchema,
   eventTimestampSchema,
   eventVersionSchema,
 } from './envelope';

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 import { projects } from './tenancy';
 
 export const events = pgTable(
@@ -19,15 +19,20 @@ export const events = pgTable(
      */
     subject: text('subject'),
     /**
+     * The event's place in its subject's history: 1, 2, 3, … per (project,
+     * subject), taken from `subject_sequences` inside the writing transaction,
+     * so it follows commit order whatever the writers' clocks. Null without a
+     * subject, and on events written before sequences existed.
+     */
+    sequence: bigint('sequence', { mode: 'number' }),
+    /**
      * The writing transaction's id. Event ids are made before commit and
      * transactions commit out of order, so the feed orders by (txid, id) and
      * serves only transactions older than every one still running: what
      * commits later always sorts after what was served. 0 for events written
      * before this column existed.
      */
-    txid: bigint('txid', { mode: 'number' })
-      .notNull()
-      .default(sql`pg_current_xact_id()::text::bigint`),
+    txid: bigint('txid', { mode: 'number' }).notNull().default(sql`pg_current_xact_id()::text::bigint`),
     /** Example events sent by "send test event": delivered to one endpoint, never listed or fanned out. */
     isTest: boolean('is_test').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -38,4 +43,21 @@ export const events = pgTable(
     index('events_project_type_txid_id_idx').on(t.projectId, t.type, t.txid, t.id),
     index('events_project_subject_idx').on(t.projectId, t.subject),
   ],
+);
+
+/**
+ * The last sequence number given to each subject. Taking the next one updates
+ * the subject's row, which stays locked until the writing transaction ends: a
+ * second writer of the same subject waits, then gets the next number.
+ */
+export const subjectSequences = pgTable(
+  'subject_sequences',
+  {
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    subject: text('subject').notNull(),
+    lastSequence: bigint('last_sequence', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.subject] })],
 );

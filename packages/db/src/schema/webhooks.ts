@@ -1,8 +1,23 @@
 import type { AnyColumn } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, jsonb, pgTable, real, text, timestamp } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import { events } from './events';
 import { projects } from './tenancy';
+
+export const endpointOrderings = ['none', 'fifo'] as const;
+export type EndpointOrdering = (typeof endpointOrderings)[number];
 
 export const endpoints = pgTable(
   'endpoints',
@@ -22,6 +37,13 @@ export const endpoints = pgTable(
     failingSince: timestamp('failing_since', { withTimezone: true, mode: 'date' }),
     /** Most requests in flight to this endpoint across all dispatchers; null: the dispatcher's default. */
     maxInFlight: integer('max_in_flight'),
+    /** `fifo`: one subject's deliveries go out one at a time, in sequence order. */
+    ordering: text('ordering', { enum: endpointOrderings }).notNull().default('none'),
+    /** Most deliveries per second to this endpoint across all dispatchers; null: no limit. */
+    rateLimit: integer('rate_limit'),
+    /** The rate limit's token bucket: whole tokens left at `rateRefilledAt` (null: full). */
+    rateTokens: doublePrecision('rate_tokens'),
+    rateRefilledAt: timestamp('rate_refilled_at', { withTimezone: true, mode: 'date' }),
     /** Moving average of how long the endpoint takes to answer (ms); null until its first attempt. */
     latencyMs: real('latency_ms'),
     /** Attempts in a row that timed out; an endpoint that keeps timing out gets one slot and later retries. */
@@ -89,6 +111,9 @@ export const deliveries = pgTable(
     scheduleOffset: integer('schedule_offset').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }),
     leaseOwner: text('lease_owner'),
+    /** The event's subject and sequence, copied so a FIFO claim finds a subject's earlier deliveries by index. */
+    subject: text('subject'),
+    sequence: bigint('sequence', { mode: 'number' }),
     lastStatusCode: integer('last_status_code'),
     lastError: text('last_error'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -100,7 +125,12 @@ export const deliveries = pgTable(
     index('deliveries_endpoint_idx').on(t.endpointId, t.status, t.id),
     // Fair claiming walks the endpoints that have queued work, oldest delivery first in each.
     index('deliveries_queued_endpoint_idx').on(t.endpointId, t.nextAttemptAt).where(isQueued(t.status)),
-    index('deliveries_event_idx').on(t.eventId),
+    // One delivery per event and endpoint: recovering missed events twice at once adds each once.
+    uniqueIndex('deliveries_event_endpoint_idx').on(t.eventId, t.endpointId),
+    // FIFO: a subject's earlier queued deliveries to the endpoint.
+    index('deliveries_queued_subject_idx')
+      .on(t.endpointId, t.subject, t.sequence)
+      .where(sql`${t.status} ${sql.raw(QUEUED_STATUSES_SQL)} and ${t.subject} is not null`),
   ],
 );
 

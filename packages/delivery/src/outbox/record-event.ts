@@ -3,6 +3,7 @@ import { deliveries, endpoints, events, newId } from '@herald/db';
 import type { EventData, EventType } from '@herald/events';
 import { type EventDefinition, getEventDefinition } from '@herald/events';
 import { and, eq, sql } from 'drizzle-orm';
+import { nextSubjectSequence } from './subject-sequence';
 
 export interface RecordedEvent {
   id: string;
@@ -34,7 +35,9 @@ export async function recordEvent<T extends EventType>(
   // Widened: with several versions in the catalog, the types cannot follow a generic `T` into its definition.
   const definition = getEventDefinition(input.type) as EventDefinition;
   const data = definition.schema.parse(input.data);
-  const subject = definition.subject(data);
+  // Test events carry example data about no real resource: no subject, no place in a history.
+  const subject = input.testEndpointId === undefined ? definition.subject(data) : null;
+  const sequence = subject === null ? null : await nextSubjectSequence(tx, input.projectId, subject);
   const createdAt = input.now ?? new Date();
   const id = newId('event', createdAt.getTime());
   await tx.insert(events).values({
@@ -44,6 +47,7 @@ export async function recordEvent<T extends EventType>(
     version: definition.version,
     data,
     subject,
+    sequence,
     isTest: input.testEndpointId !== undefined,
     createdAt,
   });
@@ -51,6 +55,8 @@ export async function recordEvent<T extends EventType>(
     eventId: id,
     projectId: input.projectId,
     type: input.type,
+    subject,
+    sequence,
     createdAt,
     onlyEndpointId: input.testEndpointId,
   });
@@ -60,7 +66,15 @@ export async function recordEvent<T extends EventType>(
 /** One INSERT … SELECT: no round trip per endpoint. */
 async function fanOut(
   tx: Queryable,
-  e: { eventId: string; projectId: string; type: string; createdAt: Date; onlyEndpointId: string | undefined },
+  e: {
+    eventId: string;
+    projectId: string;
+    type: string;
+    subject: string | null;
+    sequence: number | null;
+    createdAt: Date;
+    onlyEndpointId: string | undefined;
+  },
 ): Promise<number> {
   const subscribed = await tx
     .select({ id: endpoints.id })
@@ -81,6 +95,8 @@ async function fanOut(
       projectId: e.projectId,
       endpointId: endpoint.id,
       eventId: e.eventId,
+      subject: e.subject,
+      sequence: e.sequence,
       status: 'pending' as const,
       nextAttemptAt: e.createdAt,
       createdAt: e.createdAt,

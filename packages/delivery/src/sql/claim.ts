@@ -1,14 +1,18 @@
 import type { Database } from '@herald/db';
 import { executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
+import type { MessageEvent } from '../message';
 import { isDue, isQueuedRow } from './due';
+
+/** A budget that limits nothing (an endpoint without a rate limit). */
+const UNLIMITED = 1_000_000_000;
 
 export interface ClaimedDelivery {
   id: string;
   projectId: string;
   attemptCount: number;
   scheduleOffset: number;
-  event: { id: string; type: string; version: number; data: unknown; createdAt: Date };
+  event: MessageEvent;
   endpoint: { id: string; url: string; headers: Record<string, string>; disabled: boolean; timeoutsInRow: number };
   /** Newest first; several during a rotation's grace period. */
   secrets: string[];
@@ -24,6 +28,8 @@ interface ClaimRow extends Record<string, unknown> {
   event_version: number;
   event_data: unknown;
   event_created_at: Date | string;
+  event_subject: string | null;
+  event_sequence: number | string | null;
   endpoint_id: string;
   endpoint_url: string;
   endpoint_headers: Record<string, string>;
@@ -71,6 +77,14 @@ const NO_LIMITS: ClaimLimits = {
  * dispatcher's slots, oldest deliveries first. A tenant's backlog or its
  * hanging endpoints therefore never hold every slot.
  *
+ * Flow control, in the same statement: an endpoint with a rate limit gets no
+ * more than the whole tokens in its bucket (kept on the endpoint row, so all
+ * dispatchers share it; a throttled endpoint is simply left until the next
+ * poll or wakeup, never polled for). A FIFO endpoint gets a subject's delivery
+ * only when no earlier delivery of that subject is still queued (pending, in
+ * flight, or waiting for its retry): one at a time per subject, in sequence
+ * order, while its other subjects go on.
+ *
  * SKIP LOCKED lets many dispatchers claim side by side without waiting on or
  * double-taking each other's rows; the lease (`next_attempt_at` in the future
  * while in flight) makes a dead worker's deliveries due again once it expires.
@@ -91,21 +105,42 @@ export async function claimDueDeliveries(
                   order by endpoint_id limit 1)
           from active where active.endpoint_id is not null
         ),
-        budget as (
+        -- Endpoints with a rate limit: their token bucket (capacity: one second of
+        -- deliveries) refilled to now. Locked, so dispatchers claiming side by side
+        -- never spend one token twice; one held by another claim is skipped this time.
+        rated as (
           select ep.id as endpoint_id,
-                 coalesce(ep.max_in_flight,
-                          case when ep.timeouts_in_row >= ${l.timeoutsForOneSlot}::int then 1
-                               when ep.latency_ms > ${l.slowAfterMs}::int then ${l.slowEndpointMaxInFlight}::int
-                               else ${l.fastEndpointMaxInFlight}::int end)
-                 - (select count(*) from deliveries f
-                    where f.endpoint_id = ep.id and f.status = 'in_flight' and f.next_attempt_at > now()) as free
+                 least(ep.rate_limit::float8,
+                       coalesce(ep.rate_tokens, ep.rate_limit::float8)
+                       + ep.rate_limit * extract(epoch from now() - coalesce(ep.rate_refilled_at, now()))) as tokens
+          from endpoints ep
+          where ep.id in (select endpoint_id from active) and ep.rate_limit is not null
+          for update skip locked
+        ),
+        budget as (
+          select ep.id as endpoint_id, ep.ordering = 'fifo' as fifo,
+                 least(
+                   coalesce(ep.max_in_flight,
+                            case when ep.timeouts_in_row >= ${l.timeoutsForOneSlot}::int then 1
+                                 when ep.latency_ms > ${l.slowAfterMs}::int then ${l.slowEndpointMaxInFlight}::int
+                                 else ${l.fastEndpointMaxInFlight}::int end)
+                   - (select count(*) from deliveries f
+                      where f.endpoint_id = ep.id and f.status = 'in_flight' and f.next_attempt_at > now()),
+                   case when ep.rate_limit is null then ${UNLIMITED}::int
+                        else floor(coalesce(rated.tokens, 0))::int end) as free
           from active join endpoints ep on ep.id = active.endpoint_id
+          left join rated on rated.endpoint_id = ep.id
         ),
         candidates as (
           select x.id, x.project_id, x.next_attempt_at
           from budget cross join lateral (
             select d.id, d.project_id, d.next_attempt_at from deliveries d
             where d.endpoint_id = budget.endpoint_id and ${isDue('d')}
+              -- FIFO: a subject's next delivery waits until every earlier one of it is done.
+              and (not budget.fifo or d.subject is null or not exists (
+                select 1 from deliveries p
+                where p.endpoint_id = d.endpoint_id and p.subject = d.subject
+                  and p.sequence < d.sequence and ${isQueuedRow('p')}))
             order by d.next_attempt_at
             limit greatest(budget.free, 0)
           ) x
@@ -137,10 +172,19 @@ export async function claimDueDeliveries(
               updated_at = now()
           from locked where d.id = locked.id
           returning d.id, d.project_id, d.endpoint_id, d.event_id, d.attempt_count, d.schedule_offset
+        ),
+        spent as (
+          update endpoints ep
+          set rate_tokens = rated.tokens - taken.n, rate_refilled_at = now()
+          from rated join (select endpoint_id, count(*)::int as n from claimed group by endpoint_id) taken
+               on taken.endpoint_id = rated.endpoint_id
+          where ep.id = rated.endpoint_id
+          returning ep.id
         )
         select c.id, c.project_id, c.attempt_count, c.schedule_offset,
                e.id as event_id, e.type as event_type, e.version as event_version,
                e.data as event_data, e.created_at as event_created_at,
+               e.subject as event_subject, e.sequence as event_sequence,
                ep.id as endpoint_id, ep.url as endpoint_url, ep.headers as endpoint_headers,
                ep.disabled as endpoint_disabled, ep.timeouts_in_row as endpoint_timeouts_in_row,
                -- Newest first: the current secret and any still in a rotation's grace period.
@@ -162,6 +206,8 @@ export async function claimDueDeliveries(
       version: Number(row.event_version),
       data: row.event_data,
       createdAt: new Date(row.event_created_at),
+      subject: row.event_subject,
+      sequence: row.event_sequence === null ? null : Number(row.event_sequence),
     },
     endpoint: {
       id: row.endpoint_id,

@@ -10,6 +10,8 @@ import {
   endpointUrlInputSchema,
   eventTypesFilterSchema,
   maxInFlightInputSchema,
+  orderingInputSchema,
+  rateLimitInputSchema,
   toEndpoint,
 } from './endpoint-schemas';
 
@@ -21,6 +23,9 @@ export const createEndpointInput = z.strictObject({
   headers: customHeadersSchema.optional(),
   disabled: z.boolean().optional(),
   maxInFlight: maxInFlightInputSchema.optional(),
+  /** Default `none`. */
+  ordering: orderingInputSchema.optional(),
+  rateLimit: rateLimitInputSchema.optional(),
 });
 
 export const createEndpoint = projectProcedure
@@ -51,6 +56,8 @@ export const createEndpoint = projectProcedure
           headers: input.headers ?? {},
           disabled: input.disabled ?? false,
           maxInFlight: input.maxInFlight ?? null,
+          ordering: input.ordering ?? 'none',
+          rateLimit: input.rateLimit ?? null,
         })
         .returning();
       await tx.insert(endpointSecrets).values({ id: newId('endpointSecret'), endpointId: row!.id, secret });

@@ -1,4 +1,5 @@
 import type { endpoints } from '@herald/db';
+import { endpointOrderings } from '@herald/db';
 import { customHeaderProblem, HEADER_NAME_PATTERN, HEADER_VALUE_PATTERN, vetUrl } from '@herald/delivery';
 import { eventTypes } from '@herald/events';
 import { z } from 'zod';
@@ -66,9 +67,25 @@ export const endpointSchema = z.object({
     .int()
     .nullable()
     .describe("Most requests in flight to this endpoint at once; null: the dispatcher's default."),
+  ordering: z
+    .enum(endpointOrderings)
+    .describe(
+      "`fifo`: one subject's events (one user's, say) are delivered one at a time in `sequence` order; " +
+        'a delivery waiting for its retry holds back later events of its subject only. ' +
+        '`none`: deliveries go out concurrently.',
+    ),
+  rateLimit: z
+    .number()
+    .int()
+    .nullable()
+    .describe('Most deliveries per second to this endpoint, across all dispatchers; null: no limit.'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+
+export const orderingInputSchema = z.enum(endpointOrderings);
+/** Deliveries per second; null removes the limit. */
+export const rateLimitInputSchema = z.number().int().min(1).max(100_000).nullable();
 
 /** A cap on concurrent requests to one endpoint (fair claiming); null restores the dispatcher's default. */
 export const maxInFlightInputSchema = z.number().int().min(1).max(1000).nullable();
@@ -83,6 +100,8 @@ export function toEndpoint(row: typeof endpoints.$inferSelect): z.infer<typeof e
     disabled: row.disabled,
     disabledReason: row.disabledReason,
     maxInFlight: row.maxInFlight,
+    ordering: row.ordering,
+    rateLimit: row.rateLimit,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

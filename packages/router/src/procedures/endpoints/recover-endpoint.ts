@@ -1,4 +1,4 @@
-import { requeueFailedSince } from '@herald/delivery';
+import { queueMissedDeliveries, requeueFailedSince } from '@herald/delivery';
 import { z } from 'zod';
 import { apiError } from '../../errors';
 import { projectProcedure } from '../../trpc/init';
@@ -11,22 +11,31 @@ export const recoverEndpoint = projectProcedure
     openapi: {
       method: 'POST',
       path: '/endpoints/{id}/recover',
-      summary: 'Re-queue failed deliveries created since a time',
+      summary: 'Re-queue failed deliveries since a time, and deliver the events the endpoint missed',
       tags: ['Endpoints'],
       successStatus: 202,
       auth: 'apiKey',
     },
   })
   .input(z.strictObject({ id: endpointIdSchema, since: pastTimestampSchema() }))
-  .output(z.object({ requeued: z.number().int() }))
+  .output(
+    z.object({
+      requeued: z.number().int().describe('Failed deliveries created since `since`, queued again.'),
+      missed: z
+        .number()
+        .int()
+        .describe(
+          'Events since `since` (and since the endpoint was created) that it never got a delivery of, ' +
+            'for example while it was disabled, now queued. Bounded by event retention.',
+        ),
+    }),
+  )
   .mutation(async ({ ctx, input }) => {
     const endpoint = await findEndpoint(ctx.db, ctx.projectId, input.id);
     if (endpoint.disabled) throw apiError('conflict', 'The endpoint is disabled; enable it before recovering');
-    const requeued = await requeueFailedSince(ctx.db, {
-      projectId: ctx.projectId,
-      endpointId: endpoint.id,
-      since: new Date(input.since),
-    });
-    if (requeued > 0) ctx.services.wakeup.notify();
-    return { requeued };
+    const target = { projectId: ctx.projectId, endpointId: endpoint.id, since: new Date(input.since) };
+    const requeued = await requeueFailedSince(ctx.db, target);
+    const missed = await queueMissedDeliveries(ctx.db, target);
+    if (requeued + missed > 0) ctx.services.wakeup.notify();
+    return { requeued, missed };
   });

@@ -11,6 +11,8 @@ import {
   endpointUrlInputSchema,
   eventTypesFilterSchema,
   maxInFlightInputSchema,
+  orderingInputSchema,
+  rateLimitInputSchema,
   toEndpoint,
 } from './endpoint-schemas';
 import { findEndpoint } from './find-endpoint';
@@ -34,6 +36,8 @@ export const updateEndpoint = projectProcedure
       headers: customHeadersSchema.optional(),
       disabled: z.boolean().optional(),
       maxInFlight: maxInFlightInputSchema.optional(),
+      ordering: orderingInputSchema.optional(),
+      rateLimit: rateLimitInputSchema.optional(),
     }),
   )
   .output(endpointSchema)
@@ -47,6 +51,13 @@ export const updateEndpoint = projectProcedure
     if (changes.eventTypes !== undefined) patch.eventTypes = changes.eventTypes;
     if (changes.headers !== undefined) patch.headers = changes.headers;
     if (changes.maxInFlight !== undefined) patch.maxInFlight = changes.maxInFlight;
+    if (changes.ordering !== undefined) patch.ordering = changes.ordering;
+    if (changes.rateLimit !== undefined) {
+      patch.rateLimit = changes.rateLimit;
+      // A new limit starts with a full bucket of its own size.
+      patch.rateTokens = null;
+      patch.rateRefilledAt = null;
+    }
     if (changes.disabled !== undefined) {
       patch.disabled = changes.disabled;
       // Re-enabling starts a fresh failure window.
