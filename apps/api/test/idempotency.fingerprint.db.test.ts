@@ -1,10 +1,21 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { createLogger } from '@herald/config';
 import { idempotencyKeys, users } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { and, eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
+import { createPlatform } from '../src/platform';
 import type { Tenant } from './harness';
-import { createTenant, createTestApp, expectApiError, expectJson, tenantFor, uniqueEmail } from './harness';
+import {
+  ADMIN_TOKEN,
+  createTenant,
+  createTestApp,
+  expectApiError,
+  expectJson,
+  tenantFor,
+  uniqueEmail,
+  withJson,
+} from './harness';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const newKey = () => `fp-${randomBytes(6).toString('hex')}`;
@@ -94,5 +105,47 @@ describeDb('Idempotency-Key fingerprints are keyed by the server secret', (t) =>
       .from(users)
       .where(and(eq(users.projectId, tenant.projectId), eq(users.email, other.email)));
     expect(created).toEqual([]);
+  });
+
+  it('PostgreSQL without HERALD_SECRET_KEY: the platform warns; a configured key never reaches a log or an answer', async () => {
+    const raw: string[] = [];
+    const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void raw.push(line) } });
+    const keyless = await createPlatform({ database: { herald: t.herald }, dispatcher: false, logger });
+    await keyless.close();
+    // Embedded PGlite keeps a key in its directory (in memory here, one process): nothing to warn about.
+    expect(raw.some((line) => line.includes('HERALD_SECRET_KEY is not set'))).toBe(t.driver === 'postgres');
+
+    raw.length = 0;
+    const secretKey = randomBytes(32).toString('base64url');
+    const platform = await createPlatform({
+      database: { herald: t.herald },
+      dispatcher: false,
+      logger,
+      api: { secretKey, adminToken: ADMIN_TOKEN },
+    });
+    try {
+      const answers: string[] = [];
+      const call = async (path: string, json: unknown, authorization: string, key?: string) => {
+        const headers: Record<string, string> = key ? { 'idempotency-key': key } : {};
+        const response = await platform.app.request(path, withJson({ json, headers }, authorization));
+        answers.push(JSON.stringify([...response.headers]), await response.text());
+        return response;
+      };
+      const created = await call('/v1/projects', { name: 'logs' }, `Bearer ${ADMIN_TOKEN}`);
+      const { apiKey } = JSON.parse(answers.at(-1)!) as { apiKey: { key: string } };
+      expect(created.status).toBe(201);
+      const key = newKey();
+      const email = uniqueEmail('logs');
+      for (const body of [{ email }, { email }, { email: uniqueEmail() }]) {
+        await call('/v1/users', body, `Bearer ${apiKey.key}`, key);
+        await call('/trpc/users.create?batch=1', { 0: body }, `Bearer ${apiKey.key}`, `${key}-trpc`);
+      }
+      expect(raw.length).toBeGreaterThan(0);
+      expect(raw.join('\n')).not.toContain(secretKey);
+      expect(answers.join('\n')).not.toContain(secretKey);
+      expect(raw.some((line) => line.includes('HERALD_SECRET_KEY is not set'))).toBe(false);
+    } finally {
+      await platform.close();
+    }
   });
 });
