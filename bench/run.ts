@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { apiBench } from './benchmarks/api';
 import { dispatchBench } from './benchmarks/dispatch';
 import { fairnessBench } from './benchmarks/fairness';
+import { fifoBench } from './benchmarks/fifo';
 import { growthBench } from './benchmarks/growth';
 import { latencyBench } from './benchmarks/latency';
 import { pollingBench } from './benchmarks/polling';
@@ -33,6 +34,7 @@ const benchmarks: Record<string, (ctx: BenchContext) => Promise<Figure[]>> = {
   api: apiBench,
   latency: latencyBench,
   fairness: fairnessBench,
+  fifo: fifoBench,
   wakeup: wakeupBench,
   growth: growthBench,
   polling: pollingBench,

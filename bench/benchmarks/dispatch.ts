@@ -27,8 +27,9 @@ export async function heraldDispatch(
   worker: Child,
   db: { url: string; sql: Sql; project: Project },
   count: number,
+  preload: { subjects?: number } = {},
 ): Promise<DispatchRun> {
-  await preloadDeliveries(db.sql, db.project, count);
+  await preloadDeliveries(db.sql, db.project, count, preload);
   const doneBefore = await countDeliveries(db.sql, 'succeeded');
   await ctx.receiver.call('reset', { record: false });
   const commitsBefore = await xactCommits(db.url);

@@ -60,16 +60,34 @@ export function webhookBody(id: string, data: unknown): string {
 let batch = 0;
 
 /** `count` events, each with one pending delivery to the endpoint, due now; two INSERT … SELECTs. */
-export async function preloadDeliveries(sql: Sql, project: Project, count: number): Promise<void> {
+/**
+ * `count` due deliveries to the project's endpoint, one ~1 KB `user.created`
+ * event each. With `subjects`, the events are spread over that many subjects
+ * (round robin), each subject's numbered 1, 2, 3, … as recordEvent would.
+ */
+export async function preloadDeliveries(
+  sql: Sql,
+  project: Project,
+  count: number,
+  options: { subjects?: number } = {},
+): Promise<void> {
   const tag = `${Date.now().toString(36)}${(batch++).toString(36).padStart(3, '0')}`;
   const data = JSON.stringify(userCreatedData());
+  const subjects = options.subjects ?? 0;
   await sql.begin(async (tx) => {
-    await tx`insert into events (id, project_id, type, version, data, created_at)
-             select 'evt_' || ${tag} || lpad(g::text, 9, '0'), ${project.projectId}, 'user.created', 1, ${data}::jsonb, now()
+    await tx`insert into events (id, project_id, type, version, data, subject, sequence, created_at)
+             select 'evt_' || ${tag} || lpad(g::text, 9, '0'), ${project.projectId}, 'user.created', 1, ${data}::jsonb,
+                    case when ${subjects}::int > 0 then 'usr_' || ${tag} || (g % ${subjects}::int) end,
+                    case when ${subjects}::int > 0 then (g - 1) / ${subjects}::int + 1 end,
+                    now()
              from generate_series(1, ${count}::int) g`;
-    await tx`insert into deliveries (id, project_id, endpoint_id, event_id, status, next_attempt_at, created_at, updated_at)
-             select 'dlv_' || ${tag} || lpad(g::text, 9, '0'), ${project.projectId}, ${project.endpointId}, 'evt_' || ${tag} || lpad(g::text, 9, '0'),
-                    'pending', now(), now(), now()
+    await tx`insert into deliveries (id, project_id, endpoint_id, event_id, status, next_attempt_at,
+                                     subject, sequence, created_at, updated_at)
+             select 'dlv_' || ${tag} || lpad(g::text, 9, '0'), ${project.projectId}, ${project.endpointId},
+                    'evt_' || ${tag} || lpad(g::text, 9, '0'), 'pending', now(),
+                    case when ${subjects}::int > 0 then 'usr_' || ${tag} || (g % ${subjects}::int) end,
+                    case when ${subjects}::int > 0 then (g - 1) / ${subjects}::int + 1 end,
+                    now(), now()
              from generate_series(1, ${count}::int) g`;
   });
 }
