@@ -16,6 +16,7 @@ import {
 import { describeDb } from '@herald/db/testing';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { waitFor } from './harness';
 
 const adminToken = `admin_${randomBytes(16).toString('hex')}`;
 const missingUserId = `usr_${'0'.repeat(26)}`;
@@ -160,8 +161,11 @@ describeDb('clients over HTTP', (t) => {
       expect(got).toEqual(user);
       expect(page).toEqual({ data: [user], nextCursor: null });
 
-      const events = await herald.events.list.query({ type: 'user.created', limit: 100 });
-      const event = events.data.find((e) => (e.data as { user?: { id?: string } }).user?.id === user.id);
+      // The feed serves an event once every older transaction on the server has ended: poll for it.
+      const event = await waitFor(async () => {
+        const events = await herald.events.list.query({ type: 'user.created', limit: 100 });
+        return events.data.find((e) => (e.data as { user?: { id?: string } }).user?.id === user.id);
+      });
       expect(event).toMatchObject({
         type: 'user.created',
         version: 1,

@@ -9,12 +9,12 @@ import path from 'node:path';
 import type { Platform } from '@herald/api';
 import { createPlatform } from '@herald/api';
 import type { Database } from '@herald/db';
-import { deliveries, deliveryAttempts, projects } from '@herald/db';
+import { deliveries, deliveryAttempts, events, projects } from '@herald/db';
 import type { TestDb } from '@herald/db/testing';
 import type { DeliveryWakeup, Dispatcher, DispatcherConfig, Resolver } from '@herald/delivery';
 import { createDispatcher } from '@herald/delivery';
 import type { ApiConfig } from '@herald/router';
-import { asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { expect, onTestFinished } from 'vitest';
 
 /*
@@ -347,7 +347,24 @@ export async function startHerald(t: TestDb, options: HeraldOptions = {}): Promi
       createUser: (email = uniqueEmail()) => call('/v1/users', 201, { json: { email } }),
       deliveriesOf: async (endpointId) => (await call(`/v1/endpoints/${endpointId}/deliveries?limit=100`, 200)).data,
       delivery: (id) => call(`/v1/deliveries/${id}`, 200),
-      events: async (type) => (await call(`/v1/events?limit=100${type ? `&type=${type}` : ''}`, 200)).data,
+      // The feed serves an event once every older transaction on the server has ended (the
+      // dispatcher and other test files write too): wait until it shows what the table holds.
+      events: async (type) => {
+        const stored = await t.db.$count(
+          events,
+          and(
+            eq(events.projectId, body.project.id),
+            eq(events.isTest, false),
+            type ? eq(events.type, type) : undefined,
+          ),
+        );
+        let data: { id: string; type: string; data: unknown }[] = [];
+        await waitFor(async () => {
+          data = (await call(`/v1/events?limit=100${type ? `&type=${type}` : ''}`, 200)).data;
+          return data.length >= Math.min(stored, 100);
+        });
+        return data;
+      },
       deliveryRows,
       attemptRows: (deliveryId) =>
         t.db
