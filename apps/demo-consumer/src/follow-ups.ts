@@ -1,5 +1,5 @@
 import type { HeraldClient } from '@herald/client';
-import type { HandledEvent, HeraldUser } from './herald-event';
+import type { HandledEvent, HeraldEventEnvelope, HeraldUser } from './herald-event';
 import { errorMessage, heraldErrorCode, parseEnvelope, readHandledEvent } from './herald-event';
 import type { LiveTimeline } from './live-timeline';
 import type { InboxJob, TimelineEntryInput, UserDataStore } from './store';
@@ -29,7 +29,8 @@ interface JobContext extends FollowUpDependencies {
 }
 
 /**
- * Runs the follow-up for one stored delivery. It may run again for the same
+ * Runs the follow-up for one stored delivery, unless its subject already had
+ * a newer event applied (then it is recorded as skipped). It may run again for the same
  * delivery (a crash after the work but before the job was marked done), so
  * every step is safe to repeat: stores are keyed by webhook-id or upserted,
  * and API changes are skipped when already in place.
@@ -43,15 +44,46 @@ export async function runFollowUp(job: InboxJob, dependencies: FollowUpDependenc
     eventType: job.type,
     eventTime: validDate(envelope?.timestamp) ?? job.receivedAt,
     note: async (entry) => {
-      await dependencies.timeline.record({ ...entry, webhookId: job.webhookId, eventType: job.type });
+      await dependencies.timeline.record({
+        ...entry,
+        webhookId: job.webhookId,
+        eventType: job.type,
+        subject: envelope?.subject ?? null,
+        sequence: envelope?.sequence ?? null,
+      });
     },
   };
+  const { subject, sequence } = envelope ?? {};
+  if (subject !== undefined && sequence !== undefined) {
+    // One worker runs one job at a time, so nothing applies this subject between the check and the mark.
+    const lastApplied = await dependencies.userData.lastAppliedSequence(subject);
+    if (lastApplied !== null && sequence <= lastApplied) {
+      // A late event is history already overwritten (a user.updated after the user.deleted): applying it would undo newer state.
+      return context.note({
+        kind: 'result',
+        summary: `skipped, stale: sequence ${sequence} after ${lastApplied}`,
+        detail: { skipped: true, subject, sequence, lastApplied },
+      });
+    }
+  }
+  await applyEvent(envelope, context);
+  // After the work: a crash in between runs the job again, which every follow-up tolerates.
+  if (subject !== undefined && sequence !== undefined) {
+    await dependencies.userData.markSequenceApplied(subject, sequence);
+  }
+}
+
+async function applyEvent(envelope: HeraldEventEnvelope | null, context: JobContext): Promise<void> {
   const event = envelope ? readHandledEvent(envelope) : 'malformed';
   if (event === 'malformed') {
     // Retrying cannot fix a payload, so the job ends here, visibly.
-    return context.note({ kind: 'result', ok: false, summary: `ignored: the payload does not match ${job.type}` });
+    return context.note({
+      kind: 'result',
+      ok: false,
+      summary: `ignored: the payload does not match ${context.eventType}`,
+    });
   }
-  if (event === null) return context.note({ kind: 'result', summary: `no follow-up for ${job.type}` });
+  if (event === null) return context.note({ kind: 'result', summary: `no follow-up for ${context.eventType}` });
   // TypeScript cannot relate the union member to its handler's parameter, hence the cast.
   return followUps[event.type](event as never, context);
 }

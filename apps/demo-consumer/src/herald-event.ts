@@ -12,6 +12,10 @@ export type HeraldUser = Awaited<ReturnType<HeraldClient['users']['get']['query'
 export type HeraldEventEnvelope = Pick<AnyEvent, 'id' | 'timestamp'> & {
   type: string;
   version: number;
+  /** The resource the event is about (the user's id for `user.*`). Absent on older events. */
+  subject?: string;
+  /** 1, 2, 3, … per subject in commit order; only read together with `subject`. Absent on older events. */
+  sequence?: number;
   data: Record<string, unknown>;
 };
 
@@ -27,6 +31,7 @@ export type HandledEvent =
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 const isString = (value: unknown): value is string => typeof value === 'string';
+const isPositiveInteger = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0;
 
 /** Parses the outer envelope; null when the body is not a Herald event. */
 export function parseEnvelope(body: string): HeraldEventEnvelope | null {
@@ -38,7 +43,19 @@ export function parseEnvelope(body: string): HeraldEventEnvelope | null {
   }
   if (!isRecord(parsed) || !isString(parsed.id) || !isString(parsed.type) || !isString(parsed.timestamp)) return null;
   if (!isRecord(parsed.data) || typeof parsed.version !== 'number') return null;
-  return { id: parsed.id, type: parsed.type, version: parsed.version, timestamp: parsed.timestamp, data: parsed.data };
+  // Absent (or unusable) on events recorded before sequences existed: then the event is simply not ordered.
+  const subject = isString(parsed.subject) && parsed.subject !== '' ? parsed.subject : null;
+  // A sequence means nothing without the subject it counts.
+  const sequence = subject !== null && isPositiveInteger(parsed.sequence) ? parsed.sequence : null;
+  return {
+    id: parsed.id,
+    type: parsed.type,
+    version: parsed.version,
+    timestamp: parsed.timestamp,
+    ...(subject === null ? {} : { subject }),
+    ...(sequence === null ? {} : { sequence }),
+    data: parsed.data,
+  };
 }
 
 function asUser(value: unknown): HeraldUser | null {

@@ -39,6 +39,8 @@ export function renderPage(nonce: string): string {
   .meta { grid-column: 3; color: #6b7385; font-size: .8rem; font-family: ui-monospace, monospace; }
   /* inline-block: a line may break between the type and the summary (no space separates them). */
   .type { display: inline-block; font-weight: 600; margin-right: 6px; }
+  /* The event's place in its subject's history (a user's #1, #2, …). */
+  .sequence { display: inline-block; margin-right: 6px; color: #6b7385; font-variant-numeric: tabular-nums; }
 </style>
 </head>
 <body>
@@ -97,6 +99,7 @@ export function renderPage(nonce: string): string {
     item.dataset.ok = String(entry.ok);
     if (entry.eventType) item.dataset.type = entry.eventType;
     if (entry.webhookId) item.dataset.webhookId = entry.webhookId;
+    if (entry.sequence != null) item.dataset.sequence = String(entry.sequence);
     const detail = entry.detail || {};
     if (entry.kind === 'webhook') {
       item.dataset.verified = String(detail.verified === true);
@@ -105,6 +108,12 @@ export function renderPage(nonce: string): string {
     item.append(span('time', new Date(entry.at).toLocaleTimeString()), span('kind kind-' + entry.kind, entry.kind));
     const body = document.createElement('span');
     if (entry.eventType) body.append(span('type', entry.eventType));
+    if (entry.sequence != null) {
+      const sequence = span('sequence', '#' + entry.sequence);
+      sequence.dataset.testid = 'sequence';
+      if (entry.subject) sequence.title = 'event ' + entry.sequence + ' of ' + entry.subject;
+      body.append(sequence);
+    }
     body.append(span('summary', entry.summary));
     item.append(body);
     if (entry.webhookId) item.append(span('meta', 'webhook-id ' + entry.webhookId));

@@ -69,6 +69,8 @@ export function createWebhookRoute(options: WebhookRouteOptions) {
       kind: 'webhook',
       webhookId,
       eventType: envelope.type,
+      subject: envelope.subject ?? null,
+      sequence: envelope.sequence ?? null,
       summary: duplicate ? 'verified, duplicate: acknowledged, not processed again' : 'verified, queued',
       detail: { verified: true, duplicate, eventId: envelope.id },
     });

@@ -29,6 +29,9 @@ create table if not exists timeline (
   ok          boolean not null default true,
   detail      jsonb
 );
+-- added with event sequences: a data dir from before gains the columns on start
+alter table timeline add column if not exists subject text;
+alter table timeline add column if not exists sequence integer;
 
 create table if not exists login_failures (
   webhook_id  text primary key,
@@ -45,6 +48,14 @@ create table if not exists local_users (
   -- the platform's updatedAt: an older snapshot never overwrites a newer one
   updated_at  timestamptz not null,
   synced_at   timestamptz not null default now()
+);
+
+-- The last sequence applied per subject (a user's id). Kept when the user is
+-- removed: it is what stops a late user.updated from bringing the user back.
+create table if not exists applied_sequences (
+  subject     text primary key,
+  sequence    integer not null,
+  applied_at  timestamptz not null default now()
 );
 
 create table if not exists security_notices (

@@ -12,6 +12,9 @@ export interface TimelineEntryInput {
   kind: TimelineKind;
   eventType?: string | null;
   webhookId?: string | null;
+  /** The event's subject and its place in the subject's history, when the delivery carried them. */
+  subject?: string | null;
+  sequence?: number | null;
   summary: string;
   ok?: boolean;
   detail?: Record<string, unknown> | null;
@@ -23,6 +26,8 @@ export interface TimelineEntry {
   kind: TimelineKind;
   eventType: string | null;
   webhookId: string | null;
+  subject: string | null;
+  sequence: number | null;
   summary: string;
   ok: boolean;
   detail: Record<string, unknown> | null;
@@ -34,6 +39,8 @@ interface TimelineRow {
   kind: TimelineKind;
   event_type: string | null;
   webhook_id: string | null;
+  subject: string | null;
+  sequence: number | null;
   summary: string;
   ok: boolean;
   detail: Record<string, unknown> | null;
@@ -45,6 +52,8 @@ const toEntry = (row: TimelineRow): TimelineEntry => ({
   kind: row.kind,
   eventType: row.event_type,
   webhookId: row.webhook_id,
+  subject: row.subject,
+  sequence: row.sequence,
   summary: row.summary,
   ok: row.ok,
   detail: row.detail,
@@ -57,12 +66,14 @@ export function createTimelineStore(db: PGlite) {
   return {
     async append(input: TimelineEntryInput): Promise<TimelineEntry> {
       const { rows } = await db.query<TimelineRow>(
-        `insert into timeline (kind, event_type, webhook_id, summary, ok, detail)
-         values ($1, $2, $3, $4, $5, $6) returning *`,
+        `insert into timeline (kind, event_type, webhook_id, subject, sequence, summary, ok, detail)
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning *`,
         [
           input.kind,
           input.eventType ?? null,
           input.webhookId ?? null,
+          input.subject ?? null,
+          input.sequence ?? null,
           input.summary,
           input.ok ?? true,
           input.detail ? JSON.stringify(input.detail) : null,

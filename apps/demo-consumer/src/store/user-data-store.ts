@@ -17,7 +17,12 @@ export interface SecurityNotice {
   createdAt: Date;
 }
 
-/** Per-user data the follow-ups keep: local copies, login failures, security notices. */
+/**
+ * Per-user data the follow-ups keep: local copies, login failures, security
+ * notices, and the last sequence applied per subject (which `removeUser`
+ * keeps on purpose: it is an id and a number, and it outlives the user so a
+ * late event cannot recreate them).
+ */
 export function createUserDataStore(db: PGlite) {
   return {
     /** Keeps the newer snapshot when deliveries arrive out of order. */
@@ -44,6 +49,25 @@ export function createUserDataStore(db: PGlite) {
       return row
         ? { userId: row.user_id, email: row.email, roles: row.roles, status: row.status, updatedAt: row.updated_at }
         : null;
+    },
+
+    /** The last sequence applied for a subject; null when none was (or its events carry no sequence). */
+    async lastAppliedSequence(subject: string): Promise<number | null> {
+      const { rows } = await db.query<{ sequence: number }>(
+        'select sequence from applied_sequences where subject = $1',
+        [subject],
+      );
+      return rows[0]?.sequence ?? null;
+    },
+
+    /** Only ever moves forward, so recording an older sequence again changes nothing. */
+    async markSequenceApplied(subject: string, sequence: number): Promise<void> {
+      await db.query(
+        `insert into applied_sequences (subject, sequence) values ($1, $2)
+         on conflict (subject) do update set sequence = excluded.sequence, applied_at = now()
+           where applied_sequences.sequence < excluded.sequence`,
+        [subject, sequence],
+      );
     },
 
     /** Keyed by webhook-id, so processing the same delivery again counts it once. */
