@@ -25,6 +25,9 @@ export const revokeApiKey = projectProcedure
       .where(and(eq(apiKeys.projectId, ctx.projectId), eq(apiKeys.id, input.id), isNull(apiKeys.revokedAt)))
       .returning();
     if (!row) throw notFound('API key');
+    // After the commit: later lookups read the revocation, and one already running here (which may
+    // have read the row before it) is refused instead of caching the key again. Other API processes
+    // stop trusting their cached answer within HERALD_API_KEY_CACHE_MS.
     ctx.services.apiKeys.forgetKey(row.id);
     return toApiKey(row);
   });
