@@ -25,8 +25,8 @@ async function call<T>(
 }
 
 /**
- * The demo project, its API key and the consumer's endpoint: reused from the
- * last run when they still work, created through the REST API otherwise.
+ * The demo project, its API key and the consumer's endpoint (FIFO ordering):
+ * reused from the last run when they still work, created through the REST API otherwise.
  */
 export async function ensureDemoProject(options: {
   platformUrl: string;
@@ -37,13 +37,19 @@ export async function ensureDemoProject(options: {
   const { platformUrl, webhookUrl, statePath } = options;
   if (existsSync(statePath)) {
     const saved = JSON.parse(readFileSync(statePath, 'utf8')) as DemoState;
-    const endpoint = await call<{ url: string }>(platformUrl, saved.apiKey, 'GET', `/v1/endpoints/${saved.endpointId}`);
+    const endpoint = await call<{ url: string; ordering?: string }>(
+      platformUrl,
+      saved.apiKey,
+      'GET',
+      `/v1/endpoints/${saved.endpointId}`,
+    );
     if (endpoint.status === 200) {
-      // The consumer may have a new port this time.
-      if (endpoint.json.url !== webhookUrl) {
+      // The consumer may have a new port this time, and an endpoint from an older demo may predate FIFO.
+      if (endpoint.json.url !== webhookUrl || endpoint.json.ordering !== 'fifo') {
         await call(platformUrl, saved.apiKey, 'PATCH', `/v1/endpoints/${saved.endpointId}`, {
           url: webhookUrl,
           disabled: false,
+          ordering: 'fifo',
         });
       }
       return saved;
@@ -62,6 +68,8 @@ export async function ensureDemoProject(options: {
     {
       url: webhookUrl,
       description: 'Herald demo consumer',
+      // One user's events arrive one at a time, in sequence order (the consumer still skips a stale one).
+      ordering: 'fifo',
     },
   );
   if (endpoint.status !== 201)

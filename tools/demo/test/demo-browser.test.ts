@@ -154,6 +154,9 @@ describe.skipIf(!hasChromium)('the demo page in headless Chromium', () => {
     const createdWebhookId = await created.getAttribute('data-webhook-id');
     expect(createdWebhookId).toBeTruthy();
     expect(await created.textContent()).toContain(`webhook-id ${createdWebhookId}`);
+    // The user's first event: its subject sequence is shown on the entry.
+    expect(await created.getAttribute('data-sequence')).toBe('1');
+    expect(await created.getByTestId('sequence').textContent()).toBe('#1');
 
     // The follow-up is tied to that delivery: users.get, users.update, then the result.
     const assigned = page.locator(
@@ -226,7 +229,9 @@ describe.skipIf(!hasChromium)('the demo page in headless Chromium', () => {
     );
 
     // The platform agrees.
-    const { apiKey } = JSON.parse(readFileSync(path.join(dataDir, 'demo-project.json'), 'utf8')) as DemoState;
+    const { apiKey, endpointId } = JSON.parse(
+      readFileSync(path.join(dataDir, 'demo-project.json'), 'utf8'),
+    ) as DemoState;
     const response = await fetch(`${demo!.platformUrl}/v1/users/${userId}`, {
       headers: { authorization: `Bearer ${apiKey}` },
     });
@@ -236,6 +241,21 @@ describe.skipIf(!hasChromium)('the demo page in headless Chromium', () => {
       status: 'locked',
       roles: expect.arrayContaining(['member']),
     });
+    // The demo's endpoint gets one user's events one at a time, in sequence order.
+    const endpoint = await fetch(`${demo!.platformUrl}/v1/endpoints/${endpointId}`, {
+      headers: { authorization: `Bearer ${apiKey}` },
+    });
+    expect(await endpoint.json()).toMatchObject({ ordering: 'fifo' });
+    // In that order, no event arrives stale: each user.updated entry has a higher sequence than the one before.
+    const updatedWebhooks = await entries({ kind: 'webhook', type: 'user.updated' }).all();
+    // Newest first on the page.
+    const updatedSequences = (
+      await Promise.all(updatedWebhooks.map((entry) => entry.getAttribute('data-sequence')))
+    ).map(Number);
+    updatedSequences.reverse();
+    expect(updatedSequences.length).toBe(2);
+    expect(updatedSequences[1]).toBeGreaterThan(updatedSequences[0]!);
+    expect(await page.getByText(/stale: sequence/).count()).toBe(0);
 
     // user.created, user.updated (role), 3 × user.login.failed, user.updated (lock).
     await expect.poll(async () => Number(await text('webhooks-received')()), WAIT).toBeGreaterThanOrEqual(6);
