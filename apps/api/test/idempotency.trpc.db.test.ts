@@ -113,6 +113,24 @@ describeDb('Idempotency-Key on tRPC mutations (real HTTP, the typed client’s b
     expect(await usersNamed(email)).toHaveLength(1);
   });
 
+  it('a streamed batch (httpBatchStreamLink) has no one answer to replay: 400, and nothing runs', async () => {
+    const email = uniqueEmail('streamed');
+    const response = await fetch(`${server.url}/trpc/users.create?batch=1`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${tenant.apiKey}`,
+        'content-type': 'application/json',
+        'trpc-accept': 'application/jsonl',
+        'idempotency-key': newKey(),
+      },
+      body: JSON.stringify({ 0: { email } }),
+    });
+    expect(response.status).toBe(400);
+    const [call] = (await response.json()) as TrpcCall[];
+    expect(call!.error!.data.herald.code).toBe('validation_error');
+    expect(await usersNamed(email)).toEqual([]);
+  });
+
   /** Five failed logins block the email for 15 minutes (429 with Retry-After). */
   async function blockLogins(email: string) {
     for (let i = 0; i < 5; i++) {

@@ -217,6 +217,15 @@ export function idempotency(db: Database, services: ApiServices) {
     if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
       return answerError(c, protocol, 'validation_error', 'Idempotency-Key must be 1–255 visible ASCII characters');
     }
+    if (protocol.kind === 'trpc' && c.req.header('trpc-accept') === 'application/jsonl') {
+      // A streamed batch answers call by call as they finish: there is no one answer to store and replay.
+      return answerError(
+        c,
+        protocol,
+        'validation_error',
+        'Idempotency-Key needs a whole answer: send it with a non-streaming link (httpBatchLink), not httpBatchStreamLink',
+      );
+    }
     const identity = await services.apiKeys.identify(c.req.raw.headers);
     if (!identity) return next(); // the procedure answers 401
 
