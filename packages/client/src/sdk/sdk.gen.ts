@@ -134,7 +134,7 @@ export const endpointsDeliveries = <ThrowOnError extends boolean = false>(option
 });
 
 /**
- * Re-queue failed deliveries created since a time
+ * Re-queue failed deliveries since a time, and deliver the events the endpoint missed
  */
 export const endpointsRecover = <ThrowOnError extends boolean = false>(options: Options<EndpointsRecoverData, ThrowOnError>) => (options.client ?? client).post<EndpointsRecoverResponses, EndpointsRecoverErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

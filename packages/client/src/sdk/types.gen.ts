@@ -477,6 +477,14 @@ export type EndpointsListResponses = {
              * Most requests in flight to this endpoint at once; null: the dispatcher's default.
              */
             maxInFlight: number | null;
+            /**
+             * `fifo`: one subject's events (one user's, say) are delivered one at a time in `sequence` order; a delivery waiting for its retry holds back later events of its subject only. `none`: deliveries go out concurrently.
+             */
+            ordering: 'none' | 'fifo';
+            /**
+             * Most deliveries per second to this endpoint, across all dispatchers; null: no limit.
+             */
+            rateLimit: number | null;
             createdAt: string;
             updatedAt: string;
         }>;
@@ -496,6 +504,8 @@ export type EndpointsCreateData = {
         };
         disabled?: boolean;
         maxInFlight?: number | null;
+        ordering?: 'none' | 'fifo';
+        rateLimit?: number | null;
     };
     headers?: {
         /**
@@ -572,6 +582,14 @@ export type EndpointsCreateResponses = {
              * Most requests in flight to this endpoint at once; null: the dispatcher's default.
              */
             maxInFlight: number | null;
+            /**
+             * `fifo`: one subject's events (one user's, say) are delivered one at a time in `sequence` order; a delivery waiting for its retry holds back later events of its subject only. `none`: deliveries go out concurrently.
+             */
+            ordering: 'none' | 'fifo';
+            /**
+             * Most deliveries per second to this endpoint, across all dispatchers; null: no limit.
+             */
+            rateLimit: number | null;
             createdAt: string;
             updatedAt: string;
         };
@@ -719,6 +737,14 @@ export type EndpointsGetResponses = {
          * Most requests in flight to this endpoint at once; null: the dispatcher's default.
          */
         maxInFlight: number | null;
+        /**
+         * `fifo`: one subject's events (one user's, say) are delivered one at a time in `sequence` order; a delivery waiting for its retry holds back later events of its subject only. `none`: deliveries go out concurrently.
+         */
+        ordering: 'none' | 'fifo';
+        /**
+         * Most deliveries per second to this endpoint, across all dispatchers; null: no limit.
+         */
+        rateLimit: number | null;
         createdAt: string;
         updatedAt: string;
     };
@@ -736,6 +762,8 @@ export type EndpointsUpdateData = {
         };
         disabled?: boolean;
         maxInFlight?: number | null;
+        ordering?: 'none' | 'fifo';
+        rateLimit?: number | null;
     };
     path: {
         id: string;
@@ -807,6 +835,14 @@ export type EndpointsUpdateResponses = {
          * Most requests in flight to this endpoint at once; null: the dispatcher's default.
          */
         maxInFlight: number | null;
+        /**
+         * `fifo`: one subject's events (one user's, say) are delivered one at a time in `sequence` order; a delivery waiting for its retry holds back later events of its subject only. `none`: deliveries go out concurrently.
+         */
+        ordering: 'none' | 'fifo';
+        /**
+         * Most deliveries per second to this endpoint, across all dispatchers; null: no limit.
+         */
+        rateLimit: number | null;
         createdAt: string;
         updatedAt: string;
     };
@@ -963,7 +999,14 @@ export type EndpointsRecoverResponses = {
      * Success
      */
     202: {
+        /**
+         * Failed deliveries created since `since`, queued again.
+         */
         requeued: number;
+        /**
+         * Events since `since` (and since the endpoint was created) that it never got a delivery of, for example while it was disabled, now queued. Bounded by event retention.
+         */
+        missed: number;
     };
 };
 
@@ -2030,6 +2073,14 @@ export type WebhookUserCreatedWebhookPayload = {
      * When the event happened (ISO-8601, UTC).
      */
     timestamp: string;
+    /**
+     * The id of the resource the event is about: the user's id for `user.*`, the endpoint's for `endpoint.*`. Absent on events about no single resource.
+     */
+    subject?: string;
+    /**
+     * The event's place in its subject's history: 1, 2, 3, … in the order the changes committed. Apply events of one subject in this order (or ignore one older than the last you applied). Present whenever `subject` is; absent on events recorded before sequences existed.
+     */
+    sequence?: number;
     data: {
         /**
          * The user's public state when the event happened; never includes credentials.
@@ -2070,6 +2121,14 @@ export type WebhookUserUpdatedWebhookPayload = {
      * When the event happened (ISO-8601, UTC).
      */
     timestamp: string;
+    /**
+     * The id of the resource the event is about: the user's id for `user.*`, the endpoint's for `endpoint.*`. Absent on events about no single resource.
+     */
+    subject?: string;
+    /**
+     * The event's place in its subject's history: 1, 2, 3, … in the order the changes committed. Apply events of one subject in this order (or ignore one older than the last you applied). Present whenever `subject` is; absent on events recorded before sequences existed.
+     */
+    sequence?: number;
     data: {
         /**
          * The user's public state when the event happened; never includes credentials.
@@ -2114,6 +2173,14 @@ export type WebhookUserDeletedWebhookPayload = {
      * When the event happened (ISO-8601, UTC).
      */
     timestamp: string;
+    /**
+     * The id of the resource the event is about: the user's id for `user.*`, the endpoint's for `endpoint.*`. Absent on events about no single resource.
+     */
+    subject?: string;
+    /**
+     * The event's place in its subject's history: 1, 2, 3, … in the order the changes committed. Apply events of one subject in this order (or ignore one older than the last you applied). Present whenever `subject` is; absent on events recorded before sequences existed.
+     */
+    sequence?: number;
     data: {
         /**
          * The deleted user: only its id.
@@ -2145,6 +2212,14 @@ export type WebhookUserPasswordChangedWebhookPayload = {
      * When the event happened (ISO-8601, UTC).
      */
     timestamp: string;
+    /**
+     * The id of the resource the event is about: the user's id for `user.*`, the endpoint's for `endpoint.*`. Absent on events about no single resource.
+     */
+    subject?: string;
+    /**
+     * The event's place in its subject's history: 1, 2, 3, … in the order the changes committed. Apply events of one subject in this order (or ignore one older than the last you applied). Present whenever `subject` is; absent on events recorded before sequences existed.
+     */
+    sequence?: number;
     data: {
         userId: string;
         changedAt: string;
@@ -2172,6 +2247,14 @@ export type WebhookUserLoginSucceededWebhookPayload = {
      * When the event happened (ISO-8601, UTC).
      */
     timestamp: string;
+    /**
+     * The id of the resource the event is about: the user's id for `user.*`, the endpoint's for `endpoint.*`. Absent on events about no single resource.
+     */
+    subject?: string;
+    /**
+     * The event's place in its subject's history: 1, 2, 3, … in the order the changes committed. Apply events of one subject in this order (or ignore one older than the last you applied). Present whenever `subject` is; absent on events recorded before sequences existed.
+     */
+    sequence?: number;
     data: {
         userId: string;
         email: string;
@@ -2207,6 +2290,14 @@ export type WebhookUserLoginFailedWebhookPayload = {
      * When the event happened (ISO-8601, UTC).
      */
     timestamp: string;
+    /**
+     * The id of the resource the event is about: the user's id for `user.*`, the endpoint's for `endpoint.*`. Absent on events about no single resource.
+     */
+    subject?: string;
+    /**
+     * The event's place in its subject's history: 1, 2, 3, … in the order the changes committed. Apply events of one subject in this order (or ignore one older than the last you applied). Present whenever `subject` is; absent on events recorded before sequences existed.
+     */
+    sequence?: number;
     data: {
         /**
          * The matching user, or null when no user has the submitted email.
@@ -2249,6 +2340,14 @@ export type WebhookEndpointDisabledWebhookPayload = {
      * When the event happened (ISO-8601, UTC).
      */
     timestamp: string;
+    /**
+     * The id of the resource the event is about: the user's id for `user.*`, the endpoint's for `endpoint.*`. Absent on events about no single resource.
+     */
+    subject?: string;
+    /**
+     * The event's place in its subject's history: 1, 2, 3, … in the order the changes committed. Apply events of one subject in this order (or ignore one older than the last you applied). Present whenever `subject` is; absent on events recorded before sequences existed.
+     */
+    sequence?: number;
     data: {
         endpointId: string;
         url: string;
