@@ -59,7 +59,7 @@ describeDb('claiming due deliveries (leases and SKIP LOCKED)', (t) => {
       projectId: p.id,
       attemptCount: 0,
       scheduleOffset: 0,
-      event: { type: 'user.deleted', version: 1, data: { user: { id: 'usr_claim_0' } } },
+      event: { type: 'user.deleted', version: 2, data: { user: { id: 'usr_claim_0' } } },
       endpoint: { id: endpoint.id, url: 'http://127.0.0.1:9/never-called', headers: { 'X-A': 'b' }, disabled: false },
       secrets: [secret],
     });

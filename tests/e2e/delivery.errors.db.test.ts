@@ -133,9 +133,18 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
     expect(
       await p.call(`/v1/endpoints/${endpoint.id}`, 200, { method: 'PATCH', json: { disabled: false } }),
     ).toMatchObject({ disabled: false, disabledReason: null });
-    expect(await p.call(`/v1/endpoints/${endpoint.id}/recover`, 202, { json: { since } })).toEqual({ requeued: 1 });
-    await waitFor(async () => (await p.deliveriesOf(endpoint.id))[0]?.status === 'succeeded');
-    expect(gone.requests.map((r) => r.webhookId)).toEqual([first.eventId, first.eventId]);
+    // The failed delivery comes back, and the user created while it was disabled is delivered too.
+    expect(await p.call(`/v1/endpoints/${endpoint.id}/recover`, 202, { json: { since } })).toEqual({
+      requeued: 1,
+      missed: 1,
+    });
+    await waitFor(async () => {
+      const list = await p.deliveriesOf(endpoint.id);
+      return list.length === 2 && list.every((d) => d.status === 'succeeded');
+    });
+    const ids = gone.requests.map((r) => r.webhookId);
+    expect(ids.filter((id) => id === first.eventId)).toHaveLength(2);
+    expect(ids).toHaveLength(3);
     expect(await p.call(`/v1/endpoints/${endpoint.id}`, 200)).toMatchObject({ disabled: false });
   });
 
@@ -284,11 +293,15 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
     const future = new Date(Date.now() + 60_000).toISOString();
     expect(await p.call(`/v1/endpoints/${endpoint.id}/recover`, 202, { json: { since: future } })).toEqual({
       requeued: 0,
+      missed: 0,
     });
 
     healthy = true;
     const before = receiver.requests.length;
-    expect(await p.call(`/v1/endpoints/${endpoint.id}/recover`, 202, { json: { since } })).toEqual({ requeued: 2 });
+    expect(await p.call(`/v1/endpoints/${endpoint.id}/recover`, 202, { json: { since } })).toEqual({
+      requeued: 2,
+      missed: 0,
+    });
     const recovered = await waitFor(async () => {
       const rows = await p.deliveryRows();
       return rows.every((r) => r.status === 'succeeded') ? rows : null;

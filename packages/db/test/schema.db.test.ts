@@ -30,6 +30,7 @@ describeDb('database schema', (t) => {
       'idempotency_keys',
       'login_throttles',
       'projects',
+      'subject_sequences',
       'users',
     ]);
   });
@@ -118,16 +119,20 @@ describeDb('database schema', (t) => {
     const projectId = newId('project');
     await t.db.insert(projects).values({ id: projectId, name: 'p' });
     const endpointId = newId('endpoint');
-    const eventId = newId('event');
     await t.db.insert(endpoints).values({ id: endpointId, projectId, url: 'https://example.com/hook' });
-    await t.db.insert(events).values({ id: eventId, projectId, type: 'user.created', version: 1, data: {} });
+    // One event per delivery: an event has at most one delivery per endpoint.
+    const eventIds = [newId('event'), newId('event'), newId('event'), newId('event')];
+    await t.db
+      .insert(events)
+      .values(eventIds.map((id) => ({ id, projectId, type: 'user.created', version: 1, data: {} })));
     const past = new Date(Date.now() - 1000);
     const future = new Date(Date.now() + 60_000);
+    const [e1, e2, e3, e4] = eventIds as [string, string, string, string];
     await t.db.insert(deliveries).values([
-      { id: newId('delivery'), projectId, endpointId, eventId, status: 'pending', nextAttemptAt: past },
-      { id: newId('delivery'), projectId, endpointId, eventId, status: 'in_flight', nextAttemptAt: past },
-      { id: newId('delivery'), projectId, endpointId, eventId, status: 'pending', nextAttemptAt: future },
-      { id: newId('delivery'), projectId, endpointId, eventId, status: 'succeeded', nextAttemptAt: null },
+      { id: newId('delivery'), projectId, endpointId, eventId: e1, status: 'pending', nextAttemptAt: past },
+      { id: newId('delivery'), projectId, endpointId, eventId: e2, status: 'in_flight', nextAttemptAt: past },
+      { id: newId('delivery'), projectId, endpointId, eventId: e3, status: 'pending', nextAttemptAt: future },
+      { id: newId('delivery'), projectId, endpointId, eventId: e4, status: 'succeeded', nextAttemptAt: null },
     ]);
     const due = await t.db
       .select({ status: deliveries.status })
