@@ -1,0 +1,71 @@
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { HeraldEvent } from './event';
+import { resolveOptions, type WebhookOptions } from './options';
+import { type ReceivedWebhook, receive } from './receive';
+import { rejection, rejectionBody, type WebhookRejection } from './rejection';
+
+export interface FastifyEventContext {
+  webhook: ReceivedWebhook;
+  request: FastifyRequest;
+  reply: FastifyReply;
+}
+
+export type FastifyWebhookOptions = WebhookOptions & {
+  /** Path of the route inside the plugin's prefix. Default `/`. */
+  path?: string;
+  /**
+   * Called once per verified delivery. Answer with `reply` yourself, or leave it for
+   * `200 {"received":true}`. Throw (or answer non-2xx) to have Herald retry the delivery later.
+   */
+  onEvent(event: HeraldEvent, context: FastifyEventContext): void | Promise<void>;
+  /** Called before a refused request is answered (log it, count it); the answer itself is fixed. */
+  onRejected?(
+    rejection: WebhookRejection,
+    context: { request: FastifyRequest; reply: FastifyReply },
+  ): void | Promise<void>;
+};
+
+/**
+ * A Fastify plugin with one POST route:
+ * `app.register(heraldWebhook({ secret, onEvent }), { prefix: '/webhooks/herald' })`.
+ *
+ * Register it as is (not through `fastify-plugin`): its body parser, which keeps every content
+ * type as the raw Buffer, then stays inside the plugin and the rest of the app keeps parsing JSON.
+ */
+export function heraldWebhook(options: FastifyWebhookOptions): FastifyPluginAsync {
+  const resolved = resolveOptions(options);
+  return async (instance) => {
+    // The signature covers the bytes as sent, so no parser may touch them; scoped to this plugin.
+    instance.removeAllContentTypeParsers();
+    instance.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: resolved.maxBodyBytes },
+      (_request, body, done) => done(null, body),
+    );
+
+    const refuse = async (refusal: WebhookRejection, request: FastifyRequest, reply: FastifyReply) => {
+      await options.onRejected?.(refusal, { request, reply });
+      return reply.code(refusal.status).send(rejectionBody(refusal));
+    };
+
+    // Body-reading errors (too large, broken stream) answer in the kit's shape; the handler's own go up.
+    instance.setErrorHandler(async (error: FastifyError, request, reply) => {
+      if (!error.code?.startsWith('FST_ERR_CTP_')) throw error;
+      return error.statusCode === 413
+        ? refuse(
+            rejection('payload_too_large', `The body is larger than ${resolved.maxBodyBytes} bytes`),
+            request,
+            reply,
+          )
+        : refuse(rejection('invalid_payload', 'The request body could not be read'), request, reply);
+    });
+
+    instance.post(options.path ?? '/', async (request, reply) => {
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const result = receive(body, request.headers, resolved);
+      if (!result.ok) return refuse(result.rejection, request, reply);
+      await options.onEvent(result.event, { webhook: result.webhook, request, reply });
+      return reply.sent ? reply : reply.code(200).send({ received: true });
+    });
+  };
+}

@@ -1,0 +1,88 @@
+import express from 'express';
+import { describe, expect, it } from 'vitest';
+import type { WebhookRejection } from '../src';
+import { heraldWebhook } from '../src/express';
+import { describeAdapter } from './adapter-behaviour';
+import { listen } from './listen';
+import { deliver, type Received, recordingHandler, secrets, type TestServerOptions, userCreatedBody } from './support';
+
+type Setup = (app: express.Express, webhook: ReturnType<typeof heraldWebhook>) => void;
+
+/** By default the webhook route is mounted on an app with no body parser at all. */
+const bare: Setup = (app, webhook) => app.post('/webhooks/herald', webhook);
+
+async function startExpress(options: TestServerOptions, setup: Setup = bare) {
+  const received: Received[] = [];
+  const rejected: WebhookRejection[] = [];
+  const app = express();
+  setup(
+    app,
+    heraldWebhook({
+      secrets: options.secrets,
+      maxBodyBytes: options.maxBodyBytes,
+      onEvent: recordingHandler(received),
+      onRejected: (rejection) => {
+        rejected.push(rejection);
+      },
+    }),
+  );
+  const server = await listen((port) => app.listen(port, '127.0.0.1'));
+  return { ...server, url: `${server.url}/webhooks/herald`, received, rejected };
+}
+
+describeAdapter('Express', (options) => startExpress(options));
+
+describe('Express adapter: body parsers', () => {
+  const options = { secrets: [secrets.current], maxBodyBytes: 64 * 1024 };
+
+  it('works behind express.raw({ type: "*/*" })', async () => {
+    const server = await startExpress(options, (app, webhook) => {
+      app.post('/webhooks/herald', express.raw({ type: '*/*' }), webhook);
+    });
+    try {
+      const { body } = userCreatedBody();
+      expect((await deliver(server.url, { body, secrets: secrets.current })).status).toBe(200);
+      expect(server.received[0]?.webhook.rawBody).toBe(body);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('works when mounted before app.use(express.json()), which the rest of the app keeps', async () => {
+    const server = await startExpress(options, (app, webhook) => {
+      app.post('/webhooks/herald', webhook);
+      app.use(express.json());
+      app.post('/echo', (req, res) => {
+        res.json(req.body);
+      });
+    });
+    try {
+      expect((await deliver(server.url, { body: userCreatedBody().body, secrets: secrets.current })).status).toBe(200);
+      const echo = await fetch(server.url.replace('/webhooks/herald', '/echo'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":1}',
+      });
+      expect(await echo.json()).toEqual({ a: 1 });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses with 500 raw_body_unavailable after express.json(), never verifying a re-serialised body', async () => {
+    const server = await startExpress(options, (app, webhook) => {
+      app.use(express.json());
+      app.post('/webhooks/herald', webhook);
+    });
+    try {
+      const response = await deliver(server.url, { body: userCreatedBody().body, secrets: secrets.current });
+      expect(response.status).toBe(500);
+      expect(await response.json()).toMatchObject({
+        error: { code: 'raw_body_unavailable', message: expect.stringContaining('before any JSON body parser') },
+      });
+      expect(server.received).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,71 @@
+import { signHeaders } from '@herald/signing';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { describe, expect, it } from 'vitest';
+import type { WebhookRejection } from '../src';
+import { heraldWebhook } from '../src/fastify';
+import { describeAdapter } from './adapter-behaviour';
+import {
+  deliver,
+  newWebhookId,
+  type Received,
+  recordingHandler,
+  secrets,
+  type TestServerOptions,
+  userCreatedBody,
+} from './support';
+
+async function startFastify(options: TestServerOptions, configure?: (app: FastifyInstance) => void) {
+  const received: Received[] = [];
+  const rejected: WebhookRejection[] = [];
+  const app = Fastify();
+  configure?.(app);
+  await app.register(
+    heraldWebhook({
+      secrets: options.secrets,
+      maxBodyBytes: options.maxBodyBytes,
+      onEvent: recordingHandler(received),
+      onRejected: (rejection) => {
+        rejected.push(rejection);
+      },
+    }),
+    { prefix: '/webhooks/herald' },
+  );
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  return { url: `${base}/webhooks/herald`, received, rejected, close: () => app.close() };
+}
+
+describeAdapter('Fastify', (options) => startFastify(options));
+
+describe('Fastify adapter: its raw-body parser stays inside the plugin', () => {
+  it('leaves JSON parsing on for the rest of the app', async () => {
+    const server = await startFastify({ secrets: [secrets.current], maxBodyBytes: 64 * 1024 }, (app) => {
+      app.post('/echo', async (request) => request.body);
+    });
+    try {
+      expect((await deliver(server.url, { body: userCreatedBody().body, secrets: secrets.current })).status).toBe(200);
+      const echo = await fetch(server.url.replace('/webhooks/herald', '/echo'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"a":1}',
+      });
+      expect(echo.status).toBe(200);
+      expect(await echo.json()).toEqual({ a: 1 });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('verifies a delivery sent without a content-type', async () => {
+    const server = await startFastify({ secrets: [secrets.current], maxBodyBytes: 64 * 1024 });
+    try {
+      const { body } = userCreatedBody();
+      const headers = signHeaders({ id: newWebhookId(), timestamp: new Date(), body, secrets: secrets.current });
+      // A byte body: fetch adds no content-type of its own.
+      const response = await fetch(server.url, { method: 'POST', headers, body: new TextEncoder().encode(body) });
+      expect(response.status).toBe(200);
+      expect(server.received[0]?.webhook.rawBody).toBe(body);
+    } finally {
+      await server.close();
+    }
+  });
+});
