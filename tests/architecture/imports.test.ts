@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const APPS = ['@herald/api', '@herald/dispatcher', '@herald/demo-consumer'];
-const CONSUMER_ALLOWED = ['@herald/client', '@herald/signing', '@herald/events'];
+const CONSUMER_ALLOWED = ['@herald/client', '@herald/signing', '@herald/events', '@herald/webhooks'];
 
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];

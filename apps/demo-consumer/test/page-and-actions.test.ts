@@ -85,7 +85,13 @@ describe('the page', () => {
       type: 'endpoint.disabled',
       version: 1,
       timestamp: new Date().toISOString(),
-      data: {},
+      // A valid payload: the consumer refuses (400) a body that fails the catalog schema.
+      data: {
+        endpointId: 'ep_live',
+        url: 'https://hooks.example.com/herald',
+        reason: 'gone',
+        disabledAt: new Date().toISOString(),
+      },
     });
     const live = readEvents((events) =>
       events.some((event) => event.event === 'entry' && event.data.includes('msg_live')),
