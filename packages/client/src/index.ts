@@ -1,9 +1,9 @@
-import type { AppRouter } from '@herald/router';
 import { createTRPCClient, httpBatchLink } from '@trpc/client';
+import type { AppRouter } from './app-router';
 
+export type { AppRouter, HeraldErrorData } from './app-router';
 export type { HeraldRestClientOptions } from './rest';
 export { createHeraldRestClient } from './rest';
-export type { AppRouter };
 
 export interface HeraldClientOptions {
   /** Where the Herald API runs, e.g. `http://localhost:3000`. */
