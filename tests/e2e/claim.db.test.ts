@@ -5,7 +5,7 @@ import type { AttemptResult } from '@herald/delivery';
 import { claimDueDeliveries, defaultRetryPolicy, recordAttempt, recordAttempts, recordEvent } from '@herald/delivery';
 import { eq } from 'drizzle-orm';
 import { expect, it, onTestFinished } from 'vitest';
-import { sleep, startHerald } from './harness';
+import { sleep, startHerald, userSnapshot } from './harness';
 
 const ok: AttemptResult = {
   ok: true,
@@ -23,19 +23,7 @@ const recordOptions = (owner: string) => ({
   startedAt: new Date(),
 });
 
-function user(n: number) {
-  const now = new Date().toISOString();
-  return {
-    id: `usr_claim_${n}`,
-    email: `claim${n}@example.com`,
-    name: null,
-    roles: [],
-    metadata: {},
-    status: 'active' as const,
-    createdAt: now,
-    updatedAt: now,
-  };
-}
+const user = (n: number) => userSnapshot(`usr_claim_${n}`, `claim${n}@example.com`);
 
 describeDb('claiming due deliveries (leases and SKIP LOCKED)', (t) => {
   async function queue(n: number) {

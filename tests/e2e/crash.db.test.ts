@@ -4,7 +4,7 @@ import { recordEvent } from '@herald/delivery';
 import { and, eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { DispatcherProcess } from './harness';
-import { spawnDispatcher, startHerald, waitFor } from './harness';
+import { spawnDispatcher, startHerald, userSnapshot, waitFor } from './harness';
 
 const EVENTS = 1_000;
 const BATCH = 50;
@@ -135,16 +135,4 @@ if (currentTestDriver() === 'pglite') {
   });
 }
 
-function user(n: number) {
-  const now = new Date().toISOString();
-  return {
-    id: `usr_crash_${n}`,
-    email: `crash${n}@example.com`,
-    name: null,
-    roles: [],
-    metadata: {},
-    status: 'active' as const,
-    createdAt: now,
-    updatedAt: now,
-  };
-}
+const user = (n: number) => userSnapshot(`usr_crash_${n}`, `crash${n}@example.com`);

@@ -4,7 +4,7 @@ import { describeDb } from '@herald/db/testing';
 import { recordEvent } from '@herald/delivery';
 import { expect, it, onTestFinished } from 'vitest';
 import type { ReceivedRequest } from './harness';
-import { startHerald } from './harness';
+import { startHerald, userSnapshot } from './harness';
 
 /*
  * A rate limit per endpoint holds across dispatchers (its token bucket lives
@@ -21,19 +21,7 @@ function measuredRate(requests: ReceivedRequest[]): number {
   return (requests.length - 1) / ((last - first) / 1000);
 }
 
-function user(i: number) {
-  const now = new Date().toISOString();
-  return {
-    id: `usr_rate${i}`,
-    email: `rate${i}@example.com`,
-    name: null,
-    roles: [],
-    metadata: {},
-    status: 'active' as const,
-    createdAt: now,
-    updatedAt: now,
-  };
-}
+const user = (i: number) => userSnapshot(`usr_rate${i}`, `rate${i}@example.com`);
 
 describeDb('rate limits per endpoint', (t) => {
   const { EVENTS, RATE } = scale(t.driver);

@@ -46,6 +46,21 @@ export async function waitFor<T>(
   }
 }
 
+/** A valid user snapshot for events written straight through `recordEvent` (`id` and `email` vary per test). */
+export function userSnapshot(id: string, email = `${id.replace(/[^a-z0-9]/gi, '')}@example.com`) {
+  const now = new Date().toISOString();
+  return {
+    id,
+    email,
+    name: null,
+    roles: [],
+    metadata: {},
+    status: 'active' as const,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 // ---------------------------------------------------------------- receiver
 
 export interface ReceivedRequest {

@@ -4,7 +4,7 @@ import { describeDb } from '@herald/db/testing';
 import { recordEvent } from '@herald/delivery';
 import { sql } from 'drizzle-orm';
 import { expect, it, onTestFinished } from 'vitest';
-import { startHerald } from './harness';
+import { startHerald, userSnapshot } from './harness';
 
 describeDb('several dispatchers on one database', (t) => {
   it('two dispatchers deliver 200 events between them, each exactly once', async () => {
@@ -63,16 +63,4 @@ describeDb('several dispatchers on one database', (t) => {
   });
 });
 
-function exampleUser(i: number) {
-  const now = new Date().toISOString();
-  return {
-    id: `usr_${i}`,
-    email: `user${i}@example.com`,
-    name: null,
-    roles: [],
-    metadata: {},
-    status: 'active' as const,
-    createdAt: now,
-    updatedAt: now,
-  };
-}
+const exampleUser = (i: number) => userSnapshot(`usr_${i}`, `user${i}@example.com`);

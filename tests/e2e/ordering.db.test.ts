@@ -4,7 +4,7 @@ import { describeDb } from '@herald/db/testing';
 import { recordEvent } from '@herald/delivery';
 import { expect, it, onTestFinished } from 'vitest';
 import type { ReceivedRequest } from './harness';
-import { spawnDispatcher, startHerald, waitFor } from './harness';
+import { spawnDispatcher, startHerald, userSnapshot, waitFor } from './harness';
 
 /*
  * FIFO endpoints: one subject's deliveries go out one at a time, in the
@@ -16,19 +16,7 @@ const SUBJECTS = 50;
 const PER_SUBJECT = 20;
 const TOTAL = SUBJECTS * PER_SUBJECT;
 
-function user(i: number) {
-  const now = new Date().toISOString();
-  return {
-    id: `usr_fifo${i}`,
-    email: `fifo${i}@example.com`,
-    name: null,
-    roles: [],
-    metadata: {},
-    status: 'active' as const,
-    createdAt: now,
-    updatedAt: now,
-  };
-}
+const user = (i: number) => userSnapshot(`usr_fifo${i}`, `fifo${i}@example.com`);
 
 /** Each subject's sequence numbers in the order requests for them arrived (retries included). */
 function arrivalsBySubject(requests: ReceivedRequest[]): Map<string, number[]> {

@@ -4,7 +4,7 @@ import { describeDb } from '@herald/db/testing';
 import { recordEvent } from '@herald/delivery';
 import { asc, eq } from 'drizzle-orm';
 import { expect, it, onTestFinished } from 'vitest';
-import { startHerald } from './harness';
+import { startHerald, userSnapshot } from './harness';
 
 /*
  * Sequence numbers follow commit order, whatever the writers' clocks: two
@@ -13,19 +13,7 @@ import { startHerald } from './harness';
  * per-subject sequence does not.
  */
 
-function user(id: string) {
-  const now = new Date().toISOString();
-  return {
-    id,
-    email: 'seq@example.com',
-    name: null,
-    roles: [],
-    metadata: {},
-    status: 'active' as const,
-    createdAt: now,
-    updatedAt: now,
-  };
-}
+const user = (id: string) => userSnapshot(id, 'seq@example.com');
 
 describeDb('per-subject sequence numbers', (t) => {
   it('strictly increase in commit order across writers with clocks 2 s apart', async () => {

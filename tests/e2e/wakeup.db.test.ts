@@ -6,7 +6,7 @@ import { createDeliveryWakeup, DELIVERIES_CHANNEL, recordEvent } from '@herald/d
 import { generateSecret } from '@herald/signing';
 import { eq } from 'drizzle-orm';
 import { beforeEach, describe, expect, it, onTestFinished } from 'vitest';
-import { sleep, startHerald } from './harness';
+import { sleep, startHerald, userSnapshot } from './harness';
 
 const HOUR = 3_600_000;
 const COALESCE_MS = 10;
@@ -151,16 +151,5 @@ describeDb('dispatcher wakeup: LISTEN/NOTIFY with polling as the fallback', (t) 
   });
 });
 
-function exampleUser(projectId: string) {
-  const now = new Date().toISOString();
-  return {
-    id: newId('user'),
-    email: `${projectId.slice(-6)}.${Math.random().toString(36).slice(2)}@example.com`,
-    name: null,
-    roles: [],
-    metadata: {},
-    status: 'active' as const,
-    createdAt: now,
-    updatedAt: now,
-  };
-}
+const exampleUser = (projectId: string) =>
+  userSnapshot(newId('user'), `${projectId.slice(-6)}.${Math.random().toString(36).slice(2)}@example.com`);
