@@ -42,6 +42,20 @@ export function newId(kind: IdKind, now = Date.now()): string {
   return `${idPrefixes[kind]}_${encodeTime(now)}${encodeRandom(random)}`;
 }
 
+/**
+ * An id whose time is exactly `ms` (fresh random bits, no monotonic clamp). Rows that belong
+ * together are minted at their event's time so they land in the same day partition of the
+ * history tables: an event's deliveries, a delivery's attempts.
+ */
+export function newIdAt(kind: IdKind, ms: number): string {
+  return `${idPrefixes[kind]}_${encodeTime(ms)}${encodeRandom(randomBytes(10))}`;
+}
+
+/** The smallest id of `kind` minted at or after `ms`: a partition bound. */
+export function idTimeBound(kind: IdKind, ms: number): string {
+  return `${idPrefixes[kind]}_${encodeTime(ms)}`;
+}
+
 function incremented(bytes: Uint8Array): Uint8Array {
   const next = Uint8Array.from(bytes);
   for (let i = next.length - 1; i >= 0; i--) {

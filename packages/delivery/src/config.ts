@@ -25,6 +25,12 @@ export interface DispatcherConfig {
   slowEndpointAfterMs: number;
   /** Percent of this dispatcher's slots one project may hold while other projects have due work. */
   projectSharePercent: number;
+  /** History (events, deliveries, attempts) older than this is dropped, one day partition at a time. */
+  retentionMs: number;
+  /** How often this dispatcher tries the maintenance (partitions ahead, retention); 0: never. */
+  maintenanceIntervalMs: number;
+  /** Day partitions kept created ahead of today. */
+  partitionsAheadDays: number;
 }
 
 export const defaultDispatcherConfig: DispatcherConfig = {
@@ -41,6 +47,9 @@ export const defaultDispatcherConfig: DispatcherConfig = {
   fastEndpointMaxInFlight: null,
   slowEndpointAfterMs: 1_000,
   projectSharePercent: 50,
+  retentionMs: 30 * 86_400_000,
+  maintenanceIntervalMs: 3_600_000,
+  partitionsAheadDays: 7,
 };
 
 export function dispatcherConfigFromEnv(env: Env = process.env): DispatcherConfig {
@@ -71,5 +80,9 @@ export function dispatcherConfigFromEnv(env: Env = process.env): DispatcherConfi
     fastEndpointMaxInFlight: d.fastEndpointMaxInFlight,
     slowEndpointAfterMs: envDuration(env, 'HERALD_ENDPOINT_SLOW_AFTER', d.slowEndpointAfterMs, { min: 1 }),
     projectSharePercent: envInt(env, 'HERALD_PROJECT_SHARE', d.projectSharePercent, { max: 100 }),
+    // At least two days: the day being written and the one before are never dropped.
+    retentionMs: envDuration(env, 'HERALD_RETENTION', d.retentionMs, { min: 2 * 86_400_000 }),
+    maintenanceIntervalMs: envDuration(env, 'HERALD_MAINTENANCE_INTERVAL', d.maintenanceIntervalMs),
+    partitionsAheadDays: d.partitionsAheadDays,
   };
 }

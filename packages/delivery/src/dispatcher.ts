@@ -8,6 +8,7 @@ import { defaultDispatcherConfig } from './config';
 import type { WebhookSender } from './http/send-webhook';
 import { createWebhookSender } from './http/send-webhook';
 import type { Resolver } from './http/ssrf';
+import { runMaintenance } from './maintenance';
 import { envelopeBody, webhookHeaders } from './message';
 import { DispatcherMetrics } from './metrics';
 import type { ClaimedDelivery } from './sql/claim';
@@ -48,7 +49,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
   const logger = options.logger ?? pino({ level: 'silent' });
   const workerId = options.workerId ?? `dsp_${randomBytes(6).toString('hex')}`;
-  const metrics = new DispatcherMetrics();
+  const metrics = new DispatcherMetrics({ retentionMs: config.retentionMs });
   const sender: WebhookSender = createWebhookSender({
     timeoutMs: config.requestTimeoutMs,
     maxResponseBytes: config.maxResponseBytes,
@@ -93,6 +94,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   // them avoids a claim per finished delivery while a lone project sits at its cap.
   const reserve = config.concurrency - limits.projectSolo;
   let pollTimer: NodeJS.Timeout | null = null;
+  let maintenanceTimer: NodeJS.Timeout | null = null;
+  let maintaining: Promise<void> | null = null;
   let unsubscribe: (() => Promise<void>) | null = null;
   let idleWaiters: Array<() => void> = [];
 
@@ -202,6 +205,21 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
+  /** Partitions ahead and retention; another dispatcher holding the lock makes this a no-op. */
+  function maintain() {
+    if (!running || maintaining) return;
+    maintaining = runMaintenance(options.db, {
+      retentionMs: config.retentionMs,
+      partitionsAheadDays: config.partitionsAheadDays,
+      logger,
+    })
+      .then(() => {})
+      .catch((error: unknown) => logger.error({ err: error }, 'history maintenance failed; will retry'))
+      .finally(() => {
+        maintaining = null;
+      });
+  }
+
   return {
     workerId,
     metrics,
@@ -211,12 +229,20 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       unsubscribe = await options.wakeup.subscribe(() => void kick());
       pollTimer = setInterval(() => void kick(), config.pollIntervalMs);
       pollTimer.unref?.();
+      if (config.maintenanceIntervalMs > 0) {
+        maintenanceTimer = setInterval(maintain, config.maintenanceIntervalMs);
+        maintenanceTimer.unref?.();
+        maintain();
+      }
       void kick();
     },
     async stop() {
       running = false;
       if (pollTimer) clearInterval(pollTimer);
       pollTimer = null;
+      if (maintenanceTimer) clearInterval(maintenanceTimer);
+      maintenanceTimer = null;
+      await maintaining;
       await unsubscribe?.().catch(() => {});
       unsubscribe = null;
       while (claiming) await new Promise((r) => setTimeout(r, 5));

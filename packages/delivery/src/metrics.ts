@@ -1,6 +1,7 @@
 import type { Database } from '@herald/db';
 import { executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
+import { historyMetricLines } from './history-metrics';
 import { isDue } from './sql/due';
 import type { AttemptOutcome } from './sql/finish';
 
@@ -12,6 +13,11 @@ export class DispatcherMetrics {
   private readonly bucketCounts = LATENCY_BUCKETS_SECONDS.map(() => 0);
   private latencyCount = 0;
   private latencySum = 0;
+  private readonly retentionMs: number;
+
+  constructor(options: { retentionMs?: number } = {}) {
+    this.retentionMs = options.retentionMs ?? 30 * 86_400_000;
+  }
 
   recordOutcome(outcome: AttemptOutcome | 'endpoint_disabled'): void {
     this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
@@ -75,6 +81,7 @@ export class DispatcherMetrics {
         (h) =>
           `herald_in_flight_deliveries_by_endpoint{project="${h.project_id}",endpoint="${h.endpoint_id}"} ${Number(h.n)}`,
       ),
+      ...(await historyMetricLines(db, this.retentionMs)),
     ];
     return `${lines.join('\n')}\n`;
   }

@@ -11,7 +11,6 @@ import {
   real,
   text,
   timestamp,
-  uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import { events } from './events';
 import { projects } from './tenancy';
@@ -125,8 +124,10 @@ export const deliveries = pgTable(
     index('deliveries_endpoint_idx').on(t.endpointId, t.status, t.id),
     // Fair claiming walks the endpoints that have queued work, oldest delivery first in each.
     index('deliveries_queued_endpoint_idx').on(t.endpointId, t.nextAttemptAt).where(isQueued(t.status)),
-    // One delivery per event and endpoint: recovering missed events twice at once adds each once.
-    uniqueIndex('deliveries_event_endpoint_idx').on(t.eventId, t.endpointId),
+    // An event's deliveries. Not unique: a unique index on a partitioned table must contain the
+    // partition key (id). One delivery per event and endpoint holds by construction (fan-out) and,
+    // for recovery, under a per-endpoint advisory lock (sql/queue-missed.ts in @herald/delivery).
+    index('deliveries_event_endpoint_idx').on(t.eventId, t.endpointId),
     // FIFO: a subject's earlier queued deliveries to the endpoint.
     index('deliveries_queued_subject_idx')
       .on(t.endpointId, t.subject, t.sequence)

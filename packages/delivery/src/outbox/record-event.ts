@@ -1,5 +1,5 @@
 import type { Queryable } from '@herald/db';
-import { deliveries, endpoints, events, newId } from '@herald/db';
+import { deliveries, endpoints, events, idTimestamp, newId, newIdAt } from '@herald/db';
 import type { EventData, EventType } from '@herald/events';
 import { type EventDefinition, getEventDefinition } from '@herald/events';
 import { and, eq, sql } from 'drizzle-orm';
@@ -91,7 +91,8 @@ async function fanOut(
   if (subscribed.length === 0) return 0;
   await tx.insert(deliveries).values(
     subscribed.map((endpoint) => ({
-      id: newId('delivery', e.createdAt.getTime()),
+      // The event's own time: its deliveries live in its day partition and leave with it.
+      id: newIdAt('delivery', idTimestamp(e.eventId)!.getTime()),
       projectId: e.projectId,
       endpointId: endpoint.id,
       eventId: e.eventId,

@@ -1,5 +1,5 @@
 import type { Database } from '@herald/db';
-import { executeRows, newId, toStorableText } from '@herald/db';
+import { executeRows, idTimestamp, newIdAt, toStorableText } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { AttemptResult } from '../http/send-webhook';
 import type { RetryPolicy } from '../retry-schedule';
@@ -109,6 +109,11 @@ function isDataError(error: unknown): boolean {
   return false;
 }
 
+/** At the delivery's time: a delivery's attempts live in its day partition and leave with it. */
+function attemptId(deliveryId: string): string {
+  return newIdAt('attempt', idTimestamp(deliveryId)?.getTime() ?? Date.now());
+}
+
 function plan(finished: FinishedAttempt, retryPolicy: RetryPolicy): PlannedOutcome {
   return {
     finished,
@@ -128,7 +133,7 @@ async function writeOutcomes(
     // Attempts of deliveries deleted meanwhile (their endpoint was deleted) are skipped, not a failed batch.
     const attempts = planned.map(
       ({ finished: { delivery, result, startedAt }, errorMessage, responseBody }) =>
-        sql`(${newId('attempt')}::text, ${delivery.id}::text, ${delivery.attemptCount + 1}::int,
+        sql`(${attemptId(delivery.id)}::text, ${delivery.id}::text, ${delivery.attemptCount + 1}::int,
              ${startedAt.toISOString()}::timestamptz, ${Math.round(result.durationMs)}::int, ${result.statusCode}::int,
              ${result.errorClass}::text, ${errorMessage}::text, ${responseBody}::text)`,
     );

@@ -1,0 +1,83 @@
+import type { Database } from '@herald/db';
+import { executeRows } from '@herald/db';
+import { sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import { createPartitionsAhead } from './sql/partitions';
+import { daysPastRetention, dropHistoryDay } from './sql/retention';
+
+/** Arbitrary but fixed: every Herald process agrees on it ("HMNT"). */
+export const MAINTENANCE_LOCK_KEY = 0x484d_4e54;
+
+export interface MaintenanceOptions {
+  /** History older than this is dropped, one whole day partition at a time. */
+  retentionMs: number;
+  /** Day partitions created ahead of today. */
+  partitionsAheadDays: number;
+  /** The clock (tests age data by moving it forward). */
+  now?: Date;
+  logger?: Logger;
+}
+
+export interface MaintenanceReport {
+  /** False when another process holds the maintenance lock: it does the work. */
+  ran: boolean;
+  created: string[];
+  /** Day suffixes dropped (`p20261203`, `legacy`). */
+  dropped: string[];
+  /** Days past retention kept because deliveries in them are still pending or in flight. */
+  kept: Array<{ day: string; queued: number }>;
+  /** Days the default partition holds rows of, so their partition cannot be created. */
+  blockedByDefault: string[];
+}
+
+/**
+ * Creates day partitions ahead and drops the days past retention. One process at a time: each
+ * step runs in its own short transaction under `pg_try_advisory_xact_lock`, and the run stops
+ * (`ran: false`) as soon as another process holds it. Transaction-scoped, so the lock never
+ * outlives a pooled connection's transaction.
+ */
+export async function runMaintenance(db: Database, options: MaintenanceOptions): Promise<MaintenanceReport> {
+  const now = options.now ?? new Date();
+  const report: MaintenanceReport = { ran: false, created: [], dropped: [], kept: [], blockedByDefault: [] };
+  const locked = async <T>(step: (tx: Database) => Promise<T>): Promise<T | null> =>
+    db.transaction(async (tx) => {
+      const [row] = await executeRows<{ ok: boolean }>(
+        tx,
+        sql`select pg_try_advisory_xact_lock(${MAINTENANCE_LOCK_KEY}) as ok`,
+      );
+      if (!row?.ok) return null;
+      return step(tx as unknown as Database);
+    });
+
+  const created = await locked((tx) => createPartitionsAhead(tx, { now, daysAhead: options.partitionsAheadDays }));
+  if (!created) return report;
+  report.ran = true;
+  report.created = created.created;
+  report.blockedByDefault = created.blockedByDefault;
+
+  const cutoff = new Date(now.getTime() - options.retentionMs);
+  for (const day of await daysPastRetention(db, cutoff)) {
+    const outcome = await locked((tx) => dropHistoryDay(tx, day));
+    if (!outcome) break;
+    if (outcome.dropped) report.dropped.push(day.suffix);
+    else report.kept.push({ day: day.suffix, queued: outcome.queued });
+  }
+
+  const log = options.logger;
+  if (report.created.length || report.dropped.length) {
+    log?.info({ created: report.created, dropped: report.dropped }, 'history partitions maintained');
+  }
+  for (const kept of report.kept) {
+    log?.warn(
+      { day: kept.day, queued: kept.queued },
+      'history past retention kept: deliveries in it are still pending or in flight',
+    );
+  }
+  if (report.blockedByDefault.length) {
+    log?.warn(
+      { partitions: report.blockedByDefault },
+      'default history partition holds rows of a day: that day partition was not created',
+    );
+  }
+  return report;
+}

@@ -1,0 +1,107 @@
+import type { IdKind, Queryable } from '@herald/db';
+import { executeRows, idTimeBound, idTimestamp } from '@herald/db';
+import { sql } from 'drizzle-orm';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The history tables, partitioned by RANGE on their id (migration 0005): one partition per UTC
+ * day (`<table>_pYYYYMMDD`), `<table>_legacy` for rows older than the migration, and
+ * `<table>_default` for ids outside every range. Retention drops one day of all three at once,
+ * children first (their foreign keys point at the parent's rows).
+ */
+export const historyTables: ReadonlyArray<{ table: string; kind: IdKind }> = [
+  { table: 'delivery_attempts', kind: 'attempt' },
+  { table: 'deliveries', kind: 'delivery' },
+  { table: 'events', kind: 'event' },
+];
+
+export interface HistoryPartition {
+  table: string;
+  name: string;
+  /** The day's key shared by the three tables' partitions: `p20261203`, `legacy`, or `default`. */
+  suffix: string;
+  /** Ids of this time and later (null: from the smallest value, or the default partition). */
+  from: Date | null;
+  /** Ids before this time (null: the default partition). */
+  to: Date | null;
+}
+
+export function dayStart(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS;
+}
+
+function daySuffix(dayMs: number): string {
+  return `p${new Date(dayMs).toISOString().slice(0, 10).replaceAll('-', '')}`;
+}
+
+function boundTime(expression: string, keyword: 'FROM' | 'TO'): Date | null {
+  const match = new RegExp(`${keyword} \\('([^']+)'\\)`).exec(expression);
+  if (!match) return null;
+  // A bound is an id's prefix and time; idTimestamp wants the full 26 characters.
+  return idTimestamp(`${match[1]}${'0'.repeat(16)}`);
+}
+
+/** Every partition of the three history tables, with its time range. */
+export async function listHistoryPartitions(db: Queryable): Promise<HistoryPartition[]> {
+  const rows = await executeRows<{ parent: string; name: string; bound: string }>(
+    db,
+    sql`select p.relname as parent, c.relname as name, pg_get_expr(c.relpartbound, c.oid) as bound
+        from pg_inherits i
+        join pg_class c on c.oid = i.inhrelid
+        join pg_class p on p.oid = i.inhparent
+        join pg_namespace n on n.oid = p.relnamespace
+        where n.nspname = current_schema() and p.relname in ('events', 'deliveries', 'delivery_attempts')
+        order by c.relname`,
+  );
+  return rows.map((r) => ({
+    table: r.parent,
+    name: r.name,
+    suffix: r.name.slice(r.parent.length + 1),
+    from: boundTime(r.bound, 'FROM'),
+    to: boundTime(r.bound, 'TO'),
+  }));
+}
+
+export interface CreatedPartitions {
+  created: string[];
+  /** Days the default partition already holds rows of: creating them would fail; the rows stay there. */
+  blockedByDefault: string[];
+}
+
+/**
+ * Creates the day partitions from today to `daysAhead` days ahead that do not exist yet, so
+ * inserts land in a day partition rather than the default one.
+ */
+export async function createPartitionsAhead(
+  db: Queryable,
+  options: { now: Date; daysAhead: number },
+): Promise<CreatedPartitions> {
+  const existing = new Set((await listHistoryPartitions(db)).map((p) => p.name));
+  const result: CreatedPartitions = { created: [], blockedByDefault: [] };
+  const today = dayStart(options.now.getTime());
+  for (let i = 0; i <= options.daysAhead; i++) {
+    const from = today + i * DAY_MS;
+    const to = from + DAY_MS;
+    for (const { table, kind } of historyTables) {
+      const name = `${table}_${daySuffix(from)}`;
+      if (existing.has(name)) continue;
+      const lo = idTimeBound(kind, from);
+      const hi = idTimeBound(kind, to);
+      // Attaching a range the default partition holds rows of fails: leave those rows be.
+      const [inDefault] = await executeRows<{ n: number }>(
+        db,
+        sql`select count(*)::int as n from ${sql.identifier(`${table}_default`)} where id >= ${lo} and id < ${hi}`,
+      );
+      if (Number(inDefault?.n ?? 0) > 0) {
+        result.blockedByDefault.push(name);
+        continue;
+      }
+      await db.execute(
+        sql.raw(`create table if not exists "${name}" partition of "${table}" for values from ('${lo}') to ('${hi}')`),
+      );
+      result.created.push(name);
+    }
+  }
+  return result;
+}
