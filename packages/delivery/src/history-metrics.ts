@@ -7,7 +7,7 @@ import { sql } from 'drizzle-orm';
  * size and partitions per table, the age of the oldest row kept, and the deliveries past
  * retention that keep their day from being dropped (pending or in flight).
  */
-export async function historyMetricLines(db: Database, retentionMs: number): Promise<string[]> {
+export async function historyMetricLines(db: Database, retentionMs: number, now = Date.now()): Promise<string[]> {
   const tables = await executeRows<{ name: string; bytes: string | number; partitions: number; oldest: string | null }>(
     db,
     sql`select t.name,
@@ -18,7 +18,7 @@ export async function historyMetricLines(db: Database, retentionMs: number): Pro
                            else (select min(id) from delivery_attempts) end as oldest
         from (values ('events'), ('deliveries'), ('delivery_attempts')) as t(name)`,
   );
-  const cutoff = Date.now() - retentionMs;
+  const cutoff = now - retentionMs;
   const [awaiting] = await executeRows<{ n: number }>(
     db,
     sql`select count(*)::int as n from deliveries
@@ -33,7 +33,7 @@ export async function historyMetricLines(db: Database, retentionMs: number): Pro
     ...tables.map((t) => `herald_history_partitions{table="${t.name}"} ${Number(t.partitions)}`),
     '# HELP herald_history_oldest_seconds Age of the oldest row a history table keeps.',
     '# TYPE herald_history_oldest_seconds gauge',
-    ...tables.map((t) => `herald_history_oldest_seconds{table="${t.name}"} ${oldestAge(t.oldest)}`),
+    ...tables.map((t) => `herald_history_oldest_seconds{table="${t.name}"} ${oldestAge(t.oldest, now)}`),
     '# HELP herald_retention_blocked_deliveries Deliveries past retention still pending or in flight: their day is kept.',
     '# TYPE herald_retention_blocked_deliveries gauge',
     `herald_retention_blocked_deliveries ${Number(awaiting?.n ?? 0)}`,
@@ -41,7 +41,7 @@ export async function historyMetricLines(db: Database, retentionMs: number): Pro
   return lines;
 }
 
-function oldestAge(id: string | null): number {
+function oldestAge(id: string | null, now: number): number {
   const at = id ? idTimestamp(id) : null;
-  return at ? Math.max(0, (Date.now() - at.getTime()) / 1000) : 0;
+  return at ? Math.max(0, (now - at.getTime()) / 1000) : 0;
 }

@@ -14,9 +14,12 @@ export class DispatcherMetrics {
   private latencyCount = 0;
   private latencySum = 0;
   private readonly retentionMs: number;
+  private readonly clock: () => number;
 
-  constructor(options: { retentionMs?: number } = {}) {
+  /** `clock`: tests age the history by moving it forward. */
+  constructor(options: { retentionMs?: number; clock?: () => number } = {}) {
     this.retentionMs = options.retentionMs ?? 30 * 86_400_000;
+    this.clock = options.clock ?? Date.now;
   }
 
   recordOutcome(outcome: AttemptOutcome | 'endpoint_disabled'): void {
@@ -81,7 +84,7 @@ export class DispatcherMetrics {
         (h) =>
           `herald_in_flight_deliveries_by_endpoint{project="${h.project_id}",endpoint="${h.endpoint_id}"} ${Number(h.n)}`,
       ),
-      ...(await historyMetricLines(db, this.retentionMs)),
+      ...(await historyMetricLines(db, this.retentionMs, this.clock())),
     ];
     return `${lines.join('\n')}\n`;
   }

@@ -77,7 +77,17 @@ export async function createPartitionsAhead(
   db: Queryable,
   options: { now: Date; daysAhead: number },
 ): Promise<CreatedPartitions> {
-  const existing = new Set((await listHistoryPartitions(db)).map((p) => p.name));
+  const partitions = await listHistoryPartitions(db);
+  const existing = new Set(partitions.map((p) => p.name));
+  // A day some other range already covers (the legacy partition, before the migration) is not created.
+  const covered = (table: string, from: number, to: number) =>
+    partitions.some(
+      (p) =>
+        p.table === table &&
+        p.to !== null &&
+        (p.from === null || p.from.getTime() < to) &&
+        p.to.getTime() > from,
+    );
   const result: CreatedPartitions = { created: [], blockedByDefault: [] };
   const today = dayStart(options.now.getTime());
   for (let i = 0; i <= options.daysAhead; i++) {
@@ -85,7 +95,7 @@ export async function createPartitionsAhead(
     const to = from + DAY_MS;
     for (const { table, kind } of historyTables) {
       const name = `${table}_${daySuffix(from)}`;
-      if (existing.has(name)) continue;
+      if (existing.has(name) || covered(table, from, to)) continue;
       const lo = idTimeBound(kind, from);
       const hi = idTimeBound(kind, to);
       // Attaching a range the default partition holds rows of fails: leave those rows be.
