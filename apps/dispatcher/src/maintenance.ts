@@ -18,6 +18,7 @@ const herald = url
 try {
   const report = await runMaintenance(herald.db, {
     retentionMs: config.retentionMs,
+    payloadRetentionMs: config.payloadRetentionMs,
     partitionsAheadDays: config.partitionsAheadDays,
     logger,
   });

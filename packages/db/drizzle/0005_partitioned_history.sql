@@ -4,7 +4,7 @@
 -- <table>_legacy for everything written before this migration, and a <table>_default that
 -- catches ids outside every created range so an insert never fails. Herald's maintenance
 -- (@herald/delivery maintenance.ts) creates days ahead and drops whole days past retention.
--- Every row is copied; nothing else changes.
+-- Every row is copied. Events gain payload_expired_at (payload retention clears data to {}).
 ALTER TABLE "delivery_attempts" DROP CONSTRAINT "delivery_attempts_delivery_id_deliveries_id_fk";--> statement-breakpoint
 ALTER TABLE "deliveries" DROP CONSTRAINT "deliveries_event_id_events_id_fk";--> statement-breakpoint
 ALTER TABLE "events" RENAME TO "events_unpartitioned";--> statement-breakpoint
@@ -33,6 +33,7 @@ CREATE TABLE "events" (
 	"txid" bigint DEFAULT pg_current_xact_id()::text::bigint NOT NULL,
 	"is_test" boolean DEFAULT false NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"payload_expired_at" timestamp with time zone,
 	CONSTRAINT "events_pkey" PRIMARY KEY ("id")
 ) PARTITION BY RANGE ("id");--> statement-breakpoint
 CREATE TABLE "deliveries" (

@@ -27,6 +27,8 @@ export interface DispatcherConfig {
   projectSharePercent: number;
   /** History (events, deliveries, attempts) older than this is dropped, one day partition at a time. */
   retentionMs: number;
+  /** Event payloads and response excerpts of finished deliveries older than this are cleared. */
+  payloadRetentionMs: number;
   /** How often this dispatcher tries the maintenance (partitions ahead, retention); 0: never. */
   maintenanceIntervalMs: number;
   /** Day partitions kept created ahead of today. */
@@ -48,6 +50,7 @@ export const defaultDispatcherConfig: DispatcherConfig = {
   slowEndpointAfterMs: 1_000,
   projectSharePercent: 50,
   retentionMs: 30 * 86_400_000,
+  payloadRetentionMs: 7 * 86_400_000,
   maintenanceIntervalMs: 3_600_000,
   partitionsAheadDays: 7,
 };
@@ -66,6 +69,14 @@ export function dispatcherConfigFromEnv(env: Env = process.env): DispatcherConfi
       throw new EnvError('HERALD_RETRY_SCHEDULE', (error as Error).message);
     }
   }
+  // At least two days: the day being written and the one before are never dropped.
+  const retentionMs = envDuration(env, 'HERALD_RETENTION', d.retentionMs, { min: 2 * 86_400_000 });
+  const payloadRetentionMs = envDuration(env, 'HERALD_PAYLOAD_RETENTION', Math.min(d.payloadRetentionMs, retentionMs), {
+    min: 1,
+  });
+  if (payloadRetentionMs > retentionMs) {
+    throw new EnvError('HERALD_PAYLOAD_RETENTION', 'must not be longer than HERALD_RETENTION');
+  }
   return {
     concurrency: envInt(env, 'HERALD_DISPATCH_CONCURRENCY', d.concurrency),
     batchSize: envInt(env, 'HERALD_DISPATCH_BATCH', d.batchSize),
@@ -80,8 +91,8 @@ export function dispatcherConfigFromEnv(env: Env = process.env): DispatcherConfi
     fastEndpointMaxInFlight: d.fastEndpointMaxInFlight,
     slowEndpointAfterMs: envDuration(env, 'HERALD_ENDPOINT_SLOW_AFTER', d.slowEndpointAfterMs, { min: 1 }),
     projectSharePercent: envInt(env, 'HERALD_PROJECT_SHARE', d.projectSharePercent, { max: 100 }),
-    // At least two days: the day being written and the one before are never dropped.
-    retentionMs: envDuration(env, 'HERALD_RETENTION', d.retentionMs, { min: 2 * 86_400_000 }),
+    retentionMs,
+    payloadRetentionMs,
     maintenanceIntervalMs: envDuration(env, 'HERALD_MAINTENANCE_INTERVAL', d.maintenanceIntervalMs),
     partitionsAheadDays: d.partitionsAheadDays,
   };

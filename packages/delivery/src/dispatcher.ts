@@ -15,7 +15,7 @@ import type { ClaimedDelivery } from './sql/claim';
 import { claimDueDeliveries } from './sql/claim';
 import { SLOW_AFTER_TIMEOUTS } from './sql/finish';
 import { releaseLeases } from './sql/release';
-import { failForDisabledEndpoint } from './sql/skip';
+import { failWithoutSending } from './sql/skip';
 import type { DeliveryWakeup } from './wakeup';
 
 export const USER_AGENT = 'Herald-Webhooks/0.1.0';
@@ -164,8 +164,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   async function deliver(delivery: ClaimedDelivery): Promise<void> {
     try {
       if (delivery.endpoint.disabled) {
-        await failForDisabledEndpoint(options.db, delivery, workerId);
+        await failWithoutSending(options.db, delivery, workerId, 'endpoint_disabled');
         metrics.recordOutcome('endpoint_disabled');
+        return;
+      }
+      if (delivery.payloadExpired) {
+        // Never a webhook with `{}` for data: requeue and recovery leave these alone, this is the backstop.
+        await failWithoutSending(options.db, delivery, workerId, 'payload_expired');
+        logger.warn({ deliveryId: delivery.id }, 'delivery of an event whose payload expired: failed unsent');
         return;
       }
       const body = envelopeBody(delivery.event);
@@ -210,6 +216,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     if (!running || maintaining) return;
     maintaining = runMaintenance(options.db, {
       retentionMs: config.retentionMs,
+      payloadRetentionMs: config.payloadRetentionMs,
       partitionsAheadDays: config.partitionsAheadDays,
       logger,
     })

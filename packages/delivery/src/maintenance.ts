@@ -3,6 +3,7 @@ import { executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { createPartitionsAhead } from './sql/partitions';
+import { expirePayloads } from './sql/payload-expiry';
 import { daysPastRetention, dropHistoryDay } from './sql/retention';
 
 /** Arbitrary but fixed: every Herald process agrees on it ("HMNT"). */
@@ -11,6 +12,8 @@ export const MAINTENANCE_LOCK_KEY = 0x484d_4e54;
 export interface MaintenanceOptions {
   /** History older than this is dropped, one whole day partition at a time. */
   retentionMs: number;
+  /** Payloads and response excerpts of finished deliveries older than this are cleared (≤ retentionMs). */
+  payloadRetentionMs?: number;
   /** Day partitions created ahead of today. */
   partitionsAheadDays: number;
   /** The clock (tests age data by moving it forward). */
@@ -28,17 +31,27 @@ export interface MaintenanceReport {
   kept: Array<{ day: string; queued: number }>;
   /** Days the default partition holds rows of, so their partition cannot be created. */
   blockedByDefault: string[];
+  /** Events whose payload, and attempts whose response excerpt, were cleared by payload retention. */
+  expiredPayloads: { events: number; attempts: number };
 }
 
 /**
- * Creates day partitions ahead and drops the days past retention. One process at a time: each
+ * Creates day partitions ahead, drops the days past retention and clears payloads past payload
+ * retention. One process at a time: each
  * step runs in its own short transaction under `pg_try_advisory_xact_lock`, and the run stops
  * (`ran: false`) as soon as another process holds it. Transaction-scoped, so the lock never
  * outlives a pooled connection's transaction.
  */
 export async function runMaintenance(db: Database, options: MaintenanceOptions): Promise<MaintenanceReport> {
   const now = options.now ?? new Date();
-  const report: MaintenanceReport = { ran: false, created: [], dropped: [], kept: [], blockedByDefault: [] };
+  const report: MaintenanceReport = {
+    ran: false,
+    created: [],
+    dropped: [],
+    kept: [],
+    blockedByDefault: [],
+    expiredPayloads: { events: 0, attempts: 0 },
+  };
   const locked = async <T>(step: (tx: Database) => Promise<T>): Promise<T | null> =>
     db.transaction(async (tx) => {
       const [row] = await executeRows<{ ok: boolean }>(
@@ -63,9 +76,16 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     else report.kept.push({ day: day.suffix, queued: outcome.queued });
   }
 
+  if (options.payloadRetentionMs !== undefined) {
+    const payloadCutoff = new Date(now.getTime() - options.payloadRetentionMs);
+    const expired = await locked((tx) => expirePayloads(tx, payloadCutoff));
+    if (expired) report.expiredPayloads = expired;
+  }
+
   const log = options.logger;
-  if (report.created.length || report.dropped.length) {
-    log?.info({ created: report.created, dropped: report.dropped }, 'history partitions maintained');
+  if (report.created.length || report.dropped.length || report.expiredPayloads.events) {
+    const { created, dropped, expiredPayloads } = report;
+    log?.info({ created, dropped, expiredPayloads }, 'history maintained');
   }
   for (const kept of report.kept) {
     log?.warn(

@@ -305,6 +305,7 @@ export type DeliveriesGetResponses = {
         lastError: string | null;
         createdAt: string;
         completedAt: string | null;
+        payloadExpired: boolean;
         attempts: Array<{
             id: string;
             attemptNumber: number;
@@ -398,6 +399,7 @@ export type DeliveriesRetryResponses = {
         lastError: string | null;
         createdAt: string;
         completedAt: string | null;
+        payloadExpired: boolean;
     };
 };
 
@@ -925,6 +927,7 @@ export type EndpointsDeliveriesResponses = {
             lastError: string | null;
             createdAt: string;
             completedAt: string | null;
+            payloadExpired: boolean;
         }>;
         nextCursor: string | null;
     };
@@ -1364,6 +1367,7 @@ export type EventsListResponses = {
             version: number;
             timestamp: string;
             data: unknown;
+            payloadExpired: boolean;
         }>;
         nextCursor: string | null;
     };
@@ -1435,6 +1439,7 @@ export type EventsGetResponses = {
         version: number;
         timestamp: string;
         data: unknown;
+        payloadExpired: boolean;
     };
 };
 

@@ -36,6 +36,11 @@ export const events = pgTable(
     /** Example events sent by "send test event": delivered to one endpoint, never listed or fanned out. */
     isTest: boolean('is_test').notNull().default(false),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    /**
+     * When payload retention cleared `data` (to `{}`), every delivery of the event being
+     * finished; type, subject, timings stay. Never sent again once set.
+     */
+    payloadExpiredAt: timestamp('payload_expired_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [
     // The feed: GET /v1/events in (txid, id) order, with or without a type.

@@ -14,6 +14,8 @@ export interface ClaimedDelivery {
   scheduleOffset: number;
   event: MessageEvent;
   endpoint: { id: string; url: string; headers: Record<string, string>; disabled: boolean; timeoutsInRow: number };
+  /** Payload retention cleared the event's data: it is never sent. */
+  payloadExpired: boolean;
   /** Newest first; several during a rotation's grace period. */
   secrets: string[];
 }
@@ -30,6 +32,7 @@ interface ClaimRow extends Record<string, unknown> {
   event_created_at: Date | string;
   event_subject: string | null;
   event_sequence: number | string | null;
+  event_payload_expired: boolean;
   endpoint_id: string;
   endpoint_url: string;
   endpoint_headers: Record<string, string>;
@@ -185,6 +188,7 @@ export async function claimDueDeliveries(
                e.id as event_id, e.type as event_type, e.version as event_version,
                e.data as event_data, e.created_at as event_created_at,
                e.subject as event_subject, e.sequence as event_sequence,
+               e.payload_expired_at is not null as event_payload_expired,
                ep.id as endpoint_id, ep.url as endpoint_url, ep.headers as endpoint_headers,
                ep.disabled as endpoint_disabled, ep.timeouts_in_row as endpoint_timeouts_in_row,
                -- Newest first: the current secret and any still in a rotation's grace period.
@@ -217,5 +221,6 @@ export async function claimDueDeliveries(
       timeoutsInRow: Number(row.endpoint_timeouts_in_row),
     },
     secrets: row.secrets,
+    payloadExpired: row.event_payload_expired === true,
   }));
 }

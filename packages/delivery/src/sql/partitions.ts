@@ -82,11 +82,7 @@ export async function createPartitionsAhead(
   // A day some other range already covers (the legacy partition, before the migration) is not created.
   const covered = (table: string, from: number, to: number) =>
     partitions.some(
-      (p) =>
-        p.table === table &&
-        p.to !== null &&
-        (p.from === null || p.from.getTime() < to) &&
-        p.to.getTime() > from,
+      (p) => p.table === table && p.to !== null && (p.from === null || p.from.getTime() < to) && p.to.getTime() > from,
     );
   const result: CreatedPartitions = { created: [], blockedByDefault: [] };
   const today = dayStart(options.now.getTime());

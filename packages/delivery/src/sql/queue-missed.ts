@@ -31,7 +31,7 @@ export async function queueMissedDeliveries(
           from endpoints ep
           join events e on e.project_id = ep.project_id
           where ep.id = ${input.endpointId} and ep.project_id = ${input.projectId}
-            and not e.is_test
+            and not e.is_test and e.payload_expired_at is null
             and e.created_at >= greatest(${input.since.toISOString()}::timestamptz, ep.created_at)
             and (ep.event_types is null or e.type = any(ep.event_types))
             and not exists (select 1 from deliveries d where d.event_id = e.id and d.endpoint_id = ep.id)

@@ -7,9 +7,14 @@ import { and, eq, gte, ne, sql } from 'drizzle-orm';
  * failed | succeeded | pending → pending, due now, with a fresh retry
  * schedule (attempts are not renumbered: `schedule_offset` remembers how many
  * came before). The one place that puts finished deliveries back in the
- * queue; an in-flight delivery is never touched, its worker owns it.
+ * queue; an in-flight delivery is never touched, its worker owns it, and neither is one whose
+ * event's payload expired (payload retention): it can never be sent again.
  */
-async function requeue(db: Database, where: SQL): Promise<Array<typeof deliveries.$inferSelect>> {
+async function requeue(db: Database, condition: SQL): Promise<Array<typeof deliveries.$inferSelect>> {
+  const where = and(
+    condition,
+    sql`not exists (select 1 from events e where e.id = ${deliveries.eventId} and e.payload_expired_at is not null)`,
+  )!;
   return db
     .update(deliveries)
     .set({

@@ -3,8 +3,16 @@ import { deliveries } from '@herald/db';
 import { and, eq } from 'drizzle-orm';
 import type { ClaimedDelivery } from './claim';
 
-/** A delivery whose endpoint was disabled after it was queued: failed, without an attempt. */
-export async function failForDisabledEndpoint(db: Database, delivery: ClaimedDelivery, owner: string): Promise<void> {
+/**
+ * A delivery that must not be sent, failed without an attempt: its endpoint was disabled after
+ * it was queued (`endpoint_disabled`), or its event's payload expired (`payload_expired`).
+ */
+export async function failWithoutSending(
+  db: Database,
+  delivery: ClaimedDelivery,
+  owner: string,
+  reason: 'endpoint_disabled' | 'payload_expired' = 'endpoint_disabled',
+): Promise<void> {
   const now = new Date();
   await db
     .update(deliveries)
@@ -12,7 +20,7 @@ export async function failForDisabledEndpoint(db: Database, delivery: ClaimedDel
       status: 'failed',
       nextAttemptAt: null,
       leaseOwner: null,
-      lastError: 'endpoint_disabled',
+      lastError: reason,
       completedAt: now,
       updatedAt: now,
     })

@@ -17,6 +17,8 @@ export const deliverySchema = z.object({
   lastError: z.string().nullable(),
   createdAt: z.string(),
   completedAt: z.string().nullable(),
+  /** Payload retention cleared the event's data (and attempts' response excerpts): it cannot be sent again. */
+  payloadExpired: z.boolean(),
 });
 
 export const attemptSchema = z.object({
@@ -30,7 +32,11 @@ export const attemptSchema = z.object({
   responseBody: z.string().nullable(),
 });
 
-export function toDelivery(row: typeof deliveries.$inferSelect, eventType: string): z.infer<typeof deliverySchema> {
+export function toDelivery(
+  row: typeof deliveries.$inferSelect,
+  eventType: string,
+  payloadExpiredAt: Date | null,
+): z.infer<typeof deliverySchema> {
   return {
     id: row.id,
     endpointId: row.endpointId,
@@ -43,6 +49,7 @@ export function toDelivery(row: typeof deliveries.$inferSelect, eventType: strin
     lastError: row.lastError,
     createdAt: row.createdAt.toISOString(),
     completedAt: row.completedAt?.toISOString() ?? null,
+    payloadExpired: payloadExpiredAt !== null,
   };
 }
 

@@ -5,7 +5,7 @@ import { notFound } from '../../errors';
 
 export async function findDelivery(db: Queryable, projectId: string, id: string) {
   const [row] = await db
-    .select({ delivery: deliveries, eventType: events.type })
+    .select({ delivery: deliveries, eventType: events.type, payloadExpiredAt: events.payloadExpiredAt })
     .from(deliveries)
     .innerJoin(events, eq(events.id, deliveries.eventId))
     .where(and(eq(deliveries.projectId, projectId), eq(deliveries.id, id)))

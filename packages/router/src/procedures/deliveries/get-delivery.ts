@@ -18,11 +18,11 @@ export const getDelivery = projectProcedure
   .input(z.strictObject({ id: deliveryIdSchema }))
   .output(deliverySchema.extend({ attempts: z.array(attemptSchema) }))
   .query(async ({ ctx, input }) => {
-    const { delivery, eventType } = await findDelivery(ctx.db, ctx.projectId, input.id);
+    const { delivery, eventType, payloadExpiredAt } = await findDelivery(ctx.db, ctx.projectId, input.id);
     const attempts = await ctx.db
       .select()
       .from(deliveryAttempts)
       .where(eq(deliveryAttempts.deliveryId, delivery.id))
       .orderBy(asc(deliveryAttempts.attemptNumber));
-    return { ...toDelivery(delivery, eventType), attempts: attempts.map(toAttempt) };
+    return { ...toDelivery(delivery, eventType, payloadExpiredAt), attempts: attempts.map(toAttempt) };
   });

@@ -29,7 +29,7 @@ export const listEndpointDeliveries = projectProcedure
   .query(async ({ ctx, input }) => {
     await findEndpoint(ctx.db, ctx.projectId, input.id);
     const rows = await ctx.db
-      .select({ delivery: deliveries, eventType: events.type })
+      .select({ delivery: deliveries, eventType: events.type, payloadExpiredAt: events.payloadExpiredAt })
       .from(deliveries)
       .innerJoin(events, eq(events.id, deliveries.eventId))
       .where(
@@ -43,7 +43,7 @@ export const listEndpointDeliveries = projectProcedure
       .orderBy(asc(deliveries.id))
       .limit(input.limit + 1);
     return toPage(
-      rows.map((r) => toDelivery(r.delivery, r.eventType)),
+      rows.map((r) => toDelivery(r.delivery, r.eventType, r.payloadExpiredAt)),
       input.limit,
     );
   });

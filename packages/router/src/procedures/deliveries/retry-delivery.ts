@@ -19,9 +19,19 @@ export const retryDelivery = projectProcedure
   .input(z.strictObject({ id: deliveryIdSchema }))
   .output(deliverySchema)
   .mutation(async ({ ctx, input }) => {
-    const { eventType } = await findDelivery(ctx.db, ctx.projectId, input.id);
+    const { eventType, payloadExpiredAt } = await findDelivery(ctx.db, ctx.projectId, input.id);
+    const expired = () =>
+      apiError('conflict', "The event's payload has expired (payload retention): it can no longer be sent", {
+        reason: 'payload_expired',
+      });
+    if (payloadExpiredAt) throw expired();
     const row = await requeueDelivery(ctx.db, { projectId: ctx.projectId, deliveryId: input.id });
-    if (!row) throw apiError('conflict', 'The delivery is being sent right now');
+    if (!row) {
+      // Its payload may have expired in between; otherwise a worker holds it.
+      const again = await findDelivery(ctx.db, ctx.projectId, input.id);
+      if (again.payloadExpiredAt) throw expired();
+      throw apiError('conflict', 'The delivery is being sent right now');
+    }
     ctx.services.wakeup.notify();
-    return toDelivery(row, eventType);
+    return toDelivery(row, eventType, null);
   });

@@ -9,6 +9,8 @@ export const eventSchema = z.object({
   version: z.number().int(),
   timestamp: z.string(),
   data: z.unknown(),
+  /** Payload retention cleared `data` (now `{}`); type and timestamp stay. */
+  payloadExpired: z.boolean(),
 });
 
 export const eventIdSchema = idSchema('event');
@@ -20,5 +22,6 @@ export function toEvent(row: typeof events.$inferSelect): z.infer<typeof eventSc
     version: row.version,
     timestamp: row.createdAt.toISOString(),
     data: row.data,
+    payloadExpired: row.payloadExpiredAt !== null,
   };
 }
