@@ -48,6 +48,26 @@ describe('dispatcherConfigFromEnv', () => {
     expect(() => dispatcherConfigFromEnv({ HERALD_RETRY_SCHEDULE: ',' })).toThrow(/no delays/);
   });
 
+  it('reads the history retention settings, payload retention no longer than retention', () => {
+    expect(
+      dispatcherConfigFromEnv({
+        HERALD_RETENTION: '14d',
+        HERALD_PAYLOAD_RETENTION: '3d',
+        HERALD_MAINTENANCE_INTERVAL: '10m',
+      }),
+    ).toMatchObject({
+      retentionMs: 14 * 86_400_000,
+      payloadRetentionMs: 3 * 86_400_000,
+      maintenanceIntervalMs: 600_000,
+    });
+    // A retention shorter than the default payload retention shortens that too.
+    expect(dispatcherConfigFromEnv({ HERALD_RETENTION: '3d' }).payloadRetentionMs).toBe(3 * 86_400_000);
+    expect(() => dispatcherConfigFromEnv({ HERALD_RETENTION: '10d', HERALD_PAYLOAD_RETENTION: '11d' })).toThrow(
+      /HERALD_PAYLOAD_RETENTION/,
+    );
+    expect(() => dispatcherConfigFromEnv({ HERALD_RETENTION: '1d' })).toThrow(/HERALD_RETENTION/);
+  });
+
   it('only "1" allows private networks', () => {
     for (const value of ['0', 'true', 'yes', '']) {
       expect(dispatcherConfigFromEnv({ HERALD_ALLOW_PRIVATE_NETWORKS: value }).allowPrivateNetworks).toBe(false);
