@@ -88,7 +88,7 @@ BEGIN
 	FOR t IN SELECT * FROM (VALUES ('events', 'evt'), ('deliveries', 'dlv'), ('delivery_attempts', 'att')) AS v(name, prefix) LOOP
 		EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (MINVALUE) TO (%L)',
 			t.name || '_legacy', t.name, t.prefix || '_' || pg_temp.herald_id_time(today::timestamp AT TIME ZONE 'utc'));
-		FOR i IN 0..7 LOOP
+		FOR i IN 0..2 LOOP
 			d := today + i;
 			EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
 				t.name || '_p' || to_char(d, 'YYYYMMDD'), t.name,

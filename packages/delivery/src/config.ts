@@ -52,7 +52,7 @@ export const defaultDispatcherConfig: DispatcherConfig = {
   retentionMs: 30 * 86_400_000,
   payloadRetentionMs: 7 * 86_400_000,
   maintenanceIntervalMs: 3_600_000,
-  partitionsAheadDays: 7,
+  partitionsAheadDays: 2,
 };
 
 export function dispatcherConfigFromEnv(env: Env = process.env): DispatcherConfig {
