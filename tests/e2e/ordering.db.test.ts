@@ -72,14 +72,14 @@ describeDb('FIFO endpoints', (t) => {
     expect(plain.endpoint).toMatchObject({ ordering: 'none' });
 
     await writeEvents(t, p.id, () => h.wakeup.notify());
-    await p.settled({ expected: TOTAL * 2, timeoutMs: 150_000 });
+    await p.settled({ expected: TOTAL * 2, timeoutMs: 240_000 });
 
     expectInSequenceOrder(fifoReceiver.requests);
     expect(fifoReceiver.requests.length).toBeGreaterThan(TOTAL); // the flaky receiver made retries happen
     // The plain endpoint got every event once, and not in subject order throughout:
     // without FIFO nothing waits for an earlier delivery of its subject.
     expect(new Set(plainReceiver.requests.map((r) => r.webhookId)).size).toBe(TOTAL);
-  }, 180_000);
+  }, 300_000);
 
   it('a delivery waiting for its retry holds back later events of its subject only', async () => {
     const h = await startHerald(t, {
