@@ -18,6 +18,13 @@ import { projects } from './tenancy';
 export const endpointOrderings = ['none', 'fifo'] as const;
 export type EndpointOrdering = (typeof endpointOrderings)[number];
 
+/**
+ * `http`: the dispatcher sends its deliveries. `listen`: a development endpoint of `herald listen`;
+ * the dispatcher never claims its deliveries, the API streams them to the CLI instead.
+ */
+export const endpointKinds = ['http', 'listen'] as const;
+export type EndpointKind = (typeof endpointKinds)[number];
+
 export const endpoints = pgTable(
   'endpoints',
   {
@@ -38,6 +45,7 @@ export const endpoints = pgTable(
     maxInFlight: integer('max_in_flight'),
     /** `fifo`: one subject's deliveries go out one at a time, in sequence order. */
     ordering: text('ordering', { enum: endpointOrderings }).notNull().default('none'),
+    kind: text('kind', { enum: endpointKinds }).notNull().default('http'),
     /** Most deliveries per second to this endpoint across all dispatchers; null: no limit. */
     rateLimit: integer('rate_limit'),
     /** The rate limit's token bucket: whole tokens left at `rateRefilledAt` (null: full). */

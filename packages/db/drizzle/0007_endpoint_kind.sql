@@ -1,0 +1,1 @@
+ALTER TABLE "endpoints" ADD COLUMN "kind" text DEFAULT 'http' NOT NULL;
