@@ -122,6 +122,8 @@ export async function claimDueDeliveries(
         ),
         budget as (
           select ep.id as endpoint_id, ep.ordering = 'fifo' as fifo,
+                 -- kind 'listen' (herald listen): the API streams these to the CLI (claim-relay.ts), no dispatcher.
+                 case when ep.kind = 'listen' then 0 else
                  least(
                    coalesce(ep.max_in_flight,
                             case when ep.timeouts_in_row >= ${l.timeoutsForOneSlot}::int then 1
@@ -130,7 +132,7 @@ export async function claimDueDeliveries(
                    - (select count(*) from deliveries f
                       where f.endpoint_id = ep.id and f.status = 'in_flight' and f.next_attempt_at > now()),
                    case when ep.rate_limit is null then ${UNLIMITED}::int
-                        else floor(coalesce(rated.tokens, 0))::int end) as free
+                        else floor(coalesce(rated.tokens, 0))::int end) end as free
           from active join endpoints ep on ep.id = active.endpoint_id
           left join rated on rated.endpoint_id = ep.id
         ),
