@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The published @herald/client, used the way a customer uses it: outside the workspace.
+# The published @herald/client and @herald/webhooks, used the way a customer uses them:
+# outside the workspace.
 #
-#   1. build (turbo, cached) and `pnpm pack` @herald/client (and @herald/webhooks once it
-#      builds a dist of its own);
+#   1. build (turbo, cached) and `pnpm pack` @herald/client and @herald/webhooks;
 #   2. in a temporary folder, `npm install` the tarballs from the npm registry (no workspace
 #      links) and check the installed declarations import no @herald/* or server package;
 #   3. start Herald with `pnpm start` on embedded PGlite in a temporary data directory, create
 #      a project over REST, compile consumer/calls-herald.ts with `tsc --strict` and run it
-#      (users.create through the tRPC client and through the REST SDK);
+#      (users.create through the tRPC client and through the REST SDK; the dispatcher's signed
+#      `user.created` webhook received by a local server and verified with @herald/webhooks);
 #   4. check that consumer/wrong-input.ts (a wrong `users.create` input) does NOT compile.
 #
 # Run from anywhere: bash tests/packaging/run.sh   (CI: .ci/run)
@@ -39,16 +40,11 @@ cd "$root"
 step "building"
 "${pnpm[@]}" build --output-logs=errors-only >/dev/null
 
-step "packing @herald/client"
 mkdir -p "$work/tarballs" "$work/app"
-"${pnpm[@]}" --filter @herald/client pack --pack-destination "$work/tarballs" >/dev/null
-# @herald/webhooks is packed once it builds a dist of its own (today it exports its source).
-if [[ -f packages/webhooks/package.json ]] && node -e 'process.exit(require("./packages/webhooks/package.json").scripts?.build ? 0 : 1)'; then
-  step "packing @herald/webhooks"
-  "${pnpm[@]}" --filter @herald/webhooks pack --pack-destination "$work/tarballs" >/dev/null
-else
-  step "skipping @herald/webhooks: it has no build yet"
-fi
+for package in @herald/client @herald/webhooks; do
+  step "packing $package"
+  "${pnpm[@]}" --filter "$package" pack --pack-destination "$work/tarballs" >/dev/null
+done
 ls "$work/tarballs"
 
 step "installing the tarballs with npm in $work/app"
@@ -58,15 +54,21 @@ printf '{ "name": "herald-packaging-check", "private": true, "type": "module" }\
 typescript_version="$(node -p 'require(process.argv[1]).version' "$root/node_modules/typescript/package.json")"
 npm install --no-audit --no-fund --loglevel=error "$work"/tarballs/*.tgz "typescript@$typescript_version" "@types/node@20" >/dev/null
 
-[[ -d node_modules/@herald/router ]] && fail "@herald/router was installed: the client must not need it"
+for private in router events signing; do
+  [[ -d "node_modules/@herald/$private" ]] && fail "@herald/$private was installed: the published packages must not need it"
+done
 server_imports="$(grep -rhoE "(from|import\() *['\"](@herald/[^'\"]*|drizzle-orm[^'\"]*|hono[^'\"]*|postgres|@electric-sql/[^'\"]*|pino|zod[^'\"]*)['\"]" node_modules/@herald/client/dist --include='*.d.ts' || true)"
 [[ -n "$server_imports" ]] && fail "the client's declarations import server packages: $server_imports"
+# The kit bundles the catalog and the signing code: nothing of Herald's own is imported at run time or in its types.
+herald_imports="$(grep -rhoE "(from|import\() *['\"]@herald/[^'\"]*['\"]" node_modules/@herald/webhooks/dist || true)"
+[[ -n "$herald_imports" ]] && fail "@herald/webhooks imports workspace packages: $herald_imports"
 
 step "starting Herald (pnpm start, embedded PGlite in a temporary directory)"
 port="$(node -e 'const s=require("node:net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
 admin_token="packaging-admin-$(node -p 'require("node:crypto").randomBytes(12).toString("hex")')"
 cd "$root"
-PORT="$port" HOST=127.0.0.1 HERALD_DATA_DIR="$work/data" HERALD_ADMIN_TOKEN="$admin_token" HERALD_LOG_LEVEL=warn \
+# Private networks allowed: the program's webhook receiver listens on 127.0.0.1.
+PORT="$port" HOST=127.0.0.1 HERALD_ALLOW_PRIVATE_NETWORKS=1 HERALD_DATA_DIR="$work/data" HERALD_ADMIN_TOKEN="$admin_token" HERALD_LOG_LEVEL=warn \
   setsid "${pnpm[@]}" start >"$work/herald.log" 2>&1 &
 server_pid=$!
 base_url="http://127.0.0.1:$port"
