@@ -13,10 +13,12 @@ export {
   headerValueProblem,
   isReservedHeader,
 } from './http/headers';
-export type { AttemptResult, WebhookSender } from './http/send-webhook';
+export type { AttemptResult, ErrorClass, WebhookSender } from './http/send-webhook';
 export { createWebhookSender } from './http/send-webhook';
 export type { ResolvedAddress, Resolver } from './http/ssrf';
 export { classifyIp, createVettingLookup, vetUrl } from './http/ssrf';
+export type { ListenRelay, RelayConfig, RelayedDelivery, RelayReport } from './listen-relay';
+export { createListenRelay } from './listen-relay';
 export type { MaintenanceOptions, MaintenanceReport } from './maintenance';
 export { MAINTENANCE_LOCK_KEY, runMaintenance } from './maintenance';
 export type { MessageEvent } from './message';
@@ -29,6 +31,8 @@ export type { RetryPolicy } from './retry-schedule';
 export { defaultRetryPolicy, nextRetryDelayMs, parseRetrySchedule } from './retry-schedule';
 export type { ClaimedDelivery } from './sql/claim';
 export { claimDueDeliveries } from './sql/claim';
+export type { RelayClaimOptions } from './sql/claim-relay';
+export { claimRelayDeliveries, findRelayLease } from './sql/claim-relay';
 export { isDue } from './sql/due';
 export type { AttemptOutcome } from './sql/finish';
 export { recordAttempt, recordAttempts } from './sql/finish';

@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { ApiKeysCreateData, ApiKeysCreateErrors, ApiKeysCreateResponses, ApiKeysListData, ApiKeysListErrors, ApiKeysListResponses, ApiKeysRevokeData, ApiKeysRevokeErrors, ApiKeysRevokeResponses, DeliveriesGetData, DeliveriesGetErrors, DeliveriesGetResponses, DeliveriesRetryData, DeliveriesRetryErrors, DeliveriesRetryResponses, EndpointsCreateData, EndpointsCreateErrors, EndpointsCreateResponses, EndpointsDeleteData, EndpointsDeleteErrors, EndpointsDeleteResponses, EndpointsDeliveriesData, EndpointsDeliveriesErrors, EndpointsDeliveriesResponses, EndpointsGetData, EndpointsGetErrors, EndpointsGetResponses, EndpointsGetSecretData, EndpointsGetSecretErrors, EndpointsGetSecretResponses, EndpointsListData, EndpointsListErrors, EndpointsListResponses, EndpointsRecoverData, EndpointsRecoverErrors, EndpointsRecoverResponses, EndpointsRotateSecretData, EndpointsRotateSecretErrors, EndpointsRotateSecretResponses, EndpointsSendTestData, EndpointsSendTestErrors, EndpointsSendTestResponses, EndpointsUpdateData, EndpointsUpdateErrors, EndpointsUpdateResponses, EventsGetData, EventsGetErrors, EventsGetResponses, EventsListData, EventsListErrors, EventsListResponses, EventsTypesData, EventsTypesErrors, EventsTypesResponses, LoginsCreateData, LoginsCreateErrors, LoginsCreateResponses, ProjectsCreateData, ProjectsCreateErrors, ProjectsCreateResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersSetPasswordData, UsersSetPasswordErrors, UsersSetPasswordResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
+import type { ApiKeysCreateData, ApiKeysCreateErrors, ApiKeysCreateResponses, ApiKeysListData, ApiKeysListErrors, ApiKeysListResponses, ApiKeysRevokeData, ApiKeysRevokeErrors, ApiKeysRevokeResponses, DeliveriesGetData, DeliveriesGetErrors, DeliveriesGetResponses, DeliveriesRetryData, DeliveriesRetryErrors, DeliveriesRetryResponses, EndpointsCreateData, EndpointsCreateErrors, EndpointsCreateListenData, EndpointsCreateListenErrors, EndpointsCreateListenResponses, EndpointsCreateResponses, EndpointsDeleteData, EndpointsDeleteErrors, EndpointsDeleteResponses, EndpointsDeliveriesData, EndpointsDeliveriesErrors, EndpointsDeliveriesResponses, EndpointsGetData, EndpointsGetErrors, EndpointsGetResponses, EndpointsGetSecretData, EndpointsGetSecretErrors, EndpointsGetSecretResponses, EndpointsListData, EndpointsListErrors, EndpointsListResponses, EndpointsRecoverData, EndpointsRecoverErrors, EndpointsRecoverResponses, EndpointsRotateSecretData, EndpointsRotateSecretErrors, EndpointsRotateSecretResponses, EndpointsSendTestData, EndpointsSendTestErrors, EndpointsSendTestResponses, EndpointsUpdateData, EndpointsUpdateErrors, EndpointsUpdateResponses, EventsGetData, EventsGetErrors, EventsGetResponses, EventsListData, EventsListErrors, EventsListResponses, EventsTypesData, EventsTypesErrors, EventsTypesResponses, LoginsCreateData, LoginsCreateErrors, LoginsCreateResponses, ProjectsCreateData, ProjectsCreateErrors, ProjectsCreateResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersSetPasswordData, UsersSetPasswordErrors, UsersSetPasswordResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -86,6 +86,19 @@ export const endpointsList = <ThrowOnError extends boolean = false>(options?: Op
 export const endpointsCreate = <ThrowOnError extends boolean = false>(options: Options<EndpointsCreateData, ThrowOnError>) => (options.client ?? client).post<EndpointsCreateResponses, EndpointsCreateErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/endpoints',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Create a development endpoint for herald listen
+ */
+export const endpointsCreateListen = <ThrowOnError extends boolean = false>(options: Options<EndpointsCreateListenData, ThrowOnError>) => (options.client ?? client).post<EndpointsCreateListenResponses, EndpointsCreateListenErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/endpoints/listen',
     ...options,
     headers: {
         'Content-Type': 'application/json',

@@ -1,5 +1,5 @@
 import type { endpoints } from '@herald/db';
-import { endpointOrderings } from '@herald/db';
+import { endpointKinds, endpointOrderings } from '@herald/db';
 import { customHeaderProblem, HEADER_NAME_PATTERN, HEADER_VALUE_PATTERN, vetUrl } from '@herald/delivery';
 import { eventTypes } from '@herald/events';
 import { z } from 'zod';
@@ -57,6 +57,12 @@ export function assertEndpointUrl(url: string, allowPrivateNetworks: boolean): s
 export const endpointSchema = z.object({
   id: z.string(),
   url: z.string(),
+  kind: z
+    .enum(endpointKinds)
+    .describe(
+      '`http`: Herald sends its webhooks. `listen`: a `herald listen` development endpoint; its deliveries ' +
+        'stream to the CLI (GET /v1/endpoints/{id}/listen), which forwards them to `url` on its own machine.',
+    ),
   description: z.string().nullable(),
   eventTypes: z.array(z.string()).nullable(),
   headers: z.record(z.string(), z.string()),
@@ -94,6 +100,7 @@ export function toEndpoint(row: typeof endpoints.$inferSelect): z.infer<typeof e
   return {
     id: row.id,
     url: row.url,
+    kind: row.kind,
     description: row.description,
     eventTypes: row.eventTypes,
     headers: row.headers,

@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import type { Database } from '@herald/db';
+import { endpoints } from '@herald/db';
+import type { DeliveryWakeup, RelayConfig } from '@herald/delivery';
+import { createListenRelay, dispatcherConfigFromEnv } from '@herald/delivery';
+import type { ApiServices } from '@herald/router';
+import { and, eq } from 'drizzle-orm';
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import type { HeraldEnv } from '../middleware/request-context';
+import { requestIdOf } from '../middleware/request-context';
+import { errorResponse } from '../rest/error-response';
+
+export interface ListenRoutesOptions {
+  db: Database;
+  services: ApiServices;
+  /** Wakes streams when deliveries are committed (any process, through LISTEN/NOTIFY on PostgreSQL). */
+  wakeup?: Pick<DeliveryWakeup, 'notify'> & Partial<Pick<DeliveryWakeup, 'subscribe'>>;
+  /** Lease, retries and polling as the dispatcher's (`HERALD_LEASE`, `HERALD_RETRY_SCHEDULE`, …) unless given. */
+  relay?: Partial<RelayConfig>;
+}
+
+/** How often an idle stream sends an SSE comment, so proxies and the CLI know it is alive. */
+const HEARTBEAT_MS = 15_000;
+
+const reportSchema = z.strictObject({
+  session: z.string().min(1).max(100),
+  deliveryId: z.string().min(1).max(100),
+  statusCode: z.number().int().min(100).max(599).nullable(),
+  durationMs: z.number().min(0).max(3_600_000),
+  errorClass: z.enum(['timeout', 'connection', 'dns', 'invalid_url', 'http_status']).nullable(),
+  errorMessage: z.string().max(1000).nullable(),
+  responseBody: z.string().max(4096).nullable(),
+  retryAfterSeconds: z.number().int().min(0).max(86_400).nullable().default(null),
+});
+
+/**
+ * `herald listen`'s two routes (plain Hono: a stream is no procedure), under `/v1` behind the same
+ * body, rate-limit and API-key checks as REST:
+ * - `GET /v1/endpoints/{id}/listen`: server-sent events. `session` first (the stream's lease owner),
+ *   then one `delivery` per claimed delivery (signed body and headers to forward as they are), until
+ *   the client goes away (its leases are then given back) or the endpoint is deleted (`gone`).
+ * - `POST /v1/endpoints/{id}/listen/attempts`: the CLI's outcome of one forwarded delivery, recorded
+ *   as the attempt (409 once the stream no longer holds its lease).
+ * Only `listen` endpoints of the key's project: another project's id answers 404.
+ */
+export function createListenRoutes(options: ListenRoutesOptions) {
+  const { db, services } = options;
+  const fromEnv = dispatcherConfigFromEnv();
+  const relay = createListenRelay({
+    db,
+    ...(options.wakeup ? { wakeup: options.wakeup } : {}),
+    config: {
+      leaseMs: fromEnv.leaseMs,
+      pollIntervalMs: fromEnv.pollIntervalMs,
+      retryPolicy: fromEnv.retryPolicy,
+      failureWindowMs: fromEnv.failureWindowMs,
+      maxOutstanding: 16,
+      ...options.relay,
+    },
+  });
+  const routes = new Hono<HeraldEnv>();
+
+  /** The project's listen endpoint, or the error answer. */
+  async function listenEndpointOf(c: Context<HeraldEnv>) {
+    const identity = await services.apiKeys.identify(c.req.raw.headers);
+    if (!identity) return errorResponse(c, 'unauthorized', 'A valid API key is required (Authorization: Bearer sk_…)');
+    const [row] = await db
+      .select({ id: endpoints.id, kind: endpoints.kind, disabled: endpoints.disabled })
+      .from(endpoints)
+      .where(and(eq(endpoints.projectId, identity.projectId), eq(endpoints.id, c.req.param('id') ?? '')))
+      .limit(1);
+    if (!row) return errorResponse(c, 'not_found', 'Endpoint not found');
+    if (row.kind !== 'listen') {
+      return errorResponse(c, 'conflict', 'Not a listen endpoint: create one with POST /v1/endpoints/listen');
+    }
+    return row;
+  }
+
+  routes.get('/endpoints/:id/listen', async (c) => {
+    const endpoint = await listenEndpointOf(c);
+    if (endpoint instanceof Response) return endpoint;
+    const session = `listen_${randomBytes(12).toString('hex')}`;
+    const aborted = new AbortController();
+    c.req.raw.signal.addEventListener('abort', () => aborted.abort());
+    return streamSSE(c, async (stream) => {
+      stream.onAbort(() => aborted.abort());
+      const heartbeat = setInterval(() => {
+        void stream.write(': keep-alive\n\n').catch(() => aborted.abort());
+      }, HEARTBEAT_MS);
+      try {
+        await stream.writeSSE({ event: 'session', data: JSON.stringify({ session, endpointId: endpoint.id }) });
+        const end = await relay.stream(
+          endpoint.id,
+          session,
+          async (delivery) => {
+            await stream.writeSSE({ event: 'delivery', id: delivery.deliveryId, data: JSON.stringify(delivery) });
+          },
+          aborted.signal,
+        );
+        if (end === 'endpoint_gone')
+          await stream.writeSSE({ event: 'gone', data: JSON.stringify({ endpointId: endpoint.id }) });
+      } catch (error) {
+        if (!aborted.signal.aborted) {
+          services.logger?.warn(
+            { err: error, endpointId: endpoint.id, requestId: requestIdOf(c) },
+            'listen stream ended',
+          );
+          await stream
+            .writeSSE({ event: 'error', data: JSON.stringify({ message: 'stream interrupted' }) })
+            .catch(() => {});
+        }
+      } finally {
+        clearInterval(heartbeat);
+        // Deliveries handed to this stream but never reported are due again at once, not after the lease.
+        await relay.release(session).catch(() => {});
+      }
+    });
+  });
+
+  routes.post('/endpoints/:id/listen/attempts', async (c) => {
+    const endpoint = await listenEndpointOf(c);
+    if (endpoint instanceof Response) return endpoint;
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      return errorResponse(c, 'invalid_json', 'The request body is not valid JSON');
+    }
+    const parsed = reportSchema.safeParse(body);
+    if (!parsed.success) {
+      const details = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message, code: i.code }));
+      return errorResponse(c, 'validation_error', 'The attempt report is invalid', details);
+    }
+    const { session, ...report } = parsed.data;
+    const outcome = await relay.report({ ...report, endpointId: endpoint.id, owner: session });
+    if (outcome === null) {
+      return errorResponse(
+        c,
+        'conflict',
+        'This stream no longer holds the delivery (its lease ended): it will be sent again',
+      );
+    }
+    return c.json({ deliveryId: report.deliveryId, outcome });
+  });
+
+  return routes;
+}

@@ -1,0 +1,164 @@
+import { describeDb } from '@herald/db/testing';
+import { Webhook } from 'standardwebhooks';
+import { expect, it } from 'vitest';
+import { type Project, startHerald, waitFor } from './harness';
+
+/**
+ * The API side of `herald listen`, in process on both drivers: a listen endpoint's deliveries are
+ * never sent by the dispatcher; the stream (`GET /v1/endpoints/{id}/listen`) hands them out signed,
+ * and the outcomes reported back (`POST …/listen/attempts`) drive retries and the attempt log.
+ * The CLI as a real process against a separate API and dispatcher: cli-listen.db.test.ts.
+ */
+
+interface StreamEvent {
+  event: string;
+  data: any;
+}
+
+/** Reads server-sent events from a streaming response, one `next()` per event. */
+function sseReader(response: Response) {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  return {
+    async next(): Promise<StreamEvent> {
+      for (;;) {
+        const end = buffer.indexOf('\n\n');
+        if (end >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const lines = block.split('\n');
+          if (lines.every((l) => l.startsWith(':'))) continue;
+          const field = (name: string) =>
+            lines
+              .filter((l) => l.startsWith(`${name}:`))
+              .map((l) => l.slice(name.length + 1).trimStart())
+              .join('\n');
+          return { event: field('event') || 'message', data: JSON.parse(field('data')) };
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error('stream ended');
+        buffer += value;
+      }
+    },
+    cancel: () => reader.cancel().catch(() => {}),
+  };
+}
+
+async function report(p: Project, endpointId: string, session: string, deliveryId: string, statusCode: number) {
+  return p.request(`/v1/endpoints/${endpointId}/listen/attempts`, {
+    json: {
+      session,
+      deliveryId,
+      statusCode,
+      durationMs: 3,
+      errorClass: statusCode < 300 ? null : 'http_status',
+      errorMessage: null,
+      responseBody: 'local',
+    },
+  });
+}
+
+describeDb('herald listen: the relay in the API', (t) => {
+  it('streams a listen endpoint’s deliveries signed, records reported outcomes, retries a 500; the dispatcher never sends them', async () => {
+    const h = await startHerald(t);
+    // The forward-to URL is reachable: were the dispatcher to claim these deliveries, it would post here.
+    const local = await h.receiver();
+    const p = await h.project();
+    const created = await p.call('/v1/endpoints/listen', 201, { json: { forwardTo: `${local.url}/webhooks` } });
+    expect(created.endpoint).toMatchObject({ kind: 'listen', url: `${local.url}/webhooks` });
+    const endpointId: string = created.endpoint.id;
+
+    const abort = new AbortController();
+    const response = await p.request(`/v1/endpoints/${endpointId}/listen`, { signal: abort.signal });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const stream = sseReader(response);
+    const hello = await stream.next();
+    expect(hello).toMatchObject({ event: 'session', data: { endpointId } });
+    const session: string = hello.data.session;
+
+    const users = [await p.createUser(), await p.createUser(), await p.createUser()];
+    const verifier = new Webhook(created.secret);
+    const seen: { deliveryId: string; eventType: string; attempt: number }[] = [];
+    let failedOnce: string | null = null;
+    while (seen.filter((s) => s.attempt === 1).length < users.length || seen.length < users.length + 1) {
+      const { event, data } = await stream.next();
+      expect(event).toBe('delivery');
+      // Signed with the endpoint's secret, exactly the bytes a dispatcher would send.
+      expect(verifier.verify(data.body, data.headers)).toMatchObject({ type: data.eventType });
+      seen.push({ deliveryId: data.deliveryId, eventType: data.eventType, attempt: data.attempt });
+      const status = failedOnce === null ? 500 : 200;
+      failedOnce ??= data.deliveryId;
+      const answer = await report(p, endpointId, session, data.deliveryId, status);
+      expect(await answer.json()).toEqual({
+        deliveryId: data.deliveryId,
+        outcome: status === 500 ? 'retrying' : 'succeeded',
+      });
+    }
+    // The delivery answered 500 came back as its second attempt and succeeded.
+    expect(seen.filter((s) => s.deliveryId === failedOnce).map((s) => s.attempt)).toEqual([1, 2]);
+    const failed = await p.delivery(failedOnce!);
+    expect(failed).toMatchObject({ status: 'succeeded', attemptCount: 2 });
+    expect(failed.attempts.map((a) => a.statusCode)).toEqual([500, 200]);
+    const rows = await waitFor(async () => {
+      const all = await p.deliveryRows();
+      return all.length === 3 && all.every((r) => r.status === 'succeeded') ? all : null;
+    });
+    expect(rows.map((r) => r.endpointId)).toEqual([endpointId, endpointId, endpointId]);
+    // A report for a lease this stream does not hold: 409, nothing recorded.
+    const stale = await report(p, endpointId, session, failedOnce!, 200);
+    expect(stale.status).toBe(409);
+    expect(local.connections).toBe(0);
+
+    // The stream's end gives its leases back: an unreported delivery is due again at once.
+    await p.createUser();
+    const unreported = await stream.next();
+    abort.abort();
+    await stream.cancel();
+    const row = await waitFor(async () => {
+      const [r] = (await p.deliveryRows()).filter((d) => d.id === unreported.data.deliveryId);
+      return r?.status === 'pending' && r.leaseOwner === null ? r : null;
+    });
+    expect(row.attemptCount).toBe(0);
+    expect(local.connections).toBe(0);
+  });
+
+  it('answers 401 without a key, 404 for another project’s endpoint, 409 for an http endpoint, 400 for bad input', async () => {
+    const h = await startHerald(t, { start: false });
+    const mine = await h.project();
+    const theirs = await h.project();
+    const { endpoint } = await theirs.call('/v1/endpoints/listen', 201, {
+      json: { forwardTo: 'http://localhost:3000/hooks' },
+    });
+    const http = await mine.createEndpoint({ url: 'https://hooks.example.com/h' });
+    const codeOf = async (r: Response | Promise<Response>) => {
+      const res = await r;
+      return { status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code };
+    };
+
+    expect(await codeOf(h.app.request(`/v1/endpoints/${endpoint.id}/listen`))).toEqual({
+      status: 401,
+      code: 'unauthorized',
+    });
+    expect(await codeOf(mine.request(`/v1/endpoints/${endpoint.id}/listen`))).toEqual({
+      status: 404,
+      code: 'not_found',
+    });
+    expect(await codeOf(mine.request(`/v1/endpoints/${endpoint.id}/listen/attempts`, { json: {} }))).toEqual({
+      status: 404,
+      code: 'not_found',
+    });
+    expect(await codeOf(mine.request(`/v1/endpoints/${http.endpoint.id}/listen`))).toEqual({
+      status: 409,
+      code: 'conflict',
+    });
+    const invalid = await theirs.request(`/v1/endpoints/${endpoint.id}/listen/attempts`, {
+      json: { session: 'x', deliveryId: 'dlv_x', statusCode: 'teapot' },
+    });
+    expect(invalid.status).toBe(400);
+    expect(await codeOf(theirs.request('/v1/endpoints/listen', { json: { forwardTo: 'ftp://localhost/x' } }))).toEqual({
+      status: 400,
+      code: 'validation_error',
+    });
+  });
+});
