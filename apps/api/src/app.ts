@@ -1,7 +1,7 @@
 import { createLogger } from '@herald/config';
 import type { Database } from '@herald/db';
 import { isDatabaseUnavailable } from '@herald/db';
-import type { DeliveryWakeup, RelayConfig } from '@herald/delivery';
+import type { DeliveryWakeup } from '@herald/delivery';
 import type { ApiConfig, ApiServices } from '@herald/router';
 import {
   appRouter,
@@ -19,12 +19,13 @@ import { sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
-import { createListenRoutes } from './listen/listen-routes';
 import { idempotency } from './middleware/idempotency';
 import { limitBody, limitJsonDepth, requireJsonBody, settleUnreadBody } from './middleware/json-body';
 import { limitBatchSize, rateLimit, trpcCallsOf } from './middleware/rate-limit';
 import type { HeraldEnv } from './middleware/request-context';
 import { requestContext, requestIdOf } from './middleware/request-context';
+import { createPortalRouter } from './portal/portal-router';
+import { defaultPortalDir } from './portal/portal-static';
 import { createDocsRouter } from './rest/docs';
 import { errorResponse } from './rest/error-response';
 import { buildOpenApiDocument } from './rest/openapi';
@@ -33,13 +34,12 @@ import { createRestRouter } from './rest/rest-router';
 export interface CreateAppOptions {
   db: Database;
   config?: Partial<ApiConfig>;
-  /** `subscribe` (optional) wakes `herald listen` streams at once instead of at their next poll. */
-  wakeup?: Pick<DeliveryWakeup, 'notify'> & Partial<Pick<DeliveryWakeup, 'subscribe'>>;
-  /** `herald listen` relay settings; unset ones come from the dispatcher's environment variables. */
-  relay?: Partial<RelayConfig>;
+  wakeup?: Pick<DeliveryWakeup, 'notify'>;
   logger?: Logger;
   /** Prometheus text of an in-process dispatcher, served at `/metrics` on the API's own port. */
   metrics?: () => Promise<string>;
+  /** The built portal served under `/portal` (default: `apps/portal/dist`, or `HERALD_PORTAL_DIR`). */
+  portalDir?: string;
 }
 
 /** The whole HTTP surface: tRPC at `/trpc`, REST at `/v1`, docs, health. */
@@ -99,6 +99,7 @@ export function createApp(options: CreateAppOptions) {
     return c.body(openApiDocument, 200, { 'content-type': 'application/json' });
   });
   app.route('/docs', createDocsRouter());
+  app.route('/portal', createPortalRouter(options.db, services, options.portalDir ?? defaultPortalDir()));
 
   const api = [
     settleUnreadBody(),
@@ -115,7 +116,6 @@ export function createApp(options: CreateAppOptions) {
   app.use('/v1/*', ...api, idempotency(options.db, services));
   app.use('/trpc/*', ...api, idempotency(options.db, services));
 
-  app.route('/v1', createListenRoutes({ ...options, services }));
   app.route('/v1', createRestRouter(options.db, services));
   app.all('/trpc/*', async (c) => {
     const response = await fetchRequestHandler({

@@ -22,6 +22,8 @@ export interface PlatformOptions {
   /** DNS for the dispatcher's SSRF check (tests inject one). */
   resolve?: Resolver;
   logger?: Logger;
+  /** The built portal served under `/portal` (default: `apps/portal/dist`). */
+  portalDir?: string;
 }
 
 export interface Platform {
@@ -66,10 +68,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     db: herald.db,
     wakeup,
     config: { ...options.api, ...(secretKey === undefined ? {} : { secretKey }) },
-    // `herald listen` streams lease and retry as this process's dispatcher would.
-    ...(options.dispatcher ? { relay: options.dispatcher } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(dispatcher ? { metrics: () => dispatcher.metrics.render(herald.db) } : {}),
+    ...(options.portalDir ? { portalDir: options.portalDir } : {}),
   });
   if (dispatcher && options.startDispatcher !== false) await dispatcher.start();
   const servers: RunningServer[] = [];

@@ -48,6 +48,8 @@ const fixtures: Record<string, Fixture> = {
   'POST /endpoints/{id}/test': { params: (ids) => ({ id: ids.endpoint }), body: { eventType: 'user.created' } },
   'POST /endpoints/{id}/recover': { params: (ids) => ({ id: ids.endpoint }), body: { since: '2020-01-01T00:00:00Z' } },
   'POST /deliveries/{id}/retry': { params: (ids) => ({ id: ids.delivery }), body: {} },
+  'POST /portal-sessions': { body: {} },
+  'PATCH /portal-settings': { body: { frameAncestors: ['https://dashboard.example.com'] } },
 };
 
 /**

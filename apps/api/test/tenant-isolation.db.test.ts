@@ -61,12 +61,17 @@ const objectRoutes: Record<string, Route> = {
   'GET /endpoints/{id}/deliveries': { method: 'GET', path: (o) => `/v1/endpoints/${o.endpointId}/deliveries` },
   'GET /deliveries/{id}': { method: 'GET', path: (o) => `/v1/deliveries/${o.deliveryId}` },
   'POST /deliveries/{id}/retry': { method: 'POST', path: (o) => `/v1/deliveries/${o.deliveryId}/retry` },
+  'GET /endpoints/{id}/stats': { method: 'GET', path: (o) => `/v1/endpoints/${o.endpointId}/stats` },
+  'GET /deliveries/{id}/request': { method: 'GET', path: (o) => `/v1/deliveries/${o.deliveryId}/request` },
 };
 
 const routeKey = (method: string, path: string) => `${method} ${path}`;
 const liveRoutes = restProcedures().map((p) => ({ key: routeKey(p.openapi.method, p.openapi.path), ...p }));
 const liveObjectRoutes = liveRoutes.filter((r) => r.pathParams.length > 0);
-const liveListRoutes = liveRoutes.filter((r) => r.pathParams.length === 0 && r.openapi.method === 'GET');
+// Project lists (the operator's overview of every project takes the admin token, not a project key).
+const liveListRoutes = liveRoutes.filter(
+  (r) => r.pathParams.length === 0 && r.openapi.method === 'GET' && r.openapi.auth === 'apiKey',
+);
 
 describeDb('tenant isolation', (t) => {
   let owner: Tenant;

@@ -14,8 +14,21 @@ export type { ApiKeyIdentity, ApiKeyVerifierOptions } from './services/api-keys'
 export { API_KEY_PREFIX, ApiKeyVerifier, hashApiKey } from './services/api-keys';
 export { changeWithEvents } from './services/change-with-events';
 export { hashPassword } from './services/passwords';
+export type { NewPortalSession, OpenLinkResult, PortalSession } from './services/portal-sessions';
+export {
+  endPortalSession,
+  findPortalSession,
+  hasCsrfToken,
+  openPortalLink,
+  PORTAL_CSRF_COOKIE,
+  PORTAL_CSRF_HEADER,
+  PORTAL_OPEN_PATH,
+  PORTAL_SESSION_COOKIE,
+  startPortalSession,
+} from './services/portal-sessions';
 export type { ApiServices, CallBudget, Context } from './trpc/context';
 export { createApiServices, createContext } from './trpc/context';
 export type { Meta, OpenApiMeta } from './trpc/init';
+export { matchesAdminToken } from './trpc/init';
 export type { AppRouter } from './trpc/router';
 export { appRouter, createCaller } from './trpc/router';

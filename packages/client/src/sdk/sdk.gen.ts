@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { ApiKeysCreateData, ApiKeysCreateErrors, ApiKeysCreateResponses, ApiKeysListData, ApiKeysListErrors, ApiKeysListResponses, ApiKeysRevokeData, ApiKeysRevokeErrors, ApiKeysRevokeResponses, DeliveriesGetData, DeliveriesGetErrors, DeliveriesGetResponses, DeliveriesRetryData, DeliveriesRetryErrors, DeliveriesRetryResponses, EndpointsCreateData, EndpointsCreateErrors, EndpointsCreateListenData, EndpointsCreateListenErrors, EndpointsCreateListenResponses, EndpointsCreateResponses, EndpointsDeleteData, EndpointsDeleteErrors, EndpointsDeleteResponses, EndpointsDeliveriesData, EndpointsDeliveriesErrors, EndpointsDeliveriesResponses, EndpointsGetData, EndpointsGetErrors, EndpointsGetResponses, EndpointsGetSecretData, EndpointsGetSecretErrors, EndpointsGetSecretResponses, EndpointsListData, EndpointsListErrors, EndpointsListResponses, EndpointsRecoverData, EndpointsRecoverErrors, EndpointsRecoverResponses, EndpointsRotateSecretData, EndpointsRotateSecretErrors, EndpointsRotateSecretResponses, EndpointsSendTestData, EndpointsSendTestErrors, EndpointsSendTestResponses, EndpointsUpdateData, EndpointsUpdateErrors, EndpointsUpdateResponses, EventsGetData, EventsGetErrors, EventsGetResponses, EventsListData, EventsListErrors, EventsListResponses, EventsTypesData, EventsTypesErrors, EventsTypesResponses, LoginsCreateData, LoginsCreateErrors, LoginsCreateResponses, ProjectsCreateData, ProjectsCreateErrors, ProjectsCreateResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersSetPasswordData, UsersSetPasswordErrors, UsersSetPasswordResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
+import type { ApiKeysCreateData, ApiKeysCreateErrors, ApiKeysCreateResponses, ApiKeysListData, ApiKeysListErrors, ApiKeysListResponses, ApiKeysRevokeData, ApiKeysRevokeErrors, ApiKeysRevokeResponses, DeliveriesGetData, DeliveriesGetErrors, DeliveriesGetResponses, DeliveriesListData, DeliveriesListErrors, DeliveriesListResponses, DeliveriesRequestData, DeliveriesRequestErrors, DeliveriesRequestResponses, DeliveriesRetryData, DeliveriesRetryErrors, DeliveriesRetryResponses, EndpointsCreateData, EndpointsCreateErrors, EndpointsCreateResponses, EndpointsDeleteData, EndpointsDeleteErrors, EndpointsDeleteResponses, EndpointsDeliveriesData, EndpointsDeliveriesErrors, EndpointsDeliveriesResponses, EndpointsGetData, EndpointsGetErrors, EndpointsGetResponses, EndpointsGetSecretData, EndpointsGetSecretErrors, EndpointsGetSecretResponses, EndpointsListData, EndpointsListErrors, EndpointsListResponses, EndpointsRecoverData, EndpointsRecoverErrors, EndpointsRecoverResponses, EndpointsRotateSecretData, EndpointsRotateSecretErrors, EndpointsRotateSecretResponses, EndpointsSendTestData, EndpointsSendTestErrors, EndpointsSendTestResponses, EndpointsStatsData, EndpointsStatsErrors, EndpointsStatsResponses, EndpointsUpdateData, EndpointsUpdateErrors, EndpointsUpdateResponses, EventsGetData, EventsGetErrors, EventsGetResponses, EventsListData, EventsListErrors, EventsListResponses, EventsTypesData, EventsTypesErrors, EventsTypesResponses, LoginsCreateData, LoginsCreateErrors, LoginsCreateResponses, OperatorOverviewData, OperatorOverviewErrors, OperatorOverviewResponses, PortalSessionsCreateData, PortalSessionsCreateErrors, PortalSessionsCreateResponses, PortalSettingsGetData, PortalSettingsGetErrors, PortalSettingsGetResponses, PortalSettingsUpdateData, PortalSettingsUpdateErrors, PortalSettingsUpdateResponses, ProjectsCreateData, ProjectsCreateErrors, ProjectsCreateResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersSetPasswordData, UsersSetPasswordErrors, UsersSetPasswordResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -50,11 +50,29 @@ export const apiKeysRevoke = <ThrowOnError extends boolean = false>(options: Opt
 });
 
 /**
+ * List the project's deliveries, newest first (the delivery log)
+ */
+export const deliveriesList = <ThrowOnError extends boolean = false>(options?: Options<DeliveriesListData, ThrowOnError>) => (options?.client ?? client).get<DeliveriesListResponses, DeliveriesListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/deliveries',
+    ...options
+});
+
+/**
  * Get a delivery with its attempts
  */
 export const deliveriesGet = <ThrowOnError extends boolean = false>(options: Options<DeliveriesGetData, ThrowOnError>) => (options.client ?? client).get<DeliveriesGetResponses, DeliveriesGetErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/deliveries/{id}',
+    ...options
+});
+
+/**
+ * A delivery's request: the body and each attempt's headers (secrets hidden)
+ */
+export const deliveriesRequest = <ThrowOnError extends boolean = false>(options: Options<DeliveriesRequestData, ThrowOnError>) => (options.client ?? client).get<DeliveriesRequestResponses, DeliveriesRequestErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/deliveries/{id}/request',
     ...options
 });
 
@@ -86,19 +104,6 @@ export const endpointsList = <ThrowOnError extends boolean = false>(options?: Op
 export const endpointsCreate = <ThrowOnError extends boolean = false>(options: Options<EndpointsCreateData, ThrowOnError>) => (options.client ?? client).post<EndpointsCreateResponses, EndpointsCreateErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/endpoints',
-    ...options,
-    headers: {
-        'Content-Type': 'application/json',
-        ...options.headers
-    }
-});
-
-/**
- * Create a development endpoint for herald listen
- */
-export const endpointsCreateListen = <ThrowOnError extends boolean = false>(options: Options<EndpointsCreateListenData, ThrowOnError>) => (options.client ?? client).post<EndpointsCreateListenResponses, EndpointsCreateListenErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
-    url: '/v1/endpoints/listen',
     ...options,
     headers: {
         'Content-Type': 'application/json',
@@ -182,6 +187,15 @@ export const endpointsGetSecret = <ThrowOnError extends boolean = false>(options
 });
 
 /**
+ * An endpoint's success rate and latency over 24 h, and its backlog
+ */
+export const endpointsStats = <ThrowOnError extends boolean = false>(options: Options<EndpointsStatsData, ThrowOnError>) => (options.client ?? client).get<EndpointsStatsResponses, EndpointsStatsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/endpoints/{id}/stats',
+    ...options
+});
+
+/**
  * Send an example event to this endpoint
  */
 export const endpointsSendTest = <ThrowOnError extends boolean = false>(options: Options<EndpointsSendTestData, ThrowOnError>) => (options.client ?? client).post<EndpointsSendTestResponses, EndpointsSendTestErrors, ThrowOnError>({
@@ -227,6 +241,50 @@ export const eventsGet = <ThrowOnError extends boolean = false>(options: Options
 export const loginsCreate = <ThrowOnError extends boolean = false>(options: Options<LoginsCreateData, ThrowOnError>) => (options.client ?? client).post<LoginsCreateResponses, LoginsCreateErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/logins',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Every project's queue depth, oldest due delivery and failing endpoints
+ */
+export const operatorOverview = <ThrowOnError extends boolean = false>(options?: Options<OperatorOverviewData, ThrowOnError>) => (options?.client ?? client).get<OperatorOverviewResponses, OperatorOverviewErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/operator/overview',
+    ...options
+});
+
+/**
+ * A single-use link into the portal of this project (15 minutes)
+ */
+export const portalSessionsCreate = <ThrowOnError extends boolean = false>(options?: Options<PortalSessionsCreateData, ThrowOnError>) => (options?.client ?? client).post<PortalSessionsCreateResponses, PortalSessionsCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/portal-sessions',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options?.headers
+    }
+});
+
+/**
+ * The project's portal settings
+ */
+export const portalSettingsGet = <ThrowOnError extends boolean = false>(options?: Options<PortalSettingsGetData, ThrowOnError>) => (options?.client ?? client).get<PortalSettingsGetResponses, PortalSettingsGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/portal-settings',
+    ...options
+});
+
+/**
+ * Sets the project's portal settings (which sites may frame the portal)
+ */
+export const portalSettingsUpdate = <ThrowOnError extends boolean = false>(options: Options<PortalSettingsUpdateData, ThrowOnError>) => (options.client ?? client).patch<PortalSettingsUpdateResponses, PortalSettingsUpdateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/portal-settings',
     ...options,
     headers: {
         'Content-Type': 'application/json',

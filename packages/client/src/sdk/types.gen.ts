@@ -235,6 +235,92 @@ export type ApiKeysRevokeResponses = {
 
 export type ApiKeysRevokeResponse = ApiKeysRevokeResponses[keyof ApiKeysRevokeResponses];
 
+export type DeliveriesListData = {
+    body?: never;
+    path?: never;
+    query?: {
+        status?: 'pending' | 'in_flight' | 'succeeded' | 'failed';
+        eventType?: 'user.created' | 'user.updated' | 'user.deleted' | 'user.password.changed' | 'user.login.succeeded' | 'user.login.failed' | 'endpoint.disabled';
+        endpointId?: string;
+        eventId?: string;
+        since?: string;
+        until?: string;
+        limit?: number;
+        cursor?: string;
+    };
+    url: '/v1/deliveries';
+};
+
+export type DeliveriesListErrors = {
+    /**
+     * Invalid input
+     */
+    400: ApiError;
+    /**
+     * Missing, unknown or revoked credentials
+     */
+    401: ApiError;
+    /**
+     * Not found in this project
+     */
+    404: ApiError;
+    /**
+     * Conflict
+     */
+    409: ApiError;
+    /**
+     * Body too large
+     */
+    413: ApiError;
+    /**
+     * Body is not JSON
+     */
+    415: ApiError;
+    /**
+     * Idempotency-Key reused with another body
+     */
+    422: ApiError;
+    /**
+     * Rate limited
+     */
+    429: ApiError;
+    /**
+     * Internal server error
+     */
+    500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
+};
+
+export type DeliveriesListError = DeliveriesListErrors[keyof DeliveriesListErrors];
+
+export type DeliveriesListResponses = {
+    /**
+     * Success
+     */
+    200: {
+        data: Array<{
+            id: string;
+            endpointId: string;
+            eventId: string;
+            eventType: string;
+            status: 'pending' | 'in_flight' | 'succeeded' | 'failed';
+            attemptCount: number;
+            nextAttemptAt: string | null;
+            lastStatusCode: number | null;
+            lastError: string | null;
+            createdAt: string;
+            completedAt: string | null;
+            payloadExpired: boolean;
+        }>;
+        nextCursor: string | null;
+    };
+};
+
+export type DeliveriesListResponse = DeliveriesListResponses[keyof DeliveriesListResponses];
+
 export type DeliveriesGetData = {
     body?: never;
     path: {
@@ -320,6 +406,82 @@ export type DeliveriesGetResponses = {
 };
 
 export type DeliveriesGetResponse = DeliveriesGetResponses[keyof DeliveriesGetResponses];
+
+export type DeliveriesRequestData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/deliveries/{id}/request';
+};
+
+export type DeliveriesRequestErrors = {
+    /**
+     * Invalid input
+     */
+    400: ApiError;
+    /**
+     * Missing, unknown or revoked credentials
+     */
+    401: ApiError;
+    /**
+     * Not found in this project
+     */
+    404: ApiError;
+    /**
+     * Conflict
+     */
+    409: ApiError;
+    /**
+     * Body too large
+     */
+    413: ApiError;
+    /**
+     * Body is not JSON
+     */
+    415: ApiError;
+    /**
+     * Idempotency-Key reused with another body
+     */
+    422: ApiError;
+    /**
+     * Rate limited
+     */
+    429: ApiError;
+    /**
+     * Internal server error
+     */
+    500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
+};
+
+export type DeliveriesRequestError = DeliveriesRequestErrors[keyof DeliveriesRequestErrors];
+
+export type DeliveriesRequestResponses = {
+    /**
+     * Success
+     */
+    200: {
+        url: string;
+        /**
+         * The envelope as sent (`data` is `{}` once payload retention cleared it).
+         */
+        body: string;
+        attempts: Array<{
+            attemptNumber: number;
+            headers: Array<{
+                name: string;
+                value: string;
+            }>;
+        }>;
+    };
+};
+
+export type DeliveriesRequestResponse = DeliveriesRequestResponses[keyof DeliveriesRequestResponses];
 
 export type DeliveriesRetryData = {
     body?: {
@@ -468,10 +630,6 @@ export type EndpointsListResponses = {
         data: Array<{
             id: string;
             url: string;
-            /**
-             * `http`: Herald sends its webhooks. `listen`: a `herald listen` development endpoint; its deliveries stream to the CLI (GET /v1/endpoints/{id}/listen), which forwards them to `url` on its own machine.
-             */
-            kind: 'http' | 'listen';
             description: string | null;
             eventTypes: Array<string> | null;
             headers: {
@@ -577,10 +735,6 @@ export type EndpointsCreateResponses = {
         endpoint: {
             id: string;
             url: string;
-            /**
-             * `http`: Herald sends its webhooks. `listen`: a `herald listen` development endpoint; its deliveries stream to the CLI (GET /v1/endpoints/{id}/listen), which forwards them to `url` on its own machine.
-             */
-            kind: 'http' | 'listen';
             description: string | null;
             eventTypes: Array<string> | null;
             headers: {
@@ -608,108 +762,6 @@ export type EndpointsCreateResponses = {
 };
 
 export type EndpointsCreateResponse = EndpointsCreateResponses[keyof EndpointsCreateResponses];
-
-export type EndpointsCreateListenData = {
-    body: {
-        forwardTo: string;
-        description?: string | null;
-        eventTypes?: Array<'user.created' | 'user.updated' | 'user.deleted' | 'user.password.changed' | 'user.login.succeeded' | 'user.login.failed' | 'endpoint.disabled'> | null;
-    };
-    headers?: {
-        /**
-         * Retry-safe POSTs: the same key and body replay the first response for 24 h.
-         */
-        'Idempotency-Key'?: string;
-    };
-    path?: never;
-    query?: never;
-    url: '/v1/endpoints/listen';
-};
-
-export type EndpointsCreateListenErrors = {
-    /**
-     * Invalid input
-     */
-    400: ApiError;
-    /**
-     * Missing, unknown or revoked credentials
-     */
-    401: ApiError;
-    /**
-     * Not found in this project
-     */
-    404: ApiError;
-    /**
-     * Conflict
-     */
-    409: ApiError;
-    /**
-     * Body too large
-     */
-    413: ApiError;
-    /**
-     * Body is not JSON
-     */
-    415: ApiError;
-    /**
-     * Idempotency-Key reused with another body
-     */
-    422: ApiError;
-    /**
-     * Rate limited
-     */
-    429: ApiError;
-    /**
-     * Internal server error
-     */
-    500: ApiError;
-    /**
-     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
-     */
-    503: ApiError;
-};
-
-export type EndpointsCreateListenError = EndpointsCreateListenErrors[keyof EndpointsCreateListenErrors];
-
-export type EndpointsCreateListenResponses = {
-    /**
-     * Success
-     */
-    201: {
-        endpoint: {
-            id: string;
-            url: string;
-            /**
-             * `http`: Herald sends its webhooks. `listen`: a `herald listen` development endpoint; its deliveries stream to the CLI (GET /v1/endpoints/{id}/listen), which forwards them to `url` on its own machine.
-             */
-            kind: 'http' | 'listen';
-            description: string | null;
-            eventTypes: Array<string> | null;
-            headers: {
-                [key: string]: string;
-            };
-            disabled: boolean;
-            disabledReason: string | null;
-            /**
-             * Most requests in flight to this endpoint at once; null: the dispatcher's default.
-             */
-            maxInFlight: number | null;
-            /**
-             * `fifo`: one subject's events (one user's, say) are delivered one at a time in `sequence` order; a delivery waiting for its retry holds back later events of its subject only. `none`: deliveries go out concurrently.
-             */
-            ordering: 'none' | 'fifo';
-            /**
-             * Most deliveries per second to this endpoint, across all dispatchers; null: no limit.
-             */
-            rateLimit: number | null;
-            createdAt: string;
-            updatedAt: string;
-        };
-        secret: string;
-    };
-};
-
-export type EndpointsCreateListenResponse = EndpointsCreateListenResponses[keyof EndpointsCreateListenResponses];
 
 export type EndpointsDeleteData = {
     body?: never;
@@ -838,10 +890,6 @@ export type EndpointsGetResponses = {
     200: {
         id: string;
         url: string;
-        /**
-         * `http`: Herald sends its webhooks. `listen`: a `herald listen` development endpoint; its deliveries stream to the CLI (GET /v1/endpoints/{id}/listen), which forwards them to `url` on its own machine.
-         */
-        kind: 'http' | 'listen';
         description: string | null;
         eventTypes: Array<string> | null;
         headers: {
@@ -940,10 +988,6 @@ export type EndpointsUpdateResponses = {
     200: {
         id: string;
         url: string;
-        /**
-         * `http`: Herald sends its webhooks. `listen`: a `herald listen` development endpoint; its deliveries stream to the CLI (GET /v1/endpoints/{id}/listen), which forwards them to `url` on its own machine.
-         */
-        kind: 'http' | 'listen';
         description: string | null;
         eventTypes: Array<string> | null;
         headers: {
@@ -1271,6 +1315,98 @@ export type EndpointsGetSecretResponses = {
 };
 
 export type EndpointsGetSecretResponse = EndpointsGetSecretResponses[keyof EndpointsGetSecretResponses];
+
+export type EndpointsStatsData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/endpoints/{id}/stats';
+};
+
+export type EndpointsStatsErrors = {
+    /**
+     * Invalid input
+     */
+    400: ApiError;
+    /**
+     * Missing, unknown or revoked credentials
+     */
+    401: ApiError;
+    /**
+     * Not found in this project
+     */
+    404: ApiError;
+    /**
+     * Conflict
+     */
+    409: ApiError;
+    /**
+     * Body too large
+     */
+    413: ApiError;
+    /**
+     * Body is not JSON
+     */
+    415: ApiError;
+    /**
+     * Idempotency-Key reused with another body
+     */
+    422: ApiError;
+    /**
+     * Rate limited
+     */
+    429: ApiError;
+    /**
+     * Internal server error
+     */
+    500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
+};
+
+export type EndpointsStatsError = EndpointsStatsErrors[keyof EndpointsStatsErrors];
+
+export type EndpointsStatsResponses = {
+    /**
+     * Success
+     */
+    200: {
+        /**
+         * One entry per hour, oldest first, hours without attempts included.
+         */
+        hours: Array<{
+            /**
+             * Start of the hour (UTC).
+             */
+            hour: string;
+            attempts: number;
+            succeeded: number;
+            avgDurationMs: number | null;
+        }>;
+        attempts: number;
+        /**
+         * Share of the 24 h attempts answered 2xx (0..1); null: none.
+         */
+        successRate: number | null;
+        avgDurationMs: number | null;
+        backlog: {
+            /**
+             * Deliveries pending or in flight.
+             */
+            queued: number;
+            /**
+             * When the oldest due delivery was due; null: none due.
+             */
+            oldestDueAt: string | null;
+        };
+    };
+};
+
+export type EndpointsStatsResponse = EndpointsStatsResponses[keyof EndpointsStatsResponses];
 
 export type EndpointsSendTestData = {
     body: {
@@ -1636,6 +1772,286 @@ export type LoginsCreateResponses = {
 };
 
 export type LoginsCreateResponse = LoginsCreateResponses[keyof LoginsCreateResponses];
+
+export type OperatorOverviewData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/operator/overview';
+};
+
+export type OperatorOverviewErrors = {
+    /**
+     * Invalid input
+     */
+    400: ApiError;
+    /**
+     * Missing, unknown or revoked credentials
+     */
+    401: ApiError;
+    /**
+     * Not found in this project
+     */
+    404: ApiError;
+    /**
+     * Conflict
+     */
+    409: ApiError;
+    /**
+     * Body too large
+     */
+    413: ApiError;
+    /**
+     * Body is not JSON
+     */
+    415: ApiError;
+    /**
+     * Idempotency-Key reused with another body
+     */
+    422: ApiError;
+    /**
+     * Rate limited
+     */
+    429: ApiError;
+    /**
+     * Internal server error
+     */
+    500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
+};
+
+export type OperatorOverviewError = OperatorOverviewErrors[keyof OperatorOverviewErrors];
+
+export type OperatorOverviewResponses = {
+    /**
+     * Success
+     */
+    200: {
+        data: Array<{
+            id: string;
+            name: string;
+            queued: number;
+            oldestDueAt: string | null;
+            endpoints: number;
+            /**
+             * Enabled endpoints in a run of failures.
+             */
+            failingEndpoints: number;
+            disabledEndpoints: number;
+        }>;
+    };
+};
+
+export type OperatorOverviewResponse = OperatorOverviewResponses[keyof OperatorOverviewResponses];
+
+export type PortalSessionsCreateData = {
+    body?: {
+        [key: string]: never;
+    };
+    headers?: {
+        /**
+         * Retry-safe POSTs: the same key and body replay the first response for 24 h.
+         */
+        'Idempotency-Key'?: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/portal-sessions';
+};
+
+export type PortalSessionsCreateErrors = {
+    /**
+     * Invalid input
+     */
+    400: ApiError;
+    /**
+     * Missing, unknown or revoked credentials
+     */
+    401: ApiError;
+    /**
+     * Not found in this project
+     */
+    404: ApiError;
+    /**
+     * Conflict
+     */
+    409: ApiError;
+    /**
+     * Body too large
+     */
+    413: ApiError;
+    /**
+     * Body is not JSON
+     */
+    415: ApiError;
+    /**
+     * Idempotency-Key reused with another body
+     */
+    422: ApiError;
+    /**
+     * Rate limited
+     */
+    429: ApiError;
+    /**
+     * Internal server error
+     */
+    500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
+};
+
+export type PortalSessionsCreateError = PortalSessionsCreateErrors[keyof PortalSessionsCreateErrors];
+
+export type PortalSessionsCreateResponses = {
+    /**
+     * Success
+     */
+    201: {
+        /**
+         * Open once, within 15 minutes: it sets the portal session cookie (4 hours).
+         */
+        url: string;
+        expiresAt: string;
+    };
+};
+
+export type PortalSessionsCreateResponse = PortalSessionsCreateResponses[keyof PortalSessionsCreateResponses];
+
+export type PortalSettingsGetData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/portal-settings';
+};
+
+export type PortalSettingsGetErrors = {
+    /**
+     * Invalid input
+     */
+    400: ApiError;
+    /**
+     * Missing, unknown or revoked credentials
+     */
+    401: ApiError;
+    /**
+     * Not found in this project
+     */
+    404: ApiError;
+    /**
+     * Conflict
+     */
+    409: ApiError;
+    /**
+     * Body too large
+     */
+    413: ApiError;
+    /**
+     * Body is not JSON
+     */
+    415: ApiError;
+    /**
+     * Idempotency-Key reused with another body
+     */
+    422: ApiError;
+    /**
+     * Rate limited
+     */
+    429: ApiError;
+    /**
+     * Internal server error
+     */
+    500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
+};
+
+export type PortalSettingsGetError = PortalSettingsGetErrors[keyof PortalSettingsGetErrors];
+
+export type PortalSettingsGetResponses = {
+    /**
+     * Success
+     */
+    200: {
+        frameAncestors: Array<string>;
+    };
+};
+
+export type PortalSettingsGetResponse = PortalSettingsGetResponses[keyof PortalSettingsGetResponses];
+
+export type PortalSettingsUpdateData = {
+    body: {
+        /**
+         * Origins allowed to show the portal in a frame (CSP frame-ancestors); empty: none.
+         */
+        frameAncestors: Array<string>;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/portal-settings';
+};
+
+export type PortalSettingsUpdateErrors = {
+    /**
+     * Invalid input
+     */
+    400: ApiError;
+    /**
+     * Missing, unknown or revoked credentials
+     */
+    401: ApiError;
+    /**
+     * Not found in this project
+     */
+    404: ApiError;
+    /**
+     * Conflict
+     */
+    409: ApiError;
+    /**
+     * Body too large
+     */
+    413: ApiError;
+    /**
+     * Body is not JSON
+     */
+    415: ApiError;
+    /**
+     * Idempotency-Key reused with another body
+     */
+    422: ApiError;
+    /**
+     * Rate limited
+     */
+    429: ApiError;
+    /**
+     * Internal server error
+     */
+    500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
+};
+
+export type PortalSettingsUpdateError = PortalSettingsUpdateErrors[keyof PortalSettingsUpdateErrors];
+
+export type PortalSettingsUpdateResponses = {
+    /**
+     * Success
+     */
+    200: {
+        frameAncestors: Array<string>;
+    };
+};
+
+export type PortalSettingsUpdateResponse = PortalSettingsUpdateResponses[keyof PortalSettingsUpdateResponses];
 
 export type ProjectsCreateData = {
     body: {

@@ -5,6 +5,7 @@ import { initTRPC } from '@trpc/server';
 import { ApiErrorCause, apiError, serviceUnavailable, toApiErrorBody } from '../errors';
 import { bearerToken } from '../services/api-keys';
 import type { CallBudget, Context } from './context';
+import { portalSessionOf } from './portal-auth';
 
 /** REST exposure of a procedure: the same procedure answers under `/v1`. */
 export interface OpenApiMeta {
@@ -53,20 +54,36 @@ export const publicProcedure = t.procedure.use(async ({ ctx, next }) => {
 });
 
 /** Every project-scoped procedure runs with the caller's project id. */
-export const projectProcedure = publicProcedure.use(async ({ ctx, next }) => {
+export const projectProcedure = publicProcedure.use(async ({ ctx, next, path, type }) => {
   const identity = await ctx.services.apiKeys.identify(ctx.headers);
-  if (!identity) throw apiError('unauthorized', 'A valid API key is required (Authorization: Bearer sk_…)');
-  return next({ ctx: { ...ctx, projectId: identity.projectId, apiKeyId: identity.apiKeyId } });
+  if (identity) return next({ ctx: { ...ctx, projectId: identity.projectId, apiKeyId: identity.apiKeyId } });
+  // The portal's browser session: scoped server-side to the project its link was minted for.
+  const session = await portalSessionOf(ctx, { path, type }, 'project');
+  if (!session?.projectId) throw apiError('unauthorized', 'A valid API key is required (Authorization: Bearer sk_…)');
+  return next({ ctx: { ...ctx, projectId: session.projectId, apiKeyId: null } });
 });
 
 export const adminProcedure = publicProcedure.use(async ({ ctx, next }) => {
-  const expected = ctx.services.config.adminToken;
-  const token = bearerToken(ctx.headers);
-  if (!expected || !token || !sameSecret(token, expected)) {
+  if (!isAdmin(ctx)) {
     throw apiError('unauthorized', 'The admin token is required (Authorization: Bearer <HERALD_ADMIN_TOKEN>)');
   }
   return next();
 });
+
+/** The admin token, or the portal's operator session (signed in with it). */
+export const operatorProcedure = publicProcedure.use(async ({ ctx, next, path, type }) => {
+  if (isAdmin(ctx) || (await portalSessionOf(ctx, { path, type }, 'operator'))) return next();
+  throw apiError('unauthorized', 'The admin token or an operator sign-in is required');
+});
+
+function isAdmin(ctx: Context): boolean {
+  return matchesAdminToken(ctx.services.config.adminToken, bearerToken(ctx.headers));
+}
+
+/** True if `token` is the configured admin token (never when none is configured). */
+export function matchesAdminToken(expected: string | undefined | null, token: string | null | undefined): boolean {
+  return Boolean(expected && token && sameSecret(token, expected));
+}
 
 function callRateLimited(budget: CallBudget): TRPCError {
   const error = apiError(

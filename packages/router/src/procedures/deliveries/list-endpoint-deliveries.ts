@@ -1,11 +1,12 @@
-import { deliveries, deliveryStatuses, events } from '@herald/db';
+import { deliveries, deliveryStatuses } from '@herald/db';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import { z } from 'zod';
-import { cursorSchema, listLimitSchema, pageSchema, toPage } from '../../services/pagination';
+import { cursorSchema, listLimitSchema, pageSchema } from '../../services/pagination';
 import { projectProcedure } from '../../trpc/init';
 import { endpointIdSchema } from '../endpoints/endpoint-schemas';
 import { findEndpoint } from '../endpoints/find-endpoint';
-import { deliverySchema, toDelivery } from './delivery-schemas';
+import { selectDeliveries, toDeliveryPage } from './delivery-query';
+import { deliverySchema } from './delivery-schemas';
 
 export const listEndpointDeliveries = projectProcedure
   .meta({
@@ -28,10 +29,7 @@ export const listEndpointDeliveries = projectProcedure
   .output(pageSchema(deliverySchema))
   .query(async ({ ctx, input }) => {
     await findEndpoint(ctx.db, ctx.projectId, input.id);
-    const rows = await ctx.db
-      .select({ delivery: deliveries, eventType: events.type, payloadExpiredAt: events.payloadExpiredAt })
-      .from(deliveries)
-      .innerJoin(events, eq(events.id, deliveries.eventId))
+    const rows = await selectDeliveries(ctx.db)
       .where(
         and(
           eq(deliveries.projectId, ctx.projectId),
@@ -42,8 +40,5 @@ export const listEndpointDeliveries = projectProcedure
       )
       .orderBy(asc(deliveries.id))
       .limit(input.limit + 1);
-    return toPage(
-      rows.map((r) => toDelivery(r.delivery, r.eventType, r.payloadExpiredAt)),
-      input.limit,
-    );
+    return toDeliveryPage(rows, input.limit);
   });
