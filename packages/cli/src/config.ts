@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { CliError } from './errors';
+
+/** Where the CLI finds Herald, from the highest precedence down: flags, environment, config file. */
+export interface CliConfig {
+  apiUrl: string;
+  apiKey: string;
+}
+
+export interface GlobalFlags {
+  apiUrl?: string;
+  apiKey?: string;
+  json?: boolean;
+}
+
+/** `$XDG_CONFIG_HOME/herald/config.json`, or `~/.config/herald/config.json`. */
+export function configFilePath(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CONFIG_HOME?.trim() || join(homedir(), '.config');
+  return join(base, 'herald', 'config.json');
+}
+
+function readConfigFile(path: string): Partial<CliConfig> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return {};
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new CliError(`${path} is not valid JSON`, 'invalid_config');
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new CliError(`${path} must hold a JSON object like {"apiUrl": "…", "apiKey": "sk_…"}`, 'invalid_config');
+  }
+  const { apiUrl, apiKey } = parsed as Record<string, unknown>;
+  return {
+    ...(typeof apiUrl === 'string' ? { apiUrl } : {}),
+    ...(typeof apiKey === 'string' ? { apiKey } : {}),
+  };
+}
+
+/** The API URL and key for this run; a clear error when either is missing or the URL is not http(s). */
+export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): CliConfig {
+  const path = configFilePath(env);
+  const file = readConfigFile(path);
+  const apiUrl = flags.apiUrl ?? env.HERALD_API_URL ?? file.apiUrl;
+  const apiKey = flags.apiKey ?? env.HERALD_API_KEY ?? file.apiKey;
+  if (!apiUrl) {
+    throw new CliError(
+      `No API URL: pass --api-url, set HERALD_API_URL, or write "apiUrl" in ${path}`,
+      'missing_config',
+    );
+  }
+  if (!apiKey) {
+    throw new CliError(
+      `No API key: pass --api-key, set HERALD_API_KEY, or write "apiKey" in ${path}`,
+      'missing_config',
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(apiUrl);
+  } catch {
+    throw new CliError(`Invalid API URL "${apiUrl}": expected e.g. http://localhost:3000`, 'invalid_url');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new CliError(`Invalid API URL "${apiUrl}": only http and https are supported`, 'invalid_url');
+  }
+  return { apiUrl: url.href.replace(/\/+$/, ''), apiKey };
+}

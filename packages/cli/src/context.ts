@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { type Api, createApi } from './api';
+import { type GlobalFlags, resolveConfig } from './config';
+import { createOutput, type Output } from './output';
+
+/** What every command runs with: the API (config resolved from flags, env, file) and the output. */
+export interface CommandContext {
+  api: Api;
+  out: Output;
+}
+
+/** Global flags are read from the root program, wherever the command sits (`herald deliveries list`). */
+export function globalFlags(command: Command): GlobalFlags {
+  return command.optsWithGlobals<GlobalFlags>();
+}
+
+export function outputFor(command: Command): Output {
+  return createOutput({ json: Boolean(globalFlags(command).json) });
+}
+
+export function contextFor(command: Command): CommandContext {
+  const flags = globalFlags(command);
+  return { api: createApi(resolveConfig(flags)), out: outputFor(command) };
+}
+
+/** `a,b,c` → ['a', 'b', 'c'] (empty entries dropped). */
+export function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** A positive whole number option. */
+export function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number ≥ 1`);
+    return n;
+  };
+}
