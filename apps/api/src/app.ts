@@ -1,7 +1,7 @@
 import { createLogger } from '@herald/config';
 import type { Database } from '@herald/db';
 import { isDatabaseUnavailable } from '@herald/db';
-import type { DeliveryWakeup } from '@herald/delivery';
+import type { DeliveryWakeup, RelayConfig } from '@herald/delivery';
 import type { ApiConfig, ApiServices } from '@herald/router';
 import {
   appRouter,
@@ -19,6 +19,7 @@ import { sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
+import { createListenRoutes } from './listen/listen-routes';
 import { idempotency } from './middleware/idempotency';
 import { limitBody, limitJsonDepth, requireJsonBody, settleUnreadBody } from './middleware/json-body';
 import { limitBatchSize, rateLimit, trpcCallsOf } from './middleware/rate-limit';
@@ -34,7 +35,10 @@ import { createRestRouter } from './rest/rest-router';
 export interface CreateAppOptions {
   db: Database;
   config?: Partial<ApiConfig>;
-  wakeup?: Pick<DeliveryWakeup, 'notify'>;
+  /** `subscribe` (optional) wakes `herald listen` streams at once instead of at their next poll. */
+  wakeup?: Pick<DeliveryWakeup, 'notify'> & Partial<Pick<DeliveryWakeup, 'subscribe'>>;
+  /** `herald listen` relay settings; unset ones come from the dispatcher's environment variables. */
+  relay?: Partial<RelayConfig>;
   logger?: Logger;
   /** Prometheus text of an in-process dispatcher, served at `/metrics` on the API's own port. */
   metrics?: () => Promise<string>;
@@ -116,6 +120,7 @@ export function createApp(options: CreateAppOptions) {
   app.use('/v1/*', ...api, idempotency(options.db, services));
   app.use('/trpc/*', ...api, idempotency(options.db, services));
 
+  app.route('/v1', createListenRoutes({ ...options, services }));
   app.route('/v1', createRestRouter(options.db, services));
   app.all('/trpc/*', async (c) => {
     const response = await fetchRequestHandler({

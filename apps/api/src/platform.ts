@@ -68,6 +68,8 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     db: herald.db,
     wakeup,
     config: { ...options.api, ...(secretKey === undefined ? {} : { secretKey }) },
+    // `herald listen` streams lease and retry as this process's dispatcher would.
+    ...(options.dispatcher ? { relay: options.dispatcher } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     ...(dispatcher ? { metrics: () => dispatcher.metrics.render(herald.db) } : {}),
     ...(options.portalDir ? { portalDir: options.portalDir } : {}),

@@ -630,6 +630,10 @@ export type EndpointsListResponses = {
         data: Array<{
             id: string;
             url: string;
+            /**
+             * `http`: Herald sends its webhooks. `listen`: a `herald listen` development endpoint; its deliveries stream to the CLI (GET /v1/endpoints/{id}/listen), which forwards them to `url` on its own machine.
+             */
+            kind: 'http' | 'listen';
             description: string | null;
             eventTypes: Array<string> | null;
             headers: {
@@ -735,6 +739,10 @@ export type EndpointsCreateResponses = {
         endpoint: {
             id: string;
             url: string;
+            /**
+             * `http`: Herald sends its webhooks. `listen`: a `herald listen` development endpoint; its deliveries stream to the CLI (GET /v1/endpoints/{id}/listen), which forwards them to `url` on its own machine.
+             */
+            kind: 'http' | 'listen';
             description: string | null;
             eventTypes: Array<string> | null;
             headers: {
@@ -762,6 +770,108 @@ export type EndpointsCreateResponses = {
 };
 
 export type EndpointsCreateResponse = EndpointsCreateResponses[keyof EndpointsCreateResponses];
+
+export type EndpointsCreateListenData = {
+    body: {
+        forwardTo: string;
+        description?: string | null;
+        eventTypes?: Array<'user.created' | 'user.updated' | 'user.deleted' | 'user.password.changed' | 'user.login.succeeded' | 'user.login.failed' | 'endpoint.disabled'> | null;
+    };
+    headers?: {
+        /**
+         * Retry-safe POSTs: the same key and body replay the first response for 24 h.
+         */
+        'Idempotency-Key'?: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/endpoints/listen';
+};
+
+export type EndpointsCreateListenErrors = {
+    /**
+     * Invalid input
+     */
+    400: ApiError;
+    /**
+     * Missing, unknown or revoked credentials
+     */
+    401: ApiError;
+    /**
+     * Not found in this project
+     */
+    404: ApiError;
+    /**
+     * Conflict
+     */
+    409: ApiError;
+    /**
+     * Body too large
+     */
+    413: ApiError;
+    /**
+     * Body is not JSON
+     */
+    415: ApiError;
+    /**
+     * Idempotency-Key reused with another body
+     */
+    422: ApiError;
+    /**
+     * Rate limited
+     */
+    429: ApiError;
+    /**
+     * Internal server error
+     */
+    500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
+};
+
+export type EndpointsCreateListenError = EndpointsCreateListenErrors[keyof EndpointsCreateListenErrors];
+
+export type EndpointsCreateListenResponses = {
+    /**
+     * Success
+     */
+    201: {
+        endpoint: {
+            id: string;
+            url: string;
+            /**
+             * `http`: Herald sends its webhooks. `listen`: a `herald listen` development endpoint; its deliveries stream to the CLI (GET /v1/endpoints/{id}/listen), which forwards them to `url` on its own machine.
+             */
+            kind: 'http' | 'listen';
+            description: string | null;
+            eventTypes: Array<string> | null;
+            headers: {
+                [key: string]: string;
+            };
+            disabled: boolean;
+            disabledReason: string | null;
+            /**
+             * Most requests in flight to this endpoint at once; null: the dispatcher's default.
+             */
+            maxInFlight: number | null;
+            /**
+             * `fifo`: one subject's events (one user's, say) are delivered one at a time in `sequence` order; a delivery waiting for its retry holds back later events of its subject only. `none`: deliveries go out concurrently.
+             */
+            ordering: 'none' | 'fifo';
+            /**
+             * Most deliveries per second to this endpoint, across all dispatchers; null: no limit.
+             */
+            rateLimit: number | null;
+            createdAt: string;
+            updatedAt: string;
+        };
+        secret: string;
+    };
+};
+
+export type EndpointsCreateListenResponse = EndpointsCreateListenResponses[keyof EndpointsCreateListenResponses];
 
 export type EndpointsDeleteData = {
     body?: never;
@@ -890,6 +1000,10 @@ export type EndpointsGetResponses = {
     200: {
         id: string;
         url: string;
+        /**
+         * `http`: Herald sends its webhooks. `listen`: a `herald listen` development endpoint; its deliveries stream to the CLI (GET /v1/endpoints/{id}/listen), which forwards them to `url` on its own machine.
+         */
+        kind: 'http' | 'listen';
         description: string | null;
         eventTypes: Array<string> | null;
         headers: {
@@ -988,6 +1102,10 @@ export type EndpointsUpdateResponses = {
     200: {
         id: string;
         url: string;
+        /**
+         * `http`: Herald sends its webhooks. `listen`: a `herald listen` development endpoint; its deliveries stream to the CLI (GET /v1/endpoints/{id}/listen), which forwards them to `url` on its own machine.
+         */
+        kind: 'http' | 'listen';
         description: string | null;
         eventTypes: Array<string> | null;
         headers: {

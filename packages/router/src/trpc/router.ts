@@ -7,6 +7,7 @@ import { listDeliveries } from '../procedures/deliveries/list-deliveries';
 import { listEndpointDeliveries } from '../procedures/deliveries/list-endpoint-deliveries';
 import { retryDelivery } from '../procedures/deliveries/retry-delivery';
 import { createEndpoint } from '../procedures/endpoints/create-endpoint';
+import { createListenEndpoint } from '../procedures/endpoints/create-listen-endpoint';
 import { deleteEndpoint } from '../procedures/endpoints/delete-endpoint';
 import { getEndpoint } from '../procedures/endpoints/get-endpoint';
 import { getEndpointSecret } from '../procedures/endpoints/get-endpoint-secret';
@@ -49,6 +50,7 @@ export const appRouter = router({
   events: router({ list: listEvents, get: getEvent, types: listEventTypes }),
   endpoints: router({
     create: createEndpoint,
+    createListen: createListenEndpoint,
     list: listEndpoints,
     get: getEndpoint,
     update: updateEndpoint,
