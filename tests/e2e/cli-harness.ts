@@ -33,6 +33,7 @@ export function runCli(args: string[], env: Record<string, string> = {}, input?:
   return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }
 
+/** A process started by `startNode` (`startCli`). */
 export interface CliProcess {
   child: ChildProcess;
   stdout(): string;
@@ -46,9 +47,18 @@ export interface CliProcess {
 
 /** Starts `herald <args>` and leaves it running (killed when the test ends if still alive). */
 export function startCli(args: string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', cliMain, ...args], {
+  return startNode(cliMain, args, env);
+}
+
+/**
+ * Runs a TypeScript entry (`node --import tsx`) as its own process, with the environment of CLI runs
+ * plus `env`: the CLI, a local receiver, an API. Killed when the test ends if still alive.
+ */
+export function startNode(entry: string, args: string[], env: Record<string, string> = {}, cwd?: string): CliProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     env: cliEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(cwd ? { cwd } : {}),
   });
   let stdout = '';
   let stderr = '';
