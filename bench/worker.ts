@@ -16,6 +16,7 @@ import {
   webhookHeaders,
 } from '@herald/delivery';
 import { serveCommands } from './lib/child';
+import { cpuMark, cpuSince, poolBackends } from './lib/cpu';
 import { userCreatedData } from './lib/fixtures';
 import { median, monoMs, sleep } from './lib/stats';
 
@@ -26,7 +27,8 @@ async function openDispatcher(url: string, concurrency: number, batchSize: numbe
   const pool = Number(process.env.BENCH_DISPATCH_POOL || 10);
   const platform = await createPlatform({
     database: { url, migrate: false, maxConnections: pool },
-    dispatcher: { concurrency, batchSize, allowPrivateNetworks: true },
+    // No history maintenance: it would run at start with the real clock (growth runs it itself).
+    dispatcher: { concurrency, batchSize, allowPrivateNetworks: true, maintenanceIntervalMs: 0 },
     startDispatcher: false,
   });
   const herald = platform.herald;
@@ -60,10 +62,12 @@ serveCommands({
     const idleRssMb = process.memoryUsage.rss() / 2 ** 20;
     const rss: Array<{ at: number; mb: number }> = [];
     const sampler = setInterval(() => rss.push({ at: monoMs(), mb: process.memoryUsage.rss() / 2 ** 20 }), 100);
+    const cpu = cpuMark(await poolBackends(handle.herald.sql!));
     const started = monoMs();
     await handle.dispatcher.start();
     await handle.dispatcher.idle();
     const elapsedMs = monoMs() - started;
+    const { processUs, backendUs } = cpuSince(cpu);
     clearInterval(sampler);
     const succeeded = handle.dispatcher.metrics.outcomeCount('succeeded');
     await handle.close();
@@ -75,6 +79,8 @@ serveCommands({
       idleRssMb,
       succeeded,
       pool: handle.pool,
+      processUs,
+      backendUs,
     };
   },
 

@@ -19,6 +19,9 @@ export interface DispatchRun {
   /** The same process before the dispatcher started. */
   idleRssMb: number;
   commitsPerDelivery: number;
+  /** CPU µs per delivery: the dispatcher process, and the PostgreSQL backends of its pool. */
+  workerCpuUs: number;
+  databaseCpuUs: number;
 }
 
 /** Preloads `count` due deliveries, runs a Herald dispatcher until they are all sent. */
@@ -29,8 +32,7 @@ export async function heraldDispatch(
   count: number,
   preload: { subjects?: number } = {},
 ): Promise<DispatchRun> {
-  await preloadDeliveries(db.sql, db.project, count, preload);
-  const doneBefore = await countDeliveries(db.sql, 'succeeded');
+  const ids = await preloadDeliveries(db.sql, db.project, count, preload);
   await ctx.receiver.call('reset', { record: false });
   const commitsBefore = await xactCommits(db.url);
   const run = await worker.call<{
@@ -39,6 +41,8 @@ export async function heraldDispatch(
     idleRssMb: number;
     succeeded: number;
     pool: number;
+    processUs: number;
+    backendUs: number;
   }>('dispatch', {
     url: db.url,
     concurrency: ctx.scale.concurrency,
@@ -47,7 +51,7 @@ export async function heraldDispatch(
   await sleep(100); // the dispatcher's backends flush their counters as they exit
   // Not per delivery: one `select 1` per pooled connection, LISTEN, UNLISTEN, releaseLeases, and our own read.
   const commits = (await xactCommits(db.url)) - commitsBefore - (run.pool + 4);
-  const done = (await countDeliveries(db.sql, 'succeeded')) - doneBefore;
+  const done = await countDeliveries(db.sql, 'succeeded', ids);
   const { count: received } = await ctx.receiver.call<{ count: number }>('stats');
   if (done !== count || run.succeeded !== count || received < count) {
     throw new Error(
@@ -59,6 +63,8 @@ export async function heraldDispatch(
     rssMb: run.rssMb,
     idleRssMb: run.idleRssMb,
     commitsPerDelivery: commits / count,
+    workerCpuUs: run.processUs / count,
+    databaseCpuUs: run.backendUs / count,
   };
 }
 
@@ -112,11 +118,16 @@ export async function dispatchBench(ctx: BenchContext): Promise<Figure[]> {
         if (side === 'bare') b.push(await bareDispatch(ctx, bare, project.secret!, bareCount, `r${round}`));
         else h.push(await heraldDispatch(ctx, herald, db, count));
       }
-      ctx.log(`  round ${round + 1}: herald ${fmt(h.at(-1)!.rate)}/s, bare ${fmt(b.at(-1)!)}/s`);
+      const last = h.at(-1)!;
+      ctx.log(
+        `  round ${round + 1}: herald ${fmt(last.rate)}/s, bare ${fmt(b.at(-1)!)}/s; CPU/delivery ${fmt(last.workerCpuUs, 0)} µs dispatcher, ${fmt(last.databaseCpuUs, 0)} µs PostgreSQL`,
+      );
     }
     const heraldRates = h.map((r) => r.rate);
     const ratio = spread(ratios(heraldRates, b));
     const commits = spread(h.map((r) => r.commitsPerDelivery));
+    const workerCpu = spread(h.map((r) => r.workerCpuUs));
+    const databaseCpu = spread(h.map((r) => r.databaseCpuUs));
     ctx.shared.heraldDispatchRate = spread(heraldRates).median;
     return [
       {
@@ -140,6 +151,14 @@ export async function dispatchBench(ctx: BenchContext): Promise<Figure[]> {
         goal: null,
         absolute: `${fmtSpread(commits, 2)} (pg_stat_database.xact_commit)`,
         detail: { commitsPerDelivery: h.map((r) => r.commitsPerDelivery) },
+      },
+      {
+        id: '·',
+        name: 'CPU per delivery',
+        ratio: null,
+        goal: null,
+        absolute: `dispatcher ${fmtSpread(workerCpu, 0)} µs; its PostgreSQL backends ${fmtSpread(databaseCpu, 0)} µs`,
+        detail: { workerCpuUs: h.map((r) => r.workerCpuUs), databaseCpuUs: h.map((r) => r.databaseCpuUs) },
       },
     ];
   } finally {

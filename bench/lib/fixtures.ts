@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { newId } from '@herald/db';
+import { idTimeBound, newId } from '@herald/db';
 import { generateSecret } from '@herald/signing';
 import postgres from 'postgres';
 
@@ -59,10 +59,17 @@ export function webhookBody(id: string, data: unknown): string {
 
 let batch = 0;
 
-/** `count` events, each with one pending delivery to the endpoint, due now; two INSERT … SELECTs. */
+/** The delivery ids of one preload, first and last: a primary-key range. */
+export interface PreloadedIds {
+  from: string;
+  to: string;
+}
+
 /**
  * `count` due deliveries to the project's endpoint, one ~1 KB `user.created`
- * event each. With `subjects`, the events are spread over that many subjects
+ * event each, with ids as Herald mints them now (`newIdAt`: the time, then 16
+ * characters, here the batch and row in hex), so they land in today's
+ * partition. With `subjects`, the events are spread over that many subjects
  * (round robin), each subject's numbered 1, 2, 3, … as recordEvent would.
  */
 export async function preloadDeliveries(
@@ -70,67 +77,37 @@ export async function preloadDeliveries(
   project: Project,
   count: number,
   options: { subjects?: number } = {},
-): Promise<void> {
-  const tag = `${Date.now().toString(36)}${(batch++).toString(36).padStart(3, '0')}`;
+): Promise<PreloadedIds> {
+  const at = Date.now();
+  const b = batch++;
+  const tag = `${at.toString(36)}${b.toString(36).padStart(3, '0')}`;
+  const hex = b.toString(16).padStart(6, '0');
+  const evt = idTimeBound('event', at) + hex;
+  const dlv = idTimeBound('delivery', at) + hex;
   const data = JSON.stringify(userCreatedData());
   const subjects = options.subjects ?? 0;
   await sql.begin(async (tx) => {
     await tx`insert into events (id, project_id, type, version, data, subject, sequence, created_at)
-             select 'evt_' || ${tag} || lpad(g::text, 9, '0'), ${project.projectId}, 'user.created', 1, ${data}::jsonb,
+             select ${evt} || lpad(to_hex(g), 10, '0'), ${project.projectId}, 'user.created', 1, ${data}::jsonb,
                     case when ${subjects}::int > 0 then 'usr_' || ${tag} || (g % ${subjects}::int) end,
                     case when ${subjects}::int > 0 then (g - 1) / ${subjects}::int + 1 end,
                     now()
              from generate_series(1, ${count}::int) g`;
     await tx`insert into deliveries (id, project_id, endpoint_id, event_id, status, next_attempt_at,
                                      subject, sequence, created_at, updated_at)
-             select 'dlv_' || ${tag} || lpad(g::text, 9, '0'), ${project.projectId}, ${project.endpointId},
-                    'evt_' || ${tag} || lpad(g::text, 9, '0'), 'pending', now(),
+             select ${dlv} || lpad(to_hex(g), 10, '0'), ${project.projectId}, ${project.endpointId},
+                    ${evt} || lpad(to_hex(g), 10, '0'), 'pending', now(),
                     case when ${subjects}::int > 0 then 'usr_' || ${tag} || (g % ${subjects}::int) end,
                     case when ${subjects}::int > 0 then (g - 1) / ${subjects}::int + 1 end,
                     now(), now()
              from generate_series(1, ${count}::int) g`;
   });
+  return { from: `${dlv}${'0'.repeat(10)}`, to: `${dlv}${'f'.repeat(10)}` };
 }
 
-export async function countDeliveries(sql: Sql, status: string): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`select count(*)::int as n from deliveries where status = ${status}`;
+/** Deliveries with `status` among those of one preload (a primary-key range, fast in a large history). */
+export async function countDeliveries(sql: Sql, status: string, ids: PreloadedIds): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n from deliveries where id between ${ids.from} and ${ids.to} and status = ${status}`;
   return row?.n ?? 0;
-}
-
-/**
- * History for the growth benchmark: `count` succeeded deliveries with one
- * attempt each, over `count / 10` events fanned out to ten endpoints (the
- * benchmark's own endpoint among them). Written with INSERT … SELECT in
- * chunks, then analyzed.
- */
-export async function loadHistory(sql: Sql, project: Project, count: number): Promise<void> {
-  const endpoints = [project.endpointId!];
-  for (let i = 1; i < 10; i++) {
-    const id = newId('endpoint');
-    await sql`insert into endpoints (id, project_id, url) values (${id}, ${project.projectId}, 'https://example.com/hook')`;
-    endpoints.push(id);
-  }
-  const small = JSON.stringify({ user: { ...userCreatedData().user, metadata: { plan: 'pro' } } });
-  const eventCount = Math.ceil(count / 10);
-  const chunk = 250_000;
-  await sql`insert into events (id, project_id, type, version, data, created_at)
-            select 'evt_past' || lpad(g::text, 9, '0'), ${project.projectId}, 'user.created', 1, ${small}::jsonb,
-                   now() - interval '30 days' + g * interval '1 second'
-            from generate_series(1, ${eventCount}::int) g`;
-  for (let from = 1; from <= count; from += chunk) {
-    const to = Math.min(count, from + chunk - 1);
-    await sql.begin(async (tx) => {
-      await tx`insert into deliveries (id, project_id, endpoint_id, event_id, status, attempt_count, last_status_code,
-                                       next_attempt_at, created_at, updated_at, completed_at)
-               select 'dlv_past' || lpad(g::text, 9, '0'), ${project.projectId}, (${endpoints}::text[])[1 + g % 10],
-                      'evt_past' || lpad((1 + (g - 1) / 10)::text, 9, '0'), 'succeeded', 1, 204,
-                      null, now() - interval '30 days', now() - interval '30 days', now() - interval '30 days'
-               from generate_series(${from}::int, ${to}::int) g`;
-      await tx`insert into delivery_attempts (id, delivery_id, attempt_number, started_at, duration_ms, status_code, response_body)
-               select 'att_past' || lpad(g::text, 9, '0'), 'dlv_past' || lpad(g::text, 9, '0'), 1,
-                      now() - interval '30 days', 3, 204, ''
-               from generate_series(${from}::int, ${to}::int) g`;
-    });
-  }
-  await sql`vacuum analyze events, deliveries, delivery_attempts`;
 }
