@@ -38,7 +38,7 @@ export const fullScale: Scale = {
   latencyDurationMs: 4000,
   wakeupDurationMs: 3000,
   writers: 8,
-  growthRows: 1_000_000,
+  growthRows: 10_000_000,
   growthSeconds: 2.5,
   pollEvents: 100,
   pollWindowMs: 20_000,

@@ -1,0 +1,148 @@
+/**
+ * The second half of the growth benchmark: Herald's own maintenance run
+ * (`runMaintenance`, 30-day retention and 7-day payload retention, the
+ * defaults) over the 60 days of history, started while a dispatcher is
+ * sending a backlog in the same database. Measured: how long the run takes,
+ * the history tables' size after ÷ before, and deliveries/s at the receiver
+ * during the run ÷ just before it.
+ */
+import { createDb } from '@herald/db';
+import type { MaintenanceReport } from '@herald/delivery';
+import { defaultDispatcherConfig, runMaintenance } from '@herald/delivery';
+import type { Child } from '../lib/child';
+import type { BenchContext, Figure } from '../lib/context';
+import type { Project, Sql } from '../lib/fixtures';
+import { preloadDeliveries } from '../lib/fixtures';
+import { historySizes } from '../lib/history';
+import { fmt, monoMs, sleep, spread } from '../lib/stats';
+
+export interface RetentionRun {
+  seconds: number;
+  report: MaintenanceReport;
+  bytesBefore: Record<string, number>;
+  bytesAfter: Record<string, number>;
+  /** Deliveries/s at the receiver in the window before the run (as long as the run, at least 1 s). */
+  rateBefore: number;
+  rateDuring: number;
+  beforeWindowMs: number;
+  backlog: number;
+}
+
+const total = (bytes: Record<string, number>) => Object.values(bytes).reduce((a, b) => a + b, 0);
+const gb = (bytes: number) => `${fmt(bytes / 2 ** 30, 2)} GB`;
+
+/** Arrivals per second within [from, to] (CLOCK_MONOTONIC ms). */
+function rateWithin(arrivals: number[], from: number, to: number): number {
+  const n = arrivals.filter((t) => t >= from && t <= to).length;
+  return to > from ? (n * 1000) / (to - from) : Number.NaN;
+}
+
+export async function runRetentionWhileDispatching(
+  ctx: BenchContext,
+  worker: Child,
+  db: { url: string; sql: Sql; project: Project },
+  rate: number,
+): Promise<RetentionRun> {
+  const { scale } = ctx;
+  // About `lead` seconds of sending before the run starts, then enough for a run of several seconds.
+  const lead = scale.growthSeconds;
+  const backlog = Math.max(3 * scale.dispatchMin, Math.round((rate * (lead + 6)) / 100) * 100);
+  const bytesBefore = await historySizes(db.sql);
+  await preloadDeliveries(db.sql, db.project, backlog);
+  await ctx.receiver.call('reset', { record: true });
+  const maintainer = await createDb({ url: db.url, migrate: false, maxConnections: 2 });
+  try {
+    let finished = false;
+    const dispatching = worker
+      .call<{ succeeded: number }>('dispatch', {
+        url: db.url,
+        concurrency: scale.concurrency,
+        batchSize: scale.batchSize,
+      })
+      .finally(() => {
+        finished = true;
+      });
+    // Steady sending first: a fifth of the backlog (about `lead` seconds) reaches the receiver.
+    for (;;) {
+      const { count } = await ctx.receiver.call<{ count: number }>('stats');
+      if (count >= backlog / 5 || finished) break;
+      await sleep(20);
+    }
+    if (finished) throw new Error('growth: the backlog was sent before the retention run could start');
+    const t0 = monoMs();
+    const report = await runMaintenance(maintainer.db, {
+      retentionMs: defaultDispatcherConfig.retentionMs,
+      payloadRetentionMs: defaultDispatcherConfig.payloadRetentionMs,
+      partitionsAheadDays: defaultDispatcherConfig.partitionsAheadDays,
+    });
+    const t1 = monoMs();
+    const run = await dispatching;
+    const { count, firstByte } = await ctx.receiver.call<{ count: number; firstByte: Record<string, number> }>(
+      'stats',
+      { withTimes: true },
+    );
+    if (run.succeeded !== backlog || count < backlog)
+      throw new Error(`growth: expected ${backlog} deliveries, ${run.succeeded} succeeded, receiver saw ${count}`);
+    const arrivals = Object.values(firstByte).sort((a, b) => a - b);
+    const last = arrivals.at(-1)!;
+    if (last < t1)
+      ctx.log('  (the backlog ran out before the retention run ended: throughput during it is understated)');
+    const window = Math.max(t1 - t0, 1000);
+    // Not the first quarter second (connections opening, the first claims).
+    const from = Math.min(Math.max(arrivals[0]! + 250, t0 - window), t0 - 100);
+    const result: RetentionRun = {
+      seconds: (t1 - t0) / 1000,
+      report,
+      bytesBefore,
+      bytesAfter: await historySizes(db.sql),
+      rateBefore: rateWithin(arrivals, from, t0),
+      rateDuring: rateWithin(arrivals, t0, Math.min(t1, last)),
+      beforeWindowMs: t0 - from,
+      backlog,
+    };
+    ctx.log(
+      `  retention run: ${fmt(result.seconds, 2)} s, dropped ${report.dropped.length} days, kept ${report.kept.length}, ` +
+        `payloads expired ${report.expiredPayloads.events} events / ${report.expiredPayloads.attempts} attempts; ` +
+        `history ${gb(total(bytesBefore))} → ${gb(total(result.bytesAfter))}; ` +
+        `dispatch ${fmt(result.rateDuring)}/s during, ${fmt(result.rateBefore)}/s before`,
+    );
+    return result;
+  } finally {
+    await maintainer.close();
+  }
+}
+
+export function retentionFigures(r: RetentionRun, jitOff: boolean): Figure[] {
+  const jit = jitOff ? ', jit off' : '';
+  const one = (value: number) => spread([value]);
+  const tables = Object.keys(r.bytesBefore)
+    .map((t) => `${t} ${fmt(r.bytesBefore[t]! / 2 ** 20, 0)} → ${fmt(r.bytesAfter[t]! / 2 ** 20, 0)} MB`)
+    .join(', ');
+  const detail = { ...r, report: { ...r.report, created: r.report.created.length } };
+  return [
+    {
+      id: '5a',
+      name: `Retention run (30-day window${jit}), seconds`,
+      ratio: one(r.seconds),
+      goal: { op: '<=', value: 5 },
+      absolute: `${r.report.dropped.length} of the oldest days dropped (${r.report.kept.length} kept), payload retention included`,
+      detail,
+    },
+    {
+      id: '5b',
+      name: 'History size after retention ÷ before',
+      ratio: one(total(r.bytesAfter) / total(r.bytesBefore)),
+      goal: { op: '<=', value: 0.55 },
+      absolute: `${gb(total(r.bytesBefore))} → ${gb(total(r.bytesAfter))} (${tables})`,
+      detail: { bytesBefore: r.bytesBefore, bytesAfter: r.bytesAfter },
+    },
+    {
+      id: '5c',
+      name: `Dispatch during retention ÷ before${jit ? ' (jit off)' : ''}`,
+      ratio: one(r.rateDuring / r.rateBefore),
+      goal: { op: '>=', value: 0.9 },
+      absolute: `during ${fmt(r.rateDuring, 0)}/s (${fmt(r.seconds, 2)} s); before ${fmt(r.rateBefore, 0)}/s (${fmt(r.beforeWindowMs / 1000, 2)} s); backlog ${r.backlog}`,
+      detail: { rateBefore: r.rateBefore, rateDuring: r.rateDuring, beforeWindowMs: r.beforeWindowMs },
+    },
+  ];
+}
