@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { verify } from '@herald/signing';
 import type { Command } from 'commander';
 import { outputFor } from '../context';
@@ -49,7 +50,8 @@ function readHeaders(options: VerifyOptions): Record<string, string> {
     let text = options.headers;
     if (text.startsWith('@')) {
       try {
-        text = readFileSync(text.slice(1), 'utf8');
+        // Relative to where the command was typed, also when pnpm runs it from the package (INIT_CWD).
+        text = readFileSync(resolve(process.env.INIT_CWD ?? process.cwd(), text.slice(1)), 'utf8');
       } catch {
         throw new CliError(`Cannot read the headers file ${text.slice(1)}`, 'invalid_input');
       }
