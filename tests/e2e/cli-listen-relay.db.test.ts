@@ -1,7 +1,8 @@
+import { createPlatform } from '@herald/api';
 import { describeDb } from '@herald/db/testing';
 import { Webhook } from 'standardwebhooks';
 import { expect, it } from 'vitest';
-import { type Project, startHerald, waitFor } from './harness';
+import { ADMIN_TOKEN, type Project, startHerald, waitFor } from './harness';
 
 /**
  * The API side of `herald listen`, in process on both drivers: a listen endpoint's deliveries are
@@ -160,5 +161,28 @@ describeDb('herald listen: the relay in the API', (t) => {
       status: 400,
       code: 'validation_error',
     });
+  });
+  it('ends open streams when the API shuts down, so its server closes instead of waiting for them', async () => {
+    const platform = await createPlatform({
+      database: { herald: t.herald },
+      api: { adminToken: ADMIN_TOKEN },
+      dispatcher: false,
+    });
+    const server = await platform.listen();
+    const post = async (path: string, key: string, json: unknown) =>
+      (await fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(json),
+      }).then((r) => r.json())) as any;
+    const { apiKey } = await post('/v1/projects', ADMIN_TOKEN, { name: 'shutdown' });
+    const { endpoint } = await post('/v1/endpoints/listen', apiKey.key, { forwardTo: 'http://localhost:4000/h' });
+    const response = await fetch(`${server.url}/v1/endpoints/${endpoint.id}/listen`, {
+      headers: { authorization: `Bearer ${apiKey.key}` },
+    });
+    const stream = sseReader(response);
+    expect((await stream.next()).event).toBe('session');
+    await platform.close();
+    await expect(stream.next()).rejects.toThrow('stream ended');
   });
 });

@@ -39,6 +39,8 @@ export interface CreateAppOptions {
   wakeup?: Pick<DeliveryWakeup, 'notify'> & Partial<Pick<DeliveryWakeup, 'subscribe'>>;
   /** `herald listen` relay settings; unset ones come from the dispatcher's environment variables. */
   relay?: Partial<RelayConfig>;
+  /** Aborted when the process shuts down: `herald listen` streams end so the server can close. */
+  shutdown?: AbortSignal;
   logger?: Logger;
   /** Prometheus text of an in-process dispatcher, served at `/metrics` on the API's own port. */
   metrics?: () => Promise<string>;

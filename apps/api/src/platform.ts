@@ -64,12 +64,15 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
           ...(options.resolve ? { resolve: options.resolve } : {}),
         });
   const secretKey = options.api?.secretKey ?? defaultSecretKey(herald, options.logger);
+  // Ends long-lived `herald listen` streams first: an open stream would hold the server's close() forever.
+  const shutdown = new AbortController();
   const app = createApp({
     db: herald.db,
     wakeup,
     config: { ...options.api, ...(secretKey === undefined ? {} : { secretKey }) },
     // `herald listen` streams lease and retry as this process's dispatcher would.
     ...(options.dispatcher ? { relay: options.dispatcher } : {}),
+    shutdown: shutdown.signal,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(dispatcher ? { metrics: () => dispatcher.metrics.render(herald.db) } : {}),
     ...(options.portalDir ? { portalDir: options.portalDir } : {}),
@@ -90,6 +93,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     },
     close: () =>
       (closing ??= (async () => {
+        shutdown.abort();
         await Promise.all(servers.map((s) => s.close()));
         await dispatcher?.stop();
         await wakeup.close();

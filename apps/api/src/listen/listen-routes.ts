@@ -20,6 +20,8 @@ export interface ListenRoutesOptions {
   wakeup?: Pick<DeliveryWakeup, 'notify'> & Partial<Pick<DeliveryWakeup, 'subscribe'>>;
   /** Lease, retries and polling as the dispatcher's (`HERALD_LEASE`, `HERALD_RETRY_SCHEDULE`, …) unless given. */
   relay?: Partial<RelayConfig>;
+  /** Aborted when the process shuts down: open streams end (the CLI reconnects), so the server can close. */
+  shutdown?: AbortSignal;
 }
 
 /** How often an idle stream sends an SSE comment, so proxies and the CLI know it is alive. */
@@ -85,6 +87,10 @@ export function createListenRoutes(options: ListenRoutesOptions) {
     const session = `listen_${randomBytes(12).toString('hex')}`;
     const aborted = new AbortController();
     c.req.raw.signal.addEventListener('abort', () => aborted.abort());
+    if (options.shutdown?.aborted) return errorResponse(c, 'service_unavailable', 'The server is shutting down');
+    options.shutdown?.addEventListener('abort', () => aborted.abort(), { signal: aborted.signal });
+    // The socket goes with the stream: nothing idles on it afterwards to hold a shutting-down server open.
+    c.header('connection', 'close');
     return streamSSE(c, async (stream) => {
       stream.onAbort(() => aborted.abort());
       const heartbeat = setInterval(() => {
