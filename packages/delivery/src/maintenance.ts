@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { createPartitionsAhead } from './sql/partitions';
 import { expirePayloads } from './sql/payload-expiry';
-import { daysPastRetention, dropHistoryDay } from './sql/retention';
+import { daysPastRetention, dropHistoryDay, releaseHistoryDay } from './sql/retention';
 
 /** Arbitrary but fixed: every Herald process agrees on it ("HMNT"). */
 export const MAINTENANCE_LOCK_KEY = 0x484d_4e54;
@@ -70,7 +70,9 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
 
   const cutoff = new Date(now.getTime() - options.retentionMs);
   for (const day of await daysPastRetention(db, cutoff)) {
-    const outcome = await locked((tx) => dropHistoryDay(tx, day));
+    // Checks and clean-up first, without locking the tables; then the short locked drop.
+    const released = await locked((tx) => releaseHistoryDay(tx, day));
+    const outcome = released?.dropped ? await locked((tx) => dropHistoryDay(tx, day)) : released;
     if (!outcome) break;
     if (outcome.dropped) report.dropped.push(day.suffix);
     else report.kept.push({ day: day.suffix, queued: outcome.queued });
