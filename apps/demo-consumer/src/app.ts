@@ -11,6 +11,7 @@ import { startInboxWorker } from './inbox-worker';
 import type { ErrorReporter, LiveTimeline } from './live-timeline';
 import { createLiveTimeline } from './live-timeline';
 import { renderPage } from './page';
+import { createPortalRoute } from './portal-route';
 import type { ConsumerStore } from './store';
 import { createWebhookRoute } from './webhook-route';
 
@@ -97,6 +98,7 @@ export function createConsumerApp(options: ConsumerAppOptions): ConsumerApp {
   );
   app.route('/', createEventsRoute({ timeline, shutdown: shutdown.signal }));
   app.route('/', createActionsRoute({ heraldClient, timeline }));
+  app.route('/', createPortalRoute({ heraldClient }));
 
   return {
     app,

@@ -46,7 +46,8 @@ export function renderPage(nonce: string): string {
 <body>
 <h1>Herald demo consumer</h1>
 <p class="lead">A customer's backend: it receives Herald webhooks, verifies and deduplicates them,
-  and calls the Herald API back through the typed client.</p>
+  and calls the Herald API back through the typed client.
+  <a href="/portal" data-testid="portal-link">Open the Herald portal</a> to see its endpoint and every delivery.</p>
 
 <section class="panel">
   <div class="buttons">

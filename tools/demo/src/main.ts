@@ -15,6 +15,7 @@ console.log(`
   Herald demo is running.
 
     Demo page (open this):  ${demo.pageUrl}
+    Herald portal:          ${demo.portalUrl}   (a fresh single-use link at each visit)
     Herald API:             ${demo.platformUrl}   (reference: ${demo.platformUrl}/docs)
 
   Data is kept in ${path.relative(repoRoot, dataDir)}; \`pnpm demo --reset\` starts from scratch.

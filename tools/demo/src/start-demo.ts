@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { ensurePortalBuilt } from '@herald/portal/ensure-built';
 import { ensureDemoProject } from './demo-project';
 import { freePort } from './free-port';
 import { spawnApp, stopChild, waitUntilReady } from './processes';
@@ -17,6 +18,8 @@ export interface DemoOptions {
 
 export interface RunningDemo {
   pageUrl: string;
+  /** The consumer's door to the Herald portal: each visit mints a single-use link through the API. */
+  portalUrl: string;
   platformUrl: string;
   close(): Promise<void>;
 }
@@ -29,6 +32,8 @@ export interface RunningDemo {
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const log = options.log ?? (() => {});
   if (options.reset) rmSync(options.dataDir, { recursive: true, force: true });
+  // The platform serves the portal from its build: made now if missing or stale.
+  await ensurePortalBuilt();
   mkdirSync(options.dataDir, { recursive: true });
 
   const platformPort = await freePort(options.platformPort ?? 3000);
@@ -59,6 +64,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     consumer = started.child;
     return {
       pageUrl: started.url,
+      portalUrl: new URL('/portal', started.url).toString(),
       platformUrl: platform.url,
       async close() {
         await stopChild(consumer!);

@@ -22,7 +22,7 @@ export function refusedLinkPage(reason: Reason): string {
   const { title, text } = MESSAGES[reason];
   return `<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title} · Herald portal</title></head>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title} · Herald portal</title><link rel="icon" href="data:,"></head>
 <body data-refused="${reason}">
 <main>
 <h1>${title}</h1>

@@ -1,0 +1,40 @@
+import { useQuery } from '@tanstack/react-query';
+import { ErrorNote } from '../components/Notes';
+import { Status } from '../components/Status';
+import { Link } from '../router';
+import { useTRPC } from '../trpc';
+
+export function EndpointsPage() {
+  const trpc = useTRPC();
+  const endpoints = useQuery(trpc.endpoints.list.queryOptions({ limit: 100 }));
+  return (
+    <>
+      <div className="page-head">
+        <h1 tabIndex={-1}>Endpoints</h1>
+        <Link className="button" to="endpoints/new">
+          New endpoint
+        </Link>
+      </div>
+      {endpoints.isError && <ErrorNote error={endpoints.error} />}
+      {endpoints.data && endpoints.data.data.length === 0 && (
+        <p>No endpoints yet. Create one to start receiving webhooks.</p>
+      )}
+      {endpoints.data && endpoints.data.data.length > 0 && (
+        <ul className="cards" aria-label="Endpoints">
+          {endpoints.data.data.map((endpoint) => (
+            <li key={endpoint.id} className="card" data-testid="endpoint-row">
+              <Link to={`endpoints/${endpoint.id}`} className="card-title">
+                {endpoint.url}
+              </Link>
+              <div className="meta">
+                <Status status={endpoint.disabled ? 'disabled' : 'enabled'} />
+                <span>{endpoint.eventTypes ? endpoint.eventTypes.join(', ') : 'All event types'}</span>
+                {endpoint.description && <span>{endpoint.description}</span>}
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,45 @@
+import type { AppRouter } from '@herald/client';
+import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client';
+import { createTRPCContext } from '@trpc/tanstack-react-query';
+
+/** The portal is the first customer of Herald's own typed client: `AppRouter` from @herald/client. */
+export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
+
+export const CSRF_COOKIE = 'herald_portal_csrf';
+
+/** The CSRF cookie the server set with the session; echoed on every call (the server checks it on changes). */
+export function csrfToken(): string | null {
+  for (const part of document.cookie.split(';')) {
+    const [name, ...value] = part.trim().split('=');
+    if (name === CSRF_COOKIE) return value.join('=');
+  }
+  return null;
+}
+
+export function csrfHeaders(): Record<string, string> {
+  const token = csrfToken();
+  return token ? { 'x-herald-csrf': token } : {};
+}
+
+/** Same origin: the HttpOnly session cookie goes along by itself. */
+export function createPortalClient() {
+  return createTRPCClient<AppRouter>({
+    links: [httpBatchLink({ url: '/trpc', headers: csrfHeaders })],
+  });
+}
+
+/** The `{ code, message }` Herald put in a tRPC error, for showing. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof TRPCClientError) {
+    const herald = (error.data as { herald?: { message?: string } } | undefined)?.herald;
+    return herald?.message ?? error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function errorCode(error: unknown): string | null {
+  if (error instanceof TRPCClientError) {
+    return (error.data as { herald?: { code?: string } } | undefined)?.herald?.code ?? null;
+  }
+  return null;
+}
