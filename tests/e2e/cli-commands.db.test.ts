@@ -82,6 +82,8 @@ describeDb('herald CLI commands', (t) => {
 
     // events tail: only new events (the feed is skipped to its end first); exits after --count.
     const before = await p.createUser();
+    // The feed shows an event once older transactions on the server have ended: wait until it does.
+    await p.events('user.created');
     const tail = startCli(
       ['events', 'tail', '--type', 'user.created', '--count', '1', '--interval', '100', '--json'],
       env,
@@ -126,10 +128,11 @@ describeDb('herald CLI commands', (t) => {
       },
       { env: { HERALD_API_URL: server.url }, stderr: /^herald: No API key: pass --api-key, set HERALD_API_KEY/ },
     ];
-    for (const c of cases) {
-      const run = await runCli(['endpoints', 'list'], c.env);
+    // Independent processes: run side by side.
+    const runs = await Promise.all(cases.map((c) => runCli(['endpoints', 'list'], c.env)));
+    for (const [i, run] of runs.entries()) {
       expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 1, stdout: '' });
-      expect(run.stderr).toMatch(c.stderr);
+      expect(run.stderr).toMatch(cases[i]!.stderr);
       expect(run.stderr.split('\n')).toHaveLength(2);
     }
     // --json: the same failure as one JSON object.
