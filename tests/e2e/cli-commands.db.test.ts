@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { listen } from '@herald/api';
 import { describeDb } from '@herald/db/testing';
 import { expect, it, onTestFinished } from 'vitest';
-import { closedPort, runCli, startCli } from './cli-harness';
+import { closedPort, PROCESS_TEST_TIMEOUT_MS, runCli, startCli } from './cli-harness';
 import { startHerald, waitFor, webhookHeaders } from './harness';
 
 /**
@@ -13,94 +13,101 @@ import { startHerald, waitFor, webhookHeaders } from './harness';
  * `herald listen` end to end: cli-listen.db.test.ts.
  */
 describeDb('herald CLI commands', (t) => {
-  it('creates and lists endpoints, triggers a test event, verifies it, lists and retries deliveries, tails events', async () => {
-    const h = await startHerald(t);
-    const server = await listen(h.app);
-    onTestFinished(() => server.close());
-    const receiver = await h.receiver();
-    const p = await h.project();
-    const env = { HERALD_API_URL: server.url, HERALD_API_KEY: p.apiKey };
-    const json = async (args: string[], input?: string) => {
-      const run = await runCli([...args, '--json'], env, input);
-      expect({ args, code: run.code, stderr: run.stderr }).toEqual({ args, code: 0, stderr: '' });
-      return JSON.parse(run.stdout);
-    };
+  it(
+    'creates and lists endpoints, triggers a test event, verifies it, lists and retries deliveries, tails events',
+    async () => {
+      const h = await startHerald(t);
+      const server = await listen(h.app);
+      onTestFinished(() => server.close());
+      const receiver = await h.receiver();
+      const p = await h.project();
+      const env = { HERALD_API_URL: server.url, HERALD_API_KEY: p.apiKey };
+      const json = async (args: string[], input?: string) => {
+        const run = await runCli([...args, '--json'], env, input);
+        expect({ args, code: run.code, stderr: run.stderr }).toEqual({ args, code: 0, stderr: '' });
+        return JSON.parse(run.stdout);
+      };
 
-    const created = await json(['endpoints', 'create', '--url', `${receiver.url}/hooks`, '--events', 'user.created']);
-    expect(created.endpoint).toMatchObject({
-      kind: 'http',
-      url: `${receiver.url}/hooks`,
-      eventTypes: ['user.created'],
-    });
-    expect(created.secret).toMatch(/^whsec_/);
+      const created = await json(['endpoints', 'create', '--url', `${receiver.url}/hooks`, '--events', 'user.created']);
+      expect(created.endpoint).toMatchObject({
+        kind: 'http',
+        url: `${receiver.url}/hooks`,
+        eventTypes: ['user.created'],
+      });
+      expect(created.secret).toMatch(/^whsec_/);
 
-    // The config file in the user's config directory works without flags or environment.
-    const configHome = mkdtempSync(join(tmpdir(), 'herald-cli-config-'));
-    mkdirSync(join(configHome, 'herald'));
-    writeFileSync(join(configHome, 'herald', 'config.json'), JSON.stringify({ apiUrl: server.url, apiKey: p.apiKey }));
-    const listed = await runCli(['endpoints', 'list', '--json'], { XDG_CONFIG_HOME: configHome });
-    expect(listed.code).toBe(0);
-    expect(JSON.parse(listed.stdout).map((e: { id: string }) => e.id)).toEqual([created.endpoint.id]);
+      // The config file in the user's config directory works without flags or environment.
+      const configHome = mkdtempSync(join(tmpdir(), 'herald-cli-config-'));
+      mkdirSync(join(configHome, 'herald'));
+      writeFileSync(
+        join(configHome, 'herald', 'config.json'),
+        JSON.stringify({ apiUrl: server.url, apiKey: p.apiKey }),
+      );
+      const listed = await runCli(['endpoints', 'list', '--json'], { XDG_CONFIG_HOME: configHome });
+      expect(listed.code).toBe(0);
+      expect(JSON.parse(listed.stdout).map((e: { id: string }) => e.id)).toEqual([created.endpoint.id]);
 
-    // No listen session running: trigger needs --endpoint, and says so in one line.
-    const noListen = await runCli(['trigger', 'user.created'], env);
-    expect(noListen.code).toBe(1);
-    expect(noListen.stderr).toBe(
-      'herald: No herald listen is running for this project: start one, or pass --endpoint <id>\n',
-    );
+      // No listen session running: trigger needs --endpoint, and says so in one line.
+      const noListen = await runCli(['trigger', 'user.created'], env);
+      expect(noListen.code).toBe(1);
+      expect(noListen.stderr).toBe(
+        'herald: No herald listen is running for this project: start one, or pass --endpoint <id>\n',
+      );
 
-    const [sent] = await json(['trigger', 'user.created', '--endpoint', created.endpoint.id]);
-    expect(sent).toMatchObject({ endpointId: created.endpoint.id, eventType: 'user.created' });
-    const [request] = await receiver.waitForRequests(1);
-    expect(request!.webhookId).toBe(sent.eventId);
+      const [sent] = await json(['trigger', 'user.created', '--endpoint', created.endpoint.id]);
+      expect(sent).toMatchObject({ endpointId: created.endpoint.id, eventType: 'user.created' });
+      const [request] = await receiver.waitForRequests(1);
+      expect(request!.webhookId).toBe(sent.eventId);
 
-    // verify: the received body on stdin, the headers as JSON; a wrong secret is refused.
-    const headers = JSON.stringify(webhookHeaders(request!));
-    expect(await json(['verify', '--secret', created.secret, '--headers', headers], request!.body)).toMatchObject({
-      valid: true,
-      id: sent.eventId,
-    });
-    const wrong = await runCli(
-      ['verify', '--secret', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', '--headers', headers],
-      {},
-      request!.body,
-    );
-    expect({ code: wrong.code, stderr: wrong.stderr }).toEqual({
-      code: 1,
-      stderr: 'herald: Signature invalid: No matching webhook signature found (no_matching_signature)\n',
-    });
+      // verify: the received body on stdin, the headers as JSON; a wrong secret is refused.
+      const headers = JSON.stringify(webhookHeaders(request!));
+      expect(await json(['verify', '--secret', created.secret, '--headers', headers], request!.body)).toMatchObject({
+        valid: true,
+        id: sent.eventId,
+      });
+      const wrong = await runCli(
+        ['verify', '--secret', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', '--headers', headers],
+        {},
+        request!.body,
+      );
+      expect({ code: wrong.code, stderr: wrong.stderr }).toEqual({
+        code: 1,
+        stderr: 'herald: Signature invalid: No matching webhook signature found (no_matching_signature)\n',
+      });
 
-    const deliveries = await waitFor(async () => {
-      const list = await json(['deliveries', 'list', '--status', 'succeeded']);
-      return list.length === 1 ? list : null;
-    });
-    expect(deliveries[0]).toMatchObject({ eventId: sent.eventId, status: 'succeeded', attemptCount: 1 });
-    const retried = await json(['deliveries', 'retry', deliveries[0].id]);
-    expect(retried).toMatchObject({ id: deliveries[0].id });
-    await receiver.waitForRequests(2);
-    expect(receiver.requests[1]!.webhookId).toBe(sent.eventId);
+      const deliveries = await waitFor(async () => {
+        const list = await json(['deliveries', 'list', '--status', 'succeeded']);
+        return list.length === 1 ? list : null;
+      });
+      expect(deliveries[0]).toMatchObject({ eventId: sent.eventId, status: 'succeeded', attemptCount: 1 });
+      const retried = await json(['deliveries', 'retry', deliveries[0].id]);
+      expect(retried).toMatchObject({ id: deliveries[0].id });
+      await receiver.waitForRequests(2);
+      expect(receiver.requests[1]!.webhookId).toBe(sent.eventId);
 
-    // events tail: only new events (the feed is skipped to its end first); exits after --count.
-    const before = await p.createUser();
-    // The feed shows an event once older transactions on the server have ended: wait until it does.
-    await p.events('user.created');
-    const tail = startCli(
-      ['events', 'tail', '--type', 'user.created', '--count', '1', '--interval', '100', '--json'],
-      env,
-    );
-    let after: { id: string } | null = null;
-    // It prints nothing until an event arrives: keep creating users until the first one shows.
-    const line = await waitFor(async () => {
-      after = await p.createUser();
-      return tail.jsonLines()[0] ?? null;
-    });
-    expect(line.type).toBe('user.created');
-    expect(line.data.user.id).not.toBe(before.id);
-    expect((await tail.exited).code).toBe(0);
-    expect(after).not.toBeNull();
-    const fromStart = await json(['events', 'tail', '--type', 'user.created', '--from-start', '--count', '1']);
-    expect(fromStart.data.user.id).toBe(before.id);
-  });
+      // events tail: only new events (the feed is skipped to its end first); exits after --count.
+      const before = await p.createUser();
+      // The feed shows an event once older transactions on the server have ended: wait until it does.
+      await p.events('user.created');
+      const tail = startCli(
+        ['events', 'tail', '--type', 'user.created', '--count', '1', '--interval', '100', '--json'],
+        env,
+      );
+      let after: { id: string } | null = null;
+      // It prints nothing until an event arrives: keep creating users until the first one shows.
+      const line = await waitFor(async () => {
+        after = await p.createUser();
+        return tail.jsonLines()[0] ?? null;
+      });
+      expect(line.type).toBe('user.created');
+      expect(line.data.user.id).not.toBe(before.id);
+      expect((await tail.exited).code).toBe(0);
+      expect(after).not.toBeNull();
+      const fromStart = await json(['events', 'tail', '--type', 'user.created', '--from-start', '--count', '1']);
+      expect(fromStart.data.user.id).toBe(before.id);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 
   it('fails with one line and exit code 1 for a wrong key, a wrong URL, an unreachable server', async () => {
     const h = await startHerald(t, { start: false });

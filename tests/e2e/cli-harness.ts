@@ -2,6 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
 
+/** Tests that start several tsx processes one after another: room beyond the default minute on a loaded CI machine. */
+export const PROCESS_TEST_TIMEOUT_MS = 180_000;
+
 /** The CLI's source entry, run the way `pnpm --filter @herald/cli herald …` runs it (tsx, no build). */
 const cliMain = fileURLToPath(new URL('../../packages/cli/src/main.ts', import.meta.url));
 
