@@ -140,6 +140,25 @@ describeDb('portal access', (t) => {
     expect((await a.call(`/v1/endpoints/${endpointId}`, 200)).disabled).toBe(true);
   });
 
+  it('the delivery log pages with a cursor, newest first', async () => {
+    const receiver = await h.receiver();
+    const endpointId = (await a.call('/v1/endpoints', 201, { url: receiver.url })).endpoint.id as string;
+    for (const n of [1, 2, 3]) await a.call('/v1/users', 201, { email: `page${n}@example.com` });
+    const cookies = await openLink(await a.link());
+    const first = await trpc(cookies, 'deliveries.list', { endpointId, limit: 2 });
+    expect(first.data.data).toHaveLength(2);
+    expect(first.data.nextCursor).toBe(first.data.data[1].id);
+    const second = await trpc(cookies, 'deliveries.list', { endpointId, limit: 2, cursor: first.data.nextCursor });
+    expect(second.data.data).toHaveLength(1);
+    expect(second.data.nextCursor).toBeNull();
+    const ids = [...first.data.data, ...second.data.data].map((d: { id: string }) => d.id);
+    expect(ids).toEqual([...ids].sort().reverse());
+    expect(await trpc(cookies, 'deliveries.list', { cursor: 'not-a-delivery' })).toMatchObject({
+      status: 400,
+      code: 'validation_error',
+    });
+  });
+
   it("another project's ids are never reachable through the session", async () => {
     const cookies = await openLink(await a.link());
     const reads: Array<[string, unknown]> = [

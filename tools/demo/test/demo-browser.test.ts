@@ -264,6 +264,21 @@ describe.skipIf(!hasChromium)('the demo page in headless Chromium', () => {
     expect(await page.getByTestId('connection').textContent()).toBe('connected');
   }, 90_000);
 
+  it("links to the Herald portal: a fresh single-use link opens the project's endpoints", async () => {
+    reportOnFailure();
+    expect(demo!.portalUrl).toBe(new URL('/portal', demo!.pageUrl).toString());
+    const portal = await browser!.newPage();
+    try {
+      await portal.goto(demo!.pageUrl);
+      await portal.getByTestId('portal-link').click();
+      await expect.poll(() => portal.locator('main h1').textContent(), WAIT).toBe('Endpoints');
+      expect(new URL(portal.url()).origin).toBe(new URL(demo!.platformUrl).origin);
+      await expect.poll(() => portal.getByTestId('endpoint-row').count(), WAIT).toBe(1);
+    } finally {
+      await portal.close();
+    }
+  }, 60_000);
+
   it('saves a full-page screenshot outside the repo', async () => {
     reportOnFailure();
     expect(path.relative(repoRoot, screenshotPath).startsWith('..'), `${screenshotPath} is outside ${repoRoot}`).toBe(
