@@ -117,7 +117,7 @@ export async function runRetentionWhileDispatching(
       backlog,
     };
     ctx.log(
-      `  retention run: ${fmt(result.seconds, 2)} s, dropped ${report.dropped.length} days, kept ${report.kept.length}, ` +
+      `  retention run: ${fmt(result.seconds, 2)} s, dropped ${report.dropped.length} days, kept ${report.kept.length}, deferred ${report.deferred.length}, ` +
         `payloads expired ${report.expiredPayloads.events} events / ${report.expiredPayloads.attempts} attempts; ` +
         `history ${gb(total(bytesBefore))} → ${gb(total(result.bytesAfter))}; ` +
         `dispatch ${fmt(result.rateDuring)}/s during, ${fmt(result.rateBefore)}/s before`,
@@ -141,7 +141,7 @@ export function retentionFigures(r: RetentionRun, jitOff: boolean): Figure[] {
       name: `Retention run (30-day window${jit}), seconds`,
       ratio: one(r.seconds),
       goal: { op: '<=', value: 5 },
-      absolute: `${r.report.dropped.length} of the oldest days dropped (${r.report.kept.length} kept), payload retention included`,
+      absolute: `${r.report.dropped.length} of the oldest days dropped (${r.report.kept.length} kept, ${r.report.deferred.length} left to the next run), payload retention included`,
       detail,
     },
     {

@@ -4,7 +4,10 @@ import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { createPartitionsAhead } from './sql/partitions';
 import { expirePayloads } from './sql/payload-expiry';
-import { daysPastRetention, dropHistoryDay, releaseHistoryDay } from './sql/retention';
+import { daysPastRetention, dropHistoryDay, isLockConflict, releaseHistoryDay } from './sql/retention';
+
+/** Tries of one day's drop when writers hold its tables (each waits ≤ 200 ms per lock, then pauses). */
+const DROP_TRIES = 10;
 
 /** Arbitrary but fixed: every Herald process agrees on it ("HMNT"). */
 export const MAINTENANCE_LOCK_KEY = 0x484d_4e54;
@@ -29,6 +32,8 @@ export interface MaintenanceReport {
   dropped: string[];
   /** Days past retention kept because deliveries in them are still pending or in flight. */
   kept: Array<{ day: string; queued: number }>;
+  /** Days past retention left to the next run: writers kept their tables busy through every try. */
+  deferred: string[];
   /** Days the default partition holds rows of, so their partition cannot be created. */
   blockedByDefault: string[];
   /** Events whose payload, and attempts whose response excerpt, were cleared by payload retention. */
@@ -49,6 +54,7 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     created: [],
     dropped: [],
     kept: [],
+    deferred: [],
     blockedByDefault: [],
     expiredPayloads: { events: 0, attempts: 0 },
   };
@@ -72,7 +78,11 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
   for (const day of await daysPastRetention(db, cutoff)) {
     // Checks and clean-up first, without locking the tables; then the short locked drop.
     const released = await locked((tx) => releaseHistoryDay(tx, day));
-    const outcome = released?.dropped ? await locked((tx) => dropHistoryDay(tx, day)) : released;
+    const outcome = released?.dropped ? await givingWay(() => locked((tx) => dropHistoryDay(tx, day))) : released;
+    if (outcome === 'busy') {
+      report.deferred.push(day.suffix);
+      continue;
+    }
     if (!outcome) break;
     if (outcome.dropped) report.dropped.push(day.suffix);
     else report.kept.push({ day: day.suffix, queued: outcome.queued });
@@ -95,6 +105,9 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
       'history past retention kept: deliveries in it are still pending or in flight',
     );
   }
+  if (report.deferred.length) {
+    log?.warn({ days: report.deferred }, 'history past retention left for the next run: its tables stayed busy');
+  }
   if (report.blockedByDefault.length) {
     log?.warn(
       { partitions: report.blockedByDefault },
@@ -102,4 +115,17 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     );
   }
   return report;
+}
+
+/** Runs `drop`, and again after a pause while it loses a lock conflict to writers; 'busy' after the last try. */
+async function givingWay<T>(drop: () => Promise<T>): Promise<T | 'busy'> {
+  for (let i = 1; i <= DROP_TRIES; i++) {
+    try {
+      return await drop();
+    } catch (error) {
+      if (!isLockConflict(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 * i));
+    }
+  }
+  return 'busy';
 }

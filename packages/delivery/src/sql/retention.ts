@@ -70,18 +70,31 @@ function outsideRange(column: SQL, kind: Parameters<typeof idTimeBound>[0], day:
   return day.from ? sql`(${column} < ${idTimeBound(kind, day.from.getTime())} or ${above})` : above;
 }
 
+/** PostgreSQL gave up waiting for a lock (lock_timeout) or broke a deadlock with this transaction. */
+export function isLockConflict(error: unknown): boolean {
+  for (let e: unknown = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (code === '55P03' || code === '40P01') return true;
+  }
+  return false;
+}
+
 /**
  * Detaches and drops one day of attempts, deliveries and events, children first, in one short
- * transaction: never a mass DELETE. Run `releaseHistoryDay` first. The three tables are locked
+ * transaction: never a mass DELETE. Run `releaseHistoryDay` first; a lock conflict
+ * (`isLockConflict`) means the tables were busy and the drop may simply be tried again. The three tables are locked
  * for it (detaching needs that), so it does only what must happen under the lock: it checks
  * again that the day's own deliveries are all finished (a delivery may have been requeued
  * meanwhile; the day is then kept) and detaches and drops the partitions.
  */
 export async function dropHistoryDay(db: Database, day: HistoryDay): Promise<DropOutcome> {
   return db.transaction(async (tx) => {
-    // Same order as the dispatcher's own writes (attempts, then deliveries, then events), and a
-    // bound on the wait: a busy table makes this run give up, not stall deliveries behind it.
-    await tx.execute(sql`set local lock_timeout = '5s'`);
+    // Writers take these tables in different orders (the API: events, then deliveries; the
+    // dispatcher: attempts, then deliveries; a claim: deliveries, then events), so no order of
+    // ours is safe from a deadlock. A short wait for each lock makes this transaction the one
+    // that gives way, well before PostgreSQL's deadlock check (1 s) could pick a writer; and
+    // writers queued behind it wait no longer than that. The caller tries again.
+    await tx.execute(sql`set local lock_timeout = '200ms'`);
     // Detaching a partition that a foreign key points at runs PostgreSQL's check that no row of
     // the referencing table points into it: a join of that whole table with the partition. The
     // cheap plan is a merge join over the id indexes, which stops at the partition's last id; but
