@@ -19,13 +19,11 @@ export function StatsChart({ hours }: { hours: Hour[] }) {
   const maxMs = Math.max(1, ...hours.map((h) => h.avgDurationMs ?? 0));
   const slot = (W - PAD * 2) / hours.length;
   const y = (n: number) => H - PAD - (n / maxAttempts) * (H - PAD * 2);
-  const latency = hours
-    .map((h, i) =>
-      h.avgDurationMs === null
-        ? null
-        : `${PAD + slot * i + slot / 2},${H - PAD - (h.avgDurationMs / maxMs) * (H - PAD * 2)}`,
-    )
-    .filter((p): p is string => p !== null);
+  const latency = hours.flatMap((h, i) =>
+    h.avgDurationMs === null
+      ? []
+      : [{ x: PAD + slot * i + slot / 2, y: H - PAD - (h.avgDurationMs / maxMs) * (H - PAD * 2) }],
+  );
   const total = hours.reduce((n, h) => n + h.attempts, 0);
   const ok = hours.reduce((n, h) => n + h.succeeded, 0);
   return (
@@ -63,7 +61,10 @@ export function StatsChart({ hours }: { hours: Hour[] }) {
           </g>
         );
       })}
-      {latency.length > 1 && <polyline points={latency.join(' ')} className="latency" />}
+      {latency.length > 1 && <polyline points={latency.map((p) => `${p.x},${p.y}`).join(' ')} className="latency" />}
+      {latency.map((p) => (
+        <circle key={p.x} cx={p.x} cy={p.y} r={2.5} className="latency-dot" />
+      ))}
     </svg>
   );
 }

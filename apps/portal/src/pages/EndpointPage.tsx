@@ -107,6 +107,10 @@ function EndpointStats({ id }: { id: string }) {
             </div>
           </dl>
           <StatsChart hours={stats.data.hours} />
+          <div className="chart-axis" aria-hidden="true">
+            <span>24 h ago</span>
+            <span>now</span>
+          </div>
           <p className="hint">Solid: succeeded attempts. Hatched: failed attempts. Line: average latency.</p>
         </>
       )}
