@@ -10,7 +10,9 @@ describeDb('several dispatchers on one database', (t) => {
   it('two dispatchers deliver 200 events between them, each exactly once', async () => {
     // Small per-dispatcher capacity and a receiver that takes a moment, so that
     // both dispatchers are busy at once and really compete for the same rows.
-    const config = { concurrency: 8, batchSize: 4 };
+    // Timeouts far above the receiver's 5 ms: on a loaded machine PGlite (in this process) can hold
+    // the event loop for seconds, and a timed-out first attempt is a retry, not a second dispatcher.
+    const config = { concurrency: 8, batchSize: 4, requestTimeoutMs: 15_000, leaseMs: 30_000 };
     const h = await startHerald(t, { dispatcher: config, start: false });
     const receiver = await h.receiver(() => ({ status: 200, delayMs: 5 }));
     const p = await h.project();

@@ -14,9 +14,13 @@ import { DispatcherMetrics } from './metrics';
 import type { ClaimedDelivery } from './sql/claim';
 import { claimDueDeliveries } from './sql/claim';
 import { SLOW_AFTER_TIMEOUTS } from './sql/finish';
+import { refreshQueueWindow } from './sql/queue-window';
 import { releaseLeases } from './sql/release';
 import { failWithoutSending } from './sql/skip';
 import type { DeliveryWakeup } from './wakeup';
+
+/** How often a dispatcher recomputes the queue window: the longest a delivery that slipped below it waits. */
+const QUEUE_WINDOW_REFRESH_MS = 5_000;
 
 export const USER_AGENT = 'Herald-Webhooks/0.1.0';
 
@@ -94,6 +98,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   // them avoids a claim per finished delivery while a lone project sits at its cap.
   const reserve = config.concurrency - limits.projectSolo;
   let pollTimer: NodeJS.Timeout | null = null;
+  let windowTimer: NodeJS.Timeout | null = null;
   let maintenanceTimer: NodeJS.Timeout | null = null;
   let maintaining: Promise<void> | null = null;
   let unsubscribe: (() => Promise<void>) | null = null;
@@ -211,6 +216,16 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
+  /** Recomputes where queued deliveries can be (`sql/queue-window.ts`); claims prune partitions with it. */
+  async function refreshWindow() {
+    try {
+      await refreshQueueWindow(options.db);
+    } catch (error) {
+      // Claims go on with the last window; what slipped below it waits for the next refresh.
+      logger.warn({ err: error }, 'refreshing the queue window failed; will retry');
+    }
+  }
+
   /** Partitions ahead and retention; another dispatcher holding the lock makes this a no-op. */
   function maintain() {
     if (!running || maintaining) return;
@@ -234,8 +249,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       if (running) return;
       running = true;
       unsubscribe = await options.wakeup.subscribe(() => void kick());
+      await refreshWindow();
       pollTimer = setInterval(() => void kick(), config.pollIntervalMs);
       pollTimer.unref?.();
+      windowTimer = setInterval(() => void refreshWindow(), QUEUE_WINDOW_REFRESH_MS);
+      windowTimer.unref?.();
       if (config.maintenanceIntervalMs > 0) {
         maintenanceTimer = setInterval(maintain, config.maintenanceIntervalMs);
         maintenanceTimer.unref?.();
@@ -247,6 +265,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       running = false;
       if (pollTimer) clearInterval(pollTimer);
       pollTimer = null;
+      if (windowTimer) clearInterval(windowTimer);
+      windowTimer = null;
       if (maintenanceTimer) clearInterval(maintenanceTimer);
       maintenanceTimer = null;
       await maintaining;

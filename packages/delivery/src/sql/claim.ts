@@ -1,8 +1,11 @@
 import type { Database } from '@herald/db';
 import { executeRows } from '@herald/db';
+import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import type { MessageEvent } from '../message';
 import { isDue, isQueuedRow } from './due';
+import type { QueueWindow } from './queue-window';
+import { inQueueWindow, readQueueWindow, WHOLE_HISTORY } from './queue-window';
 
 /** A budget that limits nothing (an endpoint without a rate limit). */
 const UNLIMITED = 1_000_000_000;
@@ -92,19 +95,35 @@ const NO_LIMITS: ClaimLimits = {
  * double-taking each other's rows; the lease (`next_attempt_at` in the future
  * while in flight) makes a dead worker's deliveries due again once it expires.
  */
-export async function claimDueDeliveries(
-  db: Database,
-  options: { limit: number; leaseMs: number; owner: string; limits?: ClaimLimits },
-): Promise<ClaimedDelivery[]> {
+export async function claimDueDeliveries(db: Database, options: ClaimOptions): Promise<ClaimedDelivery[]> {
+  const window = options.window ?? (await readQueueWindow(db));
+  const rows = await executeRows<ClaimRow>(db, claimStatement({ ...options, window }));
+  return rows.map(toClaimedDelivery);
+}
+
+export interface ClaimOptions {
+  limit: number;
+  leaseMs: number;
+  owner: string;
+  limits?: ClaimLimits;
+  /** Where queued deliveries can be (`sql/queue-window.ts`); read from the database when not given. */
+  window?: QueueWindow;
+}
+
+/** The claim as one statement (exported for EXPLAIN in benchmarks and tests). */
+export function claimStatement(options: ClaimOptions): SQL {
   const l = options.limits ?? NO_LIMITS;
   const inFlight = JSON.stringify(Object.fromEntries(l.inFlightByProject));
-  const rows = await executeRows<ClaimRow>(
-    db,
-    sql`with recursive active(endpoint_id) as (
-          (select endpoint_id from deliveries where ${isQueuedRow()} order by endpoint_id limit 1)
+  const w = options.window ?? WHOLE_HISTORY;
+  // Every reference names the window (constants the planner prunes partitions with).
+  const queuedRow = (alias: string) =>
+    sql`${isQueuedRow(alias)} and ${inQueueWindow(sql.raw(`${alias}.id`), 'delivery', w)}`;
+  const dueRow = (alias: string) => sql`${isDue(alias)} and ${inQueueWindow(sql.raw(`${alias}.id`), 'delivery', w)}`;
+  return sql`with recursive active(endpoint_id) as (
+          (select endpoint_id from deliveries q where ${queuedRow('q')} order by endpoint_id limit 1)
           union all
-          select (select endpoint_id from deliveries
-                  where ${isQueuedRow()} and deliveries.endpoint_id > active.endpoint_id
+          select (select endpoint_id from deliveries q
+                  where ${queuedRow('q')} and q.endpoint_id > active.endpoint_id
                   order by endpoint_id limit 1)
           from active where active.endpoint_id is not null
         ),
@@ -130,7 +149,8 @@ export async function claimDueDeliveries(
                                  when ep.latency_ms > ${l.slowAfterMs}::int then ${l.slowEndpointMaxInFlight}::int
                                  else ${l.fastEndpointMaxInFlight}::int end)
                    - (select count(*) from deliveries f
-                      where f.endpoint_id = ep.id and f.status = 'in_flight' and f.next_attempt_at > now()),
+                      where f.endpoint_id = ep.id and f.status = 'in_flight' and f.next_attempt_at > now()
+                        and ${inQueueWindow(sql.raw('f.id'), 'delivery', w)}),
                    case when ep.rate_limit is null then ${UNLIMITED}::int
                         else floor(coalesce(rated.tokens, 0))::int end) end as free
           from active join endpoints ep on ep.id = active.endpoint_id
@@ -140,12 +160,12 @@ export async function claimDueDeliveries(
           select x.id, x.project_id, x.next_attempt_at
           from budget cross join lateral (
             select d.id, d.project_id, d.next_attempt_at from deliveries d
-            where d.endpoint_id = budget.endpoint_id and ${isDue('d')}
+            where d.endpoint_id = budget.endpoint_id and ${dueRow('d')}
               -- FIFO: a subject's next delivery waits until every earlier one of it is done.
               and (not budget.fifo or d.subject is null or not exists (
                 select 1 from deliveries p
                 where p.endpoint_id = d.endpoint_id and p.subject = d.subject
-                  and p.sequence < d.sequence and ${isQueuedRow('p')}))
+                  and p.sequence < d.sequence and ${queuedRow('p')}))
             order by d.next_attempt_at
             limit greatest(budget.free, 0)
           ) x
@@ -166,7 +186,7 @@ export async function claimDueDeliveries(
         ),
         locked as (
           select d.id from deliveries d
-          where d.id in (select id from due) and ${isDue('d')}
+          where d.id in (select id from due) and ${dueRow('d')}
           for update skip locked
         ),
         claimed as (
@@ -175,7 +195,7 @@ export async function claimDueDeliveries(
               next_attempt_at = now() + ${options.leaseMs} * interval '1 millisecond',
               lease_owner = ${options.owner},
               updated_at = now()
-          from locked where d.id = locked.id
+          from locked where d.id = locked.id and ${inQueueWindow(sql.raw('d.id'), 'delivery', w)}
           returning d.id, d.project_id, d.endpoint_id, d.event_id, d.attempt_count, d.schedule_offset
         ),
         spent as (
@@ -198,10 +218,12 @@ export async function claimDueDeliveries(
                          where s.endpoint_id = ep.id and (s.expires_at is null or s.expires_at > now())),
                         '{}') as secrets
         from claimed c
-        join events e on e.id = c.event_id
-        join endpoints ep on ep.id = c.endpoint_id`,
-  );
-  return rows.map((row) => ({
+        join events e on e.id = c.event_id and ${inQueueWindow(sql.raw('e.id'), 'event', w)}
+        join endpoints ep on ep.id = c.endpoint_id`;
+}
+
+function toClaimedDelivery(row: ClaimRow): ClaimedDelivery {
+  return {
     id: row.id,
     projectId: row.project_id,
     attemptCount: Number(row.attempt_count),
@@ -224,5 +246,5 @@ export async function claimDueDeliveries(
     },
     secrets: row.secrets,
     payloadExpired: row.event_payload_expired === true,
-  }));
+  };
 }

@@ -129,6 +129,9 @@ async function writeOutcomes(
   options: Omit<RecordAttemptOptions, 'startedAt'>,
   { bookkeeping = true } = {},
 ): Promise<Outcome[]> {
+  // The batch's id range, as constants: the planner then leaves out the partitions of other days.
+  const ids = planned.map((p) => p.finished.delivery.id).sort();
+  const batch = sql`d.id between ${ids[0]!} and ${ids.at(-1)!}`;
   return db.transaction(async (tx) => {
     // Attempts of deliveries deleted meanwhile (their endpoint was deleted) are skipped, not a failed batch.
     const attempts = planned.map(
@@ -141,7 +144,7 @@ async function writeOutcomes(
         (id, delivery_id, attempt_number, started_at, duration_ms, status_code, error_class, error_message, response_body)
       select v.* from (values ${sql.join(attempts, sql`, `)})
         as v(id, delivery_id, attempt_number, started_at, duration_ms, status_code, error_class, error_message, response_body)
-      where exists (select 1 from deliveries d where d.id = v.delivery_id)`);
+      where exists (select 1 from deliveries d where d.id = v.delivery_id and ${batch})`);
 
     const rows = planned.map(
       ({ finished: f, plan: p }) =>
@@ -161,7 +164,7 @@ async function writeOutcomes(
               completed_at = case when v.status = 'pending' then null else now() end,
               updated_at = now()
           from (values ${sql.join(rows, sql`, `)}) as v(id, status, attempt_count, delay_ms, status_code, last_error)
-          where d.id = v.id and d.lease_owner = ${options.owner} and d.status = 'in_flight'
+          where d.id = v.id and ${batch} and d.lease_owner = ${options.owner} and d.status = 'in_flight'
           returning d.id`,
     );
     const movedIds = new Set(moved.map((r) => r.id));

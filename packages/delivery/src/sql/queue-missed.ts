@@ -1,6 +1,7 @@
 import type { Database } from '@herald/db';
 import { deliveries, executeRows, idTimestamp, newIdAt } from '@herald/db';
 import { sql } from 'drizzle-orm';
+import { lowerQueueWindow } from './queue-window';
 
 /** Rows per INSERT: well under PostgreSQL's 65,535 bind parameters. */
 const CHUNK = 1_000;
@@ -38,10 +39,11 @@ export async function queueMissedDeliveries(
           order by e.created_at, e.id`,
     );
     const now = new Date();
+    const ids = missed.map((event) => newIdAt('delivery', idTimestamp(event.id)?.getTime() ?? now.getTime()));
     for (let i = 0; i < missed.length; i += CHUNK) {
       await tx.insert(deliveries).values(
-        missed.slice(i, i + CHUNK).map((event) => ({
-          id: newIdAt('delivery', idTimestamp(event.id)?.getTime() ?? now.getTime()),
+        missed.slice(i, i + CHUNK).map((event, j) => ({
+          id: ids[i + j]!,
           projectId: input.projectId,
           endpointId: input.endpointId,
           eventId: event.id,
@@ -54,6 +56,8 @@ export async function queueMissedDeliveries(
         })),
       );
     }
+    // Their days are older than the claims' window: lower it, or they would wait for its next refresh.
+    await lowerQueueWindow(tx, ids);
     return missed.length;
   });
 }

@@ -2,6 +2,7 @@ import type { Database } from '@herald/db';
 import { deliveries } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
 import { and, eq, gte, ne, sql } from 'drizzle-orm';
+import { lowerQueueWindow } from './queue-window';
 
 /**
  * failed | succeeded | pending → pending, due now, with a fresh retry
@@ -15,17 +16,25 @@ async function requeue(db: Database, condition: SQL): Promise<Array<typeof deliv
     condition,
     sql`not exists (select 1 from events e where e.id = ${deliveries.eventId} and e.payload_expired_at is not null)`,
   )!;
-  return db
-    .update(deliveries)
-    .set({
-      status: 'pending',
-      nextAttemptAt: sql`now()`,
-      scheduleOffset: sql`${deliveries.attemptCount}`,
-      completedAt: null,
-      updatedAt: new Date(),
-    })
-    .where(where)
-    .returning();
+  return db.transaction(async (tx) => {
+    const rows = await tx
+      .update(deliveries)
+      .set({
+        status: 'pending',
+        nextAttemptAt: sql`now()`,
+        scheduleOffset: sql`${deliveries.attemptCount}`,
+        completedAt: null,
+        updatedAt: new Date(),
+      })
+      .where(where)
+      .returning();
+    // Older days are outside the claims' window until it is lowered.
+    await lowerQueueWindow(
+      tx,
+      rows.map((r) => r.id),
+    );
+    return rows;
+  });
 }
 
 /** One delivery, sent again now (manual retry). Null when it is in flight right now, or not the project's. */
