@@ -5,17 +5,9 @@ import type { AttemptResult } from '@herald/delivery';
 import { claimDueDeliveries, defaultRetryPolicy, recordAttempt, recordAttempts, recordEvent } from '@herald/delivery';
 import { eq } from 'drizzle-orm';
 import { expect, it, onTestFinished } from 'vitest';
-import { sleep, startHerald, userSnapshot } from './harness';
+import { sleep, startHerald, succeededAttempt, userSnapshot } from './harness';
 
-const ok: AttemptResult = {
-  ok: true,
-  statusCode: 200,
-  durationMs: 5,
-  errorClass: null,
-  errorMessage: null,
-  responseBody: 'ok',
-  retryAfterSeconds: null,
-};
+const ok = succeededAttempt;
 const recordOptions = (owner: string) => ({
   owner,
   retryPolicy: defaultRetryPolicy,

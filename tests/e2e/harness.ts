@@ -11,7 +11,7 @@ import { createPlatform } from '@herald/api';
 import type { Database } from '@herald/db';
 import { deliveries, deliveryAttempts, events, projects } from '@herald/db';
 import type { TestDb } from '@herald/db/testing';
-import type { DeliveryWakeup, Dispatcher, DispatcherConfig, Resolver } from '@herald/delivery';
+import type { AttemptResult, DeliveryWakeup, Dispatcher, DispatcherConfig, Resolver } from '@herald/delivery';
 import { createDispatcher } from '@herald/delivery';
 import type { ApiConfig } from '@herald/router';
 import { and, asc, eq, inArray } from 'drizzle-orm';
@@ -106,6 +106,17 @@ export interface Receiver {
   waitForRequests(n: number, timeoutMs?: number): Promise<ReceivedRequest[]>;
   close(): Promise<void>;
 }
+
+/** A receiver's 200, as the sender reports it: for tests that record attempts by hand. */
+export const succeededAttempt: AttemptResult = {
+  ok: true,
+  statusCode: 200,
+  durationMs: 5,
+  errorClass: null,
+  errorMessage: null,
+  responseBody: 'ok',
+  retryAfterSeconds: null,
+};
 
 export const answer200: Responder = () => ({ status: 200, body: 'ok' });
 

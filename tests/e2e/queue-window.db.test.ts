@@ -1,6 +1,5 @@
 import { deliveries, events, newIdAt } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
-import type { AttemptResult } from '@herald/delivery';
 import {
   claimDueDeliveries,
   defaultRetryPolicy,
@@ -11,7 +10,7 @@ import {
 } from '@herald/delivery';
 import { sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
-import { startHerald, userSnapshot } from './harness';
+import { startHerald, succeededAttempt, userSnapshot } from './harness';
 
 /*
  * The queue window (sql/queue-window.ts): claims only look at the days of history that can
@@ -24,15 +23,7 @@ import { startHerald, userSnapshot } from './harness';
 const DAY = 86_400_000;
 const claim = (db: Parameters<typeof claimDueDeliveries>[0]) =>
   claimDueDeliveries(db, { limit: 10, leaseMs: 60_000, owner: 'w1' });
-const ok: AttemptResult = {
-  ok: true,
-  statusCode: 200,
-  durationMs: 5,
-  errorClass: null,
-  errorMessage: null,
-  responseBody: 'ok',
-  retryAfterSeconds: null,
-};
+const ok = succeededAttempt;
 
 describeDb('the queue window', (t) => {
   async function setup() {
