@@ -86,6 +86,7 @@ export async function runRetentionWhileDispatching(
         await sleep(100);
       }
     })();
+    topUps.catch(() => {}); // awaited below; until then a failed insert must not end the process
     const report = await maintenance;
     const t1 = monoMs();
     await topUps;

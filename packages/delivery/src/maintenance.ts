@@ -6,7 +6,7 @@ import { createPartitionsAhead } from './sql/partitions';
 import { expirePayloads } from './sql/payload-expiry';
 import { daysPastRetention, dropHistoryDay, isLockConflict, releaseHistoryDay } from './sql/retention';
 
-/** Tries of one day's drop when writers hold its tables (each waits ≤ 200 ms per lock, then pauses). */
+/** Tries of a step that locks whole history tables while writers hold them (each waits ≤ 200 ms per lock, then pauses). */
 const DROP_TRIES = 10;
 
 /** Arbitrary but fixed: every Herald process agrees on it ("HMNT"). */
@@ -34,6 +34,8 @@ export interface MaintenanceReport {
   kept: Array<{ day: string; queued: number }>;
   /** Days past retention left to the next run: writers kept their tables busy through every try. */
   deferred: string[];
+  /** The partitions ahead were left to the next run for the same reason (they are made days ahead). */
+  partitionsDeferred: boolean;
   /** Days the default partition holds rows of, so their partition cannot be created. */
   blockedByDefault: string[];
   /** Events whose payload, and attempts whose response excerpt, were cleared by payload retention. */
@@ -55,6 +57,7 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     dropped: [],
     kept: [],
     deferred: [],
+    partitionsDeferred: false,
     blockedByDefault: [],
     expiredPayloads: { events: 0, attempts: 0 },
   };
@@ -68,11 +71,23 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
       return step(tx as unknown as Database);
     });
 
-  const created = await locked((tx) => createPartitionsAhead(tx, { now, daysAhead: options.partitionsAheadDays }));
+  // Creating a partition locks its parent (and, through the foreign keys, the others) like a
+  // drop does: the same short waits, giving way to writers (see dropHistoryDay).
+  const created = await givingWay(() =>
+    locked(async (tx) => {
+      await tx.execute(sql`set local lock_timeout = '200ms'`);
+      return createPartitionsAhead(tx, { now, daysAhead: options.partitionsAheadDays });
+    }),
+  );
   if (!created) return report;
   report.ran = true;
-  report.created = created.created;
-  report.blockedByDefault = created.blockedByDefault;
+  if (created === 'busy') {
+    report.partitionsDeferred = true;
+    options.logger?.warn('history partitions ahead not created: their tables stayed busy; the next run tries again');
+  } else {
+    report.created = created.created;
+    report.blockedByDefault = created.blockedByDefault;
+  }
 
   const cutoff = new Date(now.getTime() - options.retentionMs);
   for (const day of await daysPastRetention(db, cutoff)) {
