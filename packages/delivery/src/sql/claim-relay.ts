@@ -1,29 +1,9 @@
 import type { Database } from '@herald/db';
 import { executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
-import type { ClaimedDelivery } from './claim';
+import type { ClaimedDelivery, ClaimRow } from './claimed-row';
+import { claimedColumns, toClaimedDelivery } from './claimed-row';
 import { isDue } from './due';
-
-interface RelayClaimRow extends Record<string, unknown> {
-  id: string;
-  project_id: string;
-  attempt_count: number;
-  schedule_offset: number;
-  event_id: string;
-  event_type: string;
-  event_version: number;
-  event_data: unknown;
-  event_created_at: Date | string;
-  event_subject: string | null;
-  event_sequence: number | string | null;
-  event_payload_expired: boolean;
-  endpoint_id: string;
-  endpoint_url: string;
-  endpoint_headers: Record<string, string>;
-  endpoint_disabled: boolean;
-  endpoint_timeouts_in_row: number;
-  secrets: string[];
-}
 
 export interface RelayClaimOptions {
   /** The one endpoint (kind `listen`) whose deliveries are relayed. */
@@ -44,7 +24,7 @@ export interface RelayClaimOptions {
  * streams of one endpoint (a CLI reconnecting) never take the same delivery.
  */
 export async function claimRelayDeliveries(db: Database, options: RelayClaimOptions): Promise<ClaimedDelivery[]> {
-  const rows = await executeRows<RelayClaimRow>(
+  const rows = await executeRows<ClaimRow>(
     db,
     sql`with held as (
           select count(*)::int as n from deliveries f
@@ -67,22 +47,13 @@ export async function claimRelayDeliveries(db: Database, options: RelayClaimOpti
           from locked where d.id = locked.id
           returning d.id, d.project_id, d.endpoint_id, d.event_id, d.attempt_count, d.schedule_offset
         )
-        select c.id, c.project_id, c.attempt_count, c.schedule_offset,
-               e.id as event_id, e.type as event_type, e.version as event_version,
-               e.data as event_data, e.created_at as event_created_at,
-               e.subject as event_subject, e.sequence as event_sequence,
-               e.payload_expired_at is not null as event_payload_expired,
-               ep.id as endpoint_id, ep.url as endpoint_url, ep.headers as endpoint_headers,
-               ep.disabled as endpoint_disabled, ep.timeouts_in_row as endpoint_timeouts_in_row,
-               coalesce((select array_agg(s.secret order by s.id desc) from endpoint_secrets s
-                         where s.endpoint_id = ep.id and (s.expires_at is null or s.expires_at > now())),
-                        '{}') as secrets
+        select ${claimedColumns}
         from claimed c
         join events e on e.id = c.event_id
         join endpoints ep on ep.id = c.endpoint_id
         order by c.id`,
   );
-  return rows.map(toRelayedClaim);
+  return rows.map(toClaimedDelivery);
 }
 
 /**
@@ -94,7 +65,7 @@ export async function findRelayLease(
   db: Database,
   options: { endpointId: string; deliveryId: string; owner: string },
 ): Promise<ClaimedDelivery | null> {
-  const [row] = await executeRows<RelayClaimRow>(
+  const [row] = await executeRows<ClaimRow>(
     db,
     sql`select d.id, d.project_id, d.attempt_count, d.schedule_offset,
                e.id as event_id, e.type as event_type, e.version as event_version,
@@ -110,32 +81,5 @@ export async function findRelayLease(
         where d.id = ${options.deliveryId} and d.endpoint_id = ${options.endpointId}
           and d.status = 'in_flight' and d.lease_owner = ${options.owner}`,
   );
-  return row ? toRelayedClaim(row) : null;
-}
-
-function toRelayedClaim(row: RelayClaimRow): ClaimedDelivery {
-  return {
-    id: row.id,
-    projectId: row.project_id,
-    attemptCount: Number(row.attempt_count),
-    scheduleOffset: Number(row.schedule_offset),
-    event: {
-      id: row.event_id,
-      type: row.event_type,
-      version: Number(row.event_version),
-      data: row.event_data,
-      createdAt: new Date(row.event_created_at),
-      subject: row.event_subject,
-      sequence: row.event_sequence === null ? null : Number(row.event_sequence),
-    },
-    endpoint: {
-      id: row.endpoint_id,
-      url: row.endpoint_url,
-      headers: row.endpoint_headers,
-      disabled: row.endpoint_disabled,
-      timeoutsInRow: Number(row.endpoint_timeouts_in_row),
-    },
-    secrets: row.secrets,
-    payloadExpired: row.event_payload_expired === true,
-  };
+  return row ? toClaimedDelivery(row) : null;
 }

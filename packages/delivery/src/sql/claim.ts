@@ -2,47 +2,17 @@ import type { Database } from '@herald/db';
 import { executeRows } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
-import type { MessageEvent } from '../message';
+import type { ClaimedDelivery, ClaimRow } from './claimed-row';
+import { claimedColumns, toClaimedDelivery } from './claimed-row';
+
+export type { ClaimedDelivery } from './claimed-row';
+
 import { isDue, isQueuedRow } from './due';
 import type { QueueWindow } from './queue-window';
 import { inQueueWindow, readQueueWindow, WHOLE_HISTORY } from './queue-window';
 
 /** A budget that limits nothing (an endpoint without a rate limit). */
 const UNLIMITED = 1_000_000_000;
-
-export interface ClaimedDelivery {
-  id: string;
-  projectId: string;
-  attemptCount: number;
-  scheduleOffset: number;
-  event: MessageEvent;
-  endpoint: { id: string; url: string; headers: Record<string, string>; disabled: boolean; timeoutsInRow: number };
-  /** Payload retention cleared the event's data: it is never sent. */
-  payloadExpired: boolean;
-  /** Newest first; several during a rotation's grace period. */
-  secrets: string[];
-}
-
-interface ClaimRow extends Record<string, unknown> {
-  id: string;
-  project_id: string;
-  attempt_count: number;
-  schedule_offset: number;
-  event_id: string;
-  event_type: string;
-  event_version: number;
-  event_data: unknown;
-  event_created_at: Date | string;
-  event_subject: string | null;
-  event_sequence: number | string | null;
-  event_payload_expired: boolean;
-  endpoint_id: string;
-  endpoint_url: string;
-  endpoint_headers: Record<string, string>;
-  endpoint_disabled: boolean;
-  endpoint_timeouts_in_row: number;
-  secrets: string[];
-}
 
 /** How many slots an endpoint and a project may hold; see `claimDueDeliveries`. */
 export interface ClaimLimits {
@@ -206,45 +176,8 @@ export function claimStatement(options: ClaimOptions): SQL {
           where ep.id = rated.endpoint_id
           returning ep.id
         )
-        select c.id, c.project_id, c.attempt_count, c.schedule_offset,
-               e.id as event_id, e.type as event_type, e.version as event_version,
-               e.data as event_data, e.created_at as event_created_at,
-               e.subject as event_subject, e.sequence as event_sequence,
-               e.payload_expired_at is not null as event_payload_expired,
-               ep.id as endpoint_id, ep.url as endpoint_url, ep.headers as endpoint_headers,
-               ep.disabled as endpoint_disabled, ep.timeouts_in_row as endpoint_timeouts_in_row,
-               -- Newest first: the current secret and any still in a rotation's grace period.
-               coalesce((select array_agg(s.secret order by s.id desc) from endpoint_secrets s
-                         where s.endpoint_id = ep.id and (s.expires_at is null or s.expires_at > now())),
-                        '{}') as secrets
+        select ${claimedColumns}
         from claimed c
         join events e on e.id = c.event_id and ${inQueueWindow(sql.raw('e.id'), 'event', w)}
         join endpoints ep on ep.id = c.endpoint_id`;
-}
-
-function toClaimedDelivery(row: ClaimRow): ClaimedDelivery {
-  return {
-    id: row.id,
-    projectId: row.project_id,
-    attemptCount: Number(row.attempt_count),
-    scheduleOffset: Number(row.schedule_offset),
-    event: {
-      id: row.event_id,
-      type: row.event_type,
-      version: Number(row.event_version),
-      data: row.event_data,
-      createdAt: new Date(row.event_created_at),
-      subject: row.event_subject,
-      sequence: row.event_sequence === null ? null : Number(row.event_sequence),
-    },
-    endpoint: {
-      id: row.endpoint_id,
-      url: row.endpoint_url,
-      headers: row.endpoint_headers,
-      disabled: row.endpoint_disabled,
-      timeoutsInRow: Number(row.endpoint_timeouts_in_row),
-    },
-    secrets: row.secrets,
-    payloadExpired: row.event_payload_expired === true,
-  };
 }

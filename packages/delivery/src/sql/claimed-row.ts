@@ -1,0 +1,80 @@
+import { sql } from 'drizzle-orm';
+import type { MessageEvent } from '../message';
+
+/** A delivery handed to a sender: with its event, endpoint and signing secrets. */
+export interface ClaimedDelivery {
+  id: string;
+  projectId: string;
+  attemptCount: number;
+  scheduleOffset: number;
+  event: MessageEvent;
+  endpoint: { id: string; url: string; headers: Record<string, string>; disabled: boolean; timeoutsInRow: number };
+  /** Payload retention cleared the event's data: it is never sent. */
+  payloadExpired: boolean;
+  /** Newest first; several during a rotation's grace period. */
+  secrets: string[];
+}
+
+export interface ClaimRow extends Record<string, unknown> {
+  id: string;
+  project_id: string;
+  attempt_count: number;
+  schedule_offset: number;
+  event_id: string;
+  event_type: string;
+  event_version: number;
+  event_data: unknown;
+  event_created_at: Date | string;
+  event_subject: string | null;
+  event_sequence: number | string | null;
+  event_payload_expired: boolean;
+  endpoint_id: string;
+  endpoint_url: string;
+  endpoint_headers: Record<string, string>;
+  endpoint_disabled: boolean;
+  endpoint_timeouts_in_row: number;
+  secrets: string[];
+}
+
+/**
+ * The select list of a claim's answer, over `claimed c` (the updated deliveries) joined with
+ * `events e` and `endpoints ep`: shared by the dispatcher's claim and the `herald listen` relay.
+ */
+export const claimedColumns = sql`c.id, c.project_id, c.attempt_count, c.schedule_offset,
+               e.id as event_id, e.type as event_type, e.version as event_version,
+               e.data as event_data, e.created_at as event_created_at,
+               e.subject as event_subject, e.sequence as event_sequence,
+               e.payload_expired_at is not null as event_payload_expired,
+               ep.id as endpoint_id, ep.url as endpoint_url, ep.headers as endpoint_headers,
+               ep.disabled as endpoint_disabled, ep.timeouts_in_row as endpoint_timeouts_in_row,
+               -- Newest first: the current secret and any still in a rotation's grace period.
+               coalesce((select array_agg(s.secret order by s.id desc) from endpoint_secrets s
+                         where s.endpoint_id = ep.id and (s.expires_at is null or s.expires_at > now())),
+                        '{}') as secrets`;
+
+export function toClaimedDelivery(row: ClaimRow): ClaimedDelivery {
+  return {
+    id: row.id,
+    projectId: row.project_id,
+    attemptCount: Number(row.attempt_count),
+    scheduleOffset: Number(row.schedule_offset),
+    event: {
+      id: row.event_id,
+      type: row.event_type,
+      version: Number(row.event_version),
+      data: row.event_data,
+      createdAt: new Date(row.event_created_at),
+      subject: row.event_subject,
+      sequence: row.event_sequence === null ? null : Number(row.event_sequence),
+    },
+    endpoint: {
+      id: row.endpoint_id,
+      url: row.endpoint_url,
+      headers: row.endpoint_headers,
+      disabled: row.endpoint_disabled,
+      timeoutsInRow: Number(row.endpoint_timeouts_in_row),
+    },
+    secrets: row.secrets,
+    payloadExpired: row.event_payload_expired === true,
+  };
+}
