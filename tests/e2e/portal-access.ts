@@ -1,33 +1,27 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { executeRows, portalLinks, portalSessions } from '@herald/db';
-import { describeDb } from '@herald/db/testing';
+import type { TestDb } from '@herald/db/testing';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { ADMIN_TOKEN, waitFor } from './harness';
 import type { PortalCookies, PortalHerald, PortalProject } from './portal-harness';
-import { openLink, startPortalHerald } from './portal-harness';
+import { openLink } from './portal-harness';
 
 /**
- * The portal's access rules over plain HTTP (the browser flows are in
- * portal-browser.db.test.ts): single-use, expiring links; an HttpOnly
+ * The portal's access rules over plain HTTP, on the Herald portal.db.test.ts
+ * shares with the browser flows: single-use, expiring links; an HttpOnly
  * session scoped to one project; CSRF on every change; no other project's
  * ids; operator sign-in; frame-ancestors from the project's settings.
  */
-describeDb('portal access', (t) => {
+export function portalAccessTests(t: TestDb, herald: () => PortalHerald) {
   let h: PortalHerald;
-  let portalDir: string;
   let a: PortalProject;
   let b: PortalProject;
   let bEndpointId: string;
   let bDeliveryId: string;
 
   beforeAll(async () => {
-    // A stand-in for the built portal: these tests are about the server's rules, not the pages.
-    portalDir = mkdtempSync(path.join(tmpdir(), 'herald-portal-dir-'));
-    writeFileSync(path.join(portalDir, 'index.html'), '<!doctype html><title>portal</title>');
-    h = await startPortalHerald(t, { portalDir });
+    h = herald();
     [a, b] = await Promise.all([h.project(), h.project()]);
     const receiver = await h.receiver();
     bEndpointId = (await b.call('/v1/endpoints', 201, { url: receiver.url })).endpoint.id;
@@ -36,11 +30,6 @@ describeDb('portal access', (t) => {
       const page = await b.call(`/v1/endpoints/${bEndpointId}/deliveries`, 200);
       return page.data[0]?.id ?? null;
     });
-  });
-
-  afterAll(async () => {
-    await h?.close();
-    if (portalDir) rmSync(portalDir, { recursive: true, force: true });
   });
 
   const trpc = async (
@@ -99,7 +88,10 @@ describeDb('portal access', (t) => {
 
   it('an expired link is refused with 410, an unknown one with 404', async () => {
     const link = await a.link();
-    await t.db.execute(sql`update ${portalLinks} set expires_at = now() - interval '1 second' where used_at is null`);
+    const token = new URL(link).searchParams.get('token')!;
+    await t.db.execute(
+      sql`update ${portalLinks} set expires_at = now() - interval '1 second' where token_hash = ${sha256(token)}`,
+    );
     const expired = await fetch(link, { redirect: 'manual' });
     expect(expired.status).toBe(410);
     expect(await expired.text()).toContain('This portal link has expired');
@@ -208,7 +200,10 @@ describeDb('portal access', (t) => {
     expect(await trpc(cookies, 'operator.overview', {})).toMatchObject({ status: 401, code: 'unauthorized' });
     expect(await trpc(null, 'endpoints.list', {})).toMatchObject({ status: 401, code: 'unauthorized' });
 
-    await t.db.execute(sql`update ${portalSessions} set expires_at = now() - interval '1 second'`);
+    const sessionToken = /herald_portal=([^;]+)/.exec(cookies.cookie)![1]!;
+    await t.db.execute(
+      sql`update ${portalSessions} set expires_at = now() - interval '1 second' where token_hash = ${sha256(sessionToken)}`,
+    );
     expect(await trpc(cookies, 'endpoints.list', {})).toMatchObject({ status: 401, code: 'unauthorized' });
   });
 
@@ -261,4 +256,6 @@ describeDb('portal access', (t) => {
     // Another project's portal keeps its own (none).
     expect(await page(await openLink(await b.link()))).toContain("frame-ancestors 'none'");
   });
-});
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
