@@ -9,6 +9,12 @@ import { expect } from 'vitest';
 declare const window: Record<string, unknown> & { innerWidth: number };
 declare const document: { cookie: string; documentElement: { scrollWidth: number } };
 
+/** Webhooks, the dispatcher's retries and the log's polling (2 s) sit between an action and what it shows. */
+export const WAIT = { timeout: 20_000, interval: 100 };
+/** What a request the test makes refused on purpose logs in the console. */
+export const refused = (status: number) =>
+  new RegExp(`Failed to load resource: the server responded with a status of ${status}`);
+
 export const CHROMIUM = '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
 export const requireBrowser = process.env.HERALD_REQUIRE_BROWSER === '1';

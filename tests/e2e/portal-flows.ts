@@ -1,13 +1,10 @@
-import { createHash } from 'node:crypto';
-import { portalLinks } from '@herald/db';
 import type { TestDb } from '@herald/db/testing';
-import { sql } from 'drizzle-orm';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import type { Receiver } from './harness';
-import { ADMIN_TOKEN } from './harness';
 import type { WatchedPage } from './portal-browser';
-import { checkPage, launchChromium, SCREEN_DIR, watchedPage } from './portal-browser';
+import { checkPage, launchChromium, SCREEN_DIR, WAIT, watchedPage } from './portal-browser';
+import { portalGuardTests } from './portal-guards';
 import type { PortalHerald, PortalProject } from './portal-harness';
 
 // The browser's globals, as the code passed to page.evaluate() uses them (this project compiles without the DOM lib).
@@ -20,19 +17,13 @@ declare const document: {
 
 /**
  * The portal in Debian's headless Chromium (playwright-core) against the
- * Herald portal.db.test.ts starts, on each driver: every flow a project's developer has, the
- * operator's view, refused links, another project's ids and a change without
- * the CSRF token. Every page is checked by axe-core and photographed at 1280
+ * Herald portal.db.test.ts starts, on each driver: every flow a project's
+ * developer has, then (portal-guards.ts) another project's ids, a change
+ * without the CSRF token, refused links and the operator's view. Every page is checked by axe-core and photographed at 1280
  * and 375 px (HERALD_PORTAL_SCREENS_DIR, default /tmp/herald-portal-screens).
  * Any console error or uncaught exception the test did not cause on purpose
  * fails it.
  */
-
-/** Webhooks, the dispatcher's retries and the log's polling (2 s) sit between an action and what it shows. */
-const WAIT = { timeout: 20_000, interval: 100 };
-/** What a request the test makes refused on purpose logs in the console. */
-const refused = (status: number) =>
-  new RegExp(`Failed to load resource: the server responded with a status of ${status}`);
 
 export function portalBrowserTests(t: TestDb, herald: () => PortalHerald) {
   let h: PortalHerald;
@@ -45,7 +36,6 @@ export function portalBrowserTests(t: TestDb, herald: () => PortalHerald) {
   let failing = false;
   let endpointId: string;
   let bEndpointId: string;
-  let bDeliveryId: string;
 
   beforeAll(async () => {
     h = herald();
@@ -291,102 +281,5 @@ export function portalBrowserTests(t: TestDb, herald: () => PortalHerald) {
     w.expectOnly([]);
   }, 60_000);
 
-  it("never reaches another project's ids, and refuses a change without the CSRF token", async () => {
-    reportOnFailure();
-    bDeliveryId = (await b.call(`/v1/endpoints/${bEndpointId}/deliveries`, 200)).data[0].id;
-    await page.goto(`${h.url}/portal/endpoints/${bEndpointId}`);
-    await expect.poll(() => page.getByRole('alert').textContent(), WAIT).toContain('Endpoint not found');
-    await page.goto(`${h.url}/portal/deliveries/${bDeliveryId}`);
-    await expect.poll(() => page.getByRole('alert').textContent(), WAIT).toContain('Delivery not found');
-    // With the page's own cookie and CSRF token: B's objects answer 404, whatever the call.
-    const answers = await page.evaluate(
-      async ({ ep, dlv }) => {
-        const csrf = document.cookie
-          .split('; ')
-          .find((c: string) => c.startsWith('herald_portal_csrf='))!
-          .split('=')[1]!;
-        const post = (name: string, input: unknown) =>
-          fetch(`/trpc/${name}`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-herald-csrf': csrf },
-            body: JSON.stringify(input),
-          }).then((r) => r.status);
-        return [
-          await post('endpoints.rotateSecret', { id: ep }),
-          await post('endpoints.update', { id: ep, disabled: true }),
-          await post('deliveries.retry', { id: dlv }),
-          await fetch(`/trpc/endpoints.getSecret?input=${encodeURIComponent(JSON.stringify({ id: ep }))}`).then(
-            (r) => r.status,
-          ),
-        ];
-      },
-      { ep: bEndpointId, dlv: bDeliveryId },
-    );
-    expect(answers).toEqual([404, 404, 404, 404]);
-    expect((await b.call(`/v1/endpoints/${bEndpointId}`, 200)).disabled).toBe(false);
-
-    // The same session, without the CSRF header: refused, nothing changed.
-    const withoutCsrf = await page.evaluate(async (id) => {
-      const r = await fetch('/trpc/endpoints.update', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ id, disabled: true }),
-      });
-      return { status: r.status, body: (await r.json()) as { error: { data: { herald: { code: string } } } } };
-    }, endpointId);
-    expect(withoutCsrf.status).toBe(403);
-    expect(withoutCsrf.body.error.data.herald.code).toBe('forbidden');
-    expect((await a.call(`/v1/endpoints/${endpointId}`, 200)).disabled).toBe(false);
-    w.expectOnly([refused(404), refused(403)]);
-  }, 60_000);
-
-  it('refuses a reused or expired link with a clear page', async () => {
-    reportOnFailure();
-    const fresh = await watchedPage(browser);
-    try {
-      const link = await a.link();
-      await fresh.page.goto(link);
-      await expect.poll(() => fresh.page.locator('main h1').textContent(), WAIT).toBe('Endpoints');
-      const reused = await fresh.page.goto(link);
-      expect(reused?.status()).toBe(410);
-      expect(await fresh.page.locator('h1').textContent()).toBe('This portal link was already used');
-      await check(fresh.page, 'link-refused');
-
-      const expiring = await a.link();
-      const token = new URL(expiring).searchParams.get('token')!;
-      await t.db.execute(
-        sql`update ${portalLinks} set expires_at = now() - interval '1 second' where token_hash = ${createHash('sha256').update(token).digest('hex')}`,
-      );
-      const expired = await fresh.page.goto(expiring);
-      expect(expired?.status()).toBe(410);
-      expect(await fresh.page.locator('h1').textContent()).toBe('This portal link has expired');
-      fresh.expectOnly([refused(410)]);
-    } finally {
-      await fresh.context.close();
-    }
-  }, 60_000);
-
-  it("the operator signs in with the admin token and sees every project's queue and failing endpoints", async () => {
-    reportOnFailure();
-    const operator = await watchedPage(browser);
-    try {
-      await operator.page.goto(`${h.url}/portal/`);
-      await expect.poll(() => operator.page.locator('main h1').textContent(), WAIT).toBe('Herald portal');
-      await check(operator.page, 'sign-in');
-      await operator.page.getByLabel('Admin token').fill(ADMIN_TOKEN);
-      await operator.page.getByRole('button', { name: 'Sign in' }).click();
-      await expect.poll(() => operator.page.locator('main h1').textContent(), WAIT).toBe('All projects');
-      const rowOf = (id: string) => operator.page.locator(`[data-testid="project-row"][data-project-id="${id}"]`);
-      await expect.poll(() => rowOf(a.id).count(), WAIT).toBe(1);
-      expect(await rowOf(b.id).count()).toBe(1);
-      expect(await rowOf(a.id).locator('td[data-label="Endpoints"]').textContent()).toBe('1');
-      await check(operator.page, 'operator');
-      await operator.page.getByRole('button', { name: 'Sign out' }).click();
-      await expect.poll(() => operator.page.locator('main h1').textContent(), WAIT).toBe('Herald portal');
-      expect((await operator.context.cookies()).filter((c) => c.name.startsWith('herald_portal'))).toEqual([]);
-      operator.expectOnly([]);
-    } finally {
-      await operator.context.close();
-    }
-  }, 60_000);
+  portalGuardTests(() => ({ t, h, browser, page, w, a, b, bEndpointId, endpointId, check, reportOnFailure }));
 }
