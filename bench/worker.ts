@@ -7,18 +7,12 @@ import { createPlatform } from '@herald/api';
 import type { HeraldDb } from '@herald/db';
 import { createDb } from '@herald/db';
 import type { Dispatcher } from '@herald/delivery';
-import {
-  createDeliveryWakeup,
-  createWebhookSender,
-  envelopeBody,
-  recordEvent,
-  USER_AGENT,
-  webhookHeaders,
-} from '@herald/delivery';
+import { createDeliveryWakeup, recordEvent } from '@herald/delivery';
 import { serveCommands } from './lib/child';
 import { cpuMark, cpuSince, poolBackends } from './lib/cpu';
 import { userCreatedData } from './lib/fixtures';
 import { median, monoMs, sleep } from './lib/stats';
+import { bareSender, signedMessage } from './lib/webhook';
 
 type DispatcherHandle = { herald: HeraldDb; dispatcher: Dispatcher; pool: number; close(): Promise<void> };
 
@@ -35,22 +29,6 @@ async function openDispatcher(url: string, concurrency: number, batchSize: numbe
   // Open the pool's connections before any clock starts.
   await Promise.all(Array.from({ length: pool }, () => herald.sql!`select 1`));
   return { herald, dispatcher: platform.dispatcher!, pool, close: () => platform.close() };
-}
-
-/** The sender the dispatcher builds for itself, same options. */
-function bareSender() {
-  return createWebhookSender({
-    timeoutMs: 15_000,
-    maxResponseBytes: 4096,
-    allowPrivateNetworks: true,
-    userAgent: USER_AGENT,
-  });
-}
-
-/** JSON-encode and sign one ~1 KB message, as the dispatcher does per delivery. */
-function signedMessage(id: string, secret: string, data: unknown) {
-  const body = envelopeBody({ id, type: 'user.created', version: 1, data, createdAt: new Date() });
-  return { headers: webhookHeaders({ eventId: id, body, secrets: [secret], sentAt: new Date() }), body };
 }
 
 let running: DispatcherHandle | null = null;
@@ -91,6 +69,7 @@ serveCommands({
     const total: number = args.count;
     let next = 0;
     let failures = 0;
+    const cpu = process.cpuUsage();
     const started = monoMs();
     await Promise.all(
       Array.from({ length: args.concurrency }, async () => {
@@ -103,8 +82,9 @@ serveCommands({
       }),
     );
     const elapsedMs = monoMs() - started;
+    const { user, system } = process.cpuUsage(cpu);
     await sender.close();
-    return { elapsedMs, failures };
+    return { elapsedMs, failures, processUs: user + system };
   },
 
   /** Bare, open loop: `rate` messages a second for `durationMs`; returns when each was handed to the sender. */

@@ -75,8 +75,19 @@ export async function bareDispatch(
   count: number,
   tag: string,
 ): Promise<number> {
+  return (await bareDispatchRun(ctx, worker, secret, count, tag)).rate;
+}
+
+/** The bare loop's rate and its process's CPU µs per message. */
+export async function bareDispatchRun(
+  ctx: BenchContext,
+  worker: Child,
+  secret: string,
+  count: number,
+  tag: string,
+): Promise<{ rate: number; workerCpuUs: number }> {
   await ctx.receiver.call('reset', { record: false });
-  const run = await worker.call<{ elapsedMs: number; failures: number }>('bareSend', {
+  const run = await worker.call<{ elapsedMs: number; failures: number; processUs: number }>('bareSend', {
     target: ctx.receiverUrl,
     secret,
     count,
@@ -86,7 +97,7 @@ export async function bareDispatch(
   const { count: received } = await ctx.receiver.call<{ count: number }>('stats');
   if (run.failures > 0 || received !== count)
     throw new Error(`bare loop: ${run.failures} failures, receiver saw ${received} of ${count}`);
-  return (count * 1000) / run.elapsedMs;
+  return { rate: (count * 1000) / run.elapsedMs, workerCpuUs: run.processUs / count };
 }
 
 export async function dispatchBench(ctx: BenchContext): Promise<Figure[]> {
