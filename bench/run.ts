@@ -12,6 +12,7 @@ import { fairnessBench } from './benchmarks/fairness';
 import { fifoBench } from './benchmarks/fifo';
 import { growthBench } from './benchmarks/growth';
 import { latencyBench } from './benchmarks/latency';
+import { peersBench } from './benchmarks/peers';
 import { pollingBench } from './benchmarks/polling';
 import { wakeupBench } from './benchmarks/wakeup';
 import { killChildren, profileDir, startChild } from './lib/child';
@@ -38,6 +39,7 @@ const benchmarks: Record<string, (ctx: BenchContext) => Promise<Figure[]>> = {
   wakeup: wakeupBench,
   growth: growthBench,
   polling: pollingBench,
+  peers: peersBench,
 };
 
 const { values } = parseArgs({
@@ -145,6 +147,8 @@ async function main() {
     seconds,
     timings,
     figures: figures.map((f) => ({ ...f, met: meets(f) })),
+    // peers.<name>.median (deliveries/s) and the rest of each contender's figures, when peers ran.
+    peers: figures.find((f) => f.detail.peers)?.detail.peers,
   });
   console.log(`Results written to ${file}`);
   if (values.profile) {
