@@ -2,7 +2,7 @@ export type { CreateDbOptions, Database, Driver, HeraldDb, Queryable, Schema, Tr
 export { createDb, defaultDbTimeouts, driverOf, reconnectBackoff } from './client';
 export { dbTimeoutsFromEnv } from './config';
 export { isDatabaseUnavailable, isUniqueViolation } from './errors';
-export { executeRows } from './execute';
+export { executeHotRows, executeRows } from './execute';
 export type { IdKind } from './ids';
 export { idPattern, idPrefixes, idTimeBound, idTimestamp, newId, newIdAt } from './ids';
 export { migratePgliteDatabase, migratePostgresDatabase, migrationsFolder } from './migrate';

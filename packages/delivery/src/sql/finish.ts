@@ -1,5 +1,5 @@
 import type { Database } from '@herald/db';
-import { executeRows, idTimestamp, newIdAt, toStorableText } from '@herald/db';
+import { executeHotRows, idTimestamp, newIdAt, toStorableText } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { AttemptResult } from '../http/send-webhook';
 import type { RetryPolicy } from '../retry-schedule';
@@ -129,29 +129,45 @@ async function writeOutcomes(
   options: Omit<RecordAttemptOptions, 'startedAt'>,
   { bookkeeping = true } = {},
 ): Promise<Outcome[]> {
-  // The batch's id range, as constants: the planner then leaves out the partitions of other days.
-  const ids = planned.map((p) => p.finished.delivery.id).sort();
-  const batch = sql`d.id between ${ids[0]!} and ${ids.at(-1)!}`;
+  // One text for any batch size (rows travel as JSON), so it is a prepared statement planned
+  // once per connection; rows are found by primary key (`id = any(…)`), the one plan that is
+  // good without knowing the values.
+  const ids = JSON.stringify(planned.map((p) => p.finished.delivery.id));
+  const byId = sql`d.id = any(array(select jsonb_array_elements_text(${ids}::jsonb)))`;
   return db.transaction(async (tx) => {
     // Attempts of deliveries deleted meanwhile (their endpoint was deleted) are skipped, not a failed batch.
-    const attempts = planned.map(
-      ({ finished: { delivery, result, startedAt }, errorMessage, responseBody }) =>
-        sql`(${attemptId(delivery.id)}::text, ${delivery.id}::text, ${delivery.attemptCount + 1}::int,
-             ${startedAt.toISOString()}::timestamptz, ${Math.round(result.durationMs)}::int, ${result.statusCode}::int,
-             ${result.errorClass}::text, ${errorMessage}::text, ${responseBody}::text)`,
+    const attempts = planned.map(({ finished: { delivery, result, startedAt }, errorMessage, responseBody }) => ({
+      id: attemptId(delivery.id),
+      delivery_id: delivery.id,
+      attempt_number: delivery.attemptCount + 1,
+      started_at: startedAt.toISOString(),
+      duration_ms: Math.round(result.durationMs),
+      status_code: result.statusCode,
+      error_class: result.errorClass,
+      error_message: errorMessage,
+      response_body: responseBody,
+    }));
+    await executeHotRows(
+      tx,
+      sql`insert into delivery_attempts
+            (id, delivery_id, attempt_number, started_at, duration_ms, status_code, error_class, error_message, response_body)
+          select v.id, v.delivery_id, v.attempt_number, v.started_at, v.duration_ms, v.status_code, v.error_class,
+                 v.error_message, v.response_body
+          from jsonb_to_recordset(${JSON.stringify(attempts)}::jsonb)
+            as v(id text, delivery_id text, attempt_number int, started_at timestamptz, duration_ms int,
+                 status_code int, error_class text, error_message text, response_body text)
+          where v.delivery_id in (select d.id from deliveries d where ${byId})`,
     );
-    await tx.execute(sql`insert into delivery_attempts
-        (id, delivery_id, attempt_number, started_at, duration_ms, status_code, error_class, error_message, response_body)
-      select v.* from (values ${sql.join(attempts, sql`, `)})
-        as v(id, delivery_id, attempt_number, started_at, duration_ms, status_code, error_class, error_message, response_body)
-      where exists (select 1 from deliveries d where d.id = v.delivery_id and ${batch})`);
 
-    const rows = planned.map(
-      ({ finished: f, plan: p }) =>
-        sql`(${f.delivery.id}::text, ${p.status}::text, ${p.attemptCount}::int, ${p.delayMs}::bigint,
-             ${f.result.statusCode}::int, ${toStorableText(p.lastError)}::text)`,
-    );
-    const moved = await executeRows<{ id: string }>(
+    const rows = planned.map(({ finished: f, plan: p }) => ({
+      id: f.delivery.id,
+      status: p.status,
+      attempt_count: p.attemptCount,
+      delay_ms: p.delayMs,
+      status_code: f.result.statusCode,
+      last_error: toStorableText(p.lastError),
+    }));
+    const moved = await executeHotRows<{ id: string }>(
       tx,
       sql`update deliveries d
           set status = v.status,
@@ -163,8 +179,9 @@ async function writeOutcomes(
               last_error = v.last_error,
               completed_at = case when v.status = 'pending' then null else now() end,
               updated_at = now()
-          from (values ${sql.join(rows, sql`, `)}) as v(id, status, attempt_count, delay_ms, status_code, last_error)
-          where d.id = v.id and ${batch} and d.lease_owner = ${options.owner} and d.status = 'in_flight'
+          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+            as v(id text, status text, attempt_count int, delay_ms bigint, status_code int, last_error text)
+          where ${byId} and d.id = v.id and d.lease_owner = ${options.owner} and d.status = 'in_flight'
           returning d.id`,
     );
     const movedIds = new Set(moved.map((r) => r.id));
