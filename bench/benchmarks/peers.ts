@@ -10,7 +10,7 @@
  */
 import type { Child } from '../lib/child';
 import { startChild } from '../lib/child';
-import type { BenchContext, Figure } from '../lib/context';
+import type { BenchContext, Figure, Scale } from '../lib/context';
 import { connect, seedProject } from '../lib/fixtures';
 import type { BenchDatabase } from '../lib/pg';
 import { createBenchDatabase, xactCommits } from '../lib/pg';
@@ -38,6 +38,8 @@ interface Run {
   /** null where no PostgreSQL is involved (bareMemory). */
   commitsPerDelivery: number | null;
   workerCpuUs: number;
+  /** The backlog's size (set by the round loop). */
+  count?: number;
 }
 
 interface Contender {
@@ -147,6 +149,12 @@ function bareMemoryContender(ctx: BenchContext, secret: string): Contender {
   };
 }
 
+/** A backlog lasting about 1.2 × `dispatchSeconds` at `rate`, within [dispatchMin, 5 × dispatchMax]. */
+function backlogFor(scale: Scale, rate: number): number {
+  const wanted = Math.round((rate * scale.dispatchSeconds * 1.2) / 100) * 100;
+  return Math.min(5 * scale.dispatchMax, Math.max(scale.dispatchMin, wanted));
+}
+
 /** Round `round`'s order: the list rotated by one more each round. */
 function rotated(round: number): Name[] {
   const k = round % names.length;
@@ -169,8 +177,7 @@ export async function peersBench(ctx: BenchContext): Promise<Figure[]> {
     const counts = {} as Record<Name, number>;
     for (const name of names) {
       const warm = await contenders.get(name)!.run(scale.dispatchMin, 'w');
-      const wanted = Math.round((warm.rate * scale.dispatchSeconds * 1.2) / 100) * 100;
-      counts[name] = Math.min(5 * scale.dispatchMax, Math.max(scale.dispatchMin, wanted));
+      counts[name] = backlogFor(scale, warm.rate);
     }
     ctx.log(`  backlog per run: ${names.map((n) => `${n} ${counts[n]}`).join(', ')}`);
 
@@ -178,13 +185,18 @@ export async function peersBench(ctx: BenchContext): Promise<Figure[]> {
     const fastestPeerRatios: number[] = [];
     const bareDurableRatios: number[] = [];
     for (let round = 0; round < scale.rounds; round++) {
-      for (const name of rotated(round)) runs[name].push(await contenders.get(name)!.run(counts[name], `r${round}`));
+      for (const name of rotated(round)) {
+        const run = await contenders.get(name)!.run(counts[name], `r${round}`);
+        runs[name].push({ ...run, count: counts[name] });
+        // A run shorter than `dispatchSeconds` (the warm-up ran slower): later rounds get a larger backlog.
+        if (counts[name] / run.rate < scale.dispatchSeconds) counts[name] = backlogFor(scale, run.rate);
+      }
       const rate = (n: Name) => runs[n].at(-1)!.rate;
       fastestPeerRatios.push(rate('herald') / Math.max(...queuePeers.map(rate)));
       bareDurableRatios.push(rate('herald') / rate('bareDurable'));
       ctx.log(`  round ${round + 1}: ${names.map((n) => `${n} ${fmt(rate(n), 0)}/s`).join(', ')}`);
     }
-    return figures(runs, counts, contenders, fastestPeerRatios, bareDurableRatios);
+    return figures(runs, contenders, fastestPeerRatios, bareDurableRatios);
   } finally {
     for (const contender of contenders.values()) await contender.close().catch((error) => console.error(error));
   }
@@ -192,7 +204,6 @@ export async function peersBench(ctx: BenchContext): Promise<Figure[]> {
 
 function figures(
   runs: Record<Name, Run[]>,
-  counts: Record<Name, number>,
   contenders: Map<Name, Contender>,
   fastestPeerRatios: number[],
   bareDurableRatios: number[],
@@ -205,7 +216,7 @@ function figures(
       perSecond: r.map((x) => x.rate),
       commitsPerDelivery: commits.length ? spread(commits) : null,
       workerCpuUs: spread(r.map((x) => x.workerCpuUs)),
-      deliveriesPerRun: counts[name],
+      deliveriesPerRun: r.map((x) => x.count),
       version: contenders.get(name)!.version,
     };
   };
@@ -238,7 +249,7 @@ function figures(
         goal: null,
         absolute:
           `${rate(p)}; commits/delivery ${p.commitsPerDelivery ? fmt(p.commitsPerDelivery.median, 3) : '–'}; ` +
-          `worker CPU ${fmt(p.workerCpuUs.median, 0)} µs/delivery; ${p.deliveriesPerRun} per run`,
+          `worker CPU ${fmt(p.workerCpuUs.median, 0)} µs/delivery; ${[...new Set(p.deliveriesPerRun)].join('/')} per run`,
         detail: { perSecond: p.perSecond, median: median(p.perSecond) },
       } satisfies Figure;
     }),
