@@ -132,8 +132,11 @@ async function writeOutcomes(
   // One text for any batch size (rows travel as JSON), so it is a prepared statement planned
   // once per connection; rows are found by primary key (`id = any(…)`), the one plan that is
   // good without knowing the values.
-  const ids = JSON.stringify(planned.map((p) => p.finished.delivery.id));
-  const byId = sql`d.id = any(array(select jsonb_array_elements_text(${ids}::jsonb)))`;
+  // The batch's id range as well: parameters prune partitions when the plan starts, the
+  // array (made by a subquery) does not, and each other day's partition would cost a probe per id.
+  const sorted = planned.map((p) => p.finished.delivery.id).sort();
+  const byId = sql`d.id = any(array(select jsonb_array_elements_text(${JSON.stringify(sorted)}::jsonb)))
+                   and d.id between ${sorted[0]!} and ${sorted.at(-1)!}`;
   return db.transaction(async (tx) => {
     // Attempts of deliveries deleted meanwhile (their endpoint was deleted) are skipped, not a failed batch.
     const attempts = planned.map(({ finished: { delivery, result, startedAt }, errorMessage, responseBody }) => ({
