@@ -43,6 +43,7 @@ const fixtures: Record<string, Fixture> = {
   },
   'POST /logins': { body: { email: 'valid@example.com', password: 'some password' }, anyValueRuns: 4 },
   'POST /endpoints': { body: { url: 'https://example.com/hook' } },
+  'POST /endpoints/listen': { body: { forwardTo: 'http://localhost:3000/webhooks' } },
   'PATCH /endpoints/{id}': { params: (ids) => ({ id: ids.endpoint }), body: { description: 'Valid' } },
   'POST /endpoints/{id}/rotate-secret': { params: (ids) => ({ id: ids.endpoint }), body: { graceSeconds: 60 } },
   'POST /endpoints/{id}/test': { params: (ids) => ({ id: ids.endpoint }), body: { eventType: 'user.created' } },

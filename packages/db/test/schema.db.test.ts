@@ -26,6 +26,7 @@ describeDb('database schema', (t) => {
       'api_keys',
       'deliveries',
       'delivery_attempts',
+      'delivery_queue_window',
       'endpoint_secrets',
       'endpoints',
       'events',
