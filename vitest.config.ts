@@ -7,6 +7,10 @@ const dbTests = ['{apps,packages,tools}/*/test/**/*.db.test.ts', 'tests/*/**/*.d
 
 export default defineConfig({
   test: {
+    // Vitest's default is one worker per core but one (2 cores → 1 file at a time). Most suites
+    // wait on real HTTP, processes and PostgreSQL rather than the CPU, so two files at a time
+    // cut the run by about a third on the 2-core CI machine.
+    maxWorkers: 2,
     reporters: ['default', './vitest.summary-reporter.ts'],
     projects: [
       {
