@@ -14,6 +14,7 @@ import { DispatcherMetrics } from './metrics';
 import type { ClaimedDelivery } from './sql/claim';
 import { claimDueDeliveries } from './sql/claim';
 import { SLOW_AFTER_TIMEOUTS } from './sql/finish';
+import { analyzeLaggingQueuePartitions } from './sql/queue-statistics';
 import { refreshQueueWindow } from './sql/queue-window';
 import { releaseLeases } from './sql/release';
 import { failWithoutSending } from './sql/skip';
@@ -219,7 +220,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   /** Recomputes where queued deliveries can be (`sql/queue-window.ts`); claims prune partitions with it. */
   async function refreshWindow() {
     try {
-      await refreshQueueWindow(options.db);
+      const window = await refreshQueueWindow(options.db);
+      // Only the dispatcher that refreshed (the others skipped their turn) keeps the claim's statistics fresh.
+      if (window) {
+        const analyzed = await analyzeLaggingQueuePartitions(options.db, window);
+        if (analyzed.length > 0) logger.debug({ partitions: analyzed }, 'analysed queue partitions');
+      }
     } catch (error) {
       // Claims go on with the last window; what slipped below it waits for the next refresh.
       logger.warn({ err: error }, 'refreshing the queue window failed; will retry');

@@ -39,6 +39,7 @@ export { recordAttempt, recordAttempts } from './sql/finish';
 export type { HistoryPartition } from './sql/partitions';
 export { createPartitionsAhead, listHistoryPartitions } from './sql/partitions';
 export { queueMissedDeliveries } from './sql/queue-missed';
+export { analyzeLaggingQueuePartitions } from './sql/queue-statistics';
 export type { QueueWindow } from './sql/queue-window';
 export { lowerQueueWindow, readQueueWindow, refreshQueueWindow } from './sql/queue-window';
 export { releaseLeases } from './sql/release';
