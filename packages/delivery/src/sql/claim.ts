@@ -122,12 +122,9 @@ export function claimStatement(options: ClaimOptions): SQL {
                          where not ${isSaturated(sql.raw('e.project_id'))}) as present
         ),
         budget as (
-          select ep.id as endpoint_id, ep.project_id, ep.ordering = 'fifo' as fifo,
-                 (${isSaturated(sql.raw('ep.project_id'))} and (select present from others)) as resting,
+          select ep.id as endpoint_id, ep.project_id, ep.ordering = 'fifo' as fifo, rest.resting,
                  -- kind 'listen' (herald listen): the API streams these to the CLI (claim-relay.ts), no dispatcher.
-                 case when ep.kind = 'listen' then 0
-                      when ${isSaturated(sql.raw('ep.project_id'))} and (select present from others) then 0
-                 else
+                 case when ep.kind = 'listen' or rest.resting then 0 else
                  least(
                    coalesce(ep.max_in_flight,
                             case when ep.timeouts_in_row >= ${l.timeoutsForOneSlot}::int then 1
@@ -139,6 +136,7 @@ export function claimStatement(options: ClaimOptions): SQL {
                    case when ep.rate_limit is null then ${UNLIMITED}::int
                         else floor(coalesce(rated.tokens, 0))::int end) end as free
           from active join endpoints ep on ep.id = active.endpoint_id
+          cross join lateral (select ${isSaturated(sql.raw('ep.project_id'))} and (select present from others) as resting) rest
           left join rated on rated.endpoint_id = ep.id
         ),
         candidates as (
