@@ -40,12 +40,19 @@ describeDb('idempotent POSTs cut off with their database connections', (t) => {
     const released = new Promise<void>((resolve) => {
       release = resolve;
     });
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
     const holding = holder.db
       .transaction(async (tx) => {
         await tx.execute(sql`lock table users in exclusive mode`);
+        locked();
         await released;
       })
       .catch(() => {}); // a restart ends it
+    // The requests go out only once the lock is held: on a loaded machine they could otherwise finish first.
+    await Promise.race([lockTaken, holding]);
     return {
       release: async () => {
         release();
@@ -90,11 +97,15 @@ describeDb('idempotent POSTs cut off with their database connections', (t) => {
 
     const held = await holdUserInserts();
     const first = sent.map((request) => post(viaA, request).then((r) => r.status));
-    await until('the requests to wait on the lock', async () =>
-      (await blockedBackends()).length >= REQUESTS ? true : undefined,
-    );
-    await outage();
-    await held.release();
+    try {
+      await until('the requests to wait on the lock', async () =>
+        (await blockedBackends()).length >= REQUESTS ? true : undefined,
+      );
+      await outage();
+    } finally {
+      // Released even when the test fails here, so the next test does not wait behind this lock.
+      await held.release();
+    }
     if (retryThrough === 'other') await processA.close(); // A died with its database: it cleans nothing up
     const back = await until('the database', async () => {
       await t.db.execute(sql`select 1`);
