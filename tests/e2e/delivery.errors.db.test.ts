@@ -338,6 +338,28 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
     expect(receiver.requests).toHaveLength(1);
   });
 
+  it('deleting an endpoint removes its deliveries and their attempts, and no other endpoint’s', async () => {
+    const h = await startHerald(t);
+    const p = await h.project();
+    const doomed = await h.receiver();
+    const kept = await h.receiver();
+    const { endpoint } = await p.createEndpoint({ url: doomed.url });
+    await p.createEndpoint({ url: kept.url });
+    await p.createUser();
+    const before = await waitFor(async () => {
+      const rows = await p.deliveryRows();
+      return rows.length === 2 && rows.every((r) => r.status === 'succeeded') ? rows : null;
+    });
+    const attemptsOf = async (endpointId: string) =>
+      (await Promise.all(before.filter((d) => d.endpointId === endpointId).map((d) => p.attemptRows(d.id)))).flat();
+    expect(await attemptsOf(endpoint.id)).toHaveLength(1);
+    await p.call(`/v1/endpoints/${endpoint.id}`, 200, { method: 'DELETE' });
+    expect(await attemptsOf(endpoint.id)).toEqual([]);
+    expect((await p.deliveryRows()).map((r) => r.endpointId)).not.toContain(endpoint.id);
+    const keptEndpoint = before.find((d) => d.endpointId !== endpoint.id)!.endpointId;
+    expect(await attemptsOf(keptEndpoint)).toHaveLength(1);
+  });
+
   it('retries a single failed delivery on demand (POST /v1/deliveries/{id}/retry)', async () => {
     const h = await startHerald(t, {
       dispatcher: { retryPolicy: { delaysMs: [], jitter: 0, minRetryAfterMs: 0, maxRetryAfterMs: 0 } },

@@ -6,11 +6,12 @@ import { sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 
 /*
- * Edges of retention. Rows minted before ids were aligned (a delivery at its own time, not its event's) can sit in
- * a later day than the row they point at. Retention deletes such finished rows of the kept day
- * so the old day's partitions can go, keeps the old day while one of them is still queued, and
- * leaves everything else of the kept day alone. The clock is moved 31 days ahead: today is past
- * the 30-day retention, tomorrow is not.
+ * Edges of retention. Rows minted before ids were aligned (a delivery at its own time, not its
+ * event's) can sit in a later day than the row they point at. Retention keeps the old day while
+ * one of them is still queued; once they are finished it drops the old day and leaves the later
+ * day's rows where they are (nothing points across the history tables by foreign key; a delivery
+ * whose event is gone is not found by reads, and goes with its own day). The clock is moved 31
+ * days ahead: today is past the 30-day retention, tomorrow is not.
  */
 
 const DAY = 86_400_000;
@@ -54,7 +55,7 @@ async function ids(db: Database, table: 'events' | 'deliveries' | 'delivery_atte
 }
 
 describeDb('history retention: rows of a later day pointing into a dropped one; writers alongside', (t) => {
-  it('a queued one keeps the old day; once finished, it and its kind are deleted and the day is dropped', async () => {
+  it('a queued one keeps the old day; once finished, the day is dropped and the later day keeps its rows', async () => {
     const { event, delivery, attempt } = await seed(t.db);
     const old = await event(today());
     const oldDelivery = await delivery(today(), old);
@@ -77,65 +78,71 @@ describeDb('history retention: rows of a later day pointing into a dropped one; 
     expect(report.kept).toEqual([]);
     expect(report.dropped).toContain(blocked.kept[0]!.day);
     expect(await ids(t.db, 'events')).toEqual([kept]);
-    expect(await ids(t.db, 'deliveries')).toEqual([keptDelivery]);
-    expect(await ids(t.db, 'delivery_attempts')).toEqual([keptAttempt]);
-    expect(await ids(t.db, 'delivery_attempts')).not.toContain(lateAttempt);
+    expect(new Set(await ids(t.db, 'deliveries'))).toEqual(new Set([late, keptDelivery]));
+    expect(new Set(await ids(t.db, 'delivery_attempts'))).toEqual(new Set([lateAttempt, keptAttempt]));
+    // Reads join a delivery to its event: the late one, its event dropped, is no longer found.
+    const found = await executeRows<{ id: string }>(
+      t.db,
+      sql`select d.id from deliveries d join events e on e.id = d.event_id where d.id = ${late}`,
+    );
+    expect(found).toEqual([]);
   });
 
-  // Needs concurrent connections: PostgreSQL only (PGlite has one).
-  // Skipped: since the last commits of this session it fails on PostgreSQL (the writer, not the
-  // maintenance, is chosen as the deadlock victim), and there was no time left to find why before
-  // the session ended. Open work on issue 13; see CHANGELOG "Known issues".
-  it.skip('a writer holding events and waiting for deliveries is never the deadlock victim: the drop gives way and comes back', async () => {
-    // Tomorrow's day (today's went in the test above), past retention 32 days from now.
-    const { event, delivery } = await seed(t.db);
-    await delivery(tomorrow(), await event(tomorrow()));
-    const reader = await createDb({ url: t.url!, migrate: false, maxConnections: 1 });
-    const writer = await createDb({ url: t.url!, migrate: false, maxConnections: 1 });
-    // Until a statement matching `pattern` waits for a lock (at most 2 s: with the fix, the drop may
-    // already have given way).
-    const waiting = async (pattern: string) => {
-      for (let i = 0; i < 200; i++) {
-        const [row] = await executeRows<{ n: number }>(
-          t.db,
-          sql`select count(*)::int as n from pg_stat_activity
+  // Needs concurrent connections: PostgreSQL only (PGlite has one). Maintenance never holds
+  // deliveries while it waits for another history table (it drops a day's deliveries alone), so no cycle can form.
+  it.skipIf(t.driver !== 'postgres')(
+    'a writer holding events and waiting for deliveries is never the deadlock victim: the drop gives way and comes back',
+    async () => {
+      // Tomorrow's day (today's went in the test above), past retention 32 days from now.
+      const { event, delivery } = await seed(t.db);
+      await delivery(tomorrow(), await event(tomorrow()));
+      const reader = await createDb({ url: t.url!, migrate: false, maxConnections: 1 });
+      const writer = await createDb({ url: t.url!, migrate: false, maxConnections: 1 });
+      // Until a statement matching `pattern` waits for a lock (at most 2 s: with the fix, the drop may
+      // already have given way).
+      const waiting = async (pattern: string) => {
+        for (let i = 0; i < 200; i++) {
+          const [row] = await executeRows<{ n: number }>(
+            t.db,
+            sql`select count(*)::int as n from pg_stat_activity
                 where datname = current_database() and wait_event_type = 'Lock' and query ~* ${pattern}`,
+          );
+          if ((row?.n ?? 0) > 0) return;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      };
+      try {
+        // A dispatcher's read holds deliveries; the API's transaction has written its event.
+        await reader.sql!.unsafe('begin');
+        await reader.sql!.unsafe('select count(*) from deliveries');
+        await writer.sql!.unsafe('begin');
+        const eventId = newIdAt('event', tomorrow());
+        const [row] = await writer.sql!.unsafe('select project_id, endpoint_id from deliveries limit 1');
+        const project = row!.project_id as string;
+        const endpoint = row!.endpoint_id as string;
+        await writer.sql!.unsafe(
+          `insert into events (id, project_id, type, version, data) values ($1, $2, 'user.created', 1, '{}'::jsonb)`,
+          [eventId, project],
         );
-        if ((row?.n ?? 0) > 0) return;
-        await new Promise((r) => setTimeout(r, 10));
+        const maintenance = maintain(t.db, 32);
+        // Maintenance waits for deliveries, to create tomorrow's partitions ahead or to drop a day.
+        await waiting('^(lock|create) table');
+        // The API's delivery insert queues behind that lock request; then the read ends, and
+        // maintenance gets deliveries and asks for events, which the writer holds: a cycle.
+        const written = writer.sql!.unsafe(
+          `insert into deliveries (id, project_id, endpoint_id, event_id, status) values ($1, $2, $3, $4, 'succeeded')`,
+          [newIdAt('delivery', tomorrow()), project, endpoint, eventId],
+        );
+        await waiting('^insert into deliveries');
+        await reader.sql!.unsafe('commit');
+        await written;
+        await writer.sql!.unsafe('commit');
+        const report = await maintenance;
+        expect([...report.dropped, ...report.deferred].join(' ')).toMatch(/p\d{8}/);
+      } finally {
+        await reader.close();
+        await writer.close();
       }
-    };
-    try {
-      // A dispatcher's read holds deliveries; the API's transaction has written its event.
-      await reader.sql!.unsafe('begin');
-      await reader.sql!.unsafe('select count(*) from deliveries');
-      await writer.sql!.unsafe('begin');
-      const eventId = newIdAt('event', tomorrow());
-      const [row] = await writer.sql!.unsafe('select project_id, endpoint_id from deliveries limit 1');
-      const project = row!.project_id as string;
-      const endpoint = row!.endpoint_id as string;
-      await writer.sql!.unsafe(
-        `insert into events (id, project_id, type, version, data) values ($1, $2, 'user.created', 1, '{}'::jsonb)`,
-        [eventId, project],
-      );
-      const maintenance = maintain(t.db, 32);
-      // Maintenance waits for deliveries, to create tomorrow's partitions ahead or to drop a day.
-      await waiting('^(lock|create) table');
-      // The API's delivery insert queues behind that lock request; then the read ends, and
-      // maintenance gets deliveries and asks for events, which the writer holds: a cycle.
-      const written = writer.sql!.unsafe(
-        `insert into deliveries (id, project_id, endpoint_id, event_id, status) values ($1, $2, $3, $4, 'succeeded')`,
-        [newIdAt('delivery', tomorrow()), project, endpoint, eventId],
-      );
-      await waiting('^insert into deliveries');
-      await reader.sql!.unsafe('commit');
-      await written;
-      await writer.sql!.unsafe('commit');
-      const report = await maintenance;
-      expect([...report.dropped, ...report.deferred].join(' ')).toMatch(/p\d{8}/);
-    } finally {
-      await reader.close();
-      await writer.close();
-    }
-  });
+    },
+  );
 });

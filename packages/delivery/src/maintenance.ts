@@ -2,9 +2,15 @@ import type { Database } from '@herald/db';
 import { executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { createPartitionsAhead } from './sql/partitions';
+import { createPartition, missingPartitionsAhead } from './sql/partitions';
 import { expirePayloads } from './sql/payload-expiry';
-import { daysPastRetention, dropHistoryDay, isLockConflict, releaseHistoryDay } from './sql/retention';
+import {
+  daysPastRetention,
+  dropHistoryDayDeliveries,
+  dropHistoryDayRest,
+  isLockConflict,
+  queuedByHistoryDay,
+} from './sql/retention';
 
 /** Tries of a step that locks whole history tables while writers hold them (each waits ≤ 200 ms per lock, then pauses). */
 const DROP_TRIES = 10;
@@ -71,36 +77,57 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
       return step(tx as unknown as Database);
     });
 
-  // Creating a partition locks its parent (and, through the foreign keys, the others) like a
-  // drop does: the same short waits, giving way to writers (see dropHistoryDay).
-  const created = await givingWay(() =>
-    locked(async (tx) => {
-      await tx.execute(sql`set local lock_timeout = '200ms'`);
-      return createPartitionsAhead(tx, { now, daysAhead: options.partitionsAheadDays });
-    }),
-  );
-  if (!created) return report;
+  // Creating a partition locks its parent like a drop does: one partition per transaction, each
+  // lock waited for briefly, giving way to writers (see dropHistoryDayDeliveries).
+  const missing = await locked((tx) => missingPartitionsAhead(tx, { now, daysAhead: options.partitionsAheadDays }));
+  if (!missing) return report;
   report.ran = true;
-  if (created === 'busy') {
-    report.partitionsDeferred = true;
-    options.logger?.warn('history partitions ahead not created: their tables stayed busy; the next run tries again');
-  } else {
-    report.created = created.created;
-    report.blockedByDefault = created.blockedByDefault;
+  for (const partition of missing) {
+    const created = await givingWay(() =>
+      locked(async (tx) => {
+        await tx.execute(sql`set local lock_timeout = '200ms'`);
+        return createPartition(tx, partition);
+      }),
+    );
+    if (created === null) return report;
+    if (created === 'busy') report.partitionsDeferred = true;
+    else if (created) report.created.push(partition.name);
+    else report.blockedByDefault.push(partition.name);
+  }
+  if (report.partitionsDeferred) {
+    options.logger?.warn(
+      'history partitions ahead not all created: their tables stayed busy; the next run tries again',
+    );
   }
 
   const cutoff = new Date(now.getTime() - options.retentionMs);
-  for (const day of await daysPastRetention(db, cutoff)) {
-    // Checks and clean-up first, without locking the tables; then the short locked drop.
-    const released = await locked((tx) => releaseHistoryDay(tx, day));
-    const outcome = released?.dropped ? await givingWay(() => locked((tx) => dropHistoryDay(tx, day))) : released;
+  const past = await daysPastRetention(db, cutoff);
+  // Which days queued deliveries keep, without locking the tables; then each day's two short drops.
+  const keeping = await locked((tx) => queuedByHistoryDay(tx, past));
+  if (!keeping) return report;
+  for (const day of past) {
+    const queued = keeping.get(day.suffix) ?? 0;
+    if (queued > 0) {
+      report.kept.push({ day: day.suffix, queued });
+      continue;
+    }
+    const outcome = await givingWay(() => locked((tx) => dropHistoryDayDeliveries(tx, day)));
+    if (outcome === null) break;
     if (outcome === 'busy') {
       report.deferred.push(day.suffix);
       continue;
     }
-    if (!outcome) break;
-    if (outcome.dropped) report.dropped.push(day.suffix);
-    else report.kept.push({ day: day.suffix, queued: outcome.queued });
+    if (!outcome.dropped) {
+      report.kept.push({ day: day.suffix, queued: outcome.queued });
+      continue;
+    }
+    const rest = await givingWay(() => locked((tx) => dropHistoryDayRest(tx, day).then(() => true)));
+    if (rest === null) break;
+    if (rest === 'busy') {
+      report.deferred.push(day.suffix);
+      continue;
+    }
+    report.dropped.push(day.suffix);
   }
 
   if (options.payloadRetentionMs !== undefined) {

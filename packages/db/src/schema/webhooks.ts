@@ -12,7 +12,6 @@ import {
   text,
   timestamp,
 } from 'drizzle-orm/pg-core';
-import { events } from './events';
 import { projects } from './tenancy';
 
 export const endpointOrderings = ['none', 'fifo'] as const;
@@ -106,9 +105,13 @@ export const deliveries = pgTable(
     endpointId: text('endpoint_id')
       .notNull()
       .references(() => endpoints.id, { onDelete: 'cascade' }),
-    eventId: text('event_id')
-      .notNull()
-      .references(() => events.id, { onDelete: 'cascade' }),
+    // No foreign key to events (nor from attempts to here): an event's deliveries and a delivery's
+    // attempts carry ids minted at the event's time, so they live in the event's day partition, and
+    // retention drops a day's three partitions with plain DROP TABLEs, one table per transaction.
+    // A key between partitioned tables would make each drop a detach that joins the referencing
+    // table, and lock two tables at once. Retention keeps a day while any queued delivery points
+    // into it; reads join deliveries to their event, so a row whose event is gone is not found.
+    eventId: text('event_id').notNull(),
     status: text('status', { enum: deliveryStatuses }).notNull().default('pending'),
     attemptCount: integer('attempt_count').notNull().default(0),
     /**
@@ -147,9 +150,8 @@ export const deliveryAttempts = pgTable(
   'delivery_attempts',
   {
     id: text('id').primaryKey(),
-    deliveryId: text('delivery_id')
-      .notNull()
-      .references(() => deliveries.id, { onDelete: 'cascade' }),
+    /** Its delivery, in the same day partition (no foreign key: see deliveries.eventId). */
+    deliveryId: text('delivery_id').notNull(),
     attemptNumber: integer('attempt_number').notNull(),
     startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull(),
     durationMs: integer('duration_ms').notNull(),

@@ -7,8 +7,8 @@ const DAY_MS = 86_400_000;
 /**
  * The history tables, partitioned by RANGE on their id (migration 0005): one partition per UTC
  * day (`<table>_pYYYYMMDD`), `<table>_legacy` for rows older than the migration, and
- * `<table>_default` for ids outside every range. Retention drops one day of all three at once,
- * children first (their foreign keys point at the parent's rows).
+ * `<table>_default` for ids outside every range. Retention drops one day of all three, one table
+ * at a time (no foreign key points across them: sql/retention.ts).
  */
 export const historyTables: ReadonlyArray<{ table: string; kind: IdKind }> = [
   { table: 'delivery_attempts', kind: 'attempt' },
@@ -69,6 +69,58 @@ export interface CreatedPartitions {
   blockedByDefault: string[];
 }
 
+/** A day partition of one history table that does not exist yet. */
+export interface MissingPartition {
+  table: string;
+  name: string;
+  /** Its ids' bounds: from `lo` (included) to `hi` (excluded). */
+  lo: string;
+  hi: string;
+}
+
+/** The day partitions from today to `daysAhead` days ahead that do not exist yet. */
+export async function missingPartitionsAhead(
+  db: Queryable,
+  options: { now: Date; daysAhead: number },
+): Promise<MissingPartition[]> {
+  const partitions = await listHistoryPartitions(db);
+  const existing = new Set(partitions.map((p) => p.name));
+  // A day some other range already covers (the legacy partition, before the migration) is not created.
+  const covered = (table: string, from: number, to: number) =>
+    partitions.some(
+      (p) => p.table === table && p.to !== null && (p.from === null || p.from.getTime() < to) && p.to.getTime() > from,
+    );
+  const missing: MissingPartition[] = [];
+  const today = dayStart(options.now.getTime());
+  for (let i = 0; i <= options.daysAhead; i++) {
+    const from = today + i * DAY_MS;
+    const to = from + DAY_MS;
+    for (const { table, kind } of historyTables) {
+      const name = `${table}_${daySuffix(from)}`;
+      if (existing.has(name) || covered(table, from, to)) continue;
+      missing.push({ table, name, lo: idTimeBound(kind, from), hi: idTimeBound(kind, to) });
+    }
+  }
+  return missing;
+}
+
+/**
+ * Creates one day partition. Attaching a range the default partition holds rows of fails: those
+ * rows are left be, and the partition is not created (`false`).
+ */
+export async function createPartition(db: Queryable, partition: MissingPartition): Promise<boolean> {
+  const { table, name, lo, hi } = partition;
+  const [inDefault] = await executeRows<{ n: number }>(
+    db,
+    sql`select count(*)::int as n from ${sql.identifier(`${table}_default`)} where id >= ${lo} and id < ${hi}`,
+  );
+  if (Number(inDefault?.n ?? 0) > 0) return false;
+  await db.execute(
+    sql.raw(`create table if not exists "${name}" partition of "${table}" for values from ('${lo}') to ('${hi}')`),
+  );
+  return true;
+}
+
 /**
  * Creates the day partitions from today to `daysAhead` days ahead that do not exist yet, so
  * inserts land in a day partition rather than the default one.
@@ -77,37 +129,10 @@ export async function createPartitionsAhead(
   db: Queryable,
   options: { now: Date; daysAhead: number },
 ): Promise<CreatedPartitions> {
-  const partitions = await listHistoryPartitions(db);
-  const existing = new Set(partitions.map((p) => p.name));
-  // A day some other range already covers (the legacy partition, before the migration) is not created.
-  const covered = (table: string, from: number, to: number) =>
-    partitions.some(
-      (p) => p.table === table && p.to !== null && (p.from === null || p.from.getTime() < to) && p.to.getTime() > from,
-    );
   const result: CreatedPartitions = { created: [], blockedByDefault: [] };
-  const today = dayStart(options.now.getTime());
-  for (let i = 0; i <= options.daysAhead; i++) {
-    const from = today + i * DAY_MS;
-    const to = from + DAY_MS;
-    for (const { table, kind } of historyTables) {
-      const name = `${table}_${daySuffix(from)}`;
-      if (existing.has(name) || covered(table, from, to)) continue;
-      const lo = idTimeBound(kind, from);
-      const hi = idTimeBound(kind, to);
-      // Attaching a range the default partition holds rows of fails: leave those rows be.
-      const [inDefault] = await executeRows<{ n: number }>(
-        db,
-        sql`select count(*)::int as n from ${sql.identifier(`${table}_default`)} where id >= ${lo} and id < ${hi}`,
-      );
-      if (Number(inDefault?.n ?? 0) > 0) {
-        result.blockedByDefault.push(name);
-        continue;
-      }
-      await db.execute(
-        sql.raw(`create table if not exists "${name}" partition of "${table}" for values from ('${lo}') to ('${hi}')`),
-      );
-      result.created.push(name);
-    }
+  for (const partition of await missingPartitionsAhead(db, options)) {
+    if (await createPartition(db, partition)) result.created.push(partition.name);
+    else result.blockedByDefault.push(partition.name);
   }
   return result;
 }

@@ -1,8 +1,8 @@
 import type { Database } from '@herald/db';
-import { executeRows, idTimeBound, QUEUED_STATUSES_SQL } from '@herald/db';
+import { executeRows, idTimeBound, idTimestamp, QUEUED_STATUSES_SQL } from '@herald/db';
 import { sql } from 'drizzle-orm';
 
-/** Rows per statement: short transactions, and autovacuum keeps up between them. */
+/** Events per batch: short transactions, and autovacuum keeps up between them. */
 const BATCH = 5_000;
 
 export interface ExpiredPayloads {
@@ -10,47 +10,61 @@ export interface ExpiredPayloads {
   attempts: number;
 }
 
+const queued = sql.raw(QUEUED_STATUSES_SQL);
+
 /**
  * Payload retention, ahead of history retention: events older than `cutoff` whose deliveries
- * are all finished get `data = {}` and `payload_expired_at`; attempts of finished deliveries
- * older than it lose their response excerpt. Type, subject, status and timings stay. An event
- * with a pending or in-flight delivery keeps its payload until that delivery finishes, and one
- * whose payload expired is never sent again (requeue and recovery leave it, the dispatcher
- * fails it). The id bound prunes the scan to the partitions older than the cutoff.
+ * are all finished get `data = {}` and `payload_expired_at`, and their deliveries' attempts lose
+ * their response excerpt, together. Type, subject, status and timings stay. An event with a
+ * pending or in-flight delivery keeps its payload (and its attempts their excerpts) until that
+ * delivery finishes, and one whose payload expired is never sent again (requeue and recovery
+ * leave it, the dispatcher fails it).
+ *
+ * Each run reads only what is left to expire: the events still holding a payload, through a
+ * partial index (`events_payload_kept_idx`), then that batch's deliveries and attempts, pruned
+ * to the batch's days (an event's deliveries and their attempts carry ids minted at its time).
+ * Weeks of expired history are never read again.
  */
 export async function expirePayloads(db: Database, cutoff: Date): Promise<ExpiredPayloads> {
   const expired: ExpiredPayloads = { events: 0, attempts: 0 };
   const eventBound = idTimeBound('event', cutoff.getTime());
   for (;;) {
-    const rows = await executeRows<{ id: string }>(
+    const due = await executeRows<{ id: string }>(
       db,
-      sql`update events set data = '{}'::jsonb, payload_expired_at = now()
-          where id in (
-            select e.id from events e
-            where e.id < ${eventBound} and e.payload_expired_at is null
-              and not exists (select 1 from deliveries d
-                              where d.event_id = e.id and d.status ${sql.raw(QUEUED_STATUSES_SQL)})
-            limit ${BATCH})
-          returning id`,
+      sql`select e.id from events e
+          where e.id < ${eventBound} and e.payload_expired_at is null
+            and not exists (select 1 from deliveries d where d.event_id = e.id and d.status ${queued})
+          order by e.id
+          limit ${BATCH}`,
     );
-    expired.events += rows.length;
-    if (rows.length < BATCH) break;
-  }
-  const attemptBound = idTimeBound('attempt', cutoff.getTime());
-  for (;;) {
-    const rows = await executeRows<{ id: string }>(
+    if (due.length === 0) break;
+    const ids = due.map((r) => r.id);
+    const from = idTimestamp(ids[0]!)!.getTime();
+    const to = idTimestamp(ids.at(-1)!)!.getTime() + 1;
+    const within = (column: 'e.id' | 'd.id' | 'a.id', kind: 'event' | 'delivery' | 'attempt') =>
+      sql`${sql.raw(column)} >= ${idTimeBound(kind, from)} and ${sql.raw(column)} < ${idTimeBound(kind, to)}`;
+    // Literal bounds prune every statement to the batch's partitions (ids hold no comma); the
+    // queued check is repeated, as a delivery may have been requeued since the select.
+    const events = await executeRows<{ id: string }>(
       db,
-      sql`update delivery_attempts set response_body = null
-          where id in (
-            select a.id from delivery_attempts a
-            where a.id < ${attemptBound} and a.response_body is not null
-              and not exists (select 1 from deliveries d
-                              where d.id = a.delivery_id and d.status ${sql.raw(QUEUED_STATUSES_SQL)})
-            limit ${BATCH})
-          returning id`,
+      sql`update events e set data = '{}'::jsonb, payload_expired_at = now()
+          where ${within('e.id', 'event')} and e.id = any(string_to_array(${ids.join(',')}, ',')) and e.payload_expired_at is null
+            and not exists (select 1 from deliveries d where d.event_id = e.id and d.status ${queued})
+          returning e.id`,
     );
-    expired.attempts += rows.length;
-    if (rows.length < BATCH) break;
+    expired.events += events.length;
+    if (events.length > 0) {
+      const attempts = await executeRows<{ id: string }>(
+        db,
+        sql`update delivery_attempts a set response_body = null
+            from deliveries d
+            where ${within('d.id', 'delivery')} and d.event_id = any(string_to_array(${events.map((r) => r.id).join(',')}, ','))
+              and ${within('a.id', 'attempt')} and a.delivery_id = d.id and a.response_body is not null
+            returning a.id`,
+      );
+      expired.attempts += attempts.length;
+    }
+    if (due.length < BATCH) break;
   }
   return expired;
 }

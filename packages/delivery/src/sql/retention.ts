@@ -1,9 +1,9 @@
 import type { Database } from '@herald/db';
-import { executeRows, idTimeBound, QUEUED_STATUSES_SQL } from '@herald/db';
+import { executeRows, idTimeBound, idTimestamp, QUEUED_STATUSES_SQL } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import type { HistoryPartition } from './partitions';
-import { historyTables, listHistoryPartitions } from './partitions';
+import { listHistoryPartitions } from './partitions';
 
 /** One day (or the legacy range) of history: the same range of the three tables. */
 export interface HistoryDay {
@@ -31,43 +31,34 @@ function inRange(column: SQL, kind: Parameters<typeof idTimeBound>[0], day: Hist
 }
 
 /**
- * The first half of dropping a day, without any table lock (dispatchers go on): counts its
- * pending and in-flight deliveries (a day that has some is kept; the caller reports it) and
- * deletes the finished rows of other days that point into it (ids from before aligned
- * minting), one index range each, so the foreign keys let its partitions go. Every predicate
- * names the id range it skips, so the day's own partitions are pruned from the scans. Ids
- * minted since are aligned (an event's deliveries and a delivery's attempts share its day), so
- * no new such row appears before `dropHistoryDay`; if one did, its foreign key would stop the
- * drop.
+ * Pending and in-flight deliveries that keep each of `days` (by suffix; a day without any is
+ * absent): those in it, and those of other days that point at its events (ids minted before they
+ * were aligned: a delivery at its own time, not its event's). One statement for the whole run,
+ * over the queued rows only, rather than two per day (planning each over every partition cost
+ * more than the drops).
  */
-export async function releaseHistoryDay(db: Database, day: HistoryDay): Promise<DropOutcome> {
-  const queued = sql.raw(QUEUED_STATUSES_SQL);
-  const [own] = await executeRows<{ n: number }>(
+export async function queuedByHistoryDay(db: Database, days: HistoryDay[]): Promise<Map<string, number>> {
+  const kept = new Map<string, number>();
+  const last = days.at(-1);
+  if (!last) return kept;
+  const rows = await executeRows<{ id: string; event_id: string }>(
     db,
-    sql`select count(*)::int as n from deliveries where ${inRange(sql`id`, 'delivery', day)} and status ${queued}`,
+    sql`select id, event_id from deliveries
+        where status ${sql.raw(QUEUED_STATUSES_SQL)}
+          and (id < ${idTimeBound('delivery', last.to.getTime())} or event_id < ${idTimeBound('event', last.to.getTime())})`,
   );
-  const [pointing] = await executeRows<{ n: number }>(
-    db,
-    sql`select count(*)::int as n from deliveries
-        where ${inRange(sql`event_id`, 'event', day)} and ${outsideRange(sql`id`, 'delivery', day)} and status ${queued}`,
-  );
-  const n = Number(own?.n ?? 0) + Number(pointing?.n ?? 0);
-  if (n > 0) return { dropped: false, queued: n };
-  await db.execute(
-    sql`delete from delivery_attempts
-        where ${inRange(sql`delivery_id`, 'delivery', day)} and ${outsideRange(sql`id`, 'attempt', day)}`,
-  );
-  await db.execute(
-    sql`delete from deliveries
-        where ${inRange(sql`event_id`, 'event', day)} and ${outsideRange(sql`id`, 'delivery', day)}`,
-  );
-  return { dropped: true };
-}
-
-/** Ids outside the day, written so that partition pruning leaves the day's own partition out. */
-function outsideRange(column: SQL, kind: Parameters<typeof idTimeBound>[0], day: HistoryDay): SQL {
-  const above = sql`${column} >= ${idTimeBound(kind, day.to.getTime())}`;
-  return day.from ? sql`(${column} < ${idTimeBound(kind, day.from.getTime())} or ${above})` : above;
+  const dayOf = (id: string) => {
+    const ms = idTimestamp(id)?.getTime();
+    return ms === undefined ? undefined : days.find((d) => (!d.from || d.from.getTime() <= ms) && ms < d.to.getTime());
+  };
+  for (const row of rows) {
+    const own = dayOf(row.id);
+    const pointed = dayOf(row.event_id);
+    for (const day of new Set([own, pointed])) {
+      if (day) kept.set(day.suffix, (kept.get(day.suffix) ?? 0) + 1);
+    }
+  }
+  return kept;
 }
 
 /** PostgreSQL gave up waiting for a lock (lock_timeout) or broke a deadlock with this transaction. */
@@ -80,51 +71,51 @@ export function isLockConflict(error: unknown): boolean {
 }
 
 /**
- * Detaches and drops one day of attempts, deliveries and events, children first, in one short
- * transaction: never a mass DELETE. Run `releaseHistoryDay` first; a lock conflict
- * (`isLockConflict`) means the tables were busy and the drop may simply be tried again. The three tables are locked
- * for it (detaching needs that), so it does only what must happen under the lock: it checks
- * again that the day's own deliveries are all finished (a delivery may have been requeued
- * meanwhile; the day is then kept) and detaches and drops the partitions.
+ * Waits at most 200 ms for each lock: then this transaction gives way (`isLockConflict`) and the
+ * caller tries again, well before PostgreSQL's deadlock check (1 s) could pick a writer instead;
+ * writers queued behind it wait no longer than that either.
  */
-export async function dropHistoryDay(db: Database, day: HistoryDay): Promise<DropOutcome> {
-  return db.transaction(async (tx) => {
-    // Writers take these tables in different orders (the API: events, then deliveries; the
-    // dispatcher: attempts, then deliveries; a claim: deliveries, then events), so no order of
-    // ours is safe from a deadlock. A short wait for each lock makes this transaction the one
-    // that gives way, well before PostgreSQL's deadlock check (1 s) could pick a writer; and
-    // writers queued behind it wait no longer than that. The caller tries again.
-    await tx.execute(sql`set local lock_timeout = '200ms'`);
-    // Detaching a partition that a foreign key points at runs PostgreSQL's check that no row of
-    // the referencing table points into it: a join of that whole table with the partition. The
-    // cheap plan is a merge join over the id indexes, which stops at the partition's last id; but
-    // the parent's statistics still count the days already dropped, and after a few days the
-    // planner switches to a hash join that reads every row of the referencing table (seconds at
-    // 10 M rows). Nothing else in this transaction joins.
-    await tx.execute(sql`set local enable_hashjoin = off`);
-    await tx.execute(sql`set local enable_nestloop = off`);
-    await tx.execute(sql`lock table delivery_attempts, deliveries, events in access exclusive mode`);
-    const [blocking] = await executeRows<{ n: number }>(
-      tx,
-      sql`select count(*)::int as n from deliveries
-          where ${inRange(sql`id`, 'delivery', day)} and status ${sql.raw(QUEUED_STATUSES_SQL)}`,
-    );
-    const queued = Number(blocking?.n ?? 0);
-    if (queued > 0) return { dropped: false, queued };
-    for (const { table } of historyTables) {
-      const partition = `${table}_${day.suffix}`;
-      const [exists] = await executeRows<{ oid: string | null }>(
-        tx,
-        sql`select to_regclass(${partition})::text as oid`,
-      );
-      if (!exists?.oid) continue;
-      // Only a partition some foreign key points at (deliveries', events') must be detached
-      // first; attempts' is dropped at once, which skips detaching's copy of its foreign key's
-      // triggers onto every deliveries partition.
-      if (table !== 'delivery_attempts')
-        await tx.execute(sql.raw(`alter table "${table}" detach partition "${partition}"`));
-      await tx.execute(sql.raw(`drop table "${partition}"`));
-    }
-    return { dropped: true };
-  });
+async function briefLockWaits(tx: Database): Promise<void> {
+  await tx.execute(sql`set local lock_timeout = '200ms'`);
+}
+
+async function dropPartitionIfExists(tx: Database, table: string, day: HistoryDay): Promise<void> {
+  const partition = `${table}_${day.suffix}`;
+  const [exists] = await executeRows<{ oid: string | null }>(tx, sql`select to_regclass(${partition})::text as oid`);
+  if (exists?.oid) await tx.execute(sql.raw(`drop table "${partition}"`));
+}
+
+/**
+ * The first of a day's three drops, in its own short transaction: locks `deliveries`, checks
+ * again that none of the day's own deliveries is queued (one may have been requeued since
+ * `queuedByHistoryDay`; a count pruned to the day's partition) and drops the day's deliveries
+ * partition. Never a mass DELETE, never a detach: nothing points at the history tables'
+ * partitions. `deliveries` alone in its transaction, so this never holds it while waiting for
+ * another history table, the pattern of a deadlock with writers (the API takes events then
+ * deliveries, the dispatcher attempts then deliveries, a claim deliveries then events).
+ */
+export async function dropHistoryDayDeliveries(tx: Database, day: HistoryDay): Promise<DropOutcome> {
+  await briefLockWaits(tx);
+  await tx.execute(sql`lock table deliveries in access exclusive mode`);
+  const [row] = await executeRows<{ n: number }>(
+    tx,
+    sql`select count(*)::int as n from deliveries
+        where ${inRange(sql`id`, 'delivery', day)} and status ${sql.raw(QUEUED_STATUSES_SQL)}`,
+  );
+  const queued = Number(row?.n ?? 0);
+  if (queued > 0) return { dropped: false, queued };
+  await dropPartitionIfExists(tx, 'deliveries', day);
+  return { dropped: true };
+}
+
+/**
+ * Then, in one more transaction, the day's attempts and events (`dropHistoryDayDeliveries` first:
+ * its deliveries decide whether the day goes). Holding attempts while waiting for events closes no
+ * cycle: no writer takes attempts after events. Events go last: their partition is what marks a
+ * day as still to drop, should this step be left to the next run.
+ */
+export async function dropHistoryDayRest(tx: Database, day: HistoryDay): Promise<void> {
+  await briefLockWaits(tx);
+  await dropPartitionIfExists(tx, 'delivery_attempts', day);
+  await dropPartitionIfExists(tx, 'events', day);
 }

@@ -1,5 +1,5 @@
-import { endpoints } from '@herald/db';
-import { and, eq } from 'drizzle-orm';
+import { deliveries, deliveryAttempts, endpoints } from '@herald/db';
+import { and, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import { notFound } from '../../errors';
 import { projectProcedure } from '../../trpc/init';
@@ -18,10 +18,25 @@ export const deleteEndpoint = projectProcedure
   .input(z.strictObject({ id: endpointIdSchema }))
   .output(z.object({ id: z.string(), deleted: z.literal(true) }))
   .mutation(async ({ ctx, input }) => {
-    const [row] = await ctx.db
-      .delete(endpoints)
-      .where(and(eq(endpoints.projectId, ctx.projectId), eq(endpoints.id, input.id)))
-      .returning({ id: endpoints.id });
+    const row = await ctx.db.transaction(async (tx) => {
+      // The endpoint's deliveries go by their foreign key's cascade. Their attempts have none (the
+      // history tables do not point at each other, so retention can drop whole days), so they go
+      // first, while their deliveries can still be found: only this project's.
+      await tx.delete(deliveryAttempts).where(
+        inArray(
+          deliveryAttempts.deliveryId,
+          tx
+            .select({ id: deliveries.id })
+            .from(deliveries)
+            .where(and(eq(deliveries.projectId, ctx.projectId), eq(deliveries.endpointId, input.id))),
+        ),
+      );
+      const [deleted] = await tx
+        .delete(endpoints)
+        .where(and(eq(endpoints.projectId, ctx.projectId), eq(endpoints.id, input.id)))
+        .returning({ id: endpoints.id });
+      return deleted;
+    });
     if (!row) throw notFound('Endpoint');
     return { id: row.id, deleted: true as const };
   });
