@@ -44,11 +44,13 @@ export async function runRetentionWhileDispatching(
   rate: number,
 ): Promise<RetentionRun> {
   const { scale } = ctx;
-  // About `lead` seconds of sending before the run starts; then topped up by `chunk` (about 3 s
-  // of sending) whenever less than two chunks are left, so the dispatcher is busy for the whole run.
-  const lead = scale.growthSeconds;
+  // About `lead` seconds of steady sending before the run starts, so the window before it can be
+  // as long as the run (a shorter one made the ratio swing by ±20 %). The backlog is topped up by
+  // `chunk` (about 3 s of sending) whenever less than two chunks are left, from the start: the
+  // bench's own inserts load the window before the run as they load the run.
+  const lead = scale.retentionLeadSeconds;
   const chunk = Math.max(scale.dispatchMin, Math.round((rate * 3) / 100) * 100);
-  let backlog = Math.max(3 * scale.dispatchMin, Math.round((rate * (lead + 6)) / 100) * 100);
+  let backlog = 3 * chunk;
   const bytesBefore = await historySizes(db.sql);
   await preloadDeliveries(db.sql, db.project, backlog);
   await ctx.receiver.call('reset', { record: true });
@@ -65,18 +67,7 @@ export async function runRetentionWhileDispatching(
     const dispatching = dispatch().finally(() => {
       finished = true;
     });
-    // Steady sending first: a fifth of the backlog (about `lead` seconds) reaches the receiver.
-    while (!finished && (await received()) < backlog / 5) await sleep(20);
-    if (finished) throw new Error('growth: the backlog was sent before the retention run could start');
     let maintaining = true;
-    const t0 = monoMs();
-    const maintenance = runMaintenance(maintainer.db, {
-      retentionMs: defaultDispatcherConfig.retentionMs,
-      payloadRetentionMs: defaultDispatcherConfig.payloadRetentionMs,
-      partitionsAheadDays: defaultDispatcherConfig.partitionsAheadDays,
-    }).finally(() => {
-      maintaining = false;
-    });
     const topUps = (async () => {
       while (maintaining && !finished) {
         if (backlog - (await received()) < 2 * chunk) {
@@ -87,6 +78,16 @@ export async function runRetentionWhileDispatching(
       }
     })();
     topUps.catch(() => {}); // awaited below; until then a failed insert must not end the process
+    while (!finished && (await received()) < rate * lead) await sleep(20);
+    if (finished) throw new Error('growth: the backlog was sent before the retention run could start');
+    const t0 = monoMs();
+    const maintenance = runMaintenance(maintainer.db, {
+      retentionMs: defaultDispatcherConfig.retentionMs,
+      payloadRetentionMs: defaultDispatcherConfig.payloadRetentionMs,
+      partitionsAheadDays: defaultDispatcherConfig.partitionsAheadDays,
+    }).finally(() => {
+      maintaining = false;
+    });
     const report = await maintenance;
     const t1 = monoMs();
     await topUps;

@@ -21,6 +21,8 @@ export interface Scale {
   writers: number;
   growthRows: number;
   growthSeconds: number;
+  /** Seconds of steady sending before the retention run: the window it is compared with is as long as the run. */
+  retentionLeadSeconds: number;
   pollEvents: number;
   pollWindowMs: number;
 }
@@ -40,6 +42,7 @@ export const fullScale: Scale = {
   writers: 8,
   growthRows: 10_000_000,
   growthSeconds: 2.5,
+  retentionLeadSeconds: 5,
   pollEvents: 100,
   pollWindowMs: 20_000,
 };
@@ -59,6 +62,7 @@ export const quickScale: Scale = {
   writers: 8,
   growthRows: 20_000,
   growthSeconds: 1,
+  retentionLeadSeconds: 1,
   pollEvents: 20,
   pollWindowMs: 5000,
 };

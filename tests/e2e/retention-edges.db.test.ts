@@ -88,6 +88,25 @@ describeDb('history retention: rows of a later day pointing into a dropped one; 
     expect(found).toEqual([]);
   });
 
+  it('tables a run detached but did not drop (it died) are dropped by the next run', async () => {
+    await maintain(t.db, 0); // today's partitions and those ahead
+    const [ahead] = await executeRows<{ name: string }>(
+      t.db,
+      sql`select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+          where i.inhparent = 'deliveries'::regclass and c.relname ~ '_p[0-9]{8}$' order by 1 desc limit 1`,
+    );
+    await t.db.execute(sql.raw(`alter table deliveries detach partition "${ahead!.name}"`));
+    const detached = () =>
+      executeRows<{ name: string }>(
+        t.db,
+        sql`select relname as name from pg_class
+            where relkind = 'r' and not relispartition and relname ~ '^(events|deliveries|delivery_attempts)_p[0-9]{8}$'`,
+      );
+    expect(await detached()).toEqual([{ name: ahead!.name }]);
+    await maintain(t.db, 0);
+    expect(await detached()).toEqual([]);
+  });
+
   // Needs concurrent connections: PostgreSQL only (PGlite has one). Maintenance never holds
   // deliveries while it waits for another history table (it drops a day's deliveries alone), so no cycle can form.
   it.skipIf(t.driver !== 'postgres')(

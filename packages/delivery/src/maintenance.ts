@@ -6,10 +6,12 @@ import { createPartition, missingPartitionsAhead } from './sql/partitions';
 import { expirePayloads } from './sql/payload-expiry';
 import {
   daysPastRetention,
-  dropHistoryDayDeliveries,
-  dropHistoryDayRest,
+  detachHistoryDayDeliveries,
+  detachHistoryDayRest,
+  dropDetachedHistory,
   isLockConflict,
   queuedByHistoryDay,
+  releaseDetachedHistory,
 } from './sql/retention';
 
 /** Tries of a step that locks whole history tables while writers hold them (each waits ≤ 200 ms per lock, then pauses). */
@@ -102,7 +104,7 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
 
   const cutoff = new Date(now.getTime() - options.retentionMs);
   const past = await daysPastRetention(db, cutoff);
-  // Which days queued deliveries keep, without locking the tables; then each day's two short drops.
+  // Which days queued deliveries keep, without locking the tables; then each day's two short detaches.
   const keeping = await locked((tx) => queuedByHistoryDay(tx, past));
   if (!keeping) return report;
   for (const day of past) {
@@ -111,7 +113,7 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
       report.kept.push({ day: day.suffix, queued });
       continue;
     }
-    const outcome = await givingWay(() => locked((tx) => dropHistoryDayDeliveries(tx, day)));
+    const outcome = await givingWay(() => locked((tx) => detachHistoryDayDeliveries(tx, day)));
     if (outcome === null) break;
     if (outcome === 'busy') {
       report.deferred.push(day.suffix);
@@ -121,7 +123,7 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
       report.kept.push({ day: day.suffix, queued: outcome.queued });
       continue;
     }
-    const rest = await givingWay(() => locked((tx) => dropHistoryDayRest(tx, day).then(() => true)));
+    const rest = await givingWay(() => locked((tx) => detachHistoryDayRest(tx, day).then(() => true)));
     if (rest === null) break;
     if (rest === 'busy') {
       report.deferred.push(day.suffix);
@@ -129,6 +131,10 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     }
     report.dropped.push(day.suffix);
   }
+  // The detached days' files go last, in one drop that locks only them (and what a run that died
+  // left detached): the dispatchers' tables are not held while the files are unlinked.
+  const released = await givingWay(() => locked((tx) => releaseDetachedHistory(tx).then(() => true)));
+  if (released === true) await locked((tx) => dropDetachedHistory(tx));
 
   if (options.payloadRetentionMs !== undefined) {
     const payloadCutoff = new Date(now.getTime() - options.payloadRetentionMs);

@@ -79,22 +79,28 @@ async function briefLockWaits(tx: Database): Promise<void> {
   await tx.execute(sql`set local lock_timeout = '200ms'`);
 }
 
-async function dropPartitionIfExists(tx: Database, table: string, day: HistoryDay): Promise<void> {
+/** Detaches a day's partition if it is still attached: catalog only, nothing to check or copy. */
+async function detachPartitionIfAttached(tx: Database, table: string, day: HistoryDay): Promise<void> {
   const partition = `${table}_${day.suffix}`;
-  const [exists] = await executeRows<{ oid: string | null }>(tx, sql`select to_regclass(${partition})::text as oid`);
-  if (exists?.oid) await tx.execute(sql.raw(`drop table "${partition}"`));
+  const [row] = await executeRows<{ attached: boolean }>(
+    tx,
+    sql`select relispartition as attached from pg_class where oid = to_regclass(${partition})`,
+  );
+  if (row?.attached) await tx.execute(sql.raw(`alter table "${table}" detach partition "${partition}"`));
 }
 
 /**
- * The first of a day's three drops, in its own short transaction: locks `deliveries`, checks
- * again that none of the day's own deliveries is queued (one may have been requeued since
- * `queuedByHistoryDay`; a count pruned to the day's partition) and drops the day's deliveries
- * partition. Never a mass DELETE, never a detach: nothing points at the history tables'
- * partitions. `deliveries` alone in its transaction, so this never holds it while waiting for
- * another history table, the pattern of a deadlock with writers (the API takes events then
- * deliveries, the dispatcher attempts then deliveries, a claim deliveries then events).
+ * The first of a day's steps, in its own short transaction: locks `deliveries`, checks again that
+ * none of the day's own deliveries is queued (one may have been requeued since
+ * `queuedByHistoryDay`; a count pruned to the day's partition) and detaches the day's deliveries
+ * partition. Never a mass DELETE. Detaching is catalog work: nothing points at the history tables'
+ * partitions, so there is nothing to check; the files are unlinked later, by `dropDetachedHistory`,
+ * without a lock on the tables writers use. `deliveries` alone in its transaction, so this never
+ * holds it while waiting for another history table, the pattern of a deadlock with writers (the
+ * API takes events then deliveries, the dispatcher attempts then deliveries, a claim deliveries
+ * then events).
  */
-export async function dropHistoryDayDeliveries(tx: Database, day: HistoryDay): Promise<DropOutcome> {
+export async function detachHistoryDayDeliveries(tx: Database, day: HistoryDay): Promise<DropOutcome> {
   await briefLockWaits(tx);
   await tx.execute(sql`lock table deliveries in access exclusive mode`);
   const [row] = await executeRows<{ n: number }>(
@@ -104,18 +110,56 @@ export async function dropHistoryDayDeliveries(tx: Database, day: HistoryDay): P
   );
   const queued = Number(row?.n ?? 0);
   if (queued > 0) return { dropped: false, queued };
-  await dropPartitionIfExists(tx, 'deliveries', day);
+  await detachPartitionIfAttached(tx, 'deliveries', day);
   return { dropped: true };
 }
 
 /**
- * Then, in one more transaction, the day's attempts and events (`dropHistoryDayDeliveries` first:
- * its deliveries decide whether the day goes). Holding attempts while waiting for events closes no
- * cycle: no writer takes attempts after events. Events go last: their partition is what marks a
- * day as still to drop, should this step be left to the next run.
+ * Then, in one more transaction, the day's attempts and events (`detachHistoryDayDeliveries`
+ * first: its deliveries decide whether the day goes). Holding attempts while waiting for events
+ * closes no cycle: no writer takes attempts after events. Events go last: their partition is what
+ * marks a day as still to drop, should this step be left to the next run.
  */
-export async function dropHistoryDayRest(tx: Database, day: HistoryDay): Promise<void> {
+export async function detachHistoryDayRest(tx: Database, day: HistoryDay): Promise<void> {
   await briefLockWaits(tx);
-  await dropPartitionIfExists(tx, 'delivery_attempts', day);
-  await dropPartitionIfExists(tx, 'events', day);
+  await detachPartitionIfAttached(tx, 'delivery_attempts', day);
+  await detachPartitionIfAttached(tx, 'events', day);
+}
+
+/** History tables detached from their parent and not dropped yet (this run's, or a run that died). */
+async function detachedHistory(tx: Database): Promise<string[]> {
+  const rows = await executeRows<{ name: string }>(
+    tx,
+    sql`select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = current_schema() and c.relkind = 'r' and not c.relispartition
+          and c.relname ~ '^(events|deliveries|delivery_attempts)_(p[0-9]{8}|legacy)$'
+        order by 1`,
+  );
+  return rows.map((r) => r.name);
+}
+
+/**
+ * Drops the foreign keys detached history tables kept (to projects and endpoints), in a short
+ * transaction of its own: dropping one locks the table it points at, which claims read, and the
+ * drop that follows takes a while (it unlinks the files).
+ */
+export async function releaseDetachedHistory(tx: Database): Promise<void> {
+  await briefLockWaits(tx);
+  const tables = await detachedHistory(tx);
+  if (tables.length === 0) return;
+  const keys = await executeRows<{ table: string; name: string }>(
+    tx,
+    sql`select c.relname as table, k.conname as name from pg_constraint k join pg_class c on c.oid = k.conrelid
+        where k.contype = 'f' and c.relnamespace = to_regnamespace(current_schema())
+          and c.relname = any(${`{${tables.join(',')}}`}::text[])`,
+  );
+  for (const key of keys) await tx.execute(sql.raw(`alter table "${key.table}" drop constraint "${key.name}"`));
+}
+
+/** Drops the detached history tables (`releaseDetachedHistory` first): only they are locked. */
+export async function dropDetachedHistory(tx: Database): Promise<string[]> {
+  await briefLockWaits(tx);
+  const tables = await detachedHistory(tx);
+  if (tables.length) await tx.execute(sql.raw(`drop table ${tables.map((t) => `"${t}"`).join(', ')}`));
+  return tables;
 }
