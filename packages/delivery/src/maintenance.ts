@@ -133,8 +133,9 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
   }
   // The detached days' files go last, in one drop that locks only them (and what a run that died
   // left detached): the dispatchers' tables are not held while the files are unlinked.
+  // Busy: the next run drops them.
   const released = await givingWay(() => locked((tx) => releaseDetachedHistory(tx).then(() => true)));
-  if (released === true) await locked((tx) => dropDetachedHistory(tx));
+  if (released === true) await givingWay(() => locked((tx) => dropDetachedHistory(tx)));
 
   if (options.payloadRetentionMs !== undefined) {
     const payloadCutoff = new Date(now.getTime() - options.payloadRetentionMs);
