@@ -2,6 +2,7 @@ import type { Database } from '@herald/db';
 import { executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
+import { briefLockWaits, isLockConflict } from './sql/lock-waits';
 import { createPartition, missingPartitionsAhead } from './sql/partitions';
 import { expirePayloads } from './sql/payload-expiry';
 import {
@@ -9,7 +10,6 @@ import {
   detachHistoryDayDeliveries,
   detachHistoryDayRest,
   dropDetachedHistory,
-  isLockConflict,
   queuedByHistoryDay,
   releaseDetachedHistory,
 } from './sql/retention';
@@ -80,14 +80,14 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     });
 
   // Creating a partition locks its parent like a drop does: one partition per transaction, each
-  // lock waited for briefly, giving way to writers (see dropHistoryDayDeliveries).
+  // lock waited for briefly, giving way to writers (see sql/lock-waits.ts).
   const missing = await locked((tx) => missingPartitionsAhead(tx, { now, daysAhead: options.partitionsAheadDays }));
   if (!missing) return report;
   report.ran = true;
   for (const partition of missing) {
     const created = await givingWay(() =>
       locked(async (tx) => {
-        await tx.execute(sql`set local lock_timeout = '200ms'`);
+        await briefLockWaits(tx);
         return createPartition(tx, partition);
       }),
     );

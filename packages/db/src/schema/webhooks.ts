@@ -107,9 +107,8 @@ export const deliveries = pgTable(
       .references(() => endpoints.id, { onDelete: 'cascade' }),
     // No foreign key to events (nor from attempts to here): an event's deliveries and a delivery's
     // attempts carry ids minted at the event's time, so they live in the event's day partition, and
-    // retention drops a day's three partitions with plain DROP TABLEs, one table per transaction.
-    // A key between partitioned tables would make each drop a detach that joins the referencing
-    // table, and lock two tables at once. Retention keeps a day while any queued delivery points
+    // retention detaches a day's three partitions without checks, then drops them. A key between
+    // partitioned tables would make each detach join the referencing table, and lock two at once. Retention keeps a day while any queued delivery points
     // into it; reads join deliveries to their event, so a row whose event is gone is not found.
     eventId: text('event_id').notNull(),
     status: text('status', { enum: deliveryStatuses }).notNull().default('pending'),

@@ -1,6 +1,7 @@
 import type { Database } from '@herald/db';
 import { executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
+import { briefLockWaits } from './lock-waits';
 import { listHistoryPartitions } from './partitions';
 import type { QueueWindow } from './queue-window';
 
@@ -37,7 +38,7 @@ export async function analyzeLaggingQueuePartitions(db: Database, window: QueueW
   for (const { name } of lagging) {
     try {
       await db.transaction(async (tx) => {
-        await tx.execute(sql`set local lock_timeout = '200ms'`);
+        await briefLockWaits(tx);
         await tx.execute(sql`analyze ${sql.identifier(name)}`);
       });
       analyzed.push(name);
