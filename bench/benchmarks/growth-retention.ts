@@ -44,8 +44,8 @@ export async function runRetentionWhileDispatching(
   rate: number,
 ): Promise<RetentionRun> {
   const { scale } = ctx;
-  // About `lead` seconds of steady sending before the run starts, so the window before it can be
-  // as long as the run (a shorter one made the ratio swing by ±20 %). The backlog is topped up by
+  // About `lead` seconds of sending before the run starts, so the window before it (the last
+  // `lead` seconds but the warm-up) can be as long as the run (a shorter one made the ratio swing by ±20 %). The backlog is topped up by
   // `chunk` (about 3 s of sending) whenever less than two chunks are left, from the start: the
   // bench's own inserts load the window before the run as they load the run.
   const lead = scale.retentionLeadSeconds;
@@ -78,6 +78,9 @@ export async function runRetentionWhileDispatching(
       }
     })();
     topUps.catch(() => {}); // awaited below; until then a failed insert must not end the process
+    // Not the dispatcher's first seconds: connections opening, the first claims and queue-window
+    // refresh, and a stall of up to a second seen there (the rate before swung by ±20 % with them).
+    const warmUpMs = Math.min(3000, (lead * 1000) / 3);
     while (!finished && (await received()) < rate * lead) await sleep(20);
     if (finished) throw new Error('growth: the backlog was sent before the retention run could start');
     const t0 = monoMs();
@@ -106,8 +109,7 @@ export async function runRetentionWhileDispatching(
     if (last < t1)
       ctx.log('  (the dispatcher ran out of work before the retention run ended: throughput during it is understated)');
     const window = Math.max(t1 - t0, 1000);
-    // Not the first quarter second (connections opening, the first claims).
-    const from = Math.min(Math.max(arrivals[0]! + 250, t0 - window), t0 - 100);
+    const from = Math.min(Math.max(arrivals[0]! + warmUpMs, t0 - window), t0 - 100);
     const result: RetentionRun = {
       seconds: (t1 - t0) / 1000,
       report,

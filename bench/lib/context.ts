@@ -42,7 +42,7 @@ export const fullScale: Scale = {
   writers: 8,
   growthRows: 10_000_000,
   growthSeconds: 2.5,
-  retentionLeadSeconds: 5,
+  retentionLeadSeconds: 10,
   pollEvents: 100,
   pollWindowMs: 20_000,
 };

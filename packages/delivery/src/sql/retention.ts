@@ -1,6 +1,5 @@
 import type { Database } from '@herald/db';
 import { executeRows, idTimeBound, idTimestamp, QUEUED_STATUSES_SQL } from '@herald/db';
-import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import { briefLockWaits } from './lock-waits';
 import type { HistoryPartition } from './partitions';
@@ -26,11 +25,6 @@ export async function daysPastRetention(db: Database, cutoff: Date): Promise<His
     .map((p) => ({ suffix: p.suffix, from: p.from, to: p.to }));
 }
 
-function inRange(column: SQL, kind: Parameters<typeof idTimeBound>[0], day: HistoryDay): SQL {
-  const upper = sql`${column} < ${idTimeBound(kind, day.to.getTime())}`;
-  return day.from ? sql`(${column} >= ${idTimeBound(kind, day.from.getTime())} and ${upper})` : sql`(${upper})`;
-}
-
 /**
  * Pending and in-flight deliveries that keep each of `days` (by suffix; a day without any is
  * absent): those in it, and those of other days that point at its events (ids minted before they
@@ -48,18 +42,20 @@ export async function queuedByHistoryDay(db: Database, days: HistoryDay[]): Prom
         where status ${sql.raw(QUEUED_STATUSES_SQL)}
           and (id < ${idTimeBound('delivery', last.to.getTime())} or event_id < ${idTimeBound('event', last.to.getTime())})`,
   );
-  const dayOf = (id: string) => {
-    const ms = idTimestamp(id)?.getTime();
-    return ms === undefined ? undefined : days.find((d) => (!d.from || d.from.getTime() <= ms) && ms < d.to.getTime());
-  };
   for (const row of rows) {
-    const own = dayOf(row.id);
-    const pointed = dayOf(row.event_id);
+    const own = dayOf(days, row.id);
+    const pointed = dayOf(days, row.event_id);
     for (const day of new Set([own, pointed])) {
       if (day) kept.set(day.suffix, (kept.get(day.suffix) ?? 0) + 1);
     }
   }
   return kept;
+}
+
+/** The day of `days` an id (of any kind) was minted in. */
+function dayOf(days: HistoryDay[], id: string): HistoryDay | undefined {
+  const ms = idTimestamp(id)?.getTime();
+  return ms === undefined ? undefined : days.find((d) => (!d.from || d.from.getTime() <= ms) && ms < d.to.getTime());
 }
 
 /** Detaches a day's partition if it is still attached: catalog only, nothing to check or copy. */
@@ -73,44 +69,66 @@ async function detachPartitionIfAttached(tx: Database, table: string, day: Histo
 }
 
 /**
- * The first of a day's steps, in its own short transaction: locks `deliveries`, checks again that
- * none of the day's own deliveries is queued (one may have been requeued since
- * `queuedByHistoryDay`; a count pruned to the day's partition) and detaches the day's deliveries
- * partition. Never a mass DELETE. Detaching is catalog work: nothing points at the history tables'
- * partitions, so there is nothing to check; the files are unlinked later, by `dropDetachedHistory`,
- * without a lock on the tables writers use. `deliveries` alone in its transaction, so this never
- * holds it while waiting for another history table, the pattern of a deadlock with writers (the
- * API takes events then deliveries, the dispatcher attempts then deliveries, a claim deliveries
- * then events).
+ * The first step, in one short transaction for all of `days`: locks `deliveries` once, counts
+ * again which days' own deliveries are queued (one may have been requeued since
+ * `queuedByHistoryDay`; one statement over the queued rows of those days) and detaches the
+ * deliveries partitions of the others. Never a mass DELETE. Detaching is catalog work: nothing
+ * points at the history tables' partitions, so there is nothing to check; the files are unlinked
+ * later, by `dropDetachedHistory`, without a lock on the tables writers use.
+ *
+ * One lock for the whole run rather than one per day: each `access exclusive` lock waits for the
+ * writers' transactions in progress and holds up every claim and finish queued behind it, and
+ * each detach makes every backend rebuild the table's partition map; 30 of them in a row cost the
+ * dispatchers a quarter of their throughput during the run (bench 5c), one costs a pause.
+ *
+ * `deliveries` alone in its transaction, so this never holds it while waiting for another history
+ * table, the pattern of a deadlock with writers (the API takes events then deliveries, the
+ * dispatcher attempts then deliveries, a claim deliveries then events).
  */
-export async function detachHistoryDayDeliveries(tx: Database, day: HistoryDay): Promise<DropOutcome> {
+export async function detachHistoryDaysDeliveries(tx: Database, days: HistoryDay[]): Promise<Map<string, DropOutcome>> {
+  const outcomes = new Map<string, DropOutcome>();
+  const last = days.at(-1);
+  if (!last) return outcomes;
   await briefLockWaits(tx);
   await tx.execute(sql`lock table deliveries in access exclusive mode`);
-  const [row] = await executeRows<{ n: number }>(
+  const rows = await executeRows<{ id: string }>(
     tx,
-    sql`select count(*)::int as n from deliveries
-        where ${inRange(sql`id`, 'delivery', day)} and status ${sql.raw(QUEUED_STATUSES_SQL)}`,
+    sql`select id from deliveries
+        where id < ${idTimeBound('delivery', last.to.getTime())} and status ${sql.raw(QUEUED_STATUSES_SQL)}`,
   );
-  const queued = Number(row?.n ?? 0);
-  if (queued > 0) return { dropped: false, queued };
-  await detachPartitionIfAttached(tx, 'deliveries', day);
-  return { dropped: true };
+  const queued = new Map<string, number>();
+  for (const row of rows) {
+    const day = dayOf(days, row.id);
+    if (day) queued.set(day.suffix, (queued.get(day.suffix) ?? 0) + 1);
+  }
+  for (const day of days) {
+    const n = queued.get(day.suffix) ?? 0;
+    if (n > 0) {
+      outcomes.set(day.suffix, { dropped: false, queued: n });
+      continue;
+    }
+    await detachPartitionIfAttached(tx, 'deliveries', day);
+    outcomes.set(day.suffix, { dropped: true });
+  }
+  return outcomes;
 }
 
 /**
- * Then, in one more transaction, the day's attempts and events (`detachHistoryDayDeliveries`
- * first: its deliveries decide whether the day goes). Holding attempts while waiting for events
- * closes no cycle: no writer takes attempts after events. Events go last: their partition is what
- * marks a day as still to drop, should this step be left to the next run.
+ * Then, in one more transaction, the attempts and events of the days whose deliveries went
+ * (`detachHistoryDaysDeliveries` first: its deliveries decide whether a day goes). Holding
+ * attempts while waiting for events closes no cycle: no writer takes attempts after events.
+ * Events go last: their partition is what marks a day as still to drop, should this step be left
+ * to the next run.
  */
-export async function detachHistoryDayRest(tx: Database, day: HistoryDay): Promise<void> {
+export async function detachHistoryDaysRest(tx: Database, days: HistoryDay[]): Promise<void> {
+  if (days.length === 0) return;
   await briefLockWaits(tx);
-  await detachPartitionIfAttached(tx, 'delivery_attempts', day);
-  await detachPartitionIfAttached(tx, 'events', day);
+  for (const day of days) await detachPartitionIfAttached(tx, 'delivery_attempts', day);
+  for (const day of days) await detachPartitionIfAttached(tx, 'events', day);
 }
 
 /** History tables detached from their parent and not dropped yet (this run's, or a run that died). */
-async function detachedHistory(tx: Database): Promise<string[]> {
+export async function detachedHistory(tx: Database): Promise<string[]> {
   const rows = await executeRows<{ name: string }>(
     tx,
     sql`select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -139,10 +157,19 @@ export async function releaseDetachedHistory(tx: Database): Promise<void> {
   for (const key of keys) await tx.execute(sql.raw(`alter table "${key.table}" drop constraint "${key.name}"`));
 }
 
-/** Drops the detached history tables (`releaseDetachedHistory` first): only they are locked. */
-export async function dropDetachedHistory(tx: Database): Promise<string[]> {
+/**
+ * Drops the detached history tables among `tables` (`releaseDetachedHistory` first): only they
+ * are locked. Those gone already (another run dropped them) are skipped.
+ */
+export async function dropDetachedTables(tx: Database, tables: string[]): Promise<string[]> {
   await briefLockWaits(tx);
-  const tables = await detachedHistory(tx);
-  if (tables.length) await tx.execute(sql.raw(`drop table ${tables.map((t) => `"${t}"`).join(', ')}`));
-  return tables;
+  const rows = await executeRows<{ name: string }>(
+    tx,
+    sql`select c.relname as name from pg_class c
+        where c.relnamespace = to_regnamespace(current_schema()) and c.relkind = 'r' and not c.relispartition
+          and c.relname = any(${`{${tables.join(',')}}`}::text[])`,
+  );
+  const names = rows.map((r) => r.name);
+  if (names.length) await tx.execute(sql.raw(`drop table ${names.map((t) => `"${t}"`).join(', ')}`));
+  return names;
 }
