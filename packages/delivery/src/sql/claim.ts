@@ -1,5 +1,5 @@
 import type { Database } from '@herald/db';
-import { executeRows } from '@herald/db';
+import { executeHotRows } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import type { ClaimedDelivery, ClaimRow } from './claimed-row';
@@ -67,7 +67,9 @@ const NO_LIMITS: ClaimLimits = {
  */
 export async function claimDueDeliveries(db: Database, options: ClaimOptions): Promise<ClaimedDelivery[]> {
   const window = options.window ?? (await readQueueWindow(db));
-  const rows = await executeRows<ClaimRow>(db, claimStatement({ ...options, window }));
+  // Planned once per connection (`generic`): planning this statement cost three times running it.
+  // The window's bounds are parameters, so each execution still skips the finished days.
+  const rows = await executeHotRows<ClaimRow>(db, claimStatement({ ...options, window }), 'generic');
   return rows.map(toClaimedDelivery);
 }
 
@@ -90,10 +92,15 @@ export function claimStatement(options: ClaimOptions): SQL {
     [...l.inFlightByProject].filter(([, n]) => n >= l.projectShare).map(([project]) => project),
   );
   const isSaturated = (projectId: SQL) => sql`${saturated}::jsonb @> to_jsonb(${projectId})`;
-  // Every reference names the window (constants the planner prunes partitions with).
-  const queuedRow = (alias: string) =>
-    sql`${isQueuedRow(alias)} and ${inQueueWindow(sql.raw(`${alias}.id`), 'delivery', w)}`;
-  const dueRow = (alias: string) => sql`${isDue(alias)} and ${inQueueWindow(sql.raw(`${alias}.id`), 'delivery', w)}`;
+  // Every reference names the window, as constants in the text: the statement is planned once per
+  // connection (see claimDueDeliveries), and with the bounds in its text that plan leaves the
+  // finished days out and is costed from the queued days' statistics. As parameters, the generic
+  // plan guessed the id range to be selective and walked the primary key instead of the queued
+  // indexes (7 ms instead of 1.2 ms per claim).
+  const within = (column: string, kind: 'delivery' | 'event' = 'delivery') =>
+    inQueueWindow(sql.raw(column), kind, w, Date.now(), { literal: true });
+  const queuedRow = (alias: string) => sql`${isQueuedRow(alias)} and ${within(`${alias}.id`)}`;
+  const dueRow = (alias: string) => sql`${isDue(alias)} and ${within(`${alias}.id`)}`;
   return sql`with recursive active(endpoint_id) as (
           (select endpoint_id from deliveries q where ${queuedRow('q')} order by endpoint_id limit 1)
           union all
@@ -132,7 +139,7 @@ export function claimStatement(options: ClaimOptions): SQL {
                                  else ${l.fastEndpointMaxInFlight}::int end)
                    - (select count(*) from deliveries f
                       where f.endpoint_id = ep.id and f.status = 'in_flight' and f.next_attempt_at > now()
-                        and ${inQueueWindow(sql.raw('f.id'), 'delivery', w)}),
+                        and ${within('f.id')}),
                    case when ep.rate_limit is null then ${UNLIMITED}::int
                         else floor(coalesce(rated.tokens, 0))::int end) end as free
           from active join endpoints ep on ep.id = active.endpoint_id
@@ -194,7 +201,7 @@ export function claimStatement(options: ClaimOptions): SQL {
               next_attempt_at = now() + ${options.leaseMs} * interval '1 millisecond',
               lease_owner = ${options.owner},
               updated_at = now()
-          where d.id = any(array(select id from locked)) and ${inQueueWindow(sql.raw('d.id'), 'delivery', w)}
+          where d.id = any(array(select id from locked)) and ${within('d.id')}
             and (select set_config('synchronous_commit', 'off', true)) = 'off'
           returning d.id, d.project_id, d.endpoint_id, d.event_id, d.attempt_count, d.schedule_offset
         ),
@@ -209,6 +216,6 @@ export function claimStatement(options: ClaimOptions): SQL {
         select ${claimedColumns}
         from claimed c
         cross join lateral (select * from events e
-                            where e.id = c.event_id and ${inQueueWindow(sql.raw('e.id'), 'event', w)}) e
+                            where e.id = c.event_id and ${within('e.id', 'event')}) e
         join endpoints ep on ep.id = c.endpoint_id`;
 }

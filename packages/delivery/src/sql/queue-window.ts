@@ -51,11 +51,29 @@ export async function readQueueWindow(db: Queryable): Promise<QueueWindow> {
  * `column` (an id of `kind`) inside the window, as constants the planner prunes with.
  * `now` is the claiming process's clock (the ceiling follows it).
  */
-export function inQueueWindow(column: SQL, kind: IdKind, window: QueueWindow, now = Date.now()): SQL {
+export function inQueueWindow(
+  column: SQL,
+  kind: IdKind,
+  window: QueueWindow,
+  now = Date.now(),
+  { literal = false } = {},
+): SQL {
   const parts: SQL[] = [];
-  if (window.floor) parts.push(sql`${column} >= ${idTimeBound(kind, window.floor.getTime())}`);
-  if (!window.openEnded) parts.push(sql`${column} < ${idTimeBound(kind, dayStart(now) + 2 * DAY_MS)}`);
+  const bound = (ms: number) => (literal ? idLiteral(idTimeBound(kind, ms)) : sql`${idTimeBound(kind, ms)}`);
+  // In the text, the floor goes down to its hour: lower is always safe, and the text (one prepared
+  // statement each) then changes at most hourly.
+  if (window.floor)
+    parts.push(sql`${column} >= ${bound(literal ? hourStart(window.floor.getTime()) : window.floor.getTime())}`);
+  if (!window.openEnded) parts.push(sql`${column} < ${bound(dayStart(now) + 2 * DAY_MS)}`);
   return parts.length === 0 ? sql`true` : sql.join(parts, sql` and `);
+}
+
+const hourStart = (ms: number) => ms - (ms % HOUR_MS);
+
+/** An id bound written into the statement's text (ids are letters, digits and `_` only). */
+function idLiteral(bound: string): SQL {
+  if (!/^[A-Za-z0-9_]+$/.test(bound)) throw new Error(`unexpected id bound ${JSON.stringify(bound)}`);
+  return sql.raw(`'${bound}'`);
 }
 
 /**
