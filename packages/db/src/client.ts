@@ -106,6 +106,11 @@ function openPostgres(url: string, options: CreateDbOptions): HeraldDb {
       // estimated cost over many day partitions passes jit_above_cost, and each claim then spent
       // hundreds of ms compiling (seen in the growth benchmark).
       jit: 'off',
+      // Every statement is planned with its values (see execute.ts): the history tables are
+      // partitioned by day, and a plan made without the values (PostgreSQL's generic plan, which a
+      // prepared statement switches to after five runs) covers every partition: ~16 ms to plan at
+      // 63 partitions, thrown away at each ANALYZE. Planning a simple statement costs tens of µs.
+      plan_cache_mode: 'force_custom_plan',
     },
   });
   const db = drizzlePostgres(sql, { schema }) as unknown as Database;

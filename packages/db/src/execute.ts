@@ -22,29 +22,26 @@ interface DrizzleInternals {
   dialect?: { sqlToQuery(query: SQL): { sql: string; params: unknown[] } };
 }
 
-/** Transactions (postgres.js gives each its own client) that already plan as asked, by mode. */
-const planModes = new WeakMap<PostgresJsClient, HotPlan>();
+/** Transactions (postgres.js gives each its own client) that already plan generically. */
+const genericPlans = new WeakSet<PostgresJsClient>();
 
 /**
  * How a hot statement is planned. `custom`: at each call, with its values, so the partitions its
- * bounds leave out are pruned while planning. `generic`: once per connection, without the values;
- * partitions are pruned when each execution starts (PostgreSQL's initial pruning, from the
- * parameters), so the statement must name its partition bounds as parameters.
+ * bounds leave out are pruned while planning (every connection `createDb` opens plans this way).
+ * `generic`: once per connection, without the values: for a statement that costs more to plan
+ * than to run and whose partition bounds are written into its text.
  */
 export type HotPlan = 'custom' | 'generic';
 
 /**
  * `executeRows` for the dispatcher's hot statements (claim, finish): on PostgreSQL a named
- * prepared statement, parsed once per connection and planned as `plan` says (custom by default).
- * A generic plan of a finish, made without the values, planned every partition of the history: at
- * 63 day partitions that took ~16 ms, and every ANALYZE or new partition threw it away
- * (pg_stat_statements: recording a batch's attempts cost 2.7 ms of planning per call against
- * 0.4 ms with custom plans). The claim is the other way round: planning its many CTEs took 3.4 ms
- * of PostgreSQL CPU per claim against 1.2 ms of running it, so it is planned once per connection.
+ * prepared statement, parsed once per connection (postgres.js sends an unnamed statement with
+ * parameters as two round trips: describe, then execute). Custom plans run as they are, in one
+ * round trip. A generic plan needs `plan_cache_mode` set for its transaction: outside a
+ * transaction this opens one (`set local` keeps the setting to it); inside one, the setting holds
+ * until that transaction ends, for its other statements too. The claim is planned generically:
+ * planning its many CTEs took 3.4 ms of PostgreSQL CPU per claim against 1.2 ms of running it.
  * The text must not vary between calls (values only as parameters). PGlite: a plain `executeRows`.
- *
- * Outside a transaction this opens one (`set local` keeps the setting to it); inside one,
- * the setting holds until that transaction ends, for its other statements too.
  */
 export async function executeHotRows<Row extends Record<string, unknown>>(
   db: Queryable,
@@ -56,10 +53,18 @@ export async function executeHotRows<Row extends Record<string, unknown>>(
   // PGlite's client has no `unsafe`; only postgres.js does.
   if (!client || typeof client.unsafe !== 'function' || !dialect) return executeRows<Row>(db, query);
   const { sql: text, params } = dialect.sqlToQuery(query);
+  if (plan === 'custom') {
+    if (genericPlans.has(client)) {
+      // A transaction that ran a generic statement before this one.
+      await client.unsafe('set local plan_cache_mode = force_custom_plan', [], { prepare: true });
+      genericPlans.delete(client);
+    }
+    return (await client.unsafe(text, params, { prepare: true })) as Row[];
+  }
   const run = async (tx: PostgresJsClient) => {
-    if (planModes.get(tx) !== plan) {
-      await tx.unsafe(`set local plan_cache_mode = force_${plan}_plan`, [], { prepare: true });
-      planModes.set(tx, plan);
+    if (!genericPlans.has(tx)) {
+      await tx.unsafe('set local plan_cache_mode = force_generic_plan', [], { prepare: true });
+      genericPlans.add(tx);
     }
     return (await tx.unsafe(text, params, { prepare: true })) as Row[];
   };

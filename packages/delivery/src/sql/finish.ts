@@ -5,7 +5,7 @@ import type { AttemptResult } from '../http/send-webhook';
 import type { RetryPolicy } from '../retry-schedule';
 import { nextRetryDelayMs } from '../retry-schedule';
 import type { ClaimedDelivery } from './claim';
-import { disableEndpoint, failingTooLong, recordEndpointHealth, recordEndpointSpeed } from './endpoint-health';
+import { disableEndpoint, failingTooLong } from './endpoint-health';
 
 const RETRY_AFTER_STATUSES = new Set([429, 502, 503, 504]);
 
@@ -129,50 +129,65 @@ async function writeOutcomes(
   options: Omit<RecordAttemptOptions, 'startedAt'>,
   { bookkeeping = true } = {},
 ): Promise<Outcome[]> {
-  // One text for any batch size (rows travel as JSON), so it is a prepared statement planned
-  // once per connection; rows are found by primary key (`id = any(…)`), the one plan that is
-  // good without knowing the values.
-  // The batch's id range as well: parameters prune partitions when the plan starts, the
-  // array (made by a subquery) does not, and each other day's partition would cost a probe per id.
+  // Rows travel as JSON, so the text is the same for any batch size: a prepared statement,
+  // parsed once per connection. Rows are found by primary key (`id = any(…)`), and by the
+  // batch's id range as well: PostgreSQL prunes partitions with the range (the plan is made with
+  // the values, `executeHotRows`), not with the array, and each other day's partition would cost
+  // a probe per id.
   const sorted = planned.map((p) => p.finished.delivery.id).sort();
   const byId = sql`d.id = any(array(select jsonb_array_elements_text(${JSON.stringify(sorted)}::jsonb)))
                    and d.id between ${sorted[0]!} and ${sorted.at(-1)!}`;
-  return db.transaction(async (tx) => {
-    // Attempts of deliveries deleted meanwhile (their endpoint was deleted) are skipped, not a failed batch.
-    const attempts = planned.map(({ finished: { delivery, result, startedAt }, errorMessage, responseBody }) => ({
-      id: attemptId(delivery.id),
-      delivery_id: delivery.id,
-      attempt_number: delivery.attemptCount + 1,
-      started_at: startedAt.toISOString(),
-      duration_ms: Math.round(result.durationMs),
-      status_code: result.statusCode,
-      error_class: result.errorClass,
-      error_message: errorMessage,
-      response_body: responseBody,
-    }));
-    await executeHotRows(
-      tx,
-      sql`insert into delivery_attempts
-            (id, delivery_id, attempt_number, started_at, duration_ms, status_code, error_class, error_message, response_body)
-          select v.id, v.delivery_id, v.attempt_number, v.started_at, v.duration_ms, v.status_code, v.error_class,
-                 v.error_message, v.response_body
-          from jsonb_to_recordset(${JSON.stringify(attempts)}::jsonb)
-            as v(id text, delivery_id text, attempt_number int, started_at timestamptz, duration_ms int,
-                 status_code int, error_class text, error_message text, response_body text)
-          where v.delivery_id in (select d.id from deliveries d where ${byId})`,
-    );
-
-    const rows = planned.map(({ finished: f, plan: p }) => ({
-      id: f.delivery.id,
-      status: p.status,
-      attempt_count: p.attemptCount,
-      delay_ms: p.delayMs,
-      status_code: f.result.statusCode,
-      last_error: toStorableText(p.lastError),
-    }));
-    const moved = await executeHotRows<{ id: string }>(
-      tx,
-      sql`update deliveries d
+  const attempts = planned.map(({ finished: { delivery, result, startedAt }, errorMessage, responseBody }) => ({
+    id: attemptId(delivery.id),
+    delivery_id: delivery.id,
+    endpoint_id: delivery.endpoint.id,
+    attempt_number: delivery.attemptCount + 1,
+    started_at: startedAt.toISOString(),
+    duration_ms: Math.round(result.durationMs),
+    status_code: result.statusCode,
+    error_class: result.errorClass,
+    error_message: errorMessage,
+    response_body: responseBody,
+  }));
+  const rows = planned.map(({ finished: f, plan: p }) => ({
+    id: f.delivery.id,
+    status: p.status,
+    attempt_count: p.attemptCount,
+    delay_ms: p.delayMs,
+    status_code: f.result.statusCode,
+    last_error: toStorableText(p.lastError),
+  }));
+  const attemptsJson = JSON.stringify(attempts);
+  // The endpoints' health and speed, from the attempts whose outcome this worker moved: a success
+  // ends a run of failures, a failure starts one; a moving average of answer times and the
+  // timeouts in a row, which fair claiming reads (one update per endpoint: a statement may not
+  // update a row twice).
+  const endpointBookkeeping = bookkeeping
+    ? sql`, speed as (
+          select a.endpoint_id, bool_or(m.status = 'succeeded') as succeeded, avg(a.duration_ms)::real as ms,
+                 (count(*) filter (where a.error_class = 'timeout'))::int as timeouts,
+                 bool_or(a.error_class is distinct from 'timeout') as answered
+          from moved m
+          join jsonb_to_recordset(${attemptsJson}::jsonb) as a(delivery_id text, endpoint_id text, duration_ms int, error_class text)
+            on a.delivery_id = m.id
+          group by a.endpoint_id
+        ),
+        health as (
+          update endpoints e
+          set failing_since = case when s.succeeded then null else coalesce(e.failing_since, now()) end,
+              latency_ms = case when e.latency_ms is null then s.ms else e.latency_ms * 0.7 + s.ms * 0.3 end,
+              timeouts_in_row = case when s.answered then 0 else e.timeouts_in_row + s.timeouts end
+          from speed s
+          where e.id = s.endpoint_id
+        )`
+    : sql``;
+  // One statement, one round trip, committed on its own: the attempts (of deliveries deleted
+  // meanwhile, with their endpoint, skipped rather than failing the batch), each delivery's next
+  // step (only where this worker still holds the lease), and the endpoints' bookkeeping.
+  const moved = await executeHotRows<{ id: string }>(
+    db,
+    sql`with moved as (
+          update deliveries d
           set status = v.status,
               attempt_count = v.attempt_count,
               next_attempt_at = case when v.delay_ms is null then null
@@ -185,45 +200,52 @@ async function writeOutcomes(
           from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
             as v(id text, status text, attempt_count int, delay_ms bigint, status_code int, last_error text)
           where ${byId} and d.id = v.id and d.lease_owner = ${options.owner} and d.status = 'in_flight'
-          returning d.id`,
-    );
-    const movedIds = new Set(moved.map((r) => r.id));
-    const mine = planned.filter((p) => movedIds.has(p.finished.delivery.id));
-    if (!bookkeeping) {
-      return planned.map((p) => ({
-        outcome: movedIds.has(p.finished.delivery.id) ? p.plan.outcome : 'lease_lost',
-        eventsEmitted: 0,
-      }));
+          returning d.id, v.status
+        ),
+        logged as (
+          insert into delivery_attempts
+            (id, delivery_id, attempt_number, started_at, duration_ms, status_code, error_class, error_message, response_body)
+          select a.id, a.delivery_id, a.attempt_number, a.started_at, a.duration_ms, a.status_code, a.error_class,
+                 a.error_message, a.response_body
+          from jsonb_to_recordset(${attemptsJson}::jsonb)
+            as a(id text, delivery_id text, attempt_number int, started_at timestamptz, duration_ms int,
+                 status_code int, error_class text, error_message text, response_body text)
+          where a.delivery_id in (select d.id from deliveries d where ${byId})
+        )${endpointBookkeeping}
+        select id from moved`,
+  );
+  const movedIds = new Set(moved.map((r) => r.id));
+  const outcomes: Outcome[] = planned.map((p) => ({
+    outcome: movedIds.has(p.finished.delivery.id) ? p.plan.outcome : 'lease_lost',
+    eventsEmitted: 0,
+  }));
+  if (!bookkeeping) return outcomes;
+  // Failures may disable their endpoint: 410, or failing for longer than the window (read after
+  // the statement above started or continued the endpoint's run of failures).
+  const succeededAt = new Set<string>();
+  for (const p of planned) {
+    if (movedIds.has(p.finished.delivery.id) && p.plan.status === 'succeeded') {
+      succeededAt.add(p.finished.delivery.endpoint.id);
     }
-
-    const succeededAt = new Set<string>();
-    const failedAt = new Set<string>();
-    for (const p of mine) (p.plan.status === 'succeeded' ? succeededAt : failedAt).add(p.finished.delivery.endpoint.id);
-    await recordEndpointHealth(tx, succeededAt, failedAt);
-    await recordEndpointSpeed(
-      tx,
-      mine.map((p) => ({ endpointId: p.finished.delivery.endpoint.id, result: p.finished.result })),
-    );
-
-    const outcomes: Outcome[] = [];
+  }
+  const failures = planned
+    .map((p, i) => ({ p, i }))
+    .filter(({ p }) => movedIds.has(p.finished.delivery.id) && (p.plan.gone || p.plan.status !== 'succeeded'));
+  if (failures.length === 0) return outcomes;
+  await db.transaction(async (tx) => {
     const windowChecked = new Set<string>();
-    for (const { finished: f, plan: p } of planned) {
-      const endpointId = f.delivery.endpoint.id;
-      if (!movedIds.has(f.delivery.id)) {
-        outcomes.push({ outcome: 'lease_lost', eventsEmitted: 0 });
-        continue;
-      }
+    for (const { p, i } of failures) {
+      const endpointId = p.finished.delivery.endpoint.id;
       let reason: 'gone' | 'failing' | null = null;
-      if (p.gone) reason = 'gone';
-      else if (p.status !== 'succeeded' && !succeededAt.has(endpointId) && !windowChecked.has(endpointId)) {
+      if (p.plan.gone) reason = 'gone';
+      else if (!succeededAt.has(endpointId) && !windowChecked.has(endpointId)) {
         windowChecked.add(endpointId);
         reason = await failingTooLong(tx, endpointId, options.failureWindowMs);
       }
-      const eventsEmitted = reason ? await disableEndpoint(tx, f.delivery, reason) : 0;
-      outcomes.push({ outcome: p.outcome, eventsEmitted });
+      if (reason) outcomes[i]!.eventsEmitted = await disableEndpoint(tx, p.finished.delivery, reason);
     }
-    return outcomes;
   });
+  return outcomes;
 }
 
 /** One attempt on its own; see `recordAttempts`. */
