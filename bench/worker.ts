@@ -5,7 +5,7 @@
  */
 import { createPlatform } from '@herald/api';
 import type { HeraldDb } from '@herald/db';
-import { createDb } from '@herald/db';
+import { createDb, genericPlannerOf, projects } from '@herald/db';
 import type { Dispatcher } from '@herald/delivery';
 import { createDeliveryWakeup, recordEvent } from '@herald/delivery';
 import { serveCommands } from './lib/child';
@@ -28,6 +28,7 @@ async function openDispatcher(url: string, concurrency: number, batchSize: numbe
   const herald = platform.herald;
   // Open the pool's connections before any clock starts.
   await Promise.all(Array.from({ length: pool }, () => herald.sql!`select 1`));
+  await genericPlannerOf(herald.db)?.select().from(projects).limit(1); // and the claim's connection (its CPU counts too)
   return { herald, dispatcher: platform.dispatcher!, pool, close: () => platform.close() };
 }
 

@@ -92,36 +92,59 @@ export async function createDb(options: CreateDbOptions = {}): Promise<HeraldDb>
 
 function openPostgres(url: string, options: CreateDbOptions): HeraldDb {
   const d = defaultDbTimeouts;
-  const sql = postgres(url, {
-    max: options.maxConnections ?? 10,
-    onnotice: () => {},
-    connect_timeout: (options.connectTimeoutMs ?? d.connectTimeoutMs) / 1000,
-    backoff: reconnectBackoff,
-    // Startup parameters; postgres.js leaves out zeros, so 0 keeps the server's setting.
-    connection: {
-      application_name: 'herald',
-      statement_timeout: options.statementTimeoutMs ?? d.statementTimeoutMs,
-      idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? d.idleInTransactionTimeoutMs,
-      // Short statements, run often: JIT compiling one costs far more than running it. A claim's
-      // estimated cost over many day partitions passes jit_above_cost, and each claim then spent
-      // hundreds of ms compiling (seen in the growth benchmark).
-      jit: 'off',
-      // Every statement is planned with its values (see execute.ts): the history tables are
-      // partitioned by day, and a plan made without the values (PostgreSQL's generic plan, which a
-      // prepared statement switches to after five runs) covers every partition: ~16 ms to plan at
-      // 63 partitions, thrown away at each ANALYZE. Planning a simple statement costs tens of µs.
-      plan_cache_mode: 'force_custom_plan',
-    },
-  });
+  const pool = (max: number, planCacheMode: 'force_custom_plan' | 'force_generic_plan') =>
+    postgres(url, {
+      max,
+      onnotice: () => {},
+      connect_timeout: (options.connectTimeoutMs ?? d.connectTimeoutMs) / 1000,
+      backoff: reconnectBackoff,
+      // Startup parameters; postgres.js leaves out zeros, so 0 keeps the server's setting.
+      connection: {
+        application_name: 'herald',
+        statement_timeout: options.statementTimeoutMs ?? d.statementTimeoutMs,
+        idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? d.idleInTransactionTimeoutMs,
+        // Short statements, run often: JIT compiling one costs far more than running it. A claim's
+        // estimated cost over many day partitions passes jit_above_cost, and each claim then spent
+        // hundreds of ms compiling (seen in the growth benchmark).
+        jit: 'off',
+        // Every statement is planned with its values (see execute.ts): the history tables are
+        // partitioned by day, and a plan made without the values (PostgreSQL's generic plan, which a
+        // prepared statement switches to after five runs) covers every partition: ~16 ms to plan at
+        // 63 partitions, thrown away at each ANALYZE. Planning a simple statement costs tens of µs.
+        plan_cache_mode: planCacheMode,
+      },
+    });
+  const sql = pool(options.maxConnections ?? 10, 'force_custom_plan');
   const db = drizzlePostgres(sql, { schema }) as unknown as Database;
   drivers.set(db, 'postgres');
+  // One connection that plans generically, opened on first use (`executeHotRows(…, 'generic')`:
+  // the dispatcher's claim), so those statements need no transaction to set it.
+  let generic: { sql: postgres.Sql; db: Database } | null = null;
+  genericPlanners.set(db, () => {
+    if (!generic) {
+      const genericSql = pool(1, 'force_generic_plan');
+      // Through drizzle, so its rows are parsed as the main pool's are.
+      generic = { sql: genericSql, db: drizzlePostgres(genericSql, { schema }) as unknown as Database };
+    }
+    return generic.db;
+  });
   return {
     db,
     driver: 'postgres',
     sql,
     pglite: null,
-    close: () => sql.end({ timeout: 5 }),
+    close: async () => {
+      await Promise.all([sql.end({ timeout: 5 }), generic?.sql.end({ timeout: 5 })]);
+    },
   };
+}
+
+/** For each PostgreSQL database `createDb` made: its connection that plans generically. */
+const genericPlanners = new WeakMap<Database, () => Database>();
+
+/** The database's connection for statements planned once per connection (undefined: not one `createDb` made on PostgreSQL). */
+export function genericPlannerOf(db: Queryable): Database | undefined {
+  return genericPlanners.get(db as Database)?.();
 }
 
 async function openPglite(options: CreateDbOptions): Promise<HeraldDb> {

@@ -1,5 +1,6 @@
 import type { SQL } from 'drizzle-orm';
 import type { Queryable } from './client';
+import { genericPlannerOf } from './client';
 
 /**
  * Raw SQL that returns rows the same way on both drivers: PGlite answers
@@ -36,38 +37,36 @@ export type HotPlan = 'custom' | 'generic';
 /**
  * `executeRows` for the dispatcher's hot statements (claim, finish): on PostgreSQL a named
  * prepared statement, parsed once per connection (postgres.js sends an unnamed statement with
- * parameters as two round trips: describe, then execute). Custom plans run as they are, in one
- * round trip. A generic plan needs `plan_cache_mode` set for its transaction: outside a
- * transaction this opens one (`set local` keeps the setting to it); inside one, the setting holds
- * until that transaction ends, for its other statements too. The claim is planned generically:
- * planning its many CTEs took 3.4 ms of PostgreSQL CPU per claim against 1.2 ms of running it.
- * The text must not vary between calls (values only as parameters). PGlite: a plain `executeRows`.
+ * parameters as two round trips: describe, then execute), in one round trip. `custom` plans run
+ * on the database's own connections, which plan with values. `generic` ones run on the database's
+ * connection that plans generically (`createDb`); inside a transaction, which must keep its own
+ * connection, `plan_cache_mode` is set for the rest of that transaction instead. The claim is
+ * planned generically: planning its many CTEs took 3.4 ms of PostgreSQL CPU per claim against
+ * 1.2 ms of running it. The text must not vary between calls (values only as parameters).
+ * PGlite: a plain `executeRows`.
  */
 export async function executeHotRows<Row extends Record<string, unknown>>(
   db: Queryable,
   query: SQL,
   plan: HotPlan = 'custom',
 ): Promise<Row[]> {
-  const { session, dialect } = db as unknown as DrizzleInternals;
+  const planner = plan === 'generic' ? genericPlannerOf(db) : undefined;
+  const target = planner ?? db;
+  const { session, dialect } = target as unknown as DrizzleInternals;
   const client = session?.client as PostgresJsClient | undefined;
   // PGlite's client has no `unsafe`; only postgres.js does.
   if (!client || typeof client.unsafe !== 'function' || !dialect) return executeRows<Row>(db, query);
   const { sql: text, params } = dialect.sqlToQuery(query);
-  if (plan === 'custom') {
-    if (genericPlans.has(client)) {
-      // A transaction that ran a generic statement before this one.
-      await client.unsafe('set local plan_cache_mode = force_custom_plan', [], { prepare: true });
-      genericPlans.delete(client);
-    }
+  // The planner connection, or a plan that matches how this transaction already plans.
+  if (planner || genericPlans.has(client) === (plan === 'generic')) {
     return (await client.unsafe(text, params, { prepare: true })) as Row[];
   }
   const run = async (tx: PostgresJsClient) => {
-    if (!genericPlans.has(tx)) {
-      await tx.unsafe('set local plan_cache_mode = force_generic_plan', [], { prepare: true });
-      genericPlans.add(tx);
-    }
+    await tx.unsafe(`set local plan_cache_mode = force_${plan}_plan`, [], { prepare: true });
+    if (plan === 'generic') genericPlans.add(tx);
+    else genericPlans.delete(tx);
     return (await tx.unsafe(text, params, { prepare: true })) as Row[];
   };
-  // A transaction's client (postgres.js TransactionSql) has no `begin`.
+  // Not in a transaction (postgres.js's pool has `begin`, a transaction's client has not): open one.
   return client.begin ? client.begin(run) : run(client);
 }

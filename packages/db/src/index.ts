@@ -1,5 +1,5 @@
 export type { CreateDbOptions, Database, Driver, HeraldDb, Queryable, Schema, Transaction } from './client';
-export { createDb, defaultDbTimeouts, driverOf, reconnectBackoff } from './client';
+export { createDb, defaultDbTimeouts, driverOf, genericPlannerOf, reconnectBackoff } from './client';
 export { dbTimeoutsFromEnv } from './config';
 export { isDatabaseUnavailable, isUniqueViolation } from './errors';
 export { executeHotRows, executeRows } from './execute';

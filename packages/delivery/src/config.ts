@@ -19,7 +19,7 @@ export interface DispatcherConfig {
   maxResponseBytes: number;
   /** Requests in flight to one slow or timing-out endpoint, across dispatchers (an endpoint's own setting wins). */
   endpointMaxInFlight: number;
-  /** Requests in flight to one endpoint that answers fast; default: this dispatcher's concurrency. */
+  /** Deliveries in flight to one endpoint that answers fast; default: twice this dispatcher's concurrency (answered ones whose outcome is being written count too). */
   fastEndpointMaxInFlight: number | null;
   /** An endpoint whose answers average longer than this is slow. */
   slowEndpointAfterMs: number;

@@ -18,7 +18,7 @@ const UNLIMITED = 1_000_000_000;
 export interface ClaimLimits {
   /** Requests in flight to one slow endpoint (answers slower than `slowAfterMs`), across dispatchers. */
   slowEndpointMaxInFlight: number;
-  /** Requests in flight to one endpoint that answers fast, across dispatchers. */
+  /** Requests in flight to one endpoint that answers fast, across dispatchers (deliveries in flight, answered ones whose outcome is being written included). */
   fastEndpointMaxInFlight: number;
   slowAfterMs: number;
   /** An endpoint with this many timeouts in a row gets one slot. */
