@@ -51,7 +51,6 @@ export async function runRetentionWhileDispatching(
   const lead = scale.retentionLeadSeconds;
   const chunk = Math.max(scale.dispatchMin, Math.round((rate * 3) / 100) * 100);
   let backlog = 3 * chunk;
-  const bytesBefore = await historySizes(db.sql);
   await preloadDeliveries(db.sql, db.project, backlog);
   await ctx.receiver.call('reset', { record: true });
   const maintainer = await createDb({ url: db.url, migrate: false, maxConnections: 2 });
@@ -83,6 +82,8 @@ export async function runRetentionWhileDispatching(
     const warmUpMs = Math.min(3000, (lead * 1000) / 3);
     while (!finished && (await received()) < rate * lead) await sleep(20);
     if (finished) throw new Error('growth: the backlog was sent before the retention run could start');
+    // Sizes just before the run: the backlog written so far is history like the rest.
+    const bytesBefore = await historySizes(db.sql);
     const t0 = monoMs();
     const maintenance = runMaintenance(maintainer.db, {
       retentionMs: defaultDispatcherConfig.retentionMs,
