@@ -22,7 +22,7 @@ export interface DeliveryWakeup {
  * emitter does the same job.
  */
 export function createDeliveryWakeup(herald: HeraldDb, options: { coalesceMs?: number } = {}): DeliveryWakeup {
-  const coalesceMs = options.coalesceMs ?? 10;
+  const coalesceMs = options.coalesceMs ?? 2;
   const local = new EventEmitter();
   local.setMaxListeners(0);
   // Leading edge at once (calls in one tick fold together), then at most one
