@@ -14,6 +14,8 @@ import type { Project } from '../lib/fixtures';
 import { connect, seedProject, userCreatedData } from '../lib/fixtures';
 import { createBenchDatabase } from '../lib/pg';
 import { fmt, fmtSpread, monoMs, percentile, ratios, sleep, spread } from '../lib/stats';
+import type { WebhookJob } from '../peers/common';
+import { bareDurablePeer } from '../peers/queues';
 import { heraldDispatch } from './dispatch';
 
 type Percentiles = {
@@ -87,6 +89,29 @@ export async function latencyBench(ctx: BenchContext): Promise<Figure[]> {
               where e.created_at >= ${since}) t`;
       return { ...latencies(sentAt, firstByte), toSendP50: split?.p50, toSendP99: split?.p99, drainMs };
     };
+    // The bare durable pipeline: commit a job, NOTIFY, claim, send (peers/bare-durable-listen.ts).
+    const durable = await bareDurablePeer(bench.url);
+    const durableRound = async (durationMs: number, tag: string): Promise<Percentiles> => {
+      await durable.clear();
+      await ctx.receiver.call('reset', { record: true });
+      const count = Math.round((rate * durationMs) / 1000);
+      const worker = await startChild('peers/bare-durable-listen.ts', 'latency-bare-durable');
+      try {
+        const args = { url: bench.url, queue: 'bare_jobs', count, concurrency: scale.concurrency };
+        const running = worker.call<{ failures: number }>('run', {
+          ...args,
+          target: ctx.receiverUrl,
+          secret: project.secret,
+        });
+        await sleep(500); // connected and listening before the first commit
+        const sentAt = await writeBareJobs(sql, tag, rate, count);
+        const run = await running;
+        if (run.failures > 0) throw new Error(`latency: ${run.failures} bare durable sends failed`);
+        return latencies(sentAt, await waitForReceiver(ctx.receiver, count));
+      } finally {
+        await worker.exit();
+      }
+    };
     const bareRound = async (durationMs: number, tag: string): Promise<Percentiles> => {
       await ctx.receiver.call('reset', { record: true });
       const run = await bare.call<{ sentAt: Record<string, number>; failures: number }>('pacedBare', {
@@ -102,23 +127,30 @@ export async function latencyBench(ctx: BenchContext): Promise<Figure[]> {
 
     await heraldRound(Math.min(1000, scale.latencyDurationMs));
     await bareRound(Math.min(1000, scale.latencyDurationMs), 'w');
+    await durableRound(Math.min(1000, scale.latencyDurationMs), 'dw');
     const h: Percentiles[] = [];
     const b: Percentiles[] = [];
+    const d: Percentiles[] = [];
     for (let round = 0; round < scale.rounds; round++) {
       for (const side of sides(round)) {
         if (side === 'herald') h.push(await heraldRound(scale.latencyDurationMs));
         else b.push(await bareRound(scale.latencyDurationMs, `r${round}`));
       }
+      d.push(await durableRound(scale.latencyDurationMs, `d${round}`));
       ctx.log(
         `  round ${round + 1}: herald p50 ${fmt(h.at(-1)!.p50)} ms p99 ${fmt(h.at(-1)!.p99)} ms; ` +
           `bare p50 ${fmt(b.at(-1)!.p50)} ms p99 ${fmt(b.at(-1)!.p99)} ms (${h.at(-1)!.samples} samples; ` +
           `herald event→send start p50 ${fmt(h.at(-1)!.toSendP50!)} ms p99 ${fmt(h.at(-1)!.toSendP99!)} ms; ` +
-          `last delivery ${fmt(h.at(-1)!.drainMs!, 0)} ms after the last commit)`,
+          `last delivery ${fmt(h.at(-1)!.drainMs!, 0)} ms after the last commit); ` +
+          `bare durable p50 ${fmt(d.at(-1)!.p50)} ms p99 ${fmt(d.at(-1)!.p99)} ms`,
       );
     }
     const abs = (k: 'p50' | 'p99') =>
       `herald ${fmtSpread(spread(h.map((x) => x[k])), 1)} ms; bare ${fmtSpread(spread(b.map((x) => x[k])), 2)} ms`;
-    const detail = { eventsPerSecond: rate, maxRate, herald: h, bare: b };
+    await durable.close();
+    const detail = { eventsPerSecond: rate, maxRate, herald: h, bare: b, bareDurable: d };
+    const durableAbs = (k: 'p50' | 'p99') =>
+      `herald ${fmtSpread(spread(h.map((x) => x[k])), 1)} ms; bare durable ${fmtSpread(spread(d.map((x) => x[k])), 2)} ms`;
     return [
       {
         id: '3a',
@@ -144,6 +176,32 @@ export async function latencyBench(ctx: BenchContext): Promise<Figure[]> {
         ),
         goal: { op: '<=', value: 2 },
         absolute: abs('p99'),
+        detail: { eventsPerSecond: rate },
+      },
+      {
+        id: '3c',
+        name: 'Event→delivery p50 ÷ bare durable',
+        ratio: spread(
+          ratios(
+            h.map((x) => x.p50),
+            d.map((x) => x.p50),
+          ),
+        ),
+        goal: null,
+        absolute: durableAbs('p50'),
+        detail: { eventsPerSecond: rate },
+      },
+      {
+        id: '3d',
+        name: 'Event→delivery p99 ÷ bare durable',
+        ratio: spread(
+          ratios(
+            h.map((x) => x.p99),
+            d.map((x) => x.p99),
+          ),
+        ),
+        goal: { op: '<=', value: 1.5 },
+        absolute: durableAbs('p99'),
         detail: { eventsPerSecond: rate },
       },
     ];
@@ -186,6 +244,39 @@ export async function writeEvents(
             committedAt[recorded.id] = monoMs();
             wakeup.notify();
           }),
+      );
+    }
+    await sleep(1);
+  }
+  await Promise.all(pending);
+  return committedAt;
+}
+
+/**
+ * The bare durable pipeline's writer: `count` jobs at `rate` a second, each committed on its own
+ * and then announced with a NOTIFY (no coalescing); the clock starts when the commit is
+ * acknowledged, as `writeEvents`' does.
+ */
+async function writeBareJobs(
+  sql: ReturnType<typeof connect>,
+  tag: string,
+  rate: number,
+  count: number,
+): Promise<Record<string, number>> {
+  const data = userCreatedData();
+  const committedAt: Record<string, number> = {};
+  const pending: Promise<void>[] = [];
+  const started = monoMs();
+  let n = 0;
+  while (n < count) {
+    const due = Math.min(count, Math.floor(((monoMs() - started) * rate) / 1000) + 1);
+    for (; n < due; n++) {
+      const job: WebhookJob = { eventId: `evt_lat_${tag}_${n}`, data };
+      pending.push(
+        sql`insert into bare_jobs (payload) values (${sql.json(job as never)})`.then(async () => {
+          committedAt[job.eventId] = monoMs();
+          await sql`select pg_notify('bare_jobs', '')`;
+        }),
       );
     }
     await sleep(1);
