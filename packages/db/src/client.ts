@@ -120,7 +120,10 @@ function openPostgres(url: string, options: CreateDbOptions): HeraldDb {
   // One connection that plans generically, opened on first use (`executeHotRows(…, 'generic')`:
   // the dispatcher's claim), so those statements need no transaction to set it.
   let generic: { sql: postgres.Sql; db: Database } | null = null;
+  let closed = false;
   genericPlanners.set(db, () => {
+    // After close, statements fail on the closed pool rather than open a connection nothing ends.
+    if (closed) return db;
     if (!generic) {
       const genericSql = pool(1, 'force_generic_plan');
       // Through drizzle, so its rows are parsed as the main pool's are.
@@ -134,6 +137,7 @@ function openPostgres(url: string, options: CreateDbOptions): HeraldDb {
     sql,
     pglite: null,
     close: async () => {
+      closed = true;
       await Promise.all([sql.end({ timeout: 5 }), generic?.sql.end({ timeout: 5 })]);
     },
   };

@@ -42,7 +42,9 @@ export type HotPlan = 'custom' | 'generic';
  * connection that plans generically (`createDb`); inside a transaction, which must keep its own
  * connection, `plan_cache_mode` is set for the rest of that transaction instead. The claim is
  * planned generically: planning its many CTEs took 3.4 ms of PostgreSQL CPU per claim against
- * 1.2 ms of running it. The text must not vary between calls (values only as parameters).
+ * 1.2 ms of running it. Each distinct text is one prepared statement per connection, kept for
+ * the connection's life: values go in as parameters, and a text may vary only rarely (the
+ * claim's changes with its queue window, at most hourly).
  * PGlite: a plain `executeRows`.
  */
 export async function executeHotRows<Row extends Record<string, unknown>>(

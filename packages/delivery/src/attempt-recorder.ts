@@ -39,7 +39,8 @@ export class AttemptRecorder {
         );
         for (const [i, b] of batch.entries()) b.resolve(outcomes[i]!);
       } catch (error) {
-        // Nothing of the batch was written; the leases expire and the deliveries are sent again.
+        // The batch's statement failed, so none of its outcomes was written; the leases expire and
+        // the deliveries are sent again.
         for (const b of batch) b.reject(error);
       }
     }

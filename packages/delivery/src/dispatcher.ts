@@ -117,12 +117,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   let unsubscribe: (() => Promise<void>) | null = null;
   let idleWaiters: Array<() => void> = [];
   let cachedWindow: { value: QueueWindow; readAt: number } | null = null;
+  // Bumped by every wakeup: a read that was under way when one came is not cached.
+  let windowGeneration = 0;
 
   async function queueWindow(): Promise<QueueWindow> {
     if (cachedWindow && performance.now() - cachedWindow.readAt < QUEUE_WINDOW_REUSE_MS) return cachedWindow.value;
     const readAt = performance.now();
+    const generation = windowGeneration;
     const value = await readQueueWindow(options.db);
-    cachedWindow = { value, readAt };
+    if (generation === windowGeneration) cachedWindow = { value, readAt };
     return value;
   }
 
@@ -157,7 +160,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
             limits,
           });
           lastClaimEmpty = claimed.length === 0;
-          lastClaimCapped = claimed.length < limit && sending > 0;
+          // Deliveries still in flight in the database (answered ones whose outcome is being written
+          // count against their endpoint's cap too): once they finish, claim again.
+          lastClaimCapped = claimed.length < limit && inFlight.size > 0;
           for (const delivery of claimed) track(delivery);
           if (claimed.length < limit) break;
         }
@@ -177,6 +182,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return Math.min(config.concurrency - sending, 2 * config.concurrency - inFlight.size);
   }
 
+  /**
+   * Freed slots may have due work waiting behind them; refill once a batch worth is free, since
+   * one claim per slot is the slowest way to claim (or when nothing is left in flight).
+   */
+  function refill() {
+    const wanted = lastClaimCapped ? refillAt + reserve : refillAt;
+    if ((!lastClaimEmpty || lastClaimCapped) && (freeSlots() >= wanted || inFlight.size === 0)) void kick();
+  }
+
   function track(delivery: ClaimedDelivery) {
     const project = delivery.projectId;
     inFlightByProject.set(project, (inFlightByProject.get(project) ?? 0) + 1);
@@ -192,17 +206,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const left = (inFlightByProject.get(project) ?? 1) - 1;
       if (left > 0) inFlightByProject.set(project, left);
       else inFlightByProject.delete(project);
-      // Freed slots may have due work waiting behind them; refill once a
-      // batch worth is free, since one claim per slot is the slowest way to claim.
-      const wanted = lastClaimCapped ? refillAt + reserve : refillAt;
-      if ((!lastClaimEmpty || lastClaimCapped) && (freeSlots() >= wanted || sending === 0)) void kick();
+      refill();
     };
     const work = deliver(delivery, release);
     inFlight.add(work);
     void work.finally(() => {
       inFlight.delete(work);
       release();
-      if ((!lastClaimEmpty || lastClaimCapped) && freeSlots() >= refillAt) void kick();
+      // Written: one less delivery counts against its endpoint's cap, and against freeSlots.
+      refill();
       settleIdle();
     });
   }
@@ -297,6 +309,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       running = true;
       unsubscribe = await options.wakeup.subscribe(() => {
         cachedWindow = null; // see QUEUE_WINDOW_REUSE_MS
+        windowGeneration += 1;
         void kick();
       });
       await refreshWindow();

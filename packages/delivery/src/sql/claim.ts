@@ -68,7 +68,8 @@ const NO_LIMITS: ClaimLimits = {
 export async function claimDueDeliveries(db: Database, options: ClaimOptions): Promise<ClaimedDelivery[]> {
   const window = options.window ?? (await readQueueWindow(db));
   // Planned once per connection (`generic`): planning this statement cost three times running it.
-  // The window's bounds are parameters, so each execution still skips the finished days.
+  // The window's bounds are written into its text (see claimStatement), so that one plan leaves
+  // the finished days out; the text changes when the window does (at most hourly).
   const rows = await executeHotRows<ClaimRow>(db, claimStatement({ ...options, window }), 'generic');
   return rows.map(toClaimedDelivery);
 }

@@ -41,10 +41,11 @@ type Outcome = { outcome: AttemptOutcome; eventsEmitted: number };
 
 /**
  * Stores finished attempts and decides what happens to each delivery next
- * (success, another try later, or failure for good), all in one
- * transaction: a batch of N costs one commit and a handful of statements,
- * not N of each. Only the worker that still holds a lease may move its
- * delivery on; the attempt is logged either way, since it really happened.
+ * (success, another try later, or failure for good), in one statement: a
+ * batch of N costs one commit, not N. Only the worker that still holds a
+ * lease may move its delivery on; the attempt is logged either way, since it
+ * really happened. Failures that may disable their endpoint are looked at
+ * afterwards, in a transaction of their own (`disableFailingEndpoints`).
  *
  * One outcome can never stop another from being recorded: text from
  * receivers is made storable first, and if the batch still fails, each
@@ -232,7 +233,35 @@ async function writeOutcomes(
     .map((p, i) => ({ p, i }))
     .filter(({ p }) => movedIds.has(p.finished.delivery.id) && (p.plan.gone || p.plan.status !== 'succeeded'));
   if (failures.length === 0) return outcomes;
-  await db.transaction(async (tx) => {
+  // The outcomes above are committed whatever happens here: an error must not make the caller
+  // write them again. Tried twice; then the endpoint is disabled at its next failure (a 410's
+  // delivery is already failed, so a 410 disable lost to two errors in a row stays undone).
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    try {
+      const emitted = await disableFailingEndpoints(db, failures, succeededAt, options.failureWindowMs);
+      for (const [i, n] of emitted) outcomes[i]!.eventsEmitted = n;
+      break;
+    } catch {
+      // Nothing of this step was committed; try again, or leave it to the endpoint's next failure.
+    }
+  }
+  return outcomes;
+}
+
+/**
+ * In its own transaction, after the batch's outcomes: an endpoint answering 410, or failing
+ * without a success for longer than the window (its run of failures was started or continued by
+ * the batch's statement, so a window of 0 disables at the first failure), is disabled and
+ * announced. Returns events emitted by batch index.
+ */
+async function disableFailingEndpoints(
+  db: Database,
+  failures: ReadonlyArray<{ p: PlannedOutcome; i: number }>,
+  succeededAt: ReadonlySet<string>,
+  failureWindowMs: number,
+): Promise<Map<number, number>> {
+  return db.transaction(async (tx) => {
+    const emitted = new Map<number, number>();
     const windowChecked = new Set<string>();
     for (const { p, i } of failures) {
       const endpointId = p.finished.delivery.endpoint.id;
@@ -240,12 +269,12 @@ async function writeOutcomes(
       if (p.plan.gone) reason = 'gone';
       else if (!succeededAt.has(endpointId) && !windowChecked.has(endpointId)) {
         windowChecked.add(endpointId);
-        reason = await failingTooLong(tx, endpointId, options.failureWindowMs);
+        reason = await failingTooLong(tx, endpointId, failureWindowMs);
       }
-      if (reason) outcomes[i]!.eventsEmitted = await disableEndpoint(tx, p.finished.delivery, reason);
+      if (reason) emitted.set(i, await disableEndpoint(tx, p.finished.delivery, reason));
     }
+    return emitted;
   });
-  return outcomes;
 }
 
 /** One attempt on its own; see `recordAttempts`. */

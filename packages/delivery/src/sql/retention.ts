@@ -91,16 +91,24 @@ export async function detachHistoryDaysDeliveries(tx: Database, days: HistoryDay
   if (!last) return outcomes;
   await briefLockWaits(tx);
   await tx.execute(sql`lock table deliveries in access exclusive mode`);
-  const rows = await executeRows<{ id: string }>(
+  // Counted per partition in the statement: a day kept for a large retry backlog must not send
+  // its ids to this process while the lock is held.
+  const rows = await executeRows<{ partition: string; n: number }>(
     tx,
-    sql`select id from deliveries
-        where id < ${idTimeBound('delivery', last.to.getTime())} and status ${sql.raw(QUEUED_STATUSES_SQL)}`,
+    sql`select tableoid::regclass::text as partition, count(*)::int as n from deliveries
+        where id < ${idTimeBound('delivery', last.to.getTime())} and status ${sql.raw(QUEUED_STATUSES_SQL)}
+        group by 1`,
   );
   const queued = new Map<string, number>();
-  for (const row of rows) {
-    const day = dayOf(days, row.id);
-    if (day) queued.set(day.suffix, (queued.get(day.suffix) ?? 0) + 1);
-  }
+  // `deliveries_p20261203` (schema-qualified when not on the search path): the day's suffix.
+  for (const row of rows)
+    queued.set(
+      row.partition
+        .replace(/"/g, '')
+        .replace(/^.*\./, '')
+        .replace(/^deliveries_/, ''),
+      Number(row.n),
+    );
   for (const day of days) {
     const n = queued.get(day.suffix) ?? 0;
     if (n > 0) {
