@@ -198,28 +198,28 @@ export async function writeEvents(
 ): Promise<Record<string, number>> {
   const data = userCreatedData();
   const committedAt: Record<string, number> = {};
+  await paced(rate, Math.round((rate * durationMs) / 1000), () =>
+    writer.db
+      .transaction((tx) => recordEvent(tx, { projectId: project.projectId, type: 'user.created', data: data as never }))
+      .then((recorded) => {
+        committedAt[recorded.id] = monoMs();
+        wakeup.notify();
+      }),
+  );
+  return committedAt;
+}
+
+/** Open loop: starts `write(n)` for n = 0 … count − 1 at `rate` a second, whatever the earlier ones do; waits for all. */
+async function paced(rate: number, count: number, write: (n: number) => Promise<void>): Promise<void> {
   const pending: Promise<void>[] = [];
-  const total = Math.round((rate * durationMs) / 1000);
   const started = monoMs();
   let n = 0;
-  while (n < total) {
-    const due = Math.min(total, Math.floor(((monoMs() - started) * rate) / 1000) + 1);
-    for (; n < due; n++) {
-      pending.push(
-        writer.db
-          .transaction((tx) =>
-            recordEvent(tx, { projectId: project.projectId, type: 'user.created', data: data as never }),
-          )
-          .then((recorded) => {
-            committedAt[recorded.id] = monoMs();
-            wakeup.notify();
-          }),
-      );
-    }
+  while (n < count) {
+    const due = Math.min(count, Math.floor(((monoMs() - started) * rate) / 1000) + 1);
+    for (; n < due; n++) pending.push(write(n));
     await sleep(1);
   }
   await Promise.all(pending);
-  return committedAt;
 }
 
 /**
@@ -235,22 +235,11 @@ async function writeBareJobs(
 ): Promise<Record<string, number>> {
   const data = userCreatedData();
   const committedAt: Record<string, number> = {};
-  const pending: Promise<void>[] = [];
-  const started = monoMs();
-  let n = 0;
-  while (n < count) {
-    const due = Math.min(count, Math.floor(((monoMs() - started) * rate) / 1000) + 1);
-    for (; n < due; n++) {
-      const job: WebhookJob = { eventId: `evt_lat_${tag}_${n}`, data };
-      pending.push(
-        sql`insert into bare_jobs (payload) values (${sql.json(job as never)})`.then(async () => {
-          committedAt[job.eventId] = monoMs();
-          await sql`select pg_notify('bare_jobs', '')`;
-        }),
-      );
-    }
-    await sleep(1);
-  }
-  await Promise.all(pending);
+  await paced(rate, count, async (n) => {
+    const job: WebhookJob = { eventId: `evt_lat_${tag}_${n}`, data };
+    await sql`insert into bare_jobs (payload) values (${sql.json(job as never)})`;
+    committedAt[job.eventId] = monoMs();
+    await sql`select pg_notify('bare_jobs', '')`;
+  });
   return committedAt;
 }

@@ -8,8 +8,8 @@
  */
 
 import { sleep } from '../lib/stats';
-import type { Attempt, WebhookJob } from './common';
-import { attemptInsert, connectPeer, createDeliverer, servePeer, waitForCompleted } from './common';
+import type { WebhookJob } from './common';
+import { connectPeer, createBareJobCommitter, createDeliverer, servePeer, waitForCompleted } from './common';
 
 export const BARE_JOBS_CHANNEL = 'bare_jobs';
 const CLAIM = 32;
@@ -19,7 +19,6 @@ servePeer(async (args) => {
   await Promise.all([sql`select 1`, sql`select 1`]);
   const deliverer = createDeliverer(args);
   let inFlight = 0;
-  let finished = 0;
   let wake: (() => void) | null = null;
   // Set by a notification or a freed slot: the next wait returns at once (one that came while a
   // claim ran is not lost).
@@ -35,26 +34,10 @@ servePeer(async (args) => {
           wake = resolve;
         });
   const listening = await sql.listen(BARE_JOBS_CHANNEL, signal);
-  let pending: Attempt[] = [];
-  let committing: Promise<void> | null = null;
-
-  async function commit() {
-    while (pending.length > 0) {
-      const batch = pending;
-      pending = [];
-      await sql`with logged as (${attemptInsert(sql, batch)})
-        update bare_jobs j
-           set done = o.ok,
-               run_at = case when o.ok then j.run_at else now() + interval '1 second' * power(2, j.attempts) end
-          from unnest(${sql.array(batch.map((a) => a.jobId))}::bigint[], ${sql.array(batch.map((a) => a.result.ok))}::bool[]) as o(id, ok)
-         where j.id = o.id`;
-      finished += batch.filter((a) => a.result.ok).length;
-    }
-    committing = null;
-  }
+  const outcomes = createBareJobCommitter(sql);
 
   async function claimLoop() {
-    while (finished < args.count) {
+    while (outcomes.finished < args.count) {
       signalled = false;
       const free = args.concurrency - inFlight;
       if (free <= 0) {
@@ -71,8 +54,7 @@ servePeer(async (args) => {
         inFlight++;
         void deliverer.deliver(job.id, job.payload, job.attempts).then((attempt) => {
           inFlight--;
-          pending.push(attempt);
-          committing ??= commit();
+          outcomes.add(attempt);
           signal();
         });
       }
@@ -84,14 +66,7 @@ servePeer(async (args) => {
     stats: deliverer.stats,
     async run() {
       const loop = claimLoop();
-      await waitForCompleted(
-        deliverer.sentAll,
-        async () => {
-          await committing;
-          return finished;
-        },
-        args.count,
-      );
+      await waitForCompleted(deliverer.sentAll, () => outcomes.settled(), args.count);
       signal();
       await loop;
     },

@@ -9,8 +9,8 @@
  */
 
 import { sleep } from '../lib/stats';
-import type { Attempt, WebhookJob } from './common';
-import { attemptInsert, connectPeer, createDeliverer, servePeer, waitForCompleted } from './common';
+import type { WebhookJob } from './common';
+import { connectPeer, createBareJobCommitter, createDeliverer, servePeer, waitForCompleted } from './common';
 
 const CLAIM = 32;
 
@@ -19,26 +19,8 @@ servePeer(async (args) => {
   await Promise.all([sql`select 1`, sql`select 1`]);
   const deliverer = createDeliverer(args);
   let inFlight = 0;
-  let finished = 0;
   let wake: (() => void) | null = null;
-  let pending: Attempt[] = [];
-  let committing: Promise<void> | null = null;
-
-  /** Attempt rows and outcomes together: success marks the job done, a failure backs off (1 s × 2^attempts). */
-  async function commit() {
-    while (pending.length > 0) {
-      const batch = pending;
-      pending = [];
-      await sql`with logged as (${attemptInsert(sql, batch)})
-        update bare_jobs j
-           set done = o.ok,
-               run_at = case when o.ok then j.run_at else now() + interval '1 second' * power(2, j.attempts) end
-          from unnest(${sql.array(batch.map((a) => a.jobId))}::bigint[], ${sql.array(batch.map((a) => a.result.ok))}::bool[]) as o(id, ok)
-         where j.id = o.id`;
-      finished += batch.filter((a) => a.result.ok).length;
-    }
-    committing = null;
-  }
+  const outcomes = createBareJobCommitter(sql);
 
   const woken = () =>
     new Promise<void>((resolve) => {
@@ -46,7 +28,7 @@ servePeer(async (args) => {
     });
 
   async function claimLoop() {
-    while (finished < args.count) {
+    while (outcomes.finished < args.count) {
       if (args.concurrency - inFlight < CLAIM) {
         await woken();
         continue;
@@ -61,8 +43,7 @@ servePeer(async (args) => {
         inFlight++;
         void deliverer.deliver(job.id, job.payload, job.attempts).then((attempt) => {
           inFlight--;
-          pending.push(attempt);
-          committing ??= commit();
+          outcomes.add(attempt);
           wake?.();
         });
       }
@@ -75,14 +56,7 @@ servePeer(async (args) => {
     stats: deliverer.stats,
     async run() {
       const loop = claimLoop();
-      await waitForCompleted(
-        deliverer.sentAll,
-        async () => {
-          await committing;
-          return finished;
-        },
-        args.count,
-      );
+      await waitForCompleted(deliverer.sentAll, () => outcomes.settled(), args.count);
       wake?.();
       await loop;
     },

@@ -79,6 +79,45 @@ export function attemptInsert(sql: Sql, attempts: readonly Attempt[]) {
                          ${sql.array(attempts.map((a) => a.result.responseBody))}::text[])`;
 }
 
+/**
+ * The bare durable loops' group commit: attempt rows and outcomes in one statement (success marks
+ * the job done, a failure backs off 1 s × 2^attempts); sends that finish while a commit runs share
+ * the next. `finished` counts the jobs done.
+ */
+export function createBareJobCommitter(sql: Sql) {
+  let pending: Attempt[] = [];
+  let committing: Promise<void> | null = null;
+  const state = { finished: 0 };
+  async function commit() {
+    while (pending.length > 0) {
+      const batch = pending;
+      pending = [];
+      await sql`with logged as (${attemptInsert(sql, batch)})
+        update bare_jobs j
+           set done = o.ok,
+               run_at = case when o.ok then j.run_at else now() + interval '1 second' * power(2, j.attempts) end
+          from unnest(${sql.array(batch.map((a) => a.jobId))}::bigint[], ${sql.array(batch.map((a) => a.result.ok))}::bool[]) as o(id, ok)
+         where j.id = o.id`;
+      state.finished += batch.filter((a) => a.result.ok).length;
+    }
+    committing = null;
+  }
+  return {
+    get finished() {
+      return state.finished;
+    },
+    add(attempt: Attempt) {
+      pending.push(attempt);
+      committing ??= commit();
+    },
+    /** Jobs done once the commit under way (if any) has ended. */
+    async settled(): Promise<number> {
+      await committing;
+      return state.finished;
+    },
+  };
+}
+
 export async function insertAttempts(sql: Sql, attempts: readonly Attempt[]): Promise<void> {
   if (attempts.length > 0) await attemptInsert(sql, attempts);
 }
