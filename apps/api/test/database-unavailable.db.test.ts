@@ -38,9 +38,29 @@ function switchableDb(db: Database) {
   let passing = Number.POSITIVE_INFINITY;
   /** What the next transaction does after its callback ran: commit and lose the reply, or roll back. */
   let nextTransaction: 'normal' | 'lose-commit-reply' | 'roll-back' = 'normal';
+  // Statements sent straight through postgres.js (`executeHotRows`, prepared) are behind the switch too.
+  const behindSwitch = (session: { client?: { unsafe?: (...a: unknown[]) => unknown } }) =>
+    new Proxy(session, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'client' || !value?.unsafe) return value;
+        return new Proxy(value, {
+          get(client, clientProp, clientReceiver) {
+            const unsafe = Reflect.get(client, clientProp, clientReceiver);
+            if (clientProp !== 'unsafe') return unsafe;
+            return (...args: unknown[]) => {
+              if (passing <= 0) return Promise.reject(connectionClosed());
+              passing -= 1;
+              return (unsafe as (...a: unknown[]) => unknown).apply(client, args);
+            };
+          },
+        });
+      },
+    });
   const proxy = new Proxy(db, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
+      if (prop === 'session' && value) return behindSwitch(value);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         if (passing <= 0) return failingQuery(connectionClosed());

@@ -59,6 +59,22 @@ export async function executeHotRows<Row extends Record<string, unknown>>(
   // PGlite's client has no `unsafe`; only postgres.js does.
   if (!client || typeof client.unsafe !== 'function' || !dialect) return executeRows<Row>(db, query);
   const { sql: text, params } = dialect.sqlToQuery(query);
+  try {
+    return await runHot<Row>(client, text, params, planner !== undefined, plan);
+  } catch (error) {
+    // As drizzle reports its own queries' failures (the statement, never its values), so callers
+    // and logs see one shape; the database's error stays the cause (its code, its constraint).
+    throw new Error(`Failed query: ${text}`, { cause: error });
+  }
+}
+
+async function runHot<Row>(
+  client: PostgresJsClient,
+  text: string,
+  params: unknown[],
+  planner: boolean,
+  plan: HotPlan,
+): Promise<Row[]> {
   // The planner connection, or a plan that matches how this transaction already plans.
   if (planner || genericPlans.has(client) === (plan === 'generic')) {
     return (await client.unsafe(text, params, { prepare: true })) as Row[];

@@ -51,6 +51,18 @@ export function newIdAt(kind: IdKind, ms: number): string {
   return `${idPrefixes[kind]}_${encodeTime(ms)}${encodeRandom(randomBytes(10))}`;
 }
 
+/**
+ * SQL for the 16 random characters of an id (after `idTimeBound(kind, ms)`), minted by the
+ * database afresh for each row it is evaluated for: for an INSERT … SELECT whose row count only
+ * the database knows (an event's deliveries). Its 80 random bits come from `random()`, 5 per
+ * character: unique as `newIdAt`'s are; ids are never secrets (every read checks the caller's
+ * project). Constant text, so a statement using it can be prepared once.
+ */
+export const ID_RANDOM_PART_SQL = Array.from(
+  { length: 16 },
+  () => `substr('${ALPHABET}', 1 + floor(random() * 32)::int, 1)`,
+).join(' || ');
+
 /** The smallest id of `kind` minted at or after `ms`: a partition bound. */
 export function idTimeBound(kind: IdKind, ms: number): string {
   return `${idPrefixes[kind]}_${encodeTime(ms)}`;

@@ -4,7 +4,7 @@ export { dbTimeoutsFromEnv } from './config';
 export { isDatabaseUnavailable, isUniqueViolation } from './errors';
 export { executeHotRows, executeRows } from './execute';
 export type { IdKind } from './ids';
-export { idPattern, idPrefixes, idTimeBound, idTimestamp, newId, newIdAt } from './ids';
+export { ID_RANDOM_PART_SQL, idPattern, idPrefixes, idTimeBound, idTimestamp, newId, newIdAt } from './ids';
 export { migratePgliteDatabase, migratePostgresDatabase, migrationsFolder } from './migrate';
 export * from './schema';
 export { isStorableJson, isStorableText, toStorableText, UNSTORABLE_TEXT_MESSAGE } from './text';

@@ -24,6 +24,8 @@ export { MAINTENANCE_LOCK_KEY, runMaintenance } from './maintenance';
 export type { MessageEvent } from './message';
 export { envelopeBody, webhookHeaders } from './message';
 export { DispatcherMetrics } from './metrics';
+export type { EventStatement } from './outbox/event-statement';
+export { eventStatement } from './outbox/event-statement';
 export type { RecordedEvent } from './outbox/record-event';
 export { recordEvent } from './outbox/record-event';
 export { nextSubjectSequence } from './outbox/subject-sequence';

@@ -1,8 +1,9 @@
 import type { Queryable } from '@herald/db';
-import { deliveries, endpoints, events, idTimestamp, newId, newIdAt } from '@herald/db';
+import { deliveries, events, executeRows, idTimestamp, newId, newIdAt } from '@herald/db';
 import type { EventData, EventType } from '@herald/events';
 import { type EventDefinition, getEventDefinition } from '@herald/events';
-import { and, eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
+import { subscribedEndpoints } from './event-statement';
 import { nextSubjectSequence } from './subject-sequence';
 
 export interface RecordedEvent {
@@ -76,18 +77,12 @@ async function fanOut(
     onlyEndpointId: string | undefined;
   },
 ): Promise<number> {
-  const subscribed = await tx
-    .select({ id: endpoints.id })
-    .from(endpoints)
-    .where(
-      and(
-        eq(endpoints.projectId, e.projectId),
-        eq(endpoints.disabled, false),
-        e.onlyEndpointId
-          ? eq(endpoints.id, e.onlyEndpointId)
-          : sql`(${endpoints.eventTypes} is null or ${e.type} = any(${endpoints.eventTypes}))`,
-      ),
-    );
+  const subscribed = await executeRows<{ id: string }>(
+    tx,
+    e.onlyEndpointId
+      ? sql`select ep.id from endpoints ep where ep.project_id = ${e.projectId} and ep.disabled = false and ep.id = ${e.onlyEndpointId}`
+      : sql`select ep.id from endpoints ep where ${subscribedEndpoints(e.projectId, e.type)}`,
+  );
   if (subscribed.length === 0) return 0;
   await tx.insert(deliveries).values(
     subscribed.map((endpoint) => ({

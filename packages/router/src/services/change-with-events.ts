@@ -1,6 +1,11 @@
-import type { Database, Transaction } from '@herald/db';
+import type { Database, Queryable, Transaction } from '@herald/db';
+import { executeHotRows } from '@herald/db';
+import type { EventStatement } from '@herald/delivery';
 import { recordEvent } from '@herald/delivery';
 import type { EventData, EventType } from '@herald/events';
+import type { SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
+import { PgTransaction } from 'drizzle-orm/pg-core';
 import type { ApiServices } from '../trpc/context';
 
 type Emit = <T extends EventType>(
@@ -28,4 +33,28 @@ export async function changeWithEvents<R>(
   });
   if (deliveries > 0) ctx.services.wakeup.notify();
   return result;
+}
+
+/**
+ * A change made by one data-modifying statement (`change`: an INSERT, UPDATE or DELETE) and
+ * the event describing it (`eventStatement`), written as one statement: one round trip and
+ * one implicit transaction instead of a transaction of one per step. Wakes the dispatchers
+ * after it when deliveries were made. For changes that need nothing read first.
+ */
+export async function changeWithEventInOneStatement(
+  ctx: { db: Database; services: ApiServices },
+  change: SQL,
+  event: EventStatement,
+): Promise<void> {
+  const write = (db: Queryable) =>
+    // Prepared: its text is the same for every change of one shape (the values are parameters).
+    executeHotRows<{ deliveries: number }>(
+      db,
+      sql`with herald_change as (${change}), ${event.ctes} select ${event.deliveryCount} as deliveries`,
+    );
+  // In a request's transaction (an Idempotency-Key on PostgreSQL), behind a savepoint as
+  // `changeWithEvents` is: a refused change (email taken) leaves the transaction usable for
+  // storing its answer.
+  const [row] = ctx.db instanceof PgTransaction ? await ctx.db.transaction((tx) => write(tx)) : await write(ctx.db);
+  if (Number(row?.deliveries ?? 0) > 0) ctx.services.wakeup.notify();
 }

@@ -1,7 +1,10 @@
-import { isUniqueViolation, newId, users } from '@herald/db';
+import { isUniqueViolation, newId, type users } from '@herald/db';
+import { eventStatement } from '@herald/delivery';
+import type { SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { apiError } from '../../errors';
-import { changeWithEvents } from '../../services/change-with-events';
+import { changeWithEventInOneStatement } from '../../services/change-with-events';
 import { hashPassword } from '../../services/passwords';
 import { projectProcedure } from '../../trpc/init';
 import {
@@ -38,26 +41,38 @@ export const createUser = projectProcedure
   .mutation(async ({ ctx, input }) => {
     // Hash outside the transaction: it takes tens of ms on a hashing thread and holds no lock.
     const passwordHash = input.password ? await hashPassword(input.password) : null;
+    const now = new Date();
+    const row: typeof users.$inferSelect = {
+      id: newId('user', now.getTime()),
+      projectId: ctx.projectId,
+      email: input.email,
+      name: input.name ?? null,
+      passwordHash,
+      roles: input.roles ?? [],
+      metadata: input.metadata ?? {},
+      status: 'active',
+      createdAt: now,
+      updatedAt: now,
+    };
+    const user = toUser(row);
     try {
-      return await changeWithEvents(ctx, async (tx, emit) => {
-        const [row] = await tx
-          .insert(users)
-          .values({
-            id: newId('user'),
-            projectId: ctx.projectId,
-            email: input.email,
-            name: input.name ?? null,
-            passwordHash,
-            roles: input.roles ?? [],
-            metadata: input.metadata ?? {},
-          })
-          .returning();
-        const user = toUser(row!);
-        await emit('user.created', { user });
-        return user;
-      });
+      // The user, its `user.created` event and the event's deliveries in one statement.
+      await changeWithEventInOneStatement(
+        ctx,
+        insertUser(row),
+        eventStatement({ projectId: ctx.projectId, type: 'user.created', data: { user }, now }),
+      );
+      return user;
     } catch (error) {
       if (isUniqueViolation(error)) throw apiError('email_taken', 'A user with this email already exists');
       throw error;
     }
   });
+
+/** The INSERT of a new user, as SQL to embed in the statement that also records its event. */
+function insertUser(row: typeof users.$inferSelect): SQL {
+  return sql`insert into users (id, project_id, email, name, password_hash, roles, metadata, status, created_at, updated_at)
+    values (${row.id}, ${row.projectId}, ${row.email}, ${row.name}, ${row.passwordHash},
+            array(select jsonb_array_elements_text(${JSON.stringify(row.roles)}::jsonb)), ${JSON.stringify(row.metadata)}::jsonb,
+            ${row.status}, ${row.createdAt.toISOString()}::timestamptz, ${row.updatedAt.toISOString()}::timestamptz)`;
+}

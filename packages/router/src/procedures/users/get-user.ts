@@ -1,7 +1,8 @@
 import { users } from '@herald/db';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { notFound } from '../../errors';
+import { preparedOn } from '../../services/prepared';
 import { projectProcedure } from '../../trpc/init';
 import { toUser, userIdSchema, userSchema } from './user-schemas';
 
@@ -10,11 +11,14 @@ export const getUser = projectProcedure
   .input(z.strictObject({ id: userIdSchema }))
   .output(userSchema)
   .query(async ({ ctx, input }) => {
-    const [row] = await ctx.db
-      .select()
-      .from(users)
-      .where(and(eq(users.projectId, ctx.projectId), eq(users.id, input.id)))
-      .limit(1);
+    const [row] = await preparedOn(ctx.db, 'herald_get_user', (db) =>
+      db
+        .select()
+        .from(users)
+        .where(and(eq(users.projectId, sql.placeholder('projectId')), eq(users.id, sql.placeholder('id'))))
+        .limit(1)
+        .prepare('herald_get_user'),
+    ).execute({ projectId: ctx.projectId, id: input.id });
     if (!row) throw notFound('User');
     return toUser(row);
   });

@@ -1,0 +1,22 @@
+import type { Database, Queryable } from '@herald/db';
+import { PgTransaction } from 'drizzle-orm/pg-core';
+
+const statements = new WeakMap<object, Map<string, unknown>>();
+
+/**
+ * A query prepared once per database (`build` on it, with `sql.placeholder`s for the values and
+ * `.prepare(name)` at the end), for the API's hottest reads. Drizzle sends other queries as
+ * unnamed statements, which postgres.js runs in two round trips (describe, then execute) and
+ * PostgreSQL parses every time; a named one is parsed once per connection and runs in one.
+ * Inside a transaction, built afresh each call: the cache would outlive the transaction.
+ */
+export function preparedOn<T>(db: Queryable, name: string, build: (db: Database) => T): T {
+  if (db instanceof PgTransaction) return build(db as unknown as Database);
+  let byName = statements.get(db);
+  if (!byName) {
+    byName = new Map();
+    statements.set(db, byName);
+  }
+  if (!byName.has(name)) byName.set(name, build(db as Database));
+  return byName.get(name) as T;
+}
