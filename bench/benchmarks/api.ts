@@ -215,7 +215,12 @@ export async function apiBench(ctx: BenchContext): Promise<Figure[]> {
       ratio: spread(ratios(rps[h]!, rps[b]!)),
       goal: { op: '>=', value: goal },
       absolute: `herald ${fmtSpread(spread(rps[h]!), 0)}/s; ${b.startsWith('bare') ? 'bare' : 'REST'} ${fmtSpread(spread(rps[b]!), 0)}/s`,
-      detail: { heraldPerSecond: rps[h], barePerSecond: rps[b], concurrency: scale.apiConcurrency, poolSize: 10 },
+      detail: {
+        heraldPerSecond: rps[h],
+        [b.startsWith('bare') ? 'barePerSecond' : 'restPerSecond']: rps[b],
+        concurrency: scale.apiConcurrency,
+        poolSize: 10,
+      },
     });
     return [
       figure('2a', 'API POST /v1/users (REST)', 'restCreate', 'bareCreate', 0.7),

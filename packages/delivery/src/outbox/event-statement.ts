@@ -70,7 +70,14 @@ export function eventStatement<T extends EventType>(input: {
   };
 }
 
-/** The endpoints (as `ep`) an event of `type` in the project fans out to: enabled, and subscribed to it (or to every type). */
-export function subscribedEndpoints(projectId: string, type: string): SQL {
-  return sql`ep.project_id = ${projectId} and ep.disabled = false and (ep.event_types is null or ${type} = any(ep.event_types))`;
+/**
+ * The endpoints (as `ep`) an event of `type` in the project fans out to: enabled, and subscribed
+ * to it (or to every type); a test event goes to `onlyEndpointId` alone.
+ */
+export function subscribedEndpoints(projectId: string, type: string, onlyEndpointId?: string): SQL {
+  const which =
+    onlyEndpointId === undefined
+      ? sql`(ep.event_types is null or ${type} = any(ep.event_types))`
+      : sql`ep.id = ${onlyEndpointId}`;
+  return sql`ep.project_id = ${projectId} and ep.disabled = false and ${which}`;
 }

@@ -79,9 +79,7 @@ async function fanOut(
 ): Promise<number> {
   const subscribed = await executeRows<{ id: string }>(
     tx,
-    e.onlyEndpointId
-      ? sql`select ep.id from endpoints ep where ep.project_id = ${e.projectId} and ep.disabled = false and ep.id = ${e.onlyEndpointId}`
-      : sql`select ep.id from endpoints ep where ${subscribedEndpoints(e.projectId, e.type)}`,
+    sql`select ep.id from endpoints ep where ${subscribedEndpoints(e.projectId, e.type, e.onlyEndpointId)}`,
   );
   if (subscribed.length === 0) return 0;
   await tx.insert(deliveries).values(

@@ -11,13 +11,13 @@ export const getUser = projectProcedure
   .input(z.strictObject({ id: userIdSchema }))
   .output(userSchema)
   .query(async ({ ctx, input }) => {
-    const [row] = await preparedOn(ctx.db, 'herald_get_user', (db) =>
+    const [row] = await preparedOn(ctx.db, 'herald_get_user', (db, name) =>
       db
         .select()
         .from(users)
         .where(and(eq(users.projectId, sql.placeholder('projectId')), eq(users.id, sql.placeholder('id'))))
         .limit(1)
-        .prepare('herald_get_user'),
+        .prepare(name),
     ).execute({ projectId: ctx.projectId, id: input.id });
     if (!row) throw notFound('User');
     return toUser(row);
