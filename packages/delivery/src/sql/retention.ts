@@ -36,11 +36,18 @@ export async function queuedByHistoryDay(db: Database, days: HistoryDay[]): Prom
   const kept = new Map<string, number>();
   const last = days.at(-1);
   if (!last) return kept;
+  const idBound = idTimeBound('delivery', last.to.getTime());
   const rows = await executeRows<{ id: string; event_id: string }>(
     db,
+    // Two halves, not one `or`: each bound on `id` prunes partitions (the first reads only the days
+    // going; the second only the others, by the event index). With the `or`, every queued row of
+    // a backlog was read: 120 ms of a retention run for 50,000 of them.
     sql`select id, event_id from deliveries
-        where status ${sql.raw(QUEUED_STATUSES_SQL)}
-          and (id < ${idTimeBound('delivery', last.to.getTime())} or event_id < ${idTimeBound('event', last.to.getTime())})`,
+        where id < ${idBound} and status ${sql.raw(QUEUED_STATUSES_SQL)}
+        union all
+        select id, event_id from deliveries
+        where id >= ${idBound} and event_id < ${idTimeBound('event', last.to.getTime())}
+          and status ${sql.raw(QUEUED_STATUSES_SQL)}`,
   );
   for (const row of rows) {
     const own = dayOf(days, row.id);
@@ -58,14 +65,33 @@ function dayOf(days: HistoryDay[], id: string): HistoryDay | undefined {
   return ms === undefined ? undefined : days.find((d) => (!d.from || d.from.getTime() <= ms) && ms < d.to.getTime());
 }
 
-/** Detaches a day's partition if it is still attached: catalog only, nothing to check or copy. */
-async function detachPartitionIfAttached(tx: Database, table: string, day: HistoryDay): Promise<void> {
-  const partition = `${table}_${day.suffix}`;
-  const [row] = await executeRows<{ attached: boolean }>(
-    tx,
-    sql`select relispartition as attached from pg_class where oid = to_regclass(${partition})`,
+/** A history table's name, safe to write into a statement (they are Herald's own: `deliveries_p20261203`). */
+const HISTORY_TABLE = /^(events|deliveries|delivery_attempts)(_(p[0-9]{8}|legacy))?$/;
+
+/** `names` as a SQL text array literal, each checked against HISTORY_TABLE first. */
+function historyTablesArray(names: string[]): string {
+  for (const name of names) if (!HISTORY_TABLE.test(name)) throw new Error(`not a history table: ${name}`);
+  return `array[${names.map((name) => `'${name}'`).join(',')}]::text[]`;
+}
+
+/**
+ * Detaches those of `days`' partitions of `table` still attached, in one round trip: catalog only,
+ * nothing to check or copy. One statement rather than two per day: the caller holds `table` locked
+ * against every writer meanwhile, and on a busy host each round trip waits for a core (detaching
+ * 30 days of deliveries took 157 ms as 60 statements, 56–78 ms as one, in bench 5c).
+ */
+async function detachPartitionsIfAttached(tx: Database, table: string, days: HistoryDay[]): Promise<void> {
+  if (days.length === 0) return;
+  const partitions = historyTablesArray(days.map((day) => `${table}_${day.suffix}`));
+  await tx.execute(
+    sql.raw(`do $$ declare p text; begin
+      foreach p in array ${partitions} loop
+        if (select relispartition from pg_class where oid = to_regclass(p)) then
+          execute format('alter table %I detach partition %I', '${table}', p);
+        end if;
+      end loop;
+    end $$`),
   );
-  if (row?.attached) await tx.execute(sql.raw(`alter table "${table}" detach partition "${partition}"`));
 }
 
 /**
@@ -109,15 +135,16 @@ export async function detachHistoryDaysDeliveries(tx: Database, days: HistoryDay
         .replace(/^deliveries_/, ''),
       Number(row.n),
     );
+  const going: HistoryDay[] = [];
   for (const day of days) {
     const n = queued.get(day.suffix) ?? 0;
-    if (n > 0) {
-      outcomes.set(day.suffix, { dropped: false, queued: n });
-      continue;
+    if (n > 0) outcomes.set(day.suffix, { dropped: false, queued: n });
+    else {
+      going.push(day);
+      outcomes.set(day.suffix, { dropped: true });
     }
-    await detachPartitionIfAttached(tx, 'deliveries', day);
-    outcomes.set(day.suffix, { dropped: true });
   }
+  await detachPartitionsIfAttached(tx, 'deliveries', going);
   return outcomes;
 }
 
@@ -131,8 +158,8 @@ export async function detachHistoryDaysDeliveries(tx: Database, days: HistoryDay
 export async function detachHistoryDaysRest(tx: Database, days: HistoryDay[]): Promise<void> {
   if (days.length === 0) return;
   await briefLockWaits(tx);
-  for (const day of days) await detachPartitionIfAttached(tx, 'delivery_attempts', day);
-  for (const day of days) await detachPartitionIfAttached(tx, 'events', day);
+  await detachPartitionsIfAttached(tx, 'delivery_attempts', days);
+  await detachPartitionsIfAttached(tx, 'events', days);
 }
 
 /** History tables detached from their parent and not dropped yet (this run's, or a run that died). */
@@ -156,13 +183,16 @@ export async function releaseDetachedHistory(tx: Database): Promise<void> {
   await briefLockWaits(tx);
   const tables = await detachedHistory(tx);
   if (tables.length === 0) return;
-  const keys = await executeRows<{ table: string; name: string }>(
-    tx,
-    sql`select c.relname as table, k.conname as name from pg_constraint k join pg_class c on c.oid = k.conrelid
-        where k.contype = 'f' and c.relnamespace = to_regnamespace(current_schema())
-          and c.relname = any(${`{${tables.join(',')}}`}::text[])`,
+  // One round trip: dropping each key locks the table it points at.
+  await tx.execute(
+    sql.raw(`do $$ declare k record; begin
+      for k in select c.relname as t, con.conname as n from pg_constraint con join pg_class c on c.oid = con.conrelid
+          where con.contype = 'f' and c.relnamespace = to_regnamespace(current_schema())
+            and c.relname = any(${historyTablesArray(tables)}) loop
+        execute format('alter table %I drop constraint %I', k.t, k.n);
+      end loop;
+    end $$`),
   );
-  for (const key of keys) await tx.execute(sql.raw(`alter table "${key.table}" drop constraint "${key.name}"`));
 }
 
 /**
