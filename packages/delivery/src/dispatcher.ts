@@ -34,10 +34,11 @@ const QUEUE_WINDOW_REUSE_MS = 100;
 /**
  * Answered deliveries whose outcome may wait for its write at once, per slot. A write waits for the
  * group commit, and a commit waits for the disk: while another process's big file work held the
- * host's fsyncs up (a retention run dropping 3 GB, bench 5c), one per slot let claiming stop after
- * ~20 ms of slow commits, and dispatch fell to 0.67 of its rate; four per slot ride out ~70 ms at
- * 3,500 deliveries/s (1.03 and 0.87 in two runs). The cost: a crash re-sends up to this many per
- * slot more, once their leases run out (at least once, as always).
+ * host's fsyncs up (a retention run dropping 3 GB, bench 5c), one per slot stopped claiming after
+ * ~20 ms of slow commits; four per slot ride out ~70 ms at 3,500 deliveries/s. Unpaced retention
+ * runs kept 0.77–1.03 of the dispatch rate with four (six runs), 0.67 with one (one run): noisy,
+ * but not worse. The cost: a crash re-sends up to this many per slot more, once their leases run
+ * out (at least once, as always).
  */
 const UNWRITTEN_PER_SLOT = 4;
 
