@@ -65,12 +65,13 @@ function dayOf(days: HistoryDay[], id: string): HistoryDay | undefined {
   return ms === undefined ? undefined : days.find((d) => (!d.from || d.from.getTime() <= ms) && ms < d.to.getTime());
 }
 
-/** A history table's name, safe to write into a statement (they are Herald's own: `deliveries_p20261203`). */
-const HISTORY_TABLE = /^(events|deliveries|delivery_attempts)(_(p[0-9]{8}|legacy))?$/;
+/** A day's history table (`deliveries_p20261203`, `events_legacy`): Herald's own names, safe to write into a statement. */
+const HISTORY_DAY_TABLE = '^(events|deliveries|delivery_attempts)_(p[0-9]{8}|legacy)$';
+const historyDayTable = new RegExp(HISTORY_DAY_TABLE);
 
-/** `names` as a SQL text array literal, each checked against HISTORY_TABLE first. */
+/** `names` as a SQL text array literal, each checked against HISTORY_DAY_TABLE first. */
 function historyTablesArray(names: string[]): string {
-  for (const name of names) if (!HISTORY_TABLE.test(name)) throw new Error(`not a history table: ${name}`);
+  for (const name of names) if (!historyDayTable.test(name)) throw new Error(`not a history table: ${name}`);
   return `array[${names.map((name) => `'${name}'`).join(',')}]::text[]`;
 }
 
@@ -168,7 +169,7 @@ export async function detachedHistory(tx: Database): Promise<string[]> {
     tx,
     sql`select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where n.nspname = current_schema() and c.relkind = 'r' and not c.relispartition
-          and c.relname ~ '^(events|deliveries|delivery_attempts)_(p[0-9]{8}|legacy)$'
+          and c.relname ~ ${HISTORY_DAY_TABLE}
         order by 1`,
   );
   return rows.map((r) => r.name);
