@@ -31,6 +31,8 @@ import { createDocsRouter } from './rest/docs';
 import { errorResponse } from './rest/error-response';
 import { buildOpenApiDocument } from './rest/openapi';
 import { createRestRouter } from './rest/rest-router';
+import { trpcErrorHooks } from './trpc/error-hooks';
+import { answerSingleQuery } from './trpc/single-query';
 
 export interface CreateAppOptions {
   db: Database;
@@ -125,6 +127,13 @@ export function createApp(options: CreateAppOptions) {
   app.route('/v1', createListenRoutes({ ...options, services }));
   app.route('/v1', createRestRouter(options.db, services));
   app.all('/trpc/*', async (c) => {
+    const hooks = trpcErrorHooks(logger, () => requestIdOf(c));
+    const single = await answerSingleQuery(
+      c,
+      () => createContext({ headers: c.req.raw.headers, db: options.db, services, callBudget: c.var.callBudget }),
+      hooks,
+    );
+    if (single) return single;
     const response = await fetchRequestHandler({
       // Must equal the mount path, or procedure names come out truncated.
       endpoint: '/trpc',
@@ -139,21 +148,8 @@ export function createApp(options: CreateAppOptions) {
           ...(idempotency.scopeOf(req) ?? { db: options.db, services }),
           callBudget: c.var.callBudget,
         }),
-      onError: ({ error, path }) => {
-        if (error.code === 'INTERNAL_SERVER_ERROR') {
-          logger.error({ err: error.cause ?? error, procedure: path, requestId: requestIdOf(c) }, 'procedure failed');
-        } else if (error.code === 'SERVICE_UNAVAILABLE') {
-          logger.warn(
-            { err: error.cause ?? error, procedure: path, requestId: requestIdOf(c) },
-            'database unavailable',
-          );
-        }
-      },
-      // Errors that say when to come back (503, 429) do so on tRPC too, as on REST.
-      responseMeta: ({ errors }) => {
-        const seconds = errors.map((e) => toApiErrorBody(e).retryAfterSeconds).find((s) => s !== undefined);
-        return seconds === undefined ? {} : { headers: { 'retry-after': String(seconds) } };
-      },
+      onError: hooks.onError,
+      responseMeta: hooks.responseMeta,
     });
     // Rebuilt through the context so the headers middleware set before the
     // handler ran (X-Request-Id, RateLimit-*) reach tRPC responses too:

@@ -3,8 +3,8 @@ import { appRouter } from '@herald/router';
 import type { AnyProcedure } from '@trpc/server';
 
 /**
- * The one module that reads tRPC's private internals (`router._def.procedures`,
- * `procedure._def.meta/inputs/output`). tRPC 11 has no public API to list a
+ * The one module that reads tRPC's private internals (`router._def.procedures`, `router._def._config`,
+ * `procedure._def.meta/inputs/output/type`). tRPC 11 has no public API to list a
  * router's procedures with their schemas; `trpc-to-openapi` reads the same
  * fields. `test/rest-procedures.test.ts` fails loudly if an upgrade moves them.
  */
@@ -35,4 +35,15 @@ export function restProcedures(): RestProcedure[] {
     const pathParams = [...openapi.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
     return [{ path, openapi, pathParams, inputSchema: internals.inputs?.[0], outputSchema: internals.output }];
   });
+}
+
+/** The type of the procedure at `path` (`users.get`), or undefined when there is none. */
+export function procedureTypeAt(path: string): AnyProcedure['_def']['type'] | undefined {
+  const procedures = appRouter._def.procedures as unknown as Record<string, AnyProcedure | undefined>;
+  return Object.hasOwn(procedures, path) ? procedures[path]?._def.type : undefined;
+}
+
+/** The router's runtime config (error formatter, transformer), as tRPC's adapters pass it to `getErrorShape`. */
+export function routerConfig() {
+  return appRouter._def._config;
 }

@@ -1,0 +1,69 @@
+import type { Context } from '@herald/router';
+import { createCaller } from '@herald/router';
+import { TRPCError } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { getErrorShape } from '@trpc/server/unstable-core-do-not-import';
+import type { Context as HonoContext } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { HeraldEnv } from '../middleware/request-context';
+import { procedureTypeAt, routerConfig } from '../rest/procedures';
+import type { TrpcErrorHooks } from './error-hooks';
+
+/**
+ * One tRPC query sent alone (`GET /trpc/users.get?input=…`, no `batch=1`), answered as tRPC's
+ * fetch adapter answers it, through the caller the REST routes use. The adapter builds a WHATWG
+ * `Request`, three `AbortSignal`s (on Node 20 each is made transferable, ~10 µs apiece), a
+ * `Response` that @hono/node-server then reads back: ~40 % more CPU per read than the same
+ * procedure over REST (bench/README.md, figure 2). Anything else (batches, mutations, streams,
+ * an input that is not JSON, an unknown path) returns null and goes to the adapter, which also
+ * answers it with its own errors. `test/trpc-single-query.test.ts` checks both answer alike.
+ */
+export async function answerSingleQuery(
+  c: HonoContext<HeraldEnv>,
+  createContext: () => Context,
+  hooks: TrpcErrorHooks,
+): Promise<Response | null> {
+  if (c.req.method !== 'GET' || c.req.query('batch') !== undefined) return null;
+  const accept = `${c.req.header('trpc-accept') ?? ''},${c.req.header('accept') ?? ''}`;
+  if (accept.includes('application/jsonl') || accept.includes('text/event-stream')) return null;
+  const path = procedurePath(c.req.path);
+  if (!path || procedureTypeAt(path) !== 'query') return null;
+  const rawInput = c.req.query('input');
+  let input: unknown;
+  try {
+    // As the adapter reads it: absent or empty is no input; no transformer is configured.
+    input = rawInput ? JSON.parse(rawInput) : undefined;
+  } catch {
+    return null;
+  }
+
+  const ctx = createContext();
+  const call = path
+    .split('.')
+    .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], createCaller(ctx)) as (
+    input: unknown,
+  ) => Promise<unknown>;
+  c.header('vary', 'trpc-accept, accept');
+  try {
+    const data = await call(input);
+    return c.json({ result: data === undefined ? {} : { data } }, 200);
+  } catch (cause) {
+    if (!(cause instanceof TRPCError)) throw cause;
+    hooks.onError({ error: cause, path });
+    const headers = hooks.responseMeta({ errors: [cause] }).headers ?? {};
+    for (const [name, value] of Object.entries(headers)) c.header(name, value);
+    const shape = getErrorShape({ config: routerConfig(), ctx, error: cause, input, path, type: 'query' });
+    return c.json({ error: shape }, getHTTPStatusCodeFromError(cause) as ContentfulStatusCode);
+  }
+}
+
+/** `users.get` from `/trpc/users.get`; null for a batch (`a,b`) or a path that does not decode. */
+function procedurePath(urlPath: string): string | null {
+  const raw = urlPath.slice(urlPath.indexOf('/trpc/') + '/trpc/'.length);
+  if (raw === '' || raw.includes(',') || raw.includes('/')) return null;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
+}
