@@ -30,19 +30,27 @@ describeDb('tRPC: a query sent alone answers as in a batch of one', (t) => {
       { path: 'users.get', input: { id }, auth: false },
       { path: 'users.create', input: { email: uniqueEmail() } },
       { path: 'users.nope', input: { id } },
+      { path: 'users%2Eget', input: { id } },
+      { path: 'users%252Eget', input: { id } },
+      { path: 'users.list', raw: '{"email":"a+b@example.com"}' },
+      { path: 'users.get', raw: '{"id":"%E0%A4"}' },
     ];
     for (const c of cases) {
-      const headers = c.auth === false ? { authorization: '' } : {};
-      const single = c.raw ?? (c.input === undefined ? undefined : JSON.stringify(c.input));
-      const batch = c.raw ?? (c.input === undefined ? undefined : JSON.stringify({ 0: c.input }));
-      const alone = await tenant.request(
-        `/trpc/${c.path}${single === undefined ? '' : `?input=${encodeURIComponent(single)}`}`,
-        { headers },
-      );
-      const inBatch = await tenant.request(
-        `/trpc/${c.path}?batch=1${batch === undefined ? '' : `&input=${encodeURIComponent(batch)}`}`,
-        { headers },
-      );
+      const headers: Record<string, string> = c.auth === false ? { authorization: '' } : {};
+      // `raw` goes into the query string as written (`+`, `%E0%A4`: what a careless client sends).
+      const single = c.raw ?? (c.input === undefined ? undefined : encodeURIComponent(JSON.stringify(c.input)));
+      const batch =
+        c.raw !== undefined
+          ? c.raw && `{"0":${c.raw}}`
+          : c.input === undefined
+            ? undefined
+            : encodeURIComponent(JSON.stringify({ 0: c.input }));
+      const alone = await tenant.request(`/trpc/${c.path}${single === undefined ? '' : `?input=${single}`}`, {
+        headers,
+      });
+      const inBatch = await tenant.request(`/trpc/${c.path}?batch=1${batch === undefined ? '' : `&input=${batch}`}`, {
+        headers,
+      });
       const label = `${c.path} ${single}`;
       expect(alone.status, label).toBe(inBatch.status);
       for (const header of ['content-type', 'vary', 'retry-after'])

@@ -23,12 +23,16 @@ export async function answerSingleQuery(
   createContext: () => Context,
   hooks: TrpcErrorHooks,
 ): Promise<Response | null> {
-  if (c.req.method !== 'GET' || c.req.query('batch') !== undefined) return null;
+  if (c.req.method !== 'GET') return null;
+  // Read from the URL as the adapter reads it (`URLSearchParams`, the percent-encoded pathname
+  // decoded once): Hono's own readers decode paths and invalid UTF-8 differently.
+  const url = new URL(c.req.url);
+  if (url.searchParams.has('batch')) return null;
   const accept = `${c.req.header('trpc-accept') ?? ''},${c.req.header('accept') ?? ''}`;
   if (accept.includes('application/jsonl') || accept.includes('text/event-stream')) return null;
-  const path = procedurePath(c.req.path);
+  const path = procedurePath(url.pathname);
   if (!path || procedureTypeAt(path) !== 'query') return null;
-  const rawInput = c.req.query('input');
+  const rawInput = url.searchParams.get('input');
   let input: unknown;
   try {
     // As the adapter reads it: absent or empty is no input; no transformer is configured.
@@ -57,9 +61,13 @@ export async function answerSingleQuery(
   }
 }
 
+/** tRPC's mount path (`endpoint` of the adapter in app.ts), with its slash. */
+const TRPC_PREFIX = '/trpc/';
+
 /** `users.get` from `/trpc/users.get`; null for a batch (`a,b`) or a path that does not decode. */
-function procedurePath(urlPath: string): string | null {
-  const raw = urlPath.slice(urlPath.indexOf('/trpc/') + '/trpc/'.length);
+function procedurePath(pathname: string): string | null {
+  if (!pathname.startsWith(TRPC_PREFIX)) return null;
+  const raw = pathname.slice(TRPC_PREFIX.length);
   if (raw === '' || raw.includes(',') || raw.includes('/')) return null;
   try {
     return decodeURIComponent(raw);
