@@ -1,5 +1,5 @@
-import type { OpenApiMeta } from '@herald/router';
-import { appRouter } from '@herald/router';
+import type { Context, OpenApiMeta } from '@herald/router';
+import { appRouter, createCaller } from '@herald/router';
 import type { AnyProcedure } from '@trpc/server';
 
 /**
@@ -46,4 +46,11 @@ export function procedureTypeAt(path: string): AnyProcedure['_def']['type'] | un
 /** The router's runtime config (error formatter, transformer), as tRPC's adapters pass it to `getErrorShape`. */
 export function routerConfig() {
   return appRouter._def._config;
+}
+
+/** The procedure at `path` (`users.get`) as a function of its input, called as `ctx`'s caller. */
+export function procedureCaller(ctx: Context, path: string): (input: unknown) => Promise<unknown> {
+  return path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], createCaller(ctx)) as (
+    input: unknown,
+  ) => Promise<unknown>;
 }

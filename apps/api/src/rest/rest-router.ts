@@ -1,6 +1,6 @@
 import type { Database } from '@herald/db';
 import type { ApiServices } from '@herald/router';
-import { createCaller, createContext, toApiErrorBody } from '@herald/router';
+import { createContext, toApiErrorBody } from '@herald/router';
 import { TRPCError } from '@trpc/server';
 import type { Context as HonoContext } from 'hono';
 import { Hono } from 'hono';
@@ -9,9 +9,7 @@ import { idempotentScopeOf } from '../middleware/idempotency';
 import type { HeraldEnv } from '../middleware/request-context';
 import { requestIdOf } from '../middleware/request-context';
 import { errorResponse } from './error-response';
-import { restProcedures } from './procedures';
-
-type CallerFn = (input: unknown) => Promise<unknown>;
+import { procedureCaller, restProcedures } from './procedures';
 
 /**
  * Serves every procedure that has `meta.openapi` as a REST route: the input
@@ -27,12 +25,10 @@ export function createRestRouter(db: Database, services: ApiServices) {
       if (input instanceof Response) return input;
       // A request with an Idempotency-Key runs in the transaction that also stores its answer.
       const scoped = idempotentScopeOf(c.req.raw);
-      const caller = createCaller(
+      const call = procedureCaller(
         createContext({ headers: c.req.raw.headers, db: scoped?.db ?? db, services: scoped?.services ?? services }),
+        path,
       );
-      const call = path
-        .split('.')
-        .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller) as CallerFn;
       try {
         const output = await call(input);
         return c.json(output as object, (openapi.successStatus ?? 200) as ContentfulStatusCode);

@@ -1,12 +1,11 @@
 import type { Context } from '@herald/router';
-import { createCaller } from '@herald/router';
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { getErrorShape } from '@trpc/server/unstable-core-do-not-import';
 import type { Context as HonoContext } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { HeraldEnv } from '../middleware/request-context';
-import { procedureTypeAt, routerConfig } from '../rest/procedures';
+import { procedureCaller, procedureTypeAt, routerConfig } from '../rest/procedures';
 import type { TrpcErrorHooks } from './error-hooks';
 
 /**
@@ -16,7 +15,7 @@ import type { TrpcErrorHooks } from './error-hooks';
  * `Response` that @hono/node-server then reads back: ~40 % more CPU per read than the same
  * procedure over REST (bench/README.md, figure 2). Anything else (batches, mutations, streams,
  * an input that is not JSON, an unknown path) returns null and goes to the adapter, which also
- * answers it with its own errors. `test/trpc-single-query.test.ts` checks both answer alike.
+ * answers it with its own errors. `test/trpc-single-query.db.test.ts` checks both answer alike.
  */
 export async function answerSingleQuery(
   c: HonoContext<HeraldEnv>,
@@ -42,11 +41,7 @@ export async function answerSingleQuery(
   }
 
   const ctx = createContext();
-  const call = path
-    .split('.')
-    .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], createCaller(ctx)) as (
-    input: unknown,
-  ) => Promise<unknown>;
+  const call = procedureCaller(ctx, path);
   c.header('vary', 'trpc-accept, accept');
   try {
     const data = await call(input);
