@@ -21,7 +21,7 @@ import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { createListenRoutes } from './listen/listen-routes';
 import { idempotency } from './middleware/idempotency';
-import { limitBody, limitJsonDepth, requireJsonBody, settleUnreadBody } from './middleware/json-body';
+import { limitBody, limitJsonDepth, requestWithBody, requireJsonBody, settleUnreadBody } from './middleware/json-body';
 import { limitBatchSize, rateLimit, trpcCallsOf } from './middleware/rate-limit';
 import type { HeraldEnv } from './middleware/request-context';
 import { requestContext, requestIdOf } from './middleware/request-context';
@@ -137,7 +137,7 @@ export function createApp(options: CreateAppOptions) {
     const response = await fetchRequestHandler({
       // Must equal the mount path, or procedure names come out truncated.
       endpoint: '/trpc',
-      req: c.req.raw,
+      req: requestWithBody(c),
       router: appRouter,
       // The middleware refused longer batches already (400 batch_too_large); this holds if the two ever differ.
       maxBatchSize: config.maxBatchSize,
@@ -145,7 +145,7 @@ export function createApp(options: CreateAppOptions) {
         createContext({
           headers: req.headers,
           // An idempotent mutation runs in the transaction that stores its answer, as on REST.
-          ...(idempotency.scopeOf(req) ?? { db: options.db, services }),
+          ...(idempotency.scopeOf(c.req.raw) ?? { db: options.db, services }),
           callBudget: c.var.callBudget,
         }),
       onError: hooks.onError,

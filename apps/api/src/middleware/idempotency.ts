@@ -230,8 +230,8 @@ export function idempotency(db: Database, services: ApiServices) {
     if (!identity) return next(); // the procedure answers 401
 
     const url = new URL(c.req.url);
-    // A clone: the tRPC handler reads the request's own body afterwards.
-    const body = await c.req.raw.clone().text();
+    // As `limitBody` read it (an earlier middleware): the handler reads the same text afterwards.
+    const body = await c.req.text();
     const request: IdempotentRequest = {
       projectId: identity.projectId,
       key,
