@@ -92,7 +92,7 @@ export async function createDb(options: CreateDbOptions = {}): Promise<HeraldDb>
 
 function openPostgres(url: string, options: CreateDbOptions): HeraldDb {
   const d = defaultDbTimeouts;
-  const pool = (max: number, planCacheMode: 'force_custom_plan' | 'force_generic_plan') =>
+  const pool = (max: number, planCacheMode: 'auto' | 'force_generic_plan') =>
     postgres(url, {
       max,
       onnotice: () => {},
@@ -107,14 +107,18 @@ function openPostgres(url: string, options: CreateDbOptions): HeraldDb {
         // estimated cost over many day partitions passes jit_above_cost, and each claim then spent
         // hundreds of ms compiling (seen in the growth benchmark).
         jit: 'off',
-        // Every statement is planned with its values (see execute.ts): the history tables are
-        // partitioned by day, and a plan made without the values (PostgreSQL's generic plan, which a
-        // prepared statement switches to after five runs) covers every partition: ~16 ms to plan at
-        // 63 partitions, thrown away at each ANALYZE. Planning a simple statement costs tens of µs.
+        // PostgreSQL's own choice (`auto`) on the main pool: a prepared statement is planned with
+        // its values five times, then once without them (the generic plan), kept when it costs no
+        // more than those. A statement over the day-partitioned history keeps planning with its
+        // values: its generic plan covers every partition (~16 ms to plan at 63 partitions) and
+        // is estimated as reading them all, so it loses. A statement that touches no partitions
+        // (the API's create, a read by id) plans once per connection: planning the create with its
+        // values cost 200 µs of PostgreSQL CPU per request, more than running it. Until
+        // 2026-12-04 every statement was planned with its values (`force_custom_plan`).
         plan_cache_mode: planCacheMode,
       },
     });
-  const sql = pool(options.maxConnections ?? 10, 'force_custom_plan');
+  const sql = pool(options.maxConnections ?? 10, 'auto');
   const db = drizzlePostgres(sql, { schema }) as unknown as Database;
   drivers.set(db, 'postgres');
   // One connection that plans generically, opened on first use (`executeHotRows(…, 'generic')`:

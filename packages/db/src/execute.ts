@@ -27,18 +27,19 @@ interface DrizzleInternals {
 const genericPlans = new WeakSet<PostgresJsClient>();
 
 /**
- * How a hot statement is planned. `custom`: at each call, with its values, so the partitions its
- * bounds leave out are pruned while planning (every connection `createDb` opens plans this way).
+ * How a hot statement is planned. `auto`: as PostgreSQL chooses (every connection `createDb`
+ * opens plans this way, see client.ts): with its values, so the partitions its bounds leave out
+ * are pruned while planning, unless the plan made without them costs no more.
  * `generic`: once per connection, without the values: for a statement that costs more to plan
  * than to run and whose partition bounds are written into its text.
  */
-export type HotPlan = 'custom' | 'generic';
+export type HotPlan = 'auto' | 'generic';
 
 /**
  * `executeRows` for the dispatcher's hot statements (claim, finish): on PostgreSQL a named
  * prepared statement, parsed once per connection (postgres.js sends an unnamed statement with
- * parameters as two round trips: describe, then execute), in one round trip. `custom` plans run
- * on the database's own connections, which plan with values. `generic` ones run on the database's
+ * parameters as two round trips: describe, then execute), in one round trip. `auto` plans run
+ * on the database's own connections. `generic` ones run on the database's
  * connection that plans generically (`createDb`); inside a transaction, which must keep its own
  * connection, `plan_cache_mode` is set for the rest of that transaction instead. The claim is
  * planned generically: planning its many CTEs took 3.4 ms of PostgreSQL CPU per claim against
@@ -50,7 +51,7 @@ export type HotPlan = 'custom' | 'generic';
 export async function executeHotRows<Row extends Record<string, unknown>>(
   db: Queryable,
   query: SQL,
-  plan: HotPlan = 'custom',
+  plan: HotPlan = 'auto',
 ): Promise<Row[]> {
   const planner = plan === 'generic' ? genericPlannerOf(db) : undefined;
   const target = planner ?? db;
@@ -80,7 +81,9 @@ async function runHot<Row>(
     return (await client.unsafe(text, params, { prepare: true })) as Row[];
   }
   const run = async (tx: PostgresJsClient) => {
-    await tx.unsafe(`set local plan_cache_mode = force_${plan}_plan`, [], { prepare: true });
+    await tx.unsafe(`set local plan_cache_mode = ${plan === 'generic' ? 'force_generic_plan' : 'auto'}`, [], {
+      prepare: true,
+    });
     if (plan === 'generic') genericPlans.add(tx);
     else genericPlans.delete(tx);
     return (await tx.unsafe(text, params, { prepare: true })) as Row[];
