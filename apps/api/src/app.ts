@@ -32,7 +32,7 @@ import { errorResponse } from './rest/error-response';
 import { buildOpenApiDocument } from './rest/openapi';
 import { createRestRouter } from './rest/rest-router';
 import { trpcErrorHooks } from './trpc/error-hooks';
-import { answerSingleQuery } from './trpc/single-query';
+import { answerSingleCall } from './trpc/single-call';
 
 export interface CreateAppOptions {
   db: Database;
@@ -128,9 +128,11 @@ export function createApp(options: CreateAppOptions) {
   app.route('/v1', createRestRouter(options.db, services));
   app.all('/trpc/*', async (c) => {
     const hooks = trpcErrorHooks(logger, () => requestIdOf(c));
-    const single = await answerSingleQuery(
+    // An idempotent mutation runs in the transaction that stores its answer, as on REST.
+    const scope = () => idempotency.scopeOf(c.req.raw) ?? { db: options.db, services };
+    const single = await answerSingleCall(
       c,
-      () => createContext({ headers: c.req.raw.headers, db: options.db, services, callBudget: c.var.callBudget }),
+      () => createContext({ headers: c.req.raw.headers, ...scope(), callBudget: c.var.callBudget }),
       hooks,
     );
     if (single) return single;
@@ -141,13 +143,7 @@ export function createApp(options: CreateAppOptions) {
       router: appRouter,
       // The middleware refused longer batches already (400 batch_too_large); this holds if the two ever differ.
       maxBatchSize: config.maxBatchSize,
-      createContext: ({ req }) =>
-        createContext({
-          headers: req.headers,
-          // An idempotent mutation runs in the transaction that stores its answer, as on REST.
-          ...(idempotency.scopeOf(c.req.raw) ?? { db: options.db, services }),
-          callBudget: c.var.callBudget,
-        }),
+      createContext: ({ req }) => createContext({ headers: req.headers, ...scope(), callBudget: c.var.callBudget }),
       onError: hooks.onError,
       responseMeta: hooks.responseMeta,
     });

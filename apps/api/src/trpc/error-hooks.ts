@@ -2,7 +2,7 @@ import { toApiErrorBody } from '@herald/router';
 import type { TRPCError } from '@trpc/server';
 import type { Logger } from 'pino';
 
-/** What tRPC answers do with their errors, on the fetch adapter and on the single-query path alike. */
+/** What tRPC answers do with their errors, on the fetch adapter and on the single-call path alike. */
 export interface TrpcErrorHooks {
   /** Logs what the server must know of: internal errors, and a database that is away. */
   onError(opts: { error: TRPCError; path: string | undefined }): void;

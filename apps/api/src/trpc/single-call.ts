@@ -9,20 +9,23 @@ import { procedureCaller, procedureTypeAt, routerConfig } from '../rest/procedur
 import type { TrpcErrorHooks } from './error-hooks';
 
 /**
- * One tRPC query sent alone (`GET /trpc/users.get?input=…`, no `batch=1`), answered as tRPC's
- * fetch adapter answers it, through the caller the REST routes use. The adapter builds a WHATWG
- * `Request`, three `AbortSignal`s (on Node 20 each is made transferable, ~10 µs apiece), a
- * `Response` that @hono/node-server then reads back: ~40 % more CPU per read than the same
- * procedure over REST (bench/README.md, figure 2). Anything else (batches, mutations, streams,
- * an input that is not JSON, an unknown path) returns null and goes to the adapter, which also
- * answers it with its own errors. `test/trpc-single-query.db.test.ts` checks both answer alike.
+ * One tRPC call sent alone, not in a batch: a query (`GET /trpc/users.get?input=…`) or a mutation
+ * (`POST /trpc/users.create` with its input as the JSON body), answered as tRPC's fetch adapter
+ * answers it, through the caller the REST routes use. The adapter builds a WHATWG `Request`,
+ * three `AbortSignal`s (on Node 20 each is made transferable, ~10 µs apiece), a `Response` that
+ * @hono/node-server then reads back: ~40 % more CPU per read than the same procedure over REST
+ * (bench/README.md, figure 2). Anything else (batches, a query sent by POST or a mutation by GET,
+ * streams, an input that is not JSON, an unknown path) returns null and goes to the adapter,
+ * which also answers it with its own errors. `test/trpc-single-call.db.test.ts` checks both
+ * answer alike. A POST body is the one `limitBody` checked (`c.req.text()`).
  */
-export async function answerSingleQuery(
+export async function answerSingleCall(
   c: HonoContext<HeraldEnv>,
   createContext: () => Context,
   hooks: TrpcErrorHooks,
 ): Promise<Response | null> {
-  if (c.req.method !== 'GET') return null;
+  const type = c.req.method === 'GET' ? 'query' : c.req.method === 'POST' ? 'mutation' : null;
+  if (!type) return null;
   // Read from the URL as the adapter reads it (`URLSearchParams`, the percent-encoded pathname
   // decoded once): Hono's own readers decode paths and invalid UTF-8 differently.
   const url = new URL(c.req.url);
@@ -30,8 +33,8 @@ export async function answerSingleQuery(
   const accept = `${c.req.header('trpc-accept') ?? ''},${c.req.header('accept') ?? ''}`;
   if (accept.includes('application/jsonl') || accept.includes('text/event-stream')) return null;
   const path = procedurePath(url.pathname);
-  if (!path || procedureTypeAt(path) !== 'query') return null;
-  const rawInput = url.searchParams.get('input');
+  if (!path || procedureTypeAt(path) !== type) return null;
+  const rawInput = type === 'query' ? url.searchParams.get('input') : await c.req.text();
   let input: unknown;
   try {
     // As the adapter reads it: absent or empty is no input; no transformer is configured.
@@ -51,7 +54,7 @@ export async function answerSingleQuery(
     hooks.onError({ error: cause, path });
     const headers = hooks.responseMeta({ errors: [cause] }).headers ?? {};
     for (const [name, value] of Object.entries(headers)) c.header(name, value);
-    const shape = getErrorShape({ config: routerConfig(), ctx, error: cause, input, path, type: 'query' });
+    const shape = getErrorShape({ config: routerConfig(), ctx, error: cause, input, path, type });
     return c.json({ error: shape }, getHTTPStatusCodeFromError(cause) as ContentfulStatusCode);
   }
 }
