@@ -108,13 +108,15 @@ function openPostgres(url: string, options: CreateDbOptions): HeraldDb {
         // hundreds of ms compiling (seen in the growth benchmark).
         jit: 'off',
         // PostgreSQL's own choice (`auto`) on the main pool: a prepared statement is planned with
-        // its values five times, then once without them (the generic plan), kept when it costs no
-        // more than those. A statement over the day-partitioned history keeps planning with its
-        // values: its generic plan covers every partition (~16 ms to plan at 63 partitions) and
-        // is estimated as reading them all, so it loses. A statement that touches no partitions
-        // (the API's create, a read by id) plans once per connection: planning the create with its
-        // values cost 200 µs of PostgreSQL CPU per request, more than running it. Until
-        // 2026-12-04 every statement was planned with its values (`force_custom_plan`).
+        // its values five times, then once without them (the generic plan), which is kept when it
+        // is estimated cheaper than those plans (each charged for its planning). A statement over
+        // the day-partitioned history keeps planning with its values: its generic plan covers
+        // every partition (~16 ms to plan at 63 partitions, once per connection) and is estimated
+        // as reading them all, so it loses (in a young database with a few partitions it may win,
+        // and is then cheap). A statement that touches no partitions (the API's create, a read by
+        // id) plans once per connection: planning the create with its values cost 200 µs of
+        // PostgreSQL CPU per request, more than running it. Until 2026-12-04 every statement was
+        // planned with its values (`force_custom_plan`).
         plan_cache_mode: planCacheMode,
       },
     });

@@ -48,7 +48,8 @@ export function limitBody(maxBytes: number) {
     const chunked = c.req.header('transfer-encoding') !== undefined;
     if (declared !== undefined && !chunked && Number(declared) > maxBytes) return tooLarge(c, maxBytes);
     let bytes: Uint8Array | null;
-    if (incomingOf(c) && !chunked) {
+    // HTTP/1 only: there a body without Transfer-Encoding ends at its Content-Length, or is empty.
+    if (incomingOf(c)?.httpVersionMajor === 1 && !chunked) {
       bytes = new Uint8Array(await raw.arrayBuffer());
     } else {
       if (raw.body === null) return next();

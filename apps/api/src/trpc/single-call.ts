@@ -15,7 +15,8 @@ import type { TrpcErrorHooks } from './error-hooks';
  * three `AbortSignal`s (on Node 20 each is made transferable, ~10 µs apiece), a `Response` that
  * @hono/node-server then reads back: ~40 % more CPU per read than the same procedure over REST
  * (bench/README.md, figure 2). Anything else (batches, a query sent by POST or a mutation by GET,
- * streams, an input that is not JSON, an unknown path) returns null and goes to the adapter,
+ * streams, `connectionParams`, a POST that is not `application/json`, an input that is not JSON,
+ * an unknown path) returns null and goes to the adapter,
  * which also answers it with its own errors. `test/trpc-single-call.db.test.ts` checks both
  * answer alike. A POST body is the one `limitBody` checked (`c.req.text()`).
  */
@@ -29,7 +30,9 @@ export async function answerSingleCall(
   // Read from the URL as the adapter reads it (`URLSearchParams`, the percent-encoded pathname
   // decoded once): Hono's own readers decode paths and invalid UTF-8 differently.
   const url = new URL(c.req.url);
-  if (url.searchParams.has('batch')) return null;
+  if (url.searchParams.has('batch') || url.searchParams.has('connectionParams')) return null;
+  // The adapter takes a POST only as `application/json` exactly (415 otherwise, body or not).
+  if (type === 'mutation' && !isJsonContentType(c.req.header('content-type'))) return null;
   const accept = `${c.req.header('trpc-accept') ?? ''},${c.req.header('accept') ?? ''}`;
   if (accept.includes('application/jsonl') || accept.includes('text/event-stream')) return null;
   const path = procedurePath(url.pathname);
@@ -72,4 +75,9 @@ function procedurePath(pathname: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** tRPC's test for a JSON request: the media type, lowercased and without parameters, is `application/json`. */
+function isJsonContentType(header: string | undefined): boolean {
+  return header?.toLowerCase().split(';', 1)[0]?.trim() === 'application/json';
 }

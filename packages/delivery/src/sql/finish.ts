@@ -132,9 +132,9 @@ async function writeOutcomes(
 ): Promise<Outcome[]> {
   // Rows travel as JSON, so the text is the same for any batch size: a prepared statement,
   // parsed once per connection. Rows are found by primary key (`id = any(…)`), and by the
-  // batch's id range as well: PostgreSQL prunes partitions with the range (the plan is made with
-  // the values, `executeHotRows`), not with the array, and each other day's partition would cost
-  // a probe per id.
+  // batch's id range as well: PostgreSQL prunes partitions with the range (planned with the values:
+  // with many day partitions PostgreSQL's plan cache keeps choosing that, see client.ts in
+  // @herald/db), not with the array, and each other day's partition would cost a probe per id.
   const sorted = planned.map((p) => p.finished.delivery.id).sort();
   const byId = sql`d.id = any(array(select jsonb_array_elements_text(${JSON.stringify(sorted)}::jsonb)))
                    and d.id between ${sorted[0]!} and ${sorted.at(-1)!}`;
