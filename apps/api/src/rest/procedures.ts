@@ -37,10 +37,15 @@ export function restProcedures(): RestProcedure[] {
   });
 }
 
+/** The procedure at `path` (`users.get`), or undefined when there is none. */
+function procedureAt(path: string): AnyProcedure | undefined {
+  const procedures = appRouter._def.procedures as unknown as Record<string, AnyProcedure | undefined>;
+  return Object.hasOwn(procedures, path) ? procedures[path] : undefined;
+}
+
 /** The type of the procedure at `path` (`users.get`), or undefined when there is none. */
 export function procedureTypeAt(path: string): AnyProcedure['_def']['type'] | undefined {
-  const procedures = appRouter._def.procedures as unknown as Record<string, AnyProcedure | undefined>;
-  return Object.hasOwn(procedures, path) ? procedures[path]?._def.type : undefined;
+  return procedureAt(path)?._def.type;
 }
 
 /** The router's runtime config (error formatter, transformer), as tRPC's adapters pass it to `getErrorShape`. */
@@ -48,9 +53,32 @@ export function routerConfig() {
   return appRouter._def._config;
 }
 
-/** The procedure at `path` (`users.get`) as a function of its input, called as `ctx`'s caller. */
+/** How tRPC's own callers invoke a procedure (`createCaller`, the adapters): one call's options. */
+interface ProcedureCallOptions {
+  ctx: Context;
+  path: string;
+  type: AnyProcedure['_def']['type'];
+  getRawInput: () => Promise<unknown>;
+  signal: AbortSignal | undefined;
+  batchIndex: number;
+}
+
+/**
+ * The procedure at `path` (`users.get`) as a function of its input, run with `ctx` as tRPC's
+ * `createCaller` runs it, without the caller's proxies (a proxy per path segment, an async lookup
+ * of the path) on every request. An unknown path goes through `createCaller`, which answers
+ * NOT_FOUND as tRPC does.
+ */
 export function procedureCaller(ctx: Context, path: string): (input: unknown) => Promise<unknown> {
-  return path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], createCaller(ctx)) as (
-    input: unknown,
-  ) => Promise<unknown>;
+  const procedure = procedureAt(path);
+  if (!procedure) {
+    return path
+      .split('.')
+      .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], createCaller(ctx)) as (
+      input: unknown,
+    ) => Promise<unknown>;
+  }
+  const call = procedure as unknown as (options: ProcedureCallOptions) => Promise<unknown>;
+  const type = procedure._def.type;
+  return (input) => call({ ctx, path, type, getRawInput: async () => input, signal: undefined, batchIndex: 0 });
 }
