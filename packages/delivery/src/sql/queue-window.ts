@@ -70,6 +70,20 @@ export function inQueueWindow(
 
 const hourStart = (ms: number) => ms - (ms % HOUR_MS);
 
+/**
+ * `column` (an id of `kind`) within the UTC days from `fromMs` to `toMs`, as constants in the
+ * statement's text: a plan made without the statement's values still leaves the other day
+ * partitions out, so PostgreSQL can plan it once per connection (see `plan_cache_mode` in
+ * @herald/db's client.ts). The text changes only with the days, so each is one prepared statement.
+ */
+export function inIdDays(column: SQL, kind: IdKind, fromMs: number, toMs: number): SQL {
+  // An id's ten time characters hold 50 bits: past them a bound would wrap around (no such id is minted).
+  if (!(fromMs >= 0 && toMs + DAY_MS < 2 ** 50)) return sql`true`;
+  const from = idLiteral(idTimeBound(kind, dayStart(fromMs)));
+  const to = idLiteral(idTimeBound(kind, dayStart(toMs) + DAY_MS));
+  return sql`${column} >= ${from} and ${column} < ${to}`;
+}
+
 /** An id bound written into the statement's text (ids are letters, digits and `_` only). */
 function idLiteral(bound: string): SQL {
   if (!/^[A-Za-z0-9_]+$/.test(bound)) throw new Error(`unexpected id bound ${JSON.stringify(bound)}`);
