@@ -74,7 +74,9 @@ const hourStart = (ms: number) => ms - (ms % HOUR_MS);
  * `column` (an id of `kind`) within the UTC days from `fromMs` to `toMs`, as constants in the
  * statement's text: a plan made without the statement's values still leaves the other day
  * partitions out, so PostgreSQL can plan it once per connection (see `plan_cache_mode` in
- * @herald/db's client.ts). The text changes only with the days, so each is one prepared statement.
+ * @herald/db's client.ts). The text changes only with the days, so each is one prepared statement;
+ * postgres.js replaces a connection after 30–60 minutes (`max_lifetime`), so the texts of past
+ * days do not pile up.
  */
 export function inIdDays(column: SQL, kind: IdKind, fromMs: number, toMs: number): SQL {
   // An id's ten time characters hold 50 bits: past them a bound would wrap around (no such id is minted).
