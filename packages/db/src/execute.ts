@@ -29,7 +29,7 @@ const genericPlans = new WeakSet<PostgresJsClient>();
 /**
  * How a hot statement is planned. `auto`: as PostgreSQL chooses (every connection `createDb`
  * opens plans this way, see client.ts): with its values, so the partitions its bounds leave out
- * are pruned while planning, unless the plan made without them costs no more.
+ * are pruned while planning, unless the plan made without them is estimated cheaper.
  * `generic`: once per connection, without the values: for a statement that costs more to plan
  * than to run and whose partition bounds are written into its text.
  */

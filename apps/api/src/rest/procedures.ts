@@ -1,5 +1,5 @@
 import type { Context, OpenApiMeta } from '@herald/router';
-import { appRouter, createCaller } from '@herald/router';
+import { appRouter } from '@herald/router';
 import type { AnyProcedure } from '@trpc/server';
 
 /**
@@ -66,18 +66,12 @@ interface ProcedureCallOptions {
 /**
  * The procedure at `path` (`users.get`) as a function of its input, run with `ctx` as tRPC's
  * `createCaller` runs it, without the caller's proxies (a proxy per path segment, an async lookup
- * of the path) on every request. An unknown path goes through `createCaller`, which answers
- * NOT_FOUND as tRPC does.
+ * of the path) on every request. Callers pass paths they found in the router (the REST routes,
+ * `procedureTypeAt`).
  */
 export function procedureCaller(ctx: Context, path: string): (input: unknown) => Promise<unknown> {
   const procedure = procedureAt(path);
-  if (!procedure) {
-    return path
-      .split('.')
-      .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], createCaller(ctx)) as (
-      input: unknown,
-    ) => Promise<unknown>;
-  }
+  if (!procedure) throw new Error(`no procedure at ${JSON.stringify(path)}`);
   const call = procedure as unknown as (options: ProcedureCallOptions) => Promise<unknown>;
   const type = procedure._def.type;
   return (input) => call({ ctx, path, type, getRawInput: async () => input, signal: undefined, batchIndex: 0 });
