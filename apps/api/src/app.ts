@@ -21,8 +21,9 @@ import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { createListenRoutes } from './listen/listen-routes';
 import { idempotency } from './middleware/idempotency';
-import { limitBody, limitJsonDepth, requestWithBody, requireJsonBody, settleUnreadBody } from './middleware/json-body';
-import { limitBatchSize, rateLimit, trpcCallsOf } from './middleware/rate-limit';
+import { requestWithBody, settleUnreadBody } from './middleware/json-body';
+import { rateLimit, trpcCallsOf } from './middleware/rate-limit';
+import { checkRequest } from './middleware/request-checks';
 import type { HeraldEnv } from './middleware/request-context';
 import { requestContext, requestIdOf } from './middleware/request-context';
 import { createPortalRouter } from './portal/portal-router';
@@ -111,10 +112,7 @@ export function createApp(options: CreateAppOptions) {
 
   const api = [
     settleUnreadBody(),
-    limitBody(config.bodyLimitBytes),
-    requireJsonBody(),
-    limitJsonDepth(),
-    limitBatchSize(config.maxBatchSize),
+    checkRequest({ bodyLimitBytes: config.bodyLimitBytes, maxBatchSize: config.maxBatchSize }),
     rateLimit({
       ...config.rateLimit,
       callsOf: trpcCallsOf,

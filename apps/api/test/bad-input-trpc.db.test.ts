@@ -18,7 +18,7 @@ import { apiErrorBodySchema, createTenant } from './harness';
  */
 
 const RUNS_PER_PROCEDURE = 130;
-/** What `requireJsonBody` takes as JSON. */
+/** What `refuseNonJsonBody` takes as JSON. */
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 const BATCH_RUNS = 2000;
 

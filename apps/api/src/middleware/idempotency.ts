@@ -230,7 +230,7 @@ export function idempotency(db: Database, services: ApiServices) {
     if (!identity) return next(); // the procedure answers 401
 
     const url = new URL(c.req.url);
-    // As `limitBody` read it (an earlier middleware): the handler reads the same text afterwards.
+    // As `readBodyWithin` read it (an earlier middleware): the handler reads the same text afterwards.
     const body = await c.req.text();
     const request: IdempotentRequest = {
       projectId: identity.projectId,

@@ -5,7 +5,7 @@ import { errorResponse } from '../rest/error-response';
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
-/** Bodies `limitBody` read (empty: the request had none), by the request they came with. */
+/** Bodies `readBodyWithin` read (empty: the request had none), by the request they came with. */
 const bufferedBodies = new WeakMap<Request, Uint8Array>();
 
 /** Requests rebuilt around their buffered body (`requestWithBody`), by the request they came with. */
@@ -40,32 +40,30 @@ function incomingOf(c: Context): IncomingMessage | undefined {
  * is made for it (10–15 % of the API's CPU on `POST /v1/users`). A chunked
  * body is read as a stream and cut off once it passes the limit.
  */
-export function limitBody(maxBytes: number) {
-  return createMiddleware(async (c, next) => {
-    if (!METHODS_WITH_BODY.has(c.req.method)) return next();
-    const raw = c.req.raw;
-    const declared = c.req.header('content-length');
-    const chunked = c.req.header('transfer-encoding') !== undefined;
-    if (declared !== undefined && !chunked && Number(declared) > maxBytes) return tooLarge(c, maxBytes);
-    let bytes: Uint8Array | null;
-    // HTTP/1 only: there a body without Transfer-Encoding ends at its Content-Length, or is empty.
-    if (incomingOf(c)?.httpVersionMajor === 1 && !chunked) {
-      bytes = new Uint8Array(await raw.arrayBuffer());
-    } else {
-      if (raw.body === null) return next();
-      bytes = await readAtMost(raw.body, maxBytes);
-      if (bytes === null) return tooLarge(c, maxBytes);
-    }
-    bufferedBodies.set(raw, bytes);
-    // What `c.req.text()` and `c.req.json()` answer from now on. Hono keeps promises in its body
-    // cache (its type says values); every REST write reads its input through it.
-    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(new TextDecoder().decode(bytes));
-    return next();
-  });
+export async function readBodyWithin(c: Context, maxBytes: number): Promise<Response | undefined> {
+  if (!METHODS_WITH_BODY.has(c.req.method)) return undefined;
+  const raw = c.req.raw;
+  const declared = c.req.header('content-length');
+  const chunked = c.req.header('transfer-encoding') !== undefined;
+  if (declared !== undefined && !chunked && Number(declared) > maxBytes) return tooLarge(c, maxBytes);
+  let bytes: Uint8Array | null;
+  // HTTP/1 only: there a body without Transfer-Encoding ends at its Content-Length, or is empty.
+  if (incomingOf(c)?.httpVersionMajor === 1 && !chunked) {
+    bytes = new Uint8Array(await raw.arrayBuffer());
+  } else {
+    if (raw.body === null) return undefined;
+    bytes = await readAtMost(raw.body, maxBytes);
+    if (bytes === null) return tooLarge(c, maxBytes);
+  }
+  bufferedBodies.set(raw, bytes);
+  // What `c.req.text()` and `c.req.json()` answer from now on. Hono keeps promises in its body
+  // cache (its type says values); every REST write reads its input through it.
+  (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(new TextDecoder().decode(bytes));
+  return undefined;
 }
 
 /**
- * The request with the body `limitBody` read, for a handler that takes a whole
+ * The request with the body `readBodyWithin` read, for a handler that takes a whole
  * Request (tRPC's fetch adapter): `c.req.raw` itself when nothing was read,
  * else a copy around the bytes (without a body when it was empty), made once.
  */
@@ -115,13 +113,11 @@ async function readAtMost(body: ReadableStream<Uint8Array>, maxBytes: number): P
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 
 /** A request that carries a body must say it is JSON (415 otherwise). */
-export function requireJsonBody() {
-  return createMiddleware(async (c, next) => {
-    if (carriesBody(c) && !JSON_TYPE.test(c.req.header('content-type') ?? '')) {
-      return errorResponse(c, 'unsupported_media_type', 'Request bodies must be JSON (Content-Type: application/json)');
-    }
-    await next();
-  });
+export function refuseNonJsonBody(c: Context): Response | undefined {
+  if (carriesBody(c) && !JSON_TYPE.test(c.req.header('content-type') ?? '')) {
+    return errorResponse(c, 'unsupported_media_type', 'Request bodies must be JSON (Content-Type: application/json)');
+  }
+  return undefined;
 }
 
 /** Deepest JSON nesting Herald takes in any input (body, tRPC `input`); deeper answers 400. */
@@ -129,19 +125,20 @@ export const MAX_JSON_DEPTH = 32;
 
 /**
  * Refuses JSON nested deeper than `maxDepth` with 400 `validation_error`,
- * before anything parses it: a body (as `limitBody` read it) or a tRPC GET's
+ * before anything parses it: a body (as `readBodyWithin` read it) or a tRPC GET's
  * `input` parameter. A tRPC batch wraps each input in one more object.
  */
-export function limitJsonDepth(maxDepth = MAX_JSON_DEPTH) {
-  return createMiddleware(async (c, next) => {
-    const limit = maxDepth + (c.req.query('batch') === '1' ? 1 : 0);
-    const bytes = bufferedBodies.get(c.req.raw);
-    const texts = [bytes?.byteLength ? await c.req.text() : undefined, c.req.query('input')];
-    if (texts.some((text) => text !== undefined && jsonDepthExceeds(text, limit))) {
-      return errorResponse(c, 'validation_error', `JSON input may be nested at most ${maxDepth} levels deep`);
-    }
-    await next();
-  });
+export async function refuseDeepJson(c: Context, maxDepth = MAX_JSON_DEPTH): Promise<Response | undefined> {
+  const bytes = bufferedBodies.get(c.req.raw);
+  const hasBody = bytes !== undefined && bytes.byteLength > 0;
+  // Most reads have neither a body nor a query string: nothing to parse.
+  if (!hasBody && !c.req.url.includes('?')) return undefined;
+  const limit = maxDepth + (c.req.query('batch') === '1' ? 1 : 0);
+  const texts = [hasBody ? await c.req.text() : undefined, c.req.query('input')];
+  if (texts.some((text) => text !== undefined && jsonDepthExceeds(text, limit))) {
+    return errorResponse(c, 'validation_error', `JSON input may be nested at most ${maxDepth} levels deep`);
+  }
+  return undefined;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { errorResponse } from '../rest/error-response';
 import type { HeraldEnv } from './request-context';
+import { setAnswerHeader } from './request-context';
 
 export interface RateLimitOptions {
   requests: number;
@@ -56,10 +57,10 @@ export function rateLimit(options: RateLimitOptions) {
     w.count += Math.max(granted, 1);
     const resetSeconds = Math.max(1, Math.ceil((w.start + windowMs - t) / 1000));
     const remaining = Math.max(0, options.requests - w.count);
-    c.header('RateLimit-Policy', policy);
-    c.header('RateLimit', `"default";r=${remaining};t=${resetSeconds}`);
+    setAnswerHeader(c, 'ratelimit-policy', policy);
+    setAnswerHeader(c, 'ratelimit', `"default";r=${remaining};t=${resetSeconds}`);
     if (granted === 0) {
-      c.header('Retry-After', String(resetSeconds));
+      setAnswerHeader(c, 'retry-after', String(resetSeconds));
       return errorResponse(
         c,
         'rate_limited',
@@ -93,6 +94,9 @@ function callBudget(granted: number, retryAfterSeconds: number, policy: string):
  * other request one. `endpoint` is tRPC's mount path.
  */
 export function trpcCallsOf(c: Context, endpoint = '/trpc'): number {
+  // Hono's path is the request's own (no dot segments resolved): only requests it routes under the
+  // mount path reach tRPC, and the others (every REST call) need no URL parsed.
+  if (!c.req.path.startsWith(`${endpoint}/`)) return 1;
   const url = new URL(c.req.url);
   if (url.searchParams.get('batch') !== '1' || !url.pathname.startsWith(`${endpoint}/`)) return 1;
   const path = url.pathname.slice(endpoint.length + 1);
@@ -104,18 +108,14 @@ export function trpcCallsOf(c: Context, endpoint = '/trpc'): number {
 }
 
 /** A tRPC batch of more than `max` calls is refused whole, before any runs: 400 `batch_too_large`. */
-export function limitBatchSize(max: number, endpoint = '/trpc') {
-  return createMiddleware(async (c, next) => {
-    const calls = trpcCallsOf(c, endpoint);
-    if (calls > max) {
-      return errorResponse(
-        c,
-        'batch_too_large',
-        `A tRPC batch may call at most ${max} procedures; this one calls ${calls}`,
-      );
-    }
-    await next();
-  });
+export function refuseLargeBatch(c: Context, max: number, endpoint = '/trpc'): Response | undefined {
+  const calls = trpcCallsOf(c, endpoint);
+  if (calls <= max) return undefined;
+  return errorResponse(
+    c,
+    'batch_too_large',
+    `A tRPC batch may call at most ${max} procedures; this one calls ${calls}`,
+  );
 }
 
 function clientAddressKey(c: Context): string {

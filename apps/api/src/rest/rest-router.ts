@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { idempotentScopeOf } from '../middleware/idempotency';
 import type { HeraldEnv } from '../middleware/request-context';
-import { requestIdOf } from '../middleware/request-context';
+import { answerJson, requestIdOf, setAnswerHeader } from '../middleware/request-context';
 import { errorResponse } from './error-response';
 import { procedureCaller, restProcedures } from './procedures';
 
@@ -31,7 +31,7 @@ export function createRestRouter(db: Database, services: ApiServices) {
       );
       try {
         const output = await call(input);
-        return c.json(output as object, (openapi.successStatus ?? 200) as ContentfulStatusCode);
+        return answerJson(c, output, (openapi.successStatus ?? 200) as ContentfulStatusCode);
       } catch (error) {
         if (!(error instanceof TRPCError)) throw error;
         const { status, body, retryAfterSeconds } = toApiErrorBody(error);
@@ -41,8 +41,8 @@ export function createRestRouter(db: Database, services: ApiServices) {
         } else if (status >= 500) {
           services.logger?.error(logged, 'procedure failed');
         }
-        if (retryAfterSeconds !== undefined) c.header('retry-after', String(retryAfterSeconds));
-        return c.json(body, status as ContentfulStatusCode);
+        if (retryAfterSeconds !== undefined) setAnswerHeader(c, 'retry-after', String(retryAfterSeconds));
+        return answerJson(c, body, status as ContentfulStatusCode);
       }
     });
   }

@@ -5,6 +5,7 @@ import { getErrorShape } from '@trpc/server/unstable-core-do-not-import';
 import type { Context as HonoContext } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { HeraldEnv } from '../middleware/request-context';
+import { answerJson, setAnswerHeader } from '../middleware/request-context';
 import { procedureCaller, procedureTypeAt, routerConfig } from '../rest/procedures';
 import type { TrpcErrorHooks } from './error-hooks';
 
@@ -18,7 +19,7 @@ import type { TrpcErrorHooks } from './error-hooks';
  * streams, `connectionParams`, a POST that is not `application/json`, an input that is not JSON,
  * an unknown path) returns null and goes to the adapter,
  * which also answers it with its own errors. `test/trpc-single-call.db.test.ts` checks both
- * answer alike. A POST body is the one `limitBody` checked (`c.req.text()`).
+ * answer alike. A POST body is the one `readBodyWithin` checked (`c.req.text()`).
  */
 export async function answerSingleCall(
   c: HonoContext<HeraldEnv>,
@@ -48,17 +49,17 @@ export async function answerSingleCall(
 
   const ctx = createContext();
   const call = procedureCaller(ctx, path);
-  c.header('vary', 'trpc-accept, accept');
+  setAnswerHeader(c, 'vary', 'trpc-accept, accept');
   try {
     const data = await call(input);
-    return c.json({ result: data === undefined ? {} : { data } }, 200);
+    return answerJson(c, { result: data === undefined ? {} : { data } }, 200);
   } catch (cause) {
     if (!(cause instanceof TRPCError)) throw cause;
     hooks.onError({ error: cause, path });
     const headers = hooks.responseMeta({ errors: [cause] }).headers ?? {};
-    for (const [name, value] of Object.entries(headers)) c.header(name, value);
+    for (const [name, value] of Object.entries(headers)) setAnswerHeader(c, name.toLowerCase(), value);
     const shape = getErrorShape({ config: routerConfig(), ctx, error: cause, input, path, type });
-    return c.json({ error: shape }, getHTTPStatusCodeFromError(cause) as ContentfulStatusCode);
+    return answerJson(c, { error: shape }, getHTTPStatusCodeFromError(cause) as ContentfulStatusCode);
   }
 }
 

@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isDatabaseUnavailable } from '@herald/db';
-import type { TRPCError } from '@trpc/server';
-import { initTRPC } from '@trpc/server';
+import { initTRPC, TRPCError } from '@trpc/server';
 import { ApiErrorCause, apiError, serviceUnavailable, toApiErrorBody } from '../errors';
 import { bearerToken } from '../services/api-keys';
 import type { CallBudget, Context } from './context';
@@ -44,24 +43,55 @@ export const createCallerFactory = t.createCallerFactory;
  * query of the procedure or of its auth middleware met it.
  */
 export const publicProcedure = t.procedure.use(async ({ ctx, next }) => {
-  // Each call of a tRPC batch counts against the rate limit: past the request's grant it is refused alone.
-  if (ctx.callBudget && !ctx.callBudget.take()) throw callRateLimited(ctx.callBudget);
-  const result = await next();
-  if (!result.ok && !(result.error.cause instanceof ApiErrorCause) && isDatabaseUnavailable(result.error.cause)) {
-    throw serviceUnavailable(result.error.cause);
-  }
-  return result;
+  takeCall(ctx);
+  return unavailableAs503(await next());
 });
 
-/** Every project-scoped procedure runs with the caller's project id. */
-export const projectProcedure = publicProcedure.use(async ({ ctx, next, path, type }) => {
+/**
+ * Every project-scoped procedure runs with the caller's project id. `publicProcedure`'s checks are
+ * made here too, in the same middleware: each middleware is one more level of tRPC's chain (two
+ * copies of the call's options, a promise) on every call.
+ */
+export const projectProcedure = t.procedure.use(async ({ ctx, next, path, type }) => {
+  takeCall(ctx);
+  let scoped: { projectId: string; apiKeyId: string | null };
+  try {
+    scoped = await projectOf(ctx, path, type);
+  } catch (error) {
+    // As a failure returned by `next()` is: tRPC wraps what is not a TRPCError in one.
+    const cause = error instanceof TRPCError ? error.cause : error;
+    if (isUnavailable(cause)) throw serviceUnavailable(cause);
+    throw error;
+  }
+  return unavailableAs503(await next({ ctx: { ...ctx, ...scoped } }));
+});
+
+/** Each call of a tRPC batch counts against the rate limit: past the request's grant it is refused alone. */
+function takeCall(ctx: Context): void {
+  if (ctx.callBudget && !ctx.callBudget.take()) throw callRateLimited(ctx.callBudget);
+}
+
+/** A call that failed on an unreachable database: 503, not 500. */
+function unavailableAs503<R extends { ok: boolean; error?: TRPCError }>(result: R): R {
+  const cause = result.ok ? undefined : result.error?.cause;
+  if (isUnavailable(cause)) throw serviceUnavailable(cause);
+  return result;
+}
+
+/** An unreachable database's error, not one of Herald's own answers. */
+function isUnavailable(cause: unknown): boolean {
+  return Boolean(cause) && !(cause instanceof ApiErrorCause) && isDatabaseUnavailable(cause);
+}
+
+/** The caller's project: its API key's, or the one a portal session was opened for. */
+async function projectOf(ctx: Context, path: string, type: string) {
   const identity = await ctx.services.apiKeys.identify(ctx.headers);
-  if (identity) return next({ ctx: { ...ctx, projectId: identity.projectId, apiKeyId: identity.apiKeyId } });
+  if (identity) return { projectId: identity.projectId, apiKeyId: identity.apiKeyId as string | null };
   // The portal's browser session: scoped server-side to the project its link was minted for.
   const session = await portalSessionOf(ctx, { path, type }, 'project');
   if (!session?.projectId) throw apiError('unauthorized', 'A valid API key is required (Authorization: Bearer sk_…)');
-  return next({ ctx: { ...ctx, projectId: session.projectId, apiKeyId: null } });
-});
+  return { projectId: session.projectId, apiKeyId: null };
+}
 
 export const adminProcedure = publicProcedure.use(async ({ ctx, next }) => {
   if (!isAdmin(ctx)) {
