@@ -2,7 +2,8 @@ export type { CreateDbOptions, Database, Driver, HeraldDb, Queryable, Schema, Tr
 export { createDb, defaultDbTimeouts, driverOf, genericPlannerOf, reconnectBackoff } from './client';
 export { dbTimeoutsFromEnv } from './config';
 export { isDatabaseUnavailable, isUniqueViolation } from './errors';
-export { executeHotRows, executeRows } from './execute';
+export type { TemplateValue } from './execute';
+export { executeHotRows, executeHotTemplate, executeRows } from './execute';
 export type { IdKind } from './ids';
 export { ID_RANDOM_PART_SQL, idPattern, idPrefixes, idTimeBound, idTimestamp, newId, newIdAt } from './ids';
 export { migratePgliteDatabase, migratePostgresDatabase, migrationsFolder } from './migrate';

@@ -1,3 +1,4 @@
+import type { TemplateValue } from '@herald/db';
 import { ID_RANDOM_PART_SQL, idTimeBound, idTimestamp, newId } from '@herald/db';
 import type { EventData, EventType } from '@herald/events';
 import { type EventDefinition, getEventDefinition } from '@herald/events';
@@ -8,11 +9,16 @@ export interface EventStatement {
   /**
    * Common table expressions that record the event and its deliveries, to follow
    * `with <the change> as (…),` in the one statement that makes the change: `herald_sequence`
-   * (when the event has a subject), `herald_event`, `herald_deliveries`.
+   * (when the event has a subject), `herald_event`, `herald_deliveries`. Its values are
+   * named by `value` (`values` holds them), so one text serves every event of one `shape`.
    */
-  ctes: SQL;
+  ctes(value: TemplateValue): SQL;
   /** The number of deliveries made, as an expression for the statement's select list. */
-  deliveryCount: SQL;
+  deliveryCount(): SQL;
+  /** What `ctes()`'s text depends on: one text per shape. */
+  shape: 'subject' | 'no-subject';
+  /** The placeholders' values (`herald_event_*`). */
+  values: Record<string, unknown>;
   event: { id: string; type: EventType; version: number; createdAt: Date };
 }
 
@@ -36,45 +42,60 @@ export function eventStatement<T extends EventType>(input: {
   const subject = definition.subject(data);
   const createdAt = input.now ?? new Date();
   const id = newId('event', createdAt.getTime());
-  const at = sql`${createdAt.toISOString()}::timestamptz`;
-  const { projectId, type } = input;
-  const sequence = subject === null ? sql`null::bigint` : sql`(select last_sequence from herald_sequence)`;
-  const sequenceCte =
-    subject === null
-      ? sql``
-      : sql`herald_sequence as (
-          insert into subject_sequences (project_id, subject, last_sequence) values (${projectId}, ${subject}, 1)
+  const withSubject = subject !== null;
+  return {
+    ctes: (value) => eventCtes(withSubject, value),
+    deliveryCount: () => sql`(select count(*)::int from herald_deliveries)`,
+    shape: withSubject ? 'subject' : 'no-subject',
+    values: {
+      herald_event_id: id,
+      herald_event_project: input.projectId,
+      herald_event_type: input.type,
+      herald_event_version: definition.version,
+      herald_event_data: JSON.stringify(data),
+      herald_event_subject: subject,
+      herald_event_at: createdAt.toISOString(),
+      herald_event_delivery_ids: idTimeBound('delivery', idTimestamp(id)!.getTime()),
+    },
+    event: { id, type: input.type, version: definition.version, createdAt },
+  };
+}
+
+/** `eventStatement`'s CTEs, each value as `value` gives it (a placeholder, or the value). */
+function eventCtes(withSubject: boolean, value: TemplateValue): SQL {
+  const v = (name: string) => value(`herald_event_${name}`);
+  const at = sql`${v('at')}::timestamptz`;
+  const sequence = withSubject ? sql`(select last_sequence from herald_sequence)` : sql`null::bigint`;
+  const sequenceCte = withSubject
+    ? sql`herald_sequence as (
+          insert into subject_sequences (project_id, subject, last_sequence) values (${v('project')}, ${v('subject')}, 1)
           on conflict (project_id, subject) do update set last_sequence = subject_sequences.last_sequence + 1
           returning last_sequence
-        ),`;
-  const ctes = sql`${sequenceCte}
+        ),`
+    : sql``;
+  return sql`${sequenceCte}
       herald_event as (
         insert into events (id, project_id, type, version, data, subject, sequence, is_test, created_at)
-        values (${id}, ${projectId}, ${type}, ${definition.version}, ${JSON.stringify(data)}::jsonb, ${subject},
+        values (${v('id')}, ${v('project')}, ${v('type')}, ${v('version')}::int, ${v('data')}::jsonb, ${v('subject')}::text,
                 ${sequence}, false, ${at})
         returning id
       ),
       herald_deliveries as (
         insert into deliveries (id, project_id, endpoint_id, event_id, subject, sequence, status,
                                 next_attempt_at, created_at, updated_at)
-        select ${idTimeBound('delivery', idTimestamp(id)!.getTime())}::text || ${sql.raw(ID_RANDOM_PART_SQL)}, ${projectId}, ep.id,
-               ${id}, ${subject}, ${sequence}, 'pending', ${at}, ${at}, ${at}
+        select ${v('delivery_ids')}::text || ${sql.raw(ID_RANDOM_PART_SQL)}, ${v('project')}, ep.id,
+               ${v('id')}, ${v('subject')}::text, ${sequence}, 'pending', ${at}, ${at}, ${at}
         from endpoints ep
-        where ${subscribedEndpoints(projectId, type)}
+        where ${subscribedEndpoints(v('project'), v('type'))}
         returning 1
       )`;
-  return {
-    ctes,
-    deliveryCount: sql`(select count(*)::int from herald_deliveries)`,
-    event: { id, type: input.type, version: definition.version, createdAt },
-  };
 }
 
 /**
  * The endpoints (as `ep`) an event of `type` in the project fans out to: enabled, and subscribed
  * to it (or to every type); a test event goes to `onlyEndpointId` alone.
  */
-export function subscribedEndpoints(projectId: string, type: string, onlyEndpointId?: string): SQL {
+export function subscribedEndpoints(projectId: string | SQL, type: string | SQL, onlyEndpointId?: string): SQL {
   const which =
     onlyEndpointId === undefined
       ? sql`(ep.event_types is null or ${type} = any(ep.event_types))`

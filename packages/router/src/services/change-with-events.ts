@@ -1,5 +1,5 @@
-import type { Database, Queryable, Transaction } from '@herald/db';
-import { executeHotRows } from '@herald/db';
+import type { Database, Queryable, TemplateValue, Transaction } from '@herald/db';
+import { executeHotTemplate } from '@herald/db';
 import type { EventStatement } from '@herald/delivery';
 import { recordEvent } from '@herald/delivery';
 import type { EventData, EventType } from '@herald/events';
@@ -35,22 +35,34 @@ export async function changeWithEvents<R>(
   return result;
 }
 
+/** A data-modifying statement as a template: its text by `key` (built once), its values by name. */
+export interface ChangeTemplate {
+  /** Names the statement's text: one key, one text (the event's shape aside). */
+  key: string;
+  /** The INSERT, UPDATE or DELETE, each value as `value(name)` gives it. */
+  build(value: TemplateValue): SQL;
+  values: Record<string, unknown>;
+}
+
 /**
  * A change made by one data-modifying statement (`change`: an INSERT, UPDATE or DELETE) and
  * the event describing it (`eventStatement`), written as one statement: one round trip and
  * one implicit transaction instead of a transaction of one per step. Wakes the dispatchers
- * after it when deliveries were made. For changes that need nothing read first.
+ * after it when deliveries were made. For changes that need nothing read first. The statement's
+ * text is built once per change and event shape (`executeHotTemplate`), and prepared.
  */
 export async function changeWithEventInOneStatement(
   ctx: { db: Database; services: ApiServices },
-  change: SQL,
+  change: ChangeTemplate,
   event: EventStatement,
 ): Promise<void> {
   const write = (db: Queryable) =>
-    // Prepared: its text is the same for every change of one shape (the values are parameters).
-    executeHotRows<{ deliveries: number }>(
+    executeHotTemplate<{ deliveries: number }>(
       db,
-      sql`with herald_change as (${change}), ${event.ctes} select ${event.deliveryCount} as deliveries`,
+      `${change.key}\n${event.shape}`,
+      (value) =>
+        sql`with herald_change as (${change.build(value)}), ${event.ctes(value)} select ${event.deliveryCount()} as deliveries`,
+      { ...change.values, ...event.values },
     );
   // In a request's transaction (an Idempotency-Key on PostgreSQL), behind a savepoint as
   // `changeWithEvents` is: a refused change (email taken) leaves the transaction usable for

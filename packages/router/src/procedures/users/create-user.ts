@@ -1,9 +1,9 @@
 import { isUniqueViolation, newId, type users } from '@herald/db';
 import { eventStatement } from '@herald/delivery';
-import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { apiError } from '../../errors';
+import type { ChangeTemplate } from '../../services/change-with-events';
 import { changeWithEventInOneStatement } from '../../services/change-with-events';
 import { hashPassword } from '../../services/passwords';
 import { projectProcedure } from '../../trpc/init';
@@ -69,10 +69,28 @@ export const createUser = projectProcedure
     }
   });
 
-/** The INSERT of a new user, as SQL to embed in the statement that also records its event. */
-function insertUser(row: typeof users.$inferSelect): SQL {
-  return sql`insert into users (id, project_id, email, name, password_hash, roles, metadata, status, created_at, updated_at)
-    values (${row.id}, ${row.projectId}, ${row.email}, ${row.name}, ${row.passwordHash},
-            array(select jsonb_array_elements_text(${JSON.stringify(row.roles)}::jsonb)), ${JSON.stringify(row.metadata)}::jsonb,
-            ${row.status}, ${row.createdAt.toISOString()}::timestamptz, ${row.updatedAt.toISOString()}::timestamptz)`;
+/** The INSERT of a new user, to embed in the statement that also records its event. */
+function insertUser(row: typeof users.$inferSelect): ChangeTemplate {
+  return {
+    key: 'users.create',
+    build: (value) => {
+      const v = (name: string) => value(`user_${name}`);
+      return sql`insert into users (id, project_id, email, name, password_hash, roles, metadata, status, created_at, updated_at)
+        values (${v('id')}, ${v('project')}, ${v('email')}, ${v('name')}::text, ${v('password_hash')}::text,
+                array(select jsonb_array_elements_text(${v('roles')}::jsonb)), ${v('metadata')}::jsonb,
+                ${v('status')}, ${v('created_at')}::timestamptz, ${v('updated_at')}::timestamptz)`;
+    },
+    values: {
+      user_id: row.id,
+      user_project: row.projectId,
+      user_email: row.email,
+      user_name: row.name,
+      user_password_hash: row.passwordHash,
+      user_roles: JSON.stringify(row.roles),
+      user_metadata: JSON.stringify(row.metadata),
+      user_status: row.status,
+      user_created_at: row.createdAt.toISOString(),
+      user_updated_at: row.updatedAt.toISOString(),
+    },
+  };
 }
