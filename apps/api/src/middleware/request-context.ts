@@ -53,9 +53,9 @@ export function requestContext(logger: Logger) {
 /**
  * A header for this request's answer, whatever makes it (`X-Request-Id`, `RateLimit`): kept in a
  * plain object, not Hono's `c.header`. The hot answers are built by `answerJson` with their headers
- * as a plain object, which @hono/node-server writes as it is; one `c.header` call makes every
- * answer build a WHATWG `Headers` and @hono/node-server read it back (~5 % of a read's CPU).
- * Names in lower case.
+ * as a plain object, which @hono/node-server writes as it is; one `c.header` call makes the answer
+ * build a WHATWG `Headers` and @hono/node-server read it back (1.4–2.6 µs per answer in a
+ * micro-benchmark on the bench host, more in a busy process). Names in lower case.
  */
 export function setAnswerHeader(c: Context<HeraldEnv>, name: string, value: string): void {
   const headers = c.get('answerHeaders');
