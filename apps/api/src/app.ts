@@ -145,10 +145,8 @@ export function createApp(options: CreateAppOptions) {
       onError: hooks.onError,
       responseMeta: hooks.responseMeta,
     });
-    // Rebuilt through the context so the headers middleware set before the
-    // handler ran (X-Request-Id, RateLimit-*) reach tRPC responses too:
-    // Hono only merges them into responses it creates itself.
-    return c.newResponse(response.body, response);
+    // X-Request-Id and RateLimit-* are added to it by `requestContext` (`setAnswerHeader`).
+    return response;
   });
   return app;
 }

@@ -94,8 +94,8 @@ function callBudget(granted: number, retryAfterSeconds: number, policy: string):
  * other request one. `endpoint` is tRPC's mount path.
  */
 export function trpcCallsOf(c: Context, endpoint = '/trpc'): number {
-  // Hono's path is the request's own (no dot segments resolved): only requests it routes under the
-  // mount path reach tRPC, and the others (every REST call) need no URL parsed.
+  // Hono routes by this path: a request whose URL is under the mount path has it under the mount
+  // path too, so the others (every REST call) need no URL parsed.
   if (!c.req.path.startsWith(`${endpoint}/`)) return 1;
   const url = new URL(c.req.url);
   if (url.searchParams.get('batch') !== '1' || !url.pathname.startsWith(`${endpoint}/`)) return 1;

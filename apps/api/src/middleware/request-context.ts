@@ -35,7 +35,7 @@ export function requestContext(logger: Logger) {
     c.set('answerHeaders', headers);
     const started = performance.now();
     await next();
-    if (!carrying.has(c.res)) for (const name in headers) c.header(name, headers[name]);
+    if (!carrying.has(c.res)) addAnswerHeaders(c, headers);
     if (!logger.isLevelEnabled('info')) return;
     logger.info(
       {
@@ -51,6 +51,21 @@ export function requestContext(logger: Logger) {
 }
 
 /**
+ * The answer headers on an answer not built by `answerJson`, in place (as Hono's own header
+ * middlewares do): a header the answer sets itself wins. `c.header` instead would rebuild the
+ * whole answer once per header.
+ */
+function addAnswerHeaders(c: Context<HeraldEnv>, headers: Record<string, string>): void {
+  try {
+    const answered = c.res.headers;
+    for (const name in headers) if (!answered.has(name)) answered.set(name, headers[name]!);
+  } catch {
+    // Immutable headers (an answer passed through from `fetch`): rebuilt with them.
+    for (const name in headers) c.header(name, headers[name]);
+  }
+}
+
+/**
  * A header for this request's answer, whatever makes it (`X-Request-Id`, `RateLimit`): kept in a
  * plain object, not Hono's `c.header`. The hot answers are built by `answerJson` with their headers
  * as a plain object, which @hono/node-server writes as it is; one `c.header` call makes the answer
@@ -59,7 +74,7 @@ export function requestContext(logger: Logger) {
  */
 export function setAnswerHeader(c: Context<HeraldEnv>, name: string, value: string): void {
   const headers = c.get('answerHeaders');
-  if (headers) headers[name] = value;
+  if (headers) headers[name.toLowerCase()] = value;
   else c.header(name, value); // outside requestContext (a sub-app tested alone)
 }
 
@@ -74,7 +89,10 @@ export function answerJson(
   status: ContentfulStatusCode,
   extra?: Record<string, string>,
 ): Response {
-  const headers = { ...c.get('answerHeaders'), ...extra, 'content-type': 'application/json' };
+  const answerHeaders = c.get('answerHeaders');
+  // Outside requestContext (a sub-app tested alone) the headers went through `c.header`.
+  if (!answerHeaders) return c.json(data as object, status, extra);
+  const headers = { ...answerHeaders, ...extra, 'content-type': 'application/json' };
   const response = new Response(JSON.stringify(data), { status, headers });
   carrying.add(response);
   return response;
