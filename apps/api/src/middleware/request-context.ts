@@ -79,20 +79,15 @@ export function setAnswerHeader(c: Context<HeraldEnv>, name: string, value: stri
 }
 
 /**
- * A JSON answer with the answer headers (`setAnswerHeader`) and `extra` in it. Headers set with
+ * A JSON answer with the answer headers (`setAnswerHeader`) in it. Headers set with
  * `c.header` before it are not in it: on the paths that use it (a procedure's result, over REST or
  * tRPC), nothing sets any.
  */
-export function answerJson(
-  c: Context<HeraldEnv>,
-  data: unknown,
-  status: ContentfulStatusCode,
-  extra?: Record<string, string>,
-): Response {
+export function answerJson(c: Context<HeraldEnv>, data: unknown, status: ContentfulStatusCode): Response {
   const answerHeaders = c.get('answerHeaders');
   // Outside requestContext (a sub-app tested alone) the headers went through `c.header`.
-  if (!answerHeaders) return c.json(data as object, status, extra);
-  const headers = { ...answerHeaders, ...extra, 'content-type': 'application/json' };
+  if (!answerHeaders) return c.json(data as object, status);
+  const headers = { ...answerHeaders, 'content-type': 'application/json' };
   const response = new Response(JSON.stringify(data), { status, headers });
   carrying.add(response);
   return response;
