@@ -48,6 +48,8 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
     expect(row!.lastError).toMatch(/http_status/);
     expect(receiver.requests.map((r) => r.webhookId)).toEqual(Array(4).fill(row!.eventId));
     expect((await p.delivery(row!.id)).attempts.map((a) => a.attemptNumber)).toEqual([1, 2, 3, 4]);
+    // Counted once the outcome's commit returns to the dispatcher, which can be after the row reads as failed.
+    await waitFor(() => h.dispatcher.metrics.outcomeCount('failed') > 0, { message: 'the failed outcome counted' });
     expect(h.dispatcher.metrics.outcomeCount('retrying')).toBe(3);
     expect(h.dispatcher.metrics.outcomeCount('failed')).toBe(1);
   });
