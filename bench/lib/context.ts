@@ -33,7 +33,7 @@ export const fullScale: Scale = {
   dispatchMin: 1000,
   dispatchMax: 20_000,
   concurrency: 64,
-  batchSize: 32,
+  batchSize: 64,
   apiDurationMs: 2500,
   apiConcurrency: 32,
   hashCount: 8,

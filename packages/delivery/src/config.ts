@@ -8,6 +8,11 @@ export interface DispatcherConfig {
   concurrency: number;
   /** Most deliveries taken by one claim query. */
   batchSize: number;
+  /**
+   * Deliveries a claim may take beyond the free slots; they wait in this process for the next slot,
+   * and one not started within `(leaseMs - requestTimeoutMs) / 2` is left to its lease. See send-slots.ts.
+   */
+  prefetch: number;
   requestTimeoutMs: number;
   /** Must outlast the request timeout, or a slow receiver gets duplicates. */
   leaseMs: number;
@@ -37,7 +42,8 @@ export interface DispatcherConfig {
 
 export const defaultDispatcherConfig: DispatcherConfig = {
   concurrency: 64,
-  batchSize: 32,
+  batchSize: 64,
+  prefetch: 64,
   requestTimeoutMs: 15_000,
   leaseMs: 45_000,
   pollIntervalMs: 1_000,
@@ -80,6 +86,7 @@ export function dispatcherConfigFromEnv(env: Env = process.env): DispatcherConfi
   return {
     concurrency: envInt(env, 'HERALD_DISPATCH_CONCURRENCY', d.concurrency),
     batchSize: envInt(env, 'HERALD_DISPATCH_BATCH', d.batchSize),
+    prefetch: envInt(env, 'HERALD_DISPATCH_PREFETCH', d.prefetch, { min: 0 }),
     requestTimeoutMs,
     leaseMs,
     pollIntervalMs: envDuration(env, 'HERALD_POLL_INTERVAL', d.pollIntervalMs, { min: 1 }),

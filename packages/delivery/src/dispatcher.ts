@@ -11,6 +11,7 @@ import type { Resolver } from './http/ssrf';
 import { runMaintenance } from './maintenance';
 import { envelopeBody, webhookHeaders } from './message';
 import { DispatcherMetrics } from './metrics';
+import { claimCaps, SendSlots } from './send-slots';
 import type { ClaimedDelivery } from './sql/claim';
 import { claimDueDeliveries } from './sql/claim';
 import { SLOW_AFTER_TIMEOUTS } from './sql/finish';
@@ -92,10 +93,25 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     retryPolicy: config.retryPolicy,
     failureWindowMs: config.failureWindowMs,
   });
-  /** Every delivery until its outcome is written (stop and idle wait for them). */
+  /** Every delivery sent until its outcome is written (stop and idle wait for them). */
   const inFlight = new Set<Promise<void>>();
-  let sending = 0;
-  const inFlightByProject = new Map<string, number>();
+  const sendShare = Math.max(1, Math.ceil((config.concurrency * config.projectSharePercent) / 100));
+  // Alone, a project may use all but an eighth of the slots: a newcomer always finds some free.
+  // (A quarter held back cost a lone project ~5 % of dispatch throughput; an eighth keeps the
+  // noisy-neighbour p99 at tens of ms.)
+  const sendSolo = Math.max(1, config.concurrency - Math.ceil(config.concurrency / 8));
+  // A claimed delivery starts only within this long of its claim, so that a whole request still
+  // fits in its lease, with half the margin to spare for the claim's own round trip.
+  const maxWaitMs = (config.leaseMs - config.requestTimeoutMs) / 2;
+  const prefetch = config.prefetch;
+  const slots = new SendSlots<ClaimedDelivery>(
+    { concurrency: config.concurrency, prefetch, projectShare: sendShare, projectSolo: sendSolo, maxWaitMs },
+    (delivery) => send(delivery),
+    (delivery) => {
+      metrics.recordOutcome('lease_expired_waiting');
+      logger.warn({ deliveryId: delivery.id }, 'claimed delivery waited too long for a slot: left to its lease');
+    },
+  );
   const limits = {
     slowEndpointMaxInFlight: config.endpointMaxInFlight,
     // The slots and the outcomes that may wait behind them: the count is of deliveries in flight in
@@ -103,12 +119,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     fastEndpointMaxInFlight: config.fastEndpointMaxInFlight ?? (1 + UNWRITTEN_PER_SLOT) * config.concurrency,
     slowAfterMs: config.slowEndpointAfterMs,
     timeoutsForOneSlot: SLOW_AFTER_TIMEOUTS,
-    projectShare: Math.max(1, Math.ceil((config.concurrency * config.projectSharePercent) / 100)),
-    // Alone, a project may use all but an eighth of the slots: a newcomer always finds some free.
-    // (A quarter held back cost a lone project ~5 % of dispatch throughput; an eighth keeps the
-    // noisy-neighbour p99 at tens of ms.)
-    projectSolo: Math.max(1, config.concurrency - Math.ceil(config.concurrency / 8)),
-    inFlightByProject,
+    // Counted against what a project holds here, sending or waiting (see send-slots.ts).
+    ...claimCaps(config.concurrency, prefetch, config.projectSharePercent),
+    inFlightByProject: slots.held,
   };
   const refillAt = Math.max(1, Math.min(config.batchSize, Math.floor(config.concurrency / 4)));
   let running = false;
@@ -120,7 +133,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   let lastClaimCapped = false;
   // Slots one project alone may not take (kept for newcomers): waiting for a batch worth beyond
   // them avoids a claim per finished delivery while a lone project sits at its cap.
-  const reserve = config.concurrency - limits.projectSolo;
+  const reserve = config.concurrency + prefetch - limits.projectSolo;
   let pollTimer: NodeJS.Timeout | null = null;
   let windowTimer: NodeJS.Timeout | null = null;
   let maintenanceTimer: NodeJS.Timeout | null = null;
@@ -186,11 +199,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
-  /** Free slots: a slot is a request (a delivery claimed and not answered yet). */
+  /** What a claim may take: free slots (a slot is a request not answered yet) and room to wait for one. */
   function freeSlots(): number {
     // A delivery whose answer is being written holds no slot, but at most UNWRITTEN_PER_SLOT per
     // slot wait at once: a slow database holds claiming back instead of piling up outcomes.
-    return Math.min(config.concurrency - sending, (1 + UNWRITTEN_PER_SLOT) * config.concurrency - inFlight.size);
+    return Math.min(
+      slots.claimable(),
+      (1 + UNWRITTEN_PER_SLOT) * config.concurrency - inFlight.size - slots.waitingCount,
+    );
   }
 
   /**
@@ -202,10 +218,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     if ((!lastClaimEmpty || lastClaimCapped) && (freeSlots() >= wanted || inFlight.size === 0)) void kick();
   }
 
+  /** A claimed delivery: sent now, or once a slot frees (send-slots.ts). */
   function track(delivery: ClaimedDelivery) {
-    const project = delivery.projectId;
-    inFlightByProject.set(project, (inFlightByProject.get(project) ?? 0) + 1);
-    sending += 1;
+    slots.add(delivery);
+  }
+
+  function send(delivery: ClaimedDelivery) {
     let answered = false;
     // The slot goes back once the receiver has answered, not once the outcome is committed: the
     // write waits for the group commit (~7 ms under load against ~3 ms for the request), and a
@@ -213,10 +231,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     const release = () => {
       if (answered) return;
       answered = true;
-      sending -= 1;
-      const left = (inFlightByProject.get(project) ?? 1) - 1;
-      if (left > 0) inFlightByProject.set(project, left);
-      else inFlightByProject.delete(project);
+      slots.answered(delivery);
       refill();
     };
     const work = deliver(delivery, release);
@@ -347,6 +362,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       await unsubscribe?.().catch(() => {});
       unsubscribe = null;
       while (claiming) await new Promise((r) => setTimeout(r, 5));
+      // Claimed but not sent: given back with the other unused leases below.
+      slots.clear();
       await Promise.allSettled([...inFlight]);
       await releaseLeases(options.db, workerId).catch(() => 0);
       await sender.close();

@@ -1,0 +1,119 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { claimCaps, SendSlots } from '../src/send-slots';
+
+type Item = { id: number; projectId: string };
+
+function slotsFor(options: {
+  concurrency?: number;
+  prefetch?: number;
+  share?: number;
+  solo?: number;
+  maxWaitMs?: number;
+}) {
+  let clock = 0;
+  const started: Item[] = [];
+  const expired: Item[] = [];
+  const slots = new SendSlots<Item>(
+    {
+      concurrency: options.concurrency ?? 4,
+      prefetch: options.prefetch ?? 4,
+      projectShare: options.share ?? 2,
+      projectSolo: options.solo ?? 3,
+      maxWaitMs: options.maxWaitMs ?? 1_000,
+    },
+    (item) => started.push(item),
+    (item) => expired.push(item),
+    () => clock,
+  );
+  return { slots, started, expired, tick: (ms: number) => (clock += ms) };
+}
+
+describe('SendSlots', () => {
+  it('starts a delivery at once while its project is under its solo cap, and queues the rest in claim order', () => {
+    const { slots, started } = slotsFor({});
+    for (let id = 1; id <= 5; id++) slots.add({ id, projectId: 'a' });
+    expect(started.map((i) => i.id)).toEqual([1, 2, 3]); // solo cap 3 of 4 slots: one kept for a newcomer
+    expect(slots.waitingCount).toBe(2);
+    expect(slots.claimable()).toBe(4 + 4 - 3 - 2);
+    expect(slots.held.get('a')).toBe(5);
+    slots.answered(started[0]!);
+    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 4]);
+    expect(slots.held.get('a')).toBe(4);
+  });
+
+  it('gives a newcomer the slot kept for it, and holds the first project to its share while both are here', () => {
+    const { slots, started } = slotsFor({});
+    for (let id = 1; id <= 6; id++) slots.add({ id, projectId: 'a' });
+    slots.add({ id: 100, projectId: 'b' });
+    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100]);
+    // a sends on 3 slots, over its share of 2 now that b is here: a's answers free slots, not a's turns.
+    slots.answered(started[0]!);
+    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100]);
+    slots.add({ id: 101, projectId: 'b' });
+    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100, 101]);
+    slots.answered(started[1]!);
+    slots.answered(started[2]!);
+    // a is down to 0 sending: its waiting deliveries go again, up to its share.
+    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100, 101, 4, 5]);
+  });
+
+  it('drops a delivery that waited past maxWaitMs, unsent, and frees what it held', () => {
+    const { slots, started, expired, tick } = slotsFor({ maxWaitMs: 500 });
+    for (let id = 1; id <= 4; id++) slots.add({ id, projectId: 'a' });
+    tick(501);
+    slots.answered(started[0]!);
+    expect(expired.map((i) => i.id)).toEqual([4]);
+    expect(started.map((i) => i.id)).toEqual([1, 2, 3]);
+    expect(slots.held.get('a')).toBe(2);
+    expect(slots.waitingCount).toBe(0);
+  });
+
+  it('clear() drops every waiting delivery and what it held', () => {
+    const { slots } = slotsFor({});
+    for (let id = 1; id <= 6; id++) slots.add({ id, projectId: 'a' });
+    expect(slots.clear().map((i) => i.id)).toEqual([4, 5, 6]);
+    expect(slots.held.get('a')).toBe(3);
+    expect(slots.claimable()).toBe(5);
+  });
+
+  it('never sends on more slots than it has, nor a project beyond its cap, whatever the order of events', () => {
+    fc.assert(
+      fc.property(
+        // Mostly one project, so that it runs alone long enough to reach its solo cap.
+        fc.array(fc.constantFrom('a', 'a', 'a', 'a', 'b', 'c', 'answer', 'answer'), { maxLength: 200 }),
+        (events) => {
+          const sending: Item[] = [];
+          const slots = new SendSlots<Item>(
+            { concurrency: 6, prefetch: 6, projectShare: 3, projectSolo: 5, maxWaitMs: 1e9 },
+            (item) => sending.push(item),
+            () => {},
+          );
+          let id = 0;
+          for (const event of events) {
+            if (event === 'answer') {
+              const item = sending.shift();
+              if (item) slots.answered(item);
+            } else if (slots.claimable() > 0) slots.add({ id: id++, projectId: event });
+            expect(sending.length).toBe(slots.sending);
+            expect(slots.sending).toBeLessThanOrEqual(6);
+            expect(slots.claimable()).toBeGreaterThanOrEqual(0);
+            for (const project of ['a', 'b', 'c']) {
+              const n = sending.filter((i) => i.projectId === project).length;
+              expect(n).toBeLessThanOrEqual(5);
+            }
+            // Nothing waits while a slot is free and its project may use it.
+            const held = [...slots.held.values()].reduce((x, y) => x + y, 0);
+            expect(held).toBe(slots.sending + slots.waitingCount);
+          }
+        },
+      ),
+    );
+  });
+
+  it('claimCaps scales the send caps to slots plus prefetch', () => {
+    expect(claimCaps(64, 64, 50)).toEqual({ projectShare: 64, projectSolo: 120 });
+    expect(claimCaps(64, 0, 50)).toEqual({ projectShare: 32, projectSolo: 56 });
+    expect(claimCaps(1, 0, 1)).toEqual({ projectShare: 1, projectSolo: 1 });
+  });
+});
