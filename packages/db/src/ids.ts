@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 // Crockford base32: sortable as plain ASCII, no ambiguous letters.
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
@@ -21,6 +21,24 @@ export function idPattern(kind: IdKind): RegExp {
   return new RegExp(`^${idPrefixes[kind]}_[0-9a-z]{26}$`);
 }
 
+/**
+ * Random bytes for ids, drawn from the CSPRNG 4 KiB at a time: one `getrandom` call per 409 ids
+ * instead of one per id (`randomBytes(10)` was 2.8 % of the dispatcher's CPU, an attempt id per
+ * delivery). Ids are never secrets; they only have to be unique.
+ */
+const RANDOM_POOL_BYTES = 4096;
+const randomPool = new Uint8Array(RANDOM_POOL_BYTES);
+let randomPoolAt = RANDOM_POOL_BYTES;
+
+function random10(): Uint8Array {
+  if (randomPoolAt + 10 > RANDOM_POOL_BYTES) {
+    randomFillSync(randomPool);
+    randomPoolAt = 0;
+  }
+  randomPoolAt += 10;
+  return randomPool.slice(randomPoolAt - 10, randomPoolAt);
+}
+
 let lastMs = 0;
 let lastRandom: Uint8Array = new Uint8Array(10);
 
@@ -35,7 +53,7 @@ export function newId(kind: IdKind, now = Date.now()): string {
     random = incremented(lastRandom);
     now = lastMs;
   } else {
-    random = randomBytes(10);
+    random = random10();
   }
   lastMs = now;
   lastRandom = random;
@@ -48,7 +66,7 @@ export function newId(kind: IdKind, now = Date.now()): string {
  * history tables: an event's deliveries, a delivery's attempts.
  */
 export function newIdAt(kind: IdKind, ms: number): string {
-  return `${idPrefixes[kind]}_${encodeTime(ms)}${encodeRandom(randomBytes(10))}`;
+  return `${idPrefixes[kind]}_${encodeTime(ms)}${encodeRandom(random10())}`;
 }
 
 /**

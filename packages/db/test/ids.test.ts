@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { idTimestamp, newId } from '../src/ids';
+import { idTimestamp, newId, newIdAt } from '../src/ids';
 
 describe('newId', () => {
   it('prefixes ids with their kind', () => {
@@ -25,5 +25,13 @@ describe('newId', () => {
     const at = Date.now() + 10_000;
     expect(idTimestamp(newId('user', at))?.getTime()).toBe(at);
     expect(idTimestamp('usr_nope')).toBeNull();
+  });
+
+  it('newIdAt draws fresh random bits for every id, across refills of its random pool', () => {
+    // 10,000 ids at one millisecond: about 25 refills of the 4 KiB pool, 10 bytes per id.
+    const ids = Array.from({ length: 10_000 }, () => newIdAt('attempt', 1_700_000_000_000));
+    expect(new Set(ids).size).toBe(ids.length);
+    const randomParts = new Set(ids.map((id) => id.slice(-16)));
+    expect(randomParts.size).toBe(ids.length);
   });
 });
