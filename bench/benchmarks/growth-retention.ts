@@ -124,6 +124,9 @@ export async function runRetentionWhileDispatching(
     ctx.log(
       `  retention run: ${fmt(result.seconds, 2)} s, dropped ${report.dropped.length} days, kept ${report.kept.length}, deferred ${report.deferred.length}, ` +
         `payloads expired ${report.expiredPayloads.events} events / ${report.expiredPayloads.attempts} attempts; ` +
+        `steps ${Object.entries(report.stepMs)
+          .map(([step, ms]) => `${step} ${ms} ms`)
+          .join(', ')}; ` +
         `history ${gb(total(bytesBefore))} → ${gb(total(result.bytesAfter))}; ` +
         `dispatch ${fmt(result.rateDuring)}/s during, ${fmt(result.rateBefore)}/s before`,
     );

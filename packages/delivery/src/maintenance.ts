@@ -51,6 +51,8 @@ export interface MaintenanceReport {
   blockedByDefault: string[];
   /** Events whose payload, and attempts whose response excerpt, were cleared by payload retention. */
   expiredPayloads: { events: number; attempts: number };
+  /** Wall time of each step, ms: partitions ahead, finding and detaching the days, dropping their tables (pauses included), payload expiry. */
+  stepMs: { partitions: number; detach: number; drop: number; payloads: number };
 }
 
 /**
@@ -71,6 +73,13 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     partitionsDeferred: false,
     blockedByDefault: [],
     expiredPayloads: { events: 0, attempts: 0 },
+    stepMs: { partitions: 0, detach: 0, drop: 0, payloads: 0 },
+  };
+  let stepStarted = performance.now();
+  const stepDone = (step: keyof MaintenanceReport['stepMs']) => {
+    const now = performance.now();
+    report.stepMs[step] = Math.round(now - stepStarted);
+    stepStarted = now;
   };
   const locked = async <T>(step: (tx: Database) => Promise<T>): Promise<T | null> =>
     db.transaction(async (tx) => {
@@ -105,6 +114,7 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     );
   }
 
+  stepDone('partitions');
   const cutoff = new Date(now.getTime() - options.retentionMs);
   const past = await daysPastRetention(db, cutoff);
   // Which days queued deliveries keep, without locking the tables; then two short detaches for all
@@ -134,6 +144,7 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
   // The detached days' files go last (and what a run that died left detached), a day per
   // transaction that locks only its tables: the dispatchers' tables are not held while files are unlinked.
   // Busy: the next run drops them.
+  stepDone('detach');
   const released = await givingWay(() => locked((tx) => releaseDetachedHistory(tx).then(() => true)));
   const detached = released === true ? await locked((tx) => detachedHistory(tx)) : null;
   let pause = 0;
@@ -155,16 +166,18 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     );
   }
 
+  stepDone('drop');
   if (options.payloadRetentionMs !== undefined) {
     const payloadCutoff = new Date(now.getTime() - options.payloadRetentionMs);
     const expired = await locked((tx) => expirePayloads(tx, payloadCutoff));
     if (expired) report.expiredPayloads = expired;
   }
+  stepDone('payloads');
 
   const log = options.logger;
   if (report.created.length || report.dropped.length || report.expiredPayloads.events) {
-    const { created, dropped, expiredPayloads } = report;
-    log?.info({ created, dropped, expiredPayloads }, 'history maintained');
+    const { created, dropped, expiredPayloads, stepMs } = report;
+    log?.info({ created, dropped, expiredPayloads, stepMs }, 'history maintained');
   }
   for (const kept of report.kept) {
     log?.warn(
