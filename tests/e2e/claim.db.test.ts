@@ -47,6 +47,19 @@ describeDb('claiming due deliveries (leases and SKIP LOCKED)', (t) => {
     await t.db.update(deliveries).set({ status: 'failed', leaseOwner: null }).where(eq(deliveries.projectId, p.id));
   });
 
+  it('takes no more deliveries of a rate-limited endpoint than the slots free now (freeNow), and says it is rate-limited', async () => {
+    const { p, endpoint } = await queue(6);
+    await p.call(`/v1/endpoints/${endpoint.id}`, 200, { method: 'PATCH', json: { rateLimit: 100 } });
+    const claimed = await claimDueDeliveries(t.db, { limit: 10, freeNow: 2, leaseMs: 60_000, owner: 'w1' });
+    expect(claimed).toHaveLength(2);
+    expect(claimed.every((d) => d.endpoint.rateLimited)).toBe(true);
+    await p.call(`/v1/endpoints/${endpoint.id}`, 200, { method: 'PATCH', json: { rateLimit: null } });
+    const unlimited = await claimDueDeliveries(t.db, { limit: 10, freeNow: 2, leaseMs: 60_000, owner: 'w1' });
+    expect(unlimited).toHaveLength(4);
+    expect(unlimited.some((d) => d.endpoint.rateLimited)).toBe(false);
+    await t.db.update(deliveries).set({ status: 'failed', leaseOwner: null }).where(eq(deliveries.projectId, p.id));
+  });
+
   it('an expired lease makes a delivery due again; the worker that lost it cannot complete it', async () => {
     const { p } = await queue(1);
     const [mine] = await claimDueDeliveries(t.db, { limit: 1, leaseMs: 1, owner: 'slow-worker' });

@@ -116,7 +116,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     slowEndpointMaxInFlight: config.endpointMaxInFlight,
     // The slots and the outcomes that may wait behind them: the count is of deliveries in flight in
     // the database, which includes those answered whose outcome is still being written (see freeSlots).
-    fastEndpointMaxInFlight: config.fastEndpointMaxInFlight ?? (1 + UNWRITTEN_PER_SLOT) * config.concurrency,
+    // (and those claimed ahead, waiting for a slot).
+    fastEndpointMaxInFlight: config.fastEndpointMaxInFlight ?? (1 + UNWRITTEN_PER_SLOT) * config.concurrency + prefetch,
     slowAfterMs: config.slowEndpointAfterMs,
     timeoutsForOneSlot: SLOW_AFTER_TIMEOUTS,
     // Counted against what a project holds here, sending or waiting (see send-slots.ts).
@@ -179,6 +180,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           const claimed = await claimDueDeliveries(options.db, {
             window: await queueWindow(),
             limit,
+            freeNow: slots.freeSlots(),
             leaseMs: config.leaseMs,
             owner: workerId,
             limits,
@@ -205,7 +207,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     // slot wait at once: a slow database holds claiming back instead of piling up outcomes.
     return Math.min(
       slots.claimable(),
-      (1 + UNWRITTEN_PER_SLOT) * config.concurrency - inFlight.size - slots.waitingCount,
+      (1 + UNWRITTEN_PER_SLOT) * config.concurrency + prefetch - inFlight.size - slots.waitingCount,
     );
   }
 
@@ -220,7 +222,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   /** A claimed delivery: sent now, or once a slot frees (send-slots.ts). */
   function track(delivery: ClaimedDelivery) {
-    slots.add(delivery);
+    slots.add(delivery, { front: delivery.endpoint.rateLimited });
   }
 
   function send(delivery: ClaimedDelivery) {
@@ -352,6 +354,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     },
     async stop() {
       running = false;
+      // Claimed but not sent: given back with the other unused leases below (again once the last
+      // claim has returned).
+      slots.clear();
       if (pollTimer) clearInterval(pollTimer);
       pollTimer = null;
       if (windowTimer) clearInterval(windowTimer);
@@ -362,7 +367,6 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       await unsubscribe?.().catch(() => {});
       unsubscribe = null;
       while (claiming) await new Promise((r) => setTimeout(r, 5));
-      // Claimed but not sent: given back with the other unused leases below.
       slots.clear();
       await Promise.allSettled([...inFlight]);
       await releaseLeases(options.db, workerId).catch(() => 0);

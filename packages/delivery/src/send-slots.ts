@@ -10,9 +10,12 @@
  *
  * Fairness holds at both steps: a claim counts what a project holds here (sending and waiting)
  * against its caps scaled to slots plus prefetch (`claimCaps`), and a waiting delivery starts only
- * while its project sends fewer than its share of the slots (all but an eighth while it is the
- * only project here). A delivery waiting longer than `maxWaitMs` is dropped unsent: its lease
- * would run out mid-request, so it is left to come due again (as after a crash), never sent twice.
+ * while its project sends on fewer than its share of the slots, or all but an eighth of them while
+ * no other project has a delivery waiting here (one only sending needs no slot). A delivery
+ * waiting longer than `maxWaitMs` is dropped unsent: its lease would run out mid-request, so it is
+ * left to come due again (as after a crash), never sent twice. One added with `front` (an endpoint
+ * with a rate limit: its tokens were spent by the claim) goes ahead of those waiting, so its
+ * sends follow its claim as closely as slots allow.
  */
 export interface SendSlotsOptions {
   concurrency: number;
@@ -28,6 +31,7 @@ export class SendSlots<T extends { projectId: string }> {
   /** Deliveries claimed and not answered yet (sending or waiting), by project: what claims count. */
   readonly held = new Map<string, number>();
   private readonly sendingBy = new Map<string, number>();
+  private readonly waitingBy = new Map<string, number>();
   private waiting: Array<{ item: T; at: number }> = [];
   private sendingCount = 0;
 
@@ -46,15 +50,27 @@ export class SendSlots<T extends { projectId: string }> {
     return this.waiting.length;
   }
 
-  /** Deliveries a claim may take now: the free slots plus the room left for waiting ones. */
+  /**
+   * Deliveries a claim may take now: the free slots plus the room left for waiting ones. Always the
+   * whole prefetch: the claims' project caps are scaled to it, and what one project cannot take of
+   * it is a newcomer's room.
+   */
   claimable(): number {
-    return this.options.concurrency + this.options.prefetch - this.sendingCount - this.waiting.length;
+    return Math.max(0, this.options.concurrency + this.options.prefetch - this.sendingCount - this.waiting.length);
+  }
+
+  /** Slots free now (what a claim may take for deliveries that should not wait). */
+  freeSlots(): number {
+    return Math.max(0, this.options.concurrency - this.sendingCount - this.waiting.length);
   }
 
   /** A claimed delivery: started at once if a slot and its project's share allow, else it waits. */
-  add(item: T): void {
+  add(item: T, { front = false } = {}): void {
     bump(this.held, item.projectId, 1);
-    this.waiting.push({ item, at: this.now() });
+    bump(this.waitingBy, item.projectId, 1);
+    const entry = { item, at: this.now() };
+    if (front) this.waiting.unshift(entry);
+    else this.waiting.push(entry);
     this.pump();
   }
 
@@ -70,12 +86,17 @@ export class SendSlots<T extends { projectId: string }> {
   clear(): T[] {
     const dropped = this.waiting.map((w) => w.item);
     this.waiting = [];
-    for (const item of dropped) bump(this.held, item.projectId, -1);
+    for (const item of dropped) {
+      bump(this.held, item.projectId, -1);
+      bump(this.waitingBy, item.projectId, -1);
+    }
     return dropped;
   }
 
-  private capOf(): number {
-    return this.held.size > 1 ? this.options.projectShare : this.options.projectSolo;
+  /** A project's share while another project has a delivery waiting for a slot, else all but the newcomers' eighth. */
+  private capOf(project: string): number {
+    const othersWaiting = this.waitingBy.size > (this.waitingBy.has(project) ? 1 : 0);
+    return othersWaiting ? this.options.projectShare : this.options.projectSolo;
   }
 
   private pump(): void {
@@ -86,10 +107,15 @@ export class SendSlots<T extends { projectId: string }> {
       const project = w.item.projectId;
       if (now - w.at > this.options.maxWaitMs) {
         bump(this.held, project, -1);
+        bump(this.waitingBy, project, -1);
         this.expire(w.item);
-      } else if (this.sendingCount < this.options.concurrency && (this.sendingBy.get(project) ?? 0) < this.capOf()) {
+      } else if (
+        this.sendingCount < this.options.concurrency &&
+        (this.sendingBy.get(project) ?? 0) < this.capOf(project)
+      ) {
         this.sendingCount += 1;
         bump(this.sendingBy, project, 1);
+        bump(this.waitingBy, project, -1);
         this.start(w.item);
       } else kept.push(w);
     }

@@ -42,20 +42,38 @@ describe('SendSlots', () => {
     expect(slots.held.get('a')).toBe(4);
   });
 
-  it('gives a newcomer the slot kept for it, and holds the first project to its share while both are here', () => {
+  it('gives a newcomer the slot kept for it, and holds the first project to its share while the newcomer waits', () => {
     const { slots, started } = slotsFor({});
     for (let id = 1; id <= 6; id++) slots.add({ id, projectId: 'a' });
     slots.add({ id: 100, projectId: 'b' });
     expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100]);
-    // a sends on 3 slots, over its share of 2 now that b is here: a's answers free slots, not a's turns.
+    // b only sends, nothing of it waits: a may still use all but the newcomers' slot.
     slots.answered(started[0]!);
-    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100]);
+    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100, 4]);
+    // Now b waits for a slot: a is held to its share (2), so the next free slot is b's.
     slots.add({ id: 101, projectId: 'b' });
-    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100, 101]);
+    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100, 4]);
     slots.answered(started[1]!);
-    slots.answered(started[2]!);
+    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100, 4, 101]);
     // a is down to 0 sending: its waiting deliveries go again, up to its share.
-    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100, 101, 4, 5]);
+    slots.answered(started[2]!);
+    slots.answered(started[4]!);
+    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100, 4, 101, 5, 6]);
+  });
+
+  it('puts a delivery added with front (a rate-limited endpoint) ahead of those waiting', () => {
+    const { slots, started } = slotsFor({});
+    for (let id = 1; id <= 5; id++) slots.add({ id, projectId: 'a' });
+    slots.add({ id: 50, projectId: 'a' }, { front: true });
+    slots.answered(started[0]!);
+    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 50]);
+  });
+
+  it('claimable() counts slots plus prefetch, freeSlots() slots alone', () => {
+    const { slots } = slotsFor({ prefetch: 4 });
+    for (let id = 1; id <= 2; id++) slots.add({ id, projectId: 'a' });
+    expect(slots.claimable()).toBe(6);
+    expect(slots.freeSlots()).toBe(2);
   });
 
   it('drops a delivery that waited past maxWaitMs, unsent, and frees what it held', () => {

@@ -81,6 +81,12 @@ export interface ClaimOptions {
   limits?: ClaimLimits;
   /** Where queued deliveries can be (`sql/queue-window.ts`); read from the database when not given. */
   window?: QueueWindow;
+  /**
+   * Slots free now, when `limit` also counts deliveries that will wait for a slot (the
+   * dispatcher's prefetch): an endpoint with a rate limit gets no more than these, so the tokens a
+   * claim spends are sent at once, not bunched with the next second's.
+   */
+  freeNow?: number;
 }
 
 /** The claim as one statement (exported for EXPLAIN in benchmarks and tests). */
@@ -141,8 +147,9 @@ export function claimStatement(options: ClaimOptions): SQL {
                    - (select count(*) from deliveries f
                       where f.endpoint_id = ep.id and f.status = 'in_flight' and f.next_attempt_at > now()
                         and ${within('f.id')}),
+                   -- Spent tokens are sends due now: no more than the slots free now (see ClaimOptions.freeNow).
                    case when ep.rate_limit is null then ${UNLIMITED}::int
-                        else floor(coalesce(rated.tokens, 0))::int end) end as free
+                        else least(floor(coalesce(rated.tokens, 0))::int, ${options.freeNow ?? UNLIMITED}::int) end) end as free
           from active join endpoints ep on ep.id = active.endpoint_id
           cross join lateral (select ${isSaturated(sql.raw('ep.project_id'))} and (select present from others) as resting) rest
           left join rated on rated.endpoint_id = ep.id

@@ -8,7 +8,15 @@ export interface ClaimedDelivery {
   attemptCount: number;
   scheduleOffset: number;
   event: MessageEvent;
-  endpoint: { id: string; url: string; headers: Record<string, string>; disabled: boolean; timeoutsInRow: number };
+  endpoint: {
+    id: string;
+    url: string;
+    headers: Record<string, string>;
+    disabled: boolean;
+    timeoutsInRow: number;
+    /** It has a rate limit: the claim spent its tokens, so it is sent ahead of deliveries waiting for a slot. */
+    rateLimited: boolean;
+  };
   /** Payload retention cleared the event's data: it is never sent. */
   payloadExpired: boolean;
   /** Newest first; several during a rotation's grace period. */
@@ -33,6 +41,7 @@ export interface ClaimRow extends Record<string, unknown> {
   endpoint_headers: Record<string, string>;
   endpoint_disabled: boolean;
   endpoint_timeouts_in_row: number;
+  endpoint_rate_limited: boolean;
   secrets: string[];
 }
 
@@ -47,6 +56,7 @@ export const claimedColumns = sql`c.id, c.project_id, c.attempt_count, c.schedul
                e.payload_expired_at is not null as event_payload_expired,
                ep.id as endpoint_id, ep.url as endpoint_url, ep.headers as endpoint_headers,
                ep.disabled as endpoint_disabled, ep.timeouts_in_row as endpoint_timeouts_in_row,
+               ep.rate_limit is not null as endpoint_rate_limited,
                -- Newest first: the current secret and any still in a rotation's grace period.
                coalesce((select array_agg(s.secret order by s.id desc) from endpoint_secrets s
                          where s.endpoint_id = ep.id and (s.expires_at is null or s.expires_at > now())),
@@ -73,6 +83,7 @@ export function toClaimedDelivery(row: ClaimRow): ClaimedDelivery {
       headers: row.endpoint_headers,
       disabled: row.endpoint_disabled,
       timeoutsInRow: Number(row.endpoint_timeouts_in_row),
+      rateLimited: row.endpoint_rate_limited === true,
     },
     secrets: row.secrets,
     payloadExpired: row.event_payload_expired === true,
