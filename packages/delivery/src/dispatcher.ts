@@ -95,17 +95,18 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   });
   /** Every delivery sent until its outcome is written (stop and idle wait for them). */
   const inFlight = new Set<Promise<void>>();
-  const sendShare = Math.max(1, Math.ceil((config.concurrency * config.projectSharePercent) / 100));
-  // Alone, a project may use all but an eighth of the slots: a newcomer always finds some free.
-  // (A quarter held back cost a lone project ~5 % of dispatch throughput; an eighth keeps the
-  // noisy-neighbour p99 at tens of ms.)
-  const sendSolo = Math.max(1, config.concurrency - Math.ceil(config.concurrency / 8));
   // A claimed delivery starts only within this long of its claim, so that a whole request still
   // fits in its lease, with half the margin to spare for the claim's own round trip.
   const maxWaitMs = (config.leaseMs - config.requestTimeoutMs) / 2;
   const prefetch = config.prefetch;
   const slots = new SendSlots<ClaimedDelivery>(
-    { concurrency: config.concurrency, prefetch, projectShare: sendShare, projectSolo: sendSolo, maxWaitMs },
+    // Sending: the caps over the slots alone.
+    {
+      concurrency: config.concurrency,
+      prefetch,
+      maxWaitMs,
+      ...claimCaps(config.concurrency, 0, config.projectSharePercent),
+    },
     (delivery) => send(delivery),
     (delivery) => {
       metrics.recordOutcome('lease_expired_waiting');
