@@ -24,7 +24,7 @@ export interface DispatcherConfig {
   maxResponseBytes: number;
   /** Requests in flight to one slow or timing-out endpoint, across dispatchers (an endpoint's own setting wins). */
   endpointMaxInFlight: number;
-  /** Deliveries in flight to one endpoint that answers fast; default: five times this dispatcher's concurrency (answered ones whose outcome is being written count too: up to four per slot). */
+  /** Deliveries in flight to one endpoint that answers fast; default: five times this dispatcher's concurrency plus its prefetch (answered ones whose outcome is being written count too: up to four per slot). */
   fastEndpointMaxInFlight: number | null;
   /** An endpoint whose answers average longer than this is slow. */
   slowEndpointAfterMs: number;
