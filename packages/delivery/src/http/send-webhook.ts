@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
+import { exchange } from './exchange';
 import { headerNameProblem, headerValueProblem, isSenderHeader } from './headers';
 import type { Resolver } from './ssrf';
 import { createVettingLookup, SSRF_BLOCKED_CODE, vetUrl } from './ssrf';
@@ -168,8 +169,6 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
   return Math.max(0, Math.ceil((at - now) / 1000));
 }
 
-type Body = AsyncIterable<Buffer> & { destroy(err?: Error): unknown };
-
 const NUL = /\0/g;
 const LONE_SURROGATE = /\p{Cs}/gu;
 
@@ -187,36 +186,6 @@ function clipUtf8(text: string, maxBytes: number): string {
   if (bytes.length <= maxBytes) return text;
   // Streaming mode holds back, and so drops, a sequence the cut left incomplete.
   return new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes.subarray(0, maxBytes), { stream: true });
-}
-
-/**
- * Reads at most `cap` bytes; destroys the stream beyond that so a huge body is never buffered.
- * Returns storable text of at most `cap` UTF-8 bytes (see AttemptResult.responseBody).
- */
-async function readCapped(body: Body, cap: number): Promise<string> {
-  // The WHATWG decoder turns every invalid sequence (stray continuation bytes, 0xff, encoded
-  // surrogates) into U+FFFD, so its output is well-formed; a BOM is kept as the receiver sent it.
-  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-  let text = '';
-  let taken = 0;
-  let cut = false;
-  for await (const chunk of body) {
-    const room = cap - taken;
-    const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    taken += piece.length;
-    text += decoder.decode(piece, { stream: true });
-    if (taken >= cap) {
-      // Losing the socket is cheaper than draining an unbounded body; small bodies end first.
-      cut = true;
-      body.destroy();
-      break;
-    }
-  }
-  // At the cap the final flush is skipped on purpose: a cut multi-byte sequence is dropped, not
-  // turned into U+FFFD. A body that ended on an incomplete sequence gets its U+FFFD.
-  if (!cut) text += decoder.decode();
-  // U+FFFD takes three bytes where the invalid byte or NUL took one: clip back to the cap.
-  return clipUtf8(storableText(text), cap);
 }
 
 function failure(started: number, f: Failure, statusCode: number | null = null): AttemptResult {
@@ -280,29 +249,20 @@ export function createWebhookSender(opts: WebhookSenderOptions): WebhookSender {
     headers['content-type'] = 'application/json';
     headers['user-agent'] = opts.userAgent;
 
-    const controller = new AbortController();
-    let timedOut = false;
-    // One deadline for connect + headers + body; undici's own timeouts are per phase.
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
-    let statusCode: number | null = null;
-    try {
-      const res = await agent.request({
+    const sent = exchange(
+      agent,
+      {
         origin: vetted.url.origin,
         path: `${vetted.url.pathname}${vetted.url.search}`,
         method: 'POST',
         headers,
         body: req.body,
-        signal: controller.signal,
-      });
-      statusCode = res.statusCode;
-      const retryAfterSeconds = parseRetryAfter(res.headers['retry-after']);
-      const responseBody = await readCapped(res.body, maxResponseBytes);
-      // undici returns a socket to the pool one setImmediate after the response ends; yielding
-      // once lets a caller's next sequential send (FIFO per endpoint) reuse it instead of dialing.
-      await new Promise((resolve) => setImmediate(resolve));
+      },
+      maxResponseBytes,
+      timeoutMs,
+    );
+    try {
+      const { statusCode, retryAfter, body } = await sent.answer;
       const ok = statusCode >= 200 && statusCode < 300;
       return {
         ok,
@@ -310,15 +270,14 @@ export function createWebhookSender(opts: WebhookSenderOptions): WebhookSender {
         durationMs: Math.round(performance.now() - started),
         errorClass: ok ? null : 'http_status',
         errorMessage: ok ? null : `HTTP ${statusCode}`,
-        responseBody,
-        retryAfterSeconds,
+        // U+FFFD takes three bytes where the invalid byte or NUL took one: clip back to the cap.
+        responseBody: body === '' ? '' : clipUtf8(storableText(body), maxResponseBytes),
+        retryAfterSeconds: parseRetryAfter(retryAfter),
       };
     } catch (err) {
-      const classified = classifyError(err, timedOut, timeoutMs);
+      const classified = classifyError(err, sent.timedOut(), timeoutMs);
       if (classified.refusal !== undefined) return refusal(started, req, classified);
-      return failure(started, classified, statusCode);
-    } finally {
-      clearTimeout(timer);
+      return failure(started, classified, sent.statusCode());
     }
   }
 

@@ -67,6 +67,35 @@ describe('createWebhookSender: successful deliveries', () => {
     });
   });
 
+  it('takes the answer after informational responses (103 Early Hints, 102 Processing)', async () => {
+    const server = await track(
+      startServer((_req, res) => {
+        res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+        res.writeProcessing();
+        res.writeHead(429, { 'retry-after': '7' }).end('slow down');
+      }),
+    );
+    expect(await sender().send({ url: server.url, headers: {}, body: '{}' })).toMatchObject({
+      ok: false,
+      statusCode: 429,
+      errorClass: 'http_status',
+      responseBody: 'slow down',
+      retryAfterSeconds: 7,
+    });
+    // An informational response is no answer: a connection dropped after it has no status.
+    const dropper = await track(
+      startServer((req, res) => {
+        res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
+        setTimeout(() => req.socket.destroy(), 20);
+      }),
+    );
+    expect(await sender().send({ url: dropper.url, headers: {}, body: '{}' })).toMatchObject({
+      ok: false,
+      statusCode: null,
+      errorClass: 'connection',
+    });
+  });
+
   it('caps the captured body at 4096 bytes and stops reading a 1 MB response early', async () => {
     // Writes 1 MB and never ends the response: only a reader that gives up at the cap returns.
     const server = await track(

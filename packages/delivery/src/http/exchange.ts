@@ -1,0 +1,110 @@
+import { TextDecoder } from 'node:util';
+import type { Dispatcher } from 'undici';
+
+/**
+ * One request's answer as undici's dispatch handler sees it: status, `Retry-After` and the first
+ * `cap` bytes of the body. Driving `Agent.dispatch` with this handler instead of `Agent.request`
+ * skips what the sender never needed per request: an `AsyncResource`, a Node `Readable` for the
+ * body read through an async iterator, and an `AbortSignal` with its listener.
+ */
+export type Answer = {
+  statusCode: number;
+  retryAfter: string | string[] | undefined;
+  /** The body's first `cap` bytes decoded as UTF-8 (U+FFFD for invalid bytes): a longer body is cut and its socket closed. */
+  body: string;
+};
+
+/** Why an exchange was abandoned by the sender itself (timeout, cap), never a peer's doing. */
+class Abandoned extends Error {}
+
+/**
+ * Sends one request through `agent` and settles with its answer, or rejects with undici's error
+ * (connect, parse, socket). After `timeoutMs` the promise rejects with `timedOut()` true, even
+ * while the request still waits for a socket (it is aborted as soon as it starts).
+ */
+export function exchange(
+  agent: Dispatcher,
+  options: Dispatcher.DispatchOptions,
+  cap: number,
+  timeoutMs: number,
+): { answer: Promise<Answer>; timedOut: () => boolean; statusCode: () => number | null } {
+  let timedOut = false;
+  let statusCode: number | null = null;
+  let retryAfter: string | string[] | undefined;
+  let controller: Dispatcher.DispatchController | null = null;
+  let decoder: TextDecoder | null = null;
+  let text = '';
+  let taken = 0;
+  let cut = false;
+  let settled = false;
+  let resolveAnswer!: (answer: Answer) => void;
+  let rejectAnswer!: (error: unknown) => void;
+  const answer = new Promise<Answer>((resolve, reject) => {
+    resolveAnswer = resolve;
+    rejectAnswer = reject;
+  });
+  const finish = () => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    // A body that ended on an incomplete sequence gets its U+FFFD; at the cap the cut sequence is
+    // dropped instead (no final flush).
+    if (decoder && !cut) text += decoder.decode();
+    const done: Answer = { statusCode: statusCode ?? 0, retryAfter, body: text };
+    // undici hands the socket back to its pool in a setImmediate it queues after this callback
+    // returns: settling in one queued after it lets a caller's next sequential send (FIFO per
+    // endpoint) reuse the socket instead of dialing.
+    process.nextTick(() => setImmediate(resolveAnswer, done));
+  };
+  const fail = (error: unknown) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    rejectAnswer(error);
+  };
+  // One deadline for connect + headers + body; undici's own timeouts are per phase.
+  const timer = setTimeout(() => {
+    timedOut = true;
+    fail(new Abandoned('timed out'));
+    controller?.abort(new Abandoned('timed out'));
+  }, timeoutMs);
+
+  const handler: Dispatcher.DispatchHandler = {
+    onRequestStart(started) {
+      controller = started;
+      if (timedOut) started.abort(new Abandoned('timed out'));
+    },
+    onResponseStart(_controller, status, headers) {
+      if (status < 200) return; // 1xx informational: the real answer follows
+      statusCode = status;
+      retryAfter = headers['retry-after'];
+    },
+    onResponseData(active, chunk) {
+      if (settled || cut) return;
+      const room = cap - taken;
+      const piece = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      taken += piece.length;
+      // The WHATWG decoder turns every invalid sequence into U+FFFD; a BOM is kept as sent.
+      decoder ??= new TextDecoder('utf-8', { ignoreBOM: true });
+      text += decoder.decode(piece, { stream: true });
+      if (taken >= cap) {
+        // Losing the socket is cheaper than draining an unbounded body; small bodies end first.
+        cut = true;
+        finish();
+        active.abort(new Abandoned('response body over the cap'));
+      }
+    },
+    onResponseEnd() {
+      finish();
+    },
+    onResponseError(_controller, error) {
+      fail(error);
+    },
+  };
+  try {
+    agent.dispatch(options, handler);
+  } catch (error) {
+    fail(error);
+  }
+  return { answer, timedOut: () => timedOut, statusCode: () => statusCode };
+}
