@@ -91,6 +91,10 @@ export function exchange(
         // Losing the socket is cheaper than draining an unbounded body; small bodies end first.
         cut = true;
         finish();
+        // Paused first, so undici's parser stops at this chunk: otherwise, with the whole response
+        // in one read and keep-alive off, it would go on to complete the request just aborted
+        // (undici's own handlers abort and stop the parser the same way).
+        active.pause();
         active.abort(new Abandoned('response body over the cap'));
       }
     },
