@@ -123,15 +123,17 @@ function openPostgres(url: string, options: CreateDbOptions): HeraldDb {
   const sql = pool(options.maxConnections ?? 10, 'auto');
   const db = drizzlePostgres(sql, { schema }) as unknown as Database;
   drivers.set(db, 'postgres');
-  // One connection that plans generically, opened on first use (`executeHotRows(…, 'generic')`:
-  // the dispatcher's claim), so those statements need no transaction to set it.
+  // Two connections that plan generically, opened on first use (`executeHotRows(…, 'generic')`:
+  // the dispatcher's claim and its outcome writes, one of each at a time), so those statements
+  // need no transaction to set it. Two, so a claim never queues behind an outcome write whose
+  // commit waits for a slow disk.
   let generic: { sql: postgres.Sql; db: Database } | null = null;
   let closed = false;
   genericPlanners.set(db, () => {
     // After close, statements fail on the closed pool rather than open a connection nothing ends.
     if (closed) return db;
     if (!generic) {
-      const genericSql = pool(1, 'force_generic_plan');
+      const genericSql = pool(2, 'force_generic_plan');
       // Through drizzle, so its rows are parsed as the main pool's are.
       generic = { sql: genericSql, db: drizzlePostgres(genericSql, { schema }) as unknown as Database };
     }

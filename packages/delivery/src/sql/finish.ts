@@ -135,11 +135,12 @@ async function writeOutcomes(
   // parsed once per connection. Rows are found by primary key (`id = any(…)`), and by the
   // batch's id range as well: PostgreSQL prunes partitions with the range, not with the array,
   // and each other day's partition would cost a probe per id. The batch's days are written into
-  // the text as constants too: PostgreSQL then plans the statement once per connection and text
-  // (`plan_cache_mode = auto`, see client.ts in @herald/db; planned with its values it cost ~1 ms
-  // per batch at 63 day partitions, more than half of running it), that plan reads only those
-  // days, and the id range prunes further when it runs. Ids without a time (before partitioning)
-  // leave the days out.
+  // the text as constants too, so one generic plan per text reads only those days, and the id
+  // range prunes further when it runs. It runs on the connection that plans generically (as the
+  // claim does): under `plan_cache_mode = auto` PostgreSQL kept planning it with its values at
+  // every call (3.4 ms of planning per batch, a third of PostgreSQL's CPU per delivery, seen with
+  // `log_min_duration_statement` as `bind` time). Ids without a time (before partitioning) leave
+  // the days out.
   const sorted = planned.map((p) => p.finished.delivery.id).sort();
   const first = idTimestamp(sorted[0]!);
   const last = idTimestamp(sorted.at(-1)!);
@@ -222,6 +223,7 @@ async function writeOutcomes(
           where a.delivery_id in (select d.id from deliveries d where ${byId})
         )${endpointBookkeeping}
         select id from moved`,
+    'generic',
   );
   const movedIds = new Set(moved.map((r) => r.id));
   const outcomes: Outcome[] = planned.map((p) => ({
