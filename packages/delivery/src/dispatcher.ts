@@ -113,12 +113,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       logger.warn({ deliveryId: delivery.id }, 'claimed delivery waited too long for a slot: left to its lease');
     },
   );
+  // Deliveries this dispatcher holds in flight in the database at most: sending, answered with their
+  // outcome still being written (UNWRITTEN_PER_SLOT per slot), and claimed ahead, waiting for a slot.
+  const maxHeld = (1 + UNWRITTEN_PER_SLOT) * config.concurrency + prefetch;
   const limits = {
     slowEndpointMaxInFlight: config.endpointMaxInFlight,
-    // The slots and the outcomes that may wait behind them: the count is of deliveries in flight in
-    // the database, which includes those answered whose outcome is still being written (see freeSlots).
-    // (and those claimed ahead, waiting for a slot).
-    fastEndpointMaxInFlight: config.fastEndpointMaxInFlight ?? (1 + UNWRITTEN_PER_SLOT) * config.concurrency + prefetch,
+    // Counted in the database, so it includes every delivery this dispatcher holds (see maxHeld).
+    fastEndpointMaxInFlight: config.fastEndpointMaxInFlight ?? maxHeld,
     slowAfterMs: config.slowEndpointAfterMs,
     timeoutsForOneSlot: SLOW_AFTER_TIMEOUTS,
     // Counted against what a project holds here, sending or waiting (see send-slots.ts).
@@ -206,10 +207,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   function freeSlots(): number {
     // A delivery whose answer is being written holds no slot, but at most UNWRITTEN_PER_SLOT per
     // slot wait at once: a slow database holds claiming back instead of piling up outcomes.
-    return Math.min(
-      slots.claimable(),
-      (1 + UNWRITTEN_PER_SLOT) * config.concurrency + prefetch - inFlight.size - slots.waitingCount,
-    );
+    return Math.min(slots.claimable(), maxHeld - inFlight.size - slots.waitingCount);
   }
 
   /**
