@@ -121,6 +121,20 @@ export async function runRetentionWhileDispatching(
       beforeWindowMs: t0 - from,
       backlog,
     };
+    // Where the run's loss lies: deliveries/s in 250 ms bins from 1 s before the run to its end,
+    // with the steps' ends (cumulative `stepMs`) marked.
+    const binMs = 250;
+    const bins: string[] = [];
+    let stepEnd = 0;
+    const stepEnds = Object.entries(report.stepMs).map(([step, ms]) => {
+      stepEnd += ms;
+      return { step, at: t0 + stepEnd };
+    });
+    for (let from = t0 - 1000; from < t1; from += binMs) {
+      const ends = stepEnds.filter((s) => s.at >= from && s.at < from + binMs).map((s) => `|${s.step}`);
+      bins.push(`${Math.round(rateWithin(arrivals, from, from + binMs))}${ends.join('')}`);
+    }
+    ctx.log(`  deliveries/s per ${binMs} ms from 1 s before the run (|step: that step ended): ${bins.join(' ')}`);
     ctx.log(
       `  retention run: ${fmt(result.seconds, 2)} s, dropped ${report.dropped.length} days, kept ${report.kept.length}, deferred ${report.deferred.length}, ` +
         `payloads expired ${report.expiredPayloads.events} events / ${report.expiredPayloads.attempts} attempts; ` +
