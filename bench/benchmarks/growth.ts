@@ -64,7 +64,7 @@ export async function growthBench(ctx: BenchContext): Promise<Figure[]> {
     >`select pg_size_pretty(pg_database_size(current_database())) as size`;
     ctx.log(
       `  wrote ${scale.growthRows.toLocaleString('en-US')} past deliveries (and as many attempts, ${history.events.toLocaleString('en-US')} events) ` +
-        `over ${HISTORY_DAYS} day partitions in ${fmt(history.loadSeconds, 1)} s, vacuumed and analyzed in ${fmt(history.vacuumSeconds, 1)} s (database ${size?.size})`,
+        `over ${HISTORY_DAYS} day partitions in ${fmt(history.loadSeconds, 1)} s, days past payload retention compacted, all vacuumed and analyzed in ${fmt(history.vacuumSeconds, 1)} s (database ${size?.size})`,
     );
 
     const jitOff = await turnJitOffUnlessHeraldDoes([empty, full], sqlFull);

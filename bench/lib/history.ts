@@ -3,10 +3,11 @@
  * days holds it: one partition per UTC day (created by Herald's own `createPartitionsAhead`),
  * ids minted at their row's time as `newIdAt` mints them (so each row lands in its day's
  * partition; deliveries at their event's time, attempts at their delivery's), and payloads
- * past payload retention already cleared, as the hourly maintenance would have left them.
+ * past payload retention already cleared and those days rewritten, as the hourly maintenance
+ * would have left them.
  */
 import { createDb, newId } from '@herald/db';
-import { createPartitionsAhead, defaultDispatcherConfig } from '@herald/delivery';
+import { compactHistoryTable, createPartitionsAhead, defaultDispatcherConfig } from '@herald/delivery';
 import type { Project, Sql } from './fixtures';
 import { userCreatedData } from './fixtures';
 import { monoMs } from './stats';
@@ -56,8 +57,8 @@ function idOf(prefix: string, tp: string, key: string): string {
  * out to ten endpoints, spread evenly over the `days` UTC days before today. Server-side
  * INSERT … SELECT from generate_series, one day (three statements) per transaction, two days
  * at a time. Foreign-key triggers are off for the load (`session_replication_role = replica`:
- * the rows are consistent by construction) and commits are asynchronous; then every day is
- * vacuumed (two at a time) and the tables analyzed.
+ * the rows are consistent by construction) and commits are asynchronous; then the days past
+ * payload retention are compacted, every day is vacuumed (two at a time) and the tables analyzed.
  */
 export async function loadHistory(
   sql: Sql,
@@ -123,12 +124,25 @@ export async function loadHistory(
   };
   await inLanes(days, writeDay);
   const loaded = monoMs();
-  // As autovacuum would have by the time a database is this old: the visibility map set (the
+  // Each day wholly past payload retention rewritten as Herald's maintenance rewrites it once its
+  // payloads are all cleared (packed, fresh indexes, marked), by Herald's own function. Then, as
+  // autovacuum would have by the time a database is this old: the visibility map set (the
   // index-only scans of retention's detach checks skip the heap), then the statistics.
-  await inLanes(days, async (day) => {
-    const suffix = `p${new Date(fromMs + day * DAY_MS).toISOString().slice(0, 10).replaceAll('-', '')}`;
-    for (const table of ['events', 'deliveries', 'delivery_attempts']) await sql.unsafe(`vacuum ${table}_${suffix}`);
-  });
+  const herald = await createDb({ url, migrate: false, maxConnections: LANES });
+  try {
+    await inLanes(days, async (day) => {
+      const dayMs = fromMs + day * DAY_MS;
+      const suffix = `p${new Date(dayMs).toISOString().slice(0, 10).replaceAll('-', '')}`;
+      for (const table of ['events', 'deliveries', 'delivery_attempts']) {
+        if (dayMs + DAY_MS <= payloadCutoff) {
+          await herald.db.transaction((tx) => compactHistoryTable(tx as never, `${table}_${suffix}`));
+        }
+        await sql.unsafe(`vacuum ${table}_${suffix}`);
+      }
+    });
+  } finally {
+    await herald.close();
+  }
   await sql`analyze events, deliveries, delivery_attempts`;
   return {
     deliveries: options.deliveries,

@@ -35,6 +35,7 @@ export type { ClaimedDelivery } from './sql/claim';
 export { claimDueDeliveries } from './sql/claim';
 export type { RelayClaimOptions } from './sql/claim-relay';
 export { claimRelayDeliveries, findRelayLease } from './sql/claim-relay';
+export { COMPACTED_MARKER, compactHistoryTable } from './sql/compaction';
 export { isDue } from './sql/due';
 export type { AttemptOutcome } from './sql/finish';
 export { recordAttempt, recordAttempts } from './sql/finish';

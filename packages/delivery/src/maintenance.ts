@@ -2,6 +2,7 @@ import type { Database } from '@herald/db';
 import { executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
+import { compactHistoryTable, tablesToCompact } from './sql/compaction';
 import { briefLockWaits, isLockConflict } from './sql/lock-waits';
 import { createPartition, missingPartitionsAhead } from './sql/partitions';
 import { expirePayloads } from './sql/payload-expiry';
@@ -28,6 +29,16 @@ export interface MaintenanceOptions {
   payloadRetentionMs?: number;
   /** Day partitions created ahead of today. */
   partitionsAheadDays: number;
+  /**
+   * Days past payload retention whose tables are rewritten per run, once each, to give back the
+   * space their cleared payloads held (default 1: one day a day in steady state).
+   */
+  compactDaysPerRun?: number;
+  /**
+   * Larger tables are not rewritten (default 128 MiB): readers of every day wait while one is
+   * (see `compactHistoryTable`), and their cleared payloads stay until retention drops the day.
+   */
+  compactMaxTableBytes?: number;
   /** The pause after dropping a day's tables, as a share of the time the drop took (default 0.1). */
   dropPauseRatio?: number;
   /** The clock (tests age data by moving it forward). */
@@ -51,13 +62,16 @@ export interface MaintenanceReport {
   blockedByDefault: string[];
   /** Events whose payload, and attempts whose response excerpt, were cleared by payload retention. */
   expiredPayloads: { events: number; attempts: number };
-  /** Wall time of each step, ms: partitions ahead, finding and detaching the days, dropping their tables (pauses included), payload expiry. */
-  stepMs: { partitions: number; detach: number; drop: number; payloads: number };
+  /** History tables of days past payload retention rewritten without the space of their cleared payloads. */
+  compacted: string[];
+  /** Wall time of each step, ms: partitions ahead, finding and detaching the days, dropping their tables (pauses included), payload expiry, compaction. */
+  stepMs: { partitions: number; detach: number; drop: number; payloads: number; compact: number };
 }
 
 /**
- * Creates day partitions ahead, drops the days past retention and clears payloads past payload
- * retention. One process at a time: each
+ * Creates day partitions ahead, drops the days past retention, clears payloads past payload
+ * retention and rewrites the days whose payloads are all cleared (`sql/compaction.ts`), so the
+ * space comes back before the day is dropped. One process at a time: each
  * step runs in its own short transaction under `pg_try_advisory_xact_lock`, and the run stops
  * (`ran: false`) as soon as another process holds it. Transaction-scoped, so the lock never
  * outlives a pooled connection's transaction.
@@ -73,7 +87,8 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     partitionsDeferred: false,
     blockedByDefault: [],
     expiredPayloads: { events: 0, attempts: 0 },
-    stepMs: { partitions: 0, detach: 0, drop: 0, payloads: 0 },
+    compacted: [],
+    stepMs: { partitions: 0, detach: 0, drop: 0, payloads: 0, compact: 0 },
   };
   let stepStarted = performance.now();
   const stepDone = (step: keyof MaintenanceReport['stepMs']) => {
@@ -173,11 +188,29 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     if (expired) report.expiredPayloads = expired;
   }
   stepDone('payloads');
+  if (options.payloadRetentionMs !== undefined) {
+    const payloadCutoff = new Date(now.getTime() - options.payloadRetentionMs);
+    const due = await locked((tx) =>
+      tablesToCompact(tx, payloadCutoff, {
+        limitDays: options.compactDaysPerRun ?? 1,
+        maxTableBytes: options.compactMaxTableBytes ?? DEFAULT_COMPACT_MAX_TABLE_BYTES,
+      }),
+    );
+    compacting: for (const tables of due ?? []) {
+      for (const table of tables) {
+        const done = await givingWay(() => locked((tx) => compactHistoryTable(tx, table).then(() => true)));
+        // Another process took the lock, or readers kept the table busy: the next run goes on.
+        if (done !== true) break compacting;
+        report.compacted.push(table);
+      }
+    }
+  }
+  stepDone('compact');
 
   const log = options.logger;
-  if (report.created.length || report.dropped.length || report.expiredPayloads.events) {
-    const { created, dropped, expiredPayloads, stepMs } = report;
-    log?.info({ created, dropped, expiredPayloads, stepMs }, 'history maintained');
+  if (report.created.length || report.dropped.length || report.expiredPayloads.events || report.compacted.length) {
+    const { created, dropped, expiredPayloads, compacted, stepMs } = report;
+    log?.info({ created, dropped, expiredPayloads, compacted, stepMs }, 'history maintained');
   }
   for (const kept of report.kept) {
     log?.warn(
@@ -196,6 +229,9 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
   }
   return report;
 }
+
+/** Tables larger than this are not compacted. */
+const DEFAULT_COMPACT_MAX_TABLE_BYTES = 128 * 2 ** 20;
 
 /** The pause after a day's drop, as a share of the time the drop took. */
 const DEFAULT_DROP_PAUSE_RATIO = 0.1;

@@ -69,9 +69,14 @@ function dayOf(days: HistoryDay[], id: string): HistoryDay | undefined {
 const HISTORY_DAY_TABLE = '^(events|deliveries|delivery_attempts)_(p[0-9]{8}|legacy)$';
 const historyDayTable = new RegExp(HISTORY_DAY_TABLE);
 
+/** Throws unless `name` is one of Herald's day history tables: safe to write into a statement. */
+export function assertHistoryDayTable(name: string): void {
+  if (!historyDayTable.test(name)) throw new Error(`not a history table: ${name}`);
+}
+
 /** `names` as a SQL text array literal, each checked against HISTORY_DAY_TABLE first. */
 function historyTablesArray(names: string[]): string {
-  for (const name of names) if (!historyDayTable.test(name)) throw new Error(`not a history table: ${name}`);
+  for (const name of names) assertHistoryDayTable(name);
   return `array[${names.map((name) => `'${name}'`).join(',')}]::text[]`;
 }
 
