@@ -48,7 +48,10 @@ describeDb('compaction after payload retention', (t) => {
     // One more event, its delivery still pending: it keeps its payload, so the day is not rewritten.
     await h.dispatcher.stop();
     await p.createUser();
-    await refreshQueueWindow(t.db, in8Days());
+    // The queue window's floor above the day, so only the payload that event still holds keeps it.
+    await t.db.execute(
+      sql`update delivery_queue_window set floor_at = ${new Date(in8Days().getTime() - 3_600_000).toISOString()}::timestamptz`,
+    );
     const first = await runMaintenance(t.db, { ...maintenance, now: in8Days() });
     expect(first.expiredPayloads.events).toBe(users);
     expect(first.compacted).toEqual([]);

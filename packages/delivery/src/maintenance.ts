@@ -198,10 +198,10 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     );
     compacting: for (const tables of due ?? []) {
       for (const table of tables) {
-        const done = await givingWay(() => locked((tx) => compactHistoryTable(tx, table).then(() => true)));
+        const done = await givingWay(() => locked((tx) => compactHistoryTable(tx, table)));
         // Another process took the lock, or readers kept the table busy: the next run goes on.
-        if (done !== true) break compacting;
-        report.compacted.push(table);
+        if (done === null || done === 'busy') break compacting;
+        if (done) report.compacted.push(table);
       }
     }
   }

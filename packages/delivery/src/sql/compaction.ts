@@ -56,10 +56,12 @@ export async function tablesToCompact(
     if (!left.has(p.name)) days.set(p.suffix, [...(days.get(p.suffix) ?? []), p.name]);
   }
   const due: string[][] = [];
+  const names = new Set(partitions.map((p) => p.name));
   for (const [suffix, tables] of [...days].sort(([a], [b]) => a.localeCompare(b))) {
     if (due.length >= limitDays) break;
     const events = `events_${suffix}`;
     assertHistoryDayTable(events);
+    if (!names.has(events)) continue; // a day without its events partition is not one Herald made
     // Through the partial index of events still holding a payload: one probe per day.
     const [kept] = await executeRows<{ kept: boolean }>(
       db,
@@ -78,15 +80,19 @@ export async function tablesToCompact(
  * second per 100 MB on a 2-core host; hence the size limit. The lock is waited for briefly, as
  * retention's are.
  */
-export async function compactHistoryTable(tx: Database, table: string): Promise<void> {
+export async function compactHistoryTable(tx: Database, table: string): Promise<boolean> {
   assertHistoryDayTable(table);
   await briefLockWaits(tx);
+  // Checked again here: another run may have compacted it, or retention dropped it, since it was chosen.
   const [primary] = await executeRows<{ name: string }>(
     tx,
-    sql`select i.relname as name from pg_index x join pg_class i on i.oid = x.indexrelid
-        where x.indrelid = to_regclass(${table}) and x.indisprimary`,
+    sql`select i.relname as name from pg_class c
+        join pg_index x on x.indrelid = c.oid and x.indisprimary join pg_class i on i.oid = x.indexrelid
+        where c.oid = to_regclass(${table}) and c.relispartition
+          and obj_description(c.oid, 'pg_class') is distinct from ${COMPACTED_MARKER}`,
   );
-  if (!primary) return; // dropped meanwhile
+  if (!primary) return false;
   await tx.execute(sql.raw(`cluster "${table}" using "${primary.name.replaceAll('"', '""')}"`));
   await tx.execute(sql.raw(`comment on table "${table}" is '${COMPACTED_MARKER}'`));
+  return true;
 }

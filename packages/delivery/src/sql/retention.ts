@@ -1,7 +1,7 @@
 import type { Database } from '@herald/db';
 import { executeRows, idTimeBound, idTimestamp, QUEUED_STATUSES_SQL } from '@herald/db';
 import { sql } from 'drizzle-orm';
-import { awaitLongLockHolders, briefLockWaits } from './lock-waits';
+import { briefLockWaits, lockWithoutQueueing } from './lock-waits';
 import type { HistoryPartition } from './partitions';
 import { listHistoryPartitions } from './partitions';
 
@@ -122,8 +122,7 @@ export async function detachHistoryDaysDeliveries(tx: Database, days: HistoryDay
   const last = days.at(-1);
   if (!last) return outcomes;
   await briefLockWaits(tx);
-  await awaitLongLockHolders(tx, ['deliveries']);
-  await tx.execute(sql`lock table deliveries in access exclusive mode`);
+  await lockWithoutQueueing(tx, ['deliveries'], 'access exclusive');
   // Counted per partition in the statement: a day kept for a large retry backlog must not send
   // its ids to this process while the lock is held.
   const rows = await executeRows<{ partition: string; n: number }>(
@@ -165,7 +164,7 @@ export async function detachHistoryDaysDeliveries(tx: Database, days: HistoryDay
 export async function detachHistoryDaysRest(tx: Database, days: HistoryDay[]): Promise<void> {
   if (days.length === 0) return;
   await briefLockWaits(tx);
-  await awaitLongLockHolders(tx, ['delivery_attempts', 'events']);
+  await lockWithoutQueueing(tx, ['delivery_attempts', 'events'], 'access exclusive');
   await detachPartitionsIfAttached(tx, 'delivery_attempts', days);
   await detachPartitionsIfAttached(tx, 'events', days);
 }
@@ -191,7 +190,8 @@ export async function releaseDetachedHistory(tx: Database): Promise<void> {
   await briefLockWaits(tx);
   const tables = await detachedHistory(tx);
   if (tables.length === 0) return;
-  await awaitLongLockHolders(tx, ['endpoints', 'projects']);
+  // What dropping a foreign key takes on the table it points at.
+  await lockWithoutQueueing(tx, ['endpoints', 'projects'], 'share row exclusive');
   // One round trip: dropping each key locks the table it points at.
   await tx.execute(
     sql.raw(`do $$ declare k record; begin
