@@ -39,7 +39,6 @@ export { COMPACTED_MARKER, compactHistoryTable } from './sql/compaction';
 export { isDue } from './sql/due';
 export type { AttemptOutcome } from './sql/finish';
 export { recordAttempt, recordAttempts } from './sql/finish';
-export { lockWithoutQueueing } from './sql/lock-waits';
 export type { HistoryPartition } from './sql/partitions';
 export { createPartitionsAhead, listHistoryPartitions } from './sql/partitions';
 export { queueMissedDeliveries } from './sql/queue-missed';

@@ -1,7 +1,7 @@
 import type { Database } from '@herald/db';
 import { executeRows, idTimeBound, idTimestamp, QUEUED_STATUSES_SQL } from '@herald/db';
 import { sql } from 'drizzle-orm';
-import { briefLockWaits, lockWithoutQueueing } from './lock-waits';
+import { awaitLongLockHolders, briefLockWaits } from './lock-waits';
 import type { HistoryPartition } from './partitions';
 import { listHistoryPartitions } from './partitions';
 
@@ -122,7 +122,8 @@ export async function detachHistoryDaysDeliveries(tx: Database, days: HistoryDay
   const last = days.at(-1);
   if (!last) return outcomes;
   await briefLockWaits(tx);
-  await lockWithoutQueueing(tx, ['deliveries'], 'access exclusive');
+  await awaitLongLockHolders(tx, ['deliveries']);
+  await tx.execute(sql`lock table deliveries in access exclusive mode`);
   // Counted per partition in the statement: a day kept for a large retry backlog must not send
   // its ids to this process while the lock is held.
   const rows = await executeRows<{ partition: string; n: number }>(
@@ -164,7 +165,7 @@ export async function detachHistoryDaysDeliveries(tx: Database, days: HistoryDay
 export async function detachHistoryDaysRest(tx: Database, days: HistoryDay[]): Promise<void> {
   if (days.length === 0) return;
   await briefLockWaits(tx);
-  await lockWithoutQueueing(tx, ['delivery_attempts', 'events'], 'access exclusive');
+  await awaitLongLockHolders(tx, ['delivery_attempts', 'events']);
   await detachPartitionsIfAttached(tx, 'delivery_attempts', days);
   await detachPartitionsIfAttached(tx, 'events', days);
 }
@@ -190,8 +191,7 @@ export async function releaseDetachedHistory(tx: Database): Promise<void> {
   await briefLockWaits(tx);
   const tables = await detachedHistory(tx);
   if (tables.length === 0) return;
-  // What dropping a foreign key takes on the table it points at.
-  await lockWithoutQueueing(tx, ['endpoints', 'projects'], 'share row exclusive');
+  await awaitLongLockHolders(tx, ['endpoints', 'projects']);
   // One round trip: dropping each key locks the table it points at.
   await tx.execute(
     sql.raw(`do $$ declare k record; begin
