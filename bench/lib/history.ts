@@ -173,11 +173,34 @@ async function partitionDays(sql: Sql, url: string, fromMs: number, days: number
 }
 
 /** Bytes of each history table, all partitions and indexes. */
-export async function historySizes(sql: Sql): Promise<Record<string, number>> {
-  const rows = await sql<{ name: string; bytes: string }[]>`
-    select t.name, (select coalesce(sum(pg_total_relation_size(relid)), 0) from pg_partition_tree(t.name::regclass))::text as bytes
-    from (values ('events'), ('deliveries'), ('delivery_attempts')) as t(name)`;
-  return Object.fromEntries(rows.map((r) => [r.name, Number(r.bytes)]));
+export interface HistorySizes {
+  /** Per table: the partitions of days before today (the loaded history), the default and legacy ones. */
+  past: Record<string, number>;
+  /** Per table: today's partition and those ahead, where the bench's own backlog and its dispatch write. */
+  live: Record<string, number>;
+}
+
+/**
+ * The history tables' size (`pg_total_relation_size`, indexes and TOAST included) over their
+ * partitions, split at today's (UTC) partition: retention never touches the live day, which holds
+ * the backlog the bench writes and sends while it measures.
+ */
+export async function historySizes(sql: Sql): Promise<HistorySizes> {
+  const today = `p${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`;
+  const rows = await sql<{ name: string; live: boolean; bytes: string }[]>`
+    select t.name, (c.relname ~ '_p[0-9]{8}$' and right(c.relname, 9) >= ${today}) as live,
+           sum(pg_total_relation_size(p.relid))::text as bytes
+    from (values ('events'), ('deliveries'), ('delivery_attempts')) as t(name)
+    cross join lateral pg_partition_tree(t.name::regclass) p
+    join pg_class c on c.oid = p.relid
+    group by 1, 2`;
+  const sizes: HistorySizes = { past: {}, live: {} };
+  for (const name of ['events', 'deliveries', 'delivery_attempts']) {
+    sizes.past[name] = 0;
+    sizes.live[name] = 0;
+  }
+  for (const row of rows) sizes[row.live ? 'live' : 'past'][row.name] = Number(row.bytes);
+  return sizes;
 }
 
 /** `work(0 … count − 1)`, `LANES` at a time. */
