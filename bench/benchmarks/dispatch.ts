@@ -8,6 +8,7 @@ import type { Child } from '../lib/child';
 import { startChild } from '../lib/child';
 import type { BenchContext, Figure } from '../lib/context';
 import { sides, sizeFor } from '../lib/context';
+import { machineMark, machineSince } from '../lib/cpu';
 import type { Project, Sql } from '../lib/fixtures';
 import { connect, countDeliveries, preloadDeliveries, seedProject } from '../lib/fixtures';
 import { createBenchDatabase, xactCommits } from '../lib/pg';
@@ -22,6 +23,9 @@ export interface DispatchRun {
   /** CPU µs per delivery: the dispatcher process, and the PostgreSQL backends of its pool. */
   workerCpuUs: number;
   databaseCpuUs: number;
+  /** The whole machine's busy CPU µs per delivery around the worker's run (its setup included), and its busy share of the cores. */
+  machineCpuUs: number;
+  machineBusy: number;
 }
 
 /** Preloads `count` due deliveries, runs a Herald dispatcher until they are all sent. */
@@ -35,6 +39,7 @@ export async function heraldDispatch(
   const ids = await preloadDeliveries(db.sql, db.project, count, preload);
   await ctx.receiver.call('reset', { record: false });
   const commitsBefore = await xactCommits(db.url);
+  const machine = machineMark();
   const run = await worker.call<{
     elapsedMs: number;
     rssMb: number;
@@ -48,6 +53,7 @@ export async function heraldDispatch(
     concurrency: ctx.scale.concurrency,
     batchSize: ctx.scale.batchSize,
   });
+  const { busyUs, busyShare } = machineSince(machine);
   await sleep(100); // the dispatcher's backends flush their counters as they exit
   // Not per delivery: one `select 1` per pooled connection, LISTEN, UNLISTEN, releaseLeases, and our own read.
   const commits = (await xactCommits(db.url)) - commitsBefore - (run.pool + 4);
@@ -65,6 +71,8 @@ export async function heraldDispatch(
     commitsPerDelivery: commits / count,
     workerCpuUs: run.processUs / count,
     databaseCpuUs: run.backendUs / count,
+    machineCpuUs: busyUs / count,
+    machineBusy: busyShare,
   };
 }
 
@@ -85,8 +93,9 @@ export async function bareDispatchRun(
   secret: string,
   count: number,
   tag: string,
-): Promise<{ rate: number; workerCpuUs: number }> {
+): Promise<{ rate: number; workerCpuUs: number; machineCpuUs: number; machineBusy: number }> {
   await ctx.receiver.call('reset', { record: false });
+  const machine = machineMark();
   const run = await worker.call<{ elapsedMs: number; failures: number; processUs: number }>('bareSend', {
     target: ctx.receiverUrl,
     secret,
@@ -94,10 +103,16 @@ export async function bareDispatchRun(
     concurrency: ctx.scale.concurrency,
     tag,
   });
+  const { busyUs, busyShare } = machineSince(machine);
   const { count: received } = await ctx.receiver.call<{ count: number }>('stats');
   if (run.failures > 0 || received !== count)
     throw new Error(`bare loop: ${run.failures} failures, receiver saw ${received} of ${count}`);
-  return { rate: (count * 1000) / run.elapsedMs, workerCpuUs: run.processUs / count };
+  return {
+    rate: (count * 1000) / run.elapsedMs,
+    workerCpuUs: run.processUs / count,
+    machineCpuUs: busyUs / count,
+    machineBusy: busyShare,
+  };
 }
 
 export async function dispatchBench(ctx: BenchContext): Promise<Figure[]> {

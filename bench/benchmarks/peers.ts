@@ -11,6 +11,7 @@
 import type { Child } from '../lib/child';
 import { startChild } from '../lib/child';
 import type { BenchContext, Figure, Scale } from '../lib/context';
+import { machineMark, machineSince } from '../lib/cpu';
 import { connect, seedProject } from '../lib/fixtures';
 import type { BenchDatabase } from '../lib/pg';
 import { createBenchDatabase, xactCommits } from '../lib/pg';
@@ -38,6 +39,9 @@ interface Run {
   /** null where no PostgreSQL is involved (bareMemory). */
   commitsPerDelivery: number | null;
   workerCpuUs: number;
+  /** The whole machine's busy CPU µs per delivery around the worker's run (its setup included), and its busy share of the cores. */
+  machineCpuUs: number;
+  machineBusy: number;
   /** The backlog's size (set by the round loop). */
   count?: number;
 }
@@ -62,6 +66,8 @@ async function queuePeerRun(
   const commitsBefore = await xactCommits(db.url);
   const worker = await startChild(peer.file, `peers-${peer.name}`);
   let result: PeerRunResult;
+  let machineRun: ReturnType<typeof machineSince>;
+  const machine = machineMark();
   try {
     const args: PeerRunArgs = {
       url: db.url,
@@ -72,9 +78,11 @@ async function queuePeerRun(
       secret,
     };
     result = await worker.call<PeerRunResult>('run', args as unknown as Record<string, unknown>);
+    machineRun = machineSince(machine);
   } finally {
     await worker.exit();
   }
+  const { busyUs, busyShare } = machineRun;
   await sleep(100); // the worker's backends flush their counters as they exit
   // Less our own read before the run; the queue's own polling is counted, as it is Herald's.
   const commits = (await xactCommits(db.url)) - commitsBefore - 1;
@@ -89,6 +97,8 @@ async function queuePeerRun(
     rate: (count * 1000) / result.elapsedMs,
     commitsPerDelivery: commits / count,
     workerCpuUs: result.processUs / count,
+    machineCpuUs: busyUs / count,
+    machineBusy: busyShare,
   };
 }
 
@@ -216,6 +226,8 @@ function figures(
       perSecond: r.map((x) => x.rate),
       commitsPerDelivery: commits.length ? spread(commits) : null,
       workerCpuUs: spread(r.map((x) => x.workerCpuUs)),
+      machineCpuUs: spread(r.map((x) => x.machineCpuUs)),
+      machineBusy: spread(r.map((x) => x.machineBusy)),
       deliveriesPerRun: r.map((x) => x.count),
       version: contenders.get(name)!.version,
     };
@@ -249,7 +261,8 @@ function figures(
         goal: null,
         absolute:
           `${rate(p)}; commits/delivery ${p.commitsPerDelivery ? fmt(p.commitsPerDelivery.median, 3) : '–'}; ` +
-          `worker CPU ${fmt(p.workerCpuUs.median, 0)} µs/delivery; ${[...new Set(p.deliveriesPerRun)].join('/')} per run`,
+          `worker CPU ${fmt(p.workerCpuUs.median, 0)} µs/delivery; ` +
+          `machine CPU ${fmt(p.machineCpuUs.median, 0)} µs/delivery, ${fmt(p.machineBusy.median * 100, 0)} % busy; ${[...new Set(p.deliveriesPerRun)].join('/')} per run`,
         detail: { perSecond: p.perSecond, median: median(p.perSecond) },
       } satisfies Figure;
     }),

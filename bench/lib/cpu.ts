@@ -44,3 +44,27 @@ export function cpuSince(start: CpuMark): { processUs: number; backendUs: number
   const now = cpuMark(start.backends);
   return { processUs: now.processUs - start.processUs, backendUs: now.backendUs - start.backendUs };
 }
+
+/** The whole machine's CPU time from /proc/stat, µs: busy (all but idle and iowait) and total, over every core. */
+export interface MachineMark {
+  busyUs: number;
+  totalUs: number;
+}
+
+export function machineMark(): MachineMark {
+  try {
+    const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
+    const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0); // user … steal (guest time is inside user)
+    const idle = ticks[3]! + ticks[4]!;
+    return { busyUs: ((total - idle) * 1e6) / TICKS_PER_SECOND, totalUs: (total * 1e6) / TICKS_PER_SECOND };
+  } catch {
+    return { busyUs: Number.NaN, totalUs: Number.NaN };
+  }
+}
+
+/** Since `start`: the machine's busy CPU µs and its busy share of all cores. */
+export function machineSince(start: MachineMark): { busyUs: number; busyShare: number } {
+  const now = machineMark();
+  const busyUs = now.busyUs - start.busyUs;
+  return { busyUs, busyShare: busyUs / (now.totalUs - start.totalUs) };
+}
