@@ -208,6 +208,8 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
     const [row] = await p.settled({ expected: 1 });
     expect(row).toMatchObject({ status: 'failed', attemptCount: 0, lastError: 'endpoint_disabled' });
     expect(receiver.requests).toHaveLength(0);
+    // The row is visible once its commit is; the dispatcher counts the outcome just after.
+    await h.dispatcher.idle();
     expect(h.dispatcher.metrics.outcomeCount('endpoint_disabled')).toBe(1);
   });
 
