@@ -96,6 +96,12 @@ async function runHot<Row>(
 /** The text and parameters (placeholders among them) of each template, by its key. */
 const templates = new Map<string, Query>();
 
+/**
+ * Templates kept at most: a key may change over a process's life (the claim's with its queue
+ * window, at most hourly), and the oldest key goes first.
+ */
+const MAX_TEMPLATES = 64;
+
 /** A template's value by name: a placeholder while the text is built, else the value itself. */
 export type TemplateValue = (name: string) => SQL;
 
@@ -103,16 +109,18 @@ export type TemplateValue = (name: string) => SQL;
  * `executeHotRows` for a statement whose text depends only on `key`: on PostgreSQL, `build` makes
  * it once per key with each value as a placeholder (`value(name)`), and later calls only fill in
  * `values`. Building a statement of many CTEs and turning it into text took ~30 µs of the API's
- * CPU per request (`POST /v1/users`), as much as the rest of drizzle's work. PGlite: built with
- * the values each time and run as `executeRows`.
+ * CPU per request (`POST /v1/users`), as much as the rest of drizzle's work. `plan` as for
+ * `executeHotRows`. PGlite: built with the values each time and run as `executeRows`.
  */
 export async function executeHotTemplate<Row extends Record<string, unknown>>(
   db: Queryable,
   key: string,
   build: (value: TemplateValue) => SQL,
   values: Record<string, unknown>,
+  plan: HotPlan = 'auto',
 ): Promise<Row[]> {
-  const { session, dialect } = db as unknown as DrizzleInternals;
+  const planner = plan === 'generic' ? genericPlannerOf(db) : undefined;
+  const { session, dialect } = (planner ?? db) as unknown as DrizzleInternals;
   const client = session?.client as PostgresJsClient | undefined;
   if (!client || typeof client.unsafe !== 'function' || !dialect) {
     return executeRows<Row>(
@@ -123,10 +131,11 @@ export async function executeHotTemplate<Row extends Record<string, unknown>>(
   let query = templates.get(key);
   if (!query) {
     query = dialect.sqlToQuery(build((name) => sql`${sql.placeholder(name)}`));
+    if (templates.size >= MAX_TEMPLATES) templates.delete(templates.keys().next().value as string);
     templates.set(key, query);
   }
   try {
-    return await runHot<Row>(client, query.sql, fillPlaceholders(query.params, values), false, 'auto');
+    return await runHot<Row>(client, query.sql, fillPlaceholders(query.params, values), planner !== undefined, plan);
   } catch (error) {
     throw new Error(`Failed query: ${query.sql}`, { cause: error });
   }

@@ -30,6 +30,22 @@ describeDb('executeHotTemplate', (t) => {
     expect(builds).toBe(t.driver === 'postgres' ? 1 : 3);
   });
 
+  it('plans generically on request: PostgreSQL runs it on the connection that plans once, without its values', async () => {
+    const key = `test.generic.${Math.random()}`;
+    const run = (n: number) =>
+      executeHotTemplate<{ n: number; mode: string }>(
+        t.db,
+        key,
+        (value) => sql`select ${value('n')}::int as n, current_setting('plan_cache_mode') as mode`,
+        { n },
+        'generic',
+      );
+    const answers = [await run(1), await run(2)];
+    expect(answers.map((rows) => rows[0]?.n)).toEqual([1, 2]);
+    if (t.driver === 'postgres')
+      expect(answers.map((rows) => rows[0]?.mode)).toEqual(['force_generic_plan', 'force_generic_plan']);
+  });
+
   it('a failing statement reports its text, with the database error as the cause', async () => {
     const failing = executeHotTemplate(
       t.db,

@@ -71,6 +71,15 @@ export function inQueueWindow(
 const hourStart = (ms: number) => ms - (ms % HOUR_MS);
 
 /**
+ * What the text `inQueueWindow(…, { literal: true })` writes depends on, as a key: statements
+ * built from it can be kept per key (`executeHotTemplate`). It changes when that text does.
+ */
+export function queueWindowTextKey(window: QueueWindow, now = Date.now()): string {
+  const floor = window.floor ? String(hourStart(window.floor.getTime())) : '-';
+  return `${floor}:${window.openEnded ? '-' : String(dayStart(now))}`;
+}
+
+/**
  * `column` (an id of `kind`) within the UTC days from `fromMs` to `toMs`, as constants in the
  * statement's text: a plan made without the statement's values still leaves the other day
  * partitions out, so PostgreSQL can plan it once per connection (see `plan_cache_mode` in
