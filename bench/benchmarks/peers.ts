@@ -14,7 +14,7 @@ import type { BenchContext, Figure, Scale } from '../lib/context';
 import { machineMark, machineSince } from '../lib/cpu';
 import { connect, seedProject } from '../lib/fixtures';
 import type { BenchDatabase } from '../lib/pg';
-import { createBenchDatabase, xactCommits } from '../lib/pg';
+import { createBenchDatabase, vacuumDatabase, xactCommits } from '../lib/pg';
 import type { Spread } from '../lib/stats';
 import { fmt, fmtSpread, median, sleep, spread } from '../lib/stats';
 import type { PeerRunArgs, PeerRunResult } from '../peers/common';
@@ -88,6 +88,7 @@ async function queuePeerRun(
   const commits = (await xactCommits(db.url)) - commitsBefore - 1;
   const completed = await peer.completed(count);
   const attempts = await peer.clear();
+  await vacuumDatabase(db.url);
   const { count: received } = await ctx.receiver.call<{ count: number }>('stats');
   if (result.failures > 0 || completed !== count || attempts < count || received < count)
     throw new Error(
@@ -133,6 +134,7 @@ async function heraldContender(ctx: BenchContext) {
         return await heraldDispatch(ctx, worker, { url: db.url, sql, project }, count);
       } finally {
         await worker.exit();
+        await vacuumDatabase(db.url);
       }
     },
     async close() {

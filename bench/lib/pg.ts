@@ -112,6 +112,22 @@ export async function xactCommits(url: string): Promise<number> {
   }
 }
 
+/**
+ * `VACUUM (ANALYZE)` of a contender's whole database between runs (never timed): every run leaves
+ * dead rows behind (pg-boss's and graphile-worker's finished jobs, the bench's own clearing,
+ * Herald's finished deliveries), and autovacuum, which would clean them up in a long-running
+ * deployment, wakes only once a minute: without this, the run after a clearing read the
+ * previous runs' dead rows (pg-boss fell from 7,900 to 1,200 jobs/s over five rounds).
+ */
+export async function vacuumDatabase(url: string): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await sql.unsafe('vacuum (analyze)');
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}
+
 /** Single-row INSERT commits per second from one client: how fast this server's fsync is. */
 export async function probeCommitRate(url: string, ms = 1000): Promise<number> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
