@@ -14,8 +14,8 @@ const QUEUED_COUNT_CAP = 20_000;
 
 /**
  * ANALYZEs the `deliveries` partitions inside the queue window whose statistics lag their
- * rows; returns their names. The claim is planned at every call, and its plan follows these
- * statistics: a day partition that filled faster than autovacuum's next visit (up to a
+ * rows; returns their names. The claim's plan (made once per connection, and again after each
+ * ANALYZE of a table it reads) follows these statistics: a day partition that filled faster than autovacuum's next visit (up to a
  * minute, and only after 10 % of its last known size has changed) still looks nearly empty,
  * so the planner picks a bitmap of the whole id range for each step of the claim's endpoint
  * scan. Measured in the fairness benchmark: claims grew from ~5 ms to ~120 ms while a tenant
