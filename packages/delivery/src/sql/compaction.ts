@@ -5,6 +5,7 @@ import { briefLockWaits } from './lock-waits';
 import { listHistoryPartitions } from './partitions';
 import { readQueueWindow } from './queue-window';
 import { assertHistoryDayTable } from './retention';
+import { olderSnapshotsHoldDeadRows } from './snapshot-horizon';
 
 /**
  * Left on a day's history table once it is rewritten, so each table is compacted once. A comment
@@ -79,8 +80,12 @@ export async function tablesToCompact(
  * every day do wait (API lists without a cursor, the queue window's refresh, metrics), about a
  * second per 100 MB on a 2-core host; hence the size limit. The lock is waited for briefly, as
  * retention's are.
+ *
+ * Not while a transaction open since before the payloads were cleared could still read them
+ * (`'held'`, left unmarked for the next run): the rewrite would copy the cleared versions too,
+ * and the table would be marked done with nothing given back.
  */
-export async function compactHistoryTable(tx: Database, table: string): Promise<boolean> {
+export async function compactHistoryTable(tx: Database, table: string): Promise<boolean | 'held'> {
   assertHistoryDayTable(table);
   await briefLockWaits(tx);
   // Checked again here: another run may have compacted it, or retention dropped it, since it was chosen.
@@ -92,6 +97,7 @@ export async function compactHistoryTable(tx: Database, table: string): Promise<
           and obj_description(c.oid, 'pg_class') is distinct from ${COMPACTED_MARKER}`,
   );
   if (!primary) return false;
+  if (await olderSnapshotsHoldDeadRows(tx, table)) return 'held';
   await tx.execute(sql.raw(`cluster "${table}" using "${primary.name.replaceAll('"', '""')}"`));
   await tx.execute(sql.raw(`comment on table "${table}" is '${COMPACTED_MARKER}'`));
   return true;
