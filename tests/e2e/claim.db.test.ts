@@ -2,7 +2,14 @@ import type { Database, HeraldDb } from '@herald/db';
 import { createDb, deliveries } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import type { AttemptResult } from '@herald/delivery';
-import { claimDueDeliveries, defaultRetryPolicy, recordAttempt, recordAttempts, recordEvent } from '@herald/delivery';
+import {
+  claimDueDeliveries,
+  defaultRetryPolicy,
+  failWithoutSending,
+  recordAttempt,
+  recordAttempts,
+  recordEvent,
+} from '@herald/delivery';
 import { eq } from 'drizzle-orm';
 import { expect, it, onTestFinished } from 'vitest';
 import { sleep, startHerald, succeededAttempt, userSnapshot } from './harness';
@@ -83,6 +90,29 @@ describeDb('claiming due deliveries (leases and SKIP LOCKED)', (t) => {
     expect(await p.attemptRows(row!.id)).toHaveLength(2);
     // Done is done: nothing is due any more.
     expect(await claimDueDeliveries(t.db, { limit: 10, leaseMs: 1, owner: 'anyone' })).toEqual([]);
+  });
+
+  it('a lease that ran out and was taken again by the same worker: the old attempt cannot finish it, nor fail it unsent', async () => {
+    const { p } = await queue(1);
+    // The same dispatcher's outcome write was slower than its lease: its next claim takes the delivery again.
+    const [first] = await claimDueDeliveries(t.db, { limit: 1, leaseMs: 1, owner: 'one-worker' });
+    await sleep(20);
+    const [again] = await claimDueDeliveries(t.db, { limit: 1, leaseMs: 60_000, owner: 'one-worker' });
+    expect(again?.id).toBe(first!.id);
+    expect(again!.lease).not.toBe(first!.lease);
+
+    // The first attempt's answer is logged, but moves nothing: the second claim is still to be sent,
+    // and for a FIFO endpoint the subject's next delivery must wait for it.
+    expect(await recordAttempt(t.db, first!, ok, recordOptions('one-worker'))).toEqual({
+      outcome: 'lease_lost',
+      eventsEmitted: 0,
+    });
+    await failWithoutSending(t.db, first!, 'one-worker');
+    const [row] = await p.deliveryRows();
+    expect(row).toMatchObject({ status: 'in_flight', leaseOwner: 'one-worker', attemptCount: 0 });
+    expect(await recordAttempt(t.db, again!, ok, recordOptions('one-worker'))).toMatchObject({ outcome: 'succeeded' });
+    expect((await p.deliveryRows())[0]).toMatchObject({ status: 'succeeded', attemptCount: 1 });
+    expect(await p.attemptRows(row!.id)).toHaveLength(2);
   });
 
   it('concurrent claimers never take the same delivery twice', async () => {

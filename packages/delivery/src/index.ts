@@ -47,5 +47,6 @@ export type { QueueWindow } from './sql/queue-window';
 export { lowerQueueWindow, readQueueWindow, refreshQueueWindow } from './sql/queue-window';
 export { releaseLeases } from './sql/release';
 export { requeueDelivery, requeueFailedSince } from './sql/requeue';
+export { failWithoutSending } from './sql/skip';
 export type { DeliveryWakeup } from './wakeup';
 export { createDeliveryWakeup, DELIVERIES_CHANNEL } from './wakeup';

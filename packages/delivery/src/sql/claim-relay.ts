@@ -2,7 +2,7 @@ import type { Database } from '@herald/db';
 import { executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { ClaimedDelivery, ClaimRow } from './claimed-row';
-import { claimedColumns, toClaimedDelivery } from './claimed-row';
+import { claimedColumns, leaseToken, toClaimedDelivery } from './claimed-row';
 import { isDue } from './due';
 
 export interface RelayClaimOptions {
@@ -45,7 +45,8 @@ export async function claimRelayDeliveries(db: Database, options: RelayClaimOpti
               lease_owner = ${options.owner},
               updated_at = now()
           from locked where d.id = locked.id
-          returning d.id, d.project_id, d.endpoint_id, d.event_id, d.attempt_count, d.schedule_offset
+          returning d.id, d.project_id, d.endpoint_id, d.event_id, d.attempt_count, d.schedule_offset,
+                    ${leaseToken('d.next_attempt_at')} as lease
         )
         select ${claimedColumns}
         from claimed c
@@ -67,7 +68,7 @@ export async function findRelayLease(
 ): Promise<ClaimedDelivery | null> {
   const [row] = await executeRows<ClaimRow>(
     db,
-    sql`select d.id, d.project_id, d.attempt_count, d.schedule_offset,
+    sql`select d.id, d.project_id, d.attempt_count, d.schedule_offset, ${leaseToken('d.next_attempt_at')} as lease,
                e.id as event_id, e.type as event_type, e.version as event_version,
                null::jsonb as event_data, e.created_at as event_created_at,
                e.subject as event_subject, e.sequence as event_sequence,

@@ -3,7 +3,7 @@ import { executeHotTemplate } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import type { ClaimedDelivery, ClaimRow } from './claimed-row';
-import { claimedColumns, toClaimedDelivery } from './claimed-row';
+import { claimedColumns, leaseToken, toClaimedDelivery } from './claimed-row';
 
 export type { ClaimedDelivery } from './claimed-row';
 
@@ -243,7 +243,8 @@ function claimTemplate(v: TemplateValue, w: QueueWindow, now: number): SQL {
               updated_at = now()
           where d.id = any(array(select id from locked)) and ${within('d.id')}
             and (select set_config('synchronous_commit', 'off', true)) = 'off'
-          returning d.id, d.project_id, d.endpoint_id, d.event_id, d.attempt_count, d.schedule_offset
+          returning d.id, d.project_id, d.endpoint_id, d.event_id, d.attempt_count, d.schedule_offset,
+                    ${leaseToken('d.next_attempt_at')} as lease
         ),
         spent as (
           update endpoints ep

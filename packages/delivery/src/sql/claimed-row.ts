@@ -21,6 +21,12 @@ export interface ClaimedDelivery {
   payloadExpired: boolean;
   /** Newest first; several during a rotation's grace period. */
   secrets: string[];
+  /**
+   * The lease this claim holds: the end it set (`next_attempt_at`), in microseconds since the
+   * epoch. Finishing checks it as well as the owner, so an attempt whose lease ran out and was
+   * taken again, even by the same dispatcher, cannot finish the delivery under the new lease.
+   */
+  lease: string;
 }
 
 export interface ClaimRow extends Record<string, unknown> {
@@ -43,13 +49,20 @@ export interface ClaimRow extends Record<string, unknown> {
   endpoint_timeouts_in_row: number;
   endpoint_rate_limited: boolean;
   secrets: string[];
+  lease: string;
 }
 
 /**
  * The select list of a claim's answer, over `claimed c` (the updated deliveries) joined with
  * `events e` and `endpoints ep`: shared by the dispatcher's claim and the `herald listen` relay.
  */
-export const claimedColumns = sql`c.id, c.project_id, c.attempt_count, c.schedule_offset,
+/**
+ * A lease's end as its fencing token (`ClaimedDelivery.lease`): exact microseconds, whatever the
+ * session's DateStyle. `extract` returns numeric, so nothing is rounded.
+ */
+export const leaseToken = (column: string) => sql.raw(`((extract(epoch from ${column}) * 1000000)::bigint)::text`);
+
+export const claimedColumns = sql`c.id, c.project_id, c.attempt_count, c.schedule_offset, c.lease,
                e.id as event_id, e.type as event_type, e.version as event_version,
                e.data as event_data, e.created_at as event_created_at,
                e.subject as event_subject, e.sequence as event_sequence,
@@ -87,5 +100,6 @@ export function toClaimedDelivery(row: ClaimRow): ClaimedDelivery {
     },
     secrets: row.secrets,
     payloadExpired: row.event_payload_expired === true,
+    lease: String(row.lease),
   };
 }

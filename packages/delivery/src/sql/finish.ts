@@ -5,6 +5,7 @@ import type { AttemptResult } from '../http/send-webhook';
 import type { RetryPolicy } from '../retry-schedule';
 import { nextRetryDelayMs } from '../retry-schedule';
 import type { ClaimedDelivery } from './claim';
+import { leaseToken } from './claimed-row';
 import { disableEndpoint, failingTooLong } from './endpoint-health';
 import { inIdDays } from './queue-window';
 
@@ -161,6 +162,7 @@ async function writeOutcomes(
   }));
   const rows = planned.map(({ finished: f, plan: p }) => ({
     id: f.delivery.id,
+    lease: f.delivery.lease,
     status: p.status,
     attempt_count: p.attemptCount,
     delay_ms: p.delayMs,
@@ -208,8 +210,9 @@ async function writeOutcomes(
               completed_at = case when v.status = 'pending' then null else now() end,
               updated_at = now()
           from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-            as v(id text, status text, attempt_count int, delay_ms bigint, status_code int, last_error text)
+            as v(id text, lease text, status text, attempt_count int, delay_ms bigint, status_code int, last_error text)
           where ${byId} and d.id = v.id and d.lease_owner = ${options.owner} and d.status = 'in_flight'
+            and ${leaseToken('d.next_attempt_at')} = v.lease
           returning d.id, v.status
         ),
         logged as (

@@ -1,7 +1,8 @@
 import type { Database } from '@herald/db';
 import { deliveries } from '@herald/db';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { ClaimedDelivery } from './claim';
+import { leaseToken } from './claimed-row';
 
 /**
  * A delivery that must not be sent, failed without an attempt: its endpoint was disabled after
@@ -24,5 +25,12 @@ export async function failWithoutSending(
       completedAt: now,
       updatedAt: now,
     })
-    .where(and(eq(deliveries.id, delivery.id), eq(deliveries.leaseOwner, owner), eq(deliveries.status, 'in_flight')));
+    .where(
+      and(
+        eq(deliveries.id, delivery.id),
+        eq(deliveries.leaseOwner, owner),
+        eq(deliveries.status, 'in_flight'),
+        sql`${leaseToken('next_attempt_at')} = ${delivery.lease}`,
+      ),
+    );
 }
