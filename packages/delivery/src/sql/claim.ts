@@ -197,7 +197,9 @@ function claimTemplate(v: TemplateValue, w: QueueWindow, now: number): SQL {
                 where p.endpoint_id = d.endpoint_id and p.subject = d.subject
                   and p.sequence < d.sequence and ${queuedRow('p')}))
             order by d.next_attempt_at
-            limit greatest(budget.free, 0)
+            -- No endpoint gives more than the claim takes: a row behind \`limit\` earlier ones of its
+            -- own endpoint (so of its project, ranked before it) is never among the \`limit\` taken.
+            limit least(greatest(budget.free, 0), ${v('limit')}::int)
           ) x
         ),
         -- A resting project still counts as one that has due work (the others' share stays a share).
