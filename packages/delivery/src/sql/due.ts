@@ -5,8 +5,8 @@ import { sql } from 'drizzle-orm';
  * The one "due" condition, for the `deliveries` row named `alias`: queued
  * (pending, or in flight under a lease) and its time has come. For an
  * in-flight delivery `next_attempt_at` is the end of its lease, so an expired
- * lease is simply due again. The partial indexes `deliveries_due_idx` and
- * `deliveries_queued_endpoint_idx` are defined on the same queued predicate
+ * lease is simply due again. The partial indexes `deliveries_queued_endpoint_idx`
+ * and `deliveries_queued_subject_idx` are defined on the same queued predicate
  * (`isQueued` in `@herald/db`), so claims and metrics are index scans.
  */
 export function isDue(alias = 'deliveries') {

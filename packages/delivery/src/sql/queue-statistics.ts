@@ -42,13 +42,13 @@ export async function analyzeLaggingQueuePartitions(db: Database, window: QueueW
     .filter((p) => floor === null || p.to === null || p.to.getTime() > floor)
     .map((p) => p.name);
   if (inWindow.length === 0) return [];
-  // The queued estimate: the rows of the partition's piece of `deliveries_due_idx` (partial, on
+  // The queued estimate: the rows of the partition's piece of `deliveries_queued_endpoint_idx` (partial, on
   // the queued rows), as its last ANALYZE or VACUUM left it; -1 when never counted.
   const partitions = await executeRows<{ name: string; tuples: number; changes: number; queued: number }>(
     db,
     sql`select s.relname as name, c.reltuples::float8 as tuples, s.n_mod_since_analyze::float8 as changes,
                coalesce((select max(ic.reltuples) from pg_index x
-                         join pg_inherits i on i.inhrelid = x.indexrelid and i.inhparent = to_regclass('deliveries_due_idx')
+                         join pg_inherits i on i.inhrelid = x.indexrelid and i.inhparent = to_regclass('deliveries_queued_endpoint_idx')
                          join pg_class ic on ic.oid = x.indexrelid
                          where x.indrelid = s.relid), -1)::float8 as queued
         from pg_stat_user_tables s join pg_class c on c.oid = s.relid
