@@ -53,15 +53,16 @@ export interface ClaimRow extends Record<string, unknown> {
 }
 
 /**
- * The select list of a claim's answer, over `claimed c` (the updated deliveries) joined with
- * `events e` and `endpoints ep`: shared by the dispatcher's claim and the `herald listen` relay.
- */
-/**
  * A lease's end as its fencing token (`ClaimedDelivery.lease`): exact microseconds, whatever the
  * session's DateStyle. `extract` returns numeric, so nothing is rounded.
  */
 export const leaseToken = (column: string) => sql.raw(`((extract(epoch from ${column}) * 1000000)::bigint)::text`);
 
+/**
+ * The select list of a claim's answer, over `claimed c` (the updated deliveries, with their
+ * `lease`) joined with `events e` and `endpoints ep`: shared by the dispatcher's claim and the
+ * `herald listen` relay.
+ */
 export const claimedColumns = sql`c.id, c.project_id, c.attempt_count, c.schedule_offset, c.lease,
                e.id as event_id, e.type as event_type, e.version as event_version,
                e.data as event_data, e.created_at as event_created_at,
