@@ -5,6 +5,7 @@ import type { AttemptResult } from '@herald/delivery';
 import {
   claimDueDeliveries,
   defaultRetryPolicy,
+  envelopeBody,
   failWithoutSending,
   recordAttempt,
   recordAttempts,
@@ -38,6 +39,28 @@ describeDb('claiming due deliveries (leases and SKIP LOCKED)', (t) => {
     });
     return { p, endpoint, secret };
   }
+
+  it('an event fanned out to three endpoints: its deliveries in one claim share one event object and one body', async () => {
+    const h = await startHerald(t, { start: false });
+    const p = await h.project();
+    for (let i = 0; i < 3; i++) await p.createEndpoint({ url: `http://127.0.0.1:9/fan-${i}` });
+    await t.db.transaction(async (tx) => {
+      await recordEvent(tx, { projectId: p.id, type: 'user.deleted', data: { user: user(50) } });
+    });
+    const claimed = await claimDueDeliveries(t.db, { limit: 10, leaseMs: 60_000, owner: 'w1' });
+    expect(claimed).toHaveLength(3);
+    expect(new Set(claimed.map((d) => d.endpoint.id)).size).toBe(3);
+    expect(claimed[1]!.event).toBe(claimed[0]!.event);
+    expect(claimed[2]!.event).toBe(claimed[0]!.event);
+    const body = envelopeBody(claimed[0]!.event);
+    expect(JSON.parse(body)).toMatchObject({
+      id: claimed[0]!.event.id,
+      type: 'user.deleted',
+      data: { user: { id: user(50).id } },
+    });
+    expect(envelopeBody(claimed[2]!.event)).toBe(body);
+    await t.db.update(deliveries).set({ status: 'failed', leaseOwner: null }).where(eq(deliveries.projectId, p.id));
+  });
 
   it('hands out the event, the endpoint and its secrets with each claimed delivery', async () => {
     const { p, endpoint, secret } = await queue(1);

@@ -5,6 +5,7 @@ import { describeDb, testDatabaseUrl } from '@herald/db/testing';
 import { COMPACTED_MARKER, refreshQueueWindow, runMaintenance } from '@herald/delivery';
 import { sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
+import { waitFor } from './harness';
 
 /*
  * A rewrite copies every row version an open transaction could still read. While a transaction
@@ -104,25 +105,34 @@ for (const holder of holders) {
       );
       try {
         await open;
-        const held = await runMaintenance(t.db, { ...maintenance, now: in8Days() });
-        expect(held.expiredPayloads).toEqual({ events: 40, attempts: 40 });
-        // Deliveries were not written since the snapshot: nothing dead to keep, so that table goes.
-        // Attempts were: held, and the run stops there (events would wait for the same snapshot).
-        expect(held.compacted).toEqual([`deliveries_${today()}`]);
-        expect(held.compactionHeld).toEqual([attempts]);
-        for (const table of [events, attempts]) expect(await marker(table)).toBeNull();
-        // The next run, the transaction still open: held again, nothing marked done.
-        const again = await runMaintenance(t.db, { ...maintenance, now: in8Days() });
-        expect(again).toMatchObject({ compacted: [], compactionHeld: [attempts] });
+        // Attempts and events were written (their payloads cleared) after the holder's snapshot: the
+        // run stops at the first table held and neither is rewritten. (Deliveries were not: they go
+        // or are held too, as other transactions of the cluster, such as other test files', decide.)
+        for (let run = 0; run < 2; run++) {
+          const held = await runMaintenance(t.db, { ...maintenance, now: in8Days() });
+          if (run === 0) expect(held.expiredPayloads).toEqual({ events: 40, attempts: 40 });
+          expect(held.compactionHeld).toHaveLength(1);
+          expect(held.compacted).not.toContain(attempts);
+          expect(held.compacted).not.toContain(events);
+          for (const table of [events, attempts]) expect(await marker(table)).toBeNull();
+        }
       } finally {
         finish();
         await report;
         await reader.close();
       }
 
-      const done = await runMaintenance(t.db, { ...maintenance, now: in8Days() });
-      expect(done.compactionHeld).toEqual([]);
-      expect(done.compacted).toEqual([attempts, events]);
+      // Once it is over: compacted, as soon as no other transaction of the cluster holds it back.
+      const compacted: string[] = [];
+      await waitFor(
+        async () => {
+          const run = await runMaintenance(t.db, { ...maintenance, now: in8Days() });
+          compacted.push(...run.compacted);
+          return run.compactionHeld.length === 0;
+        },
+        { timeoutMs: 60_000, intervalMs: 100, message: 'compaction held' },
+      );
+      expect(compacted).toEqual(expect.arrayContaining([attempts, events]));
       expect(await size(events)).toBeLessThan(before.events / 2);
       expect(await size(attempts)).toBeLessThan(before.attempts / 2);
       for (const table of [`deliveries_${today()}`, attempts, events])

@@ -13,8 +13,24 @@ export interface MessageEvent {
   sequence?: number | null;
 }
 
-/** The envelope's JSON: the exact bytes that are signed and sent. */
+/** Bodies already built, by event object: a claim hands one object to all of an event's deliveries. */
+const bodies = new WeakMap<MessageEvent, string>();
+
+/**
+ * The envelope's JSON: the exact bytes that are signed and sent. Built once per event object, so
+ * an event fanned out to several endpoints in one claim is serialized once (`toClaimedDeliveries`
+ * shares the object); the event must not be changed after its first body.
+ */
 export function envelopeBody(event: MessageEvent): string {
+  let body = bodies.get(event);
+  if (body === undefined) {
+    body = buildEnvelope(event);
+    bodies.set(event, body);
+  }
+  return body;
+}
+
+function buildEnvelope(event: MessageEvent): string {
   return JSON.stringify({
     id: event.id,
     type: event.type,

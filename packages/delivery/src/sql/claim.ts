@@ -3,7 +3,7 @@ import { executeHotTemplate } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import type { ClaimedDelivery, ClaimRow } from './claimed-row';
-import { claimedColumns, leaseToken, toClaimedDelivery } from './claimed-row';
+import { claimedColumns, leaseToken, toClaimedDeliveries } from './claimed-row';
 
 export type { ClaimedDelivery } from './claimed-row';
 
@@ -79,7 +79,7 @@ export async function claimDueDeliveries(db: Database, options: ClaimOptions): P
     claimValues(options),
     'generic',
   );
-  return rows.map(toClaimedDelivery);
+  return toClaimedDeliveries(rows);
 }
 
 export interface ClaimOptions {

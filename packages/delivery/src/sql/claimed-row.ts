@@ -76,6 +76,21 @@ export const claimedColumns = sql`c.id, c.project_id, c.attempt_count, c.schedul
                          where s.endpoint_id = ep.id and (s.expires_at is null or s.expires_at > now())),
                         '{}') as secrets`;
 
+/**
+ * A claim's rows as deliveries, one event object per event: its deliveries to several endpoints
+ * share it, so its body is built once (`envelopeBody`) and one copy of its data is kept.
+ */
+export function toClaimedDeliveries(rows: readonly ClaimRow[]): ClaimedDelivery[] {
+  const events = new Map<string, ClaimedDelivery['event']>();
+  return rows.map((row) => {
+    const delivery = toClaimedDelivery(row);
+    const shared = events.get(delivery.event.id);
+    if (shared) delivery.event = shared;
+    else events.set(delivery.event.id, delivery.event);
+    return delivery;
+  });
+}
+
 export function toClaimedDelivery(row: ClaimRow): ClaimedDelivery {
   return {
     id: row.id,
