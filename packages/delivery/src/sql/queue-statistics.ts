@@ -15,10 +15,10 @@ const QUEUED_COUNT_CAP = 20_000;
 /**
  * ANALYZEs the `deliveries` partitions inside the queue window whose statistics lag their
  * rows; returns their names. The claim's plan (made once per connection, and again after each
- * ANALYZE of a table it reads) follows these statistics: a day partition that filled faster than autovacuum's next visit (up to a
- * minute, and only after 10 % of its last known size has changed) still looks nearly empty,
- * so the planner picks a bitmap of the whole id range for each step of the claim's endpoint
- * scan. Measured in the fairness benchmark: claims grew from ~5 ms to ~120 ms while a tenant
+ * ANALYZE of a table it reads) follows these statistics: a day partition that filled faster
+ * than autovacuum's next visit (up to a minute, and only after 10 % of its last known size has
+ * changed) still looks nearly empty, so the planner picks a bitmap of the whole id range for
+ * each step of the claim's endpoint scan. Measured in the fairness benchmark: claims grew from ~5 ms to ~120 ms while a tenant
  * had 200 endpoints queued, and the other tenant's p99 went from 90 ms to 7.9 s; with fresh
  * statistics it stayed at 78–110 ms. The threshold (a partition's own size, at least 1,000
  * rows) keeps estimates within about 2× while costing a few ANALYZEs per partition per day.
@@ -42,8 +42,8 @@ export async function analyzeLaggingQueuePartitions(db: Database, window: QueueW
     .filter((p) => floor === null || p.to === null || p.to.getTime() > floor)
     .map((p) => p.name);
   if (inWindow.length === 0) return [];
-  // The queued estimate: the rows of the partition's piece of `deliveries_queued_endpoint_idx` (partial, on
-  // the queued rows), as its last ANALYZE or VACUUM left it; -1 when never counted.
+  // The queued estimate: the rows of the partition's piece of `deliveries_queued_endpoint_idx`
+  // (partial, on the queued rows), as its last ANALYZE or VACUUM left it; -1 when never counted.
   const partitions = await executeRows<{ name: string; tuples: number; changes: number; queued: number }>(
     db,
     sql`select s.relname as name, c.reltuples::float8 as tuples, s.n_mod_since_analyze::float8 as changes,

@@ -33,8 +33,8 @@ export async function olderSnapshotsHoldDeadRows(tx: Database, table: string): P
           union all select age(transaction) from pg_prepared_xacts
         ) horizon(a)`,
   );
-  const age = horizon?.age === null || horizon?.age === undefined ? null : Number(horizon.age);
-  if (age === null) return false;
+  if (horizon?.age == null) return false; // nothing else open
+  const age = Number(horizon.age);
   const [written] = await executeRows<{ held: boolean }>(
     tx,
     sql`select exists (select 1 from ${sql.identifier(table)} where age(xmin) <= ${age}) as held`,
