@@ -6,6 +6,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { migratePgliteDatabase, migratePostgresDatabase } from './migrate';
+import { takeTurns } from './pglite-turns';
 import * as schema from './schema';
 
 export type Schema = typeof schema;
@@ -163,6 +164,7 @@ async function openPglite(options: CreateDbOptions): Promise<HeraldDb> {
   const dataDir = options.dataDir ?? path.resolve('.data/pglite');
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir);
+  takeTurns(pglite);
   const db = drizzlePglite(pglite, { schema }) as unknown as Database;
   drivers.set(db, 'pglite');
   return {
