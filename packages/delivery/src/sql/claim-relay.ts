@@ -2,7 +2,7 @@ import type { Database } from '@herald/db';
 import { executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { ClaimedDelivery, ClaimRow } from './claimed-row';
-import { claimedColumns, leaseToken, toClaimedDelivery } from './claimed-row';
+import { claimedColumns, claimedEndpointsCte, leaseToken, toClaimedDelivery } from './claimed-row';
 import { isDue } from './due';
 
 export interface RelayClaimOptions {
@@ -47,11 +47,12 @@ export async function claimRelayDeliveries(db: Database, options: RelayClaimOpti
           from locked where d.id = locked.id
           returning d.id, d.project_id, d.endpoint_id, d.event_id, d.attempt_count, d.schedule_offset,
                     ${leaseToken('d.next_attempt_at')} as lease
-        )
+        ),
+        ${claimedEndpointsCte}
         select ${claimedColumns}
         from claimed c
         join events e on e.id = c.event_id
-        join endpoints ep on ep.id = c.endpoint_id
+        join claimed_endpoints ep on ep.id = c.endpoint_id
         order by c.id`,
   );
   return rows.map(toClaimedDelivery);

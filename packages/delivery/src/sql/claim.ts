@@ -3,7 +3,7 @@ import { executeHotTemplate } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import type { ClaimedDelivery, ClaimRow } from './claimed-row';
-import { claimedColumns, leaseToken, toClaimedDeliveries } from './claimed-row';
+import { claimedColumns, claimedEndpointsCte, leaseToken, toClaimedDeliveries } from './claimed-row';
 
 export type { ClaimedDelivery } from './claimed-row';
 
@@ -255,10 +255,11 @@ function claimTemplate(v: TemplateValue, w: QueueWindow, now: number): SQL {
                on taken.endpoint_id = rated.endpoint_id
           where ep.id = rated.endpoint_id
           returning ep.id
-        )
+        ),
+        ${claimedEndpointsCte}
         select ${claimedColumns}
         from claimed c
         cross join lateral (select * from events e
                             where e.id = c.event_id and ${within('e.id', 'event')}) e
-        join endpoints ep on ep.id = c.endpoint_id`;
+        join claimed_endpoints ep on ep.id = c.endpoint_id`;
 }

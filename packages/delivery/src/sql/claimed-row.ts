@@ -59,9 +59,25 @@ export interface ClaimRow extends Record<string, unknown> {
 export const leaseToken = (column: string) => sql.raw(`((extract(epoch from ${column}) * 1000000)::bigint)::text`);
 
 /**
+ * The claimed deliveries' endpoints, each once, with its signing secrets: a CTE over `claimed`
+ * that a claim's answer joins as `ep`. Materialized, so the secrets are looked up once per
+ * endpoint rather than once per delivery (a claim of 56 deliveries to one endpoint ran the
+ * lookup 56 times, an eighth of the claim's execution).
+ */
+export const claimedEndpointsCte = sql`claimed_endpoints as materialized (
+          select ep.id, ep.url, ep.headers, ep.disabled, ep.timeouts_in_row, ep.rate_limit,
+                 -- Newest first: the current secret and any still in a rotation's grace period.
+                 coalesce((select array_agg(s.secret order by s.id desc) from endpoint_secrets s
+                           where s.endpoint_id = ep.id and (s.expires_at is null or s.expires_at > now())),
+                          '{}') as secrets
+          from endpoints ep
+          where ep.id in (select endpoint_id from claimed)
+        )`;
+
+/**
  * The select list of a claim's answer, over `claimed c` (the updated deliveries, with their
- * `lease`) joined with `events e` and `endpoints ep`: shared by the dispatcher's claim and the
- * `herald listen` relay.
+ * `lease`) joined with `events e` and `claimed_endpoints ep` (`claimedEndpointsCte`): shared by
+ * the dispatcher's claim and the `herald listen` relay.
  */
 export const claimedColumns = sql`c.id, c.project_id, c.attempt_count, c.schedule_offset, c.lease,
                e.id as event_id, e.type as event_type, e.version as event_version,
@@ -70,11 +86,7 @@ export const claimedColumns = sql`c.id, c.project_id, c.attempt_count, c.schedul
                e.payload_expired_at is not null as event_payload_expired,
                ep.id as endpoint_id, ep.url as endpoint_url, ep.headers as endpoint_headers,
                ep.disabled as endpoint_disabled, ep.timeouts_in_row as endpoint_timeouts_in_row,
-               ep.rate_limit is not null as endpoint_rate_limited,
-               -- Newest first: the current secret and any still in a rotation's grace period.
-               coalesce((select array_agg(s.secret order by s.id desc) from endpoint_secrets s
-                         where s.endpoint_id = ep.id and (s.expires_at is null or s.expires_at > now())),
-                        '{}') as secrets`;
+               ep.rate_limit is not null as endpoint_rate_limited, ep.secrets`;
 
 /**
  * A claim's rows as deliveries, one event object per event: its deliveries to several endpoints
