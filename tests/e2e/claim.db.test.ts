@@ -69,11 +69,14 @@ describeDb('claiming due deliveries (leases and SKIP LOCKED)', (t) => {
       projectId: p.id,
       attemptCount: 0,
       scheduleOffset: 0,
-      event: { type: 'user.deleted', version: 2, data: { user: { id: 'usr_claim_0' } } },
+      event: { type: 'user.deleted', version: 2 },
       endpoint: { id: endpoint.id, url: 'http://127.0.0.1:9/never-called', headers: { 'X-A': 'b' }, disabled: false },
       secrets: [secret],
     });
     expect(claimed!.event.createdAt).toBeInstanceOf(Date);
+    // The data as stored (its jsonb text), spliced into the body unparsed.
+    expect(JSON.parse(claimed!.event.dataJson!)).toEqual({ user: { id: 'usr_claim_0' } });
+    expect(JSON.parse(envelopeBody(claimed!.event)).data).toEqual({ user: { id: 'usr_claim_0' } });
     await t.db.update(deliveries).set({ status: 'failed', leaseOwner: null }).where(eq(deliveries.projectId, p.id));
   });
 

@@ -63,6 +63,29 @@ describeDb('dispatcher end to end: deliveries that succeed', (t) => {
     expect(receiver.requests).toHaveLength(1);
   });
 
+  it("shows the exact body it sent (GET /v1/deliveries/{id}/request), whose data is the event's as the API returns it", async () => {
+    const h = await startHerald(t);
+    const receiver = await h.receiver();
+    const p = await h.project();
+    const { secret } = await p.createEndpoint({ url: receiver.url });
+    // Text that JSON escapes and non-ASCII text: the body carries the data as stored.
+    const name = 'Zoë "Q" \\ tab\t line\u2028 end 😀';
+    const user = await p.call<{ id: string; email: string }>('/v1/users', 201, {
+      json: { email: uniqueEmail(), name },
+    });
+    const [req] = await receiver.waitForRequests(1);
+    const [delivery] = await p.settled({ expected: 1 });
+    const [event] = await p.events('user.created');
+
+    const shown = await p.call<{ body: string }>(`/v1/deliveries/${delivery!.id}/request`, 200);
+    expect(shown.body).toBe(req!.body);
+    const sent = new Webhook(secret).verify(req!.body, webhookHeaders(req!)) as Record<string, any>;
+    expect(Object.keys(sent)).toEqual(['id', 'type', 'version', 'timestamp', 'subject', 'sequence', 'data']);
+    expect(sent).toMatchObject({ id: event!.id, subject: user.id, sequence: 1 });
+    expect(sent.data).toEqual(event!.data);
+    expect(sent.data.user).toMatchObject({ email: user.email, name });
+  });
+
   it('honours event-type filters: an endpoint subscribed to user.created gets no user.deleted', async () => {
     const h = await startHerald(t);
     const createdOnly = await h.receiver();

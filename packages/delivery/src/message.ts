@@ -6,7 +6,14 @@ export interface MessageEvent {
   id: string;
   type: string;
   version: number;
-  data: unknown;
+  /** The event's data, to serialize; unused when `dataJson` is given. */
+  data?: unknown;
+  /**
+   * The event's data as stored: PostgreSQL's text of the jsonb value (`data::text`), spliced into
+   * the envelope as it is. Claims read it so, not parsed: parsing and serializing ~1 KB of data
+   * per delivery was 4 µs, the largest cost of Herald's own in the dispatcher's profile.
+   */
+  dataJson?: string;
   createdAt: Date;
   /** The resource the event is about, and its place in that resource's history (null on older events). */
   subject?: string | null;
@@ -31,15 +38,18 @@ export function envelopeBody(event: MessageEvent): string {
 }
 
 function buildEnvelope(event: MessageEvent): string {
-  return JSON.stringify({
+  const head = {
     id: event.id,
     type: event.type,
     version: event.version,
     timestamp: event.createdAt.toISOString(),
     ...(event.subject != null ? { subject: event.subject } : {}),
     ...(event.sequence != null ? { sequence: event.sequence } : {}),
-    data: event.data,
-  });
+  };
+  // `data` last either way. The stored text is JSON as PostgreSQL writes jsonb out (a space after
+  // each `:` and `,`, keys in jsonb's order): the same value, and the body is signed as sent.
+  if (event.dataJson !== undefined) return `${JSON.stringify(head).slice(0, -1)},"data":${event.dataJson}}`;
+  return JSON.stringify({ ...head, data: event.data });
 }
 
 /**

@@ -71,7 +71,7 @@ export async function findRelayLease(
     db,
     sql`select d.id, d.project_id, d.attempt_count, d.schedule_offset, ${leaseToken('d.next_attempt_at')} as lease,
                e.id as event_id, e.type as event_type, e.version as event_version,
-               null::jsonb as event_data, e.created_at as event_created_at,
+               null::text as event_data_json, e.created_at as event_created_at,
                e.subject as event_subject, e.sequence as event_sequence,
                e.payload_expired_at is not null as event_payload_expired,
                ep.id as endpoint_id, ep.url as endpoint_url, ep.headers as endpoint_headers,

@@ -37,7 +37,8 @@ export interface ClaimRow extends Record<string, unknown> {
   event_id: string;
   event_type: string;
   event_version: number;
-  event_data: unknown;
+  /** `data::text`: spliced into the envelope unparsed (see MessageEvent.dataJson); null where not read. */
+  event_data_json: string | null;
   event_created_at: Date | string;
   event_subject: string | null;
   event_sequence: number | string | null;
@@ -81,7 +82,7 @@ export const claimedEndpointsCte = sql`claimed_endpoints as materialized (
  */
 export const claimedColumns = sql`c.id, c.project_id, c.attempt_count, c.schedule_offset, c.lease,
                e.id as event_id, e.type as event_type, e.version as event_version,
-               e.data as event_data, e.created_at as event_created_at,
+               e.data::text as event_data_json, e.created_at as event_created_at,
                e.subject as event_subject, e.sequence as event_sequence,
                e.payload_expired_at is not null as event_payload_expired,
                ep.id as endpoint_id, ep.url as endpoint_url, ep.headers as endpoint_headers,
@@ -113,7 +114,8 @@ export function toClaimedDelivery(row: ClaimRow): ClaimedDelivery {
       id: row.event_id,
       type: row.event_type,
       version: Number(row.event_version),
-      data: row.event_data,
+      data: null,
+      dataJson: row.event_data_json ?? undefined,
       createdAt: new Date(row.event_created_at),
       subject: row.event_subject,
       sequence: row.event_sequence === null ? null : Number(row.event_sequence),

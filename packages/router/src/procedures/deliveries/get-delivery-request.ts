@@ -1,6 +1,6 @@
 import { deliveryAttempts, endpoints, events } from '@herald/db';
 import { envelopeBody, USER_AGENT } from '@herald/delivery';
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { projectProcedure } from '../../trpc/init';
 import { deliveryIdSchema } from './delivery-schemas';
@@ -37,7 +37,20 @@ export const getDeliveryRequest = projectProcedure
   .query(async ({ ctx, input }) => {
     const { delivery } = await findDelivery(ctx.db, ctx.projectId, input.id);
     const [[event], [endpoint], attempts] = await Promise.all([
-      ctx.db.select().from(events).where(eq(events.id, delivery.eventId)).limit(1),
+      // The data as the dispatcher reads it (its jsonb text), so the body is the bytes it sends.
+      ctx.db
+        .select({
+          id: events.id,
+          type: events.type,
+          version: events.version,
+          createdAt: events.createdAt,
+          subject: events.subject,
+          sequence: events.sequence,
+          dataJson: sql<string>`${events.data}::text`,
+        })
+        .from(events)
+        .where(eq(events.id, delivery.eventId))
+        .limit(1),
       ctx.db.select().from(endpoints).where(eq(endpoints.id, delivery.endpointId)).limit(1),
       ctx.db
         .select({ attemptNumber: deliveryAttempts.attemptNumber, startedAt: deliveryAttempts.startedAt })
