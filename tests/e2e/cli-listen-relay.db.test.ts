@@ -157,6 +157,22 @@ describeDb('herald listen: the relay in the API', (t) => {
       json: { session: 'x', deliveryId: 'dlv_x', statusCode: 'teapot' },
     });
     expect(invalid.status).toBe(400);
+    // Bytes PostgreSQL refuses never reach it: a NUL in the path's id or in the report's ids.
+    for (const path of ['/v1/endpoints/%00/listen', `/v1/endpoints/ep_%00${endpoint.id.slice(4)}/listen`]) {
+      expect(await codeOf(theirs.request(path))).toEqual({ status: 404, code: 'not_found' });
+    }
+    expect(await codeOf(theirs.request('/v1/endpoints/%00/listen/attempts', { json: {} }))).toEqual({
+      status: 404,
+      code: 'not_found',
+    });
+    const report = { statusCode: 200, durationMs: 1, errorClass: null, errorMessage: null, responseBody: null };
+    for (const ids of [
+      { session: '\u0000', deliveryId: 'dlv_x' },
+      { session: `listen_${'0'.repeat(24)}`, deliveryId: '\u0000' },
+    ]) {
+      const answer = theirs.request(`/v1/endpoints/${endpoint.id}/listen/attempts`, { json: { ...report, ...ids } });
+      expect(await codeOf(answer)).toEqual({ status: 400, code: 'validation_error' });
+    }
     expect(await codeOf(theirs.request('/v1/endpoints/listen', { json: { forwardTo: 'ftp://localhost/x' } }))).toEqual({
       status: 400,
       code: 'validation_error',

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '@herald/db';
-import { endpoints } from '@herald/db';
+import { endpoints, idPattern } from '@herald/db';
 import type { DeliveryWakeup, RelayConfig } from '@herald/delivery';
 import { createListenRelay, dispatcherConfigFromEnv } from '@herald/delivery';
 import type { ApiServices } from '@herald/router';
@@ -27,9 +27,13 @@ export interface ListenRoutesOptions {
 /** How often an idle stream sends an SSE comment, so proxies and the CLI know it is alive. */
 const HEARTBEAT_MS = 15_000;
 
+const endpointIdPattern = idPattern('endpoint');
+const deliveryIdPattern = idPattern('delivery');
+
 const reportSchema = z.strictObject({
-  session: z.string().min(1).max(100),
-  deliveryId: z.string().min(1).max(100),
+  // As the stream's `session` event names it; the text fields below are cleaned where they are stored.
+  session: z.string().regex(/^listen_[0-9a-f]{24}$/, 'not a listen session'),
+  deliveryId: z.string().regex(deliveryIdPattern, 'not a delivery id'),
   statusCode: z.number().int().min(100).max(599).nullable(),
   durationMs: z.number().min(0).max(3_600_000),
   errorClass: z.enum(['timeout', 'connection', 'dns', 'invalid_url', 'http_status']).nullable(),
@@ -69,10 +73,13 @@ export function createListenRoutes(options: ListenRoutesOptions) {
   async function listenEndpointOf(c: Context<HeraldEnv>) {
     const identity = await services.apiKeys.identify(c.req.raw.headers);
     if (!identity) return errorResponse(c, 'unauthorized', 'A valid API key is required (Authorization: Bearer sk_…)');
+    // Checked before the database sees it: PostgreSQL refuses a NUL byte in text with an error.
+    const id = c.req.param('id') ?? '';
+    if (!endpointIdPattern.test(id)) return errorResponse(c, 'not_found', 'Endpoint not found');
     const [row] = await db
       .select({ id: endpoints.id, kind: endpoints.kind, disabled: endpoints.disabled })
       .from(endpoints)
-      .where(and(eq(endpoints.projectId, identity.projectId), eq(endpoints.id, c.req.param('id') ?? '')))
+      .where(and(eq(endpoints.projectId, identity.projectId), eq(endpoints.id, id)))
       .limit(1);
     if (!row) return errorResponse(c, 'not_found', 'Endpoint not found');
     if (row.kind !== 'listen') {

@@ -6,6 +6,7 @@ import { listLimitSchema, pageSchema } from '../../services/pagination';
 import { projectProcedure } from '../../trpc/init';
 import { endpointIdSchema } from '../endpoints/endpoint-schemas';
 import { eventIdSchema } from '../events/event-schemas';
+import { timestampBoundSchema } from '../timestamp-schema';
 import { selectDeliveries, toDeliveryPage } from './delivery-query';
 import { deliveryIdSchema, deliverySchema } from './delivery-schemas';
 
@@ -28,9 +29,9 @@ export const listDeliveries = projectProcedure
         endpointId: endpointIdSchema.optional(),
         eventId: eventIdSchema.optional(),
         /** Created at or after this time. */
-        since: z.iso.datetime({ offset: true }).optional(),
+        since: timestampBoundSchema().optional(),
         /** Created at or before this time. */
-        until: z.iso.datetime({ offset: true }).optional(),
+        until: timestampBoundSchema().optional(),
         limit: listLimitSchema,
         /** The `nextCursor` of the previous page: older deliveries follow. */
         cursor: deliveryIdSchema.optional(),
