@@ -1,7 +1,7 @@
-import { users } from '@herald/db';
+import { executeRows, idempotencyKeys, users } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { TRPCError } from '@trpc/server';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { listen } from '../src/server';
 import {
@@ -45,6 +45,62 @@ describeDb('authentication and secrets', (t) => {
       await expectJson(await tenant.request(`/v1/api-keys/${tenant.apiKeyId}`, { method: 'DELETE' }), 200);
       await expectApiError(await tenant.request('/v1/api-keys'), 401, 'unauthorized');
     });
+
+    // PostgreSQL only: there an Idempotency-Key's request commits with its stored answer, after the procedure.
+    it.skipIf(t.driver !== 'postgres')(
+      'a revocation sent with an Idempotency-Key holds once it is answered, though the key was looked up before its commit',
+      async () => {
+        const tenant = await createTenant(t.db);
+        const doomed = await tenant.caller.apiKeys.create({ name: 'doomed' });
+        const asDoomed = tenantFor(tenant.testApp, tenant.projectId, doomed.key, doomed.id);
+        const key = `revoke-${doomed.id}`;
+        // Another transaction holds this project's record of the key, uncommitted: the revocation's
+        // insert of its answer waits for it, after the revoking update and before the commit.
+        let release = () => {};
+        const released = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        let holding = () => {};
+        const held = new Promise<void>((resolve) => {
+          holding = resolve;
+        });
+        const blocker = t.db
+          .transaction(async (tx) => {
+            const now = new Date();
+            await tx.insert(idempotencyKeys).values({
+              projectId: tenant.projectId,
+              key,
+              requestFingerprint: 'blocker',
+              status: 'in_flight',
+              createdAt: now,
+              expiresAt: new Date(now.getTime() + 60_000),
+            });
+            holding();
+            await released;
+            tx.rollback();
+          })
+          .catch(() => {});
+        await held;
+        const revoking = tenant.request('/trpc/apiKeys.revoke', {
+          json: { id: doomed.id },
+          headers: { 'idempotency-key': key },
+        });
+        await waitUntil(async () => {
+          const [row] = await executeRows<{ n: number }>(
+            t.db,
+            sql`select count(*)::int as n from pg_stat_activity
+                where wait_event_type = 'Lock' and query like 'insert into "idempotency_keys"%'`,
+          );
+          return row!.n > 0;
+        });
+        // Looked up (and cached) while the revocation is not committed: still valid then.
+        expect((await asDoomed.request('/v1/users')).status).toBe(200);
+        release();
+        await blocker;
+        expect((await revoking).status).toBe(200);
+        await expectApiError(await asDoomed.request('/v1/users'), 401, 'unauthorized');
+      },
+    );
 
     it('another API process sees the revocation once its key cache expires', async () => {
       const tenant = await createTenant(t.db);
@@ -187,3 +243,11 @@ describeDb('authentication and secrets', (t) => {
     });
   });
 });
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -102,14 +102,19 @@ export function idempotency(db: Database, services: ApiServices) {
 
   /** PostgreSQL: the request, its in-flight lock and its stored answer in one transaction. */
   const runInTransaction = async (c: Context, next: Next, request: IdempotentRequest) => {
-    // Wakeups wait for the commit: before it, dispatchers would find nothing.
+    // Wakeups wait for the commit: before it, dispatchers would find nothing. So does what a
+    // procedure asks to run after its commit (forgetting a revoked API key).
     let wake = false;
+    const committed: Array<() => void> = [];
     const deferredServices: ApiServices = {
       ...services,
       wakeup: {
         notify: () => {
           wake = true;
         },
+      },
+      afterCommit: (fn) => {
+        committed.push(fn);
       },
     };
     let early: Response | undefined;
@@ -161,6 +166,7 @@ export function idempotency(db: Database, services: ApiServices) {
       return;
     }
     if (early) return early;
+    for (const fn of committed) fn();
     if (wake) services.wakeup.notify();
   };
 

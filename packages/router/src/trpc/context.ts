@@ -12,6 +12,12 @@ export interface ApiServices {
   /** Wakes dispatchers after a commit that created deliveries. */
   wakeup: Pick<DeliveryWakeup, 'notify'>;
   logger?: Logger;
+  /**
+   * Set while a procedure runs inside a transaction that commits after it returns (an idempotent
+   * request on PostgreSQL): runs `fn` once that commit is done. Unset, the procedure's writes are
+   * committed when it returns, and such work runs then.
+   */
+  afterCommit?: (fn: () => void) => void;
 }
 
 export function createApiServices(db: Database, overrides: Partial<Omit<ApiServices, 'apiKeys'>> = {}): ApiServices {

@@ -26,8 +26,11 @@ export const revokeApiKey = projectProcedure
       .returning();
     if (!row) throw notFound('API key');
     // After the commit: later lookups read the revocation, and one already running here (which may
-    // have read the row before it) is refused instead of caching the key again. Other API processes
-    // stop trusting their cached answer within HERALD_API_KEY_CACHE_MS.
-    ctx.services.apiKeys.forgetKey(row.id);
+    // have read the row before it) is refused instead of caching the key again. Forgotten before the
+    // commit (an Idempotency-Key's transaction), a lookup in between cached the key as valid again.
+    // Other API processes stop trusting their cached answer within HERALD_API_KEY_CACHE_MS.
+    const forget = () => ctx.services.apiKeys.forgetKey(row.id);
+    if (ctx.services.afterCommit) ctx.services.afterCommit(forget);
+    else forget();
     return toApiKey(row);
   });
