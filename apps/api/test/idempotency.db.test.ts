@@ -1,9 +1,9 @@
-import { idempotencyKeys, users } from '@herald/db';
+import { idempotencyKeys, projects, users } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { Tenant } from './harness';
-import { createTenant, eventsOf, expectApiError, expectJson, uniqueEmail } from './harness';
+import { ADMIN_TOKEN, createTenant, createTestApp, eventsOf, expectApiError, expectJson, uniqueEmail } from './harness';
 
 let keyCounter = 0;
 const newIdempotencyKey = () => `idem-${Date.now()}-${++keyCounter}`;
@@ -161,4 +161,51 @@ describeDb('Idempotency-Key on POST', (t) => {
     // Still exactly one key was created.
     expect((await tenant.caller.apiKeys.list()).data).toHaveLength(2);
   });
+
+  it('a replayed portal link creation never returns the link again, and its token is not stored in plain text', async () => {
+    const tenant = await createTenant(t.db);
+    const key = newIdempotencyKey();
+    const created = await expectJson<{ url: string }>(await post(tenant, '/v1/portal-sessions', {}, key), 201);
+    const token = new URL(created.url).searchParams.get('token')!;
+    expect(token).toMatch(/^hpl_/);
+    const stored = await t.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.projectId, tenant.projectId));
+    expect(stored).toHaveLength(1);
+    expect(JSON.stringify(stored)).not.toContain(token);
+
+    const replay = await post(tenant, '/v1/portal-sessions', {}, key);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(await replay.clone().text()).not.toContain(token);
+    await expectApiError(replay, 409, 'conflict');
+  });
+
+  it('the admin token with a key → 400 (its records would have no project), and no project is made', async () => {
+    const name = `idem admin ${newIdempotencyKey()}`;
+    const response = await tenantlessPost('/v1/projects', { name }, newIdempotencyKey());
+    await expectApiError(response, 400, 'validation_error');
+    expect(await t.db.select().from(projects).where(eq(projects.name, name))).toEqual([]);
+  });
+
+  it('a key on a tRPC path that does not decode (%FF) → 4xx from tRPC, never 500', async () => {
+    const tenant = await createTenant(t.db);
+    for (const path of ['/trpc/%FF', '/trpc/users.create,%E0%A4?batch=1']) {
+      const response = await tenant.request(path, { json: {}, headers: { 'idempotency-key': newIdempotencyKey() } });
+      expect(response.status, path).toBeGreaterThanOrEqual(400);
+      expect(response.status, path).toBeLessThan(500);
+    }
+  });
+
+  function tenantlessPost(path: string, json: unknown, idempotencyKey: string) {
+    return testAppOf().request(path, {
+      method: 'POST',
+      body: JSON.stringify(json),
+      headers: {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+        'content-type': 'application/json',
+        'idempotency-key': idempotencyKey,
+      },
+    });
+  }
+  function testAppOf() {
+    return createTestApp(t.db).app;
+  }
 });

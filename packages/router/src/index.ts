@@ -11,7 +11,7 @@ export {
 } from './errors';
 export { toUser } from './procedures/users/user-schemas';
 export type { ApiKeyIdentity, ApiKeyVerifierOptions } from './services/api-keys';
-export { API_KEY_PREFIX, ApiKeyVerifier, hashApiKey } from './services/api-keys';
+export { API_KEY_PREFIX, ApiKeyVerifier, bearerToken, hashApiKey } from './services/api-keys';
 export { changeWithEvents } from './services/change-with-events';
 export { hashPassword } from './services/passwords';
 export type { NewPortalSession, OpenLinkResult, PortalSession } from './services/portal-sessions';
@@ -22,6 +22,7 @@ export {
   openPortalLink,
   PORTAL_CSRF_COOKIE,
   PORTAL_CSRF_HEADER,
+  PORTAL_LINK_PREFIX,
   PORTAL_OPEN_PATH,
   PORTAL_SESSION_COOKIE,
   startPortalSession,

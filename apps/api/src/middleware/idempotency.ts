@@ -1,7 +1,13 @@
 import type { Database, Transaction } from '@herald/db';
 import { driverOf, executeRows, idempotencyKeys, isDatabaseUnavailable } from '@herald/db';
 import type { ApiErrorCode, ApiServices } from '@herald/router';
-import { httpStatusFor, RETRY_AFTER_UNAVAILABLE_SECONDS, SERVICE_UNAVAILABLE_MESSAGE } from '@herald/router';
+import {
+  bearerToken,
+  httpStatusFor,
+  matchesAdminToken,
+  RETRY_AFTER_UNAVAILABLE_SECONDS,
+  SERVICE_UNAVAILABLE_MESSAGE,
+} from '@herald/router';
 import type { SQL } from 'drizzle-orm';
 import { and, eq, lt, or, sql } from 'drizzle-orm';
 import type { Context, Next } from 'hono';
@@ -233,7 +239,19 @@ export function idempotency(db: Database, services: ApiServices) {
       );
     }
     const identity = await services.apiKeys.identify(c.req.raw.headers);
-    if (!identity) return next(); // the procedure answers 401
+    if (!identity) {
+      // Records belong to a project, and the admin token's requests have none (`POST /v1/projects`
+      // makes one): refused, where ignoring the key would create a second project on a retry.
+      if (matchesAdminToken(services.config.adminToken, bearerToken(c.req.raw.headers))) {
+        return answerError(
+          c,
+          protocol,
+          'validation_error',
+          'Idempotency-Key is honoured on requests made with an API key; admin-token requests take none',
+        );
+      }
+      return next(); // the procedure answers 401
+    }
 
     const url = new URL(c.req.url);
     // As `readBodyWithin` read it (an earlier middleware): the handler reads the same text afterwards.

@@ -15,7 +15,9 @@ export const PORTAL_CSRF_HEADER = 'x-herald-csrf';
 /** Where a link opens; the token follows as `?token=`. */
 export const PORTAL_OPEN_PATH = '/portal/open';
 
-const LINK_PREFIX = 'hpl_';
+/** A portal link's token starts so (a link is `PORTAL_OPEN_PATH?token=hpl_…`). */
+export const PORTAL_LINK_PREFIX = 'hpl_';
+const LINK_PREFIX = PORTAL_LINK_PREFIX;
 const SESSION_PREFIX = 'hps_';
 
 export interface PortalSession {

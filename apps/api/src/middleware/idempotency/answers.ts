@@ -1,5 +1,5 @@
 import type { ApiErrorBody, ApiErrorCode } from '@herald/router';
-import { API_KEY_PREFIX, httpStatusFor } from '@herald/router';
+import { API_KEY_PREFIX, httpStatusFor, PORTAL_LINK_PREFIX } from '@herald/router';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 
@@ -12,7 +12,13 @@ export type Protocol = { kind: 'rest' } | { kind: 'trpc'; procedures: string[]; 
 
 export function protocolOf(path: string, query: (name: string) => string | undefined): Protocol {
   if (!path.startsWith('/trpc/')) return { kind: 'rest' };
-  const procedures = decodeURIComponent(path.slice('/trpc/'.length)).split(',');
+  const raw = path.slice('/trpc/'.length);
+  let procedures: string[];
+  try {
+    procedures = decodeURIComponent(raw).split(',');
+  } catch {
+    procedures = raw.split(','); // a malformed escape (`%FF`): tRPC answers 404 for it; named as sent
+  }
   return { kind: 'trpc', procedures, batch: query('batch') === '1' };
 }
 
@@ -39,8 +45,8 @@ const REFUSED_BEFORE_RUNNING = new Set([400, 401, 413, 415]);
  * client retries those under a new key). A batch whose calls all have
  * answers that are not stored is not stored.
  *
- * A new API key is never stored: keys are kept only as hashes and shown
- * once. Its replay is a 409 `conflict` naming the key that was created.
+ * A secret shown once is never stored (API keys and portal links are kept only as hashes): the
+ * replay of its creation is a 409 `conflict` saying what was created (`shownOnce`).
  */
 export function storedAnswer(
   protocol: Protocol,
@@ -49,10 +55,8 @@ export function storedAnswer(
 ): { status: number; body: string } | null {
   if (protocol.kind === 'rest') {
     if (!isStorableStatus(status)) return null;
-    const created = createdApiKey(parseJson(body));
-    return created
-      ? { status: httpStatusFor.conflict, body: JSON.stringify(keyNotReplayed(created.id)) }
-      : { status, body };
+    const created = shownOnce(parseJson(body));
+    return created ? { status: httpStatusFor.conflict, body: JSON.stringify(notReplayed(created)) } : { status, body };
   }
   const parsed = parseJson(body);
   const calls: unknown[] | null = Array.isArray(parsed) ? parsed : isObject(parsed) ? [parsed] : null;
@@ -60,10 +64,10 @@ export function storedAnswer(
   if (!calls.map(trpcStatusOf).some(isStorableStatus)) return null;
   let replaced = false;
   const stored = calls.map((call, i) => {
-    const created = isObject(call) && isObject(call.result) ? createdApiKey(call.result.data) : null;
+    const created = isObject(call) && isObject(call.result) ? shownOnce(call.result.data) : null;
     if (!created) return call;
     replaced = true;
-    const error = keyNotReplayed(created.id);
+    const error = notReplayed(created);
     return trpcError('conflict', error.error.message, protocol.procedures[i], error.error.details);
   });
   if (!replaced) return { status, body };
@@ -112,19 +116,41 @@ function trpcStatusOf(call: unknown): number {
   return isObject(data) && typeof data.httpStatus === 'number' ? data.httpStatus : 500;
 }
 
-function createdApiKey(value: unknown): { id: string | null } | null {
-  if (!isObject(value) || typeof value.key !== 'string' || !value.key.startsWith(API_KEY_PREFIX)) return null;
-  return { id: typeof value.id === 'string' ? value.id : null };
+/** What an answer shows once and the database keeps only as a hash. */
+type ShownOnce = { kind: 'apiKey'; id: string | null } | { kind: 'portalLink' };
+
+/**
+ * The secret an answer shows once, or null: a new API key (`apiKeys.create`, and a project's first
+ * key under `apiKey`) or a portal link (`portalSessions.create`: its URL carries the token).
+ */
+function shownOnce(value: unknown): ShownOnce | null {
+  if (!isObject(value)) return null;
+  if (typeof value.key === 'string' && value.key.startsWith(API_KEY_PREFIX)) {
+    return { kind: 'apiKey', id: typeof value.id === 'string' ? value.id : null };
+  }
+  if (isObject(value.apiKey)) return shownOnce(value.apiKey);
+  if (typeof value.url === 'string' && value.url.includes(`token=${PORTAL_LINK_PREFIX}`)) return { kind: 'portalLink' };
+  return null;
 }
 
-function keyNotReplayed(id: string | null): ApiErrorBody {
+function notReplayed(created: ShownOnce): ApiErrorBody {
+  if (created.kind === 'portalLink') {
+    return {
+      error: {
+        code: 'conflict',
+        message:
+          'This Idempotency-Key already created a portal link, which is single-use and not replayed. ' +
+          'Create a new link (with a new key) if it was lost.',
+      },
+    };
+  }
   return {
     error: {
       code: 'conflict',
       message:
         'This Idempotency-Key already created an API key, whose secret is shown only once and is not replayed. ' +
         'Revoke that key and create a new one if the secret was lost.',
-      details: { id },
+      details: { id: created.id },
     },
   };
 }
