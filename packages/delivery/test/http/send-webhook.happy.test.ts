@@ -67,7 +67,7 @@ describe('createWebhookSender: successful deliveries', () => {
     });
   });
 
-  it('takes the answer after informational responses (103 Early Hints, 102 Processing)', async () => {
+  it('takes the answer after informational responses (103 Early Hints, 102 Processing, an unasked 100 Continue)', async () => {
     const server = await track(
       startServer((_req, res) => {
         res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' });
@@ -82,6 +82,23 @@ describe('createWebhookSender: successful deliveries', () => {
       responseBody: 'slow down',
       retryAfterSeconds: 7,
     });
+    // A 100 (Continue) nobody asked for (no `Expect` is sent) is one too, twice, on a reused connection.
+    const unasked = await track(
+      startServer((_req, res) => {
+        res.writeContinue();
+        res.writeContinue();
+        res.writeHead(200).end('ok');
+      }),
+    );
+    const reused = sender();
+    for (let i = 0; i < 2; i++) {
+      expect(await reused.send({ url: unasked.url, headers: {}, body: '{}' })).toMatchObject({
+        ok: true,
+        statusCode: 200,
+        errorClass: null,
+        responseBody: 'ok',
+      });
+    }
     // An informational response is no answer: a connection dropped after it has no status.
     const dropper = await track(
       startServer((req, res) => {
