@@ -1,7 +1,7 @@
 import type { LookupAddress, LookupOptions } from 'node:dns';
-import { promises as dnsPromises } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { isIPv4, isIPv6 } from 'node:net';
+import { createDnsResolver } from './dns-resolver';
 
 export type IpClassification = { allowed: true } | { allowed: false; reason: string };
 
@@ -166,11 +166,6 @@ export function vetUrl(input: string, opts: { allowPrivateNetworks: boolean }): 
   return { ok: true, url, hostname, literalIp };
 }
 
-const defaultResolver: Resolver = async (hostname) => {
-  const found = await dnsPromises.lookup(hostname, { all: true });
-  return found.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
-};
-
 function dnsError(hostname: string, code: string): NodeJS.ErrnoException {
   const err: NodeJS.ErrnoException = new Error(`DNS lookup failed for ${hostname} (${code})`);
   err.code = code;
@@ -183,7 +178,8 @@ function dnsError(hostname: string, code: string): NodeJS.ErrnoException {
  * leaves no window for DNS rebinding between check and connect.
  */
 export function createVettingLookup(opts: { resolve?: Resolver; allowPrivateNetworks: boolean }): LookupFunction {
-  const resolve = opts.resolve ?? defaultResolver;
+  // Not getaddrinfo on libuv's pool: one tenant's unanswered DNS held every thread (dns-resolver.ts).
+  const resolve = opts.resolve ?? createDnsResolver();
   const vet = async (hostname: string, family: number): Promise<ResolvedAddress[]> => {
     const found = await resolve(hostname);
     const usable = found.filter((a) => family === 0 || a.family === family);
