@@ -228,6 +228,15 @@ for (const transport of ['in process', 'over a socket'] as const)
         await expectApiError(await post('/v1/users', arrays), 400, 'validation_error');
         const input = encodeURIComponent(nested(40));
         await expectApiError(await deep.request(`/trpc/users.list?input=${input}`), 400, 'validation_error');
+        // Read as tRPC reads the query: an invalid escape elsewhere in it hid the depth from the check.
+        // Every character escaped, one invalid byte among them: Hono's reader kept that run encoded.
+        const escaped = `%7B%22limit%22%3A${'%5B'.repeat(40)}%22%FF%22${'%5D'.repeat(40)}%7D`;
+        const hidden = await expectApiError(
+          await deep.request(`/trpc/users.list?input=${escaped}`),
+          400,
+          'validation_error',
+        );
+        expect(hidden.message).toMatch(/32 levels/);
         const batched = await post('/trpc/users.create?batch=1', `{"0":${userBody(31)}}`);
         expect(batched.status).toBe(200);
         await expectApiError(

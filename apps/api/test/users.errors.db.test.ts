@@ -123,5 +123,23 @@ describeDb('users: errors', (t) => {
       await expectApiError(await tenant.request('/v1/users?cursor=%00'), 400, 'validation_error');
       expect(await eventsOf(tenant)).toEqual([]);
     });
+
+    it('a "__proto__" key in metadata or in custom headers is refused, not dropped from what is stored', async () => {
+      const tenant = await createTenant(t.db);
+      // Sent as raw JSON: an object literal's `__proto__` would set its prototype, not a key.
+      const send = (path: string, body: string) =>
+        tenant.request(path, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      for (const metadata of ['{"__proto__":{"admin":true},"b":2}', '{"a":[{"__proto__":1}]}']) {
+        const response = await send('/v1/users', `{"email":"${uniqueEmail()}","metadata":${metadata}}`);
+        const error = await expectApiError(response, 400, 'validation_error');
+        expect(JSON.stringify(error.details)).toContain('__proto__');
+      }
+      const headers = '{"url":"https://hooks.example.com/h","headers":{"__proto__":"x","X-A":"b"}}';
+      await expectApiError(await send('/v1/endpoints', headers), 400, 'validation_error');
+      expect(await eventsOf(tenant)).toEqual([]);
+      // Keys that merely look alike are data like any other.
+      const user = await send('/v1/users', `{"email":"${uniqueEmail()}","metadata":{"proto":1,"__proto":2}}`);
+      expect(((await user.json()) as { metadata: unknown }).metadata).toEqual({ proto: 1, __proto: 2 });
+    });
   });
 });

@@ -133,8 +133,11 @@ export async function refuseDeepJson(c: Context, maxDepth = MAX_JSON_DEPTH): Pro
   const hasBody = bytes !== undefined && bytes.byteLength > 0;
   // Most reads have neither a body nor a query string: nothing to parse.
   if (!hasBody && !c.req.url.includes('?')) return undefined;
-  const limit = maxDepth + (c.req.query('batch') === '1' ? 1 : 0);
-  const texts = [hasBody ? await c.req.text() : undefined, c.req.query('input')];
+  // The query as tRPC reads it (`URLSearchParams`): Hono's reader leaves a value with an invalid
+  // escape (`%FF`) undecoded, so an encoded deep `input` passed here and reached tRPC decoded.
+  const query = c.req.url.includes('?') ? new URL(c.req.url).searchParams : undefined;
+  const limit = maxDepth + (query?.get('batch') === '1' ? 1 : 0);
+  const texts = [hasBody ? await c.req.text() : undefined, query?.get('input') ?? undefined];
   if (texts.some((text) => text !== undefined && jsonDepthExceeds(text, limit))) {
     return errorResponse(c, 'validation_error', `JSON input may be nested at most ${maxDepth} levels deep`);
   }

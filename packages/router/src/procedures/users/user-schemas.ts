@@ -4,6 +4,7 @@ import { userSnapshotSchema } from '@herald/events';
 import { z } from 'zod';
 import { isStorableJson, isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../../services/text';
 import { idSchema } from '../id-schema';
+import { withoutProtoKeys } from '../own-keys';
 
 export const emailSchema = z
   .string()
@@ -24,10 +25,12 @@ export const rolesSchema = z
   .array(z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,63}$/i, 'role names are 1–64 letters, digits, _ . : -'))
   .max(50)
   .transform((roles) => [...new Set(roles)]);
-export const metadataSchema = z
-  .record(z.string().max(100), z.json())
-  .refine((m) => JSON.stringify(m).length <= 8192, 'metadata must serialize to at most 8 KB')
-  .refine(isStorableJson, UNSTORABLE_TEXT_MESSAGE);
+export const metadataSchema = withoutProtoKeys(
+  z
+    .record(z.string().max(100), z.json())
+    .refine((m) => JSON.stringify(m).length <= 8192, 'metadata must serialize to at most 8 KB')
+    .refine(isStorableJson, UNSTORABLE_TEXT_MESSAGE),
+);
 export const userIdSchema = idSchema('user');
 
 /** The public shape of a user: the webhook snapshot, never the password. */
