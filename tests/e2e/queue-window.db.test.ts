@@ -87,7 +87,7 @@ describeDb('the queue window', (t) => {
       missed: 1,
     });
     const [recovered] = await claim(t.db);
-    expect(recovered?.event.data).toMatchObject({ user: { id: missed.id } });
+    expect(JSON.parse(recovered!.event.dataJson!)).toMatchObject({ user: { id: missed.id } });
   });
 
   it('a delivery in the default partition (no day partition for its id) opens the window upwards', async () => {
