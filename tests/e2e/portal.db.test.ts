@@ -6,6 +6,7 @@ import { CHROMIUM, hasChromium, requireBrowser } from './portal-browser';
 import { portalBrowserTests } from './portal-flows';
 import type { PortalHerald } from './portal-harness';
 import { startPortalHerald } from './portal-harness';
+import { portalRevocationTests } from './portal-revocation';
 
 /**
  * The portal against one real Herald per driver (API, dispatcher and the
@@ -35,5 +36,6 @@ describeDb('the portal', (t) => {
   }, 60_000);
 
   describe('access over HTTP', () => portalAccessTests(t, () => h!));
+  describe('what ends links and sessions', () => portalRevocationTests(t, () => h!));
   describe.skipIf(!hasChromium)('in a browser', () => portalBrowserTests(t, () => h!));
 });

@@ -11,13 +11,17 @@ const MESSAGES: Record<Reason, { title: string; text: string }> = {
     title: 'This portal link has expired',
     text: 'Links are valid for 15 minutes. Ask for a new link from the application that gave you this one.',
   },
+  revoked: {
+    title: 'This portal link was withdrawn',
+    text: 'The key that made it was revoked. Ask for a new link from the application that gave you this one.',
+  },
   unknown: {
     title: 'This portal link is not valid',
     text: 'Check that the whole link was copied, or ask for a new one.',
   },
 };
 
-/** The page a refused link answers with (410 used or expired, 404 unknown): plain HTML, no script. */
+/** The page a refused link answers with (410 used, expired or withdrawn, 404 unknown): plain HTML, no script. */
 export function refusedLinkPage(reason: Reason): string {
   const { title, text } = MESSAGES[reason];
   return `<!doctype html>

@@ -31,6 +31,8 @@ export function createPortalRouter(db: Database, services: ApiServices, portalDi
   const signIns = new Map<string, { start: number; count: number }>();
 
   app.get('/open', async (c) => {
+    // HEAD (link checkers, mail scanners) must not spend a single-use link: nothing is looked up.
+    if (c.req.method === 'HEAD') return c.body(null, 200, { 'cache-control': 'no-store' });
     const token = c.req.query('token') ?? '';
     const result = await openPortalLink(db, token);
     if (!result.ok) {
@@ -58,13 +60,13 @@ export function createPortalRouter(db: Database, services: ApiServices, portalDi
     if (!matchesAdminToken(services.config.adminToken, token)) {
       return errorResponse(c, 'unauthorized', 'That is not the admin token (HERALD_ADMIN_TOKEN)');
     }
-    const session = await startPortalSession(db, 'operator', null);
+    const session = await startPortalSession(db, { kind: 'operator', adminToken: token! });
     setPortalCookies(c, session, { framed: false });
     return c.json({ kind: 'operator', expiresAt: session.expiresAt.toISOString() });
   });
 
   app.post('/sign-out', async (c) => {
-    const session = await findPortalSession(db, c.req.raw.headers);
+    const session = await findPortalSession(db, c.req.raw.headers, services.config.adminToken);
     if (session && !hasCsrfToken(c.req.raw.headers, session)) {
       return errorResponse(c, 'forbidden', 'A change from the portal must carry its CSRF token (x-herald-csrf)');
     }
@@ -83,7 +85,7 @@ export function createPortalRouter(db: Database, services: ApiServices, portalDi
         subPath.includes('.') ? `No portal file ${subPath}` : 'The portal is not built: run pnpm build',
       );
     }
-    const session = file.immutable ? null : await findPortalSession(db, c.req.raw.headers);
+    const session = file.immutable ? null : await findPortalSession(db, c.req.raw.headers, services.config.adminToken);
     for (const [name, value] of Object.entries(portalSecurityHeaders(await frameAncestorsOf(db, session)))) {
       c.header(name, value);
     }

@@ -1,5 +1,5 @@
 import { index, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
-import { projects } from './tenancy';
+import { apiKeys, projects } from './tenancy';
 
 export const portalSessionKinds = ['project', 'operator'] as const;
 export type PortalSessionKind = (typeof portalSessionKinds)[number];
@@ -16,6 +16,8 @@ export const portalLinks = pgTable(
     projectId: text('project_id')
       .notNull()
       .references(() => projects.id, { onDelete: 'cascade' }),
+    /** The API key that minted it: once that key is revoked the link no longer opens (null: minted before 0012). */
+    apiKeyId: text('api_key_id').references(() => apiKeys.id, { onDelete: 'cascade' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
     usedAt: timestamp('used_at', { withTimezone: true, mode: 'date' }),
@@ -34,8 +36,17 @@ export const portalSessions = pgTable(
     tokenHash: text('token_hash').primaryKey(),
     kind: text('kind', { enum: portalSessionKinds }).notNull(),
     projectId: text('project_id').references(() => projects.id, { onDelete: 'cascade' }),
+    /** A project session: the API key whose link opened it; it ends when that key is revoked. */
+    apiKeyId: text('api_key_id').references(() => apiKeys.id, { onDelete: 'cascade' }),
+    /**
+     * An operator session: a tag of the admin token it signed in with (never the token). Once the
+     * token changes, or none is configured, the session no longer holds.
+     */
+    operatorTokenTag: text('operator_token_tag'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** Signed out: set once, and checked as set or not, so no API process's clock decides it. */
+    endedAt: timestamp('ended_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [index('portal_sessions_expires_idx').on(t.expiresAt)],
 );

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { PortalSessionKind, Queryable } from '@herald/db';
-import { portalLinks, portalSessions } from '@herald/db';
+import { apiKeys, portalLinks, portalSessions } from '@herald/db';
+import type { AnyColumn } from 'drizzle-orm';
 import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm';
 
 /** How long a portal link may wait before it is opened. */
@@ -36,7 +37,7 @@ export interface NewPortalSession extends PortalSession {
 
 export type OpenLinkResult =
   | { ok: true; session: NewPortalSession }
-  | { ok: false; reason: 'unknown' | 'expired' | 'used' };
+  | { ok: false; reason: 'unknown' | 'expired' | 'used' | 'revoked' };
 
 function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -52,13 +53,25 @@ export function csrfTokenFor(sessionToken: string): string {
   return createHash('sha256').update(`herald-portal-csrf\n${sessionToken}`).digest('base64url');
 }
 
-/** A new single-use link into the portal of `projectId`. */
-export async function mintPortalLink(db: Queryable, projectId: string, now = new Date()) {
+/**
+ * The tag an operator session keeps of the admin token it signed in with: enough to tell the token
+ * changed, useless to sign in with (a keyed hash of a high-entropy token).
+ */
+function operatorTokenTag(adminToken: string): string {
+  return createHash('sha256').update(`herald-portal-operator\n${adminToken}`).digest('hex');
+}
+
+/** A row's API key, if it names one, is not revoked (a link's or a session's: `portal_links.api_key_id`, …). */
+const keyStillValid = (apiKeyId: AnyColumn) =>
+  sql`(${apiKeyId} is null or exists (select 1 from ${apiKeys} k where k.id = ${apiKeyId} and k.revoked_at is null))`;
+
+/** A new single-use link into the portal of `projectId`, minted with the API key `apiKeyId`. */
+export async function mintPortalLink(db: Queryable, projectId: string, apiKeyId: string | null, now = new Date()) {
   const token = `${LINK_PREFIX}${randomBytes(32).toString('base64url')}`;
   const expiresAt = new Date(now.getTime() + PORTAL_LINK_TTL_MS);
   // Links and sessions past their time are of no use: dropped as new ones are made.
   await db.delete(portalLinks).where(lt(portalLinks.expiresAt, new Date(now.getTime() - PORTAL_LINK_TTL_MS)));
-  await db.insert(portalLinks).values({ tokenHash: hashToken(token), projectId, expiresAt });
+  await db.insert(portalLinks).values({ tokenHash: hashToken(token), projectId, apiKeyId, expiresAt });
   return { token, expiresAt };
 }
 
@@ -72,28 +85,53 @@ export async function openPortalLink(db: Queryable, token: string, now = new Dat
   const [spent] = await db
     .update(portalLinks)
     .set({ usedAt: now })
-    .where(and(eq(portalLinks.tokenHash, tokenHash), isNull(portalLinks.usedAt), gt(portalLinks.expiresAt, now)))
-    .returning({ projectId: portalLinks.projectId });
+    .where(
+      and(
+        eq(portalLinks.tokenHash, tokenHash),
+        isNull(portalLinks.usedAt),
+        gt(portalLinks.expiresAt, now),
+        keyStillValid(portalLinks.apiKeyId),
+      ),
+    )
+    .returning({ projectId: portalLinks.projectId, apiKeyId: portalLinks.apiKeyId });
   if (!spent) {
     const [link] = await db.select().from(portalLinks).where(eq(portalLinks.tokenHash, tokenHash)).limit(1);
     if (!link) return { ok: false, reason: 'unknown' };
-    return { ok: false, reason: link.usedAt ? 'used' : 'expired' };
+    if (link.usedAt) return { ok: false, reason: 'used' };
+    return { ok: false, reason: link.expiresAt > now ? 'revoked' : 'expired' };
   }
-  return { ok: true, session: await startPortalSession(db, 'project', spent.projectId, now) };
+  const session = await startPortalSession(
+    db,
+    { kind: 'project', projectId: spent.projectId, apiKeyId: spent.apiKeyId },
+    now,
+  );
+  return { ok: true, session };
 }
 
-/** A new session; `projectId` null for the operator. */
+/** Who a new session is for: a project (through the API key whose link opened it), or the operator. */
+export type PortalSessionOwner =
+  | { kind: 'project'; projectId: string; apiKeyId: string | null }
+  | { kind: 'operator'; adminToken: string };
+
+/** A new session. */
 export async function startPortalSession(
   db: Queryable,
-  kind: PortalSessionKind,
-  projectId: string | null,
+  owner: PortalSessionOwner,
   now = new Date(),
 ): Promise<NewPortalSession> {
   const token = `${SESSION_PREFIX}${randomBytes(32).toString('base64url')}`;
   const expiresAt = new Date(now.getTime() + PORTAL_SESSION_TTL_MS);
+  const projectId = owner.kind === 'project' ? owner.projectId : null;
   await db.delete(portalSessions).where(lt(portalSessions.expiresAt, now));
-  await db.insert(portalSessions).values({ tokenHash: hashToken(token), kind, projectId, expiresAt });
-  return { token, kind, projectId, expiresAt, csrfToken: csrfTokenFor(token) };
+  await db.insert(portalSessions).values({
+    tokenHash: hashToken(token),
+    kind: owner.kind,
+    projectId,
+    apiKeyId: owner.kind === 'project' ? owner.apiKeyId : null,
+    operatorTokenTag: owner.kind === 'operator' ? operatorTokenTag(owner.adminToken) : null,
+    expiresAt,
+  });
+  return { token, kind: owner.kind, projectId, expiresAt, csrfToken: csrfTokenFor(token) };
 }
 
 /** The session token of a request's `Cookie` header, if any. */
@@ -110,10 +148,14 @@ export function portalSessionToken(headers: Headers): string | null {
   return null;
 }
 
-/** The live session of a request's cookie, or null (none, unknown, expired). */
+/**
+ * The live session of a request's cookie, or null: none, unknown, expired, signed out, its API key
+ * revoked, or an operator session whose admin token is no longer `adminToken` (or none is set).
+ */
 export async function findPortalSession(
   db: Queryable,
   headers: Headers,
+  adminToken: string | null | undefined,
   now = new Date(),
 ): Promise<PortalSession | null> {
   const token = portalSessionToken(headers);
@@ -121,9 +163,17 @@ export async function findPortalSession(
   const [row] = await db
     .select()
     .from(portalSessions)
-    .where(and(eq(portalSessions.tokenHash, hashToken(token)), gt(portalSessions.expiresAt, now)))
+    .where(
+      and(
+        eq(portalSessions.tokenHash, hashToken(token)),
+        gt(portalSessions.expiresAt, now),
+        isNull(portalSessions.endedAt),
+        keyStillValid(portalSessions.apiKeyId),
+      ),
+    )
     .limit(1);
   if (!row) return null;
+  if (row.kind === 'operator' && !(adminToken && row.operatorTokenTag === operatorTokenTag(adminToken))) return null;
   return { kind: row.kind, projectId: row.projectId, expiresAt: row.expiresAt, csrfToken: csrfTokenFor(token) };
 }
 
@@ -141,6 +191,6 @@ export async function endPortalSession(db: Queryable, headers: Headers): Promise
   if (!token) return;
   await db
     .update(portalSessions)
-    .set({ expiresAt: sql`now()` })
+    .set({ endedAt: sql`now()` })
     .where(eq(portalSessions.tokenHash, hashToken(token)));
 }

@@ -18,12 +18,12 @@ const PORTAL_PROCEDURES = /^(endpoints\.|deliveries\.|events\.(types|get)$|porta
  * the user's cookie.
  */
 export async function portalSessionOf(
-  ctx: Pick<Context, 'db' | 'headers'>,
+  ctx: Pick<Context, 'db' | 'headers' | 'services'>,
   call: { path: string; type: string },
   kind: PortalSession['kind'],
 ): Promise<PortalSession | null> {
   if (ctx.headers.has('authorization')) return null;
-  const session = await findPortalSession(ctx.db, ctx.headers);
+  const session = await findPortalSession(ctx.db, ctx.headers, ctx.services.config.adminToken);
   if (!session || session.kind !== kind) return null;
   if (kind === 'project' && !PORTAL_PROCEDURES.test(call.path)) {
     throw apiError('forbidden', `A portal session may not call ${call.path}; use an API key`);

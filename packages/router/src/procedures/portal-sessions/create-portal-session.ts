@@ -22,7 +22,8 @@ export const createPortalSession = projectProcedure
     }),
   )
   .mutation(async ({ ctx }) => {
-    const { token, expiresAt } = await mintPortalLink(ctx.db, ctx.projectId);
+    // Bound to the key that mints it: revoking the key ends the link and the session it opens.
+    const { token, expiresAt } = await mintPortalLink(ctx.db, ctx.projectId, ctx.apiKeyId);
     return {
       url: `${requestOrigin(ctx.headers)}${PORTAL_OPEN_PATH}?token=${encodeURIComponent(token)}`,
       expiresAt: expiresAt.toISOString(),
