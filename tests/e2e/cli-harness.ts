@@ -1,20 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
+// One home for how a test runs the CLI: its entry and a clean environment.
+import { cliEnv, cliMain } from '../../packages/cli/test/harness';
 
 /** Tests that start several tsx processes one after another: room beyond the default minute on a loaded CI machine. */
 export const PROCESS_TEST_TIMEOUT_MS = 180_000;
-
-/** The CLI's source entry, run the way `pnpm --filter @herald/cli herald …` runs it (tsx, no build). */
-const cliMain = fileURLToPath(new URL('../../packages/cli/src/main.ts', import.meta.url));
-
-/** Environment for CLI runs: none of the developer's own Herald settings leak in. */
-function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('HERALD_') && k !== 'XDG_CONFIG_HOME'),
-  );
-  return { ...clean, NO_COLOR: '1', XDG_CONFIG_HOME: '/nonexistent-herald-config', ...env };
-}
 
 export interface CliRun {
   code: number | null;

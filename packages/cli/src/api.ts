@@ -1,6 +1,7 @@
 import { createHeraldRestClient } from '@herald/client';
 import type { CliConfig } from './config';
 import { CliError } from './errors';
+import { fetchWithinLimit, formatMegabytes, ResponseTooLargeError } from './http-body';
 
 export type RestClient = ReturnType<typeof createHeraldRestClient>;
 
@@ -20,7 +21,7 @@ export interface Api {
 }
 
 export function createApi(config: CliConfig): Api {
-  const client = createHeraldRestClient({ baseUrl: config.apiUrl, apiKey: config.apiKey });
+  const client = createHeraldRestClient({ baseUrl: config.apiUrl, apiKey: config.apiKey, fetch: fetchWithinLimit });
   return {
     config,
     client,
@@ -29,7 +30,16 @@ export function createApi(config: CliConfig): Api {
       try {
         result = await pending;
       } catch (error) {
+        // The SDK parses a 2xx answer's JSON after fetch resolved: a SyntaxError is the body, not the network.
+        if (error instanceof SyntaxError) throw notJson(config.apiUrl, what);
         throw networkError(config.apiUrl, error);
+      }
+      if (result.error instanceof ResponseTooLargeError) {
+        const limit = formatMegabytes(result.error.maxBytes);
+        throw new CliError(
+          `${what} failed: the answer from ${config.apiUrl} was larger than ${limit}`,
+          'response_too_large',
+        );
       }
       if (!result.response) throw networkError(config.apiUrl, result.error);
       if (result.error !== undefined || !result.response.ok) {
@@ -59,6 +69,13 @@ function isHeraldAnswer(response: Response): boolean {
   return response.headers.has('x-request-id') && (response.headers.get('content-type') ?? '').includes('json');
 }
 
+function notJson(apiUrl: string, what: string): CliError {
+  return new CliError(
+    `No Herald API at ${apiUrl}: ${what} answered with a body that is not valid JSON (check --api-url / HERALD_API_URL)`,
+    'not_herald',
+  );
+}
+
 function notHerald(apiUrl: string, what: string, status: number): CliError {
   return new CliError(
     `No Herald API at ${apiUrl}: ${what} answered HTTP ${status} without Herald's JSON (check --api-url / HERALD_API_URL)`,
@@ -86,17 +103,27 @@ export function apiError(apiUrl: string, what: string, response: Response, body:
 
 /** The server could not be reached at all: refused, unknown host, timed out. */
 export function networkError(apiUrl: string, error: unknown): CliError {
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
-  const code = typeof cause?.code === 'string' ? cause.code : undefined;
-  const reason =
-    code === 'ECONNREFUSED'
-      ? 'connection refused'
-      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-        ? 'host not found'
-        : code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT'
-          ? 'connection timed out'
-          : (code ??
-            (typeof cause?.message === 'string' ? cause.message : undefined) ??
-            (error instanceof Error ? error.message : 'network error'));
-  return new CliError(`Cannot reach the Herald API at ${apiUrl}: ${reason} (is it running?)`, 'unreachable');
+  return new CliError(
+    `Cannot reach the Herald API at ${apiUrl}: ${describeNetworkFailure(error)} (is it running?)`,
+    'unreachable',
+  );
+}
+
+/**
+ * Why a request failed, from the error's code only: fetch's messages can repeat request data
+ * (an invalid header's value: the API key), so they are never printed.
+ */
+export function describeNetworkFailure(error: unknown): string {
+  const code = errorCode(error) ?? errorCode((error as { cause?: unknown } | undefined)?.cause);
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return 'connection timed out';
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'connection lost';
+  return code ?? 'network error';
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  // Only codes that look like codes (ECONNRESET, UND_ERR_SOCKET, CERT_HAS_EXPIRED): nothing free-form.
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,63}$/.test(code) ? code : undefined;
 }

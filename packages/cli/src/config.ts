@@ -62,14 +62,44 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
       'missing_config',
     );
   }
+  // Checked here, and never echoed: a key with a line break in it breaks the Authorization header, and the
+  // error that raises repeats the header, key and all.
+  if (!VISIBLE_ASCII.test(apiKey)) {
+    throw new CliError(
+      'Invalid API key: it may hold only visible ASCII characters (no spaces or line breaks); check --api-key / HERALD_API_KEY',
+      'invalid_config',
+    );
+  }
   let url: URL;
   try {
     url = new URL(apiUrl);
   } catch {
-    throw new CliError(`Invalid API URL "${apiUrl}": expected e.g. http://localhost:3000`, 'invalid_url');
+    throw new CliError(
+      `Invalid API URL "${withoutUserinfo(apiUrl)}": expected e.g. http://localhost:3000`,
+      'invalid_url',
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new CliError(`Invalid API URL "${apiUrl}": only http and https are supported`, 'invalid_url');
+    throw new CliError(
+      `Invalid API URL "${withoutUserinfo(apiUrl)}": only http and https are supported`,
+      'invalid_url',
+    );
+  }
+  // The URL is in every error line; a password in it would be printed with them (and fetch refuses it anyway).
+  if (url.username || url.password) {
+    url.username = '';
+    url.password = '';
+    throw new CliError(
+      `Invalid API URL "${url.href.replace(/\/+$/, '')}": remove the user name and password (the API key authenticates)`,
+      'invalid_url',
+    );
   }
   return { apiUrl: url.href.replace(/\/+$/, ''), apiKey };
+}
+
+const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
+
+/** A URL text for an error line: whatever comes before an `@` in its authority may be a password. */
+function withoutUserinfo(text: string): string {
+  return text.replace(/^([^/?#]*:\/\/)?[^/?#]*@/, '$1…@');
 }

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { type Api, createApi } from './api';
 import { type GlobalFlags, resolveConfig } from './config';
 import { createOutput, type Output } from './output';
@@ -31,11 +31,27 @@ export function commaList(value: string): string[] {
     .filter(Boolean);
 }
 
-/** A positive whole number option. */
+/**
+ * A positive whole number option. InvalidArgumentError makes commander print it as the usage error it is
+ * (`error: option '--limit <n>' argument '0' is invalid. …`, exit code 1), not as an unexpected failure.
+ */
 export function positiveInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number ≥ 1`);
+    if (value.trim() === '' || !Number.isInteger(n) || n < 1) {
+      throw new InvalidArgumentError(`${name} must be a whole number ≥ 1.`);
+    }
+    return n;
+  };
+}
+
+/** A number of seconds ≥ 0 (fractions allowed), as InvalidArgumentError otherwise (see positiveInt). */
+export function nonNegativeSeconds(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
+      throw new InvalidArgumentError(`${name} must be a number of seconds ≥ 0.`);
+    }
     return n;
   };
 }

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import packageJson from '../package.json' with { type: 'json' };
+import { parseRetryAfter } from './retry-after';
 
 /** What `herald listen` saw when it forwarded one delivery: the attempt it reports back to Herald. */
 export interface ForwardResult {
@@ -36,14 +37,13 @@ export async function forwardDelivery(
     });
     const text = (await response.text()).slice(0, RESPONSE_EXCERPT_CHARS);
     const ok = response.status >= 200 && response.status < 300;
-    const retryAfter = Number(response.headers.get('retry-after'));
     return {
       statusCode: response.status,
       durationMs: elapsed(),
       errorClass: ok ? null : 'http_status',
       errorMessage: ok ? null : `HTTP ${response.status}`,
       responseBody: text === '' ? null : text,
-      retryAfterSeconds: Number.isInteger(retryAfter) && retryAfter >= 0 ? Math.min(retryAfter, 86_400) : null,
+      retryAfterSeconds: parseRetryAfter(response.headers.get('retry-after')),
     };
   } catch (error) {
     const timedOut = error instanceof DOMException && error.name === 'TimeoutError';

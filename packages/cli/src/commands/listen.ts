@@ -1,12 +1,12 @@
 import { endpointsCreateListen, endpointsDelete } from '@herald/client/sdk';
 import type { RelayedDelivery } from '@herald/delivery';
 import type { Command } from 'commander';
-import { type Api, apiError } from '../api';
+import type { Api } from '../api';
 import { commaList, contextFor, positiveInt } from '../context';
-import { CliError } from '../errors';
+import { CliError, describeFailure } from '../errors';
 import { type ForwardResult, forwardDelivery } from '../forward';
+import { followListenStream } from '../listen-stream';
 import type { Output } from '../output';
-import { readServerSentEvents } from '../sse';
 
 type EventType = NonNullable<Parameters<typeof endpointsCreateListen>[0]['body']['eventTypes']>[number];
 
@@ -85,53 +85,18 @@ function assertForwardUrl(text: string) {
   }
 }
 
-/** Reads the stream until stopped, reconnecting after a dropped connection; in-flight forwards finish first. */
+/** Forwards the stream's deliveries until stopped; in-flight forwards finish (and report) first. */
 async function relay(api: Api, out: Output, endpointId: string, options: ListenOptions, signal: AbortSignal) {
   const inFlight = new Set<Promise<void>>();
-  let backoffMs = 500;
   try {
-    while (!signal.aborted) {
-      let response: Response;
-      try {
-        response = await api.fetch(`/v1/endpoints/${endpointId}/listen`, {
-          headers: { accept: 'text/event-stream' },
-          signal,
-        });
-      } catch (error) {
-        if (signal.aborted) return;
-        out.note(`${out.colors.yellow('!')} ${(error as Error).message}; retrying in ${backoffMs} ms`);
-        await sleep(backoffMs, signal);
-        backoffMs = Math.min(backoffMs * 2, 5_000);
-        continue;
-      }
-      if (response.status !== 200 || !response.body) {
-        throw apiError(
-          api.config.apiUrl,
-          'opening the listen stream',
-          response,
-          await response.json().catch(() => null),
-        );
-      }
-      backoffMs = 500;
-      let session = '';
-      try {
-        for await (const event of readServerSentEvents(response.body)) {
-          if (event.event === 'session') session = (JSON.parse(event.data) as { session: string }).session;
-          else if (event.event === 'gone') {
-            throw new CliError(`The development endpoint ${endpointId} was deleted`, 'endpoint_gone');
-          } else if (event.event === 'delivery') {
-            const delivery = JSON.parse(event.data) as RelayedDelivery;
-            const work = handle(api, out, endpointId, session, delivery, options);
-            inFlight.add(work);
-            void work.finally(() => inFlight.delete(work));
-          }
-        }
-      } catch (error) {
-        if (signal.aborted) return;
-        if (error instanceof CliError) throw error;
-      }
-      if (!signal.aborted) out.note(`${out.colors.yellow('!')} the stream ended; reconnecting`);
-    }
+    await followListenStream(api, out, endpointId, signal, (session, delivery) => {
+      // Caught here so that no failure of one delivery can become an unhandled rejection that ends the
+      // process before the development endpoint is removed.
+      const work: Promise<void> = handle(api, out, endpointId, session, delivery, options)
+        .catch((error) => out.note(`  ${delivery.deliveryId}: ${describeFailure(error).message}`))
+        .finally(() => inFlight.delete(work));
+      inFlight.add(work);
+    });
   } finally {
     await Promise.allSettled([...inFlight]);
   }
@@ -203,14 +168,4 @@ async function removeEndpoint(api: Api, out: Output, endpointId: string) {
     if (error instanceof CliError && error.code === 'not_found') return;
     throw error;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal) {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }

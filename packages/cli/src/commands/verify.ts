@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { verify } from '@herald/signing';
 import type { Command } from 'commander';
-import { outputFor } from '../context';
+import { nonNegativeSeconds, outputFor } from '../context';
 import { CliError } from '../errors';
 
 interface VerifyOptions {
@@ -23,7 +23,11 @@ export function registerVerify(parent: Command) {
     .option('--timestamp <seconds>', 'the webhook-timestamp header')
     .option('--signature <v1,…>', 'the webhook-signature header')
     .option('--headers <json|@file>', 'all headers as a JSON object (or @path to a file holding one)')
-    .option('--tolerance <seconds>', 'accepted clock difference (default 300; raise it for old payloads)', Number)
+    .option(
+      '--tolerance <seconds>',
+      'accepted clock difference (default 300; raise it for old payloads)',
+      nonNegativeSeconds('--tolerance'),
+    )
     .addHelpText('after', '\nExample:\n  herald verify --secret whsec_… --headers @headers.json < body.json')
     .action(async (options: VerifyOptions, command: Command) => {
       const out = outputFor(command);

@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import {
+  deliveryData,
+  ENDPOINT_ID,
+  SESSION_EVENT,
+  startCli,
+  startFakeHerald,
+  startServer,
+  streamEvents,
+} from './harness';
+
+/**
+ * `herald listen` as a process against a fake Herald API and a local receiver (both real HTTP servers
+ * in the test): what it does with malformed events, a stream that keeps ending, refusals on reconnect.
+ */
+describe('herald listen', () => {
+  async function listenAgainst(fake: { url: string }) {
+    const receiver = await startServer((_request, response) => {
+      response.writeHead(200);
+      response.end('ok');
+    });
+    const cli = startCli(['listen', '--forward-to', `${receiver.url}/hooks`], {
+      HERALD_API_URL: fake.url,
+      HERALD_API_KEY: 'sk_test',
+    });
+    await cli.waitForOutput((stdout) => stdout.includes('Ready!'));
+    return cli;
+  }
+
+  /** Ctrl-C: the CLI removes the development endpoint and exits 0, without a stack trace. */
+  async function stop(cli: ReturnType<typeof startCli>, fake: { wasDeleted(): boolean }) {
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+    expect(cli.stdout()).toContain(`Removed the development endpoint ${ENDPOINT_ID}`);
+    expect(fake.wasDeleted()).toBe(true);
+    expect(cli.stderr()).not.toMatch(/\n\s+at /);
+  }
+
+  it('skips each malformed delivery event with one warning, on the same stream, and forwards the next', async () => {
+    const fake = await startFakeHerald((response) =>
+      streamEvents(
+        response,
+        SESSION_EVENT,
+        'event: delivery\ndata: null\n\n',
+        'event: delivery\ndata: {"deliveryId":"dlv_0"}\n\n',
+        'event: delivery\ndata: not json\n\n',
+        `event: delivery\ndata: ${deliveryData({ attempt: 0 })}\n\n`,
+        `event: delivery\ndata: ${deliveryData()}\n\n`,
+      ),
+    );
+    const cli = await listenAgainst(fake);
+    await cli.waitForOutput((stdout) => /user\.created\s+evt_1\s+200/.test(stdout));
+    expect(cli.stderr().trimEnd().split('\n')).toEqual([
+      '! skipped a malformed delivery event: not a JSON object',
+      '! skipped a malformed delivery event: missing or invalid eventId, eventType, body, attempt, headers',
+      '! skipped a malformed delivery event: not JSON',
+      '! skipped a malformed delivery event: missing or invalid attempt',
+    ]);
+    expect(fake.streamOpenedAt).toHaveLength(1);
+    await stop(cli, fake);
+    expect(fake.reports).toMatchObject([{ session: 'listen_test', deliveryId: 'dlv_1', statusCode: 200 }]);
+  });
+
+  it('backs off, longer each time, when the stream keeps ending, and says why', async () => {
+    // The first stream ends before its session, the others right after it: neither counts as healthy.
+    const fake = await startFakeHerald((response, open) => {
+      streamEvents(response, ...(open === 1 ? [] : [SESSION_EVENT]));
+      response.end();
+    });
+    const cli = await listenAgainst(fake);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await stop(cli, fake);
+    // 500 ms, then 1 s, then 2 s (each drawn from its upper half): 3 to 5 opens in 3 s, not thousands.
+    expect(fake.streamOpenedAt.length).toBeGreaterThanOrEqual(3);
+    expect(fake.streamOpenedAt.length).toBeLessThanOrEqual(5);
+    const gaps = fake.streamOpenedAt.slice(1).map((at, i) => at - fake.streamOpenedAt[i]!);
+    expect(gaps[0]).toBeGreaterThanOrEqual(200);
+    expect(gaps[1]).toBeGreaterThanOrEqual(450);
+    const notes = cli.stderr().trimEnd().split('\n');
+    expect(notes[0]).toMatch(/^! the stream ended before it announced a session; reconnecting in \d\.\d s$/);
+    expect(notes.slice(1).every((line) => /^! the stream ended; reconnecting in \d\.\d s$/.test(line))).toBe(true);
+  });
+
+  it('reconnects after 429/502/503/504 when opening the stream, honouring Retry-After', async () => {
+    const fake = await startFakeHerald((response, open) => {
+      const refusal = [undefined, 503, 429, 502, 504][open];
+      if (refusal === undefined)
+        return streamEvents(response, SESSION_EVENT, `event: delivery\ndata: ${deliveryData()}\n\n`);
+      response.writeHead(refusal, {
+        'content-type': 'application/json',
+        'x-request-id': 'req_test',
+        ...(open === 1 ? { 'retry-after': '1' } : {}),
+      });
+      response.end(JSON.stringify({ error: { code: 'unavailable', message: 'restarting' } }));
+    });
+    const cli = await listenAgainst(fake);
+    await cli.waitForOutput((stdout) => /evt_1\s+200/.test(stdout));
+    expect(fake.streamOpenedAt).toHaveLength(5);
+    // Retry-After: 1 outweighs the first backoff step (at most 500 ms).
+    expect(fake.streamOpenedAt[1]! - fake.streamOpenedAt[0]!).toBeGreaterThanOrEqual(950);
+    expect(cli.stderr()).toMatch(/^! opening the listen stream answered HTTP 503; reconnecting in 1\.0 s\n/);
+    for (const status of [429, 502, 504]) expect(cli.stderr()).toContain(`answered HTTP ${status}; reconnecting`);
+    await stop(cli, fake);
+  });
+
+  it.each([
+    [401, 'unauthorized', /^herald: The API key was refused \(401 unauthorized\)/],
+    [403, 'forbidden', /^herald: opening the listen stream failed: no \(403 forbidden\)/],
+    [404, 'not_found', /^herald: opening the listen stream failed: no \(404 not_found\)/],
+  ])('ends the session on %i when opening the stream, and removes the endpoint', async (status, code, line) => {
+    const fake = await startFakeHerald((response) => {
+      response.writeHead(status, { 'content-type': 'application/json', 'x-request-id': 'req_test' });
+      response.end(JSON.stringify({ error: { code, message: 'no' } }));
+    });
+    const cli = await listenAgainst(fake);
+    expect((await cli.exited).code).toBe(1);
+    expect(cli.stderr()).toMatch(line);
+    expect(cli.stderr().split('\n')).toHaveLength(2);
+    expect(fake.wasDeleted()).toBe(true);
+    expect(fake.streamOpenedAt).toHaveLength(1);
+  });
+
+  it('reads an event whose CRLF the network split between two chunks', async () => {
+    const fake = await startFakeHerald((response) => {
+      streamEvents(response, SESSION_EVENT, 'event: delivery\r');
+      setTimeout(() => response.write(`\ndata: ${deliveryData()}\r\n\r\n`), 100);
+    });
+    const cli = await listenAgainst(fake);
+    await cli.waitForOutput((stdout) => /user\.created\s+evt_1\s+200/.test(stdout));
+    await stop(cli, fake);
+    expect(cli.stderr()).toBe('');
+  });
+});
