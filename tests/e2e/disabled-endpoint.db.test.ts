@@ -19,6 +19,11 @@ describeDb('a disabled endpoint misses nothing', (t) => {
 
     const disabledAt = new Date().toISOString();
     await p.call(`/v1/endpoints/${endpoint.id}`, 200, { method: 'PATCH', json: { disabled: true } });
+    // A delivered webhook is not sent again to a disabled endpoint: 409, and its log still says succeeded.
+    const [delivered] = await p.settled({ expected: 1 });
+    const refused = await p.request(`/v1/deliveries/${delivered!.id}/retry`, { method: 'POST' });
+    expect(refused.status).toBe(409);
+    expect(await p.delivery(delivered!.id)).toMatchObject({ status: 'succeeded' });
     const missed = [];
     for (let i = 0; i < 5; i++) missed.push(await p.createUser());
     await p.call(`/v1/users/${before.id}`, 200, { method: 'PATCH', json: { name: 'not subscribed' } });

@@ -1,7 +1,8 @@
 import type { HeraldDb } from '@herald/db';
-import { createDb } from '@herald/db';
+import { createDb, deliveries } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
-import { recordEvent } from '@herald/delivery';
+import { claimDueDeliveries, recordEvent } from '@herald/delivery';
+import { eq } from 'drizzle-orm';
 import { expect, it, onTestFinished } from 'vitest';
 import type { ReceivedRequest } from './harness';
 import { spawnDispatcher, startHerald, userSnapshot, waitFor } from './harness';
@@ -114,6 +115,40 @@ describeDb('FIFO endpoints', (t) => {
     expect(arrivalsBySubject(receiver.requests).get(stuck.id)).toEqual([1]);
     await p.settled({ expected: 6, timeoutMs: 15_000 });
     expect(arrivalsBySubject(receiver.requests).get(stuck.id)).toEqual([1, 1, 2, 3]);
+  });
+
+  it('a retried earlier delivery waits while a later one of its subject is being sent; an expired lease holds nothing', async () => {
+    const h = await startHerald(t, { start: false });
+    const p = await h.project();
+    await p.createEndpoint({ url: 'http://127.0.0.1:9/never-sent', ordering: 'fifo' });
+    await t.db.transaction(async (tx) => {
+      for (let i = 0; i < 2; i++) {
+        await recordEvent(tx, {
+          projectId: p.id,
+          type: 'user.updated',
+          data: { user: user(9), changedFields: ['name'] },
+        });
+      }
+    });
+    const claim = () => claimDueDeliveries(t.db, { limit: 10, leaseMs: 60_000, owner: 'fifo-worker' });
+    const [first] = await claim();
+    expect(first!.event.sequence).toBe(1);
+    await t.db
+      .update(deliveries)
+      .set({ status: 'succeeded', leaseOwner: null, nextAttemptAt: null })
+      .where(eq(deliveries.id, first!.id));
+    const [second] = await claim();
+    expect(second!.event.sequence).toBe(2);
+
+    // The first is sent again by hand while the second is in flight: it waits for it.
+    await p.call(`/v1/deliveries/${first!.id}/retry`, 202, { method: 'POST' });
+    expect(await claim()).toEqual([]);
+    // The second's lease ran out (its dispatcher died): the first goes, then the second after it.
+    await t.db
+      .update(deliveries)
+      .set({ nextAttemptAt: new Date(Date.now() - 1_000) })
+      .where(eq(deliveries.id, second!.id));
+    expect((await claim()).map((d) => d.event.sequence)).toEqual([1]);
   });
 
   it('a delivery that fails for good lets the next one of its subject go', async () => {

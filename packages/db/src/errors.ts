@@ -9,6 +9,45 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   return false;
 }
 
+/** The SQLSTATE of `error` or of an error in its `cause` chain, whichever driver raised it. */
+function sqlStateOf(error: unknown): string | undefined {
+  for (let e: unknown = error; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
+    const { code } = e as { code?: unknown };
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** True for foreign_key_violation (23503): a row it points at was deleted meanwhile (a concurrent delete). */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return sqlStateOf(error) === '23503';
+}
+
+/**
+ * True for deadlock_detected (40P01) and serialization_failure (40001): the transaction lost a race
+ * and was rolled back whole, so running it again is safe.
+ */
+export function isTransactionConflict(error: unknown): boolean {
+  const state = sqlStateOf(error);
+  return state === '40P01' || state === '40001';
+}
+
+/**
+ * `run` (one statement, or one whole transaction) again when it lost a race
+ * (`isTransactionConflict`: it was rolled back whole), up to `tries` times in all, after a short
+ * random pause that grows with each try.
+ */
+export async function againOnConflict<T>(run: () => Promise<T>, tries = 4): Promise<T> {
+  for (let tried = 1; ; tried++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!isTransactionConflict(error) || tried >= tries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * tried));
+    }
+  }
+}
+
 /** postgres.js's own connection errors, and the socket errors of a database that is down or unreachable. */
 const UNAVAILABLE_CODES = new Set([
   'CONNECTION_CLOSED',

@@ -1,7 +1,13 @@
 export type { CreateDbOptions, Database, Driver, HeraldDb, Queryable, Schema, Transaction } from './client';
 export { createDb, defaultDbTimeouts, driverOf, genericPlannerOf, reconnectBackoff } from './client';
 export { dbTimeoutsFromEnv } from './config';
-export { isDatabaseUnavailable, isUniqueViolation } from './errors';
+export {
+  againOnConflict,
+  isDatabaseUnavailable,
+  isForeignKeyViolation,
+  isTransactionConflict,
+  isUniqueViolation,
+} from './errors';
 export type { TemplateValue } from './execute';
 export { executeHotRows, executeHotTemplate, executeRows } from './execute';
 export type { IdKind } from './ids';

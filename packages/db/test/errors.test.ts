@@ -2,7 +2,7 @@ import { DrizzleQueryError } from 'drizzle-orm/errors';
 import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { reconnectBackoff } from '../src/client';
-import { isDatabaseUnavailable, isUniqueViolation } from '../src/errors';
+import { againOnConflict, isDatabaseUnavailable, isUniqueViolation } from '../src/errors';
 
 const withCode = (code: string, message = code) => Object.assign(new Error(message), { code });
 /** How drizzle reports a failed query: its own error, the driver's as the cause. */
@@ -78,5 +78,40 @@ describe('reconnectBackoff', () => {
       expect(reconnectBackoff(50)).toBeLessThanOrEqual(1);
       expect(reconnectBackoff(50)).toBeGreaterThanOrEqual(0.5);
     }
+  });
+});
+
+describe('againOnConflict', () => {
+  const conflict = (code: string) => Object.assign(new Error('lost a race'), { code });
+
+  it('runs again after a deadlock or a serialization failure, also when the driver wraps it', async () => {
+    for (const error of [conflict('40P01'), conflict('40001'), new Error('wrapped', { cause: conflict('40P01') })]) {
+      let runs = 0;
+      const answer = await againOnConflict(async () => {
+        runs += 1;
+        if (runs < 3) throw error;
+        return 'written';
+      });
+      expect([answer, runs]).toEqual(['written', 3]);
+    }
+  });
+
+  it('gives up after its tries, and never runs again after any other error', async () => {
+    let runs = 0;
+    await expect(
+      againOnConflict(async () => {
+        runs += 1;
+        throw conflict('40P01');
+      }, 3),
+    ).rejects.toMatchObject({ code: '40P01' });
+    expect(runs).toBe(3);
+    runs = 0;
+    await expect(
+      againOnConflict(async () => {
+        runs += 1;
+        throw conflict('23505');
+      }),
+    ).rejects.toMatchObject({ code: '23505' });
+    expect(runs).toBe(1);
   });
 });

@@ -191,11 +191,14 @@ function claimTemplate(v: TemplateValue, w: QueueWindow, now: number): SQL {
           from budget cross join lateral (
             select d.id, d.project_id, d.next_attempt_at from deliveries d
             where d.endpoint_id = budget.endpoint_id and ${dueRow('d')}
-              -- FIFO: a subject's next delivery waits until every earlier one of it is done.
+              -- FIFO: a subject's next delivery waits until every earlier one of it is done, and
+              -- while any other of it is being sent (a retried earlier one waits for a later one
+              -- in flight: one at a time per subject). An expired lease holds nothing back.
               and (not budget.fifo or d.subject is null or not exists (
                 select 1 from deliveries p
-                where p.endpoint_id = d.endpoint_id and p.subject = d.subject
-                  and p.sequence < d.sequence and ${queuedRow('p')}))
+                where p.endpoint_id = d.endpoint_id and p.subject = d.subject and p.id <> d.id
+                  and ${queuedRow('p')}
+                  and (p.sequence < d.sequence or (p.status = 'in_flight' and p.next_attempt_at > now()))))
             order by d.next_attempt_at
             -- No endpoint gives more than the claim takes: a row behind \`limit\` earlier ones of its
             -- own endpoint (so of its project, ranked before it) is never among the \`limit\` taken.

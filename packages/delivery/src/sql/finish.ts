@@ -1,5 +1,5 @@
 import type { Database } from '@herald/db';
-import { executeHotRows, idTimestamp, newIdAt, toStorableText } from '@herald/db';
+import { againOnConflict, executeHotRows, idTimestamp, newIdAt, toStorableText } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { AttemptResult } from '../http/send-webhook';
 import type { RetryPolicy } from '../retry-schedule';
@@ -196,9 +196,13 @@ async function writeOutcomes(
   // One statement, one round trip, committed on its own: the attempts (of deliveries deleted
   // meanwhile, with their endpoint, skipped rather than failing the batch), each delivery's next
   // step (only where this worker still holds the lease), and the endpoints' bookkeeping.
-  const moved = await executeHotRows<{ id: string }>(
-    db,
-    sql`with moved as (
+  // A lost race (a deadlock with an endpoint's deletion, which locks the same rows the other way
+  // round) rolls the statement back whole: written again, rather than failing every project's
+  // outcomes in the batch, whose deliveries would be sent twice once their leases ran out.
+  const moved = await againOnConflict(() =>
+    executeHotRows<{ id: string }>(
+      db,
+      sql`with moved as (
           update deliveries d
           set status = v.status,
               attempt_count = v.attempt_count,
@@ -226,7 +230,8 @@ async function writeOutcomes(
           where a.delivery_id in (select d.id from deliveries d where ${byId})
         )${endpointBookkeeping}
         select id from moved`,
-    'generic',
+      'generic',
+    ),
   );
   const movedIds = new Set(moved.map((r) => r.id));
   const outcomes: Outcome[] = planned.map((p) => ({

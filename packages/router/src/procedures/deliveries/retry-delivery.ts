@@ -1,4 +1,6 @@
+import { endpoints } from '@herald/db';
 import { requeueDelivery } from '@herald/delivery';
+import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { apiError } from '../../errors';
 import { projectProcedure } from '../../trpc/init';
@@ -19,7 +21,15 @@ export const retryDelivery = projectProcedure
   .input(z.strictObject({ id: deliveryIdSchema }))
   .output(deliverySchema)
   .mutation(async ({ ctx, input }) => {
-    const { eventType, payloadExpiredAt } = await findDelivery(ctx.db, ctx.projectId, input.id);
+    const { delivery, eventType, payloadExpiredAt } = await findDelivery(ctx.db, ctx.projectId, input.id);
+    // As `test` and `recover` answer: a disabled endpoint sends nothing, and a requeued delivery
+    // would be failed unsent, turning a delivered webhook's log into `failed`.
+    const [endpoint] = await ctx.db
+      .select({ disabled: endpoints.disabled })
+      .from(endpoints)
+      .where(eq(endpoints.id, delivery.endpointId))
+      .limit(1);
+    if (endpoint?.disabled) throw apiError('conflict', 'The endpoint is disabled; enable it before retrying');
     const expired = () =>
       apiError('conflict', "The event's payload has expired (payload retention): it can no longer be sent", {
         reason: 'payload_expired',

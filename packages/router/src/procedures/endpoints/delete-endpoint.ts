@@ -1,5 +1,5 @@
-import { deliveries, deliveryAttempts, endpoints } from '@herald/db';
-import { and, eq, inArray } from 'drizzle-orm';
+import { againOnConflict, deliveries, deliveryAttempts, endpoints, isQueued } from '@herald/db';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { notFound } from '../../errors';
 import { projectProcedure } from '../../trpc/init';
@@ -18,25 +18,35 @@ export const deleteEndpoint = projectProcedure
   .input(z.strictObject({ id: endpointIdSchema }))
   .output(z.object({ id: z.string(), deleted: z.literal(true) }))
   .mutation(async ({ ctx, input }) => {
-    const row = await ctx.db.transaction(async (tx) => {
-      // The endpoint's deliveries go by their foreign key's cascade. Their attempts have none (the
-      // history tables do not point at each other, so retention can drop whole days), so they go
-      // first, while their deliveries can still be found: only this project's.
-      await tx.delete(deliveryAttempts).where(
-        inArray(
-          deliveryAttempts.deliveryId,
-          tx
-            .select({ id: deliveries.id })
-            .from(deliveries)
-            .where(and(eq(deliveries.projectId, ctx.projectId), eq(deliveries.endpointId, input.id))),
-        ),
-      );
-      const [deleted] = await tx
-        .delete(endpoints)
-        .where(and(eq(endpoints.projectId, ctx.projectId), eq(endpoints.id, input.id)))
-        .returning({ id: endpoints.id });
-      return deleted;
-    });
+    const row = await againOnConflict(() =>
+      ctx.db.transaction(async (tx) => {
+        // Its queued deliveries are locked first, in the order a dispatcher's outcome write locks
+        // them (deliveries, then their endpoint's row for its health): deleting the endpoint row
+        // first deadlocked with that write. Locked, they are not claimed meanwhile (claims skip
+        // locked rows), so no delivery becomes in flight between this and the cascade.
+        await tx.execute(
+          sql`select 1 from ${deliveries} where ${deliveries.endpointId} = ${input.id}
+              and ${deliveries.projectId} = ${ctx.projectId} and ${isQueued(deliveries.status)} for update`,
+        );
+        // The endpoint's deliveries go by their foreign key's cascade. Their attempts have none (the
+        // history tables do not point at each other, so retention can drop whole days), so they go
+        // first, while their deliveries can still be found: only this project's.
+        await tx.delete(deliveryAttempts).where(
+          inArray(
+            deliveryAttempts.deliveryId,
+            tx
+              .select({ id: deliveries.id })
+              .from(deliveries)
+              .where(and(eq(deliveries.projectId, ctx.projectId), eq(deliveries.endpointId, input.id))),
+          ),
+        );
+        const [deleted] = await tx
+          .delete(endpoints)
+          .where(and(eq(endpoints.projectId, ctx.projectId), eq(endpoints.id, input.id)))
+          .returning({ id: endpoints.id });
+        return deleted;
+      }),
+    );
     if (!row) throw notFound('Endpoint');
     return { id: row.id, deleted: true as const };
   });

@@ -1,6 +1,7 @@
 import { endpointSecrets } from '@herald/db';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
+import { notFound } from '../../errors';
 import { projectProcedure } from '../../trpc/init';
 import { endpointIdSchema } from './endpoint-schemas';
 import { findEndpoint } from './find-endpoint';
@@ -25,5 +26,7 @@ export const getEndpointSecret = projectProcedure
       .where(and(eq(endpointSecrets.endpointId, input.id), isNull(endpointSecrets.expiresAt)))
       .orderBy(desc(endpointSecrets.id))
       .limit(1);
-    return { secret: row!.secret };
+    // Deleted (with its secrets) since it was found: gone.
+    if (!row) throw notFound('Endpoint');
+    return { secret: row.secret };
   });

@@ -1,6 +1,7 @@
+import { isForeignKeyViolation } from '@herald/db';
 import { queueMissedDeliveries, requeueFailedSince } from '@herald/delivery';
 import { z } from 'zod';
-import { apiError } from '../../errors';
+import { apiError, notFound } from '../../errors';
 import { projectProcedure } from '../../trpc/init';
 import { pastTimestampSchema } from '../timestamp-schema';
 import { endpointIdSchema } from './endpoint-schemas';
@@ -34,8 +35,11 @@ export const recoverEndpoint = projectProcedure
     const endpoint = await findEndpoint(ctx.db, ctx.projectId, input.id);
     if (endpoint.disabled) throw apiError('conflict', 'The endpoint is disabled; enable it before recovering');
     const target = { projectId: ctx.projectId, endpointId: endpoint.id, since: new Date(input.since) };
-    const requeued = await requeueFailedSince(ctx.db, target);
-    const missed = await queueMissedDeliveries(ctx.db, target);
+    const recover = async () => [await requeueFailedSince(ctx.db, target), await queueMissedDeliveries(ctx.db, target)];
+    const [requeued = 0, missed = 0] = await recover().catch((error: unknown) => {
+      // The endpoint was deleted since it was found: its new deliveries' foreign key refused them.
+      throw isForeignKeyViolation(error) ? notFound('Endpoint') : error;
+    });
     if (requeued + missed > 0) ctx.services.wakeup.notify();
     return { requeued, missed };
   });

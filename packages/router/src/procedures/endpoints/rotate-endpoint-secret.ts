@@ -1,6 +1,6 @@
 import { endpointSecrets, newId } from '@herald/db';
 import { generateSecret } from '@herald/signing';
-import { and, eq, isNull, lte } from 'drizzle-orm';
+import { and, eq, isNotNull, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import { projectProcedure } from '../../trpc/init';
 import { endpointIdSchema } from './endpoint-schemas';
@@ -39,9 +39,13 @@ export const rotateEndpointSecret = projectProcedure
       // Taken after the lock, so a rotation that waited never expires a newer secret in the past.
       const now = new Date();
       const expiresAt = new Date(now.getTime() + input.graceSeconds * 1000);
+      // At most two secrets sign after a rotation: the new one and the one it replaces, for its
+      // grace period. Older ones still in theirs end now: kept, a rotation with no grace left a
+      // leaked older secret signing for up to 30 days, and 400 rotations made a signature header
+      // no receiver would read (431).
       await tx
         .delete(endpointSecrets)
-        .where(and(eq(endpointSecrets.endpointId, input.id), lte(endpointSecrets.expiresAt, now)));
+        .where(and(eq(endpointSecrets.endpointId, input.id), isNotNull(endpointSecrets.expiresAt)));
       await tx
         .update(endpointSecrets)
         .set({ expiresAt })

@@ -1,6 +1,7 @@
+import { isForeignKeyViolation } from '@herald/db';
 import { eventTypes, getEventDefinition } from '@herald/events';
 import { z } from 'zod';
-import { apiError } from '../../errors';
+import { apiError, notFound } from '../../errors';
 import { changeWithEvents } from '../../services/change-with-events';
 import { projectProcedure } from '../../trpc/init';
 import { endpointIdSchema } from './endpoint-schemas';
@@ -26,6 +27,9 @@ export const sendTestEvent = projectProcedure
     const example = getEventDefinition(input.eventType).example;
     const { eventId } = await changeWithEvents(ctx, (_tx, emit) =>
       emit(input.eventType, example as never, { testEndpointId: endpoint.id }),
-    );
+    ).catch((error: unknown) => {
+      // The endpoint was deleted since it was found: its delivery's foreign key refused it.
+      throw isForeignKeyViolation(error) ? notFound('Endpoint') : error;
+    });
     return { eventId, eventType: input.eventType };
   });

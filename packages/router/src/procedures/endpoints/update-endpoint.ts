@@ -1,6 +1,7 @@
 import { endpoints } from '@herald/db';
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
+import { notFound } from '../../errors';
 import { projectProcedure } from '../../trpc/init';
 import {
   assertEndpointUrl,
@@ -69,5 +70,7 @@ export const updateEndpoint = projectProcedure
       .set(patch)
       .where(and(eq(endpoints.projectId, ctx.projectId), eq(endpoints.id, id)))
       .returning();
-    return toEndpoint(row!);
+    // Deleted since it was found (a concurrent DELETE): gone, as a lookup now would say.
+    if (!row) throw notFound('Endpoint');
+    return toEndpoint(row);
   });
