@@ -1,5 +1,5 @@
 import { deliveries, endpoints, executeRows } from '@herald/db';
-import { describeDb } from '@herald/db/testing';
+import { describeDb, gate } from '@herald/db/testing';
 import { claimDueDeliveries } from '@herald/delivery';
 import { eq, sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
@@ -27,14 +27,8 @@ describeDb('deleting an endpoint while it is in use', (t) => {
       });
 
       // The outcome write's order: the delivery's row first...
-      let release = () => {};
-      const released = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      let locked = () => {};
-      const holding = new Promise<void>((resolve) => {
-        locked = resolve;
-      });
+      const { opened: released, open: release } = gate();
+      const { opened: holding, open: locked } = gate();
       const writer = t.db.transaction(async (tx) => {
         await tx.execute(sql`select 1 from ${deliveries} where ${deliveries.id} = ${claimed!.id} for update`);
         locked();

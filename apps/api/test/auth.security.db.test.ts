@@ -1,5 +1,5 @@
 import { executeRows, idempotencyKeys, users } from '@herald/db';
-import { describeDb } from '@herald/db/testing';
+import { describeDb, gate } from '@herald/db/testing';
 import { TRPCError } from '@trpc/server';
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
@@ -56,14 +56,8 @@ describeDb('authentication and secrets', (t) => {
         const key = `revoke-${doomed.id}`;
         // Another transaction holds this project's record of the key, uncommitted: the revocation's
         // insert of its answer waits for it, after the revoking update and before the commit.
-        let release = () => {};
-        const released = new Promise<void>((resolve) => {
-          release = resolve;
-        });
-        let holding = () => {};
-        const held = new Promise<void>((resolve) => {
-          holding = resolve;
-        });
+        const { opened: released, open: release } = gate();
+        const { opened: held, open: holding } = gate();
         const blocker = t.db
           .transaction(async (tx) => {
             const now = new Date();

@@ -59,7 +59,8 @@ describeDb('login throttling', (t) => {
       .select()
       .from(loginThrottles)
       .where(and(eq(loginThrottles.projectId, tenant.projectId), eq(loginThrottles.key, `account:${email}`)));
-    expect(row).toMatchObject({ failures: 5 });
+    // Five failures, and the attempt past the limit, counted (before its check) as it blocked the key.
+    expect(row).toMatchObject({ failures: 6 });
     expect(row!.blockedUntil!.getTime()).toBeGreaterThan(Date.now() + 14 * 60_000);
   });
 
@@ -102,5 +103,39 @@ describeDb('login throttling', (t) => {
     expect(await expectJson(await login({ email, password: PASSWORD, ipAddress: '192.0.2.78' }), 200)).toEqual({
       userId: victim.id,
     });
+  });
+
+  it('concurrent wrong guesses get no more password checks than the limit: the rest are refused 429', async () => {
+    const email = uniqueEmail('concurrent');
+    await tenant.caller.users.create({ email, password: PASSWORD });
+    const before = (await eventsOf(tenant, 'user.login.failed')).length;
+    const answers = await Promise.all(
+      Array.from({ length: 14 }, (_, i) => login({ email, password: `wrong ${i}`, ipAddress: '198.51.100.40' })),
+    );
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(9);
+    // One failed-login event per password checked, none for the refused.
+    expect((await eventsOf(tenant, 'user.login.failed')).length - before).toBe(5);
+  });
+
+  it('one client address is one key however it is written (and an IPv6 /64 is one)', async () => {
+    for (const [blockedAs, alike] of [
+      ['2001:db8:7::7', ['2001:DB8:7::7', '2001:db8:7:0:0:0:0:7', '2001:0db8:0007::0007', '2001:db8:7::8']],
+      ['198.51.100.99', ['::ffff:198.51.100.99', '::FFFF:c633:6463']],
+    ] as const) {
+      for (let i = 0; i < 20; i++) {
+        const failed = await login({ email: uniqueEmail('spelling'), password: 'guess', ipAddress: blockedAs });
+        expect(failed.status).toBe(401);
+      }
+      for (const ipAddress of alike) {
+        const answer = await login({ email: uniqueEmail('spelling'), password: 'guess', ipAddress });
+        expect({ ipAddress, status: answer.status }).toEqual({ ipAddress, status: 429 });
+      }
+    }
+    // Another /64 is another subscriber.
+    expect(
+      (await login({ email: uniqueEmail('spelling'), password: 'guess', ipAddress: '2001:db8:8::7' })).status,
+    ).toBe(401);
   });
 });

@@ -1,6 +1,6 @@
 import { randomBytes, scryptSync } from 'node:crypto';
 import { users } from '@herald/db';
-import { describeDb } from '@herald/db/testing';
+import { describeDb, gate } from '@herald/db/testing';
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from './harness';
@@ -137,6 +137,35 @@ describeDb('logins', (t) => {
     });
     expect(await storedHash()).toBe(rehashed);
   });
+
+  // PostgreSQL only: a second transaction while the login's is under way (PGlite has one connection).
+  it.skipIf(t.driver !== 'postgres')(
+    'a user deleted while the password is checked: the login fails, and no event about the user follows',
+    async () => {
+      const doomedEmail = uniqueEmail('doomed');
+      const doomed = await tenant.caller.users.create({ email: doomedEmail, password: PASSWORD });
+      const { opened: released, open: release } = gate();
+      const { opened: holding, open: locked } = gate();
+      // The deletion holds the user's row, so the login's transaction waits for it, then finds it gone.
+      const deletion = t.db.transaction(async (tx) => {
+        await tx.select().from(users).where(eq(users.id, doomed.id)).for('update');
+        locked();
+        await released;
+        await tx.delete(users).where(eq(users.id, doomed.id));
+      });
+      await holding;
+      const login = tenant.request('/v1/logins', { json: { email: doomedEmail, password: PASSWORD } });
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the password check, then the wait
+      release();
+      await deletion;
+      await expectApiError(await login, 401, 'invalid_credentials');
+      const dataOf = async (type: string) =>
+        (await eventsOf(tenant, type)).map((e) => e.data as { userId: string | null; email: string; reason?: string });
+      expect((await dataOf('user.login.succeeded')).filter((d) => d.userId === doomed.id)).toEqual([]);
+      const failed = (await dataOf('user.login.failed')).filter((d) => d.email === doomedEmail);
+      expect(failed).toMatchObject([{ userId: null, reason: 'unknown_user' }]);
+    },
+  );
 
   it('bad input → 400 before any password work', async () => {
     for (const json of [

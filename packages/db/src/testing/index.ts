@@ -94,3 +94,15 @@ export function describeDb(name: string, body: (ctx: TestDb) => void): void {
     body(ctx);
   });
 }
+
+/**
+ * A promise opened by hand: one side of a race test waits on `opened` (a transaction holding a
+ * lock, say) until the other side calls `open()`.
+ */
+export function gate(): { opened: Promise<void>; open(): void } {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { opened, open };
+}

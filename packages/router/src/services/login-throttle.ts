@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import type { Database } from '@herald/db';
 import { loginThrottles } from '@herald/db';
 import { and, eq, gt, inArray, sql } from 'drizzle-orm';
@@ -5,9 +6,10 @@ import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 /**
  * Failed-login throttling, kept in PostgreSQL so it holds across API
  * processes. A fixed window per key: the first failure opens a 15-minute
- * window; the failure that reaches the key's limit within it blocks the key
- * for 15 minutes. A successful login clears its account key (never an
- * address key, or one known account would unblock a guessing address).
+ * window; the attempt past the key's limit within it is refused and blocks the
+ * key for 15 minutes. Attempts are counted before the password is checked; a
+ * successful login clears its account key and gives its address its attempt
+ * back (never more, or one known account would unblock a guessing address).
  */
 export const loginThrottlePolicy = {
   windowSeconds: 15 * 60,
@@ -27,8 +29,42 @@ export interface ThrottleKey {
 
 export function throttleKeysFor(email: string, ipAddress: string | undefined): ThrottleKey[] {
   const keys: ThrottleKey[] = [{ key: `account:${email}`, limit: loginThrottlePolicy.accountFailures }];
-  if (ipAddress) keys.push({ key: `ip:${ipAddress}`, limit: loginThrottlePolicy.addressFailures });
+  if (ipAddress) keys.push({ key: addressKey(ipAddress), limit: loginThrottlePolicy.addressFailures });
   return keys;
+}
+
+/**
+ * One key per client address however it is written: IPv4 as is (an IPv4-mapped IPv6 address is
+ * its IPv4 address), IPv6 by its /64, the block one subscriber is given. Keyed by the text, each
+ * spelling of an address (`2001:DB8::7`, `2001:db8:0:0:0:0:0:7`), and each of its /64's addresses,
+ * had a budget of its own. `ipAddress` is valid (the input schema checks it).
+ */
+export function addressKey(ipAddress: string): string {
+  if (isIPv4(ipAddress)) return `ip:${ipAddress}`;
+  const groups = ipv6Groups(ipAddress.toLowerCase());
+  if (!groups) return `ip:${ipAddress.toLowerCase()}`;
+  const mapped = groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff;
+  if (mapped) return `ip:${groups[6]! >> 8}.${groups[6]! & 255}.${groups[7]! >> 8}.${groups[7]! & 255}`;
+  return `ip:${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of an IPv6 address (`::` expanded, a trailing dotted IPv4 part included). */
+function ipv6Groups(ip: string): number[] | null {
+  let text = ip.replace(/%.*$/, '');
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const parse = (part: string) => (part === '' ? [] : part.split(':').map((g) => Number.parseInt(g, 16)));
+  const front = parse(head);
+  const back = tail === undefined ? [] : parse(tail);
+  const groups = tail === undefined ? front : [...front, ...Array(8 - front.length - back.length).fill(0), ...back];
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : null;
 }
 
 /** Seconds until every given key is unblocked, or null when none is blocked. */
@@ -52,35 +88,59 @@ export async function blockedForSeconds(db: Executor, projectId: string, keys: T
   return seconds === null ? null : Math.max(1, seconds);
 }
 
-/** Counts one failure against each key, blocking those that reach their limit. */
-export async function recordLoginFailure(db: Executor, projectId: string, keys: ThrottleKey[]): Promise<void> {
+/**
+ * Counts an attempt against each key before its password is checked, committed at once, and
+ * answers the seconds the attempt must wait instead, or null to go ahead. Counted after the check
+ * (as a failure), concurrent guesses each read the count before any of theirs was added: fourteen
+ * at once were fourteen checks against a limit of five. Now the attempt past a key's limit is
+ * refused, and blocks the key for `blockSeconds`; a successful login gives its count back
+ * (`refundLoginAttempt`).
+ */
+export async function chargeLoginAttempt(db: Executor, projectId: string, keys: ThrottleKey[]): Promise<number | null> {
   const { windowSeconds, blockSeconds } = loginThrottlePolicy;
+  let waitSeconds: number | null = null;
   for (const { key, limit } of keys) {
     const expired = sql`${loginThrottles.windowStartedAt} <= now() - make_interval(secs => ${windowSeconds})`;
     const failures = sql`case when ${expired} then 1 else ${loginThrottles.failures} + 1 end`;
-    await db
+    const [row] = await db
       .insert(loginThrottles)
-      .values({
-        projectId,
-        key,
-        failures: 1,
-        windowStartedAt: sql`now()`,
-        blockedUntil: limit <= 1 ? sql`now() + make_interval(secs => ${blockSeconds})` : null,
-      })
+      .values({ projectId, key, failures: 1, windowStartedAt: sql`now()`, blockedUntil: null })
       .onConflictDoUpdate({
         target: [loginThrottles.projectId, loginThrottles.key],
         set: {
           failures,
           windowStartedAt: sql`case when ${expired} then now() else ${loginThrottles.windowStartedAt} end`,
-          blockedUntil: sql`case when ${failures} >= ${limit} then now() + make_interval(secs => ${blockSeconds}) else ${loginThrottles.blockedUntil} end`,
+          blockedUntil: sql`case when ${failures} > ${limit}
+                                  and (${loginThrottles.blockedUntil} is null or ${loginThrottles.blockedUntil} <= now())
+                                 then now() + make_interval(secs => ${blockSeconds})
+                                 else ${loginThrottles.blockedUntil} end`,
         },
+      })
+      .returning({
+        failures: loginThrottles.failures,
+        waitSeconds: sql<number | null>`case when ${loginThrottles.blockedUntil} > now()
+          then ceil(extract(epoch from ${loginThrottles.blockedUntil} - now()))::int end`,
       });
+    const wait = row?.waitSeconds == null ? null : Math.max(1, Number(row.waitSeconds));
+    if (wait !== null || (row && row.failures > limit)) waitSeconds = Math.max(waitSeconds ?? 1, wait ?? blockSeconds);
   }
+  return waitSeconds;
 }
 
-/** A successful login starts its account afresh. */
-export async function clearAccountThrottle(db: Executor, projectId: string, email: string): Promise<void> {
-  await db
-    .delete(loginThrottles)
-    .where(and(eq(loginThrottles.projectId, projectId), eq(loginThrottles.key, `account:${email}`)));
+/** A successful login: its account starts afresh, and its address gets back the attempt it was charged. */
+export async function refundLoginAttempt(
+  db: Executor & Pick<Database, 'update'>,
+  projectId: string,
+  keys: ThrottleKey[],
+) {
+  for (const { key } of keys) {
+    if (key.startsWith('account:')) {
+      await db.delete(loginThrottles).where(and(eq(loginThrottles.projectId, projectId), eq(loginThrottles.key, key)));
+    } else {
+      await db
+        .update(loginThrottles)
+        .set({ failures: sql`greatest(${loginThrottles.failures} - 1, 0)` })
+        .where(and(eq(loginThrottles.projectId, projectId), eq(loginThrottles.key, key)));
+    }
+  }
 }

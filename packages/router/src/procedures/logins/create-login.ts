@@ -6,8 +6,8 @@ import { apiError } from '../../errors';
 import { changeWithEvents } from '../../services/change-with-events';
 import {
   blockedForSeconds,
-  clearAccountThrottle,
-  recordLoginFailure,
+  chargeLoginAttempt,
+  refundLoginAttempt,
   throttleKeysFor,
 } from '../../services/login-throttle';
 import { burnPasswordCheck, checkPassword, hashPassword } from '../../services/passwords';
@@ -41,7 +41,10 @@ export const createLogin = projectProcedure
   .mutation(async ({ ctx, input }) => {
     const throttleKeys = throttleKeysFor(input.email, input.ipAddress);
     // A blocked key answers before any password work: guessing costs the attacker, not the API.
-    const blockedFor = await blockedForSeconds(ctx.db, ctx.projectId, throttleKeys);
+    // The attempt is counted before its check, so concurrent guesses cannot all pass the limit.
+    const blockedFor =
+      (await blockedForSeconds(ctx.db, ctx.projectId, throttleKeys)) ??
+      (await chargeLoginAttempt(ctx.db, ctx.projectId, throttleKeys));
     if (blockedFor !== null) {
       const error = apiError('rate_limited', TOO_MANY_FAILURES);
       (error.cause as ApiErrorCause).retryAfterSeconds = blockedFor;
@@ -57,7 +60,7 @@ export const createLogin = projectProcedure
     const check = user?.passwordHash
       ? await checkPassword(input.password, user.passwordHash)
       : { ok: await burnPasswordCheck(input.password), needsRehash: false };
-    const outcome = !user
+    const checked: LoginOutcome = !user
       ? 'unknown_user'
       : !check.ok
         ? 'invalid_password'
@@ -66,13 +69,34 @@ export const createLogin = projectProcedure
           : 'ok';
     // A scrypt hash (or argon2id with older parameters) becomes today's argon2id
     // now that the password is known; hashed before the transaction, which holds no lock meanwhile.
-    const rehashed = outcome === 'ok' && check.needsRehash ? await hashPassword(input.password) : null;
+    const rehashed = checked === 'ok' && check.needsRehash ? await hashPassword(input.password) : null;
 
     const attempt = { email: input.email, ipAddress: input.ipAddress ?? null, userAgent: input.userAgent ?? null };
     // The event is committed whatever the outcome: failed logins are what
     // security automations subscribe to.
-    await changeWithEvents(ctx, async (tx, emit) => {
-      if (outcome === 'ok') {
+    const outcome = await changeWithEvents(ctx, async (tx, emit) => {
+      // The user as it is now, share-locked until the event commits: deleted, locked or given a new
+      // password while the password was checked, the login fails; and a deletion waits for this
+      // event, so its erasure finds it (checked before, a login racing a deletion was answered 200
+      // and its event, with the address, came after the erasure).
+      const [current] = user
+        ? await tx
+            .select({ passwordHash: users.passwordHash, status: users.status })
+            .from(users)
+            .where(and(eq(users.projectId, ctx.projectId), eq(users.id, user.id)))
+            .limit(1)
+            .for('share')
+        : [];
+      const final: LoginOutcome =
+        user && !current
+          ? 'unknown_user'
+          : checked === 'ok' && current?.status === 'locked'
+            ? 'user_locked'
+            : checked === 'ok' && current?.passwordHash !== user?.passwordHash
+              ? 'invalid_password'
+              : checked;
+      const userId = final === 'unknown_user' ? null : (user?.id ?? null);
+      if (final === 'ok') {
         if (rehashed) {
           await tx
             .update(users)
@@ -85,12 +109,12 @@ export const createLogin = projectProcedure
               ),
             );
         }
-        await clearAccountThrottle(tx, ctx.projectId, input.email);
+        await refundLoginAttempt(tx, ctx.projectId, throttleKeys);
         await emit('user.login.succeeded', { userId: user!.id, ...attempt });
       } else {
-        await recordLoginFailure(tx, ctx.projectId, throttleKeys);
-        await emit('user.login.failed', { userId: user?.id ?? null, reason: outcome, ...attempt });
+        await emit('user.login.failed', { userId, reason: final, ...attempt });
       }
+      return final;
     });
 
     // A locked user answers exactly as a wrong password does, whatever the
@@ -98,3 +122,5 @@ export const createLogin = projectProcedure
     if (outcome !== 'ok') throw apiError('invalid_credentials', INVALID_CREDENTIALS);
     return { userId: user!.id };
   });
+
+type LoginOutcome = 'ok' | 'unknown_user' | 'invalid_password' | 'user_locked';
