@@ -1,4 +1,4 @@
-import { deliveries, events } from '@herald/db';
+import { deliveries, events, loginThrottles } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { envelopeBody } from '@herald/delivery';
 import { ERASED_EMAIL, erasedEventData } from '@herald/events';
@@ -141,6 +141,28 @@ describeDb('erasure on user delete', (t) => {
     expect(untouched(after)).toEqual(untouched(before));
     expect(JSON.stringify(untouched(after))).toContain(bob.personal[5]);
     expect(JSON.stringify(untouched(after))).toContain('stranger@example.com');
+  });
+
+  it('erases failed logins made with an address the user had before, and the throttle counts of each address', async () => {
+    const tenant = await createTenant(t.db);
+    const first = uniqueEmail('first');
+    const second = uniqueEmail('second');
+    const user = await tenant.caller.users.create({ email: first, password: PASSWORD });
+    await tenant.caller.users.update({ id: user.id, email: second });
+    // A failed login with the earlier address: no user has it now, so the event has no subject.
+    for (const email of [first, second]) {
+      const failed = await tenant.request('/v1/logins', {
+        json: { email, password: 'wrong password', ipAddress: '192.0.2.200', userAgent: 'earlier-agent/1' },
+      });
+      expect(failed.status).toBe(401);
+    }
+    await tenant.caller.users.delete({ id: user.id });
+    expectNoneOf(
+      (await storedEvents(tenant)).map((e) => JSON.stringify(e.data)),
+      [first, second, '192.0.2.200', 'earlier-agent/1'],
+    );
+    const throttles = await t.db.select().from(loginThrottles).where(eq(loginThrottles.projectId, tenant.projectId));
+    expect(throttles.map((r) => r.key).filter((key) => key.includes('@'))).toEqual([]);
   });
 
   it('users.delete over tRPC erases the same way, and a 404 erases nothing', async () => {

@@ -1,7 +1,7 @@
 import type { Queryable } from '@herald/db';
-import { events, executeRows } from '@herald/db';
+import { events, executeRows, loginThrottles } from '@herald/db';
 import { erasedEventData } from '@herald/events';
-import { and, asc, eq, gt, isNull, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
 
 /** Rows read and rewritten per statement: bounds memory for a user with a long history. */
 const BATCH = 500;
@@ -9,7 +9,8 @@ const BATCH = 500;
 /**
  * Erases a deleted user's personal data from the project's stored events,
  * inside the caller's transaction: every event whose subject is the user,
- * and failed logins of no known user that were made with the user's email.
+ * and failed logins of no known user that were made with any address the
+ * user had; and the login throttle's counts kept under those addresses.
  * Each payload is rewritten by its catalog definition (`erasedEventData`),
  * so it keeps its id, type, version, timestamps and a shape valid for its
  * schema. Webhook bodies are built from the stored event when they are sent,
@@ -20,12 +21,31 @@ export async function eraseUserFromEvents(
   tx: Queryable,
   input: { projectId: string; userId: string; email: string },
 ): Promise<number> {
+  // Every address the user had, from their own events (read before they are erased): failed
+  // logins with an earlier address carry it too.
+  const earlier = await executeRows<{ email: string }>(
+    tx,
+    sql`select distinct lower(${events.data} -> 'user' ->> 'email') as email from ${events}
+        where ${events.projectId} = ${input.projectId} and ${events.subject} = ${input.userId}
+          and ${events.data} -> 'user' ->> 'email' is not null`,
+  );
+  const emails = [...new Set([input.email.toLowerCase(), ...earlier.map((r) => r.email)])];
+  // Their throttle counts are keyed by address: personal data too, and of no use any more.
+  await tx.delete(loginThrottles).where(
+    and(
+      eq(loginThrottles.projectId, input.projectId),
+      inArray(
+        loginThrottles.key,
+        emails.map((email) => `account:${email}`),
+      ),
+    ),
+  );
   const aboutUser = or(
     eq(events.subject, input.userId),
     and(
       isNull(events.subject),
       eq(events.type, 'user.login.failed'),
-      sql`lower(${events.data} ->> 'email') = ${input.email.toLowerCase()}`,
+      inArray(sql`lower(${events.data} ->> 'email')`, emails),
     ),
   );
   let rewritten = 0;
