@@ -74,8 +74,10 @@ describeDb('tRPC batches and the rate limit', (t) => {
 
   it('six logins.create in one batch are six units', async () => {
     const tenant = await limited(10);
-    const email = uniqueEmail('batch');
-    const input = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [i, { email, password: `wrong ${i}` }]));
+    // An email each: six wrong passwords for one email would meet the login throttle's limit (5).
+    const input = Object.fromEntries(
+      Array.from({ length: 6 }, (_, i) => [i, { email: uniqueEmail('batch'), password: `wrong ${i}` }]),
+    );
     const first = await tenant.request(batchPath('logins.create', 6), { method: 'POST', json: input });
     expect(heraldCodes(await batchResults(first))).toEqual(Array(6).fill('invalid_credentials'));
     expect(remaining(first)).toBe(4);
