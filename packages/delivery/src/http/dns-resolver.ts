@@ -57,7 +57,7 @@ export function createDnsResolver(options: DnsResolverOptions = {}): Resolver {
     const failures = [v4, v6].flatMap((r) => (r.status === 'rejected' ? [r.reason as NodeJS.ErrnoException] : []));
     if (failures.length > 0 && failures.every((e) => NOT_IN_DNS.has(e.code ?? ''))) return fallback(hostname);
     // A timeout or a failing nameserver: reported as such, never handed to getaddrinfo to wait on again.
-    throw failures.find((e) => !NOT_IN_DNS.has(e.code ?? '')) ?? failures[0] ?? dnsFailure(hostname, 'ENOTFOUND');
+    throw failures.find((e) => !NOT_IN_DNS.has(e.code ?? '')) ?? failures[0] ?? dnsError(hostname, 'ENOTFOUND');
   };
 }
 
@@ -66,7 +66,8 @@ async function getaddrinfo(hostname: string): Promise<ResolvedAddress[]> {
   return found.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 }
 
-function dnsFailure(hostname: string, code: string): NodeJS.ErrnoException {
+/** A failed lookup as net and undici report one: a message and a `code` (ENOTFOUND, ETIMEOUT, …). */
+export function dnsError(hostname: string, code: string): NodeJS.ErrnoException {
   const err: NodeJS.ErrnoException = new Error(`DNS lookup failed for ${hostname} (${code})`);
   err.code = code;
   return err;

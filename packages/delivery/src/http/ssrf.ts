@@ -1,7 +1,7 @@
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { isIPv4, isIPv6 } from 'node:net';
-import { createDnsResolver } from './dns-resolver';
+import { createDnsResolver, dnsError } from './dns-resolver';
 
 export type IpClassification = { allowed: true } | { allowed: false; reason: string };
 
@@ -164,12 +164,6 @@ export function vetUrl(input: string, opts: { allowPrivateNetworks: boolean }): 
     }
   }
   return { ok: true, url, hostname, literalIp };
-}
-
-function dnsError(hostname: string, code: string): NodeJS.ErrnoException {
-  const err: NodeJS.ErrnoException = new Error(`DNS lookup failed for ${hostname} (${code})`);
-  err.code = code;
-  return err;
 }
 
 /**

@@ -1,7 +1,7 @@
-import { isIPv4 } from 'node:net';
 import type { Database } from '@herald/db';
 import { loginThrottles } from '@herald/db';
 import { and, eq, gt, inArray, sql } from 'drizzle-orm';
+import { addressBucket } from './unknown-key-budget';
 
 /**
  * Failed-login throttling, kept in PostgreSQL so it holds across API
@@ -29,42 +29,10 @@ export interface ThrottleKey {
 
 export function throttleKeysFor(email: string, ipAddress: string | undefined): ThrottleKey[] {
   const keys: ThrottleKey[] = [{ key: `account:${email}`, limit: loginThrottlePolicy.accountFailures }];
-  if (ipAddress) keys.push({ key: addressKey(ipAddress), limit: loginThrottlePolicy.addressFailures });
+  // One key per client address however it is written, and per IPv6 /64 (`addressBucket`): keyed by
+  // its text, each spelling of an address (`2001:DB8::7`, `::ffff:198.51.100.9`) had a budget of its own.
+  if (ipAddress) keys.push({ key: `ip:${addressBucket(ipAddress)}`, limit: loginThrottlePolicy.addressFailures });
   return keys;
-}
-
-/**
- * One key per client address however it is written: IPv4 as is (an IPv4-mapped IPv6 address is
- * its IPv4 address), IPv6 by its /64, the block one subscriber is given. Keyed by the text, each
- * spelling of an address (`2001:DB8::7`, `2001:db8:0:0:0:0:0:7`), and each of its /64's addresses,
- * had a budget of its own. `ipAddress` is valid (the input schema checks it).
- */
-export function addressKey(ipAddress: string): string {
-  if (isIPv4(ipAddress)) return `ip:${ipAddress}`;
-  const groups = ipv6Groups(ipAddress.toLowerCase());
-  if (!groups) return `ip:${ipAddress.toLowerCase()}`;
-  const mapped = groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff;
-  if (mapped) return `ip:${groups[6]! >> 8}.${groups[6]! & 255}.${groups[7]! >> 8}.${groups[7]! & 255}`;
-  return `ip:${groups
-    .slice(0, 4)
-    .map((g) => g.toString(16))
-    .join(':')}::/64`;
-}
-
-/** The eight 16-bit groups of an IPv6 address (`::` expanded, a trailing dotted IPv4 part included). */
-function ipv6Groups(ip: string): number[] | null {
-  let text = ip.replace(/%.*$/, '');
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (v4) {
-    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', tail] = text.split('::');
-  const parse = (part: string) => (part === '' ? [] : part.split(':').map((g) => Number.parseInt(g, 16)));
-  const front = parse(head);
-  const back = tail === undefined ? [] : parse(tail);
-  const groups = tail === undefined ? front : [...front, ...Array(8 - front.length - back.length).fill(0), ...back];
-  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : null;
 }
 
 /** Seconds until every given key is unblocked, or null when none is blocked. */

@@ -54,22 +54,33 @@ export class UnknownKeyBudget {
 /**
  * The unit a budget belongs to: an IPv4 address, or an IPv6 /64 (one host
  * usually holds a whole /64, so counting single IPv6 addresses would hand it
- * 2^64 budgets). IPv4-mapped IPv6 addresses count as their IPv4 address.
+ * 2^64 budgets). IPv4-mapped IPv6 addresses, dotted or not, count as their
+ * IPv4 address. The login throttle keys client addresses the same way.
  */
 export function addressBucket(address: string): string {
   const plain = address.replace(/%.*$/, '').toLowerCase();
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(plain);
-  if (mapped) return mapped[1]!;
   if (!isIPv6(plain)) return plain;
-  const [head = '', tail] = plain.split('::');
-  const headGroups = head ? head.split(':') : [];
-  const tailGroups = tail ? tail.split(':') : [];
-  // A trailing dotted IPv4 part (`64:ff9b::1.2.3.4`) fills two groups.
-  const width = (groups: string[]) => groups.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
-  const missing = Math.max(0, 8 - width(headGroups) - width(tailGroups));
-  const groups = [...headGroups, ...Array<string>(missing).fill('0'), ...tailGroups];
+  const groups = ipv6Groups(plain);
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return `${groups[6]! >> 8}.${groups[6]! & 255}.${groups[7]! >> 8}.${groups[7]! & 255}`;
+  }
   return `${groups
     .slice(0, 4)
-    .map((g) => Number.parseInt(g, 16).toString(16))
+    .map((g) => g.toString(16))
     .join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address (`::` expanded; a trailing dotted IPv4 part fills two). */
+function ipv6Groups(ip: string): number[] {
+  let text = ip;
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const parse = (part: string) => (part === '' ? [] : part.split(':').map((g) => Number.parseInt(g, 16)));
+  const front = parse(head);
+  const back = tail === undefined ? [] : parse(tail);
+  return [...front, ...Array<number>(Math.max(0, 8 - front.length - back.length)).fill(0), ...back];
 }
