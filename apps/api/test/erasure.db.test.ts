@@ -1,4 +1,4 @@
-import { deliveries, events, loginThrottles } from '@herald/db';
+import { deliveries, events, idempotencyKeys, loginThrottles } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { envelopeBody } from '@herald/delivery';
 import { ERASED_EMAIL, erasedEventData } from '@herald/events';
@@ -163,6 +163,45 @@ describeDb('erasure on user delete', (t) => {
     );
     const throttles = await t.db.select().from(loginThrottles).where(eq(loginThrottles.projectId, tenant.projectId));
     expect(throttles.map((r) => r.key).filter((key) => key.includes('@'))).toEqual([]);
+  });
+
+  it("deletes the stored idempotent answers that name the user, and keeps other users'", async () => {
+    const tenant = await createTenant(t.db);
+    const create = async (label: string, key: string) => {
+      const email = uniqueEmail(label);
+      const created = await expectJson<{ id: string }>(
+        await tenant.request('/v1/users', {
+          json: { email, name: `${label} Realname` },
+          headers: { 'idempotency-key': key },
+        }),
+        201,
+      );
+      return { id: created.id, email };
+    };
+    const gone = await create('gone', 'create-gone');
+    const stays = await create('stays', 'create-stays');
+    // Its email changed later: the stored answer of the create still holds the first one.
+    const renamed = uniqueEmail('gone-later');
+    await tenant.request(`/v1/users/${gone.id}`, { method: 'PATCH', json: { email: renamed } });
+    // A later POST whose answer names the user by id only (its password set).
+    await tenant.request(`/v1/users/${gone.id}/password`, {
+      json: { password: 'correct horse battery staple' },
+      headers: { 'idempotency-key': 'password-gone' },
+    });
+    const stored = async () =>
+      (await t.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.projectId, tenant.projectId)))
+        .map((r) => r.key)
+        .sort();
+    expect(await stored()).toEqual(['create-gone', 'create-stays', 'password-gone']);
+
+    const deleted = await tenant.request(`/v1/users/${gone.id}`, { method: 'DELETE' });
+    expect(deleted.status).toBe(200);
+    expect(await stored()).toEqual(['create-stays']);
+    const bodies = (
+      await t.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.projectId, tenant.projectId))
+    ).map((r) => r.responseBody ?? '');
+    expectNoneOf(bodies, [gone.email, 'gone Realname']);
+    expect(bodies.join('\n')).toContain(stays.email);
   });
 
   it('users.delete over tRPC erases the same way, and a 404 erases nothing', async () => {

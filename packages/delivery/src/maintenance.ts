@@ -3,6 +3,8 @@ import { executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { compactHistoryTable, tablesToCompact } from './sql/compaction';
+import type { PurgedRecords } from './sql/expired-records';
+import { expiredRecordKinds, PURGE_BATCH, purgeExpiredBatch } from './sql/expired-records';
 import { briefLockWaits, isLockConflict } from './sql/lock-waits';
 import { createPartition, missingPartitionsAhead } from './sql/partitions';
 import { expirePayloads } from './sql/payload-expiry';
@@ -69,8 +71,10 @@ export interface MaintenanceReport {
    * transaction open since before its payloads were cleared could still read them.
    */
   compactionHeld: string[];
-  /** Wall time of each step, ms: partitions ahead, finding and detaching the days, dropping their tables (pauses included), payload expiry, compaction. */
-  stepMs: { partitions: number; detach: number; drop: number; payloads: number; compact: number };
+  /** Expired short-lived records deleted (`sql/expired-records.ts`): idempotency keys, login throttles, portal links and sessions. */
+  purged: PurgedRecords;
+  /** Wall time of each step, ms: partitions ahead, finding and detaching the days, dropping their tables (pauses included), payload expiry, compaction, purging expired records. */
+  stepMs: { partitions: number; detach: number; drop: number; payloads: number; compact: number; purge: number };
 }
 
 /**
@@ -94,7 +98,8 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     expiredPayloads: { events: 0, attempts: 0 },
     compacted: [],
     compactionHeld: [],
-    stepMs: { partitions: 0, detach: 0, drop: 0, payloads: 0, compact: 0 },
+    purged: { idempotencyKeys: 0, loginThrottles: 0, portalLinks: 0, portalSessions: 0 },
+    stepMs: { partitions: 0, detach: 0, drop: 0, payloads: 0, compact: 0, purge: 0 },
   };
   let stepStarted = performance.now();
   const stepDone = (step: keyof MaintenanceReport['stepMs']) => {
@@ -217,11 +222,28 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     }
   }
   stepDone('compact');
+  // A batch per transaction, each kind until a batch comes back short (or another process took the lock).
+  purging: for (const kind of expiredRecordKinds) {
+    for (;;) {
+      const deleted = await locked((tx) => purgeExpiredBatch(tx, kind, now));
+      if (deleted === null) break purging;
+      report.purged[kind] += deleted;
+      if (deleted < PURGE_BATCH) break;
+    }
+  }
+  stepDone('purge');
 
   const log = options.logger;
-  if (report.created.length || report.dropped.length || report.expiredPayloads.events || report.compacted.length) {
-    const { created, dropped, expiredPayloads, compacted, stepMs } = report;
-    log?.info({ created, dropped, expiredPayloads, compacted, stepMs }, 'history maintained');
+  const purgedAny = Object.values(report.purged).some((n) => n > 0);
+  if (
+    report.created.length ||
+    report.dropped.length ||
+    report.expiredPayloads.events ||
+    report.compacted.length ||
+    purgedAny
+  ) {
+    const { created, dropped, expiredPayloads, compacted, purged, stepMs } = report;
+    log?.info({ created, dropped, expiredPayloads, compacted, purged, stepMs }, 'history maintained');
   }
   for (const kept of report.kept) {
     log?.warn(

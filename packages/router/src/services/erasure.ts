@@ -1,5 +1,5 @@
 import type { Queryable } from '@herald/db';
-import { events, executeRows, loginThrottles } from '@herald/db';
+import { events, executeRows, idempotencyKeys, loginThrottles } from '@herald/db';
 import { erasedEventData } from '@herald/events';
 import { and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
 
@@ -10,7 +10,9 @@ const BATCH = 500;
  * Erases a deleted user's personal data from the project's stored events,
  * inside the caller's transaction: every event whose subject is the user,
  * and failed logins of no known user that were made with any address the
- * user had; and the login throttle's counts kept under those addresses.
+ * user had; the login throttle's counts kept under those addresses; and the stored answers of
+ * idempotent requests that name the user (a create's answer holds their email), which would
+ * otherwise stay until their key expires (24 h). A retry of such a request afterwards runs again.
  * Each payload is rewritten by its catalog definition (`erasedEventData`),
  * so it keeps its id, type, version, timestamps and a shape valid for its
  * schema. Webhook bodies are built from the stored event when they are sent,
@@ -40,6 +42,14 @@ export async function eraseUserFromEvents(
       ),
     ),
   );
+  await tx
+    .delete(idempotencyKeys)
+    .where(
+      and(
+        eq(idempotencyKeys.projectId, input.projectId),
+        or(...[input.userId, ...emails].map((text) => sql`position(${text} in ${idempotencyKeys.responseBody}) > 0`)),
+      ),
+    );
   const aboutUser = or(
     eq(events.subject, input.userId),
     and(
