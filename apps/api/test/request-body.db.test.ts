@@ -306,9 +306,11 @@ for (const transport of ['in process', 'over a socket'] as const)
       });
     });
 
-    it('an unknown route → 404 not_found in the same error shape', async () => {
+    it('an unknown route → 404 not_found, a method the route does not serve → 405, in the same error shape', async () => {
       const error = await expectApiError(await tenant.request('/v1/nope'), 404, 'not_found');
       expect(error.message).toBe('No route for GET /v1/nope');
-      await expectApiError(await tenant.request('/v1/users', { method: 'PUT', json: {} }), 404, 'not_found');
+      const put = await tenant.request('/v1/users', { method: 'PUT', json: {} });
+      expect(put.headers.get('allow')).toBe('POST, GET, HEAD');
+      await expectApiError(put, 405, 'method_not_allowed');
     });
   });

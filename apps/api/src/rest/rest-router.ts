@@ -19,8 +19,7 @@ import { procedureCaller, restProcedures } from './procedures';
 export function createRestRouter(db: Database, services: ApiServices) {
   const rest = new Hono<HeraldEnv>();
   for (const { path, openapi, pathParams } of restProcedures()) {
-    const honoPath = openapi.path.replace(/\{(\w+)\}/g, ':$1');
-    rest.on(openapi.method, honoPath, async (c) => {
+    rest.on(openapi.method, honoPathOf(openapi.path), async (c) => {
       const input = await readInput(c, openapi.method, pathParams);
       if (input instanceof Response) return input;
       // A request with an Idempotency-Key runs in the transaction that also stores its answer.
@@ -46,8 +45,29 @@ export function createRestRouter(db: Database, services: ApiServices) {
       }
     });
   }
+  // A path that exists answers any other method 405 with `Allow` (RFC 9110), not 404: the route
+  // is there, the method is wrong. Registered after every route, so the routes match first.
+  for (const [honoPath, methods] of methodsByPath()) {
+    const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
+    rest.all(honoPath, (c) => {
+      c.header('allow', allow);
+      return errorResponse(c, 'method_not_allowed', `${c.req.method} is not allowed here; allowed: ${allow}`);
+    });
+  }
   return rest;
 }
+
+/** The methods of each REST path, in Hono's `:param` form. */
+function methodsByPath(): Map<string, string[]> {
+  const byPath = new Map<string, string[]>();
+  for (const { openapi } of restProcedures()) {
+    const honoPath = honoPathOf(openapi.path);
+    byPath.set(honoPath, [...(byPath.get(honoPath) ?? []), openapi.method]);
+  }
+  return byPath;
+}
+
+const honoPathOf = (openapiPath: string) => openapiPath.replace(/\{(\w+)\}/g, ':$1');
 
 async function readInput(
   c: HonoContext,
