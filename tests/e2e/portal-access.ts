@@ -5,7 +5,7 @@ import { sql } from 'drizzle-orm';
 import { beforeAll, expect, it } from 'vitest';
 import { ADMIN_TOKEN, waitFor } from './harness';
 import type { PortalCookies, PortalHerald, PortalProject } from './portal-harness';
-import { openLink } from './portal-harness';
+import { openLink, submitLink } from './portal-harness';
 
 /**
  * The portal's access rules over plain HTTP, on the Herald portal.db.test.ts
@@ -66,7 +66,7 @@ export function portalAccessTests(t: TestDb, herald: () => PortalHerald) {
     );
     expect(stored[0]!.n, 'the plain token is never stored').toBe(0);
 
-    const first = await fetch(minted.url, { redirect: 'manual' });
+    const first = await submitLink(minted.url);
     expect(first.status).toBe(303);
     expect(first.headers.get('location')).toBe('/portal/');
     expect(first.headers.get('referrer-policy')).toBe('no-referrer');
@@ -84,6 +84,15 @@ export function portalAccessTests(t: TestDb, herald: () => PortalHerald) {
     expect(again.status).toBe(410);
     expect(again.headers.getSetCookie()).toEqual([]);
     expect(await again.text()).toContain('This portal link was already used');
+    // Its form posted again (a double click, a back button): refused the same way.
+    const resent = await fetch(`${h.url}/portal/open`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }),
+      redirect: 'manual',
+    });
+    expect(resent.status).toBe(410);
+    expect(resent.headers.getSetCookie()).toEqual([]);
   });
 
   it('an expired link is refused with 410, an unknown one with 404', async () => {

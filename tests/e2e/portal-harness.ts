@@ -93,9 +93,24 @@ export async function startPortalHerald(t: TestDb, options: { portalDir?: string
   };
 }
 
+/** The link's page (its GET, which spends nothing), then its form's POST, as the page's script sends it. */
+export async function submitLink(link: string): Promise<Response> {
+  const page = await fetch(link, { redirect: 'manual' });
+  expect(page.status).toBe(200);
+  const html = await page.text();
+  const token = /name="token" value="([^"]+)"/.exec(html)?.[1];
+  expect(token).toBe(new URL(link).searchParams.get('token'));
+  return fetch(new URL('/portal/open', link), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: token! }),
+    redirect: 'manual',
+  });
+}
+
 /** Opens a link without a browser: the session and CSRF cookies it sets. */
 export async function openLink(link: string): Promise<PortalCookies> {
-  const response = await fetch(link, { redirect: 'manual' });
+  const response = await submitLink(link);
   expect(response.status).toBe(303);
   const cookies = response.headers.getSetCookie().map((c) => c.split(';')[0]!);
   const csrf = cookies.find((c) => c.startsWith('herald_portal_csrf='))?.split('=')[1];

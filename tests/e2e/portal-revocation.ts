@@ -52,11 +52,59 @@ export function portalRevocationTests(t: TestDb, herald: () => PortalHerald) {
     expect(await endpointsStatus(other)).toBe(200);
   });
 
-  it('HEAD does not spend a link (link checkers, mail scanners); the GET after it opens it', async () => {
+  it("HEAD and GET do not spend a link (link checkers, mail scanners, previews); its form's POST opens it", async () => {
     const link = await a.link();
     const head = await fetch(link, { method: 'HEAD', redirect: 'manual' });
     expect(head.status).toBe(200);
     expect(head.headers.getSetCookie()).toEqual([]);
+    // A scanner fetching the page (no scripts run): a page with the form, no cookie, the link still whole.
+    for (let i = 0; i < 3; i++) {
+      const page = await fetch(link, { redirect: 'manual' });
+      expect(page.status).toBe(200);
+      expect(page.headers.getSetCookie()).toEqual([]);
+      expect(page.headers.get('cache-control')).toBe('no-store');
+      expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+      const html = await page.text();
+      expect(html).toContain('<form id="open-portal" method="post" action="/portal/open">');
+      expect(html).toContain('<script src="/portal/open.js" defer></script>');
+    }
+    const script = await fetch(`${h.url}/portal/open.js`);
+    expect(script.headers.get('content-type')).toContain('text/javascript');
+    expect(await script.text()).toContain("getElementById('open-portal')");
+    expect(await endpointsStatus(await openLink(link))).toBe(200);
+  });
+
+  it("a link's POST takes only its form: another type 415, a large body 413, and the connection still serves", async () => {
+    const link = await a.link();
+    const token = new URL(link).searchParams.get('token')!;
+    const asJson = await fetch(`${h.url}/portal/open`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token }),
+      redirect: 'manual',
+    });
+    expect(asJson.status).toBe(415);
+    const huge = await fetch(`${h.url}/portal/open`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${token}&pad=${'x'.repeat(10 * 1024 * 1024)}`,
+      redirect: 'manual',
+    });
+    expect(huge.status).toBe(413);
+    const signIn = await fetch(`${h.url}/portal/operator/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: 'x'.repeat(1024 * 1024) }),
+    });
+    expect(signIn.status).toBe(413);
+    const noToken = await fetch(`${h.url}/portal/open`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'token=%00%FF',
+      redirect: 'manual',
+    });
+    expect(noToken.status).toBe(404);
+    // None of them spent the link.
     expect(await endpointsStatus(await openLink(link))).toBe(200);
   });
 

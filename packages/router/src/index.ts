@@ -14,8 +14,9 @@ export type { ApiKeyIdentity, ApiKeyVerifierOptions } from './services/api-keys'
 export { API_KEY_PREFIX, ApiKeyVerifier, bearerToken, hashApiKey } from './services/api-keys';
 export { changeWithEvents } from './services/change-with-events';
 export { hashPassword } from './services/passwords';
-export type { NewPortalSession, OpenLinkResult, PortalSession } from './services/portal-sessions';
+export type { CheckLinkResult, NewPortalSession, OpenLinkResult, PortalSession } from './services/portal-sessions';
 export {
+  checkPortalLink,
   endPortalSession,
   findPortalSession,
   hasCsrfToken,

@@ -4,7 +4,10 @@ import type { PortalSession } from '@herald/router';
 import { eq } from 'drizzle-orm';
 
 /** The sites a project lets frame its portal; none for the operator or without a session. */
-export async function frameAncestorsOf(db: Database, session: PortalSession | null): Promise<string[]> {
+export async function frameAncestorsOf(
+  db: Database,
+  session: Pick<PortalSession, 'projectId'> | null,
+): Promise<string[]> {
   if (!session?.projectId) return [];
   const [row] = await db
     .select({ frameAncestors: portalSettings.frameAncestors })

@@ -35,3 +35,41 @@ export function refusedLinkPage(reason: Reason): string {
 </body>
 </html>`;
 }
+
+/** Where the link page's script is served (same origin: the portal's CSP allows `script-src 'self'` only). */
+export const OPEN_LINK_SCRIPT_PATH = '/portal/open.js';
+
+/**
+ * What the link page runs: it submits the page's form, whose POST spends the link, as soon as the
+ * page is shown to someone (a prerendered page waits until it is shown). A scanner that fetches the
+ * link without running scripts (mail and chat link previews, security gateways) spends nothing.
+ */
+export const OPEN_LINK_SCRIPT = `// Herald portal: opens the link this page was reached by (its form's POST spends it).
+const form = document.getElementById('open-portal');
+const open = () => form && form.submit();
+if (document.prerendering) document.addEventListener('prerenderingchange', open, { once: true });
+else open();
+`;
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch]!);
+
+/**
+ * The page a valid link's GET answers: a form that opens the portal with a POST (sent by its
+ * script at once, or by the button without scripts). The GET itself spends nothing.
+ */
+export function openLinkPage(token: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>Opening the Herald portal</title><link rel="icon" href="data:,"><script src="${OPEN_LINK_SCRIPT_PATH}" defer></script></head>
+<body data-link="ready">
+<main>
+<h1>Opening the portal…</h1>
+<form id="open-portal" method="post" action="/portal/open">
+<input type="hidden" name="token" value="${escapeHtml(token)}">
+<button type="submit">Open the portal</button>
+</form>
+</main>
+</body>
+</html>`;
+}

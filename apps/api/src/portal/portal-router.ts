@@ -1,6 +1,7 @@
 import type { Database } from '@herald/db';
 import type { ApiServices } from '@herald/router';
 import {
+  checkPortalLink,
   endPortalSession,
   findPortalSession,
   hasCsrfToken,
@@ -10,12 +11,16 @@ import {
 } from '@herald/router';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { readBodyWithin, settleUnreadBody } from '../middleware/json-body';
 import type { HeraldEnv } from '../middleware/request-context';
 import { errorResponse } from '../rest/error-response';
 import { clearPortalCookies, setPortalCookies } from './portal-cookies';
 import { frameAncestorsOf, portalSecurityHeaders } from './portal-csp';
-import { refusedLinkPage } from './portal-pages';
+import { OPEN_LINK_SCRIPT, openLinkPage, refusedLinkPage } from './portal-pages';
 import { portalFile } from './portal-static';
+
+/** The largest body a portal POST takes (a link's form, the operator's sign-in): 413 past it. */
+const PORTAL_BODY_LIMIT_BYTES = 16 * 1024;
 
 /** Operator sign-in attempts one client address may make per window. */
 const SIGN_IN_ATTEMPTS = 10;
@@ -30,20 +35,48 @@ export function createPortalRouter(db: Database, services: ApiServices, portalDi
   const app = new Hono<HeraldEnv>();
   const signIns = new Map<string, { start: number; count: number }>();
 
+  // Every POST's body is read within a small limit first (413), and an early answer leaves the
+  // connection usable (`settleUnreadBody`).
+  app.post('*', settleUnreadBody(), async (c, next) => {
+    const refusal = await readBodyWithin(c, PORTAL_BODY_LIMIT_BYTES);
+    if (refusal) return refusal;
+    await next();
+  });
+
+  // A link's GET spends nothing: it answers a page whose form (sent by its script at once) POSTs
+  // the token. Mail and chat scanners, link previews and prefetches fetch links without running
+  // scripts; a GET that spent the link left the person it was for with "already used".
   app.get('/open', async (c) => {
-    // HEAD (link checkers, mail scanners) must not spend a single-use link: nothing is looked up.
-    if (c.req.method === 'HEAD') return c.body(null, 200, { 'cache-control': 'no-store' });
+    c.header('cache-control', 'no-store');
+    // HEAD (link checkers): nothing is looked up.
+    if (c.req.method === 'HEAD') return c.body(null, 200);
     const token = c.req.query('token') ?? '';
-    const result = await openPortalLink(db, token);
-    if (!result.ok) {
-      c.header('cache-control', 'no-store');
-      for (const [name, value] of Object.entries(portalSecurityHeaders([]))) c.header(name, value);
-      return c.html(refusedLinkPage(result.reason), result.reason === 'unknown' ? 404 : 410);
+    const link = await checkPortalLink(db, token);
+    if (!link.ok) return refusedLink(c, link.reason);
+    const frameAncestors = await frameAncestorsOf(db, { projectId: link.projectId });
+    for (const [name, value] of Object.entries(portalSecurityHeaders(frameAncestors))) c.header(name, value);
+    return c.html(openLinkPage(token), 200);
+  });
+
+  app.get('/open.js', (c) =>
+    c.body(OPEN_LINK_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }),
+  );
+
+  app.post('/open', async (c) => {
+    if (!c.req.header('content-type')?.startsWith('application/x-www-form-urlencoded')) {
+      return errorResponse(
+        c,
+        'unsupported_media_type',
+        "Send the link page's form (application/x-www-form-urlencoded)",
+      );
     }
+    const token = new URLSearchParams(await c.req.text()).get('token') ?? '';
+    const result = await openPortalLink(db, token);
+    c.header('cache-control', 'no-store');
+    if (!result.ok) return refusedLink(c, result.reason);
     const frameAncestors = await frameAncestorsOf(db, result.session);
     setPortalCookies(c, result.session, { framed: frameAncestors.length > 0 });
     for (const [name, value] of Object.entries(portalSecurityHeaders(frameAncestors))) c.header(name, value);
-    c.header('cache-control', 'no-store');
     return c.redirect('/portal/', 303);
   });
 
@@ -94,6 +127,12 @@ export function createPortalRouter(db: Database, services: ApiServices, portalDi
   });
 
   return app;
+}
+
+/** A link that does not open (404 unknown, 410 used, expired or withdrawn): a plain page, no script. */
+function refusedLink(c: Context, reason: Parameters<typeof refusedLinkPage>[0]) {
+  for (const [name, value] of Object.entries(portalSecurityHeaders([]))) c.header(name, value);
+  return c.html(refusedLinkPage(reason), reason === 'unknown' ? 404 : 410);
 }
 
 function clientKey(c: Context): string {

@@ -75,6 +75,32 @@ export async function mintPortalLink(db: Queryable, projectId: string, apiKeyId:
   return { token, expiresAt };
 }
 
+export type CheckLinkResult = { ok: true; projectId: string } | Extract<OpenLinkResult, { ok: false }>;
+
+/**
+ * What opening a link would answer, without spending it: the page a link's GET shows (its form's
+ * POST spends it, see the API's portal router), so a scanner that fetches the link leaves it whole.
+ */
+export async function checkPortalLink(db: Queryable, token: string, now = new Date()): Promise<CheckLinkResult> {
+  if (!token.startsWith(LINK_PREFIX) || token.length > 200) return { ok: false, reason: 'unknown' };
+  const [link] = await db
+    .select({
+      projectId: portalLinks.projectId,
+      usedAt: portalLinks.usedAt,
+      expiresAt: portalLinks.expiresAt,
+      keyValid: sql<boolean>`${keyStillValid(portalLinks.apiKeyId)}`,
+    })
+    .from(portalLinks)
+    .where(eq(portalLinks.tokenHash, hashToken(token)))
+    .limit(1);
+  // The same reasons, in the same order, as `openPortalLink` gives.
+  if (!link) return { ok: false, reason: 'unknown' };
+  if (link.usedAt) return { ok: false, reason: 'used' };
+  if (link.expiresAt <= now) return { ok: false, reason: 'expired' };
+  if (!link.keyValid) return { ok: false, reason: 'revoked' };
+  return { ok: true, projectId: link.projectId };
+}
+
 /**
  * Spends a link (once, even when opened twice at the same moment: the
  * update is the test) and starts its project's session.
