@@ -37,7 +37,7 @@ export async function followListenStream(
   onDelivery: (session: string, delivery: RelayedDelivery) => void,
 ) {
   const backoff = createBackoff();
-  const warn = (text: string) => out.note(`${out.colors.yellow('!')} ${text}`);
+  const warn = (text: string) => out.warn(text);
   while (!signal.aborted) {
     const end = await readStreamOnce(api, endpointId, signal, warn, onDelivery);
     if (!end || signal.aborted) return;

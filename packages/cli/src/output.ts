@@ -16,6 +16,11 @@ export interface Output {
   spinner(text: string): () => void;
   /** Notes for humans (stderr, so stdout stays the result). */
   note(text: string): void;
+  /**
+   * Something a user must know even with `--json` (a skipped event, a reconnect): on stderr, as a
+   * `{"type":"warning","message":…}` line with `--json`, or a `!` line.
+   */
+  warn(text: string): void;
 }
 
 const FRAMES = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
@@ -55,6 +60,11 @@ export function createOutput(options: {
     },
     note(text) {
       if (!options.json) stderr.write(`${text}\n`);
+    },
+    warn(text) {
+      stderr.write(
+        options.json ? `${JSON.stringify({ type: 'warning', message: text })}\n` : `${colors.yellow('!')} ${text}\n`,
+      );
     },
   };
 }

@@ -61,6 +61,41 @@ describe('herald listen', () => {
     expect(fake.reports).toMatchObject([{ session: 'listen_test', deliveryId: 'dlv_1', statusCode: 200 }]);
   });
 
+  it('with --json, warns on stderr as JSON lines; stdout stays one JSON object per line', async () => {
+    const fake = await startFakeHerald((response) =>
+      streamEvents(
+        response,
+        SESSION_EVENT,
+        'event: delivery\ndata: not json\n\n',
+        `event: delivery\ndata: ${deliveryData()}\n\n`,
+      ),
+    );
+    const receiver = await startServer((_request, response) => {
+      response.writeHead(200);
+      response.end('ok');
+    });
+    const cli = startCli(['listen', '--json', '--forward-to', `${receiver.url}/hooks`], {
+      HERALD_API_URL: fake.url,
+      HERALD_API_KEY: 'sk_test',
+    });
+    await cli.waitForOutput((stdout) => stdout.includes('"evt_1"'));
+    expect(
+      cli
+        .stderr()
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual([{ type: 'warning', message: 'skipped a malformed delivery event: not JSON' }]);
+    const lines = cli
+      .stdout()
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines.map((line) => line.type)).toEqual(['ready', expect.any(String)]);
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+  });
+
   it('backs off, longer each time, when the stream keeps ending, and says why', async () => {
     // The first stream ends before its session, the others right after it: neither counts as healthy.
     const fake = await startFakeHerald((response, open) => {

@@ -93,7 +93,7 @@ async function relay(api: Api, out: Output, endpointId: string, options: ListenO
       // Caught here so that no failure of one delivery can become an unhandled rejection that ends the
       // process before the development endpoint is removed.
       const work: Promise<void> = handle(api, out, endpointId, session, delivery, options)
-        .catch((error) => out.note(`  ${delivery.deliveryId}: ${describeFailure(error).message}`))
+        .catch((error) => out.warn(`${delivery.deliveryId}: ${describeFailure(error).message}`))
         .finally(() => inFlight.delete(work));
       inFlight.add(work);
     });
@@ -120,10 +120,10 @@ async function handle(
       body: JSON.stringify({ session, deliveryId: delivery.deliveryId, ...result }),
     });
     if (answer.status === 409)
-      out.note(`  ${delivery.deliveryId}: the lease ended before the report; Herald sends it again`);
-    else if (!answer.ok) out.note(`  ${delivery.deliveryId}: the report was refused (HTTP ${answer.status})`);
+      out.warn(`${delivery.deliveryId}: the lease ended before the report; Herald sends it again`);
+    else if (!answer.ok) out.warn(`${delivery.deliveryId}: the report was refused (HTTP ${answer.status})`);
   } catch (error) {
-    out.note(`  ${delivery.deliveryId}: the report failed (${(error as Error).message}); Herald sends it again`);
+    out.warn(`${delivery.deliveryId}: the report failed (${(error as Error).message}); Herald sends it again`);
   }
 }
 
