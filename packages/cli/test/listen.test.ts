@@ -14,16 +14,16 @@ import {
  * in the test): what it does with malformed events, a stream that keeps ending, refusals on reconnect.
  */
 describe('herald listen', () => {
-  async function listenAgainst(fake: { url: string }) {
+  async function listenAgainst(fake: { url: string }, flags: string[] = []) {
     const receiver = await startServer((_request, response) => {
       response.writeHead(200);
       response.end('ok');
     });
-    const cli = startCli(['listen', '--forward-to', `${receiver.url}/hooks`], {
+    const cli = startCli(['listen', ...flags, '--forward-to', `${receiver.url}/hooks`], {
       HERALD_API_URL: fake.url,
       HERALD_API_KEY: 'sk_test',
     });
-    await cli.waitForOutput((stdout) => stdout.includes('Ready!'));
+    await cli.waitForOutput((stdout) => stdout.includes(flags.includes('--json') ? '"ready"' : 'Ready!'));
     return cli;
   }
 
@@ -70,14 +70,7 @@ describe('herald listen', () => {
         `event: delivery\ndata: ${deliveryData()}\n\n`,
       ),
     );
-    const receiver = await startServer((_request, response) => {
-      response.writeHead(200);
-      response.end('ok');
-    });
-    const cli = startCli(['listen', '--json', '--forward-to', `${receiver.url}/hooks`], {
-      HERALD_API_URL: fake.url,
-      HERALD_API_KEY: 'sk_test',
-    });
+    const cli = await listenAgainst(fake, ['--json']);
     await cli.waitForOutput((stdout) => stdout.includes('"evt_1"'));
     expect(
       cli
