@@ -42,14 +42,17 @@ export async function eraseUserFromEvents(
       ),
     ),
   );
-  await tx
-    .delete(idempotencyKeys)
-    .where(
-      and(
-        eq(idempotencyKeys.projectId, input.projectId),
-        or(...[input.userId, ...emails].map((text) => sql`position(${text} in ${idempotencyKeys.responseBody}) > 0`)),
+  await tx.delete(idempotencyKeys).where(
+    and(
+      eq(idempotencyKeys.projectId, input.projectId),
+      // As JSON strings, quotes included: `a@b.co` must not match an answer about `a@b.com`.
+      or(
+        ...[input.userId, ...emails].map(
+          (text) => sql`position(${JSON.stringify(text)} in ${idempotencyKeys.responseBody}) > 0`,
+        ),
       ),
-    );
+    ),
+  );
   const aboutUser = or(
     eq(events.subject, input.userId),
     and(
