@@ -165,49 +165,76 @@ describeDb('erasure on user delete', (t) => {
     expect(throttles.map((r) => r.key).filter((key) => key.includes('@'))).toEqual([]);
   });
 
-  it("deletes the stored idempotent answers that name the user, and keeps other users'", async () => {
+  it("erases the stored idempotent answers that show the user (a retry answers 409, never runs again); others' stay", async () => {
     const tenant = await createTenant(t.db);
-    const create = async (label: string, key: string) => {
+    const create = async (label: string, key: string, metadata: Record<string, string> = {}) => {
       const email = uniqueEmail(label);
       const created = await expectJson<{ id: string }>(
         await tenant.request('/v1/users', {
-          json: { email, name: `${label} Realname` },
+          json: { email, name: `${label} Realname`, metadata },
           headers: { 'idempotency-key': key },
         }),
         201,
       );
-      return { id: created.id, email };
+      return { id: created.id, email, body: { email, name: `${label} Realname`, metadata } };
     };
     const gone = await create('gone', 'create-gone');
     const stays = await create('stays', 'create-stays');
-    // An address that starts with the erased one: its answer is not about the erased user.
-    const lookalike = `${gone.email}.au`;
+    // Not about the erased user: an address that starts with theirs, and their id in another user's metadata.
     await tenant.request('/v1/users', {
-      json: { email: lookalike },
+      json: { email: `${gone.email}.au` },
       headers: { 'idempotency-key': 'create-lookalike' },
     });
+    await create('invited', 'create-invited', { invitedBy: gone.id });
     // Its email changed later: the stored answer of the create still holds the first one.
-    const renamed = uniqueEmail('gone-later');
-    await tenant.request(`/v1/users/${gone.id}`, { method: 'PATCH', json: { email: renamed } });
-    // A later POST whose answer names the user by id only (its password set).
+    await tenant.request(`/v1/users/${gone.id}`, { method: 'PATCH', json: { email: uniqueEmail('gone-later') } });
     await tenant.request(`/v1/users/${gone.id}/password`, {
       json: { password: 'correct horse battery staple' },
       headers: { 'idempotency-key': 'password-gone' },
     });
     const stored = async () =>
-      (await t.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.projectId, tenant.projectId)))
-        .map((r) => r.key)
-        .sort();
-    expect(await stored()).toEqual(['create-gone', 'create-lookalike', 'create-stays', 'password-gone']);
+      Object.fromEntries(
+        (await t.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.projectId, tenant.projectId))).map((r) => [
+          r.key,
+          r.responseBody,
+        ]),
+      );
+    const before = await stored();
+    expect(Object.keys(before).sort()).toEqual([
+      'create-gone',
+      'create-invited',
+      'create-lookalike',
+      'create-stays',
+      'password-gone',
+    ]);
 
     const deleted = await tenant.request(`/v1/users/${gone.id}`, { method: 'DELETE' });
     expect(deleted.status).toBe(200);
-    expect(await stored()).toEqual(['create-lookalike', 'create-stays']);
-    const bodies = (
-      await t.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.projectId, tenant.projectId))
-    ).map((r) => r.responseBody ?? '');
-    expectNoneOf(bodies, [JSON.stringify(gone.email), 'gone Realname']);
-    expect(bodies.join('\n')).toContain(stays.email);
+    const after = await stored();
+    expect(Object.keys(after).sort()).toEqual(Object.keys(before).sort());
+    expect(after['create-gone']).toBeNull();
+    expect(after['password-gone']).toBeNull();
+    for (const key of ['create-invited', 'create-lookalike', 'create-stays']) expect(after[key]).toBe(before[key]);
+    expectNoneOf(
+      Object.values(after).map((body) => body ?? ''),
+      [JSON.stringify(gone.email), 'gone Realname'],
+    );
+
+    // The client retries its create: 409, not a second user with the erased data.
+    const retry = await tenant.request('/v1/users', { json: gone.body, headers: { 'idempotency-key': 'create-gone' } });
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect((await expectJson<{ error: { code: string } }>(retry, 409)).error.code).toBe('conflict');
+    const users = await expectJson<{ data: unknown[] }>(
+      await tenant.request(`/v1/users?email=${encodeURIComponent(gone.email)}`),
+      200,
+    );
+    expect(users.data).toEqual([]);
+    const replayed = await tenant.request('/v1/users', {
+      json: stays.body,
+      headers: { 'idempotency-key': 'create-stays' },
+    });
+    expect(replayed.status).toBe(201);
+    expect(await replayed.text()).toBe(before['create-stays']);
   });
 
   it('users.delete over tRPC erases the same way, and a 404 erases nothing', async () => {

@@ -96,6 +96,15 @@ export function idempotency(db: Database, services: ApiServices) {
     }
     if (existing.status === 'in_flight') return inFlight(c, request);
     c.header('Idempotent-Replayed', 'true');
+    // Erasure removed the answer (it showed a user since deleted): the request ran, and is not run again.
+    if (existing.responseBody === null) {
+      return answerError(
+        c,
+        request.protocol,
+        'conflict',
+        'This request already ran; its answer showed a user since deleted, so it is no longer kept',
+      );
+    }
     return c.body(existing.responseBody ?? '', (existing.responseStatus ?? 200) as ContentfulStatusCode, {
       'content-type': 'application/json',
     });

@@ -3,6 +3,12 @@ import { events, executeRows, idempotencyKeys, loginThrottles } from '@herald/db
 import { erasedEventData } from '@herald/events';
 import { and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
 
+/**
+ * The status an idempotent answer keeps once erasure removed its body (it showed a deleted user):
+ * a retry with its key answers 409 `conflict` instead of running again.
+ */
+const ERASED_ANSWER_STATUS = 409;
+
 /** Rows read and rewritten per statement: bounds memory for a user with a long history. */
 const BATCH = 500;
 
@@ -10,9 +16,9 @@ const BATCH = 500;
  * Erases a deleted user's personal data from the project's stored events,
  * inside the caller's transaction: every event whose subject is the user,
  * and failed logins of no known user that were made with any address the
- * user had; the login throttle's counts kept under those addresses; and the stored answers of
- * idempotent requests that name the user (a create's answer holds their email), which would
- * otherwise stay until their key expires (24 h). A retry of such a request afterwards runs again.
+ * user had; the login throttle's counts kept under those addresses; and the bodies of stored
+ * idempotent answers that show the user (a create's answer holds their email), which would
+ * otherwise stay until their key expires (24 h).
  * Each payload is rewritten by its catalog definition (`erasedEventData`),
  * so it keeps its id, type, version, timestamps and a shape valid for its
  * schema. Webhook bodies are built from the stored event when they are sent,
@@ -42,17 +48,24 @@ export async function eraseUserFromEvents(
       ),
     ),
   );
-  await tx.delete(idempotencyKeys).where(
-    and(
-      eq(idempotencyKeys.projectId, input.projectId),
-      // As JSON strings, quotes included: `a@b.co` must not match an answer about `a@b.com`.
-      or(
-        ...[input.userId, ...emails].map(
-          (text) => sql`position(${JSON.stringify(text)} in ${idempotencyKeys.responseBody}) > 0`,
+  // Stored idempotent answers that show the user (`"id":"usr_…"`, `"email":"…"`, as JSON writes
+  // them: not an address that merely starts the same, not an id inside someone's metadata) lose
+  // their body, not their record: the key still never runs twice, and a retry answers 409.
+  await tx
+    .update(idempotencyKeys)
+    .set({ responseBody: null, responseStatus: ERASED_ANSWER_STATUS })
+    .where(
+      and(
+        eq(idempotencyKeys.projectId, input.projectId),
+        eq(idempotencyKeys.status, 'completed'),
+        or(
+          sql`position(${`"id":${JSON.stringify(input.userId)}`} in ${idempotencyKeys.responseBody}) > 0`,
+          ...emails.map(
+            (email) => sql`position(${`"email":${JSON.stringify(email)}`} in ${idempotencyKeys.responseBody}) > 0`,
+          ),
         ),
       ),
-    ),
-  );
+    );
   const aboutUser = or(
     eq(events.subject, input.userId),
     and(
