@@ -1,7 +1,8 @@
 import { executeRows } from '@herald/db';
-import { describeDb } from '@herald/db/testing';
+import { currentTestDriver, describeDb } from '@herald/db/testing';
 import { runMaintenance } from '@herald/delivery';
 import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
 import { expect, it } from 'vitest';
 import { startHerald, uniqueEmail } from './harness';
 
@@ -57,4 +58,41 @@ describeDb('expired records', (t) => {
     );
     expect(stored!.n).toBe(0);
   });
+
+  // PGlite has one connection: nothing else can hold a row while maintenance runs.
+  it.skipIf(currentTestDriver() !== 'postgres')(
+    'skips a throttle row a login holds (never waits on it), and keeps one whose window restarted',
+    async () => {
+      const h = await startHerald(t, { start: false });
+      const p = await h.project();
+      const aged = async (key: string) =>
+        h.db.execute(sql`insert into login_throttles (project_id, key, failures, window_started_at)
+                         values (${p.id}, ${key}, 3, now() - interval '3 days')`);
+      await aged('account:held@example.com');
+      await aged('account:restarted@example.com');
+      const login = postgres(t.url!, { max: 1, onnotice: () => {} });
+      try {
+        const held = login.reserve();
+        const tx = await held;
+        await tx`begin`;
+        // A login counting a failure: the row is locked, and its window restarts.
+        await tx`update login_throttles set failures = 1, window_started_at = now()
+                 where project_id = ${p.id} and key = 'account:restarted@example.com'`;
+        await tx`select 1 from login_throttles where project_id = ${p.id} and key = 'account:held@example.com' for update`;
+        const report = await maintainAt(h.db, 0);
+        expect(report.purged.loginThrottles).toBe(0);
+        await tx`commit`;
+        tx.release();
+        const again = await maintainAt(h.db, 0);
+        expect(again.purged.loginThrottles).toBe(1);
+        const left = await executeRows<{ key: string }>(
+          h.db,
+          sql`select key from login_throttles where project_id = ${p.id}`,
+        );
+        expect(left.map((r) => r.key)).toEqual(['account:restarted@example.com']);
+      } finally {
+        await login.end({ timeout: 5 });
+      }
+    },
+  );
 });

@@ -11,7 +11,7 @@ const BATCH = 5_000;
  * a login throttle's window and block (15 minutes each), a portal link that answers "expired"
  * rather than "unknown" for a while after its end.
  */
-export const EXPIRED_RECORD_GRACE_MS = 24 * 60 * 60 * 1000;
+const EXPIRED_RECORD_GRACE_MS = 24 * 60 * 60 * 1000;
 
 export interface PurgedRecords {
   idempotencyKeys: number;
@@ -22,7 +22,7 @@ export interface PurgedRecords {
 
 /**
  * Kinds of short-lived records that end by themselves, and that nothing else deletes once they have:
- * - **idempotency keys** past `expires_at` (24 h): a stored answer holds the response body of
+ * - **idempotency keys** an hour past `expires_at` (24 h): a stored answer holds the response body of
  *   the request it replays (a created user's email, say). Only a reuse of the same key deleted
  *   it before, so most stayed for ever.
  * - **login throttles** whose window and block both ended more than a day ago: such a row counts
@@ -33,39 +33,53 @@ export interface PurgedRecords {
  */
 export type ExpiredRecordKind = keyof PurgedRecords;
 
-/** The statement that deletes up to `limit` expired rows of one kind, with `now` the run's clock. */
-function deleteExpired(kind: ExpiredRecordKind, now: Date, limit: number): SQL {
+/**
+ * Idempotency answers go an hour after their expiry: the API wrote `expires_at` with its own clock,
+ * and a dispatcher whose clock is ahead must not delete an answer the API would still replay.
+ */
+const IDEMPOTENCY_CLOCK_MARGIN_MS = 60 * 60 * 1000;
+
+/** Each kind's table, key and expiry condition (on the row `r`), from the run's clock. */
+function expiryOf(kind: ExpiredRecordKind, now: Date): { table: string; key: string; expired: SQL } {
   // As text with a cast: both drivers send it the same way.
-  const at = sql`${now.toISOString()}::timestamptz`;
-  const graceEnd = sql`${new Date(now.getTime() - EXPIRED_RECORD_GRACE_MS).toISOString()}::timestamptz`;
+  const before = (ms: number) => sql`${new Date(now.getTime() - ms).toISOString()}::timestamptz`;
+  const graceEnd = before(EXPIRED_RECORD_GRACE_MS);
   switch (kind) {
     case 'idempotencyKeys':
       // By `idempotency_keys_expires_idx`. An `in_flight` key past its expiry is a request that
       // died mid-way: the next request with that key would delete it anyway.
-      return sql`delete from idempotency_keys k
-                 where (k.project_id, k.key) in (
-                   select project_id, key from idempotency_keys
-                   where expires_at < ${at} order by expires_at limit ${limit})
-                 returning 1 as n`;
+      return {
+        table: 'idempotency_keys',
+        key: 'project_id, key',
+        expired: sql`r.expires_at < ${before(IDEMPOTENCY_CLOCK_MARGIN_MS)}`,
+      };
     case 'loginThrottles':
-      return sql`delete from login_throttles t
-                 where (t.project_id, t.key) in (
-                   select project_id, key from login_throttles
-                   where window_started_at < ${graceEnd}
-                     and (blocked_until is null or blocked_until < ${graceEnd})
-                   limit ${limit})
-                 returning 1 as n`;
+      return {
+        table: 'login_throttles',
+        key: 'project_id, key',
+        expired: sql`r.window_started_at < ${graceEnd} and (r.blocked_until is null or r.blocked_until < ${graceEnd})`,
+      };
     case 'portalLinks':
-      return sql`delete from portal_links l
-                 where l.token_hash in (
-                   select token_hash from portal_links where expires_at < ${graceEnd} order by expires_at limit ${limit})
-                 returning 1 as n`;
+      return { table: 'portal_links', key: 'token_hash', expired: sql`r.expires_at < ${graceEnd}` };
     case 'portalSessions':
-      return sql`delete from portal_sessions s
-                 where s.token_hash in (
-                   select token_hash from portal_sessions where expires_at < ${graceEnd} order by expires_at limit ${limit})
-                 returning 1 as n`;
+      return { table: 'portal_sessions', key: 'token_hash', expired: sql`r.expires_at < ${graceEnd}` };
   }
+}
+
+/**
+ * The statement that deletes up to `limit` expired rows of one kind. Rows another transaction
+ * holds are skipped (a login counting a failure, a request replacing its key's record): the purge
+ * never waits on them, and the expiry is checked again on the row as it is when deleted, so a
+ * login window restarted meanwhile stays.
+ */
+function deleteExpired(kind: ExpiredRecordKind, now: Date, limit: number): SQL {
+  const { table, key, expired } = expiryOf(kind, now);
+  return sql`delete from ${sql.raw(table)} r
+             where (${sql.raw(key.replace(/(\w+)/g, 'r.$1'))}) in (
+               select ${sql.raw(key)} from ${sql.raw(table)} r where ${expired}
+               limit ${limit} for update skip locked)
+               and ${expired}
+             returning 1 as n`;
 }
 
 export const expiredRecordKinds: readonly ExpiredRecordKind[] = [
