@@ -1,4 +1,6 @@
+import { idempotencyKeys } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
+import { eq } from 'drizzle-orm';
 import { beforeAll, expect, it } from 'vitest';
 import { restProcedures } from '../src/rest/procedures';
 import type { Tenant } from './harness';
@@ -49,6 +51,20 @@ describeDb('REST methods', (t) => {
         expect(body.error.code, label).toBe('method_not_allowed');
       }
     }
+  });
+
+  it("answers 405 on the listen stream's paths too, and never stores a 405 under an Idempotency-Key", async () => {
+    const endpoint = 'ep_00000000000000000000000000';
+    const post = await tenant.request(`/v1/endpoints/${endpoint}/listen`, { method: 'POST', json: {} });
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+    expect((await expectJson<{ error: { code: string } }>(post, 405)).error.code).toBe('method_not_allowed');
+    const get = await tenant.request(`/v1/endpoints/${endpoint}/listen/attempts`);
+    expect(get.headers.get('allow')).toBe('POST');
+    expect(get.status).toBe(405);
+    const keyed = await tenant.request('/v1/event-types', { json: {}, headers: { 'idempotency-key': 'wrong-method' } });
+    expect(keyed.status).toBe(405);
+    const stored = await t.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.key, 'wrong-method'));
+    expect(stored).toEqual([]);
   });
 
   it('still serves the routes, HEAD on a GET route, and 404 for a path that does not exist', async () => {

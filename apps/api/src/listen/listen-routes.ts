@@ -11,7 +11,7 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { HeraldEnv } from '../middleware/request-context';
 import { requestIdOf } from '../middleware/request-context';
-import { errorResponse } from '../rest/error-response';
+import { errorResponse, methodNotAllowed } from '../rest/error-response';
 
 export interface ListenRoutesOptions {
   db: Database;
@@ -159,5 +159,7 @@ export function createListenRoutes(options: ListenRoutesOptions) {
     return c.json({ deliveryId: report.deliveryId, outcome });
   });
 
+  routes.all('/endpoints/:id/listen', methodNotAllowed(['GET']));
+  routes.all('/endpoints/:id/listen/attempts', methodNotAllowed(['POST']));
   return routes;
 }

@@ -46,7 +46,12 @@ export const OPEN_LINK_SCRIPT_PATH = '/portal/open.js';
  */
 export const OPEN_LINK_SCRIPT = `// Herald portal: opens the link this page was reached by (its form's POST spends it).
 const form = document.getElementById('open-portal');
-const open = () => form && form.submit();
+const open = () => {
+  if (!form) return;
+  // One POST: a click while it is under way would spend nothing and answer "already used".
+  for (const button of form.querySelectorAll('button')) button.disabled = true;
+  form.submit();
+};
 if (document.prerendering) document.addEventListener('prerenderingchange', open, { once: true });
 else open();
 `;

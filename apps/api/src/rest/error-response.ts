@@ -9,3 +9,15 @@ export function errorResponse(c: Context, code: ApiErrorCode, message: string, d
   if (code === 'service_unavailable') c.header('retry-after', String(RETRY_AFTER_UNAVAILABLE_SECONDS));
   return c.json(body, httpStatusFor[code] as ContentfulStatusCode);
 }
+
+/**
+ * A path that exists, asked with a method it does not serve: 405 with `Allow` (RFC 9110), not 404.
+ * `HEAD` is allowed wherever `GET` is (Hono answers it with the GET route).
+ */
+export function methodNotAllowed(methods: readonly string[]) {
+  const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
+  return (c: Context) => {
+    c.header('allow', allow);
+    return errorResponse(c, 'method_not_allowed', `${c.req.method} is not allowed here; allowed: ${allow}`);
+  };
+}

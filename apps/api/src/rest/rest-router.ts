@@ -8,7 +8,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { idempotentScopeOf } from '../middleware/idempotency';
 import type { HeraldEnv } from '../middleware/request-context';
 import { answerJson, requestIdOf, setAnswerHeader } from '../middleware/request-context';
-import { errorResponse } from './error-response';
+import { errorResponse, methodNotAllowed } from './error-response';
 import { procedureCaller, restProcedures } from './procedures';
 
 /**
@@ -47,13 +47,7 @@ export function createRestRouter(db: Database, services: ApiServices) {
   }
   // A path that exists answers any other method 405 with `Allow` (RFC 9110), not 404: the route
   // is there, the method is wrong. Registered after every route, so the routes match first.
-  for (const [honoPath, methods] of methodsByPath()) {
-    const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
-    rest.all(honoPath, (c) => {
-      c.header('allow', allow);
-      return errorResponse(c, 'method_not_allowed', `${c.req.method} is not allowed here; allowed: ${allow}`);
-    });
-  }
+  for (const [honoPath, methods] of methodsByPath()) rest.all(honoPath, methodNotAllowed(methods));
   return rest;
 }
 

@@ -28,13 +28,13 @@ export function protocolOf(path: string, query: (name: string) => string | undef
  *   them would repeat an outage or a rate limit for the key's whole TTL;
  *   the middleware's own 409 "in flight" is answered before any claim and
  *   never reaches here;
- * - those that say the request was refused before it ran (400, 401, 413,
+ * - those that say the request was refused before it ran (400, 401, 405, 413,
  *   415): the client fixes the request and sends it again under the same key.
  */
 export function isStorableStatus(status: number): boolean {
   return !(status === 408 || status === 429 || status >= 500 || REFUSED_BEFORE_RUNNING.has(status));
 }
-const REFUSED_BEFORE_RUNNING = new Set([400, 401, 413, 415]);
+const REFUSED_BEFORE_RUNNING = new Set([400, 401, 405, 413, 415]);
 
 /**
  * What a replay answers, or null when the answer is not stored.
