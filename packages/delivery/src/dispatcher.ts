@@ -11,7 +11,7 @@ import type { Resolver } from './http/ssrf';
 import { runMaintenance } from './maintenance';
 import { envelopeBody, webhookHeaders } from './message';
 import { DispatcherMetrics } from './metrics';
-import { claimCaps, SendSlots } from './send-slots';
+import { claimCaps, newcomerQuotaOf, SendSlots } from './send-slots';
 import type { ClaimedDelivery } from './sql/claim';
 import { claimDueDeliveries } from './sql/claim';
 import { SLOW_AFTER_TIMEOUTS } from './sql/finish';
@@ -116,6 +116,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   // Deliveries this dispatcher holds in flight in the database at most: sending, answered with their
   // outcome still being written (UNWRITTEN_PER_SLOT per slot), and claimed ahead, waiting for a slot.
   const maxHeld = (1 + UNWRITTEN_PER_SLOT) * config.concurrency + prefetch;
+  const claimProjectCaps = claimCaps(config.concurrency, prefetch, config.projectSharePercent);
+  // Room one project alone may not take (kept for newcomers): waiting for a batch worth beyond
+  // it avoids a claim per finished delivery while a lone project sits at its cap. Projects past
+  // their newcomer quota never take it, however many of them there are (send-slots.ts).
+  const reserve = config.concurrency + prefetch - claimProjectCaps.projectSolo;
   const limits = {
     slowEndpointMaxInFlight: config.endpointMaxInFlight,
     // Counted in the database, so it includes every delivery this dispatcher holds (see maxHeld).
@@ -123,7 +128,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     slowAfterMs: config.slowEndpointAfterMs,
     timeoutsForOneSlot: SLOW_AFTER_TIMEOUTS,
     // Counted against what a project holds here, sending or waiting (see send-slots.ts).
-    ...claimCaps(config.concurrency, prefetch, config.projectSharePercent),
+    ...claimProjectCaps,
+    newcomerQuota: newcomerQuotaOf(reserve),
     inFlightByProject: slots.held,
   };
   const refillAt = Math.max(1, Math.min(config.batchSize, Math.floor(config.concurrency / 4)));
@@ -134,9 +140,6 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   // The last claim came back short while this worker had deliveries in flight: fairness caps
   // (not an empty queue) may have held it back, so finishing deliveries must claim again.
   let lastClaimCapped = false;
-  // Slots one project alone may not take (kept for newcomers): waiting for a batch worth beyond
-  // them avoids a claim per finished delivery while a lone project sits at its cap.
-  const reserve = config.concurrency + prefetch - limits.projectSolo;
   let pollTimer: NodeJS.Timeout | null = null;
   let windowTimer: NodeJS.Timeout | null = null;
   let maintenanceTimer: NodeJS.Timeout | null = null;
@@ -183,6 +186,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
             window: await queueWindow(),
             limit,
             freeNow: slots.freeSlots(),
+            beyondRoom: Math.max(0, free - reserve),
             leaseMs: config.leaseMs,
             owner: workerId,
             limits,

@@ -11,7 +11,9 @@
  * Fairness holds at both steps: a claim counts what a project holds here (sending and waiting)
  * against its caps scaled to slots plus prefetch (`claimCaps`), and a waiting delivery starts only
  * while its project sends on fewer than its share of the slots, or all but an eighth of them while
- * no other project has a delivery waiting here (one only sending needs no slot). A delivery
+ * no other project has a delivery waiting here (one only sending needs no slot). That eighth stays
+ * for newcomers whatever the number of busy projects: beyond its first `newcomerQuota` deliveries, a
+ * project starts (and claims) only while more than the eighth is free (claims: `beyondRoom`). A delivery
  * waiting longer than `maxWaitMs` is dropped unsent: its lease would run out mid-request, so it is
  * left to come due again (as after a crash), never sent twice. One added with `front` (an endpoint
  * with a rate limit: its tokens were spent by the claim) goes ahead of those waiting, so its
@@ -93,6 +95,20 @@ export class SendSlots<T extends { projectId: string }> {
     return dropped;
   }
 
+  /**
+   * Slots only a newcomer may take: a project sending on fewer than `newcomerQuota` (one that just
+   * came, or a quiet one). Others start beyond their quota only while more than this many slots are
+   * free, so however many projects hang their endpoints, the last slots stay for the others: with a
+   * cap per project alone, two noisy projects at half the slots each held every one.
+   */
+  private get newcomerReserve(): number {
+    return Math.max(0, this.options.concurrency - this.options.projectSolo);
+  }
+
+  private get newcomerQuota(): number {
+    return newcomerQuotaOf(this.newcomerReserve);
+  }
+
   /** A project's share while another project has a delivery waiting for a slot, else all but the newcomers' eighth. */
   private capOf(project: string): number {
     const othersWaiting = this.waitingBy.size > (this.waitingBy.has(project) ? 1 : 0);
@@ -111,7 +127,9 @@ export class SendSlots<T extends { projectId: string }> {
         this.expire(w.item);
       } else if (
         this.sendingCount < this.options.concurrency &&
-        (this.sendingBy.get(project) ?? 0) < this.capOf(project)
+        (this.sendingBy.get(project) ?? 0) < this.capOf(project) &&
+        ((this.sendingBy.get(project) ?? 0) < this.newcomerQuota ||
+          this.options.concurrency - this.sendingCount > this.newcomerReserve)
       ) {
         this.sendingCount += 1;
         bump(this.sendingBy, project, 1);
@@ -121,6 +139,11 @@ export class SendSlots<T extends { projectId: string }> {
     }
     this.waiting = kept;
   }
+}
+
+/** Deliveries a project holding fewer may take from the newcomers' reserve: half of it, so two newcomers fit. */
+export function newcomerQuotaOf(reserve: number): number {
+  return Math.max(1, Math.floor(reserve / 2));
 }
 
 function bump(counts: Map<string, number>, key: string, by: number): void {

@@ -42,23 +42,39 @@ describe('SendSlots', () => {
     expect(slots.held.get('a')).toBe(4);
   });
 
-  it('gives a newcomer the slot kept for it, and holds the first project to its share while the newcomer waits', () => {
+  it('gives a newcomer the slot kept for it, keeps it free of projects past their quota, and holds the first to its share', () => {
     const { slots, started } = slotsFor({});
     for (let id = 1; id <= 6; id++) slots.add({ id, projectId: 'a' });
     slots.add({ id: 100, projectId: 'b' });
     expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100]);
-    // b only sends, nothing of it waits: a may still use all but the newcomers' slot.
+    // A freed slot is the last free one: it stays for a newcomer, a (past its quota of 1) does not take it.
     slots.answered(started[0]!);
-    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100, 4]);
-    // Now b waits for a slot: a is held to its share (2), so the next free slot is b's.
+    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100]);
+    // b is past its quota too: it waits like a.
     slots.add({ id: 101, projectId: 'b' });
-    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100, 4]);
+    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100]);
+    // Two free: one goes, to the oldest waiting within its project's share (b waits, so a's share is 2).
     slots.answered(started[1]!);
-    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100, 4, 101]);
-    // a is down to 0 sending: its waiting deliveries go again, up to its share.
+    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100, 4]);
+    // a is back under its share (2): the oldest waiting goes first; the last free slot stays kept.
     slots.answered(started[2]!);
-    slots.answered(started[4]!);
-    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100, 4, 101, 5, 6]);
+    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100, 4, 5]);
+    // a at its share: the next slot beyond the reserve is b's.
+    slots.answered(started[3]!);
+    expect(started.map((i) => i.id)).toEqual([1, 2, 3, 100, 4, 5, 101]);
+  });
+
+  it('however many projects hang, a newcomer finds a slot at once', () => {
+    // 8 slots, 6 for a project alone: 2 kept for newcomers, who may hold 1 each from them.
+    const { slots, started } = slotsFor({ concurrency: 8, prefetch: 0, share: 4, solo: 6 });
+    for (let id = 1; id <= 10; id++) slots.add({ id, projectId: 'a' });
+    for (let id = 11; id <= 20; id++) slots.add({ id, projectId: 'c' });
+    // Neither answers (hanging endpoints): together they leave the newcomers' slots free.
+    expect(slots.sending).toBeLessThanOrEqual(7);
+    const before = started.length;
+    slots.add({ id: 100, projectId: 'b' });
+    expect(started.length).toBe(before + 1);
+    expect(started.at(-1)!.id).toBe(100);
   });
 
   it('puts a delivery added with front (a rate-limited endpoint) ahead of those waiting', () => {

@@ -29,6 +29,11 @@ export interface ClaimLimits {
   projectSolo: number;
   /** This dispatcher's deliveries in flight, by project id. */
   inFlightByProject: ReadonlyMap<string, number>;
+  /**
+   * A project's first deliveries up to this many held (a newcomer's) may take the room kept for
+   * newcomers; the others only `ClaimOptions.beyondRoom` in all (see send-slots.ts).
+   */
+  newcomerQuota?: number;
 }
 
 /** Claiming without fairness caps (tools and tests that claim by hand). */
@@ -95,6 +100,11 @@ export interface ClaimOptions {
    * claim spends are sent at once, not bunched with the next second's.
    */
   freeNow?: number;
+  /**
+   * Rows the claim may take beyond the projects' newcomer quotas, all projects together: the room
+   * left minus what stays for newcomers. Unlimited when not given.
+   */
+  beyondRoom?: number;
 }
 
 /** The claim as one statement with its values (exported for EXPLAIN in benchmarks and tests). */
@@ -119,6 +129,8 @@ function claimValues(options: ClaimOptions): Record<string, unknown> {
     freeNow: options.freeNow ?? UNLIMITED,
     projectShare: l.projectShare,
     projectSolo: l.projectSolo,
+    newcomerQuota: l.newcomerQuota ?? UNLIMITED,
+    beyondRoom: options.beyondRoom ?? UNLIMITED,
     limit: options.limit,
     leaseMs: options.leaseMs,
     owner: options.owner,
@@ -217,13 +229,27 @@ function claimTemplate(v: TemplateValue, w: QueueWindow, now: number): SQL {
                  row_number() over (partition by project_id order by next_attempt_at) as rank_in_project
           from candidates
         ),
-        due as (
-          select r.id from ranked r
+        capped as (
+          select r.id, r.next_attempt_at,
+                 -- Within the project's newcomer quota: may take the room kept for newcomers.
+                 r.rank_in_project <= ${v('newcomerQuota')}::int
+                   - coalesce((${v('inFlight')}::jsonb ->> r.project_id)::int, 0) as in_quota
+          from ranked r
           where r.rank_in_project
                 <= (case when (select count(*) from contending) > 1 then ${v('projectShare')}::int
                          else ${v('projectSolo')}::int end)
                    - coalesce((${v('inFlight')}::jsonb ->> r.project_id)::int, 0)
-          order by r.next_attempt_at
+        ),
+        -- The rows beyond the quotas share \`beyondRoom\`, oldest first: however many projects hang
+        -- their endpoints, the room kept for newcomers stays theirs.
+        due as (
+          select b.id from (
+            select c.id, c.next_attempt_at, c.in_quota,
+                   count(*) filter (where not c.in_quota) over (order by c.next_attempt_at, c.id) as beyond_rank
+            from capped c
+          ) b
+          where b.in_quota or b.beyond_rank <= ${v('beyondRoom')}::int
+          order by b.next_attempt_at
           limit ${v('limit')}::int
         ),
         -- Row counts below are planned from guesses (each endpoint's free slots are only known
