@@ -42,9 +42,12 @@ export function nextRetryDelayMs(
 ): number | null {
   const base = policy.delaysMs[attemptsInSchedule - 1];
   if (base === undefined) return null;
-  if (retryAfterSeconds !== null) {
-    return Math.min(policy.maxRetryAfterMs, Math.max(policy.minRetryAfterMs, retryAfterSeconds * 1000));
-  }
   const spread = base * policy.jitter;
-  return Math.max(0, Math.round(base - spread + random() * 2 * spread));
+  const scheduled = Math.max(0, Math.round(base - spread + random() * 2 * spread));
+  if (retryAfterSeconds === null) return scheduled;
+  // Retry-After is the least the receiver wants us to wait (RFC 9110 §10.2.3), never a reason to
+  // retry sooner than the schedule: a `503 Retry-After: 1` from a load balancer during a deploy
+  // would otherwise spend the whole schedule (days) in seconds.
+  const asked = Math.min(policy.maxRetryAfterMs, Math.max(policy.minRetryAfterMs, retryAfterSeconds * 1000));
+  return Math.max(scheduled, asked);
 }

@@ -96,13 +96,15 @@ describe('nextRetryDelayMs', () => {
     }
   });
 
-  it('honours Retry-After instead of the schedule, clamped to [minRetryAfterMs, maxRetryAfterMs], without jitter', () => {
+  it('honours Retry-After as the least wait: later than the schedule when it asks so, never sooner; clamped', () => {
     const p = policy({ delaysMs: [5_000, 300_000], jitter: 0.2, minRetryAfterMs: 1_000, maxRetryAfterMs: 3_600_000 });
-    const noisy = () => 0.9;
-    expect(nextRetryDelayMs(p, 1, 2, noisy)).toBe(2_000);
-    expect(nextRetryDelayMs(p, 2, 120, noisy)).toBe(120_000);
-    // Too soon: at least the minimum, so a receiver cannot make us hammer it.
-    expect(nextRetryDelayMs(p, 1, 0, noisy)).toBe(1_000);
+    const noisy = () => 0.9; // the schedule's steps jittered: 5,800 ms and 348,000 ms
+    expect(nextRetryDelayMs(p, 1, null, noisy)).toBe(5_800);
+    expect(nextRetryDelayMs(p, 1, 60, noisy)).toBe(60_000);
+    // Sooner than the schedule: the schedule (a 503 Retry-After: 1 does not spend the retries in seconds).
+    expect(nextRetryDelayMs(p, 1, 2, noisy)).toBe(5_800);
+    expect(nextRetryDelayMs(p, 2, 120, noisy)).toBe(348_000);
+    expect(nextRetryDelayMs(p, 1, 0, noisy)).toBe(5_800);
     // Too late: at most the maximum, so a receiver cannot park a delivery for days.
     expect(nextRetryDelayMs(p, 1, 86_400 * 30, noisy)).toBe(3_600_000);
   });

@@ -116,6 +116,8 @@ const CONNECTION_MESSAGES: Record<string, string> = {
   UND_ERR_SOCKET: 'connection closed unexpectedly',
   UND_ERR_CLOSED: 'sender closed',
   UND_ERR_DESTROYED: 'sender closed',
+  UND_ERR_HEADERS_OVERFLOW: 'invalid HTTP response (headers too large)',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'invalid HTTP response (body shorter or longer than its Content-Length)',
 };
 
 /** Error codes, outermost first, through `cause` chains and happy-eyeballs AggregateErrors. */
@@ -154,9 +156,17 @@ function classifyError(err: unknown, timedOut: boolean, timeoutMs: number): Clas
     const msg = CONNECTION_MESSAGES[c];
     if (msg) return { errorClass: 'connection', errorMessage: msg };
   }
-  if (codes.some((c) => c.startsWith('HPE_')))
+  // llhttp's parse errors: `HPE_*` codes, or undici's `HTTPParserError` without a code (a peer that
+  // does not speak HTTP at all).
+  if (codes.some((c) => c.startsWith('HPE_')) || isParserError(err))
     return { errorClass: 'connection', errorMessage: 'invalid HTTP response' };
   return { errorClass: 'connection', errorMessage: 'request failed' };
+}
+
+function isParserError(err: unknown, depth = 0): boolean {
+  if (depth > 5 || typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: unknown; cause?: unknown };
+  return e.name === 'HTTPParserError' || isParserError(e.cause, depth + 1);
 }
 
 function findReason(err: unknown, depth = 0): unknown {
@@ -226,6 +236,10 @@ export function createWebhookSender(opts: WebhookSenderOptions): WebhookSender {
     connect: { lookup, timeout: timeoutMs },
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
+    // An idle socket is kept at most 30 s, whatever the receiver's `Keep-Alive: timeout=` asks
+    // (undici's default allows 600 s): a tenant with many endpoints on many origins must not hold
+    // the process's file descriptors open.
+    keepAliveMaxTimeout: 30_000,
     ...(opts.connections !== undefined ? { connections: opts.connections } : {}),
   });
 

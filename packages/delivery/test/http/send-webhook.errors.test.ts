@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -90,6 +91,27 @@ describe('createWebhookSender: failures', () => {
     const server = await track(startServer((req) => req.socket.destroy()));
     const result = await sender().send({ url: server.url, headers: {}, body: '{}' });
     expect(result).toMatchObject({ ok: false, errorClass: 'connection' });
+  });
+
+  it('names broken HTTP answers: not HTTP at all, headers past the limit', async () => {
+    const answers = ['SSH-2.0-OpenSSH_9.2\r\n\r\n', `HTTP/1.1 200 OK\r\nx-big: ${'a'.repeat(64 * 1024)}\r\n\r\n`];
+    const messages: string[] = [];
+    for (const answer of answers) {
+      const server = createNetServer((socket) => {
+        socket.once('data', () => socket.end(answer));
+        socket.on('error', () => {});
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const { port } = server.address() as AddressInfo;
+        const result = await sender().send({ url: `http://127.0.0.1:${port}/`, headers: {}, body: '{}' });
+        expect(result).toMatchObject({ ok: false, errorClass: 'connection' });
+        messages.push(result.errorMessage!);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    }
+    expect(messages).toEqual(['invalid HTTP response', 'invalid HTTP response (headers too large)']);
   });
 
   it('parses Retry-After given in seconds', async () => {
