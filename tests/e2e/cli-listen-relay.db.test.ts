@@ -201,4 +201,41 @@ describeDb('herald listen: the relay in the API', (t) => {
     await platform.close();
     await expect(stream.next()).rejects.toThrow('stream ended');
   });
+
+  it('ends a stream once the API key that opened it is revoked; its deliveries go to the next stream', async () => {
+    const h = await startHerald(t);
+    const p = await h.project();
+    const created = await p.call('/v1/endpoints/listen', 201, { json: { forwardTo: 'http://localhost:4000/h' } });
+    const endpointId: string = created.endpoint.id;
+    const doomed = await p.call<{ id: string; key: string }>('/v1/api-keys', 201, { json: { name: 'leaked' } });
+    const abort = new AbortController();
+    const response = await h.app.request(`/v1/endpoints/${endpointId}/listen`, {
+      headers: { authorization: `Bearer ${doomed.key}` },
+      signal: abort.signal,
+    });
+    expect(response.status).toBe(200);
+    const stream = sseReader(response);
+    expect((await stream.next()).event).toBe('session');
+    try {
+      await p.call(`/v1/api-keys/${doomed.id}`, 200, { method: 'DELETE' });
+      // An event after the revocation never reaches the revoked key's stream.
+      await p.createUser();
+      const ended = await stream.next();
+      expect(ended).toEqual({ event: 'error', data: { message: 'the API key was revoked' } });
+      await expect(stream.next()).rejects.toThrow('stream ended');
+    } finally {
+      abort.abort();
+      await stream.cancel();
+    }
+    // The project's own key opens a new stream, which gets the delivery at once (its lease was given back).
+    const freshAbort = new AbortController();
+    const fresh = sseReader(await p.request(`/v1/endpoints/${endpointId}/listen`, { signal: freshAbort.signal }));
+    try {
+      expect((await fresh.next()).event).toBe('session');
+      expect((await fresh.next()).event).toBe('delivery');
+    } finally {
+      freshAbort.abort();
+      await fresh.cancel();
+    }
+  });
 });

@@ -4,6 +4,7 @@ import { endpoints, idPattern } from '@herald/db';
 import type { DeliveryWakeup, RelayConfig } from '@herald/delivery';
 import { createListenRelay, dispatcherConfigFromEnv } from '@herald/delivery';
 import type { ApiServices } from '@herald/router';
+import { bearerToken } from '@herald/router';
 import { and, eq } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
@@ -26,6 +27,8 @@ export interface ListenRoutesOptions {
 
 /** How often an idle stream sends an SSE comment, so proxies and the CLI know it is alive. */
 const HEARTBEAT_MS = 15_000;
+/** How often an open stream checks that its API key still holds (also before each delivery). */
+const KEY_CHECK_MS = 2_000;
 
 const endpointIdPattern = idPattern('endpoint');
 const deliveryIdPattern = idPattern('delivery');
@@ -98,17 +101,32 @@ export function createListenRoutes(options: ListenRoutesOptions) {
     options.shutdown?.addEventListener('abort', () => aborted.abort(), { signal: aborted.signal });
     // The socket goes with the stream: nothing idles on it afterwards to hold a shutting-down server open.
     c.header('connection', 'close');
+    // The key that opened the stream must keep holding: once it is revoked (or its project deleted)
+    // the stream ends, before the next delivery and within KEY_CHECK_MS when idle. Checked once at
+    // the start only, a leaked key's stream went on receiving the project's events after revocation.
+    const token = bearerToken(c.req.raw.headers) ?? '';
+    const keyHolds = async () => (await services.apiKeys.verify(token).catch(() => null)) !== null;
+    let revoked = false;
+    const endIfRevoked = async () => {
+      if (revoked || (await keyHolds())) return revoked;
+      revoked = true;
+      aborted.abort();
+      return true;
+    };
     return streamSSE(c, async (stream) => {
       stream.onAbort(() => aborted.abort());
       const heartbeat = setInterval(() => {
         void stream.write(': keep-alive\n\n').catch(() => aborted.abort());
       }, HEARTBEAT_MS);
+      const keyCheck = setInterval(() => void endIfRevoked(), KEY_CHECK_MS);
       try {
         await stream.writeSSE({ event: 'session', data: JSON.stringify({ session, endpointId: endpoint.id }) });
         const end = await relay.stream(
           endpoint.id,
           session,
           async (delivery) => {
+            // Not handed out: the relay's release below makes it due again.
+            if (await endIfRevoked()) throw new Error('the API key was revoked');
             await stream.writeSSE({ event: 'delivery', id: delivery.deliveryId, data: JSON.stringify(delivery) });
           },
           aborted.signal,
@@ -127,6 +145,12 @@ export function createListenRoutes(options: ListenRoutesOptions) {
         }
       } finally {
         clearInterval(heartbeat);
+        clearInterval(keyCheck);
+        if (revoked) {
+          await stream
+            .writeSSE({ event: 'error', data: JSON.stringify({ message: 'the API key was revoked' }) })
+            .catch(() => {});
+        }
         // Deliveries handed to this stream but never reported are due again at once, not after the lease.
         await relay.release(session).catch(() => {});
       }
