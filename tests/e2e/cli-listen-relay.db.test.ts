@@ -238,4 +238,38 @@ describeDb('herald listen: the relay in the API', (t) => {
       await fresh.cancel();
     }
   });
+
+  it('opens at most 4 streams of one endpoint at once (429 with Retry-After), and another once one ends', async () => {
+    const h = await startHerald(t);
+    const p = await h.project();
+    const created = await p.call('/v1/endpoints/listen', 201, { json: { forwardTo: 'http://localhost:4000/h' } });
+    const path = `/v1/endpoints/${created.endpoint.id}/listen`;
+    const open: Array<{ abort: AbortController; stream: ReturnType<typeof sseReader> }> = [];
+    try {
+      for (let i = 0; i < 4; i++) {
+        const abort = new AbortController();
+        const stream = sseReader(await p.request(path, { signal: abort.signal }));
+        expect((await stream.next()).event).toBe('session');
+        open.push({ abort, stream });
+      }
+      const refused = await p.request(path);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(((await refused.json()) as any).error.code).toBe('rate_limited');
+      const first = open.shift()!;
+      first.abort.abort();
+      await first.stream.cancel();
+      await waitFor(async () => {
+        const again = await p.request(path, { signal: AbortSignal.timeout(2_000) });
+        if (again.status !== 200) return false;
+        await again.body?.cancel();
+        return true;
+      });
+    } finally {
+      for (const { abort, stream } of open) {
+        abort.abort();
+        await stream.cancel();
+      }
+    }
+  });
 });

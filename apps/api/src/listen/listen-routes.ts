@@ -27,6 +27,15 @@ export interface ListenRoutesOptions {
 
 /** How often an idle stream sends an SSE comment, so proxies and the CLI know it is alive. */
 const HEARTBEAT_MS = 15_000;
+/**
+ * Streams open at once in this API process, per listen endpoint and per project: each one polls
+ * the database and wakes at every commit, so one key opening thousands slowed every tenant's
+ * requests (a `herald listen` needs one; a reconnect replaces it). Past them: 429 with Retry-After.
+ */
+const MAX_STREAMS_PER_ENDPOINT = 4;
+const MAX_STREAMS_PER_PROJECT = 16;
+const STREAM_RETRY_AFTER_SECONDS = 5;
+
 /** How often an open stream checks that its API key still holds (also before each delivery). */
 const KEY_CHECK_MS = 2_000;
 
@@ -71,6 +80,18 @@ export function createListenRoutes(options: ListenRoutesOptions) {
     },
   });
   const routes = new Hono<HeraldEnv>();
+  const streamsByEndpoint = new Map<string, number>();
+  const streamsByProject = new Map<string, number>();
+  const countStream = (endpointId: string, projectId: string, by: 1 | -1) => {
+    for (const [counts, key] of [
+      [streamsByEndpoint, endpointId],
+      [streamsByProject, projectId],
+    ] as const) {
+      const n = (counts.get(key) ?? 0) + by;
+      if (n > 0) counts.set(key, n);
+      else counts.delete(key);
+    }
+  };
 
   /** The project's listen endpoint, or the error answer. */
   async function listenEndpointOf(c: Context<HeraldEnv>) {
@@ -88,7 +109,7 @@ export function createListenRoutes(options: ListenRoutesOptions) {
     if (row.kind !== 'listen') {
       return errorResponse(c, 'conflict', 'Not a listen endpoint: create one with POST /v1/endpoints/listen');
     }
-    return row;
+    return { ...row, projectId: identity.projectId };
   }
 
   routes.get('/endpoints/:id/listen', async (c) => {
@@ -98,6 +119,17 @@ export function createListenRoutes(options: ListenRoutesOptions) {
     const aborted = new AbortController();
     c.req.raw.signal.addEventListener('abort', () => aborted.abort());
     if (options.shutdown?.aborted) return errorResponse(c, 'service_unavailable', 'The server is shutting down');
+    if (
+      (streamsByEndpoint.get(endpoint.id) ?? 0) >= MAX_STREAMS_PER_ENDPOINT ||
+      (streamsByProject.get(endpoint.projectId) ?? 0) >= MAX_STREAMS_PER_PROJECT
+    ) {
+      c.header('retry-after', String(STREAM_RETRY_AFTER_SECONDS));
+      return errorResponse(
+        c,
+        'rate_limited',
+        `At most ${MAX_STREAMS_PER_ENDPOINT} listen streams per endpoint and ${MAX_STREAMS_PER_PROJECT} per project are open at once`,
+      );
+    }
     options.shutdown?.addEventListener('abort', () => aborted.abort(), { signal: aborted.signal });
     // The socket goes with the stream: nothing idles on it afterwards to hold a shutting-down server open.
     c.header('connection', 'close');
@@ -113,6 +145,7 @@ export function createListenRoutes(options: ListenRoutesOptions) {
       aborted.abort();
       return true;
     };
+    countStream(endpoint.id, endpoint.projectId, 1);
     return streamSSE(c, async (stream) => {
       stream.onAbort(() => aborted.abort());
       const heartbeat = setInterval(() => {
@@ -144,6 +177,7 @@ export function createListenRoutes(options: ListenRoutesOptions) {
             .catch(() => {});
         }
       } finally {
+        countStream(endpoint.id, endpoint.projectId, -1);
         clearInterval(heartbeat);
         clearInterval(keyCheck);
         if (revoked) {
