@@ -28,6 +28,13 @@ export interface DnsResolverOptions {
   /** getaddrinfo, for names DNS does not know (tests replace it). */
   fallback?: (hostname: string) => Promise<ResolvedAddress[]>;
   fallbackConcurrency?: number;
+  /**
+   * How long a name may wait for a fallback turn (default 5 s), and how many may wait (default 64):
+   * past either it fails with ETIMEOUT. A send gives up on its lookup after its own timeout; a turn
+   * kept for it would only delay the names queued behind it (another tenant's, say).
+   */
+  fallbackWaitMs?: number;
+  fallbackMaxWaiting?: number;
 }
 
 /**
@@ -40,7 +47,13 @@ export function createDnsResolver(options: DnsResolverOptions = {}): Resolver {
   const resolver = new dnsPromises.Resolver({ timeout: options.timeoutMs ?? 2_000, tries: options.tries ?? 2 });
   if (options.servers) resolver.setServers(options.servers);
   const hosts = hostsFileReader(options.hostsFile ?? '/etc/hosts');
-  const fallback = limited(options.fallback ?? getaddrinfo, options.fallbackConcurrency ?? 2);
+  const fallback = sharedByName(
+    limited(options.fallback ?? getaddrinfo, {
+      max: options.fallbackConcurrency ?? 2,
+      maxWaitMs: options.fallbackWaitMs ?? 5_000,
+      maxWaiting: options.fallbackMaxWaiting ?? 64,
+    }),
+  );
 
   return async (hostname) => {
     const family = isIP(hostname);
@@ -73,15 +86,45 @@ export function dnsError(hostname: string, code: string): NodeJS.ErrnoException 
   return err;
 }
 
-/** `fn` with at most `max` calls running; the rest wait their turn in order. */
-function limited<A, R>(fn: (arg: A) => Promise<R>, max: number): (arg: A) => Promise<R> {
+/** One lookup per name at a time: the callers asking for a name while it is looked up share its answer. */
+function sharedByName(fn: (hostname: string) => Promise<ResolvedAddress[]>) {
+  const running = new Map<string, Promise<ResolvedAddress[]>>();
+  return (hostname: string): Promise<ResolvedAddress[]> => {
+    const shared = running.get(hostname);
+    if (shared) return shared;
+    const lookup = fn(hostname).finally(() => running.delete(hostname));
+    running.set(hostname, lookup);
+    return lookup;
+  };
+}
+
+/**
+ * `fn` with at most `max` calls running; the rest wait their turn in order, at most `maxWaiting`
+ * of them and each at most `maxWaitMs` (then ETIMEOUT, and the turn goes to the next).
+ */
+function limited(
+  fn: (hostname: string) => Promise<ResolvedAddress[]>,
+  limits: { max: number; maxWaitMs: number; maxWaiting: number },
+): (hostname: string) => Promise<ResolvedAddress[]> {
   let running = 0;
   const waiting: Array<() => void> = [];
-  return async (arg) => {
-    if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
-    else running += 1;
+  return async (hostname) => {
+    if (running >= limits.max) {
+      if (waiting.length >= limits.maxWaiting) throw dnsError(hostname, 'ETIMEOUT');
+      await new Promise<void>((resolve, reject) => {
+        const turn = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiting.splice(waiting.indexOf(turn), 1);
+          reject(dnsError(hostname, 'ETIMEOUT'));
+        }, limits.maxWaitMs);
+        waiting.push(turn);
+      });
+    } else running += 1;
     try {
-      return await fn(arg);
+      return await fn(hostname);
     } finally {
       const next = waiting.shift();
       if (next) next();

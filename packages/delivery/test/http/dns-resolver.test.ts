@@ -107,6 +107,40 @@ describe('the dispatcher’s DNS resolver', () => {
     expect(fallbacks).not.toContain('hang.test');
   });
 
+  it('drops fallback lookups nobody can wait for any more, and asks once for a name asked at once', async () => {
+    const ran: string[] = [];
+    const resolve = createDnsResolver({
+      servers: [ns.server],
+      timeoutMs: 300,
+      tries: 1,
+      hostsFile,
+      fallbackConcurrency: 1,
+      fallbackWaitMs: 400,
+      fallback: async (hostname) => {
+        ran.push(hostname);
+        await new Promise((done) => setTimeout(done, 500));
+        return [{ address: '127.0.0.8', family: 4 }];
+      },
+    });
+    const started = performance.now();
+    // One tenant's names that only getaddrinfo could know, each slow there.
+    const noisy = Array.from({ length: 6 }, (_, i) =>
+      resolve(`noisy-${i}`).then(
+        () => 'answered',
+        (e) => e.code,
+      ),
+    );
+    await new Promise((done) => setTimeout(done, 450));
+    const other = resolve('other-tenant').then(() => performance.now() - started);
+    expect(await Promise.all(noisy)).toEqual(['answered', ...Array(5).fill('ETIMEOUT')]);
+    // Its turn came when the one lookup running ended, not after five more that nobody awaited.
+    expect(await other).toBeLessThan(1_500);
+    expect(ran).toEqual(['noisy-0', 'other-tenant']);
+    const same = await Promise.all([resolve('dup'), resolve('dup'), resolve('dup')]);
+    expect(same).toEqual(Array(3).fill([{ address: '127.0.0.8', family: 4 }]));
+    expect(ran.filter((name) => name === 'dup')).toHaveLength(1);
+  });
+
   it('takes the hosts file first, and asks getaddrinfo only for names DNS says do not exist', async () => {
     const resolve = resolver();
     const asked = ns.asked.length;
