@@ -89,6 +89,20 @@ describeDb('API-key verifier: caching and revocation', (t) => {
     });
   });
 
+  it('a valid key whose cache entry ran out is looked up even when made-up keys spent its address budget', async () => {
+    let clock = 1_000_000;
+    const budget = { lookups: 2, windowSeconds: 10 };
+    const { verifier, of } = countingVerifier(t.db, 2_000, { unknownKeyBudget: budget, now: () => clock });
+    const tenant = await createTenant(t.db);
+    const shared = '203.0.113.10'; // every client behind one proxy
+    expect(await verifier.identify(bearer(tenant.apiKey), shared)).not.toBeNull();
+    clock += 5_000; // past the cache's 2 s
+    for (let i = 0; i < budget.lookups; i++) await verifier.identify(bearer(madeUpKey()), shared);
+    await expect(verifier.identify(bearer(madeUpKey()), shared)).rejects.toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    expect(await verifier.identify(bearer(tenant.apiKey), shared)).toMatchObject({ projectId: tenant.projectId });
+    expect(of(tenant.apiKey)).toBe(2);
+  });
+
   describe('bounded cache', () => {
     it('keeps a hot key while cold keys churn through a full cache (least recently used goes first)', async () => {
       const { verifier, of } = countingVerifier(t.db, 60_000, { maxEntries: 4, maxUnknownEntries: 4 });

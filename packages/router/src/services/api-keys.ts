@@ -133,7 +133,10 @@ export class ApiKeyVerifier {
 
     const running = this.inFlight.get(keyHash);
     if (running) return running;
-    if (clientAddress !== undefined) {
+    // A key that held when last asked skips the address's budget: spent by made-up keys from a
+    // shared address (every client behind one proxy), it must not lock out a tenant's valid key
+    // once its cache entry runs out. The lookup still decides (a revoked key is refused).
+    if (clientAddress !== undefined && !cached) {
       const waitSeconds = this.budget.take(clientAddress);
       if (waitSeconds !== null) {
         const refused = apiError('rate_limited', UNKNOWN_KEYS_MESSAGE);
@@ -144,7 +147,7 @@ export class ApiKeyVerifier {
     const lookup = this.lookUp(keyHash).finally(() => this.inFlight.delete(keyHash));
     this.inFlight.set(keyHash, lookup);
     const identity = await lookup;
-    if (identity && clientAddress !== undefined) this.budget.refund(clientAddress);
+    if (identity && clientAddress !== undefined && !cached) this.budget.refund(clientAddress);
     return identity;
   }
 
