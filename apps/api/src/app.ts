@@ -8,6 +8,8 @@ import {
   createApiServices,
   createContext,
   defaultApiConfig,
+  findPortalSession,
+  PORTAL_SESSION_COOKIE,
   RETRY_AFTER_UNAVAILABLE_SECONDS,
   SERVICE_UNAVAILABLE_MESSAGE,
   toApiErrorBody,
@@ -116,7 +118,7 @@ export function createApp(options: CreateAppOptions) {
     rateLimit({
       ...config.rateLimit,
       callsOf: trpcCallsOf,
-      identify: (c) => apiKeyIdOf(c.req.raw.headers, services, peerAddressOf(c)),
+      identify: (c) => callerIdOf(c, options.db, services),
     }),
   ] as const;
   app.use('/v1/*', ...api, idempotency(options.db, services));
@@ -177,9 +179,19 @@ async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolea
  * The id of the request's valid API key, or null (no key, unknown key, revoked key).
  * Rejects with a 429 once the peer address has sent too many unknown keys.
  */
-async function apiKeyIdOf(headers: Headers, services: ApiServices, peer?: string): Promise<string | null> {
-  const identity = await services.apiKeys.identify(headers, peer);
-  return identity?.apiKeyId ?? null;
+/**
+ * Whose rate-limit budget a request spends: its valid API key's, else its valid portal session's
+ * (keyed by the session, not the address: behind a proxy every browser shares one address, and
+ * anyone could spend it for every tenant's portal users), else null (the client address's).
+ */
+async function callerIdOf(c: Context, db: Database, services: ApiServices): Promise<string | null> {
+  const headers = c.req.raw.headers;
+  const identity = await services.apiKeys.identify(headers, peerAddressOf(c));
+  if (identity) return identity.apiKeyId;
+  if (headers.has('authorization') || !headers.get('cookie')?.includes(`${PORTAL_SESSION_COOKIE}=`)) return null;
+  const session = await findPortalSession(db, headers, services.config.adminToken);
+  // The session's CSRF token: derived from its secret, one per session, and never its secret.
+  return session ? `portal:${session.csrfToken}` : null;
 }
 
 /** The socket's peer address; none for in-process `app.request()`. */

@@ -54,6 +54,31 @@ describeDb('rate limits through the app', (t) => {
     expect(statuses).toEqual([...Array(LIMIT).fill(401), 429, 429]);
   });
 
+  it("a portal session has a budget of its own: others spending the address's cannot lock its user out; made-up cookies share the address's", async () => {
+    const tenant = await createTenant(t.db, { config });
+    const app = tenant.testApp.app;
+    const { url } = (await (await tenant.request('/v1/portal-sessions', { json: {} })).json()) as { url: string };
+    const opened = await app.request('/portal/open', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: new URL(url).searchParams.get('token')! }),
+    });
+    expect(opened.status).toBe(303);
+    const cookie = opened.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
+    // Someone else at the same address (every browser behind one proxy) spends its budget…
+    for (let i = 0; i < LIMIT + 1; i++) await app.request('/v1/users');
+    expect(
+      (await app.request('/trpc/endpoints.list', { headers: { cookie: 'herald_portal=hps_madeup' } })).status,
+    ).toBe(429);
+    // …and the portal user's session still answers, from its own budget.
+    const listed = await app.request('/trpc/endpoints.list', { headers: { cookie } });
+    expect(listed.status).toBe(200);
+    expect(listed.headers.get('ratelimit')).toMatch(new RegExp(`^"default";r=${LIMIT - 1};t=\\d+$`));
+  });
+
   it('health checks are not rate limited', async () => {
     const { app } = createTestApp(t.db, { config: { rateLimit: { requests: 1, windowSeconds: 60 } } });
     for (let i = 0; i < 3; i++) expect((await app.request('/healthz')).status).toBe(200);
