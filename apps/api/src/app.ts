@@ -8,8 +8,8 @@ import {
   createApiServices,
   createContext,
   defaultApiConfig,
-  findPortalSession,
   PORTAL_SESSION_COOKIE,
+  portalSessionOfRequest,
   RETRY_AFTER_UNAVAILABLE_SECONDS,
   SERVICE_UNAVAILABLE_MESSAGE,
   toApiErrorBody,
@@ -189,7 +189,7 @@ async function callerIdOf(c: Context, db: Database, services: ApiServices): Prom
   const identity = await services.apiKeys.identify(headers, peerAddressOf(c));
   if (identity) return identity.apiKeyId;
   if (headers.has('authorization') || !headers.get('cookie')?.includes(`${PORTAL_SESSION_COOKIE}=`)) return null;
-  const session = await findPortalSession(db, headers, services.config.adminToken);
+  const session = await portalSessionOfRequest(db, headers, services.config.adminToken);
   // The session's CSRF token: derived from its secret, one per session, and never its secret.
   return session ? `portal:${session.csrfToken}` : null;
 }

@@ -42,7 +42,10 @@ export class SendSlots<T extends { projectId: string }> {
     private readonly start: (item: T) => void,
     private readonly expire: (item: T) => void,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.newcomerReserve = Math.max(0, options.concurrency - options.projectSolo);
+    this.newcomerQuota = newcomerQuotaOf(this.newcomerReserve);
+  }
 
   get sending(): number {
     return this.sendingCount;
@@ -101,13 +104,8 @@ export class SendSlots<T extends { projectId: string }> {
    * free, so however many projects hang their endpoints, the last slots stay for the others: with a
    * cap per project alone, two noisy projects at half the slots each held every one.
    */
-  private get newcomerReserve(): number {
-    return Math.max(0, this.options.concurrency - this.options.projectSolo);
-  }
-
-  private get newcomerQuota(): number {
-    return newcomerQuotaOf(this.newcomerReserve);
-  }
+  private readonly newcomerReserve: number;
+  private readonly newcomerQuota: number;
 
   /** A project's share while another project has a delivery waiting for a slot, else all but the newcomers' eighth. */
   private capOf(project: string): number {

@@ -26,6 +26,7 @@ export {
   PORTAL_LINK_PREFIX,
   PORTAL_OPEN_PATH,
   PORTAL_SESSION_COOKIE,
+  portalSessionOfRequest,
   startPortalSession,
 } from './services/portal-sessions';
 export type { ApiServices, CallBudget, Context } from './trpc/context';

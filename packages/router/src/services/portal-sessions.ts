@@ -203,6 +203,25 @@ export async function findPortalSession(
   return { kind: row.kind, projectId: row.projectId, expiresAt: row.expiresAt, csrfToken: csrfTokenFor(token) };
 }
 
+const sessionsOfRequests = new WeakMap<Headers, Promise<PortalSession | null>>();
+
+/**
+ * `findPortalSession` once per request (its headers): the rate limiter and each call of a tRPC
+ * batch ask for the same session.
+ */
+export function portalSessionOfRequest(
+  db: Queryable,
+  headers: Headers,
+  adminToken: string | null | undefined,
+): Promise<PortalSession | null> {
+  let session = sessionsOfRequests.get(headers);
+  if (!session) {
+    session = findPortalSession(db, headers, adminToken);
+    sessionsOfRequests.set(headers, session);
+  }
+  return session;
+}
+
 /** True if the request carries the session's CSRF token in `x-herald-csrf`. */
 export function hasCsrfToken(headers: Headers, session: PortalSession): boolean {
   const sent = headers.get(PORTAL_CSRF_HEADER) ?? '';

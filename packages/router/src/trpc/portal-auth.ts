@@ -1,6 +1,6 @@
 import { apiError } from '../errors';
 import type { PortalSession } from '../services/portal-sessions';
-import { findPortalSession, hasCsrfToken } from '../services/portal-sessions';
+import { hasCsrfToken, portalSessionOfRequest } from '../services/portal-sessions';
 import type { Context } from './context';
 
 /**
@@ -23,7 +23,7 @@ export async function portalSessionOf(
   kind: PortalSession['kind'],
 ): Promise<PortalSession | null> {
   if (ctx.headers.has('authorization')) return null;
-  const session = await findPortalSession(ctx.db, ctx.headers, ctx.services.config.adminToken);
+  const session = await portalSessionOfRequest(ctx.db, ctx.headers, ctx.services.config.adminToken);
   if (!session || session.kind !== kind) return null;
   if (kind === 'project' && !PORTAL_PROCEDURES.test(call.path)) {
     throw apiError('forbidden', `A portal session may not call ${call.path}; use an API key`);
