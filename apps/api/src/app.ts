@@ -14,7 +14,6 @@ import {
   SERVICE_UNAVAILABLE_MESSAGE,
   toApiErrorBody,
 } from '@herald/router';
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { sql } from 'drizzle-orm';
@@ -22,6 +21,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { createListenRoutes } from './listen/listen-routes';
+import { clientAddressOf } from './middleware/client-address';
 import { idempotency } from './middleware/idempotency';
 import { requestWithBody, settleUnreadBody } from './middleware/json-body';
 import { rateLimit, trpcCallsOf } from './middleware/rate-limit';
@@ -65,6 +65,7 @@ export function createApp(options: CreateAppOptions) {
   const app = new Hono<HeraldEnv>();
 
   app.use(requestContext(logger));
+  app.use(clientAddressOf(config.trustedProxies));
   app.onError((error, c) => {
     if (error instanceof TRPCError && error.code === 'TOO_MANY_REQUESTS') {
       // Refused by the API-key check before any procedure ran (too many unknown keys: 429).
@@ -184,21 +185,12 @@ async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolea
  * (keyed by the session, not the address: behind a proxy every browser shares one address, and
  * anyone could spend it for every tenant's portal users), else null (the client address's).
  */
-async function callerIdOf(c: Context, db: Database, services: ApiServices): Promise<string | null> {
+async function callerIdOf(c: Context<HeraldEnv>, db: Database, services: ApiServices): Promise<string | null> {
   const headers = c.req.raw.headers;
-  const identity = await services.apiKeys.identify(headers, peerAddressOf(c));
+  const identity = await services.apiKeys.identify(headers, c.var.clientAddress);
   if (identity) return identity.apiKeyId;
   if (headers.has('authorization') || !headers.get('cookie')?.includes(`${PORTAL_SESSION_COOKIE}=`)) return null;
   const session = await portalSessionOfRequest(db, headers, services.config.adminToken);
   // The session's CSRF token: derived from its secret, one per session, and never its secret.
   return session ? `portal:${session.csrfToken}` : null;
-}
-
-/** The socket's peer address; none for in-process `app.request()`. */
-function peerAddressOf(c: Context): string | undefined {
-  try {
-    return getConnInfo(c).remote.address;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,5 +1,6 @@
 import type { Env } from '@herald/config';
-import { envFlag, envInt, envString } from '@herald/config';
+import { EnvError, envFlag, envInt, envString } from '@herald/config';
+import { parseTrustedProxies } from './services/client-address';
 
 export interface ApiConfig {
   /** Token for admin routes (creating projects); admin routes refuse all when unset. */
@@ -13,6 +14,11 @@ export interface ApiConfig {
   /** How long a verified API key is trusted without asking the database again. */
   apiKeyCacheMs: number;
   allowPrivateNetworks: boolean;
+  /**
+   * Proxies whose `X-Forwarded-For` is believed (`HERALD_TRUSTED_PROXIES`: addresses, CIDR ranges,
+   * `loopback`, `private`). Empty: the socket peer is the client.
+   */
+  trustedProxies: string[];
   /**
    * The server secret idempotency fingerprints are HMACs under (`HERALD_SECRET_KEY`). Unset: a
    * random key of this process (`createPlatform` keeps one under an embedded data directory).
@@ -28,6 +34,7 @@ export const defaultApiConfig: ApiConfig = {
   idempotencyTtlSeconds: 24 * 60 * 60,
   apiKeyCacheMs: 2000,
   allowPrivateNetworks: false,
+  trustedProxies: [],
 };
 
 export function apiConfigFromEnv(env: Env = process.env): ApiConfig {
@@ -43,5 +50,16 @@ export function apiConfigFromEnv(env: Env = process.env): ApiConfig {
     idempotencyTtlSeconds: envInt(env, 'HERALD_IDEMPOTENCY_TTL_SECONDS', d.idempotencyTtlSeconds),
     apiKeyCacheMs: envInt(env, 'HERALD_API_KEY_CACHE_MS', d.apiKeyCacheMs, { min: 0 }),
     allowPrivateNetworks: envFlag(env, 'HERALD_ALLOW_PRIVATE_NETWORKS'),
+    trustedProxies: trustedProxiesFromEnv(env),
   };
+}
+
+function trustedProxiesFromEnv(env: Env): string[] {
+  const text = envString(env, 'HERALD_TRUSTED_PROXIES');
+  if (text === undefined) return [];
+  try {
+    return parseTrustedProxies(text);
+  } catch (error) {
+    throw new EnvError('HERALD_TRUSTED_PROXIES', (error as Error).message);
+  }
 }

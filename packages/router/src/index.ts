@@ -13,6 +13,8 @@ export { toUser } from './procedures/users/user-schemas';
 export type { ApiKeyIdentity, ApiKeyVerifierOptions } from './services/api-keys';
 export { API_KEY_PREFIX, ApiKeyVerifier, bearerToken, hashApiKey } from './services/api-keys';
 export { changeWithEvents } from './services/change-with-events';
+export type { TrustedProxies } from './services/client-address';
+export { clientAddress, parseTrustedProxies, trustedProxies } from './services/client-address';
 export { hashPassword } from './services/passwords';
 export type { CheckLinkResult, NewPortalSession, OpenLinkResult, PortalSession } from './services/portal-sessions';
 export {
@@ -29,6 +31,7 @@ export {
   portalSessionOfRequest,
   startPortalSession,
 } from './services/portal-sessions';
+export { addressBucket } from './services/unknown-key-budget';
 export type { ApiServices, CallBudget, Context } from './trpc/context';
 export { createApiServices, createContext } from './trpc/context';
 export type { Meta, OpenApiMeta } from './trpc/init';

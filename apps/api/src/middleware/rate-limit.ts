@@ -1,5 +1,5 @@
 import type { CallBudget } from '@herald/router';
-import { getConnInfo } from '@hono/node-server/conninfo';
+import { addressBucket } from '@herald/router';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { errorResponse } from '../rest/error-response';
@@ -118,10 +118,8 @@ export function refuseLargeBatch(c: Context, max: number, endpoint = '/trpc'): R
   );
 }
 
-function clientAddressKey(c: Context): string {
-  try {
-    return `ip:${getConnInfo(c).remote.address ?? 'unknown'}`;
-  } catch {
-    return 'ip:unknown';
-  }
+/** Per client address (`clientAddressOf`), an IPv6 /64 as one: a host holds the whole /64. */
+function clientAddressKey(c: Context<HeraldEnv>): string {
+  const address = c.var.clientAddress;
+  return `ip:${address === undefined ? 'unknown' : addressBucket(address)}`;
 }

@@ -11,6 +11,8 @@ export type RequestVariables = {
   answerHeaders: Record<string, string>;
   /** The procedure calls the rate limit granted this request (`/v1` and `/trpc` only). */
   callBudget?: CallBudget;
+  /** The client's address (`clientAddressOf`): the socket peer, or whom trusted proxies forwarded for. */
+  clientAddress?: string;
 };
 
 /** The Hono environment of every Herald route: typed context variables, no casts. */

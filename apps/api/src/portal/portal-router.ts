@@ -1,6 +1,7 @@
 import type { Database } from '@herald/db';
 import type { ApiServices } from '@herald/router';
 import {
+  addressBucket,
   checkPortalLink,
   endPortalSession,
   findPortalSession,
@@ -135,13 +136,10 @@ function refusedLink(c: Context, reason: Parameters<typeof refusedLinkPage>[0]) 
   return c.html(refusedLinkPage(reason), reason === 'unknown' ? 404 : 410);
 }
 
-function clientKey(c: Context): string {
-  // In-process requests (tests calling app.request) have no socket: one shared key.
-  try {
-    return (c.env as { incoming?: { socket?: { remoteAddress?: string } } })?.incoming?.socket?.remoteAddress ?? '-';
-  } catch {
-    return '-';
-  }
+/** The client's address (`clientAddressOf`), an IPv6 /64 as one; in-process requests share `-`. */
+function clientKey(c: Context<HeraldEnv>): string {
+  const address = c.var.clientAddress;
+  return address === undefined ? '-' : addressBucket(address);
 }
 
 /** A fixed window per address: admin-token guessing gets 10 tries a minute. */
