@@ -24,6 +24,7 @@ import { createListenRoutes } from './listen/listen-routes';
 import { clientAddressOf } from './middleware/client-address';
 import { idempotency } from './middleware/idempotency';
 import { requestWithBody, settleUnreadBody } from './middleware/json-body';
+import type { RateLimitCaller } from './middleware/rate-limit';
 import { rateLimit, trpcCallsOf } from './middleware/rate-limit';
 import { checkRequest } from './middleware/request-checks';
 import type { HeraldEnv } from './middleware/request-context';
@@ -119,7 +120,7 @@ export function createApp(options: CreateAppOptions) {
     rateLimit({
       ...config.rateLimit,
       callsOf: trpcCallsOf,
-      identify: (c) => callerIdOf(c, options.db, services),
+      identify: (c) => callerOf(c, options.db, services),
     }),
   ] as const;
   app.use('/v1/*', ...api, idempotency(options.db, services));
@@ -177,20 +178,17 @@ async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolea
 }
 
 /**
- * The id of the request's valid API key, or null (no key, unknown key, revoked key).
- * Rejects with a 429 once the peer address has sent too many unknown keys.
+ * Whose rate-limit budgets a request spends: its valid API key's and that key's project's, else
+ * its valid portal session's (keyed by the session, not the address: behind a proxy every browser
+ * shares one address, and anyone could spend it for every tenant's portal users), else null (the
+ * client address's). Rejects with a 429 once the address has sent too many unknown keys.
  */
-/**
- * Whose rate-limit budget a request spends: its valid API key's, else its valid portal session's
- * (keyed by the session, not the address: behind a proxy every browser shares one address, and
- * anyone could spend it for every tenant's portal users), else null (the client address's).
- */
-async function callerIdOf(c: Context<HeraldEnv>, db: Database, services: ApiServices): Promise<string | null> {
+async function callerOf(c: Context<HeraldEnv>, db: Database, services: ApiServices): Promise<RateLimitCaller | null> {
   const headers = c.req.raw.headers;
   const identity = await services.apiKeys.identify(headers, c.var.clientAddress);
-  if (identity) return identity.apiKeyId;
+  if (identity) return { id: identity.apiKeyId, projectId: identity.projectId };
   if (headers.has('authorization') || !headers.get('cookie')?.includes(`${PORTAL_SESSION_COOKIE}=`)) return null;
   const session = await portalSessionOfRequest(db, headers, services.config.adminToken);
   // The session's CSRF token: derived from its secret, one per session, and never its secret.
-  return session ? `portal:${session.csrfToken}` : null;
+  return session ? { id: `portal:${session.csrfToken}` } : null;
 }

@@ -42,6 +42,25 @@ describeDb('rate limits through the app', (t) => {
     expect((await other.request('/v1/api-keys')).status).toBe(200);
   });
 
+  it('more keys buy a project no more than its project budget; a batch gets what is left of it', async () => {
+    const tenant = await createTenant(t.db, {
+      config: { rateLimit: { requests: LIMIT, windowSeconds: 60, projectRequests: LIMIT + 3 } },
+    });
+    const keys = await Promise.all(['second', 'third'].map((name) => tenant.caller.apiKeys.create({ name })));
+    const [second, third] = keys.map((k) => tenantFor(tenant.testApp, tenant.projectId, k.key, k.id));
+    for (let i = 0; i < LIMIT; i++) expect((await tenant.request('/v1/api-keys')).status).toBe(200);
+    expect((await second!.request('/v1/api-keys')).status).toBe(200);
+    // Two calls left in the project's window: a batch of three runs two.
+    const batch = await second!.request('/trpc/users.list,users.list,users.list?batch=1&input={}');
+    const calls = (await batch.json()) as { error?: { data?: { code?: string } } }[];
+    expect(calls.map((call) => call.error?.data?.code ?? 'ok')).toEqual(['ok', 'ok', 'TOO_MANY_REQUESTS']);
+    const limited = await third!.request('/v1/api-keys');
+    await expectApiError(limited, 429, 'rate_limited');
+    expect(limited.headers.get('ratelimit')).toMatch(
+      new RegExp(`^"default";r=${LIMIT - 1};t=\\d+, "project";r=0;t=\\d+$`),
+    );
+  });
+
   it('made-up keys cannot buy fresh budgets: unknown credentials share the caller’s address budget', async () => {
     const { app } = createTestApp(t.db, { config });
     const statuses = [];

@@ -12,7 +12,12 @@ function limitedApp(options: Omit<RateLimitOptions, 'now'>) {
   return { app, clock, get: (headers: Record<string, string> = {}) => app.request('/', { headers }) };
 }
 
-const byHeader = async (c: { req: { header(name: string): string | undefined } }) => c.req.header('x-key-id') ?? null;
+const byHeader = async (c: { req: { header(name: string): string | undefined } }) => {
+  const id = c.req.header('x-key-id');
+  if (id === undefined) return null;
+  const projectId = c.req.header('x-project-id');
+  return projectId === undefined ? { id } : { id, projectId };
+};
 
 describe('rate limit (fixed window, IETF RateLimit headers)', () => {
   it('counts down RateLimit on every response and announces the policy', async () => {
@@ -65,5 +70,43 @@ describe('rate limit (fixed window, IETF RateLimit headers)', () => {
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await get({ authorization: `Bearer sk_made_up_${i}` })).status);
     expect(statuses).toEqual([200, 200, 429, 429]);
+  });
+
+  it("caps all of a project's keys together: more keys buy no more than the project's budget", async () => {
+    const { get, clock } = limitedApp({ requests: 3, projectRequests: 4, windowSeconds: 10, identify: byHeader });
+    const from = (key: string, project: string) => get({ 'x-key-id': key, 'x-project-id': project });
+    expect((await from('key_a', 'prj_1')).status).toBe(200);
+    const second = await from('key_a', 'prj_1');
+    expect(second.headers.get('ratelimit-policy')).toBe('"default";q=3;w=10, "project";q=4;w=10');
+    expect(second.headers.get('ratelimit')).toBe('"default";r=1;t=10, "project";r=2;t=10');
+    expect((await from('key_b', 'prj_1')).status).toBe(200);
+    clock.ms += 4_000;
+    expect((await from('key_c', 'prj_1')).status).toBe(200);
+    // key_d has its whole own budget left; the project has none.
+    const limited = await from('key_d', 'prj_1');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('6');
+    expect(limited.headers.get('ratelimit')).toBe('"default";r=2;t=10, "project";r=0;t=6');
+    expect(await limited.json()).toEqual({
+      error: {
+        code: 'rate_limited',
+        message: expect.stringContaining("4 requests per 10 s for all of a project's API keys"),
+      },
+    });
+    // Another project is untouched.
+    expect((await from('key_e', 'prj_2')).status).toBe(200);
+  });
+
+  it('a request refused by one budget waits for the later of the budgets it spent', async () => {
+    const { get, clock } = limitedApp({ requests: 1, projectRequests: 2, windowSeconds: 10, identify: byHeader });
+    expect((await get({ 'x-key-id': 'key_a', 'x-project-id': 'prj_1' })).status).toBe(200);
+    clock.ms += 5_000;
+    // The project's window opened 5 s ago, key_b's opens now: both run out with this request.
+    expect((await get({ 'x-key-id': 'key_b', 'x-project-id': 'prj_1' })).status).toBe(200);
+    clock.ms += 1_000;
+    const limited = await get({ 'x-key-id': 'key_b', 'x-project-id': 'prj_1' });
+    expect(limited.status).toBe(429);
+    // The project's budget is back in 4 s, key_b's in 9 s: retrying at 4 s would only meet a 429.
+    expect(limited.headers.get('retry-after')).toBe('9');
   });
 });

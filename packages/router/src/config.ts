@@ -7,7 +7,11 @@ export interface ApiConfig {
   adminToken: string | null;
   /** Largest request body accepted, in bytes. */
   bodyLimitBytes: number;
-  rateLimit: { requests: number; windowSeconds: number };
+  /**
+   * Requests per window per API key (per portal session, per client address without either), and
+   * per project across all its keys (`projectRequests`; unset: no project budget).
+   */
+  rateLimit: { requests: number; windowSeconds: number; projectRequests?: number };
   /** Most procedures one tRPC batch may call (400 `batch_too_large` beyond); each counts against the rate limit. */
   maxBatchSize: number;
   idempotencyTtlSeconds: number;
@@ -29,7 +33,7 @@ export interface ApiConfig {
 export const defaultApiConfig: ApiConfig = {
   adminToken: null,
   bodyLimitBytes: 256 * 1024,
-  rateLimit: { requests: 100, windowSeconds: 1 },
+  rateLimit: { requests: 100, windowSeconds: 1, projectRequests: 250 },
   maxBatchSize: 20,
   idempotencyTtlSeconds: 24 * 60 * 60,
   apiKeyCacheMs: 2000,
@@ -42,15 +46,23 @@ export function apiConfigFromEnv(env: Env = process.env): ApiConfig {
   return {
     adminToken: envString(env, 'HERALD_ADMIN_TOKEN') ?? null,
     bodyLimitBytes: envInt(env, 'HERALD_BODY_LIMIT_BYTES', d.bodyLimitBytes),
-    rateLimit: {
-      requests: envInt(env, 'HERALD_RATE_LIMIT_REQUESTS', d.rateLimit.requests),
-      windowSeconds: envInt(env, 'HERALD_RATE_LIMIT_WINDOW_SECONDS', d.rateLimit.windowSeconds),
-    },
+    rateLimit: rateLimitFromEnv(env),
     maxBatchSize: envInt(env, 'HERALD_MAX_BATCH_SIZE', d.maxBatchSize, { min: 1 }),
     idempotencyTtlSeconds: envInt(env, 'HERALD_IDEMPOTENCY_TTL_SECONDS', d.idempotencyTtlSeconds),
     apiKeyCacheMs: envInt(env, 'HERALD_API_KEY_CACHE_MS', d.apiKeyCacheMs, { min: 0 }),
     allowPrivateNetworks: envFlag(env, 'HERALD_ALLOW_PRIVATE_NETWORKS'),
     trustedProxies: trustedProxiesFromEnv(env),
+  };
+}
+
+/** A project's budget defaults to 2.5 keys' worth: room for a second key's work, not for ten. */
+function rateLimitFromEnv(env: Env): ApiConfig['rateLimit'] {
+  const d = defaultApiConfig.rateLimit;
+  const requests = envInt(env, 'HERALD_RATE_LIMIT_REQUESTS', d.requests);
+  return {
+    requests,
+    windowSeconds: envInt(env, 'HERALD_RATE_LIMIT_WINDOW_SECONDS', d.windowSeconds),
+    projectRequests: envInt(env, 'HERALD_RATE_LIMIT_PROJECT_REQUESTS', Math.ceil(requests * 2.5)),
   };
 }
 

@@ -9,34 +9,68 @@ import { setAnswerHeader } from './request-context';
 export interface RateLimitOptions {
   requests: number;
   windowSeconds: number;
+  /**
+   * What all of one project's API keys may make together per window (unset: no project budget).
+   * A key's own budget alone let a project buy more by creating keys.
+   */
+  projectRequests?: number;
   now?: () => number;
   /**
-   * The id of the caller's valid API key, or null. Only a key that verifies
-   * gets its own budget: keyed by the raw header, a client could send a new
-   * made-up key with every request and never be limited.
+   * The caller's valid API key (with its project) or portal session, or null. Only a credential
+   * that verifies gets its own budget: keyed by the raw header, a client could send a new made-up
+   * key with every request and never be limited.
    */
-  identify?: (c: Context) => Promise<string | null>;
+  identify?: (c: Context) => Promise<RateLimitCaller | null>;
   /** How many requests this one counts as (a tRPC batch: one per procedure); 1 when unset. */
   callsOf?: (c: Context) => number;
 }
 
+/** Whose budgets a request spends: its own (`id`: an API key's, a portal session's) and its project's. */
+export interface RateLimitCaller {
+  id: string;
+  projectId?: string;
+}
+
+interface Window {
+  start: number;
+  count: number;
+}
+
+/** One budget a request spends, as announced in `RateLimit-Policy`. */
+interface Budget {
+  policy: 'default' | 'project';
+  limit: number;
+  window: Window;
+}
+
 /**
- * Fixed-window limits per API key (per client address without a valid one), with
- * the IETF draft's `RateLimit-Policy` / `RateLimit` headers. Counters live
- * in this process: with N API processes behind a balancer a key may make up
- * to N × `requests` per window (see the README).
+ * Fixed-window limits per API key (per portal session, per client address without either), and
+ * per project across its keys (`projectRequests`), with the IETF draft's `RateLimit-Policy` /
+ * `RateLimit` headers (one item per budget). Counters live in this process: with N API processes
+ * behind a balancer a key may make up to N × `requests` per window (see the README).
  *
- * A request of several calls (a tRPC batch) is granted as many as the
- * window has left, through the `callBudget` context variable: the calls
- * past the grant are refused one by one (429 inside the batch), the others
- * run. A request granted nothing is refused whole.
+ * A request of several calls (a tRPC batch) is granted as many as every budget it spends has
+ * left, through the `callBudget` context variable: the calls past the grant are refused one by
+ * one (429 inside the batch), the others run. A request granted nothing is refused whole.
  */
 export function rateLimit(options: RateLimitOptions) {
   const windowMs = options.windowSeconds * 1000;
   const now = options.now ?? Date.now;
-  const windows = new Map<string, { start: number; count: number }>();
+  const windows = new Map<string, Window>();
   let lastSweep = now();
-  const policy = `"default";q=${options.requests};w=${options.windowSeconds}`;
+  const describe = (budget: Budget) =>
+    budget.policy === 'project'
+      ? `${budget.limit} requests per ${options.windowSeconds} s for all of a project's API keys`
+      : `${budget.limit} requests per ${options.windowSeconds} s`;
+
+  const windowOf = (key: string, t: number): Window => {
+    let w = windows.get(key);
+    if (!w || t - w.start >= windowMs) {
+      w = { start: t, count: 0 };
+      windows.set(key, w);
+    }
+    return w;
+  };
 
   return createMiddleware<HeraldEnv>(async (c, next) => {
     const t = now();
@@ -44,33 +78,38 @@ export function rateLimit(options: RateLimitOptions) {
       for (const [key, w] of windows) if (t - w.start >= windowMs) windows.delete(key);
       lastSweep = t;
     }
-    const apiKeyId = options.identify ? await options.identify(c) : null;
-    const key = apiKeyId ? `k:${apiKeyId}` : clientAddressKey(c);
-    let w = windows.get(key);
-    if (!w || t - w.start >= windowMs) {
-      w = { start: t, count: 0 };
-      windows.set(key, w);
+    const caller = options.identify ? await options.identify(c) : null;
+    const budgets: Budget[] = [
+      {
+        policy: 'default',
+        limit: options.requests,
+        window: windowOf(caller ? `k:${caller.id}` : clientAddressKey(c), t),
+      },
+    ];
+    if (caller?.projectId !== undefined && options.projectRequests !== undefined) {
+      budgets.push({ policy: 'project', limit: options.projectRequests, window: windowOf(`p:${caller.projectId}`, t) });
     }
     const calls = Math.max(1, options.callsOf?.(c) ?? 1);
-    const granted = Math.min(calls, Math.max(0, options.requests - w.count));
+    const leftOf = (b: Budget) => Math.max(0, b.limit - b.window.count);
+    const granted = Math.min(calls, ...budgets.map(leftOf));
+    // The budgets that ran out (or run out within this request) decide the wait, and name the policy.
+    const spent = budgets.filter((b) => leftOf(b) === granted);
     // A refused request still counts: the window stays spent however hard a client knocks.
-    w.count += Math.max(granted, 1);
-    const resetSeconds = Math.max(1, Math.ceil((w.start + windowMs - t) / 1000));
-    const remaining = Math.max(0, options.requests - w.count);
-    setAnswerHeader(c, 'ratelimit-policy', policy);
-    setAnswerHeader(c, 'ratelimit', `"default";r=${remaining};t=${resetSeconds}`);
-    if (granted === 0) {
-      setAnswerHeader(c, 'retry-after', String(resetSeconds));
-      return errorResponse(
-        c,
-        'rate_limited',
-        `Rate limit of ${options.requests} requests per ${options.windowSeconds} s exceeded`,
-      );
-    }
-    c.set(
-      'callBudget',
-      callBudget(granted, resetSeconds, `${options.requests} requests per ${options.windowSeconds} s`),
+    for (const b of budgets) b.window.count += Math.max(granted, 1);
+    const resetOf = (b: Budget) => Math.max(1, Math.ceil((b.window.start + windowMs - t) / 1000));
+    const retryAfterSeconds = Math.max(...(spent.length > 0 ? spent : budgets).map(resetOf));
+    const binding = spent.at(-1) ?? budgets[0]!;
+    setAnswerHeader(
+      c,
+      'ratelimit-policy',
+      budgets.map((b) => `"${b.policy}";q=${b.limit};w=${options.windowSeconds}`).join(', '),
     );
+    setAnswerHeader(c, 'ratelimit', budgets.map((b) => `"${b.policy}";r=${leftOf(b)};t=${resetOf(b)}`).join(', '));
+    if (granted === 0) {
+      setAnswerHeader(c, 'retry-after', String(retryAfterSeconds));
+      return errorResponse(c, 'rate_limited', `Rate limit of ${describe(binding)} exceeded`);
+    }
+    c.set('callBudget', callBudget(granted, retryAfterSeconds, describe(binding)));
     await next();
   });
 }
