@@ -145,7 +145,10 @@ export function createApp(options: CreateAppOptions) {
       router: appRouter,
       // The middleware refused longer batches already (400 batch_too_large); this holds if the two ever differ.
       maxBatchSize: config.maxBatchSize,
-      createContext: ({ req }) => createContext({ headers: req.headers, ...scope(), callBudget: c.var.callBudget }),
+      // The request's own headers, not the rebuilt request's copy: the API key found for them (by the
+      // rate limit, the idempotency check) is kept per headers object, and a second lookup would
+      // ask the pool while this request may hold a connection of it (an idempotent transaction).
+      createContext: () => createContext({ headers: c.req.raw.headers, ...scope(), callBudget: c.var.callBudget }),
       onError: hooks.onError,
       responseMeta: hooks.responseMeta,
     });

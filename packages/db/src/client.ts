@@ -73,6 +73,13 @@ export function driverOf(db: Database): Driver | undefined {
   return drivers.get(db);
 }
 
+const poolSizes = new WeakMap<Database, number>();
+
+/** The connections of a PostgreSQL database's main pool (undefined for PGlite and any other object). */
+export function poolSizeOf(db: Database): number | undefined {
+  return poolSizes.get(db);
+}
+
 export async function createDb(options: CreateDbOptions = {}): Promise<HeraldDb> {
   const migrate = options.migrate !== false;
   if (options.url) {
@@ -121,9 +128,11 @@ function openPostgres(url: string, options: CreateDbOptions): HeraldDb {
         plan_cache_mode: planCacheMode,
       },
     });
-  const sql = pool(options.maxConnections ?? 10, 'auto');
+  const poolSize = options.maxConnections ?? 10;
+  const sql = pool(poolSize, 'auto');
   const db = drizzlePostgres(sql, { schema }) as unknown as Database;
   drivers.set(db, 'postgres');
+  poolSizes.set(db, poolSize);
   // Two connections that plan generically, opened on first use (`executeHotRows(…, 'generic')`:
   // the dispatcher's claim and its outcome writes, one of each at a time), so those statements
   // need no transaction to set it. Two, so a claim never queues behind an outcome write whose

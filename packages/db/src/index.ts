@@ -1,5 +1,5 @@
 export type { CreateDbOptions, Database, Driver, HeraldDb, Queryable, Schema, Transaction } from './client';
-export { createDb, defaultDbTimeouts, driverOf, genericPlannerOf, reconnectBackoff } from './client';
+export { createDb, defaultDbTimeouts, driverOf, genericPlannerOf, poolSizeOf, reconnectBackoff } from './client';
 export { dbTimeoutsFromEnv } from './config';
 export {
   againOnConflict,

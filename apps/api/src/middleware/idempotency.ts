@@ -1,5 +1,5 @@
 import type { Database, Transaction } from '@herald/db';
-import { driverOf, executeRows, idempotencyKeys, isDatabaseUnavailable } from '@herald/db';
+import { driverOf, executeRows, idempotencyKeys, isDatabaseUnavailable, poolSizeOf } from '@herald/db';
 import type { ApiErrorCode, ApiServices } from '@herald/router';
 import {
   bearerToken,
@@ -16,11 +16,28 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Protocol } from './idempotency/answers';
 import { errorBody, protocolOf, storedAnswer } from './idempotency/answers';
 import { fingerprinter, processSecretKey } from './idempotency/fingerprint';
+import { TransactionTurns } from './idempotency/transaction-turns';
 
 /** What a route runs an idempotent request on: the request's transaction (PostgreSQL). */
 export interface IdempotentScope {
   db: Database;
   services: ApiServices;
+  /**
+   * Runs the calls of a tRPC batch one at a time: they share the one transaction, and calls run
+   * at once interleave their savepoints on its connection (postgres.js), so one call's rollback
+   * undid another's writes, or failed on a savepoint already released.
+   */
+  serialCalls: <T>(call: () => Promise<T>) => Promise<T>;
+}
+
+/** A queue that runs what it is given one at a time, in the order given. */
+function serialQueue(): IdempotentScope['serialCalls'] {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (call) => {
+    const run = tail.then(call, call);
+    tail = run.catch(() => undefined);
+    return run;
+  };
 }
 
 const scopes = new WeakMap<Request, IdempotentScope>();
@@ -70,6 +87,14 @@ export function idempotency(db: Database, services: ApiServices) {
   // would stall every other request meanwhile. It cannot restart under a
   // running process either, so there the answer is stored after the request.
   const transactional = driverOf(db) !== 'pglite';
+  // Half the pool may hold a request's transaction; one project at most half of those.
+  const turnCount = Math.max(1, Math.floor((poolSizeOf(db) ?? 10) / 2));
+  const turns = new TransactionTurns({
+    turns: turnCount,
+    perProject: Math.max(1, Math.ceil(turnCount / 2)),
+    maxWaiting: 256,
+    waitMs: TURN_WAIT_MS,
+  });
 
   const answerError = (c: Context, protocol: Protocol, code: ApiErrorCode, message: string) => {
     if (code === 'service_unavailable') c.header('retry-after', String(RETRY_AFTER_UNAVAILABLE_SECONDS));
@@ -133,6 +158,15 @@ export function idempotency(db: Database, services: ApiServices) {
       },
     };
     let early: Response | undefined;
+    if (!(await turns.take(request.projectId))) {
+      services.logger?.warn({ path: c.req.path, projectId: request.projectId }, 'idempotent requests queued too long');
+      return answerError(
+        c,
+        request.protocol,
+        'service_unavailable',
+        'Too many requests with an Idempotency-Key are running; retry shortly',
+      );
+    }
     try {
       await db.transaction(async (tx) => {
         const lockName = `${request.projectId}\n${request.key}`;
@@ -153,7 +187,11 @@ export function idempotency(db: Database, services: ApiServices) {
         // Expired, or in flight without its lock: that request is over and left no answer.
         if (existing) await tx.delete(idempotencyKeys).where(request.record);
 
-        scopes.set(c.req.raw, { db: tx as unknown as Database, services: deferredServices });
+        scopes.set(c.req.raw, {
+          db: tx as unknown as Database,
+          services: deferredServices,
+          serialCalls: serialQueue(),
+        });
         try {
           await next();
         } finally {
@@ -179,6 +217,8 @@ export function idempotency(db: Database, services: ApiServices) {
       services.logger?.warn({ err: error, path: c.req.path }, 'database unavailable');
       c.res = answerError(c, request.protocol, 'service_unavailable', SERVICE_UNAVAILABLE_MESSAGE);
       return;
+    } finally {
+      turns.give(request.projectId);
     }
     if (early) return early;
     for (const fn of committed) fn();
@@ -234,6 +274,9 @@ export function idempotency(db: Database, services: ApiServices) {
   return createMiddleware(async (c, next) => {
     const key = c.req.header('idempotency-key');
     if (c.req.method !== 'POST' || key === undefined) return next();
+    // A listen stream's attempt report is keyed already (its stream's session and the delivery it
+    // holds: a second report answers 409), and its route queries the pool, not a transaction.
+    if (LISTEN_REPORT_PATH.test(c.req.path)) return next();
     const protocol = protocolOf(c.req.path, (name) => c.req.query(name));
     if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
       return answerError(c, protocol, 'validation_error', 'Idempotency-Key must be 1–255 visible ASCII characters');
@@ -275,6 +318,12 @@ export function idempotency(db: Database, services: ApiServices) {
     return transactional ? runInTransaction(c, next, request) : runWithClaim(c, next, request);
   });
 }
+
+/** `POST /v1/endpoints/{id}/listen/attempts` (`herald listen`'s reports). */
+const LISTEN_REPORT_PATH = /^\/v1\/endpoints\/[^/]+\/listen\/attempts\/?$/;
+
+/** How long an idempotent request waits for a turn to hold a transaction before it answers 503. */
+const TURN_WAIT_MS = 5_000;
 
 /** `idempotentScopeOf`, reachable from where only the middleware is imported (the tRPC context in app.ts). */
 idempotency.scopeOf = idempotentScopeOf;

@@ -49,14 +49,22 @@ export interface ContextInput {
   services?: ApiServices;
   /** Set by the HTTP layer's rate limit; direct callers (REST, tests) have no per-call limit. */
   callBudget?: CallBudget | undefined;
+  /** Runs each call of the request in turn (calls sharing one transaction must not interleave). */
+  serialCalls?: (<T>(call: () => Promise<T>) => Promise<T>) | undefined;
 }
 
 /**
  * Built from plain request headers and a database, not from an HTTP
  * adapter, so tests can call the router directly with `createCaller`.
  */
-export function createContext({ headers, db, services, callBudget }: ContextInput) {
-  return { headers, db, services: services ?? createApiServices(db), callBudget: callBudget ?? null };
+export function createContext({ headers, db, services, callBudget, serialCalls }: ContextInput) {
+  return {
+    headers,
+    db,
+    services: services ?? createApiServices(db),
+    callBudget: callBudget ?? null,
+    serialCalls: serialCalls ?? null,
+  };
 }
 
 export type Context = ReturnType<typeof createContext>;

@@ -44,7 +44,7 @@ export const createCallerFactory = t.createCallerFactory;
  */
 export const publicProcedure = t.procedure.use(async ({ ctx, next }) => {
   takeCall(ctx);
-  return unavailableAs503(await next());
+  return unavailableAs503(await inTurn(ctx, () => next()));
 });
 
 /**
@@ -54,17 +54,24 @@ export const publicProcedure = t.procedure.use(async ({ ctx, next }) => {
  */
 export const projectProcedure = t.procedure.use(async ({ ctx, next, path, type }) => {
   takeCall(ctx);
-  let scoped: { projectId: string; apiKeyId: string | null };
-  try {
-    scoped = await projectOf(ctx, path, type);
-  } catch (error) {
-    // As a failure returned by `next()` is: tRPC wraps what is not a TRPCError in one.
-    const cause = error instanceof TRPCError ? error.cause : error;
-    if (isUnavailable(cause)) throw serviceUnavailable(cause);
-    throw error;
-  }
-  return unavailableAs503(await next({ ctx: { ...ctx, ...scoped } }));
+  return inTurn(ctx, async () => {
+    let scoped: { projectId: string; apiKeyId: string | null };
+    try {
+      scoped = await projectOf(ctx, path, type);
+    } catch (error) {
+      // As a failure returned by `next()` is: tRPC wraps what is not a TRPCError in one.
+      const cause = error instanceof TRPCError ? error.cause : error;
+      if (isUnavailable(cause)) throw serviceUnavailable(cause);
+      throw error;
+    }
+    return unavailableAs503(await next({ ctx: { ...ctx, ...scoped } }));
+  });
 });
+
+/** The call, run in its turn when the request's calls share a transaction (`serialCalls`). */
+function inTurn<T>(ctx: Context, call: () => Promise<T>): Promise<T> {
+  return ctx.serialCalls ? ctx.serialCalls(call) : call();
+}
 
 /** Each call of a tRPC batch counts against the rate limit: past the request's grant it is refused alone. */
 function takeCall(ctx: Context): void {
