@@ -32,7 +32,7 @@ export { nextSubjectSequence } from './outbox/subject-sequence';
 export type { RetryPolicy } from './retry-schedule';
 export { defaultRetryPolicy, nextRetryDelayMs, parseRetrySchedule } from './retry-schedule';
 export type { ClaimedDelivery } from './sql/claim';
-export { claimDueDeliveries } from './sql/claim';
+export { claimDueDeliveries, claimStatement } from './sql/claim';
 export type { RelayClaimOptions } from './sql/claim-relay';
 export { claimRelayDeliveries, findRelayLease } from './sql/claim-relay';
 export { COMPACTED_MARKER, compactHistoryTable } from './sql/compaction';
