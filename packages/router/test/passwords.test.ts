@@ -103,6 +103,43 @@ describe('the hashing pool', () => {
     }
   });
 
+  it('owners take turns: a tenant with a full queue neither delays another’s job behind all of its own nor keeps it out', async () => {
+    const pool = new PasswordPool({ threads: 1, maxQueue: 6 });
+    const finished: string[] = [];
+    const run = (owner: string, i: number) =>
+      pool.run({ op: 'hash', password: `${owner}${i}` }, owner).then(
+        () => finished.push(`${owner}${i}`),
+        (error: unknown) => {
+          finished.push(`${owner}${i}:refused`);
+          expect(error).toBeInstanceOf(PasswordQueueFullError);
+        },
+      );
+    try {
+      // noisy: one running, six waiting (the whole queue).
+      const noisy = Array.from({ length: 7 }, (_, i) => run('noisy', i));
+      // quiet arrives with the queue full: noisy's newest gives up its place.
+      const quiet = [run('quiet', 0), run('quiet', 1)];
+      await Promise.all([...noisy, ...quiet]);
+      expect(finished.filter((name) => name.endsWith(':refused'))).toEqual(['noisy6:refused', 'noisy5:refused']);
+      // quiet's jobs ran in turn with noisy's, not after all of them.
+      const done = finished.filter((name) => !name.endsWith(':refused'));
+      expect(done.indexOf('quiet0')).toBeLessThanOrEqual(2);
+      expect(done.indexOf('quiet1')).toBeLessThanOrEqual(4);
+      // An owner never takes another's place when it already has as many waiting.
+      const even = new PasswordPool({ threads: 1, maxQueue: 2 });
+      try {
+        const held = [even.run({ op: 'hash', password: 'a0' }, 'a'), even.run({ op: 'hash', password: 'a1' }, 'a')];
+        const b = even.run({ op: 'hash', password: 'b0' }, 'b');
+        await expect(even.run({ op: 'hash', password: 'b1' }, 'b')).rejects.toBeInstanceOf(PasswordQueueFullError);
+        await Promise.all([...held, b]);
+      } finally {
+        await even.close();
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('closing rejects waiting jobs and terminates the threads', async () => {
     const pool = new PasswordPool({ threads: 1, maxQueue: 4 });
     const jobs = Promise.allSettled([pool.run({ op: 'hash', password: 'a' }), pool.run({ op: 'hash', password: 'b' })]);

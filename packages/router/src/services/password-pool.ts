@@ -28,11 +28,16 @@ export class PasswordQueueFullError extends Error {
 export interface PasswordPoolOptions {
   /** Worker threads (each hash is one thread's work); 1–2 keep hashing from eating the API's cores. */
   threads: number;
-  /** Jobs allowed to wait for a free worker; the next one is refused with {@link PasswordQueueFullError}. */
+  /**
+   * Jobs allowed to wait for a free worker, all owners together. When they are all taken, the
+   * owner with the most waiting gives up its newest to an owner with fewer; otherwise the new job
+   * is refused with {@link PasswordQueueFullError}.
+   */
   maxQueue: number;
 }
 
 interface Job {
+  owner: string;
   message: PasswordJob;
   resolve(value: JobResult): void;
   reject(error: unknown): void;
@@ -73,9 +78,17 @@ parentPort.on('message', (job) => {
 /** OWASP's Argon2id parameters: 19 MiB, 2 passes, 1 lane. */
 export const argon2Options = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1, outputLen: 32 } as const;
 
+/**
+ * Jobs wait per owner (a project), and workers take them in turn, one owner after another: a
+ * tenant hashing as fast as its rate limit allows (each key's budget is above what the threads
+ * can hash) gets its turns like any other, instead of filling the queue and making every other
+ * tenant's logins wait or answer 503.
+ */
 export class PasswordPool {
   private readonly slots: Slot[] = [];
-  private readonly queue: Job[] = [];
+  /** Waiting jobs by owner; the map's order is the order owners take turns in. */
+  private readonly queues = new Map<string, Job[]>();
+  private waitingCount = 0;
   private closed = false;
   private argon2Path: string | null = null;
 
@@ -83,17 +96,20 @@ export class PasswordPool {
 
   /** Jobs waiting for a worker (not counting those being computed). */
   get waiting(): number {
-    return this.queue.length;
+    return this.waitingCount;
   }
 
-  run(message: PasswordJob): Promise<JobResult> {
+  /** Runs `message` on a worker thread; `owner` (a project id) is whose turn it takes. */
+  run(message: PasswordJob, owner = ''): Promise<JobResult> {
     if (this.closed) return Promise.reject(new Error('The password pool is closed'));
     return new Promise<JobResult>((resolve, reject) => {
-      const job: Job = { message, resolve, reject };
+      const job: Job = { owner, message, resolve, reject };
       const free = this.freeSlot();
       if (free) return this.start(free, job);
-      if (this.queue.length >= this.options.maxQueue) return reject(new PasswordQueueFullError(this.queue.length));
-      this.queue.push(job);
+      if (this.waitingCount >= this.options.maxQueue && !this.makeRoomFor(owner)) {
+        return reject(new PasswordQueueFullError(this.waitingCount));
+      }
+      this.enqueue(job);
     });
   }
 
@@ -101,7 +117,9 @@ export class PasswordPool {
   async close(): Promise<void> {
     this.closed = true;
     const error = new Error('The password pool is closed');
-    for (const job of this.queue.splice(0)) job.reject(error);
+    for (const jobs of this.queues.values()) for (const job of jobs) job.reject(error);
+    this.queues.clear();
+    this.waitingCount = 0;
     const slots = this.slots.splice(0);
     for (const slot of slots) {
       slot.job?.reject(error);
@@ -144,11 +162,10 @@ export class PasswordPool {
       slot.job?.reject(error);
       slot.job = null;
       // A replacement is spawned for whatever is still waiting.
-      const job = this.queue.shift();
-      if (job && !this.closed) {
+      if (this.waitingCount > 0 && !this.closed) {
         const free = this.freeSlot();
-        if (free) this.start(free, job);
-        else this.queue.unshift(job);
+        const job = free ? this.dequeue() : undefined;
+        if (free && job) this.start(free, job);
       }
     };
     worker.on('error', fail);
@@ -166,7 +183,42 @@ export class PasswordPool {
   }
 
   private next(slot: Slot) {
-    const job = this.queue.shift();
+    const job = this.dequeue();
     if (job) this.start(slot, job);
+  }
+
+  private enqueue(job: Job) {
+    const jobs = this.queues.get(job.owner);
+    if (jobs) jobs.push(job);
+    else this.queues.set(job.owner, [job]);
+    this.waitingCount += 1;
+  }
+
+  /** The next owner's oldest job; that owner then goes to the back of the turn order. */
+  private dequeue(): Job | undefined {
+    const first = this.queues.entries().next();
+    if (first.done) return undefined;
+    const [owner, jobs] = first.value;
+    const job = jobs.shift();
+    this.queues.delete(owner);
+    if (jobs.length > 0) this.queues.set(owner, jobs);
+    this.waitingCount -= 1;
+    return job;
+  }
+
+  /**
+   * The queue is full: the owner with the most waiting refuses its newest job (503) when it has
+   * at least two more waiting than `owner`, so one owner cannot hold every place.
+   */
+  private makeRoomFor(owner: string): boolean {
+    const own = this.queues.get(owner)?.length ?? 0;
+    let largest: Job[] | undefined;
+    for (const jobs of this.queues.values()) if (!largest || jobs.length > largest.length) largest = jobs;
+    if (!largest || largest.length < own + 2) return false;
+    const evicted = largest.pop()!;
+    if (largest.length === 0) this.queues.delete(evicted.owner);
+    this.waitingCount -= 1;
+    evicted.reject(new PasswordQueueFullError(this.waitingCount));
+    return true;
   }
 }

@@ -75,9 +75,12 @@ async function onPool<T>(work: (pool: PasswordPool) => Promise<T>): Promise<T> {
   }
 }
 
-/** PHC string: `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`. */
-export function hashPassword(password: string): Promise<string> {
-  return onPool(async (p) => (await p.run({ op: 'hash', password: password.normalize('NFKC') })) as string);
+/**
+ * PHC string: `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`. `owner` (the project) is whose
+ * turn on the hashing threads it takes (see PasswordPool).
+ */
+export function hashPassword(password: string, owner?: string): Promise<string> {
+  return onPool(async (p) => (await p.run({ op: 'hash', password: password.normalize('NFKC') }, owner)) as string);
 }
 
 export interface PasswordCheck {
@@ -87,24 +90,27 @@ export interface PasswordCheck {
 }
 
 /** Checks a password against an argon2id hash, or a legacy `$scrypt$` one. */
-export async function checkPassword(password: string, encoded: string): Promise<PasswordCheck> {
+export async function checkPassword(password: string, encoded: string, owner?: string): Promise<PasswordCheck> {
   const normalized = password.normalize('NFKC');
   if (encoded.startsWith('$argon2')) {
-    const ok = (await onPool((p) => p.run({ op: 'verify', password: normalized, encoded }))) as boolean;
+    const ok = (await onPool((p) => p.run({ op: 'verify', password: normalized, encoded }, owner))) as boolean;
     return { ok, needsRehash: ok && !encoded.startsWith(CURRENT_PREFIX) };
   }
   const legacy = parseLegacyScryptHash(encoded);
   if (!legacy) return { ok: false, needsRehash: false };
   const key = (await onPool((p) =>
-    p.run({
-      op: 'scrypt',
-      password: normalized,
-      salt: legacy.salt,
-      keyLength: legacy.hash.length,
-      N: legacy.N,
-      r: legacy.r,
-      p: legacy.p,
-    }),
+    p.run(
+      {
+        op: 'scrypt',
+        password: normalized,
+        salt: legacy.salt,
+        keyLength: legacy.hash.length,
+        N: legacy.N,
+        r: legacy.r,
+        p: legacy.p,
+      },
+      owner,
+    ),
   )) as Buffer;
   const ok = key.length === legacy.hash.length && timingSafeEqual(key, legacy.hash);
   return { ok, needsRehash: ok };
@@ -112,8 +118,8 @@ export async function checkPassword(password: string, encoded: string): Promise<
 
 const CURRENT_PREFIX = `$argon2id$v=19$m=${argon2Options.memoryCost},t=${argon2Options.timeCost},p=${argon2Options.parallelism}$`;
 
-export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
-  return (await checkPassword(password, encoded)).ok;
+export async function verifyPassword(password: string, encoded: string, owner?: string): Promise<boolean> {
+  return (await checkPassword(password, encoded, owner)).ok;
 }
 
 /** Legacy PHC string: `$scrypt$ln=17,r=8,p=1$<salt>$<hash>` (base64, no padding). */
@@ -150,12 +156,12 @@ let dummyHash: Promise<string> | null = null;
  * Spends the same work as a real check, so a login for an unknown user takes
  * as long as one with a wrong password and does not reveal who exists.
  */
-export async function burnPasswordCheck(password: string): Promise<false> {
+export async function burnPasswordCheck(password: string, owner?: string): Promise<false> {
   dummyHash ??= hashPassword(randomBytes(16).toString('hex')).catch((error) => {
     dummyHash = null;
     throw error;
   });
-  await verifyPassword(password, await dummyHash);
+  await verifyPassword(password, await dummyHash, owner);
   return false;
 }
 

@@ -58,8 +58,8 @@ export const createLogin = projectProcedure
       .limit(1);
 
     const check = user?.passwordHash
-      ? await checkPassword(input.password, user.passwordHash)
-      : { ok: await burnPasswordCheck(input.password), needsRehash: false };
+      ? await checkPassword(input.password, user.passwordHash, ctx.projectId)
+      : { ok: await burnPasswordCheck(input.password, ctx.projectId), needsRehash: false };
     const checked: LoginOutcome = !user
       ? 'unknown_user'
       : !check.ok
@@ -69,7 +69,7 @@ export const createLogin = projectProcedure
           : 'ok';
     // A scrypt hash (or argon2id with older parameters) becomes today's argon2id
     // now that the password is known; hashed before the transaction, which holds no lock meanwhile.
-    const rehashed = checked === 'ok' && check.needsRehash ? await hashPassword(input.password) : null;
+    const rehashed = checked === 'ok' && check.needsRehash ? await hashPassword(input.password, ctx.projectId) : null;
 
     const attempt = { email: input.email, ipAddress: input.ipAddress ?? null, userAgent: input.userAgent ?? null };
     // The event is committed whatever the outcome: failed logins are what

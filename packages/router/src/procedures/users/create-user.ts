@@ -40,7 +40,7 @@ export const createUser = projectProcedure
   .output(userSchema)
   .mutation(async ({ ctx, input }) => {
     // Hash outside the transaction: it takes tens of ms on a hashing thread and holds no lock.
-    const passwordHash = input.password ? await hashPassword(input.password) : null;
+    const passwordHash = input.password ? await hashPassword(input.password, ctx.projectId) : null;
     const now = new Date();
     const row: typeof users.$inferSelect = {
       id: newId('user', now.getTime()),

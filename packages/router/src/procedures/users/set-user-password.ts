@@ -20,7 +20,7 @@ export const setUserPassword = projectProcedure
   .input(z.strictObject({ id: userIdSchema, password: passwordSchema }))
   .output(z.object({ id: z.string(), passwordChangedAt: z.string() }))
   .mutation(async ({ ctx, input }) => {
-    const passwordHash = await hashPassword(input.password);
+    const passwordHash = await hashPassword(input.password, ctx.projectId);
     return changeWithEvents(ctx, async (tx, emit) => {
       const changedAt = new Date();
       const [row] = await tx
