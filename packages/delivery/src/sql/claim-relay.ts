@@ -51,7 +51,7 @@ export async function claimRelayDeliveries(db: Database, options: RelayClaimOpti
         ${claimedEndpointsCte}
         select ${claimedColumns}
         from claimed c
-        join events e on e.id = c.event_id
+        left join events e on e.id = c.event_id
         join claimed_endpoints ep on ep.id = c.endpoint_id
         order by c.id`,
   );

@@ -299,7 +299,7 @@ function claimTemplate(v: TemplateValue, w: QueueWindow, now: number): SQL {
         ${claimedEndpointsCte}
         select ${claimedColumns}
         from claimed c
-        cross join lateral (select * from events e
-                            where e.id = c.event_id and ${within('e.id', 'event')}) e
+        left join lateral (select * from events e
+                           where e.id = c.event_id and ${within('e.id', 'event')}) e on true
         join claimed_endpoints ep on ep.id = c.endpoint_id`;
 }

@@ -35,11 +35,12 @@ export interface ClaimRow extends Record<string, unknown> {
   attempt_count: number;
   schedule_offset: number;
   event_id: string;
-  event_type: string;
-  event_version: number;
+  /** Null (like the other event columns) when the event is gone: see `claimedColumns`. */
+  event_type: string | null;
+  event_version: number | null;
   /** `data::text`: spliced into the envelope unparsed (see MessageEvent.dataJson); null where not read. */
   event_data_json: string | null;
-  event_created_at: Date | string;
+  event_created_at: Date | string | null;
   event_subject: string | null;
   event_sequence: number | string | null;
   event_payload_expired: boolean;
@@ -77,14 +78,18 @@ export const claimedEndpointsCte = sql`claimed_endpoints as materialized (
 
 /**
  * The select list of a claim's answer, over `claimed c` (the updated deliveries, with their
- * `lease`) joined with `events e` and `claimed_endpoints ep` (`claimedEndpointsCte`): shared by
- * the dispatcher's claim and the `herald listen` relay.
+ * `lease`) left-joined with `events e` and joined with `claimed_endpoints ep`
+ * (`claimedEndpointsCte`): shared by the dispatcher's claim and the `herald listen` relay. A
+ * delivery whose event is gone comes back as one whose payload expired, and is failed unsent: an
+ * inner join left it claimed and leased again at every lease's end, for ever, holding a slot of
+ * its endpoint.
  */
 export const claimedColumns = sql`c.id, c.project_id, c.attempt_count, c.schedule_offset, c.lease,
-               e.id as event_id, e.type as event_type, e.version as event_version,
+               c.event_id, e.type as event_type, e.version as event_version,
                e.data::text as event_data_json, e.created_at as event_created_at,
                e.subject as event_subject, e.sequence as event_sequence,
-               e.payload_expired_at is not null as event_payload_expired,
+               -- An event no longer there (its day dropped while a recovery queued it) has no payload either.
+               (e.id is null or e.payload_expired_at is not null) as event_payload_expired,
                ep.id as endpoint_id, ep.url as endpoint_url, ep.headers as endpoint_headers,
                ep.disabled as endpoint_disabled, ep.timeouts_in_row as endpoint_timeouts_in_row,
                ep.rate_limit is not null as endpoint_rate_limited, ep.secrets`;
@@ -112,11 +117,11 @@ export function toClaimedDelivery(row: ClaimRow): ClaimedDelivery {
     scheduleOffset: Number(row.schedule_offset),
     event: {
       id: row.event_id,
-      type: row.event_type,
-      version: Number(row.event_version),
+      type: row.event_type ?? '',
+      version: Number(row.event_version ?? 0),
       data: null,
       dataJson: row.event_data_json ?? undefined,
-      createdAt: new Date(row.event_created_at),
+      createdAt: new Date(row.event_created_at ?? 0),
       subject: row.event_subject,
       sequence: row.event_sequence === null ? null : Number(row.event_sequence),
     },
