@@ -2,6 +2,7 @@ import type { Database } from '@herald/db';
 import { executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
+import { ABANDONED_LISTEN_BATCH, failAbandonedListenBatch } from './sql/abandoned-listen';
 import { compactHistoryTable, tablesToCompact } from './sql/compaction';
 import type { PurgedRecords } from './sql/expired-records';
 import { expiredRecordKinds, PURGE_BATCH, purgeExpiredBatch } from './sql/expired-records';
@@ -73,6 +74,8 @@ export interface MaintenanceReport {
   compactionHeld: string[];
   /** Expired short-lived records deleted (`sql/expired-records.ts`): idempotency keys, login throttles, portal links and sessions. */
   purged: PurgedRecords;
+  /** `herald listen` deliveries no stream took within a day, failed unsent (`sql/abandoned-listen.ts`). */
+  abandonedListen: number;
   /** Wall time of each step, ms: partitions ahead, finding and detaching the days, dropping their tables (pauses included), payload expiry, compaction, purging expired records. */
   stepMs: { partitions: number; detach: number; drop: number; payloads: number; compact: number; purge: number };
 }
@@ -99,6 +102,7 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     compacted: [],
     compactionHeld: [],
     purged: { idempotencyKeys: 0, loginThrottles: 0, portalLinks: 0, portalSessions: 0 },
+    abandonedListen: 0,
     stepMs: { partitions: 0, detach: 0, drop: 0, payloads: 0, compact: 0, purge: 0 },
   };
   let stepStarted = performance.now();
@@ -141,6 +145,13 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
   }
 
   stepDone('partitions');
+  // Before retention looks for queued deliveries: an abandoned listen endpoint's kept its day for ever.
+  for (;;) {
+    const failed = await locked((tx) => failAbandonedListenBatch(tx, now));
+    if (failed === null) return report;
+    report.abandonedListen += failed;
+    if (failed < ABANDONED_LISTEN_BATCH) break;
+  }
   const cutoff = new Date(now.getTime() - options.retentionMs);
   const past = await daysPastRetention(db, cutoff);
   // Which days queued deliveries keep, without locking the tables; then two short detaches for all
@@ -234,7 +245,7 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
   stepDone('purge');
 
   const log = options.logger;
-  const purgedAny = Object.values(report.purged).some((n) => n > 0);
+  const purgedAny = Object.values(report.purged).some((n) => n > 0) || report.abandonedListen > 0;
   if (
     report.created.length ||
     report.dropped.length ||
@@ -242,8 +253,8 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     report.compacted.length ||
     purgedAny
   ) {
-    const { created, dropped, expiredPayloads, compacted, purged, stepMs } = report;
-    log?.info({ created, dropped, expiredPayloads, compacted, purged, stepMs }, 'history maintained');
+    const { created, dropped, expiredPayloads, compacted, purged, abandonedListen, stepMs } = report;
+    log?.info({ created, dropped, expiredPayloads, compacted, purged, abandonedListen, stepMs }, 'history maintained');
   }
   for (const kept of report.kept) {
     log?.warn(

@@ -1,0 +1,40 @@
+import type { Database } from '@herald/db';
+import { executeRows, QUEUED_STATUSES_SQL } from '@herald/db';
+import { sql } from 'drizzle-orm';
+
+/**
+ * How long a `herald listen` endpoint's delivery waits for a stream to take it. Only a live stream
+ * sends these (no dispatcher does), and the CLI deletes its endpoint only on Ctrl-C: a killed CLI
+ * leaves an endpoint whose deliveries nothing would ever finish, and retention keeps every day
+ * that holds a queued delivery, with every tenant's history of that day.
+ */
+export const LISTEN_DELIVERY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** Deliveries failed per statement (a short transaction each). */
+export const ABANDONED_LISTEN_BATCH = 5_000;
+
+/**
+ * queued → failed (`listen_expired`), unsent: a listen endpoint's deliveries created more than
+ * `LISTEN_DELIVERY_TTL_MS` before `now` that no stream holds (pending, or in flight past its
+ * lease). One batch; returns how many it failed.
+ */
+export async function failAbandonedListenBatch(db: Database, now: Date): Promise<number> {
+  const cutoff = new Date(now.getTime() - LISTEN_DELIVERY_TTL_MS);
+  const failed = await executeRows<{ id: string }>(
+    db,
+    sql`update deliveries d
+        set status = 'failed', next_attempt_at = null, lease_owner = null,
+            last_error = 'listen_expired', completed_at = now(), updated_at = now()
+        where d.id = any(array(
+            select q.id from deliveries q
+            where q.endpoint_id in (select id from endpoints where kind = 'listen')
+              and q.status ${sql.raw(QUEUED_STATUSES_SQL)}
+              and (q.status = 'pending' or q.next_attempt_at <= ${now.toISOString()}::timestamptz)
+              and q.created_at < ${cutoff.toISOString()}::timestamptz
+            limit ${ABANDONED_LISTEN_BATCH}
+            for update skip locked))
+          and d.status ${sql.raw(QUEUED_STATUSES_SQL)}
+        returning d.id`,
+  );
+  return failed.length;
+}
