@@ -269,6 +269,21 @@ for (const transport of ['in process', 'over a socket'] as const)
         },
       );
 
+      it('over tRPC too, and the answer never quotes the body (a password in it)', async () => {
+        const body = `{"email":"${uniqueEmail()}","password":'MyS3cretPassw0rd'}`;
+        const response = await tenant.request('/trpc/users.create', {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json' },
+        });
+        const text = await response.text();
+        expect(response.status).toBe(400);
+        expect(text).not.toContain('MyS3cret');
+        const answer = JSON.parse(text) as { error: { message: string; data: { herald: { code: string } } } };
+        expect(answer.error.data.herald.code).toBe('invalid_json');
+        expect(answer.error.message).toBe('The request body is not valid JSON');
+      });
+
       it.each(['[]', '"text"', '42', 'null', 'true'])('validation_error for the non-object %s', async (body) => {
         await expectApiError(
           await tenant.request('/v1/users', { method: 'POST', body, headers: { 'content-type': 'application/json' } }),

@@ -161,8 +161,12 @@ export const defaultCodeForTrpc: Record<TRPC_ERROR_CODE_KEY, ApiErrorCode> = {
   GATEWAY_TIMEOUT: 'gateway_timeout',
 };
 
-/** Never leak internals (SQL, stack traces) in these: their message is fixed. */
+/** What every invalid JSON body is told, REST or tRPC: never the parser's message, which quotes the body. */
+export const INVALID_JSON_MESSAGE = 'The request body is not valid JSON';
+
+/** Never leak internals (SQL, stack traces, the body) in these: their message is fixed. */
 const GENERIC_MESSAGES: Partial<Record<ApiErrorCode, string>> = {
+  invalid_json: INVALID_JSON_MESSAGE,
   internal_error: 'Internal server error',
   not_implemented: 'Not implemented',
   bad_gateway: 'Bad gateway',
@@ -191,6 +195,10 @@ export function toApiErrorBody(error: TRPCError): { status: number; body: ApiErr
       status: httpStatusFor.service_unavailable,
       body: { error: { code: 'service_unavailable', message: SERVICE_UNAVAILABLE_MESSAGE } },
     };
+  }
+  // tRPC's own JSON parse failure: its message quotes the body (a password in it, say). Fixed, as on REST.
+  if ((error.code === 'BAD_REQUEST' || error.code === 'PARSE_ERROR') && cause instanceof SyntaxError) {
+    return { status: 400, body: { error: { code: 'invalid_json', message: INVALID_JSON_MESSAGE } } };
   }
   if (error.code === 'BAD_REQUEST' && isZodLike(cause)) {
     return {

@@ -4,6 +4,7 @@ export type { ApiErrorBody, ApiErrorCode } from './errors';
 export {
   apiError,
   httpStatusFor,
+  INVALID_JSON_MESSAGE,
   RETRY_AFTER_UNAVAILABLE_SECONDS,
   SERVICE_UNAVAILABLE_MESSAGE,
   serviceUnavailable,

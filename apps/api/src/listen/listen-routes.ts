@@ -4,7 +4,7 @@ import { endpoints, idPattern } from '@herald/db';
 import type { DeliveryWakeup, RelayConfig } from '@herald/delivery';
 import { createListenRelay, dispatcherConfigFromEnv } from '@herald/delivery';
 import type { ApiServices } from '@herald/router';
-import { bearerToken } from '@herald/router';
+import { bearerToken, INVALID_JSON_MESSAGE } from '@herald/router';
 import { and, eq } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
@@ -198,7 +198,7 @@ export function createListenRoutes(options: ListenRoutesOptions) {
     try {
       body = await c.req.json();
     } catch {
-      return errorResponse(c, 'invalid_json', 'The request body is not valid JSON');
+      return errorResponse(c, 'invalid_json', INVALID_JSON_MESSAGE);
     }
     const parsed = reportSchema.safeParse(body);
     if (!parsed.success) {

@@ -1,6 +1,6 @@
 import type { Database } from '@herald/db';
 import type { ApiServices } from '@herald/router';
-import { createContext, toApiErrorBody } from '@herald/router';
+import { createContext, INVALID_JSON_MESSAGE, toApiErrorBody } from '@herald/router';
 import { TRPCError } from '@trpc/server';
 import type { Context as HonoContext } from 'hono';
 import { Hono } from 'hono';
@@ -76,7 +76,7 @@ async function readInput(
       try {
         parsed = JSON.parse(text);
       } catch {
-        return errorResponse(c, 'invalid_json', 'The request body is not valid JSON');
+        return errorResponse(c, 'invalid_json', INVALID_JSON_MESSAGE);
       }
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
         return errorResponse(c, 'validation_error', 'The request body must be a JSON object');
