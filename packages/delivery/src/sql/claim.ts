@@ -152,14 +152,20 @@ function claimTemplate(v: TemplateValue, w: QueueWindow, now: number): SQL {
     inQueueWindow(sql.raw(column), kind, w, now, { literal: true });
   const queuedRow = (alias: string) => sql`${isQueuedRow(alias)} and ${within(`${alias}.id`)}`;
   const dueRow = (alias: string) => sql`${isDue(alias)} and ${within(`${alias}.id`)}`;
-  return sql`with recursive active(endpoint_id) as (
-          (select endpoint_id from deliveries q where ${queuedRow('q')} order by endpoint_id limit 1)
+  // The walk reads each endpoint's first queued row in the (endpoint, next attempt) index: its
+  // earliest time. Only endpoints whose earliest row is due go on to the budget and candidate
+  // steps, which cost several lookups each: a tenant with 30,000 endpoints each waiting for a
+  // retry an hour away made every claim take 0.5 s, and every tenant's webhooks that late.
+  return sql`with recursive walk(endpoint_id, first_at) as (
+          (select q.endpoint_id, q.next_attempt_at from deliveries q where ${queuedRow('q')}
+           order by q.endpoint_id, q.next_attempt_at limit 1)
           union all
-          select (select endpoint_id from deliveries q
-                  where ${queuedRow('q')} and q.endpoint_id > active.endpoint_id
-                  order by endpoint_id limit 1)
-          from active where active.endpoint_id is not null
+          select n.endpoint_id, n.next_attempt_at from walk cross join lateral (
+            select q.endpoint_id, q.next_attempt_at from deliveries q
+            where ${queuedRow('q')} and q.endpoint_id > walk.endpoint_id
+            order by q.endpoint_id, q.next_attempt_at limit 1) n
         ),
+        active as (select endpoint_id from walk where first_at <= now()),
         -- Endpoints with a rate limit: their token bucket (capacity: one second of
         -- deliveries) refilled to now. Locked, so dispatchers claiming side by side
         -- never spend one token twice; one held by another claim is skipped this time.
