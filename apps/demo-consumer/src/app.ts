@@ -12,6 +12,7 @@ import type { ErrorReporter, LiveTimeline } from './live-timeline';
 import { createLiveTimeline } from './live-timeline';
 import { renderPage } from './page';
 import { createPortalRoute } from './portal-route';
+import { requireLocalHost, requireSameOrigin } from './request-guards';
 import type { ConsumerStore } from './store';
 import { createWebhookRoute } from './webhook-route';
 
@@ -32,6 +33,11 @@ export interface ConsumerAppOptions {
   /** Test hook: acknowledge and store, but never process (see `InboxWorkerOptions.holdJobs`). */
   holdJobs?: boolean;
   reportError?: ErrorReporter;
+  /**
+   * Host names, besides localhost, 127.0.0.1 and [::1], under which the page, its actions and the
+   * portal link may be used (startConsumer adds the address it listens on).
+   */
+  allowedHosts?: readonly string[];
 }
 
 export interface ConsumerApp {
@@ -96,6 +102,10 @@ export function createConsumerApp(options: ConsumerAppOptions): ConsumerApp {
       ...(options.toleranceSeconds === undefined ? {} : { toleranceSeconds: options.toleranceSeconds }),
     }),
   );
+  // Before the routes they guard: what acts with the API key, reveals a portal link or the timeline.
+  const localHost = requireLocalHost(options.allowedHosts);
+  for (const path of ['/actions/*', '/portal', '/events']) app.use(path, localHost);
+  app.use('/actions/*', requireSameOrigin());
   app.route('/', createEventsRoute({ timeline, shutdown: shutdown.signal }));
   app.route('/', createActionsRoute({ heraldClient, timeline }));
   app.route('/', createPortalRoute({ heraldClient }));

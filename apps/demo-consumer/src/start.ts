@@ -55,7 +55,9 @@ export async function startConsumer(options: StartConsumerOptions): Promise<Runn
   });
   let consumer: ConsumerApp;
   try {
-    consumer = createConsumerApp({ ...appOptions, store, heraldClient });
+    // The address it listens on is a name the browser may use for it too (HOST=192.168.1.20).
+    const allowedHosts = [hostname, ...(appOptions.allowedHosts ?? [])];
+    consumer = createConsumerApp({ ...appOptions, allowedHosts, store, heraldClient });
   } catch (error) {
     await store.close();
     throw error;

@@ -3,6 +3,8 @@ import { createPlatform } from '@herald/api';
 import type { HeraldClient } from '@herald/client';
 import { createHeraldClient } from '@herald/client';
 import { signHeaders } from '@herald/signing';
+import type { RunningConsumer } from '../src';
+import { startConsumer } from '../src';
 
 /**
  * A real Herald API in-process (embedded PGlite, real socket), with one
@@ -94,4 +96,18 @@ export async function waitFor<T>(check: () => Promise<T | null | undefined | fal
     if (Date.now() > deadline) throw new Error(`waitFor: timed out after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** The consumer on a free port against `platform`, in memory; `options` adds to or overrides that. */
+export function startTestConsumer(
+  platform: TestPlatform,
+  options: Partial<Parameters<typeof startConsumer>[0]> & { secrets: string[] },
+): Promise<RunningConsumer> {
+  return startConsumer({
+    port: 0,
+    platformUrl: platform.url,
+    apiKey: platform.apiKey,
+    dataDir: 'memory://',
+    ...options,
+  });
 }

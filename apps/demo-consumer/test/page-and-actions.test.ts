@@ -1,9 +1,8 @@
 import { generateSecret } from '@herald/signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningConsumer } from '../src';
-import { startConsumer } from '../src';
 import type { TestPlatform } from './harness';
-import { deliver, startPlatform, waitFor } from './harness';
+import { deliver, startPlatform, startTestConsumer, waitFor } from './harness';
 
 const secret = generateSecret();
 let platform: TestPlatform;
@@ -11,13 +10,7 @@ let consumer: RunningConsumer;
 
 beforeAll(async () => {
   platform = await startPlatform();
-  consumer = await startConsumer({
-    port: 0,
-    platformUrl: platform.url,
-    apiKey: platform.apiKey,
-    secrets: [secret],
-    dataDir: 'memory://',
-  });
+  consumer = await startTestConsumer(platform, { secrets: [secret] });
 }, 60_000);
 
 afterAll(async () => {

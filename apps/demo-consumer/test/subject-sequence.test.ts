@@ -4,9 +4,9 @@ import path from 'node:path';
 import { generateSecret } from '@herald/signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningConsumer } from '../src';
-import { openConsumerStore, parseEnvelope, startConsumer } from '../src';
+import { openConsumerStore, parseEnvelope } from '../src';
 import type { PlatformEventType, TestPlatform } from './harness';
-import { deliver, newUserEmail, startPlatform, waitFor } from './harness';
+import { deliver, newUserEmail, startPlatform, startTestConsumer, waitFor } from './harness';
 
 /**
  * Events of one subject carry `subject` and `sequence` (1, 2, 3, … in commit
@@ -22,14 +22,7 @@ let consumer: RunningConsumer;
 
 beforeAll(async () => {
   platform = await startPlatform();
-  consumer = await startConsumer({
-    port: 0,
-    platformUrl: platform.url,
-    apiKey: platform.apiKey,
-    secrets: [secret],
-    dataDir: 'memory://',
-    pollIntervalMs: 50,
-  });
+  consumer = await startTestConsumer(platform, { secrets: [secret], pollIntervalMs: 50 });
 }, 60_000);
 
 afterAll(async () => {

@@ -1,9 +1,8 @@
 import { generateSecret, signHeaders } from '@herald/signing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningConsumer } from '../src';
-import { startConsumer } from '../src';
 import type { TestPlatform } from './harness';
-import { deliver, newUserEmail, startPlatform, waitFor } from './harness';
+import { deliver, newUserEmail, startPlatform, startTestConsumer, waitFor } from './harness';
 
 const currentSecret = generateSecret();
 const previousSecret = generateSecret();
@@ -13,15 +12,8 @@ let consumer: RunningConsumer;
 
 beforeAll(async () => {
   platform = await startPlatform();
-  consumer = await startConsumer({
-    port: 0,
-    platformUrl: platform.url,
-    apiKey: platform.apiKey,
-    // Rotation: both secrets are accepted during the overlap.
-    secrets: [currentSecret, previousSecret],
-    dataDir: 'memory://',
-    pollIntervalMs: 50,
-  });
+  // Rotation: both secrets are accepted during the overlap.
+  consumer = await startTestConsumer(platform, { secrets: [currentSecret, previousSecret], pollIntervalMs: 50 });
 }, 60_000);
 
 afterAll(async () => {

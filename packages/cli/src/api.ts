@@ -10,64 +10,168 @@ type SdkResult<T> =
   | { data?: T; error?: unknown; response?: Response }
   | { data: T; error: undefined; response: Response };
 
+/**
+ * What one SDK request really met, kept by the CLI's fetch: the REST client turns a failed fetch into
+ * a `network_error` body and an answer that is not Herald's into an `invalid_response` 502, and the
+ * CLI's one-line errors need what lies under those (a timeout, a too-large answer, the real status).
+ */
+interface Exchange {
+  /** Status and headers, without the body. */
+  response?: Response;
+  error?: unknown;
+}
+
 export interface Api {
   config: CliConfig;
   /** The generated REST SDK's client: pass as `client` to `@herald/client/sdk` functions. */
   client: RestClient;
-  /** Awaits an SDK call and returns its data, or throws a one-line CliError for every failure. */
+  /**
+   * Awaits an SDK call and returns its data, or throws a one-line CliError for every failure. A call
+   * aborted by its own `signal` option rejects with that AbortError as it is.
+   */
   call<T>(what: string, result: Promise<SdkResult<T>>): Promise<T>;
-  /** `fetch` against the API with the key (routes the SDK has no function for: the listen stream). */
-  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** `call` for a list route: also checks that its `data` is a list of objects with ids. */
+  list<T extends ListPage>(what: string, result: Promise<SdkResult<T>>): Promise<T>;
+  /**
+   * `fetch` against the API with the key (routes the SDK has no function for), within the request
+   * deadline; `{ stream: true }` for the listen stream, which stays open and has its own watchdog.
+   */
+  fetch(path: string, init?: RequestInit, options?: { stream?: boolean }): Promise<Response>;
+}
+
+/** What every list route answers: a page of objects with ids, and the cursor of the next page. */
+interface ListPage {
+  data: { id: string }[];
+  nextCursor?: string | null;
 }
 
 export function createApi(config: CliConfig): Api {
-  const client = createHeraldRestClient({ baseUrl: config.apiUrl, apiKey: config.apiKey, fetch: fetchWithinLimit });
+  // One deadline per request, the answer's body included (fetchWithinLimit reads it under the same signal).
+  const withDeadline = (signal: AbortSignal | null | undefined) => {
+    const deadline = AbortSignal.timeout(config.requestTimeoutMs);
+    return signal ? AbortSignal.any([signal, deadline]) : deadline;
+  };
+  const exchanges = new WeakMap<Request, Exchange>();
+  // The SDK hands fetch a Request (the one its result returns); its signal is the call's `signal` option
+  // (or one that never aborts).
+  const sdkFetch: typeof fetch = async (input, init) => {
+    const request = input instanceof Request ? input : undefined;
+    try {
+      const response = await fetchWithinLimit(input, {
+        ...init,
+        signal: withDeadline(init?.signal ?? request?.signal),
+      });
+      // Its status and headers only (the body may be 64 MB, and the client reads it anyway).
+      const { status, statusText, headers } = response;
+      if (request) exchanges.set(request, { response: new Response(null, { status, statusText, headers }) });
+      return response;
+    } catch (error) {
+      if (request) exchanges.set(request, { error });
+      throw error;
+    }
+  };
+  const client = createHeraldRestClient({ baseUrl: config.apiUrl, apiKey: config.apiKey, fetch: sdkFetch });
+  const failed = (what: string, error: unknown): Error => {
+    if (isAbort(error)) return error as Error;
+    if (isTimeout(error)) return new CliError(`${what} failed: ${noAnswerWithin(config)}`, 'timeout');
+    return networkError(config.apiUrl, error);
+  };
+  const call: Api['call'] = async (what, pending) => {
+    let result: SdkResult<unknown>;
+    try {
+      result = await pending;
+    } catch (error) {
+      // The SDK parses a 2xx answer's JSON after fetch resolved: a SyntaxError is the body, not the network.
+      if (error instanceof SyntaxError) throw notJson(config.apiUrl, what);
+      throw failed(what, error);
+    }
+    // Every SDK result carries the Request it sent (left out of SdkResult: it would spoil T's inference).
+    const request = (result as { request?: Request }).request;
+    const exchange = request ? exchanges.get(request) : undefined;
+    const fetchError = exchange?.error ?? (result.response ? undefined : result.error);
+    if (fetchError instanceof ResponseTooLargeError) {
+      const limit = formatMegabytes(fetchError.maxBytes);
+      throw new CliError(
+        `${what} failed: the answer from ${config.apiUrl} was larger than ${limit}`,
+        'response_too_large',
+      );
+    }
+    if (fetchError !== undefined || !result.response) throw failed(what, fetchError);
+    // The server's own answer, not the client's rewrite of one that was not Herald's.
+    const response = exchange?.response ?? result.response;
+    if (response.ok && (result.error !== undefined || !result.response.ok)) {
+      // A 2xx the client refused: its body was not JSON.
+      throw isJson(response) ? notJson(config.apiUrl, what) : notHerald(config.apiUrl, what, response.status);
+    }
+    if (result.error !== undefined || !response.ok) throw apiError(config.apiUrl, what, response, result.error);
+    // A 2xx that is not Herald's JSON (a web server, a proxy page) is a wrong URL, not data.
+    if (!isHeraldAnswer(response) || result.data === undefined || typeof result.data !== 'object') {
+      throw notHerald(config.apiUrl, what, response.status);
+    }
+    return result.data as never;
+  };
   return {
     config,
     client,
-    async call(what, pending) {
-      let result: SdkResult<unknown>;
-      try {
-        result = await pending;
-      } catch (error) {
-        // The SDK parses a 2xx answer's JSON after fetch resolved: a SyntaxError is the body, not the network.
-        if (error instanceof SyntaxError) throw notJson(config.apiUrl, what);
-        throw networkError(config.apiUrl, error);
-      }
-      if (result.error instanceof ResponseTooLargeError) {
-        const limit = formatMegabytes(result.error.maxBytes);
-        throw new CliError(
-          `${what} failed: the answer from ${config.apiUrl} was larger than ${limit}`,
-          'response_too_large',
-        );
-      }
-      if (!result.response) throw networkError(config.apiUrl, result.error);
-      if (result.error !== undefined || !result.response.ok) {
-        throw apiError(config.apiUrl, what, result.response, result.error);
-      }
-      // A 2xx that is not Herald's JSON (a web server, a proxy page) is a wrong URL, not data.
-      if (!isHeraldAnswer(result.response) || result.data === undefined || typeof result.data !== 'object') {
-        throw notHerald(config.apiUrl, what, result.response.status);
-      }
-      return result.data as never;
+    call,
+    async list(what, pending) {
+      const page = await call(what, pending);
+      if (!isListPage(page)) throw unexpectedAnswer(config.apiUrl, what);
+      return page;
     },
-    async fetch(path, init = {}) {
+    async fetch(path, init = {}, { stream = false } = {}) {
       const headers = new Headers(init.headers);
       headers.set('authorization', `Bearer ${config.apiKey}`);
+      const signal = stream ? init.signal : withDeadline(init.signal);
       try {
-        return await fetch(`${config.apiUrl}${path}`, { ...init, headers, redirect: 'manual' });
+        return await fetch(`${config.apiUrl}${path}`, { ...init, headers, redirect: 'manual', signal });
       } catch (error) {
         if (init.signal?.aborted) throw error;
+        if (isTimeout(error)) throw new CliError(noAnswerWithin(config), 'timeout');
         throw networkError(config.apiUrl, error);
       }
     },
   };
 }
 
+function isListPage(value: unknown): value is ListPage {
+  const { data, nextCursor } = value as { data?: unknown; nextCursor?: unknown };
+  return (
+    Array.isArray(data) &&
+    data.every((item) => !!item && typeof item === 'object' && typeof (item as { id?: unknown }).id === 'string') &&
+    (nextCursor === undefined || nextCursor === null || typeof nextCursor === 'string')
+  );
+}
+
+const isAbort = (error: unknown) => (error as { name?: unknown } | undefined)?.name === 'AbortError';
+const isTimeout = (error: unknown) => (error as { name?: unknown } | undefined)?.name === 'TimeoutError';
+
+function noAnswerWithin(config: CliConfig): string {
+  return `no complete answer from ${config.apiUrl} within ${config.requestTimeoutMs / 1000} s (--request-timeout)`;
+}
+
+/** A 2xx from Herald whose JSON is not what the route answers (a broken or hostile server, a wrong version). */
+export function unexpectedAnswer(apiUrl: string, what: string): CliError {
+  return new CliError(`${what} failed: unexpected answer from the API at ${apiUrl}`, 'unexpected_answer');
+}
+
+/**
+ * A list whose cursor came back to a page already read: following it would send requests forever.
+ * Herald's cursors always move forward.
+ */
+export function cursorDidNotAdvance(apiUrl: string, what: string): CliError {
+  return new CliError(
+    `${what} failed: the API at ${apiUrl} answered a page it had already sent (its cursor did not advance)`,
+    'cursor_loop',
+  );
+}
+
 /** Every Herald answer carries X-Request-Id; a server that does not is something else at this URL. */
 function isHeraldAnswer(response: Response): boolean {
-  return response.headers.has('x-request-id') && (response.headers.get('content-type') ?? '').includes('json');
+  return response.headers.has('x-request-id') && isJson(response);
 }
+
+const isJson = (response: Response) => (response.headers.get('content-type') ?? '').includes('json');
 
 function notJson(apiUrl: string, what: string): CliError {
   return new CliError(

@@ -7,13 +7,23 @@ import { CliError } from './errors';
 export interface CliConfig {
   apiUrl: string;
   apiKey: string;
+  /** The longest one API request may take, answer read whole (not the listen stream: it has its own watchdog). */
+  requestTimeoutMs: number;
 }
 
 export interface GlobalFlags {
   apiUrl?: string;
   apiKey?: string;
   json?: boolean;
+  /** Seconds (`--request-timeout`). */
+  requestTimeout?: number;
 }
+
+/**
+ * A request that has not finished in this long never will: the API answers in milliseconds, and a
+ * server that accepts the connection and then trickles (or sends nothing) would otherwise hang the CLI.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
 
 /** `$XDG_CONFIG_HOME/herald/config.json`, or `~/.config/herald/config.json`. */
 export function configFilePath(env: NodeJS.ProcessEnv = process.env): string {
@@ -94,12 +104,20 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
       'invalid_url',
     );
   }
-  return { apiUrl: url.href.replace(/\/+$/, ''), apiKey };
+  const requestTimeoutMs = (flags.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_SECONDS) * 1000;
+  return { apiUrl: url.href.replace(/\/+$/, ''), apiKey, requestTimeoutMs };
 }
 
 const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
 
-/** A URL text for an error line: whatever comes before an `@` in its authority may be a password. */
+/**
+ * A URL text for an error line: whatever comes before an `@` may be a password. Everything between the
+ * scheme and the last `@` goes, not just up to the first `/`, `?` or `#`: in a text the URL parser refused,
+ * a password may hold those too (`http://admin:hunter2#x@localhost:3000`).
+ */
 function withoutUserinfo(text: string): string {
-  return text.replace(/^([^/?#]*:\/\/)?[^/?#]*@/, '$1…@');
+  const at = text.lastIndexOf('@');
+  if (at < 0) return text;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? '';
+  return `${scheme}…@${text.slice(at + 1)}`;
 }

@@ -45,6 +45,17 @@ export function positiveInt(name: string) {
   };
 }
 
+/** A number of seconds > 0 (fractions allowed), as InvalidArgumentError otherwise (see positiveInt). */
+export function positiveSeconds(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+      throw new InvalidArgumentError(`${name} must be a number of seconds > 0.`);
+    }
+    return n;
+  };
+}
+
 /** A number of seconds ≥ 0 (fractions allowed), as InvalidArgumentError otherwise (see positiveInt). */
 export function nonNegativeSeconds(name: string) {
   return (value: string): number => {

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import packageJson from '../package.json' with { type: 'json' };
+import { readExcerpt } from './http-body';
 import { parseRetryAfter } from './retry-after';
 
 /** What `herald listen` saw when it forwarded one delivery: the attempt it reports back to Herald. */
@@ -13,29 +14,50 @@ export interface ForwardResult {
   retryAfterSeconds: number | null;
 }
 
-const RESPONSE_EXCERPT_CHARS = 1024;
+/** As much of the local answer as the dispatcher keeps of a real endpoint's (its `maxResponseBytes`). */
+const RESPONSE_EXCERPT_BYTES = 4096;
 const USER_AGENT = `herald-cli/${packageJson.version}`;
+
+/** What a forward sends: the body and headers exactly as Herald signed them. */
+type Forwarded = { body: string; headers: Record<string, string> };
 
 /**
  * POSTs the signed body and headers exactly as Herald made them to the local URL: no redirects
- * followed (a 3xx is a failure, as for real endpoints), bounded by `timeoutMs`.
+ * followed (a 3xx is a failure, as for real endpoints), bounded by `timeoutMs`. As in production the
+ * status decides the outcome and only the answer's first 4 KB is read (a 200 that keeps streaming
+ * is a success). Resolves to null when `stop` aborts first: nothing to report, the lease lapses.
  */
+export function forwardDelivery(url: string, delivery: Forwarded, timeoutMs: number): Promise<ForwardResult>;
+export function forwardDelivery(
+  url: string,
+  delivery: Forwarded,
+  timeoutMs: number,
+  stop: AbortSignal,
+): Promise<ForwardResult | null>;
 export async function forwardDelivery(
   url: string,
-  delivery: { body: string; headers: Record<string, string> },
+  delivery: Forwarded,
   timeoutMs: number,
-): Promise<ForwardResult> {
+  stop?: AbortSignal,
+): Promise<ForwardResult | null> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
+  const deadline = AbortSignal.timeout(timeoutMs);
+  // Followed by hand, and let go at the end: AbortSignal.any on Node 20 would keep a reference per
+  // forward to `stop`, which lives as long as the listen session.
+  const stopped = new AbortController();
+  const onStop = () => stopped.abort(stop?.reason);
+  stop?.addEventListener('abort', onStop, { once: true });
+  if (stop?.aborted) onStop();
   try {
     const response = await fetch(url, {
       method: 'POST',
       headers: { ...delivery.headers, 'content-type': 'application/json', 'user-agent': USER_AGENT },
       body: delivery.body,
       redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: AbortSignal.any([deadline, stopped.signal]),
     });
-    const text = (await response.text()).slice(0, RESPONSE_EXCERPT_CHARS);
+    const text = await readExcerpt(response, RESPONSE_EXCERPT_BYTES);
     const ok = response.status >= 200 && response.status < 300;
     return {
       statusCode: response.status,
@@ -46,7 +68,8 @@ export async function forwardDelivery(
       retryAfterSeconds: parseRetryAfter(response.headers.get('retry-after')),
     };
   } catch (error) {
-    const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+    if (stop?.aborted) return null;
+    const timedOut = deadline.aborted;
     const cause = (error as { cause?: { code?: string } }).cause?.code;
     return {
       statusCode: null,
@@ -56,5 +79,7 @@ export async function forwardDelivery(
       responseBody: null,
       retryAfterSeconds: null,
     };
+  } finally {
+    stop?.removeEventListener('abort', onStop);
   }
 }

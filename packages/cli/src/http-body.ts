@@ -62,3 +62,28 @@ export const fetchWithinLimit: typeof fetch = async (input, init) => {
     headers: response.headers,
   });
 };
+
+/**
+ * The first `maxBytes` of a body as text, then the body is cancelled (its connection closed): a local
+ * receiver that streams forever costs nothing beyond that. As the dispatcher keeps a response excerpt:
+ * invalid UTF-8 becomes U+FFFD, and a character the cut leaves incomplete is dropped.
+ */
+export async function readExcerpt(response: Response, maxBytes: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  let text = '';
+  let taken = 0;
+  try {
+    while (taken < maxBytes) {
+      const { value, done } = await reader.read();
+      if (done) return text + decoder.decode();
+      const piece = value.subarray(0, maxBytes - taken);
+      taken += piece.byteLength;
+      text += decoder.decode(piece, { stream: true });
+    }
+    return text;
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}

@@ -3,6 +3,7 @@ import { type Api, apiError, describeNetworkFailure } from './api';
 import { createBackoff, sleep } from './backoff';
 import { CliError } from './errors';
 import { readJsonWithin } from './http-body';
+import { createIdleWatchdog, type IdleWatchdog, watchBody } from './idle-watchdog';
 import type { Output } from './output';
 import { parseRetryAfter } from './retry-after';
 import { EventTooLargeError, readServerSentEvents } from './sse';
@@ -15,6 +16,11 @@ const HEALTHY_STREAM_MS = 5_000;
 const MAX_RETRY_AFTER_MS = 5 * 60_000;
 /** Enough of a refused answer for Herald's `{ error: { code, message } }`. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/**
+ * The API writes a keep-alive comment every 15 s (HEARTBEAT_MS in apps/api's listen routes): three
+ * missed in a row and the connection is dead, though no error says so (undici would wait 300 s).
+ */
+export const STREAM_IDLE_TIMEOUT_MS = 45_000;
 
 /** Why one connection to the stream ended, and how long the server asked to wait before the next. */
 interface StreamEnd {
@@ -24,22 +30,46 @@ interface StreamEnd {
 }
 
 /**
+ * Takes one delivery from the stream. A returned promise holds the stream until it settles (the
+ * forwards are at their limit): the stream is not read meanwhile, and its silence is not counted.
+ */
+export type DeliveryHandler = (session: string, delivery: RelayedDelivery) => Promise<void> | undefined;
+
+export interface ListenStreamOptions {
+  /** Reconnect after this long without a byte from the stream; default STREAM_IDLE_TIMEOUT_MS. */
+  idleTimeoutMs?: number;
+}
+
+/** What one connection needs: the same for every reconnect. */
+interface StreamContext {
+  api: Api;
+  endpointId: string;
+  signal: AbortSignal;
+  idleTimeoutMs: number;
+  warn(text: string): void;
+  onDelivery: DeliveryHandler;
+}
+
+/**
  * Follows the development endpoint's stream until `signal` aborts, handing each well-formed delivery to
- * `onDelivery` with the session it came in. Reconnects after every drop, network error or transient
- * refusal, backing off between attempts and saying why; the endpoint's deletion and other refusals
- * (401, 403, 404, …) end it with a CliError.
+ * `onDelivery` with the session it came in. Reconnects after every drop, network error, silence or
+ * transient refusal, backing off between attempts and saying why; the endpoint's deletion and other
+ * refusals (401, 403, 404, …) end it with a CliError.
  */
 export async function followListenStream(
   api: Api,
   out: Output,
   endpointId: string,
   signal: AbortSignal,
-  onDelivery: (session: string, delivery: RelayedDelivery) => void,
+  onDelivery: DeliveryHandler,
+  options: ListenStreamOptions = {},
 ) {
   const backoff = createBackoff();
   const warn = (text: string) => out.warn(text);
+  const idleTimeoutMs = options.idleTimeoutMs ?? STREAM_IDLE_TIMEOUT_MS;
+  const context: StreamContext = { api, endpointId, signal, idleTimeoutMs, warn, onDelivery };
   while (!signal.aborted) {
-    const end = await readStreamOnce(api, endpointId, signal, warn, onDelivery);
+    const end = await readStreamOnce(context);
     if (!end || signal.aborted) return;
     // Only a stream that announced a session and then stayed up resets the backoff: one the server ends at
     // once (or that never gets that far) must not turn into a reconnect loop.
@@ -50,65 +80,88 @@ export async function followListenStream(
   }
 }
 
-async function readStreamOnce(
-  api: Api,
-  endpointId: string,
-  signal: AbortSignal,
-  warn: (text: string) => void,
-  onDelivery: (session: string, delivery: RelayedDelivery) => void,
-): Promise<StreamEnd | null> {
-  let response: Response;
-  try {
-    response = await api.fetch(`/v1/endpoints/${endpointId}/listen`, {
-      headers: { accept: 'text/event-stream' },
-      signal,
-    });
-  } catch (error) {
-    if (signal.aborted) return null;
-    if (error instanceof CliError) return { reason: error.message, healthy: false, retryAfterMs: 0 };
-    throw error;
-  }
-  if (response.status !== 200 || !response.body) {
-    const body = await readJsonWithin(response, MAX_ERROR_BODY_BYTES);
-    if (!TRANSIENT_STATUSES.has(response.status)) {
-      throw apiError(api.config.apiUrl, 'opening the listen stream', response, body);
-    }
-    const retryAfterSeconds = parseRetryAfter(response.headers.get('retry-after'));
-    return {
-      reason: `opening the listen stream answered HTTP ${response.status}`,
-      healthy: false,
-      retryAfterMs: Math.min((retryAfterSeconds ?? 0) * 1000, MAX_RETRY_AFTER_MS),
-    };
-  }
-
+async function readStreamOnce(context: StreamContext): Promise<StreamEnd | null> {
+  const { api, endpointId, signal, warn } = context;
+  // From the request on: an API that accepts the connection and never answers is as dead as a quiet stream.
+  const watchdog = createIdleWatchdog(context.idleTimeoutMs);
   let session: string | null = null;
   let sessionAt = 0;
-  let reason: string;
+  const healthy = () => session !== null && Date.now() - sessionAt >= HEALTHY_STREAM_MS;
+  const silent = (): StreamEnd => ({
+    reason: `no data from the stream for ${context.idleTimeoutMs / 1000} s`,
+    healthy: healthy(),
+    retryAfterMs: 0,
+  });
   try {
-    for await (const event of readServerSentEvents(response.body)) {
-      if (event.event === 'session') {
-        const announced = parseSession(event.data);
-        if (announced === null) warn('skipped a session event without a session id');
-        else {
-          session = announced;
-          sessionAt = Date.now();
-        }
-      } else if (event.event === 'gone') {
-        throw new CliError(`The development endpoint ${endpointId} was deleted`, 'endpoint_gone');
-      } else if (event.event === 'delivery') {
-        const parsed = parseRelayedDelivery(event.data);
-        if (typeof parsed === 'string') warn(`skipped a malformed delivery event: ${parsed}`);
-        else if (session === null) warn(`skipped delivery ${parsed.deliveryId}: it came before the session`);
-        else onDelivery(session, parsed);
-      }
+    let response: Response;
+    try {
+      response = await api.fetch(
+        `/v1/endpoints/${endpointId}/listen`,
+        { headers: { accept: 'text/event-stream' }, signal: AbortSignal.any([signal, watchdog.signal]) },
+        { stream: true },
+      );
+    } catch (error) {
+      if (signal.aborted) return null;
+      if (watchdog.signal.aborted) return silent();
+      if (error instanceof CliError) return { reason: error.message, healthy: false, retryAfterMs: 0 };
+      throw error;
     }
-    reason = session === null ? 'the stream ended before it announced a session' : 'the stream ended';
-  } catch (error) {
-    if (signal.aborted) return null;
-    if (error instanceof CliError) throw error;
-    reason = `the stream broke (${error instanceof EventTooLargeError ? error.message : describeNetworkFailure(error)})`;
+    if (response.status !== 200 || !response.body) {
+      const body = await readJsonWithin(response, MAX_ERROR_BODY_BYTES);
+      if (signal.aborted) return null;
+      if (watchdog.signal.aborted) return silent();
+      if (!TRANSIENT_STATUSES.has(response.status)) {
+        throw apiError(api.config.apiUrl, 'opening the listen stream', response, body);
+      }
+      const retryAfterSeconds = parseRetryAfter(response.headers.get('retry-after'));
+      return {
+        reason: `opening the listen stream answered HTTP ${response.status}`,
+        healthy: false,
+        retryAfterMs: Math.min((retryAfterSeconds ?? 0) * 1000, MAX_RETRY_AFTER_MS),
+      };
+    }
+
+    let reason: string;
+    try {
+      for await (const event of readServerSentEvents(watchBody(response.body, watchdog))) {
+        if (event.event === 'session') {
+          const announced = parseSession(event.data);
+          if (announced === null) warn('skipped a session event without a session id');
+          else {
+            session = announced;
+            sessionAt = Date.now();
+          }
+        } else if (event.event === 'gone') {
+          throw new CliError(`The development endpoint ${endpointId} was deleted`, 'endpoint_gone');
+        } else if (event.event === 'delivery') {
+          const parsed = parseRelayedDelivery(event.data);
+          if (typeof parsed === 'string') warn(`skipped a malformed delivery event: ${parsed}`);
+          else if (session === null) warn(`skipped delivery ${parsed.deliveryId}: it came before the session`);
+          else await holdFor(watchdog, context.onDelivery(session, parsed));
+        }
+      }
+      reason = session === null ? 'the stream ended before it announced a session' : 'the stream ended';
+    } catch (error) {
+      if (signal.aborted) return null;
+      if (error instanceof CliError) throw error;
+      if (watchdog.signal.aborted) return silent();
+      reason = `the stream broke (${error instanceof EventTooLargeError ? error.message : describeNetworkFailure(error)})`;
+    }
+    return { reason, healthy: healthy(), retryAfterMs: 0 };
+  } finally {
+    watchdog.stop();
   }
-  return { reason, healthy: session !== null && Date.now() - sessionAt >= HEALTHY_STREAM_MS, retryAfterMs: 0 };
+}
+
+/** Waits for `pending` (room for another forward) with the watchdog paused: the wait is ours, not the stream's. */
+async function holdFor(watchdog: IdleWatchdog, pending: Promise<void> | undefined) {
+  if (!pending) return;
+  watchdog.pause();
+  try {
+    await pending;
+  } finally {
+    watchdog.resume();
+  }
 }
 
 function parseJson(data: string): unknown {

@@ -9,7 +9,10 @@ import { registerEventsTail } from './commands/events-tail';
 import { registerListen } from './commands/listen';
 import { registerTrigger } from './commands/trigger';
 import { registerVerify } from './commands/verify';
+import { DEFAULT_REQUEST_TIMEOUT_SECONDS } from './config';
+import { positiveSeconds } from './context';
 import { describeFailure } from './errors';
+import { printable } from './output';
 
 /** The `herald` program: global flags, then one file per command under ./commands. */
 export function createProgram(): Command {
@@ -19,6 +22,11 @@ export function createProgram(): Command {
     .option('--api-url <url>', 'Herald API URL (env HERALD_API_URL, or "apiUrl" in the config file)')
     .option('--api-key <key>', 'project API key, sk_… (env HERALD_API_KEY, or "apiKey" in the config file)')
     .option('--json', 'print JSON instead of text (one object per line for streams)')
+    .option(
+      '--request-timeout <seconds>',
+      `how long one API request may take, answer included (default ${DEFAULT_REQUEST_TIMEOUT_SECONDS})`,
+      positiveSeconds('--request-timeout'),
+    )
     .showHelpAfterError()
     .exitOverride();
   registerListen(program);
@@ -49,7 +57,8 @@ export async function run(argv: string[]): Promise<number> {
     if (argv.includes('--json')) {
       process.stderr.write(`${JSON.stringify({ error: { code: failure.code, message: failure.message } })}\n`);
     } else {
-      process.stderr.write(`herald: ${failure.message}\n`);
+      // The message may repeat the server's words (Herald's error message): printable, as all human output.
+      process.stderr.write(`herald: ${printable(failure.message)}\n`);
     }
     return failure.exitCode;
   }

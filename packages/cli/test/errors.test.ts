@@ -1,3 +1,4 @@
+import { generateSecret, signHeaders } from '@herald/signing';
 import { describe, expect, it } from 'vitest';
 import { networkError } from '../src/api';
 import { answerJson, runCli, startServer } from './harness';
@@ -29,9 +30,21 @@ describe('herald error lines', () => {
   it('refuses an API URL with a user name or password without printing the password', async () => {
     const api = await herald();
     const withPassword = api.url.replace('http://', 'http://admin:hunter2@');
-    const cases = [withPassword, 'admin:hunter2@127.0.0.1:3000', 'http://admin:hunter2@[::1'];
-    for (const apiUrl of cases) {
-      const run = await runCli(['endpoints', 'list'], { HERALD_API_URL: apiUrl, HERALD_API_KEY: 'sk_test' });
+    const cases = [
+      withPassword,
+      'admin:hunter2@127.0.0.1:3000',
+      'http://admin:hunter2@[::1',
+      // Not URLs at all to the parser (the password's `#`, `/` or `?` ends the authority early).
+      'http://admin:hunter2#x@localhost:3000',
+      'http://admin:hunter2/x@localhost:3000',
+      'http://admin:hunter2?x@localhost:3000',
+      'ftp://admin:hunter2#x@localhost:3000',
+    ];
+    // Independent processes: run side by side.
+    const runs = await Promise.all(
+      cases.map((apiUrl) => runCli(['endpoints', 'list'], { HERALD_API_URL: apiUrl, HERALD_API_KEY: 'sk_test' })),
+    );
+    for (const run of runs) {
       expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 1, stdout: '' });
       expect(run.stderr).toMatch(/^herald: Invalid API URL "/);
       expect(run.stderr).not.toContain('hunter2');
@@ -39,6 +52,12 @@ describe('herald error lines', () => {
     const run = await runCli(['endpoints', 'list'], { HERALD_API_URL: withPassword, HERALD_API_KEY: 'sk_test' });
     expect(run.stderr).toBe(
       `herald: Invalid API URL "${api.url}": remove the user name and password (the API key authenticates)\n`,
+    );
+    const hash = await runCli(['endpoints', 'list', '--api-url', 'http://admin:hunter2#x@localhost:3000'], {
+      HERALD_API_KEY: 'sk_test',
+    });
+    expect(hash.stderr).toBe(
+      'herald: Invalid API URL "http://…@localhost:3000": expected e.g. http://localhost:3000\n',
     );
     expect(api.requests()).toBe(0);
   });
@@ -109,5 +128,19 @@ describe('herald error lines', () => {
       code: 1,
       stderr: `herald: listing endpoints failed: the answer from ${api.url} was larger than 64 MB\n`,
     });
+  });
+
+  it('verifies a signature whose timestamp is past the last date JavaScript can show', async () => {
+    const secret = generateSecret();
+    const body = '{"type":"user.created"}';
+    const headers = signHeaders({ id: 'msg_far', timestamp: 8_640_000_000_001, body, secrets: secret });
+    const args = ['verify', '--secret', secret, '--headers', JSON.stringify(headers), '--tolerance', '1e13'];
+    const run = await runCli(args, {}, body);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(run.stdout).toBe(
+      'Signature valid: webhook-id msg_far, signed at 8640000000001 (unix seconds, beyond the dates JavaScript can show)\n',
+    );
+    const json = await runCli([...args, '--json'], {}, body);
+    expect(JSON.parse(json.stdout)).toEqual({ valid: true, id: 'msg_far', timestamp: 8_640_000_000_001 });
   });
 });

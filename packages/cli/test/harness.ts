@@ -25,13 +25,13 @@ export interface CliProcess {
   waitForOutput(predicate: (stdout: string, stderr: string) => boolean, timeoutMs?: number): Promise<void>;
 }
 
-/** Starts `herald <args>` (killed when the test ends if still alive). */
-export function startCli(args: string[], env: Record<string, string> = {}): CliProcess {
+/** Starts `herald <args>`, `input` on its stdin (killed when the test ends if still alive). */
+export function startCli(args: string[], env: Record<string, string> = {}, input = ''): CliProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', cliMain, ...args], {
     env: cliEnv(env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  child.stdin!.end();
+  child.stdin!.end(input);
   let stdout = '';
   let stderr = '';
   const waiters = new Set<() => void>();
@@ -90,8 +90,8 @@ export function startCli(args: string[], env: Record<string, string> = {}): CliP
 }
 
 /** Runs `herald <args>` to completion. */
-export async function runCli(args: string[], env: Record<string, string> = {}) {
-  const cli = startCli(args, env);
+export async function runCli(args: string[], env: Record<string, string> = {}, input = '') {
+  const cli = startCli(args, env, input);
   const { code } = await cli.exited;
   return { code, stdout: cli.stdout(), stderr: cli.stderr() };
 }
@@ -177,4 +177,14 @@ export async function startFakeHerald(openStream: (response: ServerResponse, ope
 export function streamEvents(response: ServerResponse, ...events: string[]) {
   response.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': 'req_test' });
   for (const event of events) response.write(event);
+}
+
+/** `herald listen --forward-to <forwardTo>` against a fake Herald API, once it has printed its ready line. */
+export async function startListen(apiUrl: string, forwardTo: string, flags: string[] = []): Promise<CliProcess> {
+  const cli = startCli(['listen', ...flags, '--forward-to', forwardTo], {
+    HERALD_API_URL: apiUrl,
+    HERALD_API_KEY: 'sk_test',
+  });
+  await cli.waitForOutput((stdout) => stdout.includes(flags.includes('--json') ? '"ready"' : 'Ready!'));
+  return cli;
 }

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type CliProcess,
   deliveryData,
   ENDPOINT_ID,
   SESSION_EVENT,
-  startCli,
   startFakeHerald,
+  startListen,
   startServer,
   streamEvents,
 } from './harness';
@@ -19,16 +20,11 @@ describe('herald listen', () => {
       response.writeHead(200);
       response.end('ok');
     });
-    const cli = startCli(['listen', ...flags, '--forward-to', `${receiver.url}/hooks`], {
-      HERALD_API_URL: fake.url,
-      HERALD_API_KEY: 'sk_test',
-    });
-    await cli.waitForOutput((stdout) => stdout.includes(flags.includes('--json') ? '"ready"' : 'Ready!'));
-    return cli;
+    return startListen(fake.url, `${receiver.url}/hooks`, flags);
   }
 
   /** Ctrl-C: the CLI removes the development endpoint and exits 0, without a stack trace. */
-  async function stop(cli: ReturnType<typeof startCli>, fake: { wasDeleted(): boolean }) {
+  async function stop(cli: CliProcess, fake: { wasDeleted(): boolean }) {
     cli.child.kill('SIGINT');
     expect(await cli.exited).toEqual({ code: 0, signal: null });
     expect(cli.stdout()).toContain(`Removed the development endpoint ${ENDPOINT_ID}`);

@@ -28,21 +28,21 @@ export function registerDeliveriesList(parent: Command) {
           ...(options.type ? { eventType: options.type as Query['eventType'] } : {}),
           ...(options.status ? { status: options.status as Query['status'] } : {}),
         };
-        const { data: deliveries } = await api.call(
+        const { data: deliveries } = await api.list(
           'listing deliveries',
           deliveriesList({ client: api.client, query }),
         );
-        out.result(deliveries, () =>
-          deliveries.length === 0
+        out.result(deliveries, (list) =>
+          list.length === 0
             ? 'No deliveries.'
             : table([
                 ['ID', 'EVENT', 'STATUS', 'ATTEMPTS', 'LAST', 'ENDPOINT', 'CREATED'],
-                ...deliveries.map((d) => [
+                ...list.map((d) => [
                   d.id,
                   d.eventType,
                   d.status,
-                  String(d.attemptCount),
-                  d.lastStatusCode === null ? (d.lastError ?? '-') : String(d.lastStatusCode),
+                  d.attemptCount,
+                  d.lastStatusCode === null ? (d.lastError ?? '-') : d.lastStatusCode,
                   d.endpointId,
                   d.createdAt,
                 ]),

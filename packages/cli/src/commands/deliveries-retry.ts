@@ -10,9 +10,6 @@ export function registerDeliveriesRetry(parent: Command) {
     .action(async (id: string, _options, command: Command) => {
       const { api, out } = contextFor(command);
       const delivery = await api.call('retrying the delivery', deliveriesRetry({ client: api.client, path: { id } }));
-      out.result(
-        delivery,
-        () => `${out.colors.green('Queued')} ${delivery.id} (${delivery.eventType}) for another attempt`,
-      );
+      out.result(delivery, (d) => `${out.colors.green('Queued')} ${d.id} (${d.eventType}) for another attempt`);
     });
 }

@@ -27,9 +27,9 @@ export function registerEndpointsCreate(parent: Command) {
           },
         }),
       );
-      out.result(created, () => [
-        `${out.colors.green('Created')} endpoint ${created.endpoint.id} → ${created.endpoint.url}`,
-        `Signing secret: ${created.secret}  (shown once; \`herald verify --secret …\` checks a payload with it)`,
+      out.result(created, (c) => [
+        `${out.colors.green('Created')} endpoint ${c.endpoint?.id} → ${c.endpoint?.url}`,
+        `Signing secret: ${c.secret}  (shown once; \`herald verify --secret …\` checks a payload with it)`,
       ]);
     });
 }

@@ -1,5 +1,6 @@
 import { type EndpointsListResponse, endpointsList } from '@herald/client/sdk';
 import type { Command } from 'commander';
+import { cursorDidNotAdvance } from '../api';
 import { contextFor } from '../context';
 import { table } from '../output';
 
@@ -10,25 +11,30 @@ export function registerEndpointsList(parent: Command) {
     .action(async (_options, command: Command) => {
       const { api, out } = contextFor(command);
       const endpoints: EndpointsListResponse['data'] = [];
+      // Every cursor followed so far: one that comes back would have the CLI ask for pages forever.
+      const followed = new Set<string>();
       let cursor: string | undefined;
       do {
-        const page = await api.call(
+        const page = await api.list(
           'listing endpoints',
           endpointsList({ client: api.client, query: { limit: 100, ...(cursor ? { cursor } : {}) } }),
         );
         endpoints.push(...page.data);
         cursor = page.nextCursor ?? undefined;
+        if (cursor !== undefined && followed.has(cursor))
+          throw cursorDidNotAdvance(api.config.apiUrl, 'listing endpoints');
+        if (cursor !== undefined) followed.add(cursor);
       } while (cursor);
-      out.result(endpoints, () =>
-        endpoints.length === 0
+      out.result(endpoints, (list) =>
+        list.length === 0
           ? 'No endpoints.'
           : table([
               ['ID', 'KIND', 'STATE', 'EVENTS', 'URL'],
-              ...endpoints.map((e) => [
+              ...list.map((e) => [
                 e.id,
                 e.kind,
                 e.disabled ? `disabled (${e.disabledReason ?? 'by hand'})` : 'enabled',
-                e.eventTypes?.join(',') ?? 'all',
+                Array.isArray(e.eventTypes) ? e.eventTypes.join(',') : 'all',
                 e.url,
               ]),
             ]),

@@ -1,8 +1,12 @@
 import { eventsList } from '@herald/client/sdk';
 import type { Command } from 'commander';
+import { cursorDidNotAdvance } from '../api';
+import { sleep } from '../backoff';
 import { contextFor, positiveInt } from '../context';
 
 type EventType = NonNullable<NonNullable<Parameters<typeof eventsList>[0]>['query']>['type'];
+
+const PAGE_SIZE = 100;
 
 export function registerEventsTail(parent: Command) {
   parent
@@ -16,44 +20,56 @@ export function registerEventsTail(parent: Command) {
       async (options: { type?: string; fromStart?: boolean; interval: number; count?: number }, command: Command) => {
         const { api, out } = contextFor(command);
         const type = options.type as EventType;
-        let stopped = false;
+        // Ctrl-C aborts the request in flight too: a hung API must not make it wait out the deadline. One
+        // controller per request, not one signal for all: Node 20's AbortSignal.any (the request deadline)
+        // keeps a reference per call to a long-lived signal it follows.
+        const stopping = new AbortController();
+        let request = new AbortController();
         const stop = () => {
-          stopped = true;
+          stopping.abort();
+          request.abort();
         };
         process.once('SIGINT', stop);
         let after: string | undefined;
         let printed = 0;
         const page = async () => {
-          const query = { limit: 100, ...(type ? { type } : {}), ...(after ? { after } : {}) };
-          const answer = await api.call('reading the event feed', eventsList({ client: api.client, query }));
+          const query = { limit: PAGE_SIZE, ...(type ? { type } : {}), ...(after ? { after } : {}) };
+          request = new AbortController();
+          const answer = await api.list(
+            'reading the event feed',
+            eventsList({ client: api.client, query, signal: request.signal }),
+          );
+          // A page that holds the event it was asked to start after leads back to itself: polling it
+          // again would loop (and print the same events) forever.
+          if (after !== undefined && answer.data.some((event) => event.id === after)) {
+            throw cursorDidNotAdvance(api.config.apiUrl, 'reading the event feed');
+          }
           if (answer.data.length > 0) after = answer.data.at(-1)!.id;
           return answer.data;
         };
-        if (!options.fromStart) {
-          // Skip to the end of the feed: only events from now on are printed.
-          while ((await page()).length === 100) {}
-        }
         const stopSpinner = out.spinner('waiting for events (Ctrl-C to stop)');
         try {
-          while (!stopped) {
+          if (!options.fromStart) {
+            // Skip to the end of the feed: only events from now on are printed.
+            while (!stopping.signal.aborted && (await page()).length === PAGE_SIZE) {}
+          }
+          while (!stopping.signal.aborted) {
             const events = await page();
             for (const event of events) {
               stopSpinner();
-              out.line(event, () => `${event.timestamp}  ${out.colors.bold(event.type)}  ${event.id}`);
+              out.line(event, (e) => `${e.timestamp}  ${out.colors.bold(e.type)}  ${e.id}`);
               printed += 1;
               if (options.count !== undefined && printed >= options.count) return;
             }
-            if (events.length < 100) await sleepUnless(options.interval, () => stopped);
+            if (events.length < PAGE_SIZE) await sleep(options.interval, stopping.signal);
           }
+        } catch (error) {
+          // Stopped with Ctrl-C while a request was out: that is the normal end of a tail.
+          if (!stopping.signal.aborted) throw error;
         } finally {
           stopSpinner();
           process.off('SIGINT', stop);
         }
       },
     );
-}
-
-async function sleepUnless(ms: number, stopped: () => boolean) {
-  const until = Date.now() + ms;
-  while (!stopped() && Date.now() < until) await new Promise((r) => setTimeout(r, Math.min(100, until - Date.now())));
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { endpointsCreateListen, endpointsDelete } from '@herald/client/sdk';
 import type { RelayedDelivery } from '@herald/delivery';
 import type { Command } from 'commander';
@@ -5,6 +6,7 @@ import type { Api } from '../api';
 import { commaList, contextFor, positiveInt } from '../context';
 import { CliError, describeFailure } from '../errors';
 import { type ForwardResult, forwardDelivery } from '../forward';
+import { createForwardPool, MAX_FORWARDS_IN_FLIGHT } from '../forward-pool';
 import { followListenStream } from '../listen-stream';
 import type { Output } from '../output';
 
@@ -51,14 +53,17 @@ export function registerListen(parent: Command) {
           eventTypes: options.events ?? null,
           secret: created.secret,
         },
-        () =>
+        (ready) =>
           [
-            `${out.colors.green('Ready!')} Forwarding ${options.events?.join(', ') ?? 'every event'} to ${options.forwardTo}`,
-            `Signing secret: ${created.secret}  (development endpoint ${endpointId}; Ctrl-C to stop and remove it)`,
+            `${out.colors.green('Ready!')} Forwarding ${ready.eventTypes?.join(', ') ?? 'every event'} to ${ready.forwardTo}`,
+            `Signing secret: ${ready.secret}  (development endpoint ${ready.endpointId}; Ctrl-C to stop and remove it)`,
           ].join('\n'),
       );
 
       const stopping = new AbortController();
+      // Every forward in flight listens for the stop, and the stream and its backoff too: more than
+      // Node's default of 10 is expected here, not a leak to warn about.
+      setMaxListeners(MAX_FORWARDS_IN_FLIGHT + 4, stopping.signal);
       const stop = () => stopping.abort();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
@@ -85,20 +90,29 @@ function assertForwardUrl(text: string) {
   }
 }
 
-/** Forwards the stream's deliveries until stopped; in-flight forwards finish (and report) first. */
+/**
+ * Forwards the stream's deliveries until stopped, at most MAX_FORWARDS_IN_FLIGHT at once. Stopping
+ * aborts the forwards still waiting for the local URL: their leases lapse and Herald sends them again.
+ */
 async function relay(api: Api, out: Output, endpointId: string, options: ListenOptions, signal: AbortSignal) {
-  const inFlight = new Set<Promise<void>>();
+  const pool = createForwardPool();
   try {
     await followListenStream(api, out, endpointId, signal, (session, delivery) => {
+      // Sent again while its first forward runs (its lease ran out meanwhile): that forward reports it.
+      if (pool.has(delivery.deliveryId)) {
+        out.warn(`skipped delivery ${delivery.deliveryId}: it is already being forwarded`);
+        return undefined;
+      }
       // Caught here so that no failure of one delivery can become an unhandled rejection that ends the
       // process before the development endpoint is removed.
-      const work: Promise<void> = handle(api, out, endpointId, session, delivery, options)
-        .catch((error) => out.warn(`${delivery.deliveryId}: ${describeFailure(error).message}`))
-        .finally(() => inFlight.delete(work));
-      inFlight.add(work);
+      return pool.start(delivery.deliveryId, () =>
+        handle(api, out, endpointId, session, delivery, options, signal).catch((error) =>
+          out.warn(`${delivery.deliveryId}: ${describeFailure(error).message}`),
+        ),
+      );
     });
   } finally {
-    await Promise.allSettled([...inFlight]);
+    await pool.settled();
   }
 }
 
@@ -110,8 +124,13 @@ async function handle(
   session: string,
   delivery: RelayedDelivery,
   options: ListenOptions,
+  stop: AbortSignal,
 ) {
-  const result = await forwardDelivery(options.forwardTo, delivery, options.timeout);
+  const result = await forwardDelivery(options.forwardTo, delivery, options.timeout, stop);
+  if (result === null) {
+    out.warn(`${delivery.deliveryId}: stopped before the local URL answered; Herald sends it again`);
+    return;
+  }
   printDelivery(out, delivery, result);
   try {
     const answer = await api.fetch(`/v1/endpoints/${endpointId}/listen/attempts`, {
@@ -119,6 +138,7 @@ async function handle(
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ session, deliveryId: delivery.deliveryId, ...result }),
     });
+    await answer.body?.cancel().catch(() => {});
     if (answer.status === 409)
       out.warn(`${delivery.deliveryId}: the lease ended before the report; Herald sends it again`);
     else if (!answer.ok) out.warn(`${delivery.deliveryId}: the report was refused (HTTP ${answer.status})`);
@@ -128,9 +148,7 @@ async function handle(
 }
 
 function printDelivery(out: Output, delivery: RelayedDelivery, result: ForwardResult) {
-  const time = new Date().toISOString().slice(11, 19);
   const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
-  const status = result.statusCode === null ? (result.errorClass ?? 'error') : String(result.statusCode);
   out.line(
     {
       type: 'delivery',
@@ -143,14 +161,16 @@ function printDelivery(out: Output, delivery: RelayedDelivery, result: ForwardRe
       errorClass: result.errorClass,
       durationMs: result.durationMs,
     },
-    () =>
+    (line) =>
       [
-        out.colors.dim(time),
-        delivery.eventType.padEnd(22),
-        delivery.eventId,
-        (ok ? out.colors.green : out.colors.red)(status.padStart(3)),
-        `${result.durationMs} ms`,
-        delivery.attempt > 1 ? out.colors.dim(`(attempt ${delivery.attempt})`) : '',
+        out.colors.dim(line.time.slice(11, 19)),
+        line.eventType.padEnd(22),
+        line.eventId,
+        (ok ? out.colors.green : out.colors.red)(
+          (line.statusCode === null ? (line.errorClass ?? 'error') : String(line.statusCode)).padStart(3),
+        ),
+        `${line.durationMs} ms`,
+        line.attempt > 1 ? out.colors.dim(`(attempt ${line.attempt})`) : '',
       ]
         .join('  ')
         .trimEnd(),
@@ -163,7 +183,10 @@ async function removeEndpoint(api: Api, out: Output, endpointId: string) {
       'removing the development endpoint',
       endpointsDelete({ client: api.client, path: { id: endpointId } }),
     );
-    out.line({ type: 'stopped', endpointId, removed: true }, () => `Removed the development endpoint ${endpointId}`);
+    out.line(
+      { type: 'stopped', endpointId, removed: true },
+      (line) => `Removed the development endpoint ${line.endpointId}`,
+    );
   } catch (error) {
     if (error instanceof CliError && error.code === 'not_found') return;
     throw error;

@@ -15,7 +15,7 @@ export function registerTrigger(parent: Command) {
       const { api, out } = contextFor(command);
       let endpointIds = options.endpoint ? [options.endpoint] : [];
       if (!options.endpoint) {
-        const endpoints = await api.call(
+        const endpoints = await api.list(
           'listing endpoints',
           endpointsList({ client: api.client, query: { limit: 100 } }),
         );
@@ -35,8 +35,8 @@ export function registerTrigger(parent: Command) {
         );
         sent.push({ endpointId: id, ...answer });
       }
-      out.result(sent, () =>
-        sent.map((s) => `${out.colors.green('Sent')} ${s.eventType} ${s.eventId} to ${s.endpointId}`),
+      out.result(sent, (list) =>
+        list.map((s) => `${out.colors.green('Sent')} ${s.eventType} ${s.eventId} to ${s.endpointId}`),
       );
     });
 }

@@ -42,10 +42,20 @@ export function registerVerify(parent: Command) {
       const { id, timestamp } = result.message;
       out.result(
         { valid: true, id, timestamp },
-        () =>
-          `${out.colors.green('Signature valid')}: webhook-id ${id}, signed at ${new Date(timestamp * 1000).toISOString()}`,
+        (v) => `${out.colors.green('Signature valid')}: webhook-id ${v.id}, signed at ${signedAt(v.timestamp)}`,
       );
     });
+}
+
+/**
+ * The signing time as a date, or as the raw seconds when no Date can hold it: a large --tolerance accepts
+ * timestamps past the year 275760, where toISOString throws.
+ */
+function signedAt(seconds: number): string {
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime())
+    ? `${seconds} (unix seconds, beyond the dates JavaScript can show)`
+    : date.toISOString();
 }
 
 function readHeaders(options: VerifyOptions): Record<string, string> {
