@@ -1,0 +1,64 @@
+import { newId, newIdAt } from '@herald/db';
+import { describeDb } from '@herald/db/testing';
+import { claimDueDeliveries } from '@herald/delivery';
+import { sql } from 'drizzle-orm';
+import { expect, it } from 'vitest';
+import { sleep, startHerald } from './harness';
+
+describeDb('a manual retry racing two dispatchers’ claims on a FIFO endpoint', (t) => {
+  // Two dispatchers claiming side by side need two connections: PGlite is one, and runs one dispatcher.
+  it.skipIf(t.driver !== 'postgres')(
+    'never puts two deliveries of one subject in flight: the retry waits for the claim that is taking a later one',
+    async () => {
+      const h = await startHerald(t, { start: false });
+      const project = await h.project();
+      const { endpoint } = await project.createEndpoint({ url: 'http://127.0.0.1:9/fifo', ordering: 'fifo' });
+      // Sequence 1 of the subject failed for good; sequence 2 is due.
+      const now = Date.now();
+      const [first, second] = [1, 2].map((sequence) => ({
+        sequence,
+        eventId: newId('event', now),
+        id: newIdAt('delivery', now),
+        status: sequence === 1 ? 'failed' : 'pending',
+      }));
+      for (const row of [first!, second!]) {
+        await t.db.execute(sql`insert into events (id, project_id, type, version, data, subject, sequence, created_at)
+          values (${row.eventId}, ${project.id}, 'user.updated', 1, '{}'::jsonb, 'usr_race', ${row.sequence}, now())`);
+        await t.db.execute(sql`insert into deliveries (id, project_id, endpoint_id, event_id, status, next_attempt_at, subject, sequence)
+          values (${row.id}, ${project.id}, ${endpoint.id}, ${row.eventId}, ${row.status},
+                  ${row.status === 'pending' ? sql`now()` : sql`null`}, 'usr_race', ${row.sequence})`);
+      }
+
+      // Dispatcher A's claim has taken sequence 2 and has not committed yet.
+      let commitA!: () => void;
+      const aCommitted = new Promise<void>((resolve) => {
+        commitA = resolve;
+      });
+      let aHolds!: () => void;
+      const aTook = new Promise<void>((resolve) => {
+        aHolds = resolve;
+      });
+      const claimA = t.db.transaction(async (tx) => {
+        await tx.execute(sql`update deliveries set status = 'in_flight', lease_owner = 'dispatcher-A',
+            next_attempt_at = now() + interval '1 minute' where id = ${second!.id}`);
+        aHolds();
+        await aCommitted;
+      });
+      await aTook;
+
+      // Meanwhile sequence 1 is retried, and dispatcher B claims.
+      const retry = project.request(`/v1/deliveries/${first!.id}/retry`, { method: 'POST' });
+      await sleep(200);
+      const claimedByB = await claimDueDeliveries(t.db, { limit: 64, leaseMs: 60_000, owner: 'dispatcher-B' });
+      commitA();
+      await claimA;
+      expect((await retry).status).toBe(202);
+      const claimedAfter = await claimDueDeliveries(t.db, { limit: 64, leaseMs: 60_000, owner: 'dispatcher-C' });
+
+      expect([...claimedByB, ...claimedAfter].map((d) => d.id)).toEqual([]);
+      const rows = await project.deliveryRows();
+      expect(rows.filter((row) => row.status === 'in_flight').map((row) => row.sequence)).toEqual([2]);
+      expect(rows.find((row) => row.sequence === 1)?.status).toBe('pending');
+    },
+  );
+});
