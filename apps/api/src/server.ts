@@ -1,6 +1,6 @@
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ServerType } from '@hono/node-server';
-import { serve } from '@hono/node-server';
+import { getRequestListener, RequestError } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { HeraldEnv } from './middleware/request-context';
 
@@ -16,21 +16,33 @@ export function listen(
   options: { port?: number; hostname?: string } = {},
 ): Promise<RunningServer> {
   return new Promise((resolve) => {
-    const server: ServerType = serve(
-      { fetch: app.fetch, port: options.port ?? 0, hostname: options.hostname ?? '127.0.0.1' },
-      (info: AddressInfo) => {
-        const host = info.address.includes(':') ? `[${info.address}]` : info.address;
-        resolve({
-          url: `http://${host}:${info.port}`,
-          port: info.port,
-          close: () =>
-            new Promise<void>((done) => {
-              server.close(() => done());
-              // Idle keep-alive sockets would hold close() open.
-              (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-            }),
-        });
-      },
-    );
+    const hostname = options.hostname ?? '127.0.0.1';
+    // As @hono/node-server's `serve`, with an error handler: a request it cannot turn into a URL
+    // (a Host header like `[::1`) got a 400 with an empty body, not Herald's JSON error.
+    const server = createServer(getRequestListener(app.fetch, { hostname, errorHandler: answerUnservable }));
+    server.listen(options.port ?? 0, hostname, () => {
+      const info = server.address() as AddressInfo;
+      const host = info.address.includes(':') ? `[${info.address}]` : info.address;
+      resolve({
+        url: `http://${host}:${info.port}`,
+        port: info.port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            // Idle keep-alive sockets would hold close() open.
+            (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+          }),
+      });
+    });
   });
+}
+
+/** The answer to a request the app never saw: malformed (400), or the app threw past its own handler (500). */
+function answerUnservable(error: unknown): Response {
+  return error instanceof RequestError
+    ? Response.json(
+        { error: { code: 'validation_error', message: 'The request target or its Host header is malformed' } },
+        { status: 400 },
+      )
+    : Response.json({ error: { code: 'internal_error', message: 'Internal server error' } }, { status: 500 });
 }
