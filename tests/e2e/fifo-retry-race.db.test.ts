@@ -7,13 +7,13 @@ import { sleep, startHerald } from './harness';
 
 describeDb('a manual retry racing two dispatchers’ claims on a FIFO endpoint', (t) => {
   // Two dispatchers claiming side by side need two connections: PGlite is one, and runs one dispatcher.
-  it.skipIf(t.driver !== 'postgres')(
-    'never puts two deliveries of one subject in flight: the retry waits for the claim that is taking a later one',
-    async () => {
+  it.skipIf(t.driver !== 'postgres').each(['retry', 'recover'] as const)(
+    'never puts two deliveries of one subject in flight: a %s waits for the claim that is taking a later one',
+    async (requeue) => {
       const h = await startHerald(t, { start: false });
       const project = await h.project();
       const { endpoint } = await project.createEndpoint({ url: 'http://127.0.0.1:9/fifo', ordering: 'fifo' });
-      // Sequence 1 of the subject failed for good; sequence 2 is due.
+      // Sequence 1 of the subject failed for good (or was missed); sequence 2 is due.
       const now = Date.now();
       const [first, second] = [1, 2].map((sequence) => ({
         sequence,
@@ -24,6 +24,8 @@ describeDb('a manual retry racing two dispatchers’ claims on a FIFO endpoint',
       for (const row of [first!, second!]) {
         await t.db.execute(sql`insert into events (id, project_id, type, version, data, subject, sequence, created_at)
           values (${row.eventId}, ${project.id}, 'user.updated', 1, '{}'::jsonb, 'usr_race', ${row.sequence}, now())`);
+        // recover: the endpoint missed sequence 1 (it has no delivery for it).
+        if (requeue === 'recover' && row.sequence === 1) continue;
         await t.db.execute(sql`insert into deliveries (id, project_id, endpoint_id, event_id, status, next_attempt_at, subject, sequence)
           values (${row.id}, ${project.id}, ${endpoint.id}, ${row.eventId}, ${row.status},
                   ${row.status === 'pending' ? sql`now()` : sql`null`}, 'usr_race', ${row.sequence})`);
@@ -46,8 +48,13 @@ describeDb('a manual retry racing two dispatchers’ claims on a FIFO endpoint',
       });
       await aTook;
 
-      // Meanwhile sequence 1 is retried, and dispatcher B claims.
-      const retry = project.request(`/v1/deliveries/${first!.id}/retry`, { method: 'POST' });
+      // Meanwhile sequence 1 is queued (retried, or recovered as missed), and dispatcher B claims.
+      const retry =
+        requeue === 'retry'
+          ? project.request(`/v1/deliveries/${first!.id}/retry`, { method: 'POST' })
+          : project.request(`/v1/endpoints/${endpoint.id}/recover`, {
+              json: { since: new Date(now - 60_000).toISOString() },
+            });
       await sleep(200);
       const claimedByB = await claimDueDeliveries(t.db, { limit: 64, leaseMs: 60_000, owner: 'dispatcher-B' });
       commitA();

@@ -1,6 +1,7 @@
 import type { Database } from '@herald/db';
 import { deliveries, executeRows, idTimestamp, newIdAt } from '@herald/db';
 import { sql } from 'drizzle-orm';
+import { lockQueuedOfFifoSubjects } from './fifo-subject-lock';
 import { lowerQueueWindow } from './queue-window';
 
 /** Rows per INSERT: well under PostgreSQL's 65,535 bind parameters. */
@@ -38,6 +39,14 @@ export async function queueMissedDeliveries(
             and not exists (select 1 from deliveries d where d.event_id = e.id and d.endpoint_id = ep.id)
           order by e.created_at, e.id`,
     );
+    // FIFO: a claim taking a later delivery of one of these subjects finishes first (see fifo-subject-lock.ts).
+    const subjects = [...new Set(missed.flatMap((event) => (event.subject === null ? [] : [event.subject])))];
+    if (subjects.length > 0) {
+      await lockQueuedOfFifoSubjects(
+        tx as unknown as Database,
+        sql`select ${input.endpointId}::text, s from jsonb_array_elements_text(${JSON.stringify(subjects)}::jsonb) s`,
+      );
+    }
     const now = new Date();
     const ids = missed.map((event) => newIdAt('delivery', idTimestamp(event.id)?.getTime() ?? now.getTime()));
     for (let i = 0; i < missed.length; i += CHUNK) {

@@ -1,7 +1,8 @@
 import type { Database } from '@herald/db';
-import { deliveries, QUEUED_STATUSES_SQL } from '@herald/db';
+import { deliveries } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
 import { and, eq, gte, ne, sql } from 'drizzle-orm';
+import { lockQueuedOfFifoSubjects } from './fifo-subject-lock';
 import { lowerQueueWindow } from './queue-window';
 
 /**
@@ -17,20 +18,11 @@ async function requeue(db: Database, condition: SQL): Promise<Array<typeof deliv
     sql`not exists (select 1 from events e where e.id = ${deliveries.eventId} and e.payload_expired_at is not null)`,
   )!;
   return db.transaction(async (tx) => {
-    // FIFO: first lock the queued deliveries of each subject a row is requeued for. A claim locks
-    // what it takes until it commits, so this waits for a claim that is taking one of them; a
-    // claim that starts after this commits sees the requeued row, and one that started before
-    // sees it finished. Without the lock, a claim that had just taken a later delivery and one
-    // that started after the requeue (before that claim committed) each took one of the subject's
-    // deliveries: two in flight at once.
-    await tx.execute(sql`select 1 from deliveries q
-      where (q.endpoint_id, q.subject) in (
-          select r.endpoint_id, r.subject from ${deliveries} r
-          where r.subject is not null
-            and r.id in (select ${deliveries.id} from ${deliveries} where ${where})
-            and exists (select 1 from endpoints e where e.id = r.endpoint_id and e.ordering = 'fifo'))
-        and q.status ${sql.raw(QUEUED_STATUSES_SQL)}
-      for update`);
+    // FIFO: a claim taking a later delivery of a subject finishes first (see fifo-subject-lock.ts).
+    await lockQueuedOfFifoSubjects(
+      tx as unknown as Database,
+      sql`select ${deliveries.endpointId}, ${deliveries.subject} from ${deliveries} where ${where}`,
+    );
     const rows = await tx
       .update(deliveries)
       .set({
