@@ -86,7 +86,8 @@ describe('rate limit (fixed window, IETF RateLimit headers)', () => {
     const limited = await from('key_d', 'prj_1');
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('6');
-    expect(limited.headers.get('ratelimit')).toBe('"default";r=2;t=10, "project";r=0;t=6');
+    // Refused by the project's budget, it spent none of key_d's own.
+    expect(limited.headers.get('ratelimit')).toBe('"default";r=3;t=10, "project";r=0;t=6');
     expect(await limited.json()).toEqual({
       error: {
         code: 'rate_limited',
@@ -95,6 +96,18 @@ describe('rate limit (fixed window, IETF RateLimit headers)', () => {
     });
     // Another project is untouched.
     expect((await from('key_e', 'prj_2')).status).toBe(200);
+  });
+
+  it("a key knocking past its own budget does not spend its project's, which the other keys share", async () => {
+    const { get } = limitedApp({ requests: 2, projectRequests: 5, windowSeconds: 10, identify: byHeader });
+    const from = (key: string) => get({ 'x-key-id': key, 'x-project-id': 'prj_1' });
+    const noisy = [];
+    for (let i = 0; i < 20; i++) noisy.push((await from('key_noisy')).status);
+    expect(noisy).toEqual([200, 200, ...Array(18).fill(429)]);
+    // The project spent 2 of its 5: key_quiet has its own 2, and the project 3 more.
+    expect([(await from('key_quiet')).status, (await from('key_quiet')).status]).toEqual([200, 200]);
+    expect((await from('key_third')).status).toBe(200);
+    expect((await from('key_fourth')).status).toBe(429);
   });
 
   it('a request refused by one budget waits for the later of the budgets it spent', async () => {

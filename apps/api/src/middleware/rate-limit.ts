@@ -94,8 +94,10 @@ export function rateLimit(options: RateLimitOptions) {
     const granted = Math.min(calls, ...budgets.map(leftOf));
     // The budgets that ran out (or run out within this request) decide the wait, and name the policy.
     const spent = budgets.filter((b) => leftOf(b) === granted);
-    // A refused request still counts: the window stays spent however hard a client knocks.
-    for (const b of budgets) b.window.count += Math.max(granted, 1);
+    // A refused request still counts against the budgets that refused it (the window stays spent
+    // however hard a client knocks), and only those: a key knocking past its own budget must not
+    // spend its project's, which the project's other keys share.
+    for (const b of granted === 0 ? spent : budgets) b.window.count += Math.max(granted, 1);
     const resetOf = (b: Budget) => Math.max(1, Math.ceil((b.window.start + windowMs - t) / 1000));
     const retryAfterSeconds = Math.max(...(spent.length > 0 ? spent : budgets).map(resetOf));
     const binding = spent.at(-1) ?? budgets[0]!;
