@@ -86,9 +86,11 @@ export function table(rows: unknown[][]): string[] {
 
 /**
  * C0 and C1 control characters (ESC, BEL, CSI, line breaks, …): printed raw, a server's string could
- * clear the screen, retitle the window, hide or forge lines. Shown as `\u001b` instead.
+ * clear the screen, retitle the window, hide or forge lines. Shown as `\u001b` instead. So are the
+ * bidirectional marks, embeddings, overrides and isolates: they reorder what follows them on the
+ * line, so a string could show an id or URL other than the one it holds.
  */
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /** `text` safe for a terminal: every control character as a visible `\uXXXX`. */
 export function printable(text: string): string {

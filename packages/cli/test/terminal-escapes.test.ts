@@ -22,6 +22,9 @@ describe('printable', () => {
     expect(printable(HOSTILE)).toBe(ESCAPED);
     expect(printable('a\tb\nc\rd\x00e\x7ff')).toBe('a\\u0009b\\u000ac\\u000dd\\u0000e\\u007ff');
     expect(printable('évènement 🚀 ✓')).toBe('évènement 🚀 ✓');
+    // Bidirectional overrides reorder the rest of the line: `dlv_1\u202egnp.exe` shows as `dlv_1exe.png`.
+    expect(printable('dlv_1\u202egnp.exe\u2066x\u2069\u200f')).toBe('dlv_1\\u202egnp.exe\\u2066x\\u2069\\u200f');
+    expect(printable('שלום مرحبا')).toBe('שלום مرحبا');
   });
 });
 
