@@ -14,6 +14,7 @@ import { DispatcherMetrics } from './metrics';
 import { claimCaps, newcomerQuotaOf, SendSlots } from './send-slots';
 import type { ClaimedDelivery } from './sql/claim';
 import { claimDueDeliveries } from './sql/claim';
+import { parkBlockedFifoFollowers } from './sql/fifo-park';
 import { SLOW_AFTER_TIMEOUTS } from './sql/finish';
 import { analyzeLaggingQueuePartitions } from './sql/queue-statistics';
 import type { QueueWindow } from './sql/queue-window';
@@ -303,8 +304,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   /** Recomputes where queued deliveries can be (`sql/queue-window.ts`); claims prune partitions with it. */
   async function refreshWindow() {
+    let window: QueueWindow | null;
     try {
-      const window = await refreshQueueWindow(options.db);
+      window = await refreshQueueWindow(options.db);
       // Only the dispatcher that refreshed (the others skipped their turn) keeps the claim's statistics fresh.
       if (window) {
         const analyzed = await analyzeLaggingQueuePartitions(options.db, window);
@@ -313,6 +315,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     } catch (error) {
       // Claims go on with the last window; what slipped below it waits for the next refresh.
       logger.warn({ err: error }, 'refreshing the queue window failed; will retry');
+      return;
+    }
+    if (!window) return;
+    try {
+      const parked = await parkBlockedFifoFollowers(options.db, window);
+      if (parked > 0) logger.debug({ parked }, 'parked FIFO deliveries behind a retry');
+    } catch (error) {
+      // Claims still order them (they read each one until the next run parks it).
+      logger.warn({ err: error }, 'parking FIFO deliveries behind a retry failed; will retry');
     }
   }
 

@@ -2,6 +2,7 @@ import type { Database } from '@herald/db';
 import { deliveries } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
 import { and, eq, gte, ne, sql } from 'drizzle-orm';
+import { wakeParkedFollowers } from './fifo-park';
 import { lockQueuedOfFifoSubjects } from './fifo-subject-lock';
 import { lowerQueueWindow } from './queue-window';
 
@@ -18,11 +19,11 @@ async function requeue(db: Database, condition: SQL): Promise<Array<typeof deliv
     sql`not exists (select 1 from events e where e.id = ${deliveries.eventId} and e.payload_expired_at is not null)`,
   )!;
   return db.transaction(async (tx) => {
-    // FIFO: a claim taking a later delivery of a subject finishes first (see fifo-subject-lock.ts).
-    await lockQueuedOfFifoSubjects(
-      tx as unknown as Database,
-      sql`select ${deliveries.endpointId}, ${deliveries.subject} from ${deliveries} where ${where}`,
-    );
+    // FIFO: a claim taking a later delivery of a subject finishes first (see fifo-subject-lock.ts),
+    // and the subject's deliveries parked behind a retry are due again (see fifo-park.ts).
+    const subjects = sql`select ${deliveries.endpointId}, ${deliveries.subject} from ${deliveries} where ${where}`;
+    await lockQueuedOfFifoSubjects(tx as unknown as Database, subjects);
+    await wakeParkedFollowers(tx as unknown as Database, subjects);
     const rows = await tx
       .update(deliveries)
       .set({
