@@ -1,4 +1,12 @@
-import { deliveries, events, idempotencyKeys, loginThrottles } from '@herald/db';
+import {
+  deliveries,
+  deliveryAttempts,
+  events,
+  idempotencyKeys,
+  idTimestamp,
+  loginThrottles,
+  newIdAt,
+} from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { envelopeBody } from '@herald/delivery';
 import { ERASED_EMAIL, erasedEventData } from '@herald/events';
@@ -235,6 +243,42 @@ describeDb('erasure on user delete', (t) => {
     });
     expect(replayed.status).toBe(201);
     expect(await replayed.text()).toBe(before['create-stays']);
+  });
+
+  it("erases a user whose older events are past payload retention, and the receivers' answers logged for their webhooks", async () => {
+    const tenant = await createTenant(t.db);
+    await expectJson(
+      await tenant.request('/v1/endpoints', { json: { url: 'https://hooks.example.com/erasure' } }),
+      201,
+    );
+    const email = uniqueEmail('echoed');
+    const user = await tenant.caller.users.create({ email, name: 'Echoed Name' });
+    await tenant.caller.users.update({ id: user.id, name: 'Echoed Later' });
+    const [created, updated] = (await storedEvents(tenant)).filter((e) => e.subject === user.id);
+    // Payload retention cleared the older event (as `expireOldPayloads` leaves it).
+    await t.db.update(events).set({ data: {}, payloadExpiredAt: new Date() }).where(eq(events.id, created!.id));
+    // A receiver that echoes what it was sent: its answer, logged with the attempt, holds the email.
+    const [delivery] = await t.db.select().from(deliveries).where(eq(deliveries.eventId, updated!.id));
+    await t.db.insert(deliveryAttempts).values({
+      id: newIdAt('attempt', idTimestamp(delivery!.id)!.getTime()),
+      deliveryId: delivery!.id,
+      attemptNumber: 1,
+      startedAt: new Date(),
+      durationMs: 12,
+      statusCode: 400,
+      responseBody: `rejected: {"user":{"email":"${email}"}}`,
+    });
+
+    await expectJson(await tenant.request(`/v1/users/${user.id}`, { method: 'DELETE' }), 200);
+    await expectJson(await tenant.request(`/v1/users/${user.id}`), 404);
+    const after = (await storedEvents(tenant)).filter((e) => e.subject === user.id);
+    expect(after.find((e) => e.id === created!.id)!.data).toEqual({});
+    expectNoneOf(
+      after.map((e) => JSON.stringify(e.data)),
+      [email, 'Echoed Name', 'Echoed Later'],
+    );
+    const attempts = await t.db.select().from(deliveryAttempts).where(eq(deliveryAttempts.deliveryId, delivery!.id));
+    expect(attempts.map((a) => a.responseBody)).toEqual([null]);
   });
 
   it('users.delete over tRPC erases the same way, and a 404 erases nothing', async () => {

@@ -22,8 +22,8 @@ const BATCH = 500;
  * Each payload is rewritten by its catalog definition (`erasedEventData`),
  * so it keeps its id, type, version, timestamps and a shape valid for its
  * schema. Webhook bodies are built from the stored event when they are sent,
- * so deliveries still queued carry the erased data too. Returns how many
- * events were rewritten.
+ * so deliveries still queued carry the erased data too. The receivers' answers logged for
+ * those events' deliveries are cleared. Returns how many events were rewritten.
  */
 export async function eraseUserFromEvents(
   tx: Queryable,
@@ -77,13 +77,26 @@ export async function eraseUserFromEvents(
   let rewritten = 0;
   let afterId: string | null = null;
   for (;;) {
-    const rows: { id: string; type: string; version: number; data: unknown }[] = await tx
-      .select({ id: events.id, type: events.type, version: events.version, data: events.data })
+    const rows: { id: string; type: string; version: number; data: unknown; expired: boolean }[] = await tx
+      .select({
+        id: events.id,
+        type: events.type,
+        version: events.version,
+        data: events.data,
+        expired: sql<boolean>`${events.payloadExpiredAt} is not null`,
+      })
       .from(events)
       .where(and(eq(events.projectId, input.projectId), aboutUser, afterId ? gt(events.id, afterId) : undefined))
       .orderBy(asc(events.id))
       .limit(BATCH);
+    await forgetResponseExcerpts(
+      tx,
+      input.projectId,
+      rows.map((row) => row.id),
+    );
+    // A payload past payload retention is already gone (`{}`, which no event schema accepts).
     const changed = rows.flatMap((row) => {
+      if (row.expired) return [];
       const data = erasedEventData(row.type, row.version, row.data);
       return JSON.stringify(data) === JSON.stringify(row.data) ? [] : [{ id: row.id, data }];
     });
@@ -91,6 +104,19 @@ export async function eraseUserFromEvents(
     if (rows.length < BATCH) return rewritten;
     afterId = rows.at(-1)!.id;
   }
+}
+
+/**
+ * The receivers' answers logged for these events' deliveries: a receiver that echoes the webhook
+ * (a validation error quoting the body, say) put the user's data in its attempt's excerpt, which
+ * the API and the portal serve. Cleared as payload retention clears them.
+ */
+async function forgetResponseExcerpts(tx: Queryable, projectId: string, eventIds: string[]): Promise<void> {
+  if (eventIds.length === 0) return;
+  await tx.execute(sql`update delivery_attempts a set response_body = null
+    from deliveries d
+    where d.event_id = any(string_to_array(${eventIds.join(',')}, ',')) and d.project_id = ${projectId}
+      and a.delivery_id = d.id and a.response_body is not null`);
 }
 
 /** One UPDATE for a batch: the new payloads travel as one JSON parameter. */
