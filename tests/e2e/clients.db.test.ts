@@ -180,6 +180,13 @@ describeDb('clients over HTTP', (t) => {
       expect(event!.id).toMatch(/^evt_/);
     });
 
+    it('splits more calls made at once than the API takes in one batch into several requests', async () => {
+      const user = await herald.users.create.mutate({ email: email('Many') });
+      // The API refuses a batch of more than 20 calls whole (400 batch_too_large).
+      const got = await Promise.all(Array.from({ length: 45 }, () => herald.users.get.query({ id: user.id })));
+      expect(got).toEqual(Array.from({ length: 45 }, () => user));
+    });
+
     it('rejects with a TRPCClientError carrying data.herald.code', async () => {
       const error = await herald.users.get.query({ id: missingUserId }).then(
         () => null,

@@ -12,7 +12,17 @@ export interface HeraldClientOptions {
   apiKey: string;
   /** Custom fetch (tests, instrumentation). */
   fetch?: typeof fetch;
+  /**
+   * Most calls sent in one batched request (default 20, the API's `HERALD_MAX_BATCH_SIZE`): the
+   * API refuses a larger batch whole, so more calls made at once travel as several requests.
+   */
+  maxBatchSize?: number;
 }
+
+/** The API's default `HERALD_MAX_BATCH_SIZE`. */
+const DEFAULT_MAX_BATCH_SIZE = 20;
+/** Queries travel in the URL; the API's server refuses a request line and headers over 16 KB. */
+const MAX_URL_LENGTH = 8_000;
 
 /** The typed tRPC client: every procedure of the API with its inferred input and output. */
 export function createHeraldClient(options: HeraldClientOptions) {
@@ -21,6 +31,8 @@ export function createHeraldClient(options: HeraldClientOptions) {
       httpBatchLink({
         url: `${options.baseUrl.replace(/\/$/, '')}/trpc`,
         headers: () => ({ authorization: `Bearer ${options.apiKey}` }),
+        maxItems: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
+        maxURLLength: MAX_URL_LENGTH,
         ...(options.fetch ? { fetch: options.fetch } : {}),
       }),
     ],
