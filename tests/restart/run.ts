@@ -30,6 +30,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { processIsAlive } from '@herald/db';
 import postgres from 'postgres';
 
 const run = promisify(execFile);
@@ -538,20 +539,11 @@ async function dropStaleDatabases() {
       select datname from pg_database where datname like 'herald\\_restart\\_%'`;
     for (const { datname } of stale) {
       const pid = Number(/^herald_restart_(\d+)_/.exec(datname)?.[1]);
-      if (Number.isInteger(pid) && isAlive(pid)) continue;
+      if (Number.isInteger(pid) && processIsAlive(pid)) continue;
       await admin.unsafe(`drop database if exists ${datname} with (force)`).catch(() => {});
     }
   } finally {
     await admin.end({ timeout: 1 });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -6,6 +6,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { migratePgliteDatabase, migratePostgresDatabase } from './migrate';
+import { lockDataDir } from './pglite-lock';
 import { takeTurns } from './pglite-turns';
 import * as schema from './schema';
 
@@ -171,8 +172,18 @@ export function genericPlannerOf(db: Queryable): Database | undefined {
 
 async function openPglite(options: CreateDbOptions): Promise<HeraldDb> {
   const dataDir = options.dataDir ?? path.resolve('.data/pglite');
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir);
+  let release = () => {};
+  if (!dataDir.startsWith('memory://')) {
+    mkdirSync(dataDir, { recursive: true });
+    release = lockDataDir(path.resolve(dataDir));
+  }
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dataDir);
+  } catch (error) {
+    release();
+    throw error;
+  }
   takeTurns(pglite);
   const db = drizzlePglite(pglite, { schema }) as unknown as Database;
   drivers.set(db, 'pglite');
@@ -183,6 +194,7 @@ async function openPglite(options: CreateDbOptions): Promise<HeraldDb> {
     pglite,
     close: async () => {
       if (!pglite.closed) await pglite.close();
+      release();
     },
   };
 }

@@ -13,5 +13,6 @@ export { executeHotRows, executeHotTemplate, executeRows } from './execute';
 export type { IdKind } from './ids';
 export { ID_RANDOM_PART_SQL, idPattern, idPrefixes, idTimeBound, idTimestamp, newId, newIdAt } from './ids';
 export { migratePgliteDatabase, migratePostgresDatabase, migrationsFolder } from './migrate';
+export { DataDirInUseError, processIsAlive } from './pglite-lock';
 export * from './schema';
 export { isStorableJson, isStorableText, toStorableText, UNSTORABLE_TEXT_MESSAGE } from './text';

@@ -4,6 +4,7 @@ import { migratePostgresDatabase } from '../migrate';
 import { testDatabaseUrl, withDatabase } from './postgres-url';
 
 import './provided-context';
+import { processIsAlive } from '../pglite-lock';
 
 /**
  * Migrates one template database for the run; each test file then gets its
@@ -52,15 +53,6 @@ async function dropStaleTestDatabases(admin: postgres.Sql) {
     const pid = Number(/^herald_(?:t|tpl)_(\d+)/.exec(datname)?.[1]);
     if (Number.isInteger(pid) && processIsAlive(pid)) continue;
     await admin.unsafe(`drop database if exists ${datname} with (force)`).catch(() => {});
-  }
-}
-
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -1,0 +1,57 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, expect, it } from 'vitest';
+import { createDb } from '../src/client';
+import { DataDirInUseError } from '../src/pglite-lock';
+
+/*
+ * Two PGlite instances on one directory each work on their own copy, and the last to close wins:
+ * rows answered 201 vanish. Opening a directory another live process holds is refused.
+ */
+
+const holder = fileURLToPath(new URL('./fixtures/hold-pglite.ts', import.meta.url));
+const dirs: string[] = [];
+const freshDir = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'herald-pglite-lock-'));
+  dirs.push(dir);
+  return path.join(dir, 'pglite');
+};
+
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+it('a directory open in another process is refused with a clear error; once that process is killed, it opens', async () => {
+  const dir = freshDir();
+  const child = spawn(process.execPath, ['--import', 'tsx', holder, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('open') && resolve());
+      child.on('exit', (code) => reject(new Error(`holder exited with ${code}`)));
+    });
+    const refused = await createDb({ dataDir: dir, migrate: false }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(DataDirInUseError);
+    expect((refused as DataDirInUseError).ownerPid).toBe(child.pid);
+    expect((refused as Error).message).toMatch(/one process only.*DATABASE_URL/);
+  } finally {
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+  // Its lock is left behind by the killed process: taken over.
+  expect(existsSync(`${dir}.lock`)).toBe(true);
+  const herald = await createDb({ dataDir: dir, migrate: false });
+  await herald.close();
+  expect(existsSync(`${dir}.lock`)).toBe(false);
+}, 60_000);
+
+it('one process cannot open a directory twice at once, and can again after closing it', async () => {
+  const dir = freshDir();
+  const first = await createDb({ dataDir: dir, migrate: false });
+  await expect(createDb({ dataDir: dir, migrate: false })).rejects.toBeInstanceOf(DataDirInUseError);
+  await first.close();
+  const again = await createDb({ dataDir: dir, migrate: false });
+  await again.close();
+}, 60_000);
