@@ -187,6 +187,26 @@ describeDb('clients over HTTP', (t) => {
       expect(got).toEqual(Array.from({ length: 45 }, () => user));
     });
 
+    it('refusals made before any procedure runs reach the tRPC client with their code', async () => {
+      const user = await herald.users.create.mutate({ email: email('Refused') });
+      const heraldCode = (e: unknown) => (e as TRPCClientError<HeraldClientRouter>).data?.herald.code;
+      // A client told the server takes larger batches than it does.
+      const eager = createHeraldClient({ baseUrl: server.url, apiKey, maxBatchSize: 100 });
+      const batch = await Promise.allSettled(Array.from({ length: 21 }, () => eager.users.get.query({ id: user.id })));
+      expect(batch.map((r) => (r.status === 'rejected' ? heraldCode(r.reason) : 'ok'))).toEqual(
+        Array(21).fill('batch_too_large'),
+      );
+      const tooLarge = await herald.users.update
+        .mutate({ id: user.id, metadata: { big: 'x'.repeat(2_000_000) } })
+        .catch((e: unknown) => e);
+      expect(heraldCode(tooLarge)).toBe('payload_too_large');
+      expect((tooLarge as TRPCClientError<HeraldClientRouter>).data?.httpStatus).toBe(413);
+      let deep: { [key: string]: number | typeof deep } = { leaf: 1 };
+      for (let i = 0; i < 40; i++) deep = { deep };
+      const tooDeep = await herald.users.update.mutate({ id: user.id, metadata: deep }).catch((e: unknown) => e);
+      expect(heraldCode(tooDeep)).toBe('validation_error');
+    });
+
     it('rejects with a TRPCClientError carrying data.herald.code', async () => {
       const error = await herald.users.get.query({ id: missingUserId }).then(
         () => null,

@@ -115,7 +115,9 @@ export async function expectApiError(response: Response, status: number, code: s
   const text = await response.text();
   expect({ status: response.status, body: text }).toMatchObject({ status });
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-  const body = apiErrorBodySchema.parse(JSON.parse(text));
+  // Under /trpc the same error comes in tRPC's envelope, as `data.herald`.
+  const json = JSON.parse(text) as { error?: { data?: { herald?: unknown } } };
+  const body = apiErrorBodySchema.parse(json.error?.data?.herald ? { error: json.error.data.herald } : json);
   expect(body.error.code).toBe(code);
   return body.error;
 }
