@@ -94,12 +94,40 @@ for (const transport of ['in process', 'over a socket'] as const)
       });
     });
 
+    it('a body that is not UTF-8 → 400 invalid_json, REST and tRPC, and nothing is written', async () => {
+      const before = (await eventsOf(tenant)).length;
+      // A name in Latin-1 (0xE9), a lone continuation byte, an overlong NUL.
+      for (const bad of [[0xe9], [0x80], [0xc0, 0x80]]) {
+        const body = Buffer.concat([
+          Buffer.from(`{"email":"${uniqueEmail()}","name":"Ren`),
+          Buffer.from(bad),
+          Buffer.from('"}'),
+        ]);
+        const headers = { 'content-type': 'application/json' };
+        for (const path of ['/v1/users', '/trpc/users.create', '/trpc/users.create?batch=1']) {
+          const sent = path.endsWith('batch=1') ? Buffer.concat([Buffer.from('{"0":'), body, Buffer.from('}')]) : body;
+          const error = await expectApiError(
+            await tenant.request(path, { method: 'POST', body: sent, headers }),
+            400,
+            'invalid_json',
+          );
+          expect(error.message).toBe('The request body is not valid UTF-8');
+        }
+      }
+      expect(await eventsOf(tenant)).toHaveLength(before);
+      // The same name in UTF-8 is taken.
+      const ok = await tenant.request('/v1/users', { json: { email: uniqueEmail(), name: 'René' } });
+      expect(ok.status).toBe(201);
+    });
+
     describe('content type → 415 unsupported_media_type unless JSON', () => {
       it.each([
         'text/plain',
         'application/x-www-form-urlencoded',
         'multipart/form-data; boundary=x',
         'application/jsonp',
+        'application/json; charset=latin1',
+        'application/json; charset="iso-8859-1"',
         '',
       ])('Content-Type "%s"', async (type) => {
         const headers: Record<string, string> = type ? { 'content-type': type } : {};
@@ -119,6 +147,7 @@ for (const transport of ['in process', 'over a socket'] as const)
       it.each([
         'application/json',
         'application/json; charset=utf-8',
+        'application/json; charset="UTF-8"',
         'Application/JSON',
         'application/merge-patch+json',
       ])('accepts "%s"', async (type) => {

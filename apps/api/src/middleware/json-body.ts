@@ -58,8 +58,31 @@ export async function readBodyWithin(c: Context, maxBytes: number): Promise<Resp
   bufferedBodies.set(raw, bytes);
   // What `c.req.text()` and `c.req.json()` answer from now on. Hono keeps promises in its body
   // cache (its type says values); every REST write reads its input through it.
-  (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(new TextDecoder().decode(bytes));
+  (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(decodeUtf8(raw, bytes));
   return undefined;
+}
+
+/** Requests whose body is not UTF-8 (read as text with U+FFFD in place of each bad sequence). */
+const notUtf8 = new WeakSet<Request>();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const lenientUtf8 = new TextDecoder('utf-8');
+
+function decodeUtf8(raw: Request, bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    notUtf8.add(raw);
+    return lenientUtf8.decode(bytes);
+  }
+}
+
+/**
+ * A JSON body must be UTF-8 (RFC 8259): 400 `invalid_json` otherwise. Decoded leniently, each bad
+ * byte became U+FFFD and was stored, in events and webhooks too, with no word to the client.
+ */
+export function refuseInvalidUtf8(c: Context): Response | undefined {
+  if (!METHODS_WITH_BODY.has(c.req.method) || !notUtf8.has(c.req.raw)) return undefined;
+  return errorResponse(c, 'invalid_json', 'The request body is not valid UTF-8');
 }
 
 /**
@@ -112,10 +135,19 @@ async function readAtMost(body: ReadableStream<Uint8Array>, maxBytes: number): P
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 
-/** A request that carries a body must say it is JSON (415 otherwise). */
+/** A `charset` parameter other than UTF-8's. */
+const OTHER_CHARSET = /;\s*charset\s*=\s*(?!"?utf-8"?\s*(?:;|$))/i;
+
+/** A request that carries a body must say it is JSON, in UTF-8 if it names a charset (415 otherwise). */
 export function refuseNonJsonBody(c: Context): Response | undefined {
-  if (carriesBody(c) && !JSON_TYPE.test(c.req.header('content-type') ?? '')) {
-    return errorResponse(c, 'unsupported_media_type', 'Request bodies must be JSON (Content-Type: application/json)');
+  if (!carriesBody(c)) return undefined;
+  const type = c.req.header('content-type') ?? '';
+  if (!JSON_TYPE.test(type) || OTHER_CHARSET.test(type)) {
+    return errorResponse(
+      c,
+      'unsupported_media_type',
+      'Request bodies must be JSON in UTF-8 (Content-Type: application/json)',
+    );
   }
   return undefined;
 }

@@ -1,5 +1,5 @@
 import { createMiddleware } from 'hono/factory';
-import { readBodyWithin, refuseDeepJson, refuseNonJsonBody } from './json-body';
+import { readBodyWithin, refuseDeepJson, refuseInvalidUtf8, refuseNonJsonBody } from './json-body';
 import { refuseLargeBatch } from './rate-limit';
 
 export interface RequestChecks {
@@ -11,7 +11,7 @@ export interface RequestChecks {
 
 /**
  * What every `/v1` and `/trpc` request passes before the rate limit, in this order: its body read
- * within the limit (413), JSON if it has one (415), nested at most `MAX_JSON_DEPTH` deep (400), and
+ * within the limit (413), JSON in UTF-8 if it has one (415, then 400 for bytes that are not UTF-8), nested at most `MAX_JSON_DEPTH` deep (400), and
  * a tRPC batch of at most `maxBatchSize` calls (400). The first refusal answers. One middleware,
  * not four: each one costs every request a promise and a frame more.
  */
@@ -20,6 +20,7 @@ export function checkRequest(options: RequestChecks) {
     const refusal =
       (await readBodyWithin(c, options.bodyLimitBytes)) ??
       refuseNonJsonBody(c) ??
+      refuseInvalidUtf8(c) ??
       (await refuseDeepJson(c)) ??
       refuseLargeBatch(c, options.maxBatchSize);
     if (refusal) return refusal;
