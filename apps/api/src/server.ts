@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { HeraldEnv } from './middleware/request-context';
@@ -20,6 +20,7 @@ export function listen(
     // As @hono/node-server's `serve`, with an error handler: a request it cannot turn into a URL
     // (a Host header like `[::1`) got a 400 with an empty body, not Herald's JSON error.
     const server = createServer(getRequestListener(app.fetch, { hostname, errorHandler: answerUnservable }));
+    server.on('clientError', answerUnparsable);
     server.listen(options.port ?? 0, hostname, () => {
       const info = server.address() as AddressInfo;
       const host = info.address.includes(':') ? `[${info.address}]` : info.address;
@@ -45,4 +46,28 @@ function answerUnservable(error: unknown): Response {
         { status: 400 },
       )
     : Response.json({ error: { code: 'internal_error', message: 'Internal server error' } }, { status: 500 });
+}
+
+/**
+ * A request Node's HTTP parser refused (a request line or headers over 16 KB, a NUL or a raw
+ * 0xFF in the target, a malformed Content-Length or chunk): Node's own answer has no body.
+ * Herald's JSON error instead, and the connection closed (the stream cannot be trusted after).
+ */
+function answerUnparsable(error: Error & { code?: string }, socket: Socket): void {
+  // A body that breaks off after valid headers: the app may have answered already.
+  const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || answering?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify({
+    error: tooLarge
+      ? { code: 'validation_error', message: 'The request line and headers are limited to 16 KB' }
+      : { code: 'validation_error', message: 'The request is not valid HTTP/1.1' },
+  });
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
