@@ -1,4 +1,4 @@
-import { createDb, events, newId } from '@herald/db';
+import { createDb, events, newId, newIdAt } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { recordEvent } from '@herald/delivery';
 import type { UserSnapshot } from '@herald/events';
@@ -195,6 +195,21 @@ describeDb('event feed', (t) => {
     expect(legacy.data.map((e) => e.id)).toEqual(all.seen.slice(4));
     const trpc = await tenant.caller.events.list({ after: all.seen[7] });
     expect(trpc.data.map((e) => e.id)).toEqual(all.seen.slice(8));
+  });
+
+  it('after= an event older than every event kept (its day dropped by retention) resumes from what is kept', async () => {
+    const tenant = await createTenant(t.db);
+    await tenant.caller.users.create({ email: uniqueEmail('kept') });
+    const all = poller(tenant);
+    await all.pollUntil(1);
+    // A poller that caught up long ago holds the id of an event from a day retention has dropped.
+    const dropped = newIdAt('event', Date.UTC(1971, 0, 1));
+    const page = await expectJson<FeedPage>(await tenant.request(`/v1/events?after=${dropped}`), 200);
+    expect(page.data.map((e) => e.id)).toEqual(all.seen);
+    expect((await tenant.caller.events.list({ after: dropped })).data.map((e) => e.id)).toEqual(all.seen);
+    expect(all.seen).toHaveLength(1);
+    // An id within what is kept that is no event of the project stays a 404.
+    await expectApiError(await tenant.request(`/v1/events?after=${newIdAt('event', Date.now())}`), 404, 'not_found');
   });
 
   it('after= names an event of this project, and cursor one this list returned; anything else is a 4xx', async () => {

@@ -1,5 +1,5 @@
 import type { Queryable } from '@herald/db';
-import { events, idPattern } from '@herald/db';
+import { events, executeRows, idPattern, idTimestamp } from '@herald/db';
 import type { EventType } from '@herald/events';
 import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
 import { apiError } from '../../errors';
@@ -48,15 +48,26 @@ export function decodeFeedCursor(cursor: string): FeedPosition | { afterId: stri
   return { txid, id: keys![1]! };
 }
 
-/** The feed position of one of the project's listed events; 404 when it has none such. */
-export async function positionOfEvent(db: Queryable, projectId: string, id: string): Promise<FeedPosition> {
+/**
+ * The feed position of one of the project's listed events; null (the feed's start) for an event
+ * id older than every event kept, whose day retention dropped; 404 for any other id.
+ *
+ * A poller that has caught up holds only the id of the last event it saw (the last page has no
+ * cursor); once retention dropped that event, every poll answered 404 and it never saw the next.
+ * Everything kept is newer than a dropped day, so it resumes from the start of what is kept.
+ */
+export async function positionOfEvent(db: Queryable, projectId: string, id: string): Promise<FeedPosition | null> {
   const [row] = await db
     .select({ txid: events.txid, id: events.id })
     .from(events)
     .where(and(eq(events.projectId, projectId), eq(events.id, id), eq(events.isTest, false)))
     .limit(1);
-  if (!row) throw apiError('not_found', `Event ${id} (from \`after\`) not found in this project`);
-  return row;
+  if (row) return row;
+  if (id.startsWith('evt_') && idTimestamp(id)) {
+    const [oldest] = await executeRows<{ id: string | null }>(db, sql`select min(id) as id from events`);
+    if (!oldest?.id || id < oldest.id) return null;
+  }
+  throw apiError('not_found', `Event ${id} (from \`after\`) not found in this project`);
 }
 
 /** Where a page starts: the cursor's position (it wins, as on every list), else `after`'s, else the beginning. */
