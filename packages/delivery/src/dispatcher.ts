@@ -5,6 +5,7 @@ import pino from 'pino';
 import { AttemptRecorder } from './attempt-recorder';
 import type { DispatcherConfig } from './config';
 import { defaultDispatcherConfig } from './config';
+import { NotSentInTime } from './http/exchange';
 import type { WebhookSender } from './http/send-webhook';
 import { createWebhookSender } from './http/send-webhook';
 import type { Resolver } from './http/ssrf';
@@ -109,10 +110,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       ...claimCaps(config.concurrency, 0, config.projectSharePercent),
     },
     (delivery) => send(delivery),
-    (delivery) => {
-      metrics.recordOutcome('lease_expired_waiting');
-      logger.warn({ deliveryId: delivery.id }, 'claimed delivery waited too long for a slot: left to its lease');
-    },
+    (delivery) => leftToLease(delivery, 'waited too long for a slot'),
   );
   // Deliveries this dispatcher holds in flight in the database at most: sending, answered with their
   // outcome still being written (UNWRITTEN_PER_SLOT per slot), and claimed ahead, waiting for a slot.
@@ -224,9 +222,19 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     if ((!lastClaimEmpty || lastClaimCapped) && (freeSlots() >= wanted || inFlight.size === 0)) void kick();
   }
 
+  /** When each claimed delivery was taken (`performance.now()`): it must start within `maxWaitMs`. */
+  const claimedAt = new WeakMap<ClaimedDelivery, number>();
+
   /** A claimed delivery: sent now, or once a slot frees (send-slots.ts). */
   function track(delivery: ClaimedDelivery) {
+    claimedAt.set(delivery, performance.now());
     slots.add(delivery, { front: delivery.endpoint.rateLimited });
+  }
+
+  /** A delivery that started too late for its lease (see `NotSentInTime`): no attempt, no outcome. */
+  function leftToLease(delivery: ClaimedDelivery, why: string) {
+    metrics.recordOutcome('lease_expired_waiting');
+    logger.warn({ deliveryId: delivery.id }, `claimed delivery ${why}: left to its lease`);
   }
 
   function send(delivery: ClaimedDelivery) {
@@ -273,12 +281,26 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         sentAt: startedAt,
         endpointHeaders: delivery.endpoint.headers,
       });
-      const result = await sender.send({
-        url: delivery.endpoint.url,
-        headers,
-        body,
-        context: { deliveryId: delivery.id, endpointId: delivery.endpoint.id, projectId: delivery.projectId },
-      });
+      // Sent only while the lease surely holds: a process paused (or a socket pool full) past it
+      // would otherwise send a delivery another dispatcher may have sent since, a FIFO subject's
+      // earlier one after its later ones.
+      const startBy = (claimedAt.get(delivery) ?? performance.now()) + maxWaitMs;
+      const result = await sender
+        .send({
+          url: delivery.endpoint.url,
+          headers,
+          body,
+          context: { deliveryId: delivery.id, endpointId: delivery.endpoint.id, projectId: delivery.projectId },
+          startBy,
+        })
+        .catch((error: unknown) => {
+          if (error instanceof NotSentInTime) return null;
+          throw error;
+        });
+      if (!result) {
+        leftToLease(delivery, 'got no socket before its deadline');
+        return;
+      }
       metrics.recordLatency(result.durationMs / 1000);
       answered();
       const { outcome, eventsEmitted } = await recorder.record({ delivery, result, startedAt });

@@ -18,15 +18,30 @@ export type Answer = {
 class Abandoned extends Error {}
 
 /**
+ * The request got its socket after its `startBy` (`performance.now()` time): nothing of it was
+ * written. Its sender's lease may have run out meanwhile (a process paused, a pool full), and
+ * another dispatcher may be sending it: sending it now could put a FIFO subject's earlier delivery
+ * behind a later one.
+ */
+export class NotSentInTime extends Error {
+  constructor() {
+    super('the request did not start before its deadline; not sent');
+    this.name = 'NotSentInTime';
+  }
+}
+
+/**
  * Sends one request through `agent` and settles with its answer, or rejects with undici's error
  * (connect, parse, socket). After `timeoutMs` the promise rejects with `timedOut()` true, even
- * while the request still waits for a socket (it is aborted as soon as it starts).
+ * while the request still waits for a socket (it is aborted as soon as it starts). One that gets
+ * its socket after `startBy` is not written: it rejects with `NotSentInTime`.
  */
 export function exchange(
   agent: Dispatcher,
   options: Dispatcher.DispatchOptions,
   cap: number,
   timeoutMs: number,
+  startBy = Number.POSITIVE_INFINITY,
 ): { answer: Promise<Answer>; timedOut: () => boolean; statusCode: () => number | null } {
   let timedOut = false;
   let statusCode: number | null = null;
@@ -73,6 +88,12 @@ export function exchange(
     onRequestStart(started) {
       controller = started;
       if (timedOut) started.abort(new Abandoned('timed out'));
+      else if (performance.now() > startBy) {
+        // Called with its socket, before anything is written.
+        const late = new NotSentInTime();
+        fail(late);
+        started.abort(late);
+      }
     },
     onResponseStart(_controller, status, headers) {
       if (status < 200) return; // 1xx informational: the real answer follows

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
-import { exchange } from './exchange';
+import { exchange, NotSentInTime } from './exchange';
 import { headerNameProblem, headerValueProblem, isSenderHeader } from './headers';
 import type { Resolver } from './ssrf';
 import { createVettingLookup, SSRF_BLOCKED_CODE, vetUrl } from './ssrf';
@@ -42,6 +42,11 @@ export type WebhookRequest = {
   body: string;
   /** Opaque to the sender; handed back to `onRefused` (e.g. delivery and endpoint ids for the log). */
   context?: Readonly<Record<string, unknown>>;
+  /**
+   * `performance.now()` time by which the request must start (have its socket): later, nothing is
+   * written and `send` rejects with `NotSentInTime`. No deadline when omitted.
+   */
+  startBy?: number;
 };
 
 /** A refused or unresolvable destination, with the reason the tenant is not told. */
@@ -68,6 +73,7 @@ export type WebhookSenderOptions = {
 };
 
 export type WebhookSender = {
+  /** Never rejects, except with `NotSentInTime` (see `WebhookRequest.startBy`): nothing was sent. */
   send(req: WebhookRequest): Promise<AttemptResult>;
   close(): Promise<void>;
 };
@@ -288,6 +294,7 @@ export function createWebhookSender(opts: WebhookSenderOptions): WebhookSender {
       },
       maxResponseBytes,
       timeoutMs,
+      req.startBy,
     );
     try {
       const { statusCode, retryAfter, body } = await sent.answer;
@@ -303,6 +310,7 @@ export function createWebhookSender(opts: WebhookSenderOptions): WebhookSender {
         retryAfterSeconds: parseRetryAfter(retryAfter),
       };
     } catch (err) {
+      if (err instanceof NotSentInTime) throw err;
       const classified = classifyError(err, sent.timedOut(), timeoutMs);
       if (classified.refusal !== undefined) return refusal(started, req, classified);
       return failure(started, classified, sent.statusCode());

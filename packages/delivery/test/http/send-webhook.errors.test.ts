@@ -6,6 +6,7 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { NotSentInTime } from '../../src/http/exchange';
 import { parseRetryAfter } from '../../src/http/send-webhook';
 import { closeAfterEach, freePort, ok200, startServer } from './helpers';
 
@@ -36,6 +37,24 @@ describe('createWebhookSender: failures', () => {
     expect(result).toMatchObject({ ok: false, statusCode: status, errorClass: 'http_status' });
     expect(redirector.requests).toHaveLength(1);
     expect(target.connections).toBe(0);
+  });
+
+  it('does not write a request that gets its socket after its startBy (its lease may be gone); one in time goes', async () => {
+    const server = await track(startServer((_req, res) => setTimeout(() => res.writeHead(200).end('ok'), 300)));
+    const one = sender({ ...base, connections: 1 });
+    const first = one.send({ url: server.url, headers: {}, body: '{"n":1}' });
+    // Waits for the one socket, which frees after ~300 ms: past its deadline by then.
+    const late = one.send({ url: server.url, headers: {}, body: '{"n":2}', startBy: performance.now() + 100 });
+    const inTime = one.send({ url: server.url, headers: {}, body: '{"n":3}', startBy: performance.now() + 5_000 });
+    await expect(late).rejects.toBeInstanceOf(NotSentInTime);
+    expect(await first).toMatchObject({ ok: true });
+    expect(await inTime).toMatchObject({ ok: true });
+    expect(server.requests.map((r) => r.body)).toEqual(['{"n":1}', '{"n":3}']);
+    // A deadline already past: nothing is written at all.
+    await expect(
+      sender().send({ url: server.url, headers: {}, body: '{"n":4}', startBy: performance.now() - 1 }),
+    ).rejects.toBeInstanceOf(NotSentInTime);
+    expect(server.requests).toHaveLength(2);
   });
 
   it('times out a server that accepts but never answers', async () => {
