@@ -113,7 +113,16 @@ describeDb('claiming due deliveries (leases and SKIP LOCKED)', (t) => {
       eventsEmitted: 0,
     });
     expect((await p.deliveryRows())[0]).toMatchObject({ status: 'succeeded', leaseOwner: null, attemptCount: 1 });
-    expect(await p.attemptRows(row!.id)).toHaveLength(2);
+    // Both are logged as attempt 1; the late one says why it did not count, and keeps its answer.
+    const attempts = await p.attemptRows(row!.id);
+    expect(attempts.map((a) => [a.attemptNumber, a.statusCode, a.errorClass])).toEqual(
+      expect.arrayContaining([
+        [1, 200, 'lease_lost'],
+        [1, 200, null],
+      ]),
+    );
+    expect(attempts).toHaveLength(2);
+    expect(attempts.find((a) => a.errorClass === 'lease_lost')!.errorMessage).toMatch(/lease ran out/);
     // Done is done: nothing is due any more.
     expect(await claimDueDeliveries(t.db, { limit: 10, leaseMs: 1, owner: 'anyone' })).toEqual([]);
   });

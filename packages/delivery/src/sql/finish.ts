@@ -16,6 +16,10 @@ export const SLOW_AFTER_TIMEOUTS = 3;
 
 export type AttemptOutcome = 'succeeded' | 'retrying' | 'failed' | 'lease_lost';
 
+/** The `error_class` of an attempt sent after its lease ran out (its delivery went on under another). */
+export const LEASE_LOST = 'lease_lost';
+const LEASE_LOST_MESSAGE = 'sent after its lease ran out; the delivery went on under another attempt';
+
 export interface RecordAttemptOptions {
   owner: string;
   retryPolicy: RetryPolicy;
@@ -219,11 +223,16 @@ async function writeOutcomes(
             and ${leaseToken('d.next_attempt_at')} = v.lease
           returning d.id, v.status
         ),
+        -- An attempt made after its lease ran out (another attempt has the delivery, under the same
+        -- number) is logged as what it was, flagged as such, with its status and answer.
         logged as (
           insert into delivery_attempts
             (id, delivery_id, attempt_number, started_at, duration_ms, status_code, error_class, error_message, response_body)
-          select a.id, a.delivery_id, a.attempt_number, a.started_at, a.duration_ms, a.status_code, a.error_class,
-                 a.error_message, a.response_body
+          select a.id, a.delivery_id, a.attempt_number, a.started_at, a.duration_ms, a.status_code,
+                 case when a.delivery_id in (select id from moved) then a.error_class else '${sql.raw(LEASE_LOST)}' end,
+                 case when a.delivery_id in (select id from moved) then a.error_message
+                      else '${sql.raw(LEASE_LOST_MESSAGE)}' end,
+                 a.response_body
           from jsonb_to_recordset(${attemptsJson}::jsonb)
             as a(id text, delivery_id text, attempt_number int, started_at timestamptz, duration_ms int,
                  status_code int, error_class text, error_message text, response_body text)
