@@ -22,7 +22,8 @@ export const userNameSchema = z
   .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE)
   .nullable();
 export const rolesSchema = z
-  .array(z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,63}$/i, 'role names are 1–64 letters, digits, _ . : -'))
+  // Spelled out rather than /i: JSON Schema patterns have no flags, and the document showed lower case only.
+  .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'role names are 1–64 letters, digits, _ . : -'))
   .max(50)
   .transform((roles) => [...new Set(roles)]);
 export const metadataSchema = withoutProtoKeys(
