@@ -1,6 +1,6 @@
 import { createLogger } from '@herald/config';
 import type { Database } from '@herald/db';
-import { isDatabaseUnavailable } from '@herald/db';
+import { driverOf, isDatabaseUnavailable } from '@herald/db';
 import type { DeliveryWakeup, RelayConfig } from '@herald/delivery';
 import type { ApiConfig, ApiServices } from '@herald/router';
 import {
@@ -29,6 +29,7 @@ import { rateLimit, trpcCallsOf } from './middleware/rate-limit';
 import { checkRequest } from './middleware/request-checks';
 import type { HeraldEnv } from './middleware/request-context';
 import { requestContext, requestIdOf } from './middleware/request-context';
+import { sharedBudgets } from './middleware/shared-budgets';
 import { createPortalRouter } from './portal/portal-router';
 import { defaultPortalDir } from './portal/portal-static';
 import { createDocsRouter } from './rest/docs';
@@ -52,6 +53,11 @@ export interface CreateAppOptions {
   metrics?: () => Promise<string>;
   /** The built portal served under `/portal` (default: `apps/portal/dist`, or `HERALD_PORTAL_DIR`). */
   portalDir?: string;
+  /**
+   * Share rate-limit counts with the database's other API processes (default: on PostgreSQL).
+   * Off, each process counts alone (tests that make many apps on one database, as one process each).
+   */
+  sharedRateLimits?: boolean;
 }
 
 /** The whole HTTP surface: tRPC at `/trpc`, REST at `/v1`, docs, health. */
@@ -114,6 +120,12 @@ export function createApp(options: CreateAppOptions) {
   app.route('/docs', createDocsRouter());
   app.route('/portal', createPortalRouter(options.db, services, options.portalDir ?? defaultPortalDir()));
 
+  // PostgreSQL: every API process of the database counts toward one budget. PGlite is one process.
+  const sharedLimits =
+    (options.sharedRateLimits ?? driverOf(options.db) === 'postgres')
+      ? sharedBudgets(options.db, { windowMs: config.rateLimit.windowSeconds * 1000, logger })
+      : undefined;
+  options.shutdown?.addEventListener('abort', () => sharedLimits?.stop(), { once: true });
   const api = [
     settleUnreadBody(),
     checkRequest({ bodyLimitBytes: config.bodyLimitBytes, maxBatchSize: config.maxBatchSize }),
@@ -121,6 +133,7 @@ export function createApp(options: CreateAppOptions) {
       ...config.rateLimit,
       callsOf: trpcCallsOf,
       identify: (c) => callerOf(c, options.db, services),
+      ...(sharedLimits ? { shared: sharedLimits } : {}),
     }),
   ] as const;
   app.use('/v1/*', ...api, idempotency(options.db, services));

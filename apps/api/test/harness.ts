@@ -22,6 +22,8 @@ export interface TestAppOptions {
   config?: Partial<ApiConfig>;
   logger?: Logger;
   wakeup?: CreateAppOptions['wakeup'];
+  /** Rate-limit counts shared through the database, as API processes share them (default off). */
+  sharedRateLimits?: boolean;
 }
 
 export type TestApp = ReturnType<typeof createTestApp>;
@@ -36,6 +38,8 @@ export function createTestApp(db: Database, options: TestAppOptions = {}) {
   const app = createApp({
     db,
     config,
+    // Many apps share one test database, each its own process: counted alone unless a test shares.
+    sharedRateLimits: options.sharedRateLimits ?? false,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.wakeup ? { wakeup: options.wakeup } : {}),
   });

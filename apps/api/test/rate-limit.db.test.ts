@@ -33,6 +33,33 @@ describeDb('rate limits through the app', (t) => {
     expect((await tenant.caller.users.list()).data).toHaveLength(1);
   });
 
+  // PostgreSQL: API processes share a database (PGlite is one process).
+  it.skipIf(t.driver !== 'postgres')(
+    'two API processes of one database give a key one budget, not one each, even in a burst',
+    async () => {
+      // Long windows: aligned to the clock, a window must not end while the test runs.
+      const shared = { config: { rateLimit: { requests: 10, windowSeconds: 3600 } }, sharedRateLimits: true };
+      const tenant = await createTenant(t.db, shared);
+      const other = tenantFor(createTestApp(t.db, shared), tenant.projectId, tenant.apiKey, tenant.apiKeyId);
+      const first: number[] = [];
+      for (let i = 0; i < 6; i++) first.push((await tenant.request('/v1/api-keys')).status);
+      const second: number[] = [];
+      for (let i = 0; i < 10; i++) second.push((await other.request('/v1/api-keys')).status);
+      expect(first).toEqual(Array(6).fill(200));
+      expect(second).toEqual([...Array(4).fill(200), ...Array(6).fill(429)]);
+      expect((await tenant.request('/v1/api-keys')).status).toBe(429);
+
+      // Another key, 40 requests at once, half to each process: 10 get through.
+      const key = await tenant.caller.apiKeys.create({ name: 'burst' });
+      const [a, b] = [tenant.testApp, other.testApp].map((app) => tenantFor(app, tenant.projectId, key.key, key.id));
+      const burst = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a! : b!).request('/v1/api-keys')),
+      );
+      expect(burst.filter((r) => r.status === 200)).toHaveLength(10);
+      expect(burst.filter((r) => r.status === 429)).toHaveLength(30);
+    },
+  );
+
   it('each API key has its own budget, even within one project', async () => {
     const tenant = await createTenant(t.db, { config });
     const second = await tenant.caller.apiKeys.create({ name: 'second' });

@@ -36,6 +36,7 @@ describeDb('database schema', (t) => {
       'portal_sessions',
       'portal_settings',
       'projects',
+      'rate_limit_counts',
       'subject_sequences',
       'users',
     ]);

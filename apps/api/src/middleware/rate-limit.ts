@@ -5,6 +5,7 @@ import { createMiddleware } from 'hono/factory';
 import { errorResponse } from '../rest/error-response';
 import type { HeraldEnv } from './request-context';
 import { setAnswerHeader } from './request-context';
+import type { SharedBudgets } from './shared-budgets';
 
 export interface RateLimitOptions {
   requests: number;
@@ -23,6 +24,11 @@ export interface RateLimitOptions {
   identify?: (c: Context) => Promise<RateLimitCaller | null>;
   /** How many requests this one counts as (a tRPC batch: one per procedure); 1 when unset. */
   callsOf?: (c: Context) => number;
+  /**
+   * Budgets shared with the other API processes of the database (PostgreSQL): windows are then
+   * aligned to the clock, and a budget holds for every process's requests together (shared-budgets.ts).
+   */
+  shared?: SharedBudgets;
 }
 
 /** Whose budgets a request spends: its own (`id`: an API key's, a portal session's) and its project's. */
@@ -32,7 +38,9 @@ export interface RateLimitCaller {
 }
 
 interface Window {
+  key: string;
   start: number;
+  /** Requests this process counted. */
   count: number;
 }
 
@@ -46,8 +54,9 @@ interface Budget {
 /**
  * Fixed-window limits per API key (per portal session, per client address without either), and
  * per project across its keys (`projectRequests`), with the IETF draft's `RateLimit-Policy` /
- * `RateLimit` headers (one item per budget). Counters live in this process: with N API processes
- * behind a balancer a key may make up to N × `requests` per window (see the README).
+ * `RateLimit` headers (one item per budget). Counters live in this process; on PostgreSQL the
+ * budgets are shared with the database's other API processes (`shared`): a key spread over N
+ * processes gets one budget.
  *
  * A request of several calls (a tRPC batch) is granted as many as every budget it spends has
  * left, through the `callBudget` context variable: the calls past the grant are refused one by
@@ -63,10 +72,12 @@ export function rateLimit(options: RateLimitOptions) {
       ? `${budget.limit} requests per ${options.windowSeconds} s for all of a project's API keys`
       : `${budget.limit} requests per ${options.windowSeconds} s`;
 
+  const { shared } = options;
   const windowOf = (key: string, t: number): Window => {
     let w = windows.get(key);
     if (!w || t - w.start >= windowMs) {
-      w = { start: t, count: 0 };
+      // Shared windows start on the clock's boundaries: every process must mean the same one.
+      w = { key, start: shared ? t - (t % windowMs) : t, count: 0 };
       windows.set(key, w);
     }
     return w;
@@ -90,14 +101,34 @@ export function rateLimit(options: RateLimitOptions) {
       budgets.push({ policy: 'project', limit: options.projectRequests, window: windowOf(`p:${caller.projectId}`, t) });
     }
     const calls = Math.max(1, options.callsOf?.(c) ?? 1);
-    const leftOf = (b: Budget) => Math.max(0, b.limit - b.window.count);
-    const granted = Math.min(calls, ...budgets.map(leftOf));
-    // The budgets that ran out (or run out within this request) decide the wait, and name the policy.
-    const spent = budgets.filter((b) => leftOf(b) === granted);
-    // A refused request still counts against the budgets that refused it (the window stays spent
-    // however hard a client knocks), and only those: a key knocking past its own budget must not
-    // spend its project's, which the project's other keys share.
-    for (const b of granted === 0 ? spent : budgets) b.window.count += Math.max(granted, 1);
+    let leftOf: (b: Budget) => number;
+    let granted: number;
+    let spent: Budget[];
+    if (shared) {
+      // Taken from each budget in turn (what one grants, the next is asked for); what a later one
+      // refused goes back to the earlier ones. A refused request takes nothing.
+      const grants: number[] = [];
+      granted = calls;
+      for (const b of budgets) {
+        const got = granted === 0 ? 0 : await shared.take(b.window.key, b.window.start, b.limit, granted);
+        grants.push(got);
+        granted = Math.min(granted, got);
+      }
+      budgets.forEach((b, i) => {
+        if (grants[i]! > granted) shared.giveBack(b.window.key, b.window.start, grants[i]! - granted);
+      });
+      leftOf = (b) => shared.left(b.window.key, b.window.start, b.limit);
+      spent = budgets.filter((b, i) => grants[i]! < calls || leftOf(b) === 0);
+    } else {
+      leftOf = (b) => Math.max(0, b.limit - b.window.count);
+      granted = Math.min(calls, ...budgets.map(leftOf));
+      // The budgets that ran out (or run out within this request) decide the wait, and name the policy.
+      spent = budgets.filter((b) => leftOf(b) === granted);
+      // A refused request still counts against the budgets that refused it (the window stays spent
+      // however hard a client knocks), and only those: a key knocking past its own budget must not
+      // spend its project's, which the project's other keys share.
+      for (const b of granted === 0 ? spent : budgets) b.window.count += Math.max(granted, 1);
+    }
     const resetOf = (b: Budget) => Math.max(1, Math.ceil((b.window.start + windowMs - t) / 1000));
     const retryAfterSeconds = Math.max(...(spent.length > 0 ? spent : budgets).map(resetOf));
     const binding = spent.at(-1) ?? budgets[0]!;

@@ -1,4 +1,4 @@
-import { index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 export const projects = pgTable('projects', {
   id: text('id').primaryKey(),
@@ -46,4 +46,22 @@ export const idempotencyKeys = pgTable(
     primaryKey({ name: 'idempotency_keys_pk', columns: [t.projectId, t.key] }),
     index('idempotency_keys_expires_idx').on(t.expiresAt),
   ],
+);
+
+/**
+ * API rate-limit budgets shared by the API processes of one database (`bucket`: a key's, a
+ * project's or a client address's budget; `windowStart`: the window's start, ms since the epoch):
+ * `count` is what the processes have reserved of the window's limit, `lastGrant` what the last
+ * reservation got. UNLOGGED (migration 0013): a window lives a second or so, not worth a WAL
+ * record; a crash only forgets it.
+ */
+export const rateLimitCounts = pgTable(
+  'rate_limit_counts',
+  {
+    bucket: text('bucket').notNull(),
+    windowStart: bigint('window_start', { mode: 'number' }).notNull(),
+    count: integer('count').notNull().default(0),
+    lastGrant: integer('last_grant').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.bucket, t.windowStart] })],
 );
