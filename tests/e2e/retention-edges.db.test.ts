@@ -178,4 +178,36 @@ describeDb('history retention: rows of a later day pointing into a dropped one; 
       }
     },
   );
+
+  it('rows written while no partition covered their day (maintenance was down) get their day, and go with it', async () => {
+    const { event, delivery, attempt } = await seed(t.db);
+    // Past the partitions made ahead: each lands in its table's default partition.
+    const day = Math.floor(Date.now() / DAY) * DAY + 40 * DAY;
+    const at = day + 3_600_000;
+    const rows = { events: await event(at) } as Record<'events' | 'deliveries' | 'delivery_attempts', string>;
+    rows.deliveries = await delivery(at, rows.events);
+    rows.delivery_attempts = await attempt(at, rows.deliveries);
+    const partitionOf = async (table: keyof typeof rows) => {
+      const [row] = await executeRows<{ t: string }>(
+        t.db,
+        sql`select tableoid::regclass::text as t from ${sql.identifier(table)} where id = ${rows[table]}`,
+      );
+      return row?.t ?? null;
+    };
+    const suffix = `p${new Date(day).toISOString().slice(0, 10).replaceAll('-', '')}`;
+    for (const table of ['events', 'deliveries', 'delivery_attempts'] as const) {
+      expect(await partitionOf(table)).toBe(`${table}_default`);
+    }
+    // Maintenance is back, that day: the day's partitions are made, with its rows moved in.
+    const back = await maintain(t.db, 40);
+    for (const table of ['events', 'deliveries', 'delivery_attempts'] as const) {
+      expect(back.created).toContain(`${table}_${suffix}`);
+      expect(await partitionOf(table)).toBe(`${table}_${suffix}`);
+    }
+    // Past retention, the day goes, its rows with it.
+    const later = await maintain(t.db, 40 + 31);
+    expect(later.dropped).toContain(suffix);
+    for (const table of ['events', 'deliveries', 'delivery_attempts'] as const)
+      expect(await partitionOf(table)).toBeNull();
+  });
 });

@@ -61,8 +61,6 @@ export interface MaintenanceReport {
   deferred: string[];
   /** The partitions ahead were left to the next run for the same reason (they are made days ahead). */
   partitionsDeferred: boolean;
-  /** Days the default partition holds rows of, so their partition cannot be created. */
-  blockedByDefault: string[];
   /** Events whose payload, and attempts whose response excerpt, were cleared by payload retention. */
   expiredPayloads: { events: number; attempts: number };
   /** History tables of days past payload retention rewritten without the space of their cleared payloads. */
@@ -97,7 +95,6 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     kept: [],
     deferred: [],
     partitionsDeferred: false,
-    blockedByDefault: [],
     expiredPayloads: { events: 0, attempts: 0 },
     compacted: [],
     compactionHeld: [],
@@ -130,13 +127,13 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     const created = await givingWay(() =>
       locked(async (tx) => {
         await briefLockWaits(tx);
-        return createPartition(tx, partition);
+        await createPartition(tx, partition);
+        return true;
       }),
     );
     if (created === null) return report;
     if (created === 'busy') report.partitionsDeferred = true;
-    else if (created) report.created.push(partition.name);
-    else report.blockedByDefault.push(partition.name);
+    else report.created.push(partition.name);
   }
   if (report.partitionsDeferred) {
     options.logger?.warn(
@@ -269,12 +266,6 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     log?.warn(
       { tables: report.compactionHeld },
       'history compaction left for the next run: a transaction open since before its payloads were cleared could still read them',
-    );
-  }
-  if (report.blockedByDefault.length) {
-    log?.warn(
-      { partitions: report.blockedByDefault },
-      'default history partition holds rows of a day: that day partition was not created',
     );
   }
   return report;

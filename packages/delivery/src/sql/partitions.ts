@@ -65,8 +65,6 @@ export async function listHistoryPartitions(db: Queryable): Promise<HistoryParti
 
 export interface CreatedPartitions {
   created: string[];
-  /** Days the default partition already holds rows of: creating them would fail; the rows stay there. */
-  blockedByDefault: string[];
 }
 
 /** A day partition of one history table that does not exist yet. */
@@ -78,7 +76,11 @@ export interface MissingPartition {
   hi: string;
 }
 
-/** The day partitions from today to `daysAhead` days ahead that do not exist yet. */
+/**
+ * The day partitions from today to `daysAhead` days ahead that do not exist yet, and those of the
+ * days the default partition holds rows of (written while no maintenance ran to create them: past
+ * days included), which `createPartition` moves there.
+ */
 export async function missingPartitionsAhead(
   db: Queryable,
   options: { now: Date; daysAhead: number },
@@ -91,34 +93,70 @@ export async function missingPartitionsAhead(
       (p) => p.table === table && p.to !== null && (p.from === null || p.from.getTime() < to) && p.to.getTime() > from,
     );
   const missing: MissingPartition[] = [];
+  const add = (table: string, kind: IdKind, from: number) => {
+    const to = from + DAY_MS;
+    const name = `${table}_${daySuffix(from)}`;
+    if (existing.has(name) || covered(table, from, to)) return;
+    existing.add(name);
+    missing.push({ table, name, lo: idTimeBound(kind, from), hi: idTimeBound(kind, to) });
+  };
   const today = dayStart(options.now.getTime());
   for (let i = 0; i <= options.daysAhead; i++) {
-    const from = today + i * DAY_MS;
-    const to = from + DAY_MS;
-    for (const { table, kind } of historyTables) {
-      const name = `${table}_${daySuffix(from)}`;
-      if (existing.has(name) || covered(table, from, to)) continue;
-      missing.push({ table, name, lo: idTimeBound(kind, from), hi: idTimeBound(kind, to) });
-    }
+    for (const { table, kind } of historyTables) add(table, kind, today + i * DAY_MS);
+  }
+  for (const { table, kind } of historyTables) {
+    if (!partitions.some((p) => p.table === table && p.suffix === 'default')) continue;
+    for (const day of await daysInDefault(db, table, kind)) add(table, kind, day);
   }
   return missing;
 }
 
+/** Most days of the default partition one run looks at (each is one index probe). */
+const MAX_DEFAULT_DAYS = 400;
+
+/** The UTC days the default partition of `table` holds rows of, oldest first. */
+async function daysInDefault(db: Queryable, table: string, kind: IdKind): Promise<number[]> {
+  const days: number[] = [];
+  let from = idTimeBound(kind, 0);
+  while (days.length < MAX_DEFAULT_DAYS) {
+    const [row] = await executeRows<{ id: string | null }>(
+      db,
+      sql`select min(id) as id from ${sql.identifier(`${table}_default`)} where id >= ${from}`,
+    );
+    const time = row?.id ? idTimestamp(row.id) : null;
+    if (!time) break;
+    const day = dayStart(time.getTime());
+    days.push(day);
+    from = idTimeBound(kind, day + DAY_MS);
+  }
+  return days;
+}
+
 /**
- * Creates one day partition. Attaching a range the default partition holds rows of fails: those
- * rows are left be, and the partition is not created (`false`).
+ * Creates one day partition, in the caller's transaction. Rows of its day in the default
+ * partition (written while no partition covered the day) are moved into it: PostgreSQL refuses
+ * to attach a range the default partition holds rows of, and left there, retention (which drops
+ * whole day partitions) never removed them, nor the rest of their day.
  */
-export async function createPartition(db: Queryable, partition: MissingPartition): Promise<boolean> {
+export async function createPartition(db: Queryable, partition: MissingPartition): Promise<void> {
   const { table, name, lo, hi } = partition;
+  const fallback = sql.identifier(`${table}_default`);
   const [inDefault] = await executeRows<{ n: number }>(
     db,
-    sql`select count(*)::int as n from ${sql.identifier(`${table}_default`)} where id >= ${lo} and id < ${hi}`,
+    sql`select count(*)::int as n from ${fallback} where id >= ${lo} and id < ${hi}`,
   );
-  if (Number(inDefault?.n ?? 0) > 0) return false;
-  await db.execute(
-    sql.raw(`create table if not exists "${name}" partition of "${table}" for values from ('${lo}') to ('${hi}')`),
-  );
-  return true;
+  if (Number(inDefault?.n ?? 0) === 0) {
+    await db.execute(
+      sql.raw(`create table if not exists "${name}" partition of "${table}" for values from ('${lo}') to ('${hi}')`),
+    );
+    return;
+  }
+  // No row of the day may reach the default partition meanwhile; few rows are ever there.
+  await db.execute(sql`lock table ${fallback} in access exclusive mode`);
+  await db.execute(sql.raw(`create table "${name}" (like "${table}" including defaults including constraints)`));
+  await db.execute(sql`with moved as (delete from ${fallback} where id >= ${lo} and id < ${hi} returning *)
+    insert into ${sql.identifier(name)} select * from moved`);
+  await db.execute(sql.raw(`alter table "${table}" attach partition "${name}" for values from ('${lo}') to ('${hi}')`));
 }
 
 /**
@@ -129,10 +167,10 @@ export async function createPartitionsAhead(
   db: Queryable,
   options: { now: Date; daysAhead: number },
 ): Promise<CreatedPartitions> {
-  const result: CreatedPartitions = { created: [], blockedByDefault: [] };
+  const result: CreatedPartitions = { created: [] };
   for (const partition of await missingPartitionsAhead(db, options)) {
-    if (await createPartition(db, partition)) result.created.push(partition.name);
-    else result.blockedByDefault.push(partition.name);
+    await createPartition(db, partition);
+    result.created.push(partition.name);
   }
   return result;
 }
