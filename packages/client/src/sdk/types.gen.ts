@@ -35,6 +35,10 @@ export type ApiKeysListErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -113,6 +117,10 @@ export type ApiKeysCreateErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -183,6 +191,10 @@ export type ApiKeysRevokeErrors = {
      * Missing, unknown or revoked credentials
      */
     401: ApiError;
+    /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
     /**
      * Not found in this project
      */
@@ -260,6 +272,10 @@ export type DeliveriesListErrors = {
      * Missing, unknown or revoked credentials
      */
     401: ApiError;
+    /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
     /**
      * Not found in this project
      */
@@ -339,6 +355,10 @@ export type DeliveriesGetErrors = {
      * Missing, unknown or revoked credentials
      */
     401: ApiError;
+    /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
     /**
      * Not found in this project
      */
@@ -426,6 +446,10 @@ export type DeliveriesRequestErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -510,6 +534,10 @@ export type DeliveriesRetryErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -586,6 +614,10 @@ export type EndpointsListErrors = {
      * Missing, unknown or revoked credentials
      */
     401: ApiError;
+    /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
     /**
      * Not found in this project
      */
@@ -696,6 +728,10 @@ export type EndpointsCreateErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -798,6 +834,10 @@ export type EndpointsCreateListenErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -892,6 +932,10 @@ export type EndpointsDeleteErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -957,6 +1001,10 @@ export type EndpointsGetErrors = {
      * Missing, unknown or revoked credentials
      */
     401: ApiError;
+    /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
     /**
      * Not found in this project
      */
@@ -1060,6 +1108,10 @@ export type EndpointsUpdateErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -1155,6 +1207,10 @@ export type EndpointsDeliveriesErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -1242,6 +1298,10 @@ export type EndpointsRecoverErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -1322,6 +1382,10 @@ export type EndpointsRotateSecretErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -1388,6 +1452,10 @@ export type EndpointsGetSecretErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -1452,6 +1520,10 @@ export type EndpointsStatsErrors = {
      * Missing, unknown or revoked credentials
      */
     401: ApiError;
+    /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
     /**
      * Not found in this project
      */
@@ -1553,6 +1625,10 @@ export type EndpointsSendTestErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -1616,6 +1692,10 @@ export type EventsTypesErrors = {
      * Missing, unknown or revoked credentials
      */
     401: ApiError;
+    /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
     /**
      * Not found in this project
      */
@@ -1693,6 +1773,10 @@ export type EventsListErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -1765,6 +1849,10 @@ export type EventsGetErrors = {
      * Missing, unknown or revoked credentials
      */
     401: ApiError;
+    /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
     /**
      * Not found in this project
      */
@@ -1845,6 +1933,10 @@ export type LoginsCreateErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -1907,6 +1999,10 @@ export type OperatorOverviewErrors = {
      * Missing, unknown or revoked credentials
      */
     401: ApiError;
+    /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
     /**
      * Not found in this project
      */
@@ -1990,6 +2086,10 @@ export type PortalSessionsCreateErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -2056,6 +2156,10 @@ export type PortalSettingsGetErrors = {
      * Missing, unknown or revoked credentials
      */
     401: ApiError;
+    /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
     /**
      * Not found in this project
      */
@@ -2124,6 +2228,10 @@ export type PortalSettingsUpdateErrors = {
      * Missing, unknown or revoked credentials
      */
     401: ApiError;
+    /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
     /**
      * Not found in this project
      */
@@ -2195,6 +2303,10 @@ export type ProjectsCreateErrors = {
      * Missing, unknown or revoked credentials
      */
     401: ApiError;
+    /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
     /**
      * Not found in this project
      */
@@ -2275,6 +2387,10 @@ export type UsersListErrors = {
      * Missing, unknown or revoked credentials
      */
     401: ApiError;
+    /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
     /**
      * Not found in this project
      */
@@ -2365,6 +2481,10 @@ export type UsersCreateErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -2439,6 +2559,10 @@ export type UsersDeleteErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -2504,6 +2628,10 @@ export type UsersGetErrors = {
      * Missing, unknown or revoked credentials
      */
     401: ApiError;
+    /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
     /**
      * Not found in this project
      */
@@ -2587,6 +2715,10 @@ export type UsersUpdateErrors = {
      */
     401: ApiError;
     /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
+    /**
      * Not found in this project
      */
     404: ApiError;
@@ -2668,6 +2800,10 @@ export type UsersSetPasswordErrors = {
      * Missing, unknown or revoked credentials
      */
     401: ApiError;
+    /**
+     * Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)
+     */
+    403: ApiError;
     /**
      * Not found in this project
      */
