@@ -89,6 +89,13 @@ describeDb('FIFO deliveries parked behind a retry', (t) => {
     // A manual retry sends the head now: the subject's parked deliveries are due again.
     expect(await requeueDelivery(t.db, { projectId: p.id, deliveryId: head!.id })).not.toBeNull();
     expect(await due(fifo.id, 'usr_down')).toBe(3_001);
+
+    // Parked again behind a retry; then the endpoint stops being FIFO: nothing holds them back.
+    await t.db.execute(sql`update deliveries set attempt_count = 1, schedule_offset = 0,
+      next_attempt_at = now() + interval '1 hour' where id = ${head!.id}`);
+    expect(await parkBlockedFifoFollowers(t.db, window)).toBe(3_000);
+    await p.call(`/v1/endpoints/${fifo.id}`, 200, { method: 'PATCH', json: { ordering: 'none' } });
+    expect(await due(fifo.id, 'usr_down')).toBe(3_000);
   });
 
   it('a subject parked behind a retry an hour away goes out in order at once after a manual retry of its head', async () => {

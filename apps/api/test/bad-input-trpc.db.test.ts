@@ -20,7 +20,7 @@ import { createTenant } from './harness';
 const RUNS_PER_PROCEDURE = 130;
 /** What `refuseNonJsonBody` takes as JSON. */
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
-const OTHER_CHARSET = /;\s*charset\s*=\s*(?!"?utf-8"?\s*(?:;|$))/i;
+const OTHER_CHARSET = /;\s*charset\s*=\s*(?!"?(?:utf-?8|us-ascii)"?\s*(?:;|$))/i;
 const BATCH_RUNS = 2000;
 
 const procedures = restProcedures().map((p) => ({

@@ -148,6 +148,8 @@ for (const transport of ['in process', 'over a socket'] as const)
         'application/json',
         'application/json; charset=utf-8',
         'application/json; charset="UTF-8"',
+        'application/json; charset=utf8',
+        'application/json; charset=us-ascii',
         'Application/JSON',
         'application/merge-patch+json',
       ])('accepts "%s"', async (type) => {

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { createDb } from '../src/client';
-import { DataDirInUseError } from '../src/pglite-lock';
+import { DataDirInUseError, lockDataDir } from '../src/pglite-lock';
 
 /*
  * Two PGlite instances on one directory each work on their own copy, and the last to close wins:
@@ -55,3 +55,29 @@ it('one process cannot open a directory twice at once, and can again after closi
   const again = await createDb({ dataDir: dir, migrate: false });
   await again.close();
 }, 60_000);
+
+it('a lock naming a live pid of another process (the pid reused) is taken over; one being taken over is not', () => {
+  const dir = freshDir();
+  mkdirSync(path.dirname(dir), { recursive: true });
+  // The parent process is alive, but it started at another time than the lock says.
+  writeFileSync(`${dir}.lock`, `${process.ppid} 1\n`);
+  const release = lockDataDir(dir);
+  expect(readFileSync(`${dir}.lock`, 'utf8')).toMatch(new RegExp(`^${process.pid} `));
+  release();
+  expect(existsSync(`${dir}.lock`)).toBe(false);
+
+  // A stale lock another process is taking over right now (its guard is fresh): refused, untouched.
+  writeFileSync(`${dir}.lock`, '999999999 1\n');
+  writeFileSync(`${dir}.lock.takeover`, '');
+  expect(() => lockDataDir(dir)).toThrow(DataDirInUseError);
+  expect(readFileSync(`${dir}.lock`, 'utf8')).toBe('999999999 1\n');
+});
+
+it('a live process’s lock, with its start time, is refused', () => {
+  const dir = freshDir();
+  mkdirSync(path.dirname(dir), { recursive: true });
+  const start = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+  const ticks = start.slice(start.lastIndexOf(')') + 2).split(' ')[19];
+  writeFileSync(`${dir}.lock`, `${process.ppid} ${ticks}\n`);
+  expect(() => lockDataDir(dir)).toThrow(DataDirInUseError);
+});

@@ -181,6 +181,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           const free = freeSlots();
           if (free <= 0) break;
           const limit = Math.min(config.batchSize, free);
+          // Before the claim is sent: its leases start after this, so a deadline from here is safe
+          // whatever happens (a pause, a slow answer) before its rows reach this process.
+          const claimSentAt = performance.now();
           const claimed = await claimDueDeliveries(options.db, {
             window: await queueWindow(),
             limit,
@@ -194,7 +197,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           // Deliveries still in flight in the database (answered ones whose outcome is being written
           // count against their endpoint's cap too): once they finish, claim again.
           lastClaimCapped = claimed.length < limit && inFlight.size > 0;
-          for (const delivery of claimed) track(delivery);
+          for (const delivery of claimed) track(delivery, claimSentAt);
           if (claimed.length < limit) break;
         }
       } while (kickAgain && running);
@@ -222,12 +225,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     if ((!lastClaimEmpty || lastClaimCapped) && (freeSlots() >= wanted || inFlight.size === 0)) void kick();
   }
 
-  /** When each claimed delivery was taken (`performance.now()`): it must start within `maxWaitMs`. */
+  /** When the claim of each claimed delivery was sent (`performance.now()`): it must start within `maxWaitMs`. */
   const claimedAt = new WeakMap<ClaimedDelivery, number>();
 
   /** A claimed delivery: sent now, or once a slot frees (send-slots.ts). */
-  function track(delivery: ClaimedDelivery) {
-    claimedAt.set(delivery, performance.now());
+  function track(delivery: ClaimedDelivery, claimSentAt: number) {
+    claimedAt.set(delivery, claimSentAt);
     slots.add(delivery, { front: delivery.endpoint.rateLimited });
   }
 

@@ -37,7 +37,7 @@ export type { RelayClaimOptions } from './sql/claim-relay';
 export { claimRelayDeliveries, findRelayLease } from './sql/claim-relay';
 export { COMPACTED_MARKER, compactHistoryTable } from './sql/compaction';
 export { isDue } from './sql/due';
-export { parkBlockedFifoFollowers } from './sql/fifo-park';
+export { parkBlockedFifoFollowers, wakeParkedOfEndpoint } from './sql/fifo-park';
 export type { AttemptOutcome } from './sql/finish';
 export { recordAttempt, recordAttempts } from './sql/finish';
 export type { HistoryPartition } from './sql/partitions';

@@ -135,8 +135,8 @@ async function readAtMost(body: ReadableStream<Uint8Array>, maxBytes: number): P
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 
-/** A `charset` parameter other than UTF-8's. */
-const OTHER_CHARSET = /;\s*charset\s*=\s*(?!"?utf-8"?\s*(?:;|$))/i;
+/** A `charset` parameter other than UTF-8's (`utf8` and `us-ascii`, a subset, are UTF-8 too). */
+const OTHER_CHARSET = /;\s*charset\s*=\s*(?!"?(?:utf-?8|us-ascii)"?\s*(?:;|$))/i;
 
 /** A request that carries a body must say it is JSON, in UTF-8 if it names a charset (415 otherwise). */
 export function refuseNonJsonBody(c: Context): Response | undefined {

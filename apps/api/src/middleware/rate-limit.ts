@@ -77,7 +77,7 @@ export function rateLimit(options: RateLimitOptions) {
     let w = windows.get(key);
     if (!w || t - w.start >= windowMs) {
       // Shared windows start on the clock's boundaries: every process must mean the same one.
-      w = { key, start: shared ? t - (t % windowMs) : t, count: 0 };
+      w = { key, start: shared && !key.startsWith('ip:') ? t - (t % windowMs) : t, count: 0 };
       windows.set(key, w);
     }
     return w;
@@ -104,12 +104,16 @@ export function rateLimit(options: RateLimitOptions) {
     let leftOf: (b: Budget) => number;
     let granted: number;
     let spent: Budget[];
-    if (shared) {
+    if (shared && caller) {
       // Taken from each budget in turn (what one grants, the next is asked for); what a later one
-      // refused goes back to the earlier ones. A refused request takes nothing.
+      // refused goes back to the earlier ones. A refused request takes nothing. Only a verified
+      // caller's budgets are shared: the keyless one per client address stays in the process, so
+      // that requests from ever new addresses cost no database write.
+      const asked: number[] = [];
       const grants: number[] = [];
       granted = calls;
       for (const b of budgets) {
+        asked.push(granted);
         const got = granted === 0 ? 0 : await shared.take(b.window.key, b.window.start, b.limit, granted);
         grants.push(got);
         granted = Math.min(granted, got);
@@ -118,7 +122,8 @@ export function rateLimit(options: RateLimitOptions) {
         if (grants[i]! > granted) shared.giveBack(b.window.key, b.window.start, grants[i]! - granted);
       });
       leftOf = (b) => shared.left(b.window.key, b.window.start, b.limit);
-      spent = budgets.filter((b, i) => grants[i]! < calls || leftOf(b) === 0);
+      // The budgets that refused some of what they were asked, or are used up now.
+      spent = budgets.filter((b, i) => grants[i]! < asked[i]! || (asked[i]! > 0 && leftOf(b) === 0));
     } else {
       leftOf = (b) => Math.max(0, b.limit - b.window.count);
       granted = Math.min(calls, ...budgets.map(leftOf));

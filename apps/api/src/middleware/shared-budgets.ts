@@ -38,8 +38,8 @@ interface Reservation {
   turn: Promise<void>;
 }
 
-/** Rows of windows older than this are deleted (by every process, now and then). */
-const KEEP_MS = 60_000;
+/** How often each process deletes the rows of windows that have ended. */
+const PURGE_EVERY_MS = 60_000;
 
 export function sharedBudgets(
   db: Database,
@@ -48,6 +48,7 @@ export function sharedBudgets(
   const now = options.now ?? Date.now;
   const reservations = new Map<string, Reservation>();
   let lastSweep = now();
+  let lastPurge = now();
   const keyOf = (bucket: string, windowStart: number) => `${windowStart}:${bucket}`;
 
   function sweep() {
@@ -58,8 +59,13 @@ export function sharedBudgets(
     for (const key of reservations.keys()) {
       if (Number(key.slice(0, key.indexOf(':'))) < current) reservations.delete(key);
     }
-    if (t % KEEP_MS < options.windowMs) {
-      void db.execute(sql`delete from rate_limit_counts where window_start < ${t - KEEP_MS}`).catch(() => {});
+    if (t - lastPurge >= PURGE_EVERY_MS) {
+      lastPurge = t;
+      // Windows before the previous one: ended, whatever the window's length (one more kept for
+      // clocks that disagree a little).
+      void db
+        .execute(sql`delete from rate_limit_counts where window_start < ${current - options.windowMs}`)
+        .catch(() => {});
     }
   }
 

@@ -95,7 +95,8 @@ const errorSchema: JsonSchema = {
 const errorResponses = {
   '400': 'Invalid input',
   '401': 'Missing, unknown or revoked credentials',
-  '403': 'Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)',
+  '403':
+    'Forbidden: not open to these credentials (a portal session outside the portal, a portal write without its CSRF header, a locked user signing in)',
   '404': 'Not found in this project',
   '409': 'Conflict',
   '413': 'Body too large',

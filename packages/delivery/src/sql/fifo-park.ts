@@ -1,4 +1,4 @@
-import type { Database } from '@herald/db';
+import type { Database, Queryable } from '@herald/db';
 import { executeRows, QUEUED_STATUSES_SQL } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
@@ -92,5 +92,15 @@ export async function wakeParkedFollowers(tx: Database, pairs: SQL): Promise<voi
   await tx.execute(sql`update deliveries q set next_attempt_at = now(), updated_at = now()
     where (q.endpoint_id, q.subject) in (
         select p.endpoint_id, p.subject from (${pairs}) p(endpoint_id, subject) where p.subject is not null)
+      and q.status = 'pending' and q.attempt_count = q.schedule_offset and q.next_attempt_at > now()`);
+}
+
+/**
+ * Makes every parked delivery of an endpoint due now: it stopped being FIFO, so nothing holds
+ * them back any more (they would wait for the retry time they were parked until).
+ */
+export async function wakeParkedOfEndpoint(db: Queryable, endpointId: string): Promise<void> {
+  await db.execute(sql`update deliveries q set next_attempt_at = now(), updated_at = now()
+    where q.endpoint_id = ${endpointId} and q.subject is not null
       and q.status = 'pending' and q.attempt_count = q.schedule_offset and q.next_attempt_at > now()`);
 }

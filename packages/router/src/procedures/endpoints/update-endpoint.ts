@@ -1,4 +1,5 @@
 import { endpoints } from '@herald/db';
+import { wakeParkedOfEndpoint } from '@herald/delivery';
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { notFound } from '../../errors';
@@ -72,5 +73,7 @@ export const updateEndpoint = projectProcedure
       .returning();
     // Deleted since it was found (a concurrent DELETE): gone, as a lookup now would say.
     if (!row) throw notFound('Endpoint');
+    // No longer FIFO: deliveries parked behind a subject's retry are free to go (sql/fifo-park.ts).
+    if (changes.ordering !== undefined && row.ordering !== 'fifo') await wakeParkedOfEndpoint(ctx.db, row.id);
     return toEndpoint(row);
   });

@@ -1,5 +1,6 @@
 import type { Queryable } from '@herald/db';
-import { events, executeRows, idPattern, idTimestamp } from '@herald/db';
+import { events, idPattern, idTimestamp } from '@herald/db';
+import { listHistoryPartitions } from '@herald/delivery';
 import type { EventType } from '@herald/events';
 import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
 import { apiError } from '../../errors';
@@ -63,11 +64,20 @@ export async function positionOfEvent(db: Queryable, projectId: string, id: stri
     .where(and(eq(events.projectId, projectId), eq(events.id, id), eq(events.isTest, false)))
     .limit(1);
   if (row) return row;
-  if (id.startsWith('evt_') && idTimestamp(id)) {
-    const [oldest] = await executeRows<{ id: string | null }>(db, sql`select min(id) as id from events`);
-    if (!oldest?.id || id < oldest.id) return null;
-  }
+  const time = id.startsWith('evt_') ? idTimestamp(id) : null;
+  if (time && (await beforeKeptHistory(db, time))) return null;
   throw apiError('not_found', `Event ${id} (from \`after\`) not found in this project`);
+}
+
+/**
+ * Whether `time` lies before every day of events kept: its day was dropped by retention. Read
+ * from the partitions' bounds (no tenant's rows); a partition with no lower bound (the legacy
+ * one, before days) keeps everything before it.
+ */
+async function beforeKeptHistory(db: Queryable, time: Date): Promise<boolean> {
+  const days = (await listHistoryPartitions(db)).filter((p) => p.table === 'events' && p.suffix !== 'default');
+  if (days.length === 0 || days.some((p) => p.from === null)) return false;
+  return days.every((p) => time.getTime() < p.from!.getTime());
 }
 
 /** Where a page starts: the cursor's position (it wins, as on every list), else `after`'s, else the beginning. */
