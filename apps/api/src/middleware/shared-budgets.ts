@@ -38,6 +38,9 @@ interface Reservation {
   turn: Promise<void>;
 }
 
+/** How long a request waits for a reservation before its process counts alone. */
+const RESERVE_WAIT_MS = 500;
+
 /** How often each process deletes the rows of windows that have ended. */
 const PURGE_EVERY_MS = 60_000;
 
@@ -69,27 +72,44 @@ export function sharedBudgets(
     }
   }
 
+  /** Applies a reservation's answer: what it got, and what every process has reserved now. */
+  const apply = (r: Reservation, row: { last_grant: number; count: number }) => {
+    r.reserved += row.last_grant;
+    r.known = Math.max(r.known, row.count);
+  };
+
   async function reserve(bucket: string, windowStart: number, limit: number, r: Reservation, need: number) {
     const chunk = Math.max(need, Math.ceil(limit / 10));
-    try {
-      const [row] = await executeRows<{ last_grant: number; count: number }>(
-        db,
-        sql`insert into rate_limit_counts as r (bucket, window_start, count, last_grant)
-            values (${bucket}, ${windowStart}, least(${chunk}::int, ${limit}::int), least(${chunk}::int, ${limit}::int))
-            on conflict (bucket, window_start) do update
-              set last_grant = least(${chunk}::int, greatest(${limit}::int - r.count, 0)),
-                  count = r.count + least(${chunk}::int, greatest(${limit}::int - r.count, 0))
-            returning last_grant, count`,
-      );
-      r.reserved += row!.last_grant;
-      r.known = row!.count;
-    } catch (error) {
-      // Counted here alone until the database answers again.
-      const grant = Math.max(0, Math.min(chunk, limit - r.reserved));
-      r.reserved += grant;
-      r.known = Math.max(r.known, r.reserved);
-      options.logger?.debug({ err: error }, 'reserving a shared rate-limit budget failed; counting alone');
+    const answer = executeRows<{ last_grant: number; count: number }>(
+      db,
+      sql`insert into rate_limit_counts as r (bucket, window_start, count, last_grant)
+          values (${bucket}, ${windowStart}, least(${chunk}::int, ${limit}::int), least(${chunk}::int, ${limit}::int))
+          on conflict (bucket, window_start) do update
+            set last_grant = least(${chunk}::int, greatest(${limit}::int - r.count, 0)),
+                count = r.count + least(${chunk}::int, greatest(${limit}::int - r.count, 0))
+          returning last_grant, count`,
+    ).then(
+      ([row]) => row!,
+      (error: unknown) => {
+        options.logger?.debug({ err: error }, 'reserving a shared rate-limit budget failed; counting alone');
+        return null;
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(resolve, RESERVE_WAIT_MS, 'late');
+    });
+    const row = await Promise.race([answer, late]);
+    clearTimeout(timer);
+    if (row && row !== 'late') {
+      apply(r, row);
+      return;
     }
+    // The database did not answer in time (away, or a connection being made): counted here alone,
+    // rather than holding every request of the key until it does. A late answer still counts.
+    if (row === 'late') void answer.then((arrived) => arrived && apply(r, arrived));
+    r.reserved += Math.max(0, Math.min(chunk, limit - r.reserved));
+    r.known = Math.max(r.known, r.reserved);
   }
 
   return {
