@@ -33,25 +33,30 @@ export async function parkBlockedFifoFollowers(db: Database, window: QueueWindow
   const queued = (alias: string) => sql.raw(`${alias}.status ${QUEUED_STATUSES_SQL}`);
   const fresh = (alias: string) =>
     sql.raw(`${alias}.status = 'pending' and ${alias}.attempt_count = ${alias}.schedule_offset`);
+  // From the heads: deliveries of FIFO endpoints waiting for their own retry (attempted since they
+  // were queued) that are the first queued of their subject. A healthy FIFO backlog has none, so
+  // this costs it nothing; each head's due followers are then found by the endpoint's due index.
   const blocked = await executeRows<{ id: string; head_id: string }>(
     db,
-    sql`select d.id, h.id as head_id
+    sql`select f.id, h.id as head_id
         from endpoints e
         cross join lateral (
-          select d.id, d.endpoint_id, d.subject, d.sequence from deliveries d
-          where d.endpoint_id = e.id and ${queued('d')} and d.next_attempt_at <= now() and ${within('d.id')}
-            and ${fresh('d')} and d.subject is not null
-          order by d.next_attempt_at
+          select h.id, h.endpoint_id, h.subject, h.sequence from deliveries h
+          where h.endpoint_id = e.id and ${queued('h')} and h.next_attempt_at > now() and ${within('h.id')}
+            and h.status = 'pending' and h.attempt_count > h.schedule_offset and h.subject is not null
           limit ${PARK_LIMIT}
-        ) d
-        cross join lateral (
-          select h.id, h.sequence, h.status, h.next_attempt_at from deliveries h
-          where h.endpoint_id = d.endpoint_id and h.subject = d.subject and ${queued('h')} and ${within('h.id')}
-          order by h.endpoint_id, h.subject, h.sequence
-          limit 1
         ) h
+        cross join lateral (
+          select f.id from deliveries f
+          where f.endpoint_id = h.endpoint_id and ${queued('f')} and f.next_attempt_at <= now() and ${within('f.id')}
+            and f.subject = h.subject and f.sequence > h.sequence and ${fresh('f')}
+          limit ${PARK_LIMIT}
+        ) f
         where e.ordering = 'fifo' and e.kind <> 'listen'
-          and h.sequence < d.sequence and h.status = 'pending' and h.next_attempt_at > now()
+          and not exists (
+            select 1 from deliveries p
+            where p.endpoint_id = h.endpoint_id and p.subject = h.subject and p.sequence < h.sequence
+              and ${queued('p')} and ${within('p.id')})
         limit ${PARK_LIMIT}`,
   );
   if (blocked.length === 0) return 0;
