@@ -16,8 +16,15 @@ import type { ApiError } from './sdk/types.gen';
 // published declarations. `clientRouter()`'s return type is written as inline mapped types,
 // so the emitted `.d.ts` spells the whole shape out and imports nothing but @trpc/server.
 
-/** The `herald` member of a tRPC error's data: the same `{ code, message, details? }` REST answers with. */
-export type HeraldErrorData = ApiError['error'];
+/**
+ * The `herald` member of a tRPC error's data: the same `{ code, message, details? }` REST answers
+ * with (without the two codes the REST client makes itself, which no server sends).
+ */
+export type HeraldErrorData = {
+  code: Exclude<ApiError['error']['code'], 'network_error' | 'invalid_response'>;
+  message: string;
+  details?: unknown;
+};
 
 /** The client's view of a router: sub-routers of procedures (Herald's router has no deeper nesting). */
 function clientRouter<R extends AnyRouter>(): TRPCBuiltRouter<
