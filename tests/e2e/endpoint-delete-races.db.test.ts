@@ -59,25 +59,27 @@ describeDb('deleting an endpoint while it is in use', (t) => {
       const h = await startHerald(t, { start: false });
       const p = await h.project();
       const { endpoint } = await p.createEndpoint({ url: 'http://127.0.0.1:9/never-sent' });
-      for (let i = 0; i < 3; i++) await p.createUser();
+      for (let i = 0; i < 4; i++) await p.createUser();
       const [claimed] = await waitFor(async () => {
         const rows = await claimDueDeliveries(t.db, { limit: 1, leaseMs: 60_000, owner: 'outcome-writer' });
         return rows.length > 0 ? rows : null;
       });
-      // The rest is history: finished, with an attempt each.
+      // The rest: history (finished, with an attempt each), and one waiting for its retry.
       await t.db.execute(sql`update deliveries set status = 'succeeded', next_attempt_at = null
         where endpoint_id = ${endpoint.id} and status = 'pending'`);
       await t.db.execute(sql`insert into delivery_attempts (id, delivery_id, attempt_number, started_at, duration_ms)
         select 'att_' || substr(d.id, 5), d.id, 1, now(), 1 from deliveries d
         where d.endpoint_id = ${endpoint.id} and d.status = 'succeeded'`);
+      await t.db.execute(sql`update deliveries set status = 'pending', next_attempt_at = now() + interval '1 hour'
+        where id = (select min(id) from deliveries where endpoint_id = ${endpoint.id} and status = 'succeeded')`);
       const finished = () =>
         executeRows<{ deliveries: number; attempts: number }>(
           t.db,
-          sql`select (select count(*)::int from deliveries where endpoint_id = ${endpoint.id} and status = 'succeeded') as deliveries,
+          sql`select (select count(*)::int from deliveries where endpoint_id = ${endpoint.id} and status <> 'in_flight') as deliveries,
                      (select count(*)::int from delivery_attempts a join deliveries d on d.id = a.delivery_id
                       where d.endpoint_id = ${endpoint.id}) as attempts`,
         );
-      expect(await finished()).toEqual([{ deliveries: 2, attempts: 2 }]);
+      expect(await finished()).toEqual([{ deliveries: 3, attempts: 3 }]);
 
       // An outcome write holds the in-flight delivery (it is slow, or waits for the disk).
       const { opened: released, open: release } = gate();
@@ -89,7 +91,8 @@ describeDb('deleting an endpoint while it is in use', (t) => {
       });
       await holding;
       const deleting = p.request(`/v1/endpoints/${endpoint.id}`, { method: 'DELETE' });
-      // The history goes while the write still holds its row; only the queue waits for it.
+      // The history and the waiting row go while the write still holds its row; only the
+      // delivery in flight waits for it.
       await waitFor(async () => {
         const [counts] = await finished();
         return counts!.deliveries === 0 && counts!.attempts === 0 ? true : null;

@@ -19,7 +19,7 @@ export const deleteEndpoint = projectProcedure
   .input(z.strictObject({ id: endpointIdSchema }))
   .output(z.object({ id: z.string(), deleted: z.literal(true) }))
   .mutation(async ({ ctx, input }) => {
-    await deleteFinishedHistory(ctx.db, ctx.projectId, input.id);
+    await deleteUnheldDeliveries(ctx.db, ctx.projectId, input.id);
     const row = await againOnConflict(() =>
       ctx.db.transaction(async (tx) => {
         // Its queued deliveries are locked first, in the order a dispatcher's outcome write locks
@@ -57,24 +57,28 @@ export const deleteEndpoint = projectProcedure
 const HISTORY_BATCH = 5_000;
 
 /**
- * The endpoint's finished deliveries and their attempts, in batches, before the transaction that
- * locks its queued deliveries. That transaction used to delete the whole history while holding
- * them: a dispatcher writing the outcome of one of them waited for it, and with it the outcomes
- * of every other tenant in the same write (seconds at a history of 1.5 M deliveries). Finished
- * rows are not a dispatcher's; what is left for the transaction is the queue and what finished
- * meanwhile. Only this project's rows are touched.
+ * The endpoint's deliveries that are not in flight, finished or waiting (with their attempts), in
+ * batches, before the transaction that locks the rest. That transaction used to delete the whole
+ * history and queue while holding every queued one: a dispatcher writing the outcome of one of
+ * them waited for it, and with it the outcomes of every other tenant in the same write (seconds at
+ * a history of 1.5 M deliveries). A waiting row a claim holds is skipped (the claim takes it, the
+ * transaction deletes it); what is left for the transaction is what is in flight and what came or
+ * finished meanwhile. Only this project's rows are touched.
  */
-async function deleteFinishedHistory(db: Queryable, projectId: string, endpointId: string): Promise<void> {
+async function deleteUnheldDeliveries(db: Queryable, projectId: string, endpointId: string): Promise<void> {
   for (;;) {
     const gone = await executeRows<{ id: string }>(
       db,
       sql`with doomed as (
             select d.id from deliveries d
-            where d.endpoint_id = ${endpointId} and d.project_id = ${projectId} and d.status in ('succeeded', 'failed')
+            where d.endpoint_id = ${endpointId} and d.project_id = ${projectId}
+              and d.status in ('succeeded', 'failed', 'pending')
             limit ${HISTORY_BATCH}
+            for update skip locked
           ),
           attempts as (delete from delivery_attempts a where a.delivery_id in (select id from doomed))
-          delete from deliveries d where d.id in (select id from doomed) and d.status in ('succeeded', 'failed')
+          delete from deliveries d where d.id in (select id from doomed)
+            and d.status in ('succeeded', 'failed', 'pending')
           returning d.id`,
     );
     if (gone.length < HISTORY_BATCH) return;
