@@ -95,6 +95,42 @@ export function portalAccessTests(t: TestDb, herald: () => PortalHerald) {
     expect(resent.headers.getSetCookie()).toEqual([]);
   });
 
+  it('a link posted from another site is refused (login CSRF); the session sees header names, not values; answers are never cached', async () => {
+    const c = await h.project();
+    const link = await c.link();
+    const token = new URL(link).searchParams.get('token')!;
+    const crossSite = await fetch(new URL('/portal/open', link), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'cross-site' },
+      body: new URLSearchParams({ token }),
+      redirect: 'manual',
+    });
+    expect(crossSite.status).toBe(403);
+    // Not spent by the refusal: its own page opens it.
+    const cookies = await openLink(link);
+
+    const receiver = await h.receiver();
+    const created = await c.call('/v1/endpoints', 201, {
+      url: receiver.url,
+      headers: { 'x-receiver-token': 'kept-secret' },
+    });
+    // The project's API key sees what it configured.
+    expect(created.endpoint.headers).toEqual({ 'x-receiver-token': 'kept-secret' });
+    const seen = await trpc(cookies, 'endpoints.get', { id: created.endpoint.id });
+    expect(seen.data.headers).toEqual({ 'x-receiver-token': '(hidden)' });
+    const listed = await trpc(cookies, 'endpoints.list', {});
+    expect(JSON.stringify(listed.data)).not.toContain('kept-secret');
+
+    const answer = await fetch(
+      `${h.url}/trpc/endpoints.getSecret?input=${encodeURIComponent(JSON.stringify({ id: created.endpoint.id }))}`,
+      {
+        headers: { cookie: cookies.cookie },
+      },
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('cache-control')).toBe('no-store');
+  });
+
   it('an expired link is refused with 410, an unknown one with 404', async () => {
     const link = await a.link();
     const token = new URL(link).searchParams.get('token')!;

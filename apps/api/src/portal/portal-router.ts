@@ -64,6 +64,13 @@ export function createPortalRouter(db: Database, services: ApiServices, portalDi
   );
 
   app.post('/open', async (c) => {
+    // Only the link page's own form opens a link: another site posting its own link's token would
+    // sign the visitor in to that project, in place of their session (login CSRF). Browsers say
+    // where a request comes from; clients that are not browsers send nothing and are let through.
+    const site = c.req.header('sec-fetch-site');
+    if (site === 'cross-site' || site === 'same-site') {
+      return errorResponse(c, 'forbidden', "A portal link opens from its own page, not from another site's");
+    }
     if (!c.req.header('content-type')?.startsWith('application/x-www-form-urlencoded')) {
       return errorResponse(
         c,

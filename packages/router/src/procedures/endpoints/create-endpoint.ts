@@ -62,6 +62,6 @@ export const createEndpoint = projectProcedure
         .returning();
       await tx.insert(endpointSecrets).values({ id: newId('endpointSecret'), endpointId: row!.id, secret });
       // The only response that carries the secret besides GET …/secret.
-      return { endpoint: toEndpoint(row!), secret };
+      return { endpoint: toEndpoint(row!, ctx), secret };
     });
   });

@@ -58,7 +58,7 @@ export const createListenEndpoint = projectProcedure
         })
         .returning();
       await tx.insert(endpointSecrets).values({ id: newId('endpointSecret'), endpointId: row!.id, secret });
-      return { endpoint: toEndpoint(row!), secret };
+      return { endpoint: toEndpoint(row!, ctx), secret };
     });
   });
 

@@ -5,6 +5,7 @@ import { eventTypes } from '@herald/events';
 import { z } from 'zod';
 import { apiError } from '../../errors';
 import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../../services/text';
+import { HIDDEN_HEADER_VALUE } from '../deliveries/get-delivery-request';
 import { idSchema } from '../id-schema';
 import { withoutProtoKeys } from '../own-keys';
 
@@ -99,14 +100,26 @@ export const rateLimitInputSchema = z.number().int().min(1).max(100_000).nullabl
 /** A cap on concurrent requests to one endpoint (fair claiming); null restores the dispatcher's default. */
 export const maxInFlightInputSchema = z.number().int().min(1).max(1000).nullable();
 
-export function toEndpoint(row: typeof endpoints.$inferSelect): z.infer<typeof endpointSchema> {
+/**
+ * An endpoint as the API answers it. A portal session (`apiKeyId` null: the project's customer in
+ * a browser) sees its custom headers' names, not their values, as the delivery log shows them: they
+ * often hold the receiver's credentials, and the portal never edits them.
+ */
+export function toEndpoint(
+  row: typeof endpoints.$inferSelect,
+  caller: { apiKeyId?: string | null } = {},
+): z.infer<typeof endpointSchema> {
+  const headers =
+    caller.apiKeyId === null
+      ? Object.fromEntries(Object.keys(row.headers).map((name) => [name, HIDDEN_HEADER_VALUE]))
+      : row.headers;
   return {
     id: row.id,
     url: row.url,
     kind: row.kind,
     description: row.description,
     eventTypes: row.eventTypes,
-    headers: row.headers,
+    headers,
     disabled: row.disabled,
     disabledReason: row.disabledReason,
     maxInFlight: row.maxInFlight,

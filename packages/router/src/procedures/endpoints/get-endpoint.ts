@@ -15,4 +15,4 @@ export const getEndpoint = projectProcedure
   })
   .input(z.strictObject({ id: endpointIdSchema }))
   .output(endpointSchema)
-  .query(async ({ ctx, input }) => toEndpoint(await findEndpoint(ctx.db, ctx.projectId, input.id)));
+  .query(async ({ ctx, input }) => toEndpoint(await findEndpoint(ctx.db, ctx.projectId, input.id), ctx));

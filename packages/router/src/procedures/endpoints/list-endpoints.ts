@@ -24,5 +24,8 @@ export const listEndpoints = projectProcedure
       .where(and(eq(endpoints.projectId, ctx.projectId), input.cursor ? gt(endpoints.id, input.cursor) : undefined))
       .orderBy(asc(endpoints.id))
       .limit(input.limit + 1);
-    return toPage(rows.map(toEndpoint), input.limit);
+    return toPage(
+      rows.map((row) => toEndpoint(row, ctx)),
+      input.limit,
+    );
   });

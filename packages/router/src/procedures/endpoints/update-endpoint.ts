@@ -75,5 +75,5 @@ export const updateEndpoint = projectProcedure
     if (!row) throw notFound('Endpoint');
     // No longer FIFO: deliveries parked behind a subject's retry are free to go (sql/fifo-park.ts).
     if (changes.ordering !== undefined && row.ordering !== 'fifo') await wakeParkedOfEndpoint(ctx.db, row.id);
-    return toEndpoint(row);
+    return toEndpoint(row, ctx);
   });
