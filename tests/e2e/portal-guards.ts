@@ -85,6 +85,14 @@ export function portalGuardTests(state: () => GuardState) {
     w.expectOnly([refused(404), refused(403)]);
   }, 60_000);
 
+  it('a delivery log address with a time that does not parse shows the log, not a blank page', async () => {
+    const { h, page, reportOnFailure } = state();
+    reportOnFailure();
+    await page.goto(`${h.url}/portal/deliveries?since=yesterday&until=not-a-time`);
+    await expect.poll(() => page.getByRole('navigation').count(), WAIT).toBeGreaterThan(0);
+    await expect.poll(() => page.getByRole('heading', { name: 'Delivery log' }).count(), WAIT).toBeGreaterThan(0);
+  });
+
   it('refuses a reused or expired link with a clear page', async () => {
     const { t, browser, a, check, reportOnFailure } = state();
     reportOnFailure();

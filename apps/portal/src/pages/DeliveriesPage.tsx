@@ -26,8 +26,9 @@ export function DeliveriesPage() {
     ...(filters.eventType ? { eventType: filters.eventType as never } : {}),
     ...(filters.endpointId ? { endpointId: filters.endpointId } : {}),
     ...(filters.eventId ? { eventId: filters.eventId } : {}),
-    ...(filters.since ? { since: new Date(filters.since).toISOString() } : {}),
-    ...(filters.until ? { until: new Date(filters.until).toISOString() } : {}),
+    // From the address bar, so anything: a time that does not parse is no filter (toISOString threw, blanking the page).
+    ...(isoTime(filters.since) ? { since: isoTime(filters.since)! } : {}),
+    ...(isoTime(filters.until) ? { until: isoTime(filters.until)! } : {}),
     ...(cursor ? { cursor } : {}),
   };
   const deliveries = useQuery({
@@ -162,4 +163,11 @@ export function DeliveriesPage() {
       </nav>
     </>
   );
+}
+
+/** The time a filter's text names, as ISO 8601; undefined when empty or not a time. */
+function isoTime(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
