@@ -13,24 +13,30 @@ import { startHerald, waitFor } from './harness';
  * out); the other operations answered 500.
  */
 describeDb('deleting an endpoint while it is in use', (t) => {
+  /** An endpoint with one delivery per user created, the first of them claimed (in flight). */
+  async function endpointWithOneClaimed(users: number) {
+    const h = await startHerald(t, { start: false });
+    const p = await h.project();
+    const { endpoint } = await p.createEndpoint({ url: 'http://127.0.0.1:9/never-sent' });
+    for (let i = 0; i < users; i++) await p.createUser();
+    const [claimed] = await waitFor(async () => {
+      const rows = await claimDueDeliveries(t.db, { limit: 1, leaseMs: 60_000, owner: 'outcome-writer' });
+      return rows.length > 0 ? rows : null;
+    });
+    return { p, endpoint, claimed: claimed! };
+  }
+
   // PostgreSQL only: two transactions at once (PGlite has one connection).
   it.skipIf(t.driver !== 'postgres')(
     'waits for an outcome write holding its in-flight delivery, instead of deadlocking with it',
     async () => {
-      const h = await startHerald(t, { start: false });
-      const p = await h.project();
-      const { endpoint } = await p.createEndpoint({ url: 'http://127.0.0.1:9/never-sent' });
-      await p.createUser();
-      const [claimed] = await waitFor(async () => {
-        const rows = await claimDueDeliveries(t.db, { limit: 1, leaseMs: 60_000, owner: 'outcome-writer' });
-        return rows.length > 0 ? rows : null;
-      });
+      const { p, endpoint, claimed } = await endpointWithOneClaimed(1);
 
       // The outcome write's order: the delivery's row first...
       const { opened: released, open: release } = gate();
       const { opened: holding, open: locked } = gate();
       const writer = t.db.transaction(async (tx) => {
-        await tx.execute(sql`select 1 from ${deliveries} where ${deliveries.id} = ${claimed!.id} for update`);
+        await tx.execute(sql`select 1 from ${deliveries} where ${deliveries.id} = ${claimed.id} for update`);
         locked();
         await released;
         // ...then its endpoint's row (the health bookkeeping).
@@ -56,14 +62,7 @@ describeDb('deleting an endpoint while it is in use', (t) => {
   it.skipIf(t.driver !== 'postgres')(
     'deletes the finished history while an outcome write holds an in-flight delivery (every tenant’s outcomes wait for that write)',
     async () => {
-      const h = await startHerald(t, { start: false });
-      const p = await h.project();
-      const { endpoint } = await p.createEndpoint({ url: 'http://127.0.0.1:9/never-sent' });
-      for (let i = 0; i < 4; i++) await p.createUser();
-      const [claimed] = await waitFor(async () => {
-        const rows = await claimDueDeliveries(t.db, { limit: 1, leaseMs: 60_000, owner: 'outcome-writer' });
-        return rows.length > 0 ? rows : null;
-      });
+      const { p, endpoint, claimed } = await endpointWithOneClaimed(4);
       // The rest: history (finished, with an attempt each), and one waiting for its retry.
       await t.db.execute(sql`update deliveries set status = 'succeeded', next_attempt_at = null
         where endpoint_id = ${endpoint.id} and status = 'pending'`);
@@ -85,7 +84,7 @@ describeDb('deleting an endpoint while it is in use', (t) => {
       const { opened: released, open: release } = gate();
       const { opened: holding, open: locked } = gate();
       const writer = t.db.transaction(async (tx) => {
-        await tx.execute(sql`select 1 from ${deliveries} where ${deliveries.id} = ${claimed!.id} for update`);
+        await tx.execute(sql`select 1 from ${deliveries} where ${deliveries.id} = ${claimed.id} for update`);
         locked();
         await released;
       });

@@ -5,6 +5,13 @@ import { sql } from 'drizzle-orm';
 import type { QueueWindow } from './queue-window';
 import { inQueueWindow } from './queue-window';
 
+/**
+ * Pending with no attempt since it was queued: what may be parked. Such a row with a due time
+ * ahead is a parked one (nothing else queues a row for later without an attempt).
+ */
+const unattempted = (alias: string) =>
+  sql.raw(`${alias}.status = 'pending' and ${alias}.attempt_count = ${alias}.schedule_offset`);
+
 /** Most rows one run parks (the rest wait for the next run, 5 s later). */
 const PARK_LIMIT = 20_000;
 
@@ -31,8 +38,6 @@ const PARK_LIMIT = 20_000;
 export async function parkBlockedFifoFollowers(db: Database, window: QueueWindow, now = Date.now()): Promise<number> {
   const within = (column: string) => inQueueWindow(sql.raw(column), 'delivery', window, now, { literal: true });
   const queued = (alias: string) => sql.raw(`${alias}.status ${QUEUED_STATUSES_SQL}`);
-  const fresh = (alias: string) =>
-    sql.raw(`${alias}.status = 'pending' and ${alias}.attempt_count = ${alias}.schedule_offset`);
   // From the heads: deliveries of FIFO endpoints waiting for their own retry (attempted since they
   // were queued) that are the first queued of their subject. A healthy FIFO backlog has none, so
   // this costs it nothing; each head's due followers are then found by the endpoint's due index.
@@ -49,7 +54,7 @@ export async function parkBlockedFifoFollowers(db: Database, window: QueueWindow
         cross join lateral (
           select f.id from deliveries f
           where f.endpoint_id = h.endpoint_id and ${queued('f')} and f.next_attempt_at <= now() and ${within('f.id')}
-            and f.subject = h.subject and f.sequence > h.sequence and ${fresh('f')}
+            and f.subject = h.subject and f.sequence > h.sequence and ${unattempted('f')}
           limit ${PARK_LIMIT}
         ) f
         where e.ordering = 'fifo' and e.kind <> 'listen'
@@ -76,7 +81,7 @@ export async function parkBlockedFifoFollowers(db: Database, window: QueueWindow
           select d.id, heads.next_attempt_at as until
           from deliveries d join pairs p on p.id = d.id join heads on heads.id = p.head_id
           where d.id = any(array(select id from pairs)) and ${within('d.id')}
-            and ${fresh('d')} and d.next_attempt_at <= now()
+            and ${unattempted('d')} and d.next_attempt_at <= now()
           for update of d skip locked
         )
         update deliveries t set next_attempt_at = locked.until, updated_at = now()
@@ -97,7 +102,7 @@ export async function wakeParkedFollowers(tx: Database, pairs: SQL): Promise<voi
   await tx.execute(sql`update deliveries q set next_attempt_at = now(), updated_at = now()
     where (q.endpoint_id, q.subject) in (
         select p.endpoint_id, p.subject from (${pairs}) p(endpoint_id, subject) where p.subject is not null)
-      and q.status = 'pending' and q.attempt_count = q.schedule_offset and q.next_attempt_at > now()`);
+      and ${unattempted('q')} and q.next_attempt_at > now()`);
 }
 
 /**
@@ -107,5 +112,5 @@ export async function wakeParkedFollowers(tx: Database, pairs: SQL): Promise<voi
 export async function wakeParkedOfEndpoint(db: Queryable, endpointId: string): Promise<void> {
   await db.execute(sql`update deliveries q set next_attempt_at = now(), updated_at = now()
     where q.endpoint_id = ${endpointId} and q.subject is not null
-      and q.status = 'pending' and q.attempt_count = q.schedule_offset and q.next_attempt_at > now()`);
+      and ${unattempted('q')} and q.next_attempt_at > now()`);
 }
