@@ -110,6 +110,32 @@ describeDb('users: errors', (t) => {
       }
     });
 
+    it('a limit that is not plain digits, or a cursor that is not an id of the list, is refused on every list', async () => {
+      const tenant = await createTenant(t.db);
+      const { endpoint } = await tenant.caller.endpoints.create({ url: 'https://example.com/hook' });
+      const lists = ['/v1/users', '/v1/endpoints', `/v1/endpoints/${endpoint.id}/deliveries`, '/v1/deliveries'];
+      const badLimits = ['0x10', '%205', '5%20', '1e1', '+5', '5.0', '-1', 'true', '[7]'];
+      // A made-up cursor answered a page from an arbitrary point; an id of another list, too.
+      const badCursors = ['zzz', 'usr_', `${endpoint.id}x`, 'evt_00000000000000000000000000'];
+      for (const list of lists) {
+        for (const limit of badLimits)
+          await expectApiError(await tenant.request(`${list}?limit=${limit}`), 400, 'validation_error');
+        for (const cursor of badCursors)
+          await expectApiError(await tenant.request(`${list}?cursor=${cursor}`), 400, 'validation_error');
+        const page = await tenant.request(`${list}?limit=007`);
+        expect(page.status, `${list}: ${await page.clone().text()}`).toBe(200);
+      }
+      // Over tRPC the input is JSON: an integer (or its digits as a string, as in a query string).
+      for (const limit of [true, [7], ' 7', '0x7', 7.5]) {
+        const error = await tenant.caller.users
+          .list({ limit } as unknown as { limit: number })
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(TRPCError);
+        expect((error as TRPCError).code).toBe('BAD_REQUEST');
+      }
+      expect((await tenant.caller.users.list({ limit: 1 })).data).toEqual([]);
+    });
+
     it('text PostgreSQL cannot store (NUL, lone surrogates) is refused, not a 500', async () => {
       const tenant = await createTenant(t.db);
       const bodies = [

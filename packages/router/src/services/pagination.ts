@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from './text';
 
-export const listLimitSchema = z.coerce.number().int().min(1).max(100).default(20);
+/**
+ * A page size: an integer from JSON (tRPC, bodies), or the digits of one from a query string (REST).
+ * Not `z.coerce.number()`, which took whatever `Number()` takes (`0x10`, ` 5`, `1e1`, `true`, `[7]`).
+ */
+export const listLimitSchema = z.preprocess(
+  (value) => (typeof value === 'string' && /^[0-9]{1,3}$/.test(value) ? Number(value) : value),
+  z.int().min(1).max(100).default(20),
+);
 export const cursorSchema = z.string().min(1).max(100).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
 
 export function pageSchema<T extends z.ZodType>(item: T) {

@@ -1,12 +1,12 @@
 import { deliveries, deliveryStatuses } from '@herald/db';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import { z } from 'zod';
-import { cursorSchema, listLimitSchema, pageSchema } from '../../services/pagination';
+import { listLimitSchema, pageSchema } from '../../services/pagination';
 import { projectProcedure } from '../../trpc/init';
 import { endpointIdSchema } from '../endpoints/endpoint-schemas';
 import { findEndpoint } from '../endpoints/find-endpoint';
 import { selectDeliveries, toDeliveryPage } from './delivery-query';
-import { deliverySchema } from './delivery-schemas';
+import { deliveryIdSchema, deliverySchema } from './delivery-schemas';
 
 export const listEndpointDeliveries = projectProcedure
   .meta({
@@ -23,7 +23,7 @@ export const listEndpointDeliveries = projectProcedure
       id: endpointIdSchema,
       status: z.enum(deliveryStatuses).optional(),
       limit: listLimitSchema,
-      cursor: cursorSchema.optional(),
+      cursor: deliveryIdSchema.optional(),
     }),
   )
   .output(pageSchema(deliverySchema))

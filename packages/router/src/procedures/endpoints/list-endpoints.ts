@@ -1,9 +1,9 @@
 import { endpoints } from '@herald/db';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import { z } from 'zod';
-import { cursorSchema, listLimitSchema, pageSchema, toPage } from '../../services/pagination';
+import { listLimitSchema, pageSchema, toPage } from '../../services/pagination';
 import { projectProcedure } from '../../trpc/init';
-import { endpointSchema, toEndpoint } from './endpoint-schemas';
+import { endpointIdSchema, endpointSchema, toEndpoint } from './endpoint-schemas';
 
 export const listEndpoints = projectProcedure
   .meta({
@@ -15,7 +15,7 @@ export const listEndpoints = projectProcedure
       auth: 'apiKey',
     },
   })
-  .input(z.strictObject({ limit: listLimitSchema, cursor: cursorSchema.optional() }).prefault({}))
+  .input(z.strictObject({ limit: listLimitSchema, cursor: endpointIdSchema.optional() }).prefault({}))
   .output(pageSchema(endpointSchema))
   .query(async ({ ctx, input }) => {
     const rows = await ctx.db

@@ -1,15 +1,15 @@
 import { users } from '@herald/db';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import { z } from 'zod';
-import { cursorSchema, listLimitSchema, pageSchema, toPage } from '../../services/pagination';
+import { listLimitSchema, pageSchema, toPage } from '../../services/pagination';
 import { projectProcedure } from '../../trpc/init';
-import { emailSchema, toUser, userSchema } from './user-schemas';
+import { emailSchema, toUser, userIdSchema, userSchema } from './user-schemas';
 
 export const listUsers = projectProcedure
   .meta({ openapi: { method: 'GET', path: '/users', summary: 'List users', tags: ['Users'], auth: 'apiKey' } })
   .input(
     z
-      .strictObject({ limit: listLimitSchema, cursor: cursorSchema.optional(), email: emailSchema.optional() })
+      .strictObject({ limit: listLimitSchema, cursor: userIdSchema.optional(), email: emailSchema.optional() })
       .prefault({}),
   )
   .output(pageSchema(userSchema))
