@@ -56,10 +56,14 @@ describe('the REST client and answers that are not Herald’s', () => {
   });
 
   it('no answer at all: network_error in the same shape', async () => {
-    const { error } = await usersGet({
+    const { error, response } = await usersGet({
       client: createHeraldRestClient({ baseUrl: 'http://127.0.0.1:1', apiKey: 'sk_test' }),
       path: { id: 'usr_1' },
     });
+    // No answer: the standard network-error response (it was `undefined` typed `Response`, and
+    // reading `response.status` threw).
+    expect(response.type).toBe('error');
+    expect(response.status).toBe(0);
     expect(error).toMatchObject({ error: { code: 'network_error', message: expect.stringContaining('No answer') } });
     // The SDK's error type admits the client's own codes (a comparison with them compiles).
     expect(error?.error.code === 'network_error' || error?.error.code === 'invalid_response').toBe(true);

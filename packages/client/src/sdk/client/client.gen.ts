@@ -119,7 +119,7 @@ export const createClient = (config: Config = {}): Client => {
         : {
             error: finalError,
             request,
-            response: undefined as any,
+            response: Response.error(),
           };
     }
 
