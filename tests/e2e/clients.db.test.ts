@@ -5,6 +5,9 @@ import type { HeraldClient } from '@herald/client';
 import { createHeraldClient, createHeraldRestClient } from '@herald/client';
 import type { ApiError, UsersCreateData, UsersCreateResponse, UsersGetData } from '@herald/client/sdk';
 import {
+  endpointsCreateListen,
+  endpointsListen,
+  endpointsListenAttempts,
   eventsList,
   projectsCreate,
   usersCreate,
@@ -145,6 +148,49 @@ describeDb('clients over HTTP', (t) => {
           return data!.data.map((e) => (e.data as { user: { id: string } }).user.id);
         })
         .toContain(created.data!.id);
+    });
+
+    it('follows a listen stream and reports what the local receiver answered (herald listen’s two routes)', async () => {
+      const client = createHeraldRestClient({ baseUrl: server.url, apiKey });
+      const created = await endpointsCreateListen({ client, body: { forwardTo: 'http://localhost:9/hooks' } });
+      const endpointId = created.data!.endpoint.id;
+      const abort = new AbortController();
+      const names: Array<string | undefined> = [];
+      const { stream } = await endpointsListen({
+        client,
+        path: { id: endpointId },
+        signal: abort.signal,
+        onSseEvent: (event) => names.push(event.event),
+      });
+      try {
+        const hello = (await stream.next()).value as unknown as { session: string; endpointId: string };
+        expect(hello).toEqual({ session: expect.stringMatching(/^listen_/), endpointId });
+        await usersCreate({ client, body: { email: email('Listen') } });
+        const delivery = (await stream.next()).value as unknown as {
+          deliveryId: string;
+          eventType: string;
+          body: string;
+        };
+        expect(delivery).toMatchObject({ eventType: 'user.created', deliveryId: expect.stringMatching(/^dlv_/) });
+        expect(names).toEqual(['session', 'delivery']);
+        const report = await endpointsListenAttempts({
+          client,
+          path: { id: endpointId },
+          body: {
+            session: hello.session,
+            deliveryId: delivery.deliveryId,
+            statusCode: 204,
+            durationMs: 2,
+            errorClass: null,
+            errorMessage: null,
+            responseBody: null,
+          },
+        });
+        expect(report.error).toBeUndefined();
+        expect(report.data).toEqual({ deliveryId: delivery.deliveryId, outcome: 'succeeded' });
+      } finally {
+        abort.abort();
+      }
     });
   });
 

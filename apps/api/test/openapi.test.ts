@@ -105,6 +105,9 @@ describe('OpenAPI document', () => {
           'PATCH /v1/users/{id}',
           'DELETE /v1/users/{id}',
           'GET /v1/events',
+          // `herald listen`'s routes are plain Hono routes, added to the document by hand.
+          'GET /v1/endpoints/{id}/listen',
+          'POST /v1/endpoints/{id}/listen/attempts',
         ]),
       );
     });

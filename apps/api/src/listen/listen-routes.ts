@@ -42,7 +42,8 @@ const KEY_CHECK_MS = 2_000;
 const endpointIdPattern = idPattern('endpoint');
 const deliveryIdPattern = idPattern('delivery');
 
-const reportSchema = z.strictObject({
+/** The CLI's report of one forwarded delivery (`POST …/listen/attempts`; also in the OpenAPI document). */
+export const listenReportSchema = z.strictObject({
   // As the stream's `session` event names it; the text fields below are cleaned where they are stored.
   session: z.string().regex(/^listen_[0-9a-f]{24}$/, 'not a listen session'),
   deliveryId: z.string().regex(deliveryIdPattern, 'not a delivery id'),
@@ -52,6 +53,12 @@ const reportSchema = z.strictObject({
   errorMessage: z.string().max(1000).nullable(),
   responseBody: z.string().max(4096).nullable(),
   retryAfterSeconds: z.number().int().min(0).max(86_400).nullable().default(null),
+});
+
+/** The answer to a report: what the attempt did to the delivery. */
+export const listenReportAnswerSchema = z.object({
+  deliveryId: z.string(),
+  outcome: z.enum(['succeeded', 'retrying', 'failed', 'lease_lost']),
 });
 
 /**
@@ -200,7 +207,7 @@ export function createListenRoutes(options: ListenRoutesOptions) {
     } catch {
       return errorResponse(c, 'invalid_json', INVALID_JSON_MESSAGE);
     }
-    const parsed = reportSchema.safeParse(body);
+    const parsed = listenReportSchema.safeParse(body);
     if (!parsed.success) {
       const details = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message, code: i.code }));
       return errorResponse(c, 'validation_error', 'The attempt report is invalid', details);
@@ -214,7 +221,7 @@ export function createListenRoutes(options: ListenRoutesOptions) {
         'This stream no longer holds the delivery (its lease ended): it will be sent again',
       );
     }
-    return c.json({ deliveryId: report.deliveryId, outcome });
+    return c.json({ deliveryId: report.deliveryId, outcome } satisfies z.input<typeof listenReportAnswerSchema>);
   });
 
   routes.all('/endpoints/:id/listen', methodNotAllowed(['GET']));

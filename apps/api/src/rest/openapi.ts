@@ -1,6 +1,7 @@
 import { eventJsonSchemas, eventTypes } from '@herald/events';
 import { httpStatusFor } from '@herald/router';
 import { z } from 'zod';
+import { listenPaths } from '../listen/listen-openapi';
 import { restProcedures } from './procedures';
 
 type JsonSchema = Record<string, unknown>;
@@ -107,6 +108,19 @@ const errorResponses = {
   '503': 'Database unavailable (restarting or unreachable); retry after `Retry-After` seconds',
 };
 
+/** The error answers of these statuses, each with Herald's error body. */
+function errorAnswers(statuses: string[]): Record<string, unknown> {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      {
+        description: errorResponses[status as keyof typeof errorResponses],
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/ApiError' } } },
+      },
+    ]),
+  );
+}
+
 /** The Standard Webhooks headers on every webhook request. */
 export const signatureHeaderNames = ['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const;
 
@@ -179,16 +193,12 @@ export function buildOpenApiDocument(serverUrl = '/') {
     const output = outputSchema ? schemas.convert(outputSchema, 'output') : {};
     operation.responses = {
       [success]: { description: 'Success', content: { 'application/json': { schema: output } } },
-      ...Object.fromEntries(
-        Object.entries(errorResponses).map(([status, description]) => [
-          status,
-          { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/ApiError' } } } },
-        ]),
-      ),
+      ...errorAnswers(Object.keys(errorResponses)),
     };
     const openapiPath = `/v1${openapi.path}`;
     paths[openapiPath] = { ...paths[openapiPath], [openapi.method.toLowerCase()]: operation };
   }
+  Object.assign(paths, listenPaths({ convert: (schema, io) => schemas.convert(schema, io), errors: errorAnswers }));
   // Stable order, whatever order the router registers procedures in.
   const sortedPaths = Object.fromEntries(
     Object.keys(paths)

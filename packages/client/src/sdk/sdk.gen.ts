@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { ApiKeysCreateData, ApiKeysCreateErrors, ApiKeysCreateResponses, ApiKeysListData, ApiKeysListErrors, ApiKeysListResponses, ApiKeysRevokeData, ApiKeysRevokeErrors, ApiKeysRevokeResponses, DeliveriesGetData, DeliveriesGetErrors, DeliveriesGetResponses, DeliveriesListData, DeliveriesListErrors, DeliveriesListResponses, DeliveriesRequestData, DeliveriesRequestErrors, DeliveriesRequestResponses, DeliveriesRetryData, DeliveriesRetryErrors, DeliveriesRetryResponses, EndpointsCreateData, EndpointsCreateErrors, EndpointsCreateListenData, EndpointsCreateListenErrors, EndpointsCreateListenResponses, EndpointsCreateResponses, EndpointsDeleteData, EndpointsDeleteErrors, EndpointsDeleteResponses, EndpointsDeliveriesData, EndpointsDeliveriesErrors, EndpointsDeliveriesResponses, EndpointsGetData, EndpointsGetErrors, EndpointsGetResponses, EndpointsGetSecretData, EndpointsGetSecretErrors, EndpointsGetSecretResponses, EndpointsListData, EndpointsListErrors, EndpointsListResponses, EndpointsRecoverData, EndpointsRecoverErrors, EndpointsRecoverResponses, EndpointsRotateSecretData, EndpointsRotateSecretErrors, EndpointsRotateSecretResponses, EndpointsSendTestData, EndpointsSendTestErrors, EndpointsSendTestResponses, EndpointsStatsData, EndpointsStatsErrors, EndpointsStatsResponses, EndpointsUpdateData, EndpointsUpdateErrors, EndpointsUpdateResponses, EventsGetData, EventsGetErrors, EventsGetResponses, EventsListData, EventsListErrors, EventsListResponses, EventsTypesData, EventsTypesErrors, EventsTypesResponses, LoginsCreateData, LoginsCreateErrors, LoginsCreateResponses, OperatorOverviewData, OperatorOverviewErrors, OperatorOverviewResponses, PortalSessionsCreateData, PortalSessionsCreateErrors, PortalSessionsCreateResponses, PortalSettingsGetData, PortalSettingsGetErrors, PortalSettingsGetResponses, PortalSettingsUpdateData, PortalSettingsUpdateErrors, PortalSettingsUpdateResponses, ProjectsCreateData, ProjectsCreateErrors, ProjectsCreateResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersSetPasswordData, UsersSetPasswordErrors, UsersSetPasswordResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
+import type { ApiKeysCreateData, ApiKeysCreateErrors, ApiKeysCreateResponses, ApiKeysListData, ApiKeysListErrors, ApiKeysListResponses, ApiKeysRevokeData, ApiKeysRevokeErrors, ApiKeysRevokeResponses, DeliveriesGetData, DeliveriesGetErrors, DeliveriesGetResponses, DeliveriesListData, DeliveriesListErrors, DeliveriesListResponses, DeliveriesRequestData, DeliveriesRequestErrors, DeliveriesRequestResponses, DeliveriesRetryData, DeliveriesRetryErrors, DeliveriesRetryResponses, EndpointsCreateData, EndpointsCreateErrors, EndpointsCreateListenData, EndpointsCreateListenErrors, EndpointsCreateListenResponses, EndpointsCreateResponses, EndpointsDeleteData, EndpointsDeleteErrors, EndpointsDeleteResponses, EndpointsDeliveriesData, EndpointsDeliveriesErrors, EndpointsDeliveriesResponses, EndpointsGetData, EndpointsGetErrors, EndpointsGetResponses, EndpointsGetSecretData, EndpointsGetSecretErrors, EndpointsGetSecretResponses, EndpointsListData, EndpointsListenAttemptsData, EndpointsListenAttemptsErrors, EndpointsListenAttemptsResponses, EndpointsListenData, EndpointsListenErrors, EndpointsListenResponse, EndpointsListenResponses, EndpointsListErrors, EndpointsListResponses, EndpointsRecoverData, EndpointsRecoverErrors, EndpointsRecoverResponses, EndpointsRotateSecretData, EndpointsRotateSecretErrors, EndpointsRotateSecretResponses, EndpointsSendTestData, EndpointsSendTestErrors, EndpointsSendTestResponses, EndpointsStatsData, EndpointsStatsErrors, EndpointsStatsResponses, EndpointsUpdateData, EndpointsUpdateErrors, EndpointsUpdateResponses, EventsGetData, EventsGetErrors, EventsGetResponses, EventsListData, EventsListErrors, EventsListResponses, EventsTypesData, EventsTypesErrors, EventsTypesResponses, LoginsCreateData, LoginsCreateErrors, LoginsCreateResponses, OperatorOverviewData, OperatorOverviewErrors, OperatorOverviewResponses, PortalSessionsCreateData, PortalSessionsCreateErrors, PortalSessionsCreateResponses, PortalSettingsGetData, PortalSettingsGetErrors, PortalSettingsGetResponses, PortalSettingsUpdateData, PortalSettingsUpdateErrors, PortalSettingsUpdateResponses, ProjectsCreateData, ProjectsCreateErrors, ProjectsCreateResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersSetPasswordData, UsersSetPasswordErrors, UsersSetPasswordResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -162,6 +162,32 @@ export const endpointsDeliveries = <ThrowOnError extends boolean = false>(option
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/v1/endpoints/{id}/deliveries',
     ...options
+});
+
+/**
+ * Stream a listen endpoint's deliveries (server-sent events; what `herald listen` reads)
+ *
+ * A `text/event-stream` that stays open: `session` first (`{ session, endpointId }`: the stream's lease owner, to quote in reports), then one `delivery` per delivery claimed for this endpoint (its signed body and headers, to forward as they are), `gone` when the endpoint is deleted, `error` when the stream ends otherwise (the API key was revoked, say). A comment every 15 s keeps it alive. Deliveries not reported when it closes are due again at once. At most 4 streams per endpoint and 16 per project are open at once per API process (429 with `Retry-After`). Only `listen` endpoints (`POST /v1/endpoints/listen`): another kind answers 409.
+ */
+export const endpointsListen = <ThrowOnError extends boolean = false>(options: Options<EndpointsListenData, ThrowOnError, EndpointsListenResponse>) => (options.client ?? client).sse.get<EndpointsListenResponses, EndpointsListenErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/endpoints/{id}/listen',
+    ...options
+});
+
+/**
+ * Report what the local receiver answered to a delivery from a listen stream
+ *
+ * Recorded as the delivery's attempt, with retries as in production. 409 once the stream named by `session` no longer holds the delivery (its lease ended: it will be sent again).
+ */
+export const endpointsListenAttempts = <ThrowOnError extends boolean = false>(options: Options<EndpointsListenAttemptsData, ThrowOnError>) => (options.client ?? client).post<EndpointsListenAttemptsResponses, EndpointsListenAttemptsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/v1/endpoints/{id}/listen/attempts',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });
 
 /**

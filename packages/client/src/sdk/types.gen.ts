@@ -1271,6 +1271,128 @@ export type EndpointsDeliveriesResponses = {
 
 export type EndpointsDeliveriesResponse = EndpointsDeliveriesResponses[keyof EndpointsDeliveriesResponses];
 
+export type EndpointsListenData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/endpoints/{id}/listen';
+};
+
+export type EndpointsListenErrors = {
+    /**
+     * Invalid input
+     */
+    400: ApiError;
+    /**
+     * Missing, unknown or revoked credentials
+     */
+    401: ApiError;
+    /**
+     * Not found in this project
+     */
+    404: ApiError;
+    /**
+     * Conflict
+     */
+    409: ApiError;
+    /**
+     * Rate limited
+     */
+    429: ApiError;
+    /**
+     * Internal server error
+     */
+    500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
+};
+
+export type EndpointsListenError = EndpointsListenErrors[keyof EndpointsListenErrors];
+
+export type EndpointsListenResponses = {
+    /**
+     * The stream of server-sent events
+     */
+    200: string;
+};
+
+export type EndpointsListenResponse = EndpointsListenResponses[keyof EndpointsListenResponses];
+
+export type EndpointsListenAttemptsData = {
+    body: {
+        session: string;
+        deliveryId: string;
+        statusCode: number | null;
+        durationMs: number;
+        errorClass: 'timeout' | 'connection' | 'dns' | 'invalid_url' | 'http_status' | null;
+        errorMessage: string | null;
+        responseBody: string | null;
+        retryAfterSeconds?: number | null;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/endpoints/{id}/listen/attempts';
+};
+
+export type EndpointsListenAttemptsErrors = {
+    /**
+     * Invalid input
+     */
+    400: ApiError;
+    /**
+     * Missing, unknown or revoked credentials
+     */
+    401: ApiError;
+    /**
+     * Not found in this project
+     */
+    404: ApiError;
+    /**
+     * Conflict
+     */
+    409: ApiError;
+    /**
+     * Body too large
+     */
+    413: ApiError;
+    /**
+     * Body is not JSON
+     */
+    415: ApiError;
+    /**
+     * Rate limited
+     */
+    429: ApiError;
+    /**
+     * Internal server error
+     */
+    500: ApiError;
+    /**
+     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
+     */
+    503: ApiError;
+};
+
+export type EndpointsListenAttemptsError = EndpointsListenAttemptsErrors[keyof EndpointsListenAttemptsErrors];
+
+export type EndpointsListenAttemptsResponses = {
+    /**
+     * Recorded
+     */
+    200: {
+        deliveryId: string;
+        outcome: 'succeeded' | 'retrying' | 'failed' | 'lease_lost';
+    };
+};
+
+export type EndpointsListenAttemptsResponse = EndpointsListenAttemptsResponses[keyof EndpointsListenAttemptsResponses];
+
 export type EndpointsRecoverData = {
     body: {
         since: string;
