@@ -6,6 +6,7 @@ import { CHROMIUM, hasChromium, requireBrowser } from './portal-browser';
 import { portalBrowserTests } from './portal-flows';
 import type { PortalHerald } from './portal-harness';
 import { startPortalHerald } from './portal-harness';
+import { portalManyEndpointsTests } from './portal-many-endpoints';
 import { portalRevocationTests } from './portal-revocation';
 
 /**
@@ -38,4 +39,5 @@ describeDb('the portal', (t) => {
   describe('access over HTTP', () => portalAccessTests(t, () => h!));
   describe('what ends links and sessions', () => portalRevocationTests(t, () => h!));
   describe.skipIf(!hasChromium)('in a browser', () => portalBrowserTests(t, () => h!));
+  describe.skipIf(!hasChromium)('more endpoints than a page', () => portalManyEndpointsTests(t, () => h!));
 });

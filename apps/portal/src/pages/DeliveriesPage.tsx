@@ -40,6 +40,17 @@ export function DeliveriesPage() {
   const endpoints = useQuery(trpc.endpoints.list.queryOptions({ limit: 100 }));
   const catalog = useQuery(trpc.events.types.queryOptions());
   const urlOf = new Map(endpoints.data?.data.map((e) => [e.id, e.url]));
+  // Past the first page of endpoints (or filtered by one not on it, from a shared link), the
+  // endpoint filter takes an id, with the first page as suggestions: a menu of those alone could
+  // neither choose nor show the others.
+  const endpointOptions = endpoints.data?.data.map((e) => (
+    <option key={e.id} value={e.id}>
+      {e.url}
+    </option>
+  ));
+  const endpointById =
+    Boolean(endpoints.data?.nextCursor) ||
+    (filters.endpointId !== '' && endpoints.data !== undefined && !urlOf.has(filters.endpointId));
 
   const apply = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -85,15 +96,24 @@ export function DeliveriesPage() {
           </select>
         </div>
         <div>
-          <label htmlFor="f-endpoint">Endpoint</label>
-          <select id="f-endpoint" name="endpointId" defaultValue={filters.endpointId}>
-            <option value="">Any</option>
-            {endpoints.data?.data.map((e) => (
-              <option key={e.id} value={e.id}>
-                {e.url}
-              </option>
-            ))}
-          </select>
+          <label htmlFor="f-endpoint">{endpointById ? 'Endpoint id' : 'Endpoint'}</label>
+          {endpointById ? (
+            <>
+              <input
+                id="f-endpoint"
+                name="endpointId"
+                defaultValue={filters.endpointId}
+                placeholder="ep_…"
+                list="f-endpoint-ids"
+              />
+              <datalist id="f-endpoint-ids">{endpointOptions}</datalist>
+            </>
+          ) : (
+            <select id="f-endpoint" name="endpointId" defaultValue={filters.endpointId}>
+              <option value="">Any</option>
+              {endpointOptions}
+            </select>
+          )}
         </div>
         <div>
           <label htmlFor="f-event">Event id</label>

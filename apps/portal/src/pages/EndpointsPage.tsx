@@ -1,12 +1,21 @@
 import { useQuery } from '@tanstack/react-query';
 import { ErrorNote } from '../components/Notes';
 import { Status } from '../components/Status';
-import { Link } from '../router';
+import { Link, useLocation } from '../router';
 import { useTRPC } from '../trpc';
 
+/** Endpoints per page (the API gives at most 100). */
+const PAGE_SIZE = 50;
+
+/** The project's endpoints, a page at a time: the cursor lives in the URL, as the delivery log's does. */
 export function EndpointsPage() {
   const trpc = useTRPC();
-  const endpoints = useQuery(trpc.endpoints.list.queryOptions({ limit: 100 }));
+  const { query } = useLocation();
+  const cursor = query.get('cursor') ?? undefined;
+  const endpoints = useQuery({
+    ...trpc.endpoints.list.queryOptions({ limit: PAGE_SIZE, ...(cursor ? { cursor } : {}) }),
+    placeholderData: (previous) => previous,
+  });
   return (
     <>
       <div className="page-head">
@@ -17,7 +26,7 @@ export function EndpointsPage() {
       </div>
       {endpoints.isError && <ErrorNote error={endpoints.error} />}
       {endpoints.data && endpoints.data.data.length === 0 && (
-        <p>No endpoints yet. Create one to start receiving webhooks.</p>
+        <p>{cursor ? 'No more endpoints.' : 'No endpoints yet. Create one to start receiving webhooks.'}</p>
       )}
       {endpoints.data && endpoints.data.data.length > 0 && (
         <ul className="cards" aria-label="Endpoints">
@@ -35,6 +44,12 @@ export function EndpointsPage() {
           ))}
         </ul>
       )}
+      <nav className="pager" aria-label="Pages">
+        {cursor && <Link to="">First page</Link>}
+        {endpoints.data?.nextCursor && (
+          <Link to={`?cursor=${encodeURIComponent(endpoints.data.nextCursor)}`}>Next endpoints</Link>
+        )}
+      </nav>
     </>
   );
 }
