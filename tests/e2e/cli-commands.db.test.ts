@@ -109,6 +109,25 @@ describeDb('herald CLI commands', (t) => {
     PROCESS_TEST_TIMEOUT_MS,
   );
 
+  it('trigger finds the listen endpoint past the first page of 100 endpoints', async () => {
+    const h = await startHerald(t, { start: false });
+    const server = await listen(h.app);
+    onTestFinished(() => server.close());
+    const p = await h.project();
+    for (let i = 0; i < 100; i += 20)
+      await Promise.all(
+        Array.from({ length: 20 }, (_, j) => p.createEndpoint({ url: `https://hooks.example.com/${i + j}` })),
+      );
+    // Created last, so its id sorts after the other hundred: on the second page.
+    const { endpoint } = await p.call('/v1/endpoints/listen', 201, { json: { forwardTo: 'http://localhost:9/hooks' } });
+    const run = await runCli(['trigger', 'user.created', '--json'], {
+      HERALD_API_URL: server.url,
+      HERALD_API_KEY: p.apiKey,
+    });
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(run.stdout)).toEqual([expect.objectContaining({ endpointId: endpoint.id })]);
+  });
+
   it('fails with one line and exit code 1 for a wrong key, a wrong URL, an unreachable server', async () => {
     const h = await startHerald(t, { start: false });
     const server = await listen(h.app);

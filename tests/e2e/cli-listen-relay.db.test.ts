@@ -3,6 +3,7 @@ import { describeDb } from '@herald/db/testing';
 import { Webhook } from 'standardwebhooks';
 import { expect, it } from 'vitest';
 import { ADMIN_TOKEN, type Project, startHerald, waitFor } from './harness';
+import { sseReader } from './sse-reader';
 
 /**
  * The API side of `herald listen`, in process on both drivers: a listen endpoint's deliveries are
@@ -10,40 +11,6 @@ import { ADMIN_TOKEN, type Project, startHerald, waitFor } from './harness';
  * and the outcomes reported back (`POST …/listen/attempts`) drive retries and the attempt log.
  * The CLI as a real process against a separate API and dispatcher: cli-listen.db.test.ts.
  */
-
-interface StreamEvent {
-  event: string;
-  data: any;
-}
-
-/** Reads server-sent events from a streaming response, one `next()` per event. */
-function sseReader(response: Response) {
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  return {
-    async next(): Promise<StreamEvent> {
-      for (;;) {
-        const end = buffer.indexOf('\n\n');
-        if (end >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const lines = block.split('\n');
-          if (lines.every((l) => l.startsWith(':'))) continue;
-          const field = (name: string) =>
-            lines
-              .filter((l) => l.startsWith(`${name}:`))
-              .map((l) => l.slice(name.length + 1).trimStart())
-              .join('\n');
-          return { event: field('event') || 'message', data: JSON.parse(field('data')) };
-        }
-        const { value, done } = await reader.read();
-        if (done) throw new Error('stream ended');
-        buffer += value;
-      }
-    },
-    cancel: () => reader.cancel().catch(() => {}),
-  };
-}
 
 async function report(p: Project, endpointId: string, session: string, deliveryId: string, statusCode: number) {
   return p.request(`/v1/endpoints/${endpointId}/listen/attempts`, {

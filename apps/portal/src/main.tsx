@@ -2,7 +2,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
-import { createPortalClient, errorCode, TRPCProvider } from './trpc';
+import { createPortalClient, isFinalAnswer, TRPCProvider } from './trpc';
 import './styles.css';
 
 function Root() {
@@ -11,9 +11,9 @@ function Root() {
       new QueryClient({
         defaultOptions: {
           queries: {
-            // 4xx answers are final (no session, not found): no retries that only delay the message.
-            retry: (count, error) =>
-              count < 2 && !['unauthorized', 'not_found', 'forbidden'].includes(errorCode(error) ?? ''),
+            // 4xx answers are final (no session, not found, a bad cursor in the address): no retries
+            // that only delay the message. 429 and 5xx, or no answer, are worth two more tries.
+            retry: (count, error) => count < 2 && !isFinalAnswer(error),
             refetchOnWindowFocus: false,
           },
         },

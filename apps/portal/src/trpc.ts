@@ -37,9 +37,9 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export function errorCode(error: unknown): string | null {
-  if (error instanceof TRPCClientError) {
-    return (error.data as { herald?: { code?: string } } | undefined)?.herald?.code ?? null;
-  }
-  return null;
+/** An answer a retry would not change: a 4xx other than 429. */
+export function isFinalAnswer(error: unknown): boolean {
+  const status =
+    error instanceof TRPCClientError ? (error.data as { httpStatus?: unknown } | undefined)?.httpStatus : null;
+  return typeof status === 'number' && status >= 400 && status < 500 && status !== 429;
 }

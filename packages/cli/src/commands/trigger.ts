@@ -1,7 +1,8 @@
-import { endpointsList, endpointsSendTest } from '@herald/client/sdk';
+import { endpointsSendTest } from '@herald/client/sdk';
 import type { Command } from 'commander';
 import { contextFor } from '../context';
 import { CliError } from '../errors';
+import { listEveryEndpoint } from './endpoints-list';
 
 type EventType = Parameters<typeof endpointsSendTest>[0]['body']['eventType'];
 
@@ -15,11 +16,10 @@ export function registerTrigger(parent: Command) {
       const { api, out } = contextFor(command);
       let endpointIds = options.endpoint ? [options.endpoint] : [];
       if (!options.endpoint) {
-        const endpoints = await api.list(
-          'listing endpoints',
-          endpointsList({ client: api.client, query: { limit: 100 } }),
-        );
-        endpointIds = endpoints.data.filter((e) => e.kind === 'listen' && !e.disabled).map((e) => e.id);
+        // Every page: listen endpoints have the newest ids, so in a project with more than a page of
+        // endpoints they were past the first one, and trigger said no listen was running.
+        const endpoints = await listEveryEndpoint(api);
+        endpointIds = endpoints.filter((e) => e.kind === 'listen' && !e.disabled).map((e) => e.id);
         if (endpointIds.length === 0) {
           throw new CliError(
             'No herald listen is running for this project: start one, or pass --endpoint <id>',

@@ -6,16 +6,16 @@ export type ClientOptions = {
 
 export type Webhooks = WebhookUserCreatedWebhookRequest | WebhookUserUpdatedWebhookRequest | WebhookUserDeletedWebhookRequest | WebhookUserPasswordChangedWebhookRequest | WebhookUserLoginSucceededWebhookRequest | WebhookUserLoginFailedWebhookRequest | WebhookEndpointDisabledWebhookRequest;
 
+export type JsonValue = string | number | boolean | null | Array<JsonValue> | {
+    [key: string]: JsonValue;
+};
+
 export type ApiError = {
     error: {
         code: 'validation_error' | 'invalid_json' | 'unsupported_media_type' | 'payload_too_large' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'email_taken' | 'idempotency_key_reused' | 'idempotency_request_in_flight' | 'rate_limited' | 'invalid_credentials' | 'user_locked' | 'batch_too_large' | 'method_not_allowed' | 'payment_required' | 'request_timeout' | 'precondition_failed' | 'unprocessable_content' | 'precondition_required' | 'client_closed_request' | 'not_implemented' | 'bad_gateway' | 'gateway_timeout' | 'service_unavailable' | 'internal_error' | 'network_error' | 'invalid_response';
         message: string;
         details?: unknown;
     };
-};
-
-export type JsonValue = string | number | boolean | null | Array<JsonValue> | {
-    [key: string]: JsonValue;
 };
 
 export type ApiKeysListData = {
@@ -1270,57 +1270,6 @@ export type EndpointsDeliveriesResponses = {
 };
 
 export type EndpointsDeliveriesResponse = EndpointsDeliveriesResponses[keyof EndpointsDeliveriesResponses];
-
-export type EndpointsListenData = {
-    body?: never;
-    path: {
-        id: string;
-    };
-    query?: never;
-    url: '/v1/endpoints/{id}/listen';
-};
-
-export type EndpointsListenErrors = {
-    /**
-     * Invalid input
-     */
-    400: ApiError;
-    /**
-     * Missing, unknown or revoked credentials
-     */
-    401: ApiError;
-    /**
-     * Not found in this project
-     */
-    404: ApiError;
-    /**
-     * Conflict
-     */
-    409: ApiError;
-    /**
-     * Rate limited
-     */
-    429: ApiError;
-    /**
-     * Internal server error
-     */
-    500: ApiError;
-    /**
-     * Database unavailable (restarting or unreachable); retry after `Retry-After` seconds
-     */
-    503: ApiError;
-};
-
-export type EndpointsListenError = EndpointsListenErrors[keyof EndpointsListenErrors];
-
-export type EndpointsListenResponses = {
-    /**
-     * The stream of server-sent events
-     */
-    200: string;
-};
-
-export type EndpointsListenResponse = EndpointsListenResponses[keyof EndpointsListenResponses];
 
 export type EndpointsListenAttemptsData = {
     body: {
