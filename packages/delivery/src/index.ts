@@ -38,6 +38,7 @@ export { claimRelayDeliveries, findRelayLease } from './sql/claim-relay';
 export { COMPACTED_MARKER, compactHistoryTable } from './sql/compaction';
 export { isDue } from './sql/due';
 export { parkBlockedFifoFollowers, wakeParkedOfEndpoint } from './sql/fifo-park';
+export { lockQueuedOfFifoSubjects } from './sql/fifo-subject-lock';
 export type { AttemptOutcome } from './sql/finish';
 export { recordAttempt, recordAttempts } from './sql/finish';
 export type { HistoryPartition } from './sql/partitions';

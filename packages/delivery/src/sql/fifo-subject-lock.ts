@@ -1,5 +1,4 @@
 import type { Database } from '@herald/db';
-import { QUEUED_STATUSES_SQL } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 
@@ -13,6 +12,11 @@ import { sql } from 'drizzle-orm';
  * subject's deliveries in flight at once. With it, queuing waits for a claim taking one of them;
  * a claim that starts after the queuing commits sees the earlier delivery (and the later one in
  * flight), and one that started before does not see the earlier one at all.
+ *
+ * Pending rows only: a claim in progress is taking pending rows, so waiting for their locks waits
+ * for it (once it commits, the row is in flight and no longer matches). Rows already in flight were
+ * locked too, and their outcome writes then waited for the whole requeue to commit, every other
+ * tenant's outcomes of the same group commit with them (a recovery of thousands: seconds).
  */
 export async function lockQueuedOfFifoSubjects(tx: Database, pairs: SQL): Promise<void> {
   await tx.execute(sql`select 1 from deliveries q
@@ -20,6 +24,6 @@ export async function lockQueuedOfFifoSubjects(tx: Database, pairs: SQL): Promis
         select p.endpoint_id, p.subject from (${pairs}) p(endpoint_id, subject)
         where p.subject is not null
           and exists (select 1 from endpoints e where e.id = p.endpoint_id and e.ordering = 'fifo'))
-      and q.status ${sql.raw(QUEUED_STATUSES_SQL)}
+      and q.status = 'pending'
     for update`);
 }
