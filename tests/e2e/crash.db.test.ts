@@ -66,8 +66,21 @@ if (currentTestDriver() === 'pglite') {
       })();
 
       // Kill one dispatcher outright while it has deliveries in flight (events are still being written).
+      // "In flight" is made certain, not left to timing: wait until it holds a delivery whose request
+      // hangs (the receiver answers none for 2 s), so the kill lands with that request open.
       await receiver.waitForRequests(300, 30_000);
       const killedWorker = workerIdOf(a);
+      expect(killedWorker).toBeDefined();
+      await waitFor(
+        async () => {
+          const held = await t.db
+            .select({ eventId: deliveries.eventId })
+            .from(deliveries)
+            .where(and(eq(deliveries.leaseOwner, killedWorker!), eq(deliveries.status, 'in_flight')));
+          return held.some((row) => hangIds.has(row.eventId));
+        },
+        { timeoutMs: 30_000, intervalMs: 20, message: 'the dispatcher to be killed holds a hanging delivery' },
+      );
       a.kill();
       const killed = await a.exited;
       expect(killed.signal).toBe('SIGKILL');
