@@ -131,6 +131,41 @@ export function portalAccessTests(t: TestDb, herald: () => PortalHerald) {
     expect(answer.headers.get('cache-control')).toBe('no-store');
   });
 
+  it("the session can neither set an endpoint's hidden header values nor carry them to another origin", async () => {
+    const c = await h.project();
+    const cookies = await openLink(await c.link());
+    const receiver = await h.receiver();
+    const elsewhere = await h.receiver();
+    const created = await c.call('/v1/endpoints', 201, {
+      url: `${receiver.url}/hooks`,
+      headers: { 'x-receiver-token': 'kept-secret' },
+    });
+    const id = created.endpoint.id as string;
+    const moved = await trpc(cookies, 'endpoints.update', { id, url: `${elsewhere.url}/steal` }, true);
+    expect(moved).toMatchObject({ status: 403, code: 'forbidden' });
+    const overwritten = await trpc(cookies, 'endpoints.update', { id, headers: { 'x-receiver-token': 'x' } }, true);
+    expect(overwritten).toMatchObject({ status: 403, code: 'forbidden' });
+    const withHeaders = await trpc(
+      cookies,
+      'endpoints.create',
+      { url: receiver.url, headers: { 'x-receiver-token': 'x' } },
+      true,
+    );
+    expect(withHeaders).toMatchObject({ status: 403, code: 'forbidden' });
+    const stored = await c.call(`/v1/endpoints/${id}`, 200);
+    expect(stored).toMatchObject({ url: `${receiver.url}/hooks`, headers: { 'x-receiver-token': 'kept-secret' } });
+
+    // A path on the same origin reaches the server that already gets the values: allowed.
+    const samePlace = await trpc(cookies, 'endpoints.update', { id, url: `${receiver.url}/other` }, true);
+    expect(samePlace.status).toBe(200);
+    // An endpoint without custom headers moves anywhere, and the API key moves this one.
+    const plain = await trpc(cookies, 'endpoints.create', { url: receiver.url }, true);
+    expect(
+      (await trpc(cookies, 'endpoints.update', { id: plain.data.endpoint.id, url: elsewhere.url }, true)).status,
+    ).toBe(200);
+    await c.call(`/v1/endpoints/${id}`, 200, { url: elsewhere.url }, 'PATCH');
+  });
+
   it('an expired link is refused with 410, an unknown one with 404', async () => {
     const link = await a.link();
     const token = new URL(link).searchParams.get('token')!;

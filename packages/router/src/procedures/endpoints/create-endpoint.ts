@@ -14,6 +14,7 @@ import {
   rateLimitInputSchema,
   toEndpoint,
 } from './endpoint-schemas';
+import { assertPortalMayChangeEndpoint } from './portal-endpoint-guard';
 
 export const createEndpointInput = z.strictObject({
   url: endpointUrlInputSchema,
@@ -42,6 +43,7 @@ export const createEndpoint = projectProcedure
   .input(createEndpointInput)
   .output(z.object({ endpoint: endpointSchema, secret: z.string() }))
   .mutation(async ({ ctx, input }) => {
+    assertPortalMayChangeEndpoint(ctx, input);
     const url = assertEndpointUrl(input.url, ctx.services.config.allowPrivateNetworks);
     const secret = generateSecret();
     return ctx.db.transaction(async (tx) => {

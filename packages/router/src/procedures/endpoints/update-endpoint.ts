@@ -18,6 +18,7 @@ import {
   toEndpoint,
 } from './endpoint-schemas';
 import { findEndpoint } from './find-endpoint';
+import { assertPortalMayChangeEndpoint } from './portal-endpoint-guard';
 
 export const updateEndpoint = projectProcedure
   .meta({
@@ -46,7 +47,8 @@ export const updateEndpoint = projectProcedure
   .mutation(async ({ ctx, input }) => {
     const { id, ...changes } = input;
     if (changes.url !== undefined) assertEndpointUrl(changes.url, ctx.services.config.allowPrivateNetworks);
-    await findEndpoint(ctx.db, ctx.projectId, id);
+    const current = await findEndpoint(ctx.db, ctx.projectId, id);
+    assertPortalMayChangeEndpoint(ctx, changes, current);
     const patch: Partial<typeof endpoints.$inferInsert> = { updatedAt: new Date() };
     if (changes.url !== undefined) patch.url = changes.url;
     if (changes.description !== undefined) patch.description = changes.description;
