@@ -178,6 +178,35 @@ describeDb('Idempotency-Key on POST', (t) => {
     await expectApiError(replay, 409, 'conflict');
   });
 
+  it('a replayed endpoint creation or secret rotation never returns the signing secret, nor stores it', async () => {
+    const tenant = await createTenant(t.db);
+    const createKey = newIdempotencyKey();
+    const body = { url: 'https://example.com/hooks', headers: { 'x-receiver-token': 'kept-secret' } };
+    const created = await expectJson<{ endpoint: { id: string }; secret: string }>(
+      await post(tenant, '/v1/endpoints', body, createKey),
+      201,
+    );
+    const rotateKey = newIdempotencyKey();
+    const path = `/v1/endpoints/${created.endpoint.id}/rotate-secret`;
+    const rotated = await expectJson<{ secret: string }>(await post(tenant, path, { graceSeconds: 0 }, rotateKey), 200);
+    const stored = JSON.stringify(
+      await t.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.projectId, tenant.projectId)),
+    );
+    for (const secret of [created.secret, rotated.secret, 'kept-secret']) expect(stored).not.toContain(secret);
+
+    const replay = await post(tenant, '/v1/endpoints', body, createKey);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(await replay.clone().text()).not.toContain(created.secret);
+    const error = await expectApiError(replay, 409, 'conflict');
+    expect(error.details).toEqual({ id: created.endpoint.id });
+    const rotateReplay = await post(tenant, path, { graceSeconds: 0 }, rotateKey);
+    expect(await rotateReplay.clone().text()).not.toContain(rotated.secret);
+    await expectApiError(rotateReplay, 409, 'conflict');
+    // Nothing ran twice: one endpoint, still signing with the secret the rotation answered.
+    expect((await tenant.caller.endpoints.list({})).data).toHaveLength(1);
+    expect((await tenant.caller.endpoints.getSecret({ id: created.endpoint.id })).secret).toBe(rotated.secret);
+  });
+
   it('the admin token with a key → 400 (its records would have no project), and no project is made', async () => {
     const name = `idem admin ${newIdempotencyKey()}`;
     const response = await tenantlessPost('/v1/projects', { name }, newIdempotencyKey());

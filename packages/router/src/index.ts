@@ -1,3 +1,4 @@
+export { SIGNING_SECRET_PREFIX } from '@herald/signing';
 export type { ApiConfig } from './config';
 export { apiConfigFromEnv, defaultApiConfig } from './config';
 export type { ApiErrorBody, ApiErrorCode } from './errors';
@@ -12,7 +13,13 @@ export {
 } from './errors';
 export { toUser } from './procedures/users/user-schemas';
 export type { ApiKeyIdentity, ApiKeyVerifierOptions } from './services/api-keys';
-export { API_KEY_PREFIX, ApiKeyVerifier, bearerToken, hashApiKey } from './services/api-keys';
+export {
+  API_KEY_PREFIX,
+  API_KEY_REVOKED_CHANNEL,
+  ApiKeyVerifier,
+  bearerToken,
+  hashApiKey,
+} from './services/api-keys';
 export { changeWithEvents } from './services/change-with-events';
 export type { TrustedProxies } from './services/client-address';
 export { clientAddress, parseTrustedProxies, trustedProxies } from './services/client-address';

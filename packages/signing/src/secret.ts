@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { WebhookVerificationError } from './errors';
 
-const SECRET_PREFIX = 'whsec_';
+/** What every signing secret starts with (Standard Webhooks). */
+export const SIGNING_SECRET_PREFIX = 'whsec_';
 const MIN_SECRET_BYTES = 24;
 const MAX_SECRET_BYTES = 64;
 
@@ -18,7 +19,7 @@ export function generateSecret(byteLength = 32): string {
         `got ${byteLength}`,
     );
   }
-  return SECRET_PREFIX + randomBytes(byteLength).toString('base64');
+  return SIGNING_SECRET_PREFIX + randomBytes(byteLength).toString('base64');
 }
 
 /**
@@ -30,7 +31,7 @@ export function decodeSecret(secret: string): Buffer {
   if (typeof secret !== 'string') {
     throw new WebhookVerificationError('invalid_secret', 'Webhook secret must be a string');
   }
-  const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
+  const encoded = secret.startsWith(SIGNING_SECRET_PREFIX) ? secret.slice(SIGNING_SECRET_PREFIX.length) : secret;
   if (encoded.length === 0 || !BASE64_PATTERN.test(encoded)) {
     throw new WebhookVerificationError(
       'invalid_secret',

@@ -1,5 +1,5 @@
 import type { ApiErrorBody, ApiErrorCode } from '@herald/router';
-import { API_KEY_PREFIX, httpStatusFor, PORTAL_LINK_PREFIX } from '@herald/router';
+import { API_KEY_PREFIX, httpStatusFor, PORTAL_LINK_PREFIX, SIGNING_SECRET_PREFIX } from '@herald/router';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 
@@ -45,8 +45,9 @@ const REFUSED_BEFORE_RUNNING = new Set([400, 401, 405, 413, 415]);
  * client retries those under a new key). A batch whose calls all have
  * answers that are not stored is not stored.
  *
- * A secret shown once is never stored (API keys and portal links are kept only as hashes): the
- * replay of its creation is a 409 `conflict` saying what was created (`shownOnce`).
+ * A secret shown once is never stored (API keys and portal links are kept only as hashes, signing
+ * secrets only where rotation reaches them): the replay of its creation is a 409 `conflict` saying
+ * what was created (`shownOnce`).
  */
 export function storedAnswer(
   protocol: Protocol,
@@ -117,11 +118,17 @@ function trpcStatusOf(call: unknown): number {
 }
 
 /** What an answer shows once and the database keeps only as a hash. */
-type ShownOnce = { kind: 'apiKey'; id: string | null } | { kind: 'portalLink' };
+type ShownOnce =
+  | { kind: 'apiKey'; id: string | null }
+  | { kind: 'portalLink' }
+  | { kind: 'signingSecret'; endpointId: string | null };
 
 /**
  * The secret an answer shows once, or null: a new API key (`apiKeys.create`, and a project's first
- * key under `apiKey`) or a portal link (`portalSessions.create`: its URL carries the token).
+ * key under `apiKey`), a portal link (`portalSessions.create`: its URL carries the token), or an
+ * endpoint's signing secret (`endpoints.create`, `endpoints.createListen`, `endpoints.rotateSecret`).
+ * A signing secret stays readable (`GET /v1/endpoints/{id}/secret`), but a stored copy would outlive
+ * a rotation or the endpoint's deletion for the key's whole TTL, in a table nobody rotates.
  */
 function shownOnce(value: unknown): ShownOnce | null {
   if (!isObject(value)) return null;
@@ -130,10 +137,29 @@ function shownOnce(value: unknown): ShownOnce | null {
   }
   if (isObject(value.apiKey)) return shownOnce(value.apiKey);
   if (typeof value.url === 'string' && value.url.includes(`token=${PORTAL_LINK_PREFIX}`)) return { kind: 'portalLink' };
+  if (typeof value.secret === 'string' && value.secret.startsWith(SIGNING_SECRET_PREFIX)) {
+    const endpoint = value.endpoint;
+    return {
+      kind: 'signingSecret',
+      endpointId: isObject(endpoint) && typeof endpoint.id === 'string' ? endpoint.id : null,
+    };
+  }
   return null;
 }
 
 function notReplayed(created: ShownOnce): ApiErrorBody {
+  if (created.kind === 'signingSecret') {
+    const what = created.endpointId === null ? "rotated an endpoint's signing secret" : 'created an endpoint';
+    return {
+      error: {
+        code: 'conflict',
+        message:
+          `This Idempotency-Key already ${what}; its signing secret is not replayed. ` +
+          'Read it with GET /v1/endpoints/{id}/secret.',
+        ...(created.endpointId === null ? {} : { details: { id: created.endpointId } }),
+      },
+    };
+  }
   if (created.kind === 'portalLink') {
     return {
       error: {
