@@ -1,5 +1,5 @@
 import type { Env } from '@herald/config';
-import { EnvError, envFlag, envInt, envString } from '@herald/config';
+import { EnvError, envFlag, envInt, envString, SECRET_KEY_MIN_LENGTH } from '@herald/config';
 import { parseTrustedProxies } from './services/client-address';
 
 export interface ApiConfig {
@@ -44,7 +44,7 @@ export const defaultApiConfig: ApiConfig = {
 export function apiConfigFromEnv(env: Env = process.env): ApiConfig {
   const d = defaultApiConfig;
   return {
-    adminToken: envString(env, 'HERALD_ADMIN_TOKEN') ?? null,
+    adminToken: adminTokenFromEnv(env),
     bodyLimitBytes: envInt(env, 'HERALD_BODY_LIMIT_BYTES', d.bodyLimitBytes),
     rateLimit: rateLimitFromEnv(env),
     maxBatchSize: envInt(env, 'HERALD_MAX_BATCH_SIZE', d.maxBatchSize, { min: 1 }),
@@ -53,6 +53,24 @@ export function apiConfigFromEnv(env: Env = process.env): ApiConfig {
     allowPrivateNetworks: envFlag(env, 'HERALD_ALLOW_PRIVATE_NETWORKS'),
     trustedProxies: trustedProxiesFromEnv(env),
   };
+}
+
+/**
+ * `HERALD_ADMIN_TOKEN` may read and change every project, and its guesses are limited only by the
+ * per-address rate limit (100/s by default): in production it must be as long as `HERALD_SECRET_KEY`.
+ * Errors never quote it.
+ */
+function adminTokenFromEnv(env: Env): string | null {
+  const token = envString(env, 'HERALD_ADMIN_TOKEN');
+  if (token === undefined) return null;
+  if (envString(env, 'NODE_ENV') === 'production' && token.length < SECRET_KEY_MIN_LENGTH) {
+    throw new EnvError(
+      'HERALD_ADMIN_TOKEN',
+      `must be at least ${SECRET_KEY_MIN_LENGTH} characters long when NODE_ENV=production, ` +
+        'e.g. the output of `openssl rand -base64 32`',
+    );
+  }
+  return token;
 }
 
 /** A project's budget defaults to 2.5 keys' worth: room for a second key's work, not for ten. */

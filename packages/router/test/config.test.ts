@@ -21,4 +21,19 @@ describe('apiConfigFromEnv', () => {
       /^HERALD_TRUSTED_PROXIES: .*"lb\.internal"/,
     );
   });
+
+  it('refuses a short HERALD_ADMIN_TOKEN in production, without quoting it', () => {
+    expect(apiConfigFromEnv({ HERALD_ADMIN_TOKEN: 'short' }).adminToken).toBe('short');
+    let message = '';
+    try {
+      apiConfigFromEnv({ NODE_ENV: 'production', HERALD_ADMIN_TOKEN: 'x'.repeat(31) });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^HERALD_ADMIN_TOKEN: must be at least 32 characters long when NODE_ENV=production/);
+    expect(message).not.toContain('x'.repeat(31));
+    const token = 'y'.repeat(32);
+    expect(apiConfigFromEnv({ NODE_ENV: 'production', HERALD_ADMIN_TOKEN: token }).adminToken).toBe(token);
+    expect(apiConfigFromEnv({ NODE_ENV: 'production' }).adminToken).toBeNull();
+  });
 });
