@@ -1,9 +1,10 @@
 import { createLogger } from '@herald/config';
 import type { Database } from '@herald/db';
-import { driverOf, isDatabaseUnavailable } from '@herald/db';
+import { driverOf, isDatabaseUnavailable, listenToChannel } from '@herald/db';
 import type { DeliveryWakeup, RelayConfig } from '@herald/delivery';
 import type { ApiConfig, ApiServices } from '@herald/router';
 import {
+  API_KEY_REVOKED_CHANNEL,
   appRouter,
   createApiServices,
   createContext,
@@ -69,6 +70,7 @@ export function createApp(options: CreateAppOptions) {
     logger,
     ...(options.wakeup ? { wakeup: options.wakeup } : {}),
   });
+  forgetRevokedKeys(options, services, logger);
   const app = new Hono<HeraldEnv>();
 
   app.use(requestContext(logger));
@@ -207,4 +209,21 @@ async function callerOf(c: Context<HeraldEnv>, db: Database, services: ApiServic
   const session = await portalSessionOfRequest(db, headers, services.config.adminToken);
   // The session's CSRF token: derived from its secret, one per session, and never its secret.
   return session ? { id: `portal:${session.csrfToken}` } : null;
+}
+
+/**
+ * Keys revoked by another API process of the database are forgotten when its notification arrives
+ * (PostgreSQL), until the process shuts down. Without it (a LISTEN that failed) they are still
+ * refused once their cache entry runs out.
+ */
+function forgetRevokedKeys(options: CreateAppOptions, services: ApiServices, logger: Logger): void {
+  const listening = listenToChannel(options.db, API_KEY_REVOKED_CHANNEL, (apiKeyId) =>
+    services.apiKeys.forgetKey(apiKeyId),
+  ).catch((error: unknown) => {
+    logger.warn({ err: error }, 'not listening for API-key revocations; other processes keep a key for its cache time');
+    return null;
+  });
+  options.shutdown?.addEventListener('abort', () => {
+    void listening.then((stop) => stop?.()).catch(() => {});
+  });
 }

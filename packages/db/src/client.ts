@@ -134,6 +134,7 @@ function openPostgres(url: string, options: CreateDbOptions): HeraldDb {
   const db = drizzlePostgres(sql, { schema }) as unknown as Database;
   drivers.set(db, 'postgres');
   poolSizes.set(db, poolSize);
+  channelListeners.set(db, async (channel, onPayload) => (await sql.listen(channel, onPayload)).unlisten);
   // Two connections that plan generically, opened on first use (`executeHotRows(…, 'generic')`:
   // the dispatcher's claim and its outcome writes, one of each at a time), so those statements
   // need no transaction to set it. Two, so a claim never queues behind an outcome write whose
@@ -160,6 +161,26 @@ function openPostgres(url: string, options: CreateDbOptions): HeraldDb {
       await Promise.all([sql.end({ timeout: 5 }), generic?.sql.end({ timeout: 5 })]);
     },
   };
+}
+
+const channelListeners = new WeakMap<
+  Database,
+  (channel: string, onPayload: (payload: string) => void) => Promise<() => Promise<void>>
+>();
+
+/**
+ * LISTENs on `channel` through a PostgreSQL database `createDb` made (postgres.js keeps one
+ * connection for every LISTEN of its pool and listens again after a reconnect), and calls
+ * `onPayload` with each NOTIFY's payload. Resolves to the way to stop; null when there is nothing to
+ * listen to (PGlite: one process, which made the change itself).
+ */
+export async function listenToChannel(
+  db: Queryable,
+  channel: string,
+  onPayload: (payload: string) => void,
+): Promise<(() => Promise<void>) | null> {
+  const listen = channelListeners.get(db as Database);
+  return listen ? listen(channel, onPayload) : null;
 }
 
 /** For each PostgreSQL database `createDb` made: its connection that plans generically. */

@@ -1,5 +1,13 @@
 export type { CreateDbOptions, Database, Driver, HeraldDb, Queryable, Schema, Transaction } from './client';
-export { createDb, defaultDbTimeouts, driverOf, genericPlannerOf, poolSizeOf, reconnectBackoff } from './client';
+export {
+  createDb,
+  defaultDbTimeouts,
+  driverOf,
+  genericPlannerOf,
+  listenToChannel,
+  poolSizeOf,
+  reconnectBackoff,
+} from './client';
 export { dbTimeoutsFromEnv } from './config';
 export {
   againOnConflict,

@@ -73,6 +73,13 @@ const UNKNOWN_KEYS_MESSAGE = 'Too many requests with unknown API keys from this 
  * valid (`unknownKeyBudget`); past that its requests answer 429 before the
  * database is asked. A valid key already cached is never refused.
  */
+/**
+ * The PostgreSQL channel a revocation is announced on (payload: the key's id), so that every API
+ * process of the database forgets its cached answer at once rather than after `HERALD_API_KEY_CACHE_MS`.
+ * The cache time still bounds it if a notification is lost (a LISTEN connection that was away).
+ */
+export const API_KEY_REVOKED_CHANNEL = 'herald_api_key_revoked';
+
 export class ApiKeyVerifier {
   private readonly valid: LruMap<string, { identity: ApiKeyIdentity; expiresAt: number }>;
   private readonly unknown: LruMap<string, number>;

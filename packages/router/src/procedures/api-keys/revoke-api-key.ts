@@ -1,7 +1,8 @@
 import { apiKeys } from '@herald/db';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { notFound } from '../../errors';
+import { API_KEY_REVOKED_CHANNEL } from '../../services/api-keys';
 import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../../services/text';
 import { projectProcedure } from '../../trpc/init';
 import { apiKeySchema, toApiKey } from './api-key-schemas';
@@ -25,10 +26,13 @@ export const revokeApiKey = projectProcedure
       .where(and(eq(apiKeys.projectId, ctx.projectId), eq(apiKeys.id, input.id), isNull(apiKeys.revokedAt)))
       .returning();
     if (!row) throw notFound('API key');
+    // Delivered to the other API processes when the revocation commits (this one's transaction, if any).
+    await ctx.db.execute(sql`select pg_notify(${API_KEY_REVOKED_CHANNEL}, ${row.id})`);
     // After the commit: later lookups read the revocation, and one already running here (which may
     // have read the row before it) is refused instead of caching the key again. Forgotten before the
     // commit (an Idempotency-Key's transaction), a lookup in between cached the key as valid again.
-    // Other API processes stop trusting their cached answer within HERALD_API_KEY_CACHE_MS.
+    // Other API processes forget it when the notification arrives (`API_KEY_REVOKED_CHANNEL`), and
+    // stop trusting their cached answer within HERALD_API_KEY_CACHE_MS if it never does.
     const forget = () => ctx.services.apiKeys.forgetKey(row.id);
     if (ctx.services.afterCommit) ctx.services.afterCommit(forget);
     else forget();
