@@ -1,6 +1,7 @@
 import { randomBytes, scryptSync } from 'node:crypto';
 import { users } from '@herald/db';
 import { describeDb, gate } from '@herald/db/testing';
+import { legacyFailureFloorMs, projectHasLegacyHashes } from '@herald/router';
 import { eq } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from './harness';
@@ -112,8 +113,11 @@ describeDb('logins', (t) => {
   });
 
   it('a legacy scrypt hash verifies, and the login rehashes it to argon2id in the same request', async () => {
+    // A project of its own: one with legacy hashes answers failed logins no sooner than their check.
+    const own = await createTenant(t.db);
+    const login = (json: Record<string, unknown>) => own.request('/v1/logins', { json });
     const legacyEmail = uniqueEmail('legacy');
-    const legacyUser = await tenant.caller.users.create({ email: legacyEmail });
+    const legacyUser = await own.caller.users.create({ email: legacyEmail });
     const storedHash = async () =>
       (await t.db.select({ hash: users.passwordHash }).from(users).where(eq(users.id, legacyUser.id)))[0]!.hash;
     await t.db
@@ -136,6 +140,35 @@ describeDb('logins', (t) => {
       userId: legacyUser.id,
     });
     expect(await storedHash()).toBe(rehashed);
+  });
+
+  it('where legacy hashes remain, a failed login for anyone takes as long as a legacy check: the delay tells nothing', async () => {
+    // A project whose hashes are all argon2id never waits.
+    expect(await projectHasLegacyHashes(t.db, tenant.projectId)).toBe(false);
+    const own = await createTenant(t.db);
+    const legacyEmail = uniqueEmail('legacy-timing');
+    const argonEmail = uniqueEmail('argon-timing');
+    const legacyUser = await own.caller.users.create({ email: legacyEmail });
+    await own.caller.users.create({ email: argonEmail, password: PASSWORD });
+    await t.db
+      .update(users)
+      .set({ passwordHash: legacyScryptHash(PASSWORD) })
+      .where(eq(users.id, legacyUser.id));
+    const failedLoginMs = async (json: Record<string, unknown>) => {
+      const started = performance.now();
+      await expectApiError(await own.request('/v1/logins', { json }), 401, 'invalid_credentials');
+      return performance.now() - started;
+    };
+    await failedLoginMs({ email: legacyEmail, password: 'not the password' });
+    // At least the minimum, and past the legacy check just measured.
+    const floor = legacyFailureFloorMs();
+    expect(floor).toBeGreaterThanOrEqual(1000);
+    for (const json of [
+      { email: uniqueEmail('nobody'), password: 'not the password' },
+      { email: argonEmail, password: 'not the password' },
+    ]) {
+      expect(await failedLoginMs(json), json.email).toBeGreaterThanOrEqual(floor);
+    }
   });
 
   // PostgreSQL only: a second transaction while the login's is under way (PGlite has one connection).

@@ -25,6 +25,8 @@ export const users = pgTable(
   (t) => [
     uniqueIndex('users_project_email_idx').on(t.projectId, t.email),
     index('users_project_id_idx').on(t.projectId, t.id),
+    // Only users whose password hash is still a legacy scrypt one: small, and soon empty.
+    index('users_legacy_password_idx').on(t.projectId).where(sql`${t.passwordHash} like '$scrypt$%'`),
   ],
 );
 

@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { envInt } from '@herald/config';
 import type { ApiErrorCause } from '../errors';
 import { apiError } from '../errors';
+import { recordLegacyCheckMs } from './legacy-password-floor';
 import type { PasswordPoolOptions } from './password-pool';
 import { argon2Options, PasswordPool, PasswordQueueFullError } from './password-pool';
 
@@ -98,6 +99,7 @@ export async function checkPassword(password: string, encoded: string, owner?: s
   }
   const legacy = parseLegacyScryptHash(encoded);
   if (!legacy) return { ok: false, needsRehash: false };
+  const started = performance.now();
   const key = (await onPool((p) =>
     p.run(
       {
@@ -112,6 +114,7 @@ export async function checkPassword(password: string, encoded: string, owner?: s
       owner,
     ),
   )) as Buffer;
+  recordLegacyCheckMs(performance.now() - started);
   const ok = key.length === legacy.hash.length && timingSafeEqual(key, legacy.hash);
   return { ok, needsRehash: ok };
 }

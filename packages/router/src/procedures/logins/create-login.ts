@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { ApiErrorCause } from '../../errors';
 import { apiError } from '../../errors';
 import { changeWithEvents } from '../../services/change-with-events';
+import { holdLegacyFailure } from '../../services/legacy-password-floor';
 import {
   blockedForSeconds,
   chargeLoginAttempt,
@@ -39,6 +40,7 @@ export const createLogin = projectProcedure
   .input(createLoginInput)
   .output(z.object({ userId: z.string() }))
   .mutation(async ({ ctx, input }) => {
+    const startedAt = performance.now();
     const throttleKeys = throttleKeysFor(input.email, input.ipAddress);
     // A blocked key answers before any password work: guessing costs the attacker, not the API.
     // The attempt is counted before its check, so concurrent guesses cannot all pass the limit.
@@ -119,7 +121,11 @@ export const createLogin = projectProcedure
 
     // A locked user answers exactly as a wrong password does, whatever the
     // password: only the event says why, or the answer would confirm the password.
-    if (outcome !== 'ok') throw apiError('invalid_credentials', INVALID_CREDENTIALS);
+    if (outcome !== 'ok') {
+      // No sooner than a legacy hash's check would have taken, where one could be met (see there).
+      await holdLegacyFailure(ctx.db, ctx.projectId, startedAt);
+      throw apiError('invalid_credentials', INVALID_CREDENTIALS);
+    }
     return { userId: user!.id };
   });
 

@@ -1,0 +1,1 @@
+CREATE INDEX "users_legacy_password_idx" ON "users" USING btree ("project_id") WHERE "users"."password_hash" like '$scrypt$%';
