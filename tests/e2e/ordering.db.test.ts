@@ -14,7 +14,7 @@ import { spawnDispatcher, startHerald, userSnapshot, waitFor } from './harness';
  */
 
 const SUBJECTS = 50;
-const PER_SUBJECT = 20;
+const PER_SUBJECT = 12;
 const TOTAL = SUBJECTS * PER_SUBJECT;
 
 const user = (i: number) => userSnapshot(`usr_fifo${i}`, `fifo${i}@example.com`);
