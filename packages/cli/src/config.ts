@@ -115,7 +115,7 @@ const VISIBLE_ASCII = /^[\x21-\x7e]+$/;
  * scheme and the last `@` goes, not just up to the first `/`, `?` or `#`: in a text the URL parser refused,
  * a password may hold those too (`http://admin:hunter2#x@localhost:3000`).
  */
-function withoutUserinfo(text: string): string {
+export function withoutUserinfo(text: string): string {
   const at = text.lastIndexOf('@');
   if (at < 0) return text;
   const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? '';

@@ -62,6 +62,41 @@ describe('herald error lines', () => {
     expect(api.requests()).toBe(0);
   });
 
+  it('refuses a --forward-to URL with a user name or password without printing the password', async () => {
+    const api = await herald();
+    const cases = [
+      [
+        'http://admin:hunter2@127.0.0.1:4000/hooks',
+        'must not hold a user name or password (got "http://127.0.0.1:4000/hooks")',
+      ],
+      ['http://:hunter2@127.0.0.1:4000/', 'must not hold a user name or password (got "http://127.0.0.1:4000/")'],
+      [
+        'http://admin:hunter2#x@localhost:4000',
+        'must be an http(s) URL, e.g. http://localhost:3000/webhooks (got "http://…@localhost:4000")',
+      ],
+      [
+        'ftp://admin:hunter2@localhost:4000',
+        'must be an http(s) URL, e.g. http://localhost:3000/webhooks (got "ftp://…@localhost:4000")',
+      ],
+      [
+        'admin:hunter2@127.0.0.1:4000',
+        'must be an http(s) URL, e.g. http://localhost:3000/webhooks (got "…@127.0.0.1:4000")',
+      ],
+    ];
+    const runs = await Promise.all(
+      cases.map(([forwardTo]) =>
+        runCli(['listen', '--forward-to', forwardTo!], { HERALD_API_URL: api.url, HERALD_API_KEY: 'sk_test' }),
+      ),
+    );
+    for (const [index, run] of runs.entries()) {
+      expect({ code: run.code, stdout: run.stdout }).toEqual({ code: 1, stdout: '' });
+      expect(run.stderr).toMatch(/^herald: --forward-to [^\n]*\n$/);
+      expect(run.stderr).toContain(cases[index]![1]);
+      expect(run.stderr).not.toContain('hunter2');
+    }
+    expect(api.requests()).toBe(0);
+  });
+
   it('never repeats a fetch error’s own message (it can hold the request’s headers)', () => {
     const error = new TypeError('Headers.set: "Bearer sk_live_SECRET\n" is an invalid header value.');
     expect(networkError('http://localhost:3000', error).message).toBe(

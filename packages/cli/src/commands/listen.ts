@@ -3,6 +3,7 @@ import { endpointsCreateListen, endpointsDelete } from '@herald/client/sdk';
 import type { RelayedDelivery } from '@herald/delivery';
 import type { Command } from 'commander';
 import type { Api } from '../api';
+import { withoutUserinfo } from '../config';
 import { commaList, contextFor, positiveInt } from '../context';
 import { CliError, describeFailure } from '../errors';
 import { type ForwardResult, forwardDelivery } from '../forward';
@@ -77,6 +78,10 @@ export function registerListen(parent: Command) {
     });
 }
 
+/**
+ * The forward URL is printed in the ready line and stored as the endpoint's URL, so it may hold no
+ * password; and the forward would fail anyway (fetch refuses a URL with credentials in it).
+ */
 function assertForwardUrl(text: string) {
   let url: URL | null = null;
   try {
@@ -84,7 +89,15 @@ function assertForwardUrl(text: string) {
   } catch {}
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     throw new CliError(
-      `--forward-to must be an http(s) URL, e.g. http://localhost:3000/webhooks (got "${text}")`,
+      `--forward-to must be an http(s) URL, e.g. http://localhost:3000/webhooks (got "${withoutUserinfo(text)}")`,
+      'invalid_input',
+    );
+  }
+  if (url.username || url.password) {
+    url.username = '';
+    url.password = '';
+    throw new CliError(
+      `--forward-to must not hold a user name or password (got "${url.href}"): the local URL can check each delivery's signature instead`,
       'invalid_input',
     );
   }
