@@ -15,7 +15,7 @@ export interface GlobalFlags {
   apiUrl?: string;
   apiKey?: string;
   json?: boolean;
-  /** Seconds (`--request-timeout`). */
+  /** Seconds (`--request-timeout`), a whole number of milliseconds (see timerSeconds). */
   requestTimeout?: number;
 }
 
@@ -104,7 +104,8 @@ export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = proce
       'invalid_url',
     );
   }
-  const requestTimeoutMs = (flags.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_SECONDS) * 1000;
+  // Rounded again: seconds × 1000 in floating point can miss the whole number (1.001 × 1000 = 1000.9999…).
+  const requestTimeoutMs = Math.round((flags.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_SECONDS) * 1000);
   return { apiUrl: url.href.replace(/\/+$/, ''), apiKey, requestTimeoutMs };
 }
 

@@ -45,14 +45,36 @@ export function positiveInt(name: string) {
   };
 }
 
-/** A number of seconds > 0 (fractions allowed), as InvalidArgumentError otherwise (see positiveInt). */
-export function positiveSeconds(name: string) {
+/**
+ * The longest delay Node's timers take: 2^31 − 1 ms, about 24.8 days. setTimeout runs a longer one
+ * after 1 ms instead (with a warning), and AbortSignal.timeout takes whole milliseconds only.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration flag in whole milliseconds, 1 to MAX_TIMER_MS, as InvalidArgumentError otherwise (see positiveInt). */
+export function timerMilliseconds(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
-      throw new InvalidArgumentError(`${name} must be a number of seconds > 0.`);
+    if (value.trim() === '' || !Number.isInteger(n) || n < 1 || n > MAX_TIMER_MS) {
+      throw new InvalidArgumentError(`${name} must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS}.`);
     }
     return n;
+  };
+}
+
+/**
+ * A duration flag in seconds (fractions allowed) that becomes a timer: rounded to whole milliseconds,
+ * 0.001 to MAX_TIMER_MS / 1000, as InvalidArgumentError otherwise (see positiveInt).
+ */
+export function timerSeconds(name: string) {
+  return (value: string): number => {
+    const ms = Math.round(Number(value) * 1000);
+    if (value.trim() === '' || !Number.isFinite(ms) || ms < 1 || ms > MAX_TIMER_MS) {
+      throw new InvalidArgumentError(
+        `${name} must be a number of seconds from 0.001 to ${MAX_TIMER_MS / 1000} (whole milliseconds).`,
+      );
+    }
+    return ms / 1000;
   };
 }
 

@@ -10,7 +10,7 @@ import { registerListen } from './commands/listen';
 import { registerTrigger } from './commands/trigger';
 import { registerVerify } from './commands/verify';
 import { DEFAULT_REQUEST_TIMEOUT_SECONDS } from './config';
-import { positiveSeconds } from './context';
+import { timerSeconds } from './context';
 import { describeFailure } from './errors';
 import { printable } from './output';
 
@@ -25,7 +25,7 @@ export function createProgram(): Command {
     .option(
       '--request-timeout <seconds>',
       `how long one API request may take, answer included (default ${DEFAULT_REQUEST_TIMEOUT_SECONDS})`,
-      positiveSeconds('--request-timeout'),
+      timerSeconds('--request-timeout'),
     )
     .showHelpAfterError()
     .exitOverride();

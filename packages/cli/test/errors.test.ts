@@ -123,6 +123,35 @@ describe('herald error lines', () => {
     expect(run.stderr).not.toContain('unexpected error');
   });
 
+  const timerMax = 'must be a whole number of milliseconds from 1 to 2147483647.';
+  const secondsMax = 'must be a number of seconds from 0.001 to 2147483.647 (whole milliseconds).';
+  it.each([
+    [['listen', '--forward-to', 'http://localhost:4000/', '--timeout', '2147483648'], `--timeout ${timerMax}`],
+    [['listen', '--forward-to', 'http://localhost:4000/', '--timeout', '5000000000'], `--timeout ${timerMax}`],
+    [['events', 'tail', '--interval', '2147483648'], `--interval ${timerMax}`],
+    [['--request-timeout', '2147484', 'endpoints', 'list'], `--request-timeout ${secondsMax}`],
+    [['--request-timeout', '0.0004', 'endpoints', 'list'], `--request-timeout ${secondsMax}`],
+  ])('refuses %j, longer or shorter than a timer can wait, naming the range', async (args, message) => {
+    const api = await herald();
+    const run = await runCli(args, { HERALD_API_URL: api.url, HERALD_API_KEY: 'sk_test' });
+    expect(run.code).toBe(1);
+    expect(run.stderr.split('\n')[0]).toMatch(/^error: option '--[\w-]+ <\w+>' argument '[\d.]+' is invalid\. /);
+    expect(run.stderr.split('\n')[0]).toContain(message);
+    expect(api.requests()).toBe(0);
+  });
+
+  it('takes a --request-timeout in fractions of a millisecond, rounded to whole milliseconds', async () => {
+    const api = await herald();
+    for (const seconds of ['1.0005', '2147483.647']) {
+      const run = await runCli(['--request-timeout', seconds, 'endpoints', 'list', '--json'], {
+        HERALD_API_URL: api.url,
+        HERALD_API_KEY: 'sk_test',
+      });
+      expect({ seconds, code: run.code, stderr: run.stderr }).toEqual({ seconds, code: 0, stderr: '' });
+    }
+    expect(api.requests()).toBe(2);
+  });
+
   it('says a 200 answer was not valid JSON, not that the API is unreachable', async () => {
     const api = await startServer((_request, response) => {
       response.writeHead(200, { 'content-type': 'application/json', 'x-request-id': 'req_test' });

@@ -2,7 +2,7 @@ import { eventsList } from '@herald/client/sdk';
 import type { Command } from 'commander';
 import { cursorDidNotAdvance } from '../api';
 import { sleep } from '../backoff';
-import { contextFor, positiveInt } from '../context';
+import { contextFor, positiveInt, timerMilliseconds } from '../context';
 
 type EventType = NonNullable<NonNullable<Parameters<typeof eventsList>[0]>['query']>['type'];
 
@@ -14,7 +14,7 @@ export function registerEventsTail(parent: Command) {
     .description('print the project’s events as they happen (the event feed, polled), until Ctrl-C')
     .option('--type <type>', 'only events of this type')
     .option('--from-start', 'print the whole feed first instead of only new events')
-    .option('--interval <ms>', 'polling interval', positiveInt('--interval'), 1000)
+    .option('--interval <ms>', 'polling interval', timerMilliseconds('--interval'), 1000)
     .option('--count <n>', 'exit after this many events', positiveInt('--count'))
     .action(
       async (options: { type?: string; fromStart?: boolean; interval: number; count?: number }, command: Command) => {

@@ -4,7 +4,7 @@ import type { RelayedDelivery } from '@herald/delivery';
 import type { Command } from 'commander';
 import type { Api } from '../api';
 import { withoutUserinfo } from '../config';
-import { commaList, contextFor, positiveInt } from '../context';
+import { commaList, contextFor, timerMilliseconds } from '../context';
 import { CliError, describeFailure } from '../errors';
 import { type ForwardResult, forwardDelivery } from '../forward';
 import { createForwardPool, MAX_FORWARDS_IN_FLIGHT } from '../forward-pool';
@@ -28,7 +28,7 @@ export function registerListen(parent: Command) {
     )
     .requiredOption('--forward-to <url>', 'local URL that receives the webhooks, e.g. http://localhost:3000/webhooks')
     .option('--events <types>', 'comma-separated event types (default: every type)', commaList)
-    .option('--timeout <ms>', 'how long the local URL may take to answer', positiveInt('--timeout'), 10_000)
+    .option('--timeout <ms>', 'how long the local URL may take to answer', timerMilliseconds('--timeout'), 10_000)
     .action(async (options: ListenOptions, command: Command) => {
       const { api, out } = contextFor(command);
       assertForwardUrl(options.forwardTo);
