@@ -1,7 +1,7 @@
 import { createHeraldRestClient } from '@herald/client';
 import type { CliConfig } from './config';
 import { CliError } from './errors';
-import { fetchWithinLimit, formatMegabytes, ResponseTooLargeError } from './http-body';
+import { ApiRedirectError, fetchWithinLimit, formatMegabytes, ResponseTooLargeError } from './http-body';
 
 export type RestClient = ReturnType<typeof createHeraldRestClient>;
 
@@ -96,6 +96,7 @@ export function createApi(config: CliConfig): Api {
         'response_too_large',
       );
     }
+    if (fetchError instanceof ApiRedirectError) throw redirected(config.apiUrl, what, fetchError, request);
     if (fetchError !== undefined || !result.response) throw failed(what, fetchError);
     // The server's own answer, not the client's rewrite of one that was not Herald's.
     const response = exchange?.response ?? result.response;
@@ -163,6 +164,31 @@ export function cursorDidNotAdvance(apiUrl: string, what: string): CliError {
   return new CliError(
     `${what} failed: the API at ${apiUrl} answered a page it had already sent (its cursor did not advance)`,
     'cursor_loop',
+  );
+}
+
+/** The longest redirect target an error line shows: the Location header is the server's text. */
+const MAX_SHOWN_URL_CHARS = 200;
+
+/**
+ * A redirect the CLI did not follow, as one line saying where to point --api-url instead: the Location
+ * without the request's own path (what is left is the API URL it moved to), visible ASCII only, bounded.
+ */
+function redirected(apiUrl: string, what: string, error: ApiRedirectError, request: Request | undefined): CliError {
+  if (!error.location) {
+    return new CliError(
+      `${what} failed: the API URL ${apiUrl} redirects (HTTP ${error.status}) without saying where; check --api-url / HERALD_API_URL`,
+      'api_redirect',
+    );
+  }
+  let target = error.location.href;
+  const route = request?.url.startsWith(apiUrl) ? request.url.slice(apiUrl.length) : '';
+  if (route && target.endsWith(route) && target.length > route.length) target = target.slice(0, -route.length);
+  target = target.replace(/[^\x21-\x7e]/g, '?');
+  if (target.length > MAX_SHOWN_URL_CHARS) target = `${target.slice(0, MAX_SHOWN_URL_CHARS)}…`;
+  return new CliError(
+    `${what} failed: the API URL ${apiUrl} redirects to ${target}; use that (--api-url / HERALD_API_URL)`,
+    'api_redirect',
   );
 }
 

@@ -52,9 +52,36 @@ export async function readJsonWithin(response: Response, maxBytes: number): Prom
 /** Statuses whose answers never carry a body (a Response built with one throws). */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
-/** `fetch` that reads each answer whole within MAX_API_RESPONSE_BYTES: for the REST SDK, which reads them whole anyway. */
+/** The statuses that send a request elsewhere (300 and 304 do not). */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * The API answered with a redirect, which the CLI does not follow: a 301, 302 or 303 turns a POST into a
+ * GET without its body, and one to another host drops the API key, so the route then fails and the key
+ * takes the blame. `location` is where it points, resolved, without a user name or password; null when
+ * missing or not a URL.
+ */
+export class ApiRedirectError extends Error {
+  constructor(
+    readonly status: number,
+    readonly location: URL | null,
+  ) {
+    super(`the API answered a redirect (HTTP ${status})`);
+    this.name = 'ApiRedirectError';
+  }
+}
+
+/**
+ * `fetch` that reads each answer whole within MAX_API_RESPONSE_BYTES (for the REST SDK, which reads them
+ * whole anyway), and throws ApiRedirectError for a redirect instead of following it.
+ */
 export const fetchWithinLimit: typeof fetch = async (input, init) => {
-  const response = await fetch(input, init);
+  const response = await fetch(input, { ...init, redirect: 'manual' });
+  if (REDIRECT_STATUSES.has(response.status)) {
+    await response.body?.cancel().catch(() => {});
+    const requestUrl = input instanceof Request ? input.url : String(input);
+    throw new ApiRedirectError(response.status, redirectTarget(response.headers.get('location'), requestUrl));
+  }
   const body = await readBodyWithin(response, MAX_API_RESPONSE_BYTES);
   return new Response(NULL_BODY_STATUSES.has(response.status) ? null : body, {
     status: response.status,
@@ -62,6 +89,18 @@ export const fetchWithinLimit: typeof fetch = async (input, init) => {
     headers: response.headers,
   });
 };
+
+function redirectTarget(location: string | null, requestUrl: string): URL | null {
+  if (!location) return null;
+  try {
+    const url = new URL(location, requestUrl);
+    url.username = '';
+    url.password = '';
+    return url;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * The first `maxBytes` of a body as text, then the body is cancelled (its connection closed): a local

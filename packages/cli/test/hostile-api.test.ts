@@ -64,6 +64,46 @@ describe('herald against a broken API', () => {
     });
   });
 
+  it.each([301, 302, 303, 307, 308])(
+    'reports a %i from the API as where to point --api-url, without following it',
+    async (status) => {
+      const moved = await api(() => ({ endpoint: { id: 'ep_1', url: 'https://example.com/h' }, secret: 'whsec_x' }));
+      const server = await startServer((request, response) => {
+        response.writeHead(status, { location: `${moved.url}${request.url}` });
+        response.end();
+      });
+      const run = await runCli(['endpoints', 'create', '--url', 'https://example.com/h'], env(server.url));
+      expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `herald: creating the endpoint failed: the API URL ${server.url} redirects to ${moved.url}; use that (--api-url / HERALD_API_URL)\n`,
+      });
+      expect(moved.requests()).toBe(0);
+    },
+  );
+
+  it('shows a redirect target without its user name or password, bounded, and says when there is none', async () => {
+    const locations = [`http://admin:hunter2@moved.example/${'x'.repeat(500)}é`, undefined];
+    const runs = await Promise.all(
+      locations.map(async (location) => {
+        const server = await startServer((_request, response) => {
+          response.writeHead(302, location ? { location } : {});
+          response.end();
+        });
+        return { url: server.url, ...(await runCli(['endpoints', 'list'], env(server.url))) };
+      }),
+    );
+    const [withPassword, withoutLocation] = runs;
+    expect(withPassword!.code).toBe(1);
+    expect(withPassword!.stderr).toBe(
+      `herald: listing endpoints failed: the API URL ${withPassword!.url} redirects to ${`http://moved.example/${'x'.repeat(500)}`.slice(0, 200)}…; use that (--api-url / HERALD_API_URL)\n`,
+    );
+    expect({ code: withoutLocation!.code, stderr: withoutLocation!.stderr }).toEqual({
+      code: 1,
+      stderr: `herald: listing endpoints failed: the API URL ${withoutLocation!.url} redirects (HTTP 302) without saying where; check --api-url / HERALD_API_URL\n`,
+    });
+  });
+
   it('shows a cell the API sent as another type than a string instead of failing on it', async () => {
     const server = await api(() => ({
       data: [{ id: 'dlv_1', eventType: 7, status: null, attemptCount: '1', lastStatusCode: 200, endpointId: {} }],
