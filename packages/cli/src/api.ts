@@ -192,6 +192,14 @@ function redirected(apiUrl: string, what: string, error: ApiRedirectError, reque
   );
 }
 
+/** A list whose cursor still pointed further after far more pages than any project has: a broken server. */
+export function cursorDidNotEnd(apiUrl: string, what: string, pages: number, items: number): CliError {
+  return new CliError(
+    `${what} failed: the API at ${apiUrl} sent ${pages} pages (${items} items) and its cursor still did not end`,
+    'cursor_loop',
+  );
+}
+
 /** Every Herald answer carries X-Request-Id; a server that does not is something else at this URL. */
 function isHeraldAnswer(response: Response): boolean {
   return response.headers.has('x-request-id') && isJson(response);

@@ -32,6 +32,24 @@ describe('herald against a broken API', () => {
   });
 
   it.each([
+    [['endpoints', 'list'], 1000, 1],
+    [['trigger', 'user.created'], 1000, 1],
+    [['endpoints', 'list'], 400, 250],
+  ])('stops %j after %i pages when every page has a new cursor', async (args, pages, perPage) => {
+    const server = await api((n) => ({
+      data: Array.from({ length: perPage }, (_, i) => ({ id: `ep_${n}_${i}`, kind: 'http', url: 'https://x' })),
+      nextCursor: `c${n}`,
+    }));
+    const run = await runCli(args, env(server.url));
+    expect({ code: run.code, stdout: run.stdout, stderr: run.stderr }).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `herald: listing endpoints failed: the API at ${server.url} sent ${pages} pages (${pages * perPage} items) and its cursor still did not end\n`,
+    });
+    expect(server.requests()).toBe(pages);
+  });
+
+  it.each([
     ['skipping to the end of the feed', []],
     ['from the start', ['--from-start']],
   ])('stops events tail when a page does not advance (%s)', async (_case, flags) => {
