@@ -108,13 +108,19 @@ export function verifyOrThrow(
   return result.message;
 }
 
-/** Signature parts of the `v1,` entries; other versions and malformed entries are ignored. */
+/**
+ * Signature parts of the `v1,` entries; other versions and malformed entries are ignored. An entry is
+ * read as `version,signature`, anything after a further comma ignored, as the standardwebhooks and svix
+ * libraries read it: Node and Fetch join a header sent twice with `, `, which leaves a comma on the
+ * first value's last entry (`v1,abc=, v1,def=`).
+ */
 function* v1Signatures(header: string): Generator<string> {
   const prefix = `${SIGNATURE_VERSION},`;
   for (const entry of header.split(' ')) {
-    if (entry.startsWith(prefix) && entry.length > prefix.length) {
-      yield entry.slice(prefix.length);
-    }
+    if (!entry.startsWith(prefix)) continue;
+    const end = entry.indexOf(',', prefix.length);
+    const signature = end < 0 ? entry.slice(prefix.length) : entry.slice(prefix.length, end);
+    if (signature !== '') yield signature;
   }
 }
 

@@ -1,6 +1,8 @@
+import { createServer, type IncomingHttpHeaders, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { generateSecret, signHeaders, verify } from '../src/index';
 import { nowSeconds } from './fixtures';
 
@@ -72,4 +74,51 @@ it('svix accepts Herald signatures under its svix-* header names', () => {
     'svix-signature': headers['webhook-signature'],
   };
   expect(() => new SvixWebhook(secret).verify(body, svixHeaders)).not.toThrow();
+});
+
+describe('a webhook-signature header sent twice', () => {
+  /** A real Node HTTP server: what its `req.headers` holds after a request with these header lines. */
+  const server = createServer((req, res) => res.end(JSON.stringify(req.headers)));
+  const listening = new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  async function received(headers: Record<string, string | string[]>): Promise<IncomingHttpHeaders> {
+    await listening;
+    const { port } = server.address() as AddressInfo;
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', headers }, (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk));
+        res.on('end', () => resolve(JSON.parse(text)));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  it('is joined by Node with ", " and verifies whichever line holds the signature, as the reference libraries do', async () => {
+    const secret = generateSecret();
+    const signed = signHeaders({ id: 'msg_twice', timestamp: nowSeconds(), body, secrets: secret });
+    const good = signed['webhook-signature'];
+    const bogus = `v1,${Buffer.alloc(32, 1).toString('base64')}`;
+    for (const lines of [
+      [good, bogus],
+      [bogus, good],
+      [`${good} ${bogus}`, bogus],
+    ]) {
+      const headers = await received({ ...signed, 'webhook-signature': lines });
+      expect(headers['webhook-signature']).toBe(lines.join(', '));
+      const svixHeaders = {
+        'svix-id': headers['webhook-id'],
+        'svix-timestamp': headers['webhook-timestamp'],
+        'svix-signature': headers['webhook-signature'],
+      };
+      expect(() => new StandardWebhook(secret).verify(body, headers as Record<string, string>)).not.toThrow();
+      expect(() => new SvixWebhook(secret).verify(body, svixHeaders as Record<string, string>)).not.toThrow();
+      expect(verify(body, headers, secret)).toMatchObject({ ok: true, message: { id: 'msg_twice', body } });
+    }
+    const forged = await received({ ...signed, 'webhook-signature': [bogus, `${bogus},${good.slice(3)}`] });
+    expect(() => new StandardWebhook(secret).verify(body, forged as Record<string, string>)).toThrow();
+    expect(verify(body, forged, secret)).toMatchObject({ ok: false, error: { code: 'no_matching_signature' } });
+  });
 });
