@@ -25,7 +25,8 @@ export type ExpressWebhookOptions = WebhookOptions & {
  * Express middleware: `app.post('/webhooks/herald', heraldWebhook({ secret, onEvent }))`.
  *
  * Mount it where no JSON body parser has run: it reads the raw request stream itself. After
- * `express.raw()` or `express.text()` it uses their Buffer/string. After `express.json()` the
+ * `express.raw()` or `express.text()` it uses their Buffer/string (give them a `limit` as large as
+ * `maxBodyBytes`: theirs is 100 KB, and a 413 of theirs is an HTML page). After `express.json()` the
  * bytes are gone and re-serialising the object would not match the signature, so it answers
  * 500 `raw_body_unavailable` (Herald retries) instead of guessing: move the route above
  * `app.use(express.json())`, or exempt its path from the JSON parser.
