@@ -1,4 +1,4 @@
-import { DEFAULT_TOLERANCE_SECONDS, decodeSecret } from '@herald/signing';
+import { DEFAULT_TOLERANCE_SECONDS, decodeSecret, WebhookVerificationError } from '@herald/signing';
 
 /** One secret, or every secret currently valid for the endpoint (several while one is rotated). */
 export type WebhookSecrets = { secret: string; secrets?: never } | { secrets: readonly string[]; secret?: never };
@@ -13,6 +13,14 @@ export type WebhookOptions = WebhookSecrets & {
 };
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Standard Webhooks' range for a secret's decoded bytes (Herald makes 32). @herald/signing takes any
+ * length, but a receiver's secret outside it is one cut short in copying (or not Herald's): it would
+ * pass start-up and then fail every delivery with 401.
+ */
+const MIN_SECRET_BYTES = 24;
+const MAX_SECRET_BYTES = 64;
 
 /** Options checked once, when the handler is created, so a bad secret fails at start-up and never per request. */
 export interface ResolvedOptions {
@@ -33,8 +41,18 @@ export function resolveOptions(options: WebhookOptions): ResolvedOptions {
   if (!Array.isArray(secrets) || secrets.length === 0) {
     throw new TypeError('@herald/webhooks: `secret` (a whsec_… string) or a non-empty `secrets` list is required');
   }
-  // decodeSecret's error names the expected format, never the secret itself.
-  for (const secret of secrets) decodeSecret(secret);
+  // decodeSecret's error names the expected format, never the secret itself; so does the length check.
+  for (const [index, secret] of secrets.entries()) {
+    const bytes = decodeSecret(secret).byteLength;
+    if (bytes < MIN_SECRET_BYTES || bytes > MAX_SECRET_BYTES) {
+      const name = options.secret !== undefined ? '`secret`' : `\`secrets[${index}]\``;
+      throw new WebhookVerificationError(
+        'invalid_secret',
+        `@herald/webhooks: ${name} decodes to ${bytes} bytes, but a Herald secret has ${MIN_SECRET_BYTES} to ` +
+          `${MAX_SECRET_BYTES} ("whsec_" and 32 to 88 base64 characters): check that it was copied whole`,
+      );
+    }
+  }
 
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE_SECONDS;
   if (!Number.isFinite(tolerance) || tolerance < 0) {

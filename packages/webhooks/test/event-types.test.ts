@@ -1,6 +1,10 @@
 import { exampleEvent } from '@herald/events';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { type HeraldEvent, isKnownEvent, parseHeraldEvent, type UnknownEvent, verifyWebhook } from '../src';
+import { heraldWebhook as expressHandler } from '../src/express';
+import { heraldWebhook as fastifyPlugin } from '../src/fastify';
+import { heraldWebhook as honoHandler } from '../src/hono';
+import { heraldWebhook as webHandler } from '../src/web';
 import { futureEventBody, secrets } from './support';
 
 describe('parseHeraldEvent', () => {
@@ -70,4 +74,46 @@ describe('options', () => {
     expect(call({ secret: secrets.current, maxBodyBytes: 0 })).toThrow(RangeError);
     expect(call({ secret: secrets.current })).not.toThrow();
   });
+
+  it('refuses a secret whose key is not 24 to 64 bytes at creation, in every adapter, without quoting it', () => {
+    const truncated = 'whsec_MfKQ9r8GKYqr'; // the reference secret cut after 12 base64 characters: 9 bytes
+    const tooShort = `whsec_${Buffer.alloc(23, 7).toString('base64')}`;
+    const tooLong = `whsec_${Buffer.alloc(65, 7).toString('base64')}`;
+    const onEvent = () => {};
+    const create = [
+      (secret: string) => verifyWebhook('{}', {}, { secret }),
+      (secret: string) => webHandler({ secret, onEvent }),
+      (secret: string) => expressHandler({ secret, onEvent }),
+      (secret: string) => honoHandler({ secret, onEvent }),
+      (secret: string) => fastifyPlugin({ secret, onEvent }),
+    ];
+    for (const [secret, bytes] of [
+      [truncated, 9],
+      [tooShort, 23],
+      [tooLong, 65],
+    ] as const) {
+      for (const handler of create) {
+        const error = catchError(() => handler(secret));
+        expect(error).toMatchObject({ name: 'WebhookVerificationError', code: 'invalid_secret' });
+        expect(error.message).toContain(`\`secret\` decodes to ${bytes} bytes`);
+        expect(error.message).not.toContain(secret.slice('whsec_'.length, 'whsec_'.length + 8));
+      }
+    }
+    expect(catchError(() => webHandler({ secrets: [secrets.current, truncated], onEvent })).message).toContain(
+      '`secrets[1]` decodes to 9 bytes',
+    );
+    for (const bytes of [24, 64]) {
+      const secret = `whsec_${Buffer.alloc(bytes, 7).toString('base64')}`;
+      for (const handler of create) expect(() => handler(secret)).not.toThrow();
+    }
+  });
 });
+
+function catchError(run: () => unknown): Error {
+  try {
+    run();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a throw');
+}
