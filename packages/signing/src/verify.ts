@@ -17,7 +17,10 @@ export interface VerifiedMessage {
   id: string;
   /** Unix seconds from `webhook-timestamp`. */
   timestamp: number;
-  /** The raw body as text (byte bodies are decoded as UTF-8). */
+  /**
+   * The raw body as text. Byte bodies are decoded as UTF-8 with invalid sequences replaced by U+FFFD: for
+   * bytes that are not valid UTF-8 this is not the body as signed (the signature was checked over the bytes).
+   */
   body: string;
 }
 

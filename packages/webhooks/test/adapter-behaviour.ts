@@ -1,3 +1,4 @@
+import { signHeaders } from '@herald/signing';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isKnownEvent } from '../src';
@@ -128,6 +129,35 @@ export function describeAdapter(framework: string, start: StartServer) {
         error: { code: 'invalid_payload', details: { issues: [{ path: 'data.user.email' }] } },
       });
       expect(server.received).toEqual([]);
+    });
+
+    it('answers 400 to a signed body that is not valid UTF-8 (401 when unsigned), never handing on U+FFFD', async () => {
+      // Valid JSON around a lone 0xFF byte: decoded leniently it becomes "\uFFFD", an event that parses.
+      const json = futureEventBody().body;
+      const at = json.indexOf('"inv_1"') + '"inv_'.length;
+      const bytes = Buffer.concat([
+        Buffer.from(json.slice(0, at)),
+        Buffer.from([0xff]),
+        Buffer.from(json.slice(at + 1)),
+      ]);
+      expect(JSON.parse(bytes.toString('utf8'))).toMatchObject({ subject: 'inv_\ufffd' });
+      const send = (signedWith: string) =>
+        fetch(server.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...signHeaders({ id: newWebhookId(), timestamp: new Date(), body: bytes, secrets: signedWith }),
+          },
+          body: bytes,
+        });
+      const signed = await send(secrets.current);
+      expect(signed.status).toBe(400);
+      expect(await signed.json()).toEqual({
+        error: { code: 'invalid_payload', message: 'The body is not valid UTF-8' },
+      });
+      expect((await send(secrets.stranger)).status).toBe(401);
+      expect(server.received).toEqual([]);
+      expect(server.rejected.map((r) => r.code)).toEqual(['invalid_payload', 'no_matching_signature']);
     });
 
     it('answers 413 to a body over the limit without calling the handler', async () => {
