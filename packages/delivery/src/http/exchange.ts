@@ -23,6 +23,23 @@ class Abandoned extends Error {}
  * another dispatcher may be sending it: sending it now could put a FIFO subject's earlier delivery
  * behind a later one.
  */
+/**
+ * Interim (1xx) answers one request may get before its final one. A real server sends one or two
+ * (`100 Continue`, `103 Early Hints`, a `102 Processing` now and then); undici restarts its header
+ * timer at each, so a receiver streaming them would keep the parser busy until the deadline
+ * (359 MB and 8 s of CPU in one 15 s attempt), past the body's cap.
+ */
+export const MAX_INTERIM_RESPONSES = 10;
+
+/** The receiver sent more than MAX_INTERIM_RESPONSES interim answers. */
+export class TooManyInterimResponses extends Error {
+  readonly code = 'HERALD_TOO_MANY_INTERIM_RESPONSES';
+  constructor() {
+    super(`more than ${MAX_INTERIM_RESPONSES} interim (1xx) responses`);
+    this.name = 'TooManyInterimResponses';
+  }
+}
+
 export class NotSentInTime extends Error {
   constructor() {
     super('the request did not start before its deadline; not sent');
@@ -50,6 +67,7 @@ export function exchange(
   let decoder: TextDecoder | null = null;
   let text = '';
   let taken = 0;
+  let interim = 0;
   let cut = false;
   let settled = false;
   let resolveAnswer!: (answer: Answer) => void;
@@ -95,8 +113,18 @@ export function exchange(
         started.abort(late);
       }
     },
-    onResponseStart(_controller, status, headers) {
-      if (status < 200) return; // 1xx informational: the real answer follows
+    onResponseStart(active, status, headers) {
+      if (status < 200) {
+        // 1xx informational: the real answer follows, unless the receiver only ever sends these.
+        interim += 1;
+        if (interim > MAX_INTERIM_RESPONSES) {
+          const tooMany = new TooManyInterimResponses();
+          fail(tooMany);
+          active.pause();
+          active.abort(tooMany);
+        }
+        return;
+      }
       statusCode = status;
       retryAfter = headers['retry-after'];
     },

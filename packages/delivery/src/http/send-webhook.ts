@@ -124,6 +124,7 @@ const CONNECTION_MESSAGES: Record<string, string> = {
   UND_ERR_DESTROYED: 'sender closed',
   UND_ERR_HEADERS_OVERFLOW: 'invalid HTTP response (headers too large)',
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'invalid HTTP response (body shorter or longer than its Content-Length)',
+  HERALD_TOO_MANY_INTERIM_RESPONSES: 'invalid HTTP response (too many interim 1xx responses)',
 };
 
 /** Error codes, outermost first, through `cause` chains and happy-eyeballs AggregateErrors. */

@@ -6,7 +6,7 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NotSentInTime } from '../../src/http/exchange';
+import { MAX_INTERIM_RESPONSES, NotSentInTime } from '../../src/http/exchange';
 import { parseRetryAfter } from '../../src/http/send-webhook';
 import { closeAfterEach, freePort, ok200, startServer } from './helpers';
 
@@ -131,6 +131,47 @@ describe('createWebhookSender: failures', () => {
       }
     }
     expect(messages).toEqual(['invalid HTTP response', 'invalid HTTP response (headers too large)']);
+  });
+
+  it('ends an answer that is only ever interim (1xx) after a few, not at the deadline; a few before the final one are fine', async () => {
+    const flood = createNetServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        const more = () => {
+          while (!socket.destroyed && socket.write('HTTP/1.1 102 Processing\r\n\r\n'));
+          if (!socket.destroyed) socket.once('drain', more);
+        };
+        more();
+      });
+    });
+    const fewThenOk = createNetServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () =>
+        socket.end(
+          `${'HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n'.repeat(MAX_INTERIM_RESPONSES)}` +
+            'HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n',
+        ),
+      );
+    });
+    const servers = [flood, fewThenOk];
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))));
+    try {
+      const url = (s: typeof flood) => `http://127.0.0.1:${(s.address() as AddressInfo).port}/`;
+      // A deadline far beyond the test's: only the count can end the flood's attempt in time.
+      const slow = sender({ ...base, timeoutMs: 600_000 });
+      const flooded = await slow.send({ url: url(flood), headers: {}, body: '{}' });
+      expect(flooded).toMatchObject({
+        ok: false,
+        errorClass: 'connection',
+        errorMessage: 'invalid HTTP response (too many interim 1xx responses)',
+      });
+      expect(await slow.send({ url: url(fewThenOk), headers: {}, body: '{}' })).toMatchObject({
+        ok: true,
+        statusCode: 204,
+      });
+    } finally {
+      await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    }
   });
 
   it('parses Retry-After given in seconds', async () => {
