@@ -97,7 +97,9 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
     const gone = await h.receiver(() => ({ status: 410, body: 'gone' }));
     const watcher = await h.receiver();
     const p = await h.project();
-    const { endpoint } = await p.createEndpoint({ url: gone.url, eventTypes: ['user.created'] });
+    // A path and query that carry the receiver's credentials, as Slack-style URLs do.
+    const goneUrl = `${gone.url}/hooks/T0001/B0002?token=url-secret`;
+    const { endpoint } = await p.createEndpoint({ url: goneUrl, eventTypes: ['user.created'] });
     const watching = await p.createEndpoint({ url: watcher.url, eventTypes: ['endpoint.disabled'] });
 
     await p.createUser();
@@ -109,8 +111,15 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
 
     expect(await p.call(`/v1/endpoints/${endpoint.id}`, 200)).toMatchObject({ disabled: true, disabledReason: 'gone' });
     const [disabledEvent] = await p.events('endpoint.disabled');
-    expect(disabledEvent!.data).toMatchObject({ endpointId: endpoint.id, url: gone.url, reason: 'gone' });
+    // Only the origin goes to the project's other endpoints.
+    expect(disabledEvent!.data).toMatchObject({
+      endpointId: endpoint.id,
+      url: new URL(gone.url).origin,
+      reason: 'gone',
+    });
     const [notice] = await watcher.waitForRequests(1);
+    expect(notice!.body).not.toContain('url-secret');
+    expect(notice!.body).not.toContain('T0001');
     expect(JSON.parse(notice!.body)).toMatchObject({
       id: disabledEvent!.id,
       type: 'endpoint.disabled',

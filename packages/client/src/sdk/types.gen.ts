@@ -3214,6 +3214,9 @@ export type WebhookEndpointDisabledWebhookPayload = {
     sequence?: number;
     data: {
         endpointId: string;
+        /**
+         * The endpoint's origin (scheme, host and port), without its path or query: those often hold the receiver's credentials, and this event goes to the project's other endpoints.
+         */
         url: string;
         /**
          * `gone`: the endpoint answered 410 Gone. `failing`: deliveries kept failing.

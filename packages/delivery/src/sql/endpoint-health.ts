@@ -39,7 +39,9 @@ export async function disableEndpoint(
   const recorded = await recordEvent(tx, {
     projectId: delivery.projectId,
     type: 'endpoint.disabled',
-    data: { endpointId: row.id, url: row.url, reason, disabledAt: disabledAt.toISOString() },
+    // Only the origin: the event goes to the project's other endpoints (third parties, some of them),
+    // and a receiver's path or query often holds its credentials (Slack-style tokens, `?token=`).
+    data: { endpointId: row.id, url: new URL(row.url).origin, reason, disabledAt: disabledAt.toISOString() },
   });
   return recorded.deliveryCount;
 }
