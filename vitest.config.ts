@@ -26,6 +26,7 @@ export default defineConfig({
           name: 'pglite',
           include: dbTests,
           env: { HERALD_TEST_DRIVER: 'pglite' },
+          globalSetup: ['packages/db/src/testing/pglite-global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

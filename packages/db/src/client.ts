@@ -35,6 +35,11 @@ export interface CreateDbOptions {
   url?: string;
   /** PGlite directory; `'memory://'` for a throw-away database. Default `.data/pglite`. */
   dataDir?: string;
+  /**
+   * In-memory PGlite only: start from this copy of a database (`pglite.dumpDataDir()`), e.g. one
+   * migrated once for a whole test run (about 0.5 s to load against 2–3.5 s to migrate).
+   */
+  loadDataDir?: Blob;
   /** postgres.js pool size. */
   maxConnections?: number;
   /** Apply pending migrations before returning (default true). */
@@ -198,9 +203,14 @@ async function openPglite(options: CreateDbOptions): Promise<HeraldDb> {
     mkdirSync(dataDir, { recursive: true });
     release = lockDataDir(path.resolve(dataDir));
   }
+  if (options.loadDataDir && !dataDir.startsWith('memory://')) {
+    throw new Error('loadDataDir is for in-memory PGlite only (dataDir memory://)');
+  }
   let pglite: PGlite;
   try {
-    pglite = await PGlite.create(dataDir);
+    pglite = options.loadDataDir
+      ? await PGlite.create({ dataDir, loadDataDir: options.loadDataDir })
+      : await PGlite.create(dataDir);
   } catch (error) {
     release();
     throw error;

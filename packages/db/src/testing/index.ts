@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, inject } from 'vitest';
 import type { Database, Driver, HeraldDb } from '../client';
@@ -29,7 +30,11 @@ export function currentTestDriver(): Driver {
  */
 export async function openTestDb(): Promise<TestDb & { dispose(): Promise<void> }> {
   if (currentTestDriver() === 'pglite') {
-    const herald = await createDb({ dataDir: 'memory://' });
+    // A copy of the run's migrated template when the PGlite global setup made one (vitest.config.ts).
+    const template = inject('pgliteTemplateFile');
+    const herald = template
+      ? await createDb({ dataDir: 'memory://', loadDataDir: new Blob([await readFile(template)]), migrate: false })
+      : await createDb({ dataDir: 'memory://' });
     return { herald, db: herald.db, driver: 'pglite', url: null, dispose: () => herald.close() };
   }
   const template = inject('postgresTemplateDatabase');
