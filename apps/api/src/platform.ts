@@ -60,7 +60,9 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
             ...options.dispatcher,
             ...(options.api?.allowPrivateNetworks ? { allowPrivateNetworks: true } : {}),
           },
-          ...(options.logger ? { logger: options.logger.child({ service: 'dispatcher' }) } : {}),
+          // `component`, not `service`: the API's logger already binds `service`, and a child binding
+          // it again wrote the key twice in one JSON line.
+          ...(options.logger ? { logger: options.logger.child({ component: 'dispatcher' }) } : {}),
           ...(options.resolve ? { resolve: options.resolve } : {}),
         });
   const secretKey = options.api?.secretKey ?? defaultSecretKey(herald, options.logger);
