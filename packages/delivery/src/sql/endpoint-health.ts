@@ -41,7 +41,22 @@ export async function disableEndpoint(
     type: 'endpoint.disabled',
     // Only the origin: the event goes to the project's other endpoints (third parties, some of them),
     // and a receiver's path or query often holds its credentials (Slack-style tokens, `?token=`).
-    data: { endpointId: row.id, url: new URL(row.url).origin, reason, disabledAt: disabledAt.toISOString() },
+    data: { endpointId: row.id, url: originOf(row.url), reason, disabledAt: disabledAt.toISOString() },
   });
   return recorded.deliveryCount;
+}
+
+/**
+ * The URL's origin. This runs inside an outcome write shared with other tenants' outcomes, so it
+ * never throws: a URL that does not parse (only a row written around the API could hold one) gives a
+ * name that never resolves (`.invalid`, RFC 2606).
+ */
+function originOf(url: string): string {
+  try {
+    const { origin } = new URL(url);
+    if (origin !== 'null') return origin;
+  } catch {
+    // below
+  }
+  return 'https://unknown.invalid';
 }
