@@ -73,6 +73,18 @@ describeDb('dispatcher end to end: SSRF defences', (t) => {
     expect(await p.call(`/v1/endpoints/${endpoint.id}`, 200)).toMatchObject({
       url: 'https://hooks.example.com/herald',
     });
+    // A URL that parsers read differently is stored as the dispatcher reads it: every tool shows the
+    // host that is actually contacted. One already in that form keeps its spelling.
+    const oddlyWritten: [string, string][] = [
+      ['https:/\\hooks.example.com/a', 'https://hooks.example.com/a'],
+      ['https://HOOKS.example.com:443/./b/../c', 'https://hooks.example.com/c'],
+      ['https://hooks.example.com', 'https://hooks.example.com'],
+    ];
+    for (const [url, stored] of oddlyWritten) {
+      expect((await p.createEndpoint({ url })).endpoint.url, url).toBe(stored);
+      const patched = await p.call(`/v1/endpoints/${endpoint.id}`, 200, { method: 'PATCH', json: { url } });
+      expect(patched.url, url).toBe(stored);
+    }
     // Custom headers may not impersonate Herald's own or smuggle a second header.
     for (const headers of [
       { 'webhook-signature': 'v1,forged' },

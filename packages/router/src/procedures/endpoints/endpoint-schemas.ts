@@ -55,7 +55,11 @@ export function assertEndpointUrl(url: string, allowPrivateNetworks: boolean): s
     const message = `URL refused: ${vetted.reason}`;
     throw apiError('validation_error', message, [{ path: 'url', message, code: 'url_refused' }]);
   }
-  return url;
+  // Stored as the dispatcher reads it, so the API, the portal and every tool show the host it
+  // actually contacts (`https:/\example.com/` is sent to https://example.com/). A URL already in
+  // that form keeps its spelling, a bare origin without its `/` included.
+  const { href } = vetted.url;
+  return href === url || href === `${url}/` ? url : href;
 }
 
 export const endpointSchema = z.object({

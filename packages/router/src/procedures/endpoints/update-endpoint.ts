@@ -46,7 +46,8 @@ export const updateEndpoint = projectProcedure
   .output(endpointSchema)
   .mutation(async ({ ctx, input }) => {
     const { id, ...changes } = input;
-    if (changes.url !== undefined) assertEndpointUrl(changes.url, ctx.services.config.allowPrivateNetworks);
+    if (changes.url !== undefined)
+      changes.url = assertEndpointUrl(changes.url, ctx.services.config.allowPrivateNetworks);
     const current = await findEndpoint(ctx.db, ctx.projectId, id);
     assertPortalMayChangeEndpoint(ctx, changes, current);
     const patch: Partial<typeof endpoints.$inferInsert> = { updatedAt: new Date() };
