@@ -27,7 +27,14 @@ export const revokeApiKey = projectProcedure
       .returning();
     if (!row) throw notFound('API key');
     // Delivered to the other API processes when the revocation commits (this one's transaction, if any).
-    await ctx.db.execute(sql`select pg_notify(${API_KEY_REVOKED_CHANNEL}, ${row.id})`);
+    // Not fatal: without a transaction the revocation has committed already, and this process must
+    // still forget the key below; the others then stop trusting it within their cache time.
+    await ctx.db.execute(sql`select pg_notify(${API_KEY_REVOKED_CHANNEL}, ${row.id})`).catch((error: unknown) => {
+      ctx.services.logger?.warn(
+        { err: error },
+        'revocation not announced; other API processes forget the key within their cache time',
+      );
+    });
     // After the commit: later lookups read the revocation, and one already running here (which may
     // have read the row before it) is refused instead of caching the key again. Forgotten before the
     // commit (an Idempotency-Key's transaction), a lookup in between cached the key as valid again.

@@ -1,6 +1,6 @@
 import { endpoints } from '@herald/db';
 import { wakeParkedOfEndpoint } from '@herald/delivery';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { notFound } from '../../errors';
 import { projectProcedure } from '../../trpc/init';
@@ -18,7 +18,7 @@ import {
   toEndpoint,
 } from './endpoint-schemas';
 import { findEndpoint } from './find-endpoint';
-import { assertPortalMayChangeEndpoint } from './portal-endpoint-guard';
+import { assertPortalMayChangeEndpoint, headersHiddenHere, portalMovesEndpoint } from './portal-endpoint-guard';
 
 export const updateEndpoint = projectProcedure
   .meta({
@@ -69,13 +69,29 @@ export const updateEndpoint = projectProcedure
       patch.disabledReason = changes.disabled ? 'manual' : null;
       patch.failingSince = null;
     }
+    // A portal session moving the endpoint: only while it still has no custom headers (an API key
+    // may have added some since the check above).
+    const moving = portalMovesEndpoint(ctx, changes) && changes.url !== current.url;
     const [row] = await ctx.db
       .update(endpoints)
       .set(patch)
-      .where(and(eq(endpoints.projectId, ctx.projectId), eq(endpoints.id, id)))
+      .where(
+        and(
+          eq(endpoints.projectId, ctx.projectId),
+          eq(endpoints.id, id),
+          moving ? sql`${endpoints.headers} = '{}'::jsonb` : undefined,
+        ),
+      )
       .returning();
-    // Deleted since it was found (a concurrent DELETE): gone, as a lookup now would say.
-    if (!row) throw notFound('Endpoint');
+    if (!row) {
+      // Given custom headers meanwhile: refused as the check would have; else deleted since it was found
+      // (a concurrent DELETE): gone, as a lookup now would say.
+      if (moving) {
+        await findEndpoint(ctx.db, ctx.projectId, id);
+        throw headersHiddenHere();
+      }
+      throw notFound('Endpoint');
+    }
     // No longer FIFO: deliveries parked behind a subject's retry are free to go (sql/fifo-park.ts).
     if (changes.ordering !== undefined && row.ordering !== 'fifo') await wakeParkedOfEndpoint(ctx.db, row.id);
     return toEndpoint(row, ctx);
