@@ -213,17 +213,29 @@ async function callerOf(c: Context<HeraldEnv>, db: Database, services: ApiServic
 
 /**
  * Keys revoked by another API process of the database are forgotten when its notification arrives
- * (PostgreSQL), until the process shuts down. Without it (a LISTEN that failed) they are still
- * refused once their cache entry runs out.
+ * (PostgreSQL). One LISTEN per database, kept while it is open (postgres.js listens again after a
+ * reconnect), shared by every app made on it; an app leaves it when the process shuts down. Without
+ * it (a LISTEN that failed) keys are still refused once their cache entry runs out.
  */
 function forgetRevokedKeys(options: CreateAppOptions, services: ApiServices, logger: Logger): void {
-  const listening = listenToChannel(options.db, API_KEY_REVOKED_CHANNEL, (apiKeyId) =>
-    services.apiKeys.forgetKey(apiKeyId),
-  ).catch((error: unknown) => {
-    logger.warn({ err: error }, 'not listening for API-key revocations; other processes keep a key for its cache time');
-    return null;
-  });
-  options.shutdown?.addEventListener('abort', () => {
-    void listening.then((stop) => stop?.()).catch(() => {});
-  });
+  let verifiers = revocationListeners.get(options.db);
+  if (!verifiers) {
+    const listeners = new Set<ApiServices['apiKeys']>();
+    verifiers = listeners;
+    revocationListeners.set(options.db, listeners);
+    listenToChannel(options.db, API_KEY_REVOKED_CHANNEL, (apiKeyId) => {
+      for (const verifier of listeners) verifier.forgetKey(apiKeyId);
+    }).catch((error: unknown) => {
+      logger.warn(
+        { err: error },
+        'not listening for API-key revocations; other processes keep a key for its cache time',
+      );
+    });
+  }
+  const joined = verifiers;
+  joined.add(services.apiKeys);
+  options.shutdown?.addEventListener('abort', () => joined.delete(services.apiKeys));
 }
+
+/** Per database: the key verifiers of the apps made on it (see `forgetRevokedKeys`). */
+const revocationListeners = new WeakMap<Database, Set<ApiServices['apiKeys']>>();
