@@ -86,14 +86,16 @@ describeDb('FIFO deliveries parked behind a retry', (t) => {
     // Nothing left to park.
     expect(await parkBlockedFifoFollowers(t.db, window)).toBe(0);
 
-    // A manual retry sends the head now: the subject's parked deliveries are due again.
+    // A manual retry sends the head now; the subject's parked deliveries stay parked: the head
+    // promotes the next one when it ends (fifo-promote.ts), one at a time.
     expect(await requeueDelivery(t.db, { projectId: p.id, deliveryId: head!.id })).not.toBeNull();
-    expect(await due(fifo.id, 'usr_down')).toBe(3_001);
+    expect(await due(fifo.id, 'usr_down')).toBe(1);
 
-    // Parked again behind a retry; then the endpoint stops being FIFO: nothing holds them back.
+    // The head waits for a retry again (its followers are still parked); then the endpoint stops
+    // being FIFO: nothing holds them back.
     await t.db.execute(sql`update deliveries set attempt_count = 1, schedule_offset = 0,
       next_attempt_at = now() + interval '1 hour' where id = ${head!.id}`);
-    expect(await parkBlockedFifoFollowers(t.db, window)).toBe(3_000);
+    expect(await parkBlockedFifoFollowers(t.db, window)).toBe(0);
     await p.call(`/v1/endpoints/${fifo.id}`, 200, { method: 'PATCH', json: { ordering: 'none' } });
     expect(await due(fifo.id, 'usr_down')).toBe(3_000);
   });
@@ -118,15 +120,19 @@ describeDb('FIFO deliveries parked behind a retry', (t) => {
     h.wakeup.notify();
     const queued = () =>
       t.db.select().from(deliveries).where(eq(deliveries.endpointId, endpoint.id)).orderBy(asc(deliveries.sequence));
-    // The head waits for its retry in an hour; parked (by the dispatcher's own run, or this one),
-    // the nine after it wait as long.
+    // The head waits for its retry in an hour; parked (by a claim that found them blocked, the
+    // dispatcher's own park run, or this one), the nine after it wait too.
     const [head] = await waitFor(async () => {
       const all = await queued();
       return all[0]?.status === 'pending' && all[0].attemptCount === 1 ? all : null;
     });
     await parkBlockedFifoFollowers(t.db, await readQueueWindow(t.db));
     const parked = (await queued()).slice(1);
-    expect(parked.map((d) => d.nextAttemptAt?.getTime())).toEqual(parked.map(() => head!.nextAttemptAt!.getTime()));
+    const now = Date.now();
+    for (const d of parked) {
+      expect(d.nextAttemptAt!.getTime()).toBeGreaterThan(now);
+      expect(d.nextAttemptAt!.getTime()).toBeLessThanOrEqual(head!.nextAttemptAt!.getTime());
+    }
     expect(receiver.requests).toHaveLength(1);
 
     down = false;

@@ -1,11 +1,11 @@
 import type { HeraldDb } from '@herald/db';
 import { createDb, deliveries } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
-import { claimDueDeliveries, recordEvent } from '@herald/delivery';
+import { claimDueDeliveries, defaultRetryPolicy, recordAttempt, recordEvent } from '@herald/delivery';
 import { eq } from 'drizzle-orm';
 import { expect, it, onTestFinished } from 'vitest';
 import type { ReceivedRequest } from './harness';
-import { spawnDispatcher, startHerald, userSnapshot, waitFor } from './harness';
+import { spawnDispatcher, startHerald, succeededAttempt, userSnapshot, waitFor } from './harness';
 
 /*
  * FIFO endpoints: one subject's deliveries go out one at a time, in the
@@ -133,10 +133,13 @@ describeDb('FIFO endpoints', (t) => {
     const claim = () => claimDueDeliveries(t.db, { limit: 10, leaseMs: 60_000, owner: 'fifo-worker' });
     const [first] = await claim();
     expect(first!.event.sequence).toBe(1);
-    await t.db
-      .update(deliveries)
-      .set({ status: 'succeeded', leaseOwner: null, nextAttemptAt: null })
-      .where(eq(deliveries.id, first!.id));
+    // Its success promotes the second, which the claim found blocked and parked.
+    await recordAttempt(t.db, first!, succeededAttempt, {
+      owner: 'fifo-worker',
+      retryPolicy: defaultRetryPolicy,
+      failureWindowMs: 60_000,
+      startedAt: new Date(),
+    });
     const [second] = await claim();
     expect(second!.event.sequence).toBe(2);
 

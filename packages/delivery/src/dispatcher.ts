@@ -14,7 +14,7 @@ import { envelopeBody, webhookHeaders } from './message';
 import { DispatcherMetrics } from './metrics';
 import { claimCaps, newcomerQuotaOf, SendSlots } from './send-slots';
 import type { ClaimedDelivery } from './sql/claim';
-import { claimDueDeliveries } from './sql/claim';
+import { claimDue } from './sql/claim';
 import { parkBlockedFifoFollowers } from './sql/fifo-park';
 import { SLOW_AFTER_TIMEOUTS } from './sql/finish';
 import { analyzeLaggingQueuePartitions } from './sql/queue-statistics';
@@ -184,7 +184,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           // Before the claim is sent: its leases start after this, so a deadline from here is safe
           // whatever happens (a pause, a slow answer) before its rows reach this process.
           const claimSentAt = performance.now();
-          const claimed = await claimDueDeliveries(options.db, {
+          const { deliveries: claimed, parked } = await claimDue(options.db, {
             window: await queueWindow(),
             limit,
             freeNow: slots.freeSlots(),
@@ -198,7 +198,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           // count against their endpoint's cap too): once they finish, claim again.
           lastClaimCapped = claimed.length < limit && inFlight.size > 0;
           for (const delivery of claimed) track(delivery, claimSentAt);
-          if (claimed.length < limit) break;
+          // A claim that parked FIFO rows read only so far into its endpoints' queues: due work may
+          // wait behind what it parked, and nothing else would wake this loop for it.
+          if (claimed.length < limit && parked === 0) break;
         }
       } while (kickAgain && running);
     } catch (error) {

@@ -7,7 +7,10 @@ import { claimedColumns, claimedEndpointsCte, leaseToken, toClaimedDeliveries } 
 
 export type { ClaimedDelivery } from './claimed-row';
 
+import type { ClaimParts } from './claim-fifo';
+import { fifoHoldOf, fifoParkingCtes } from './claim-fifo';
 import { isDue, isQueuedRow } from './due';
+import { FIFO_LOOKAHEAD } from './fifo-promote';
 import type { QueueWindow } from './queue-window';
 import { inQueueWindow, queueWindowTextKey, readQueueWindow, WHOLE_HISTORY } from './queue-window';
 
@@ -71,6 +74,21 @@ const NO_LIMITS: ClaimLimits = {
  * while in flight) makes a dead worker's deliveries due again once it expires.
  */
 export async function claimDueDeliveries(db: Database, options: ClaimOptions): Promise<ClaimedDelivery[]> {
+  return (await claimDue(db, options)).deliveries;
+}
+
+export interface ClaimResult {
+  deliveries: ClaimedDelivery[];
+  /**
+   * FIFO rows this claim parked (claim.ts, fifo-promote.ts). More due rows may wait behind them
+   * (a claim reads a bounded number per endpoint), so a claimer that got fewer rows than it
+   * asked for claims again at once rather than waiting for a wakeup that may never come.
+   */
+  parked: number;
+}
+
+/** `claimDueDeliveries`, and how many rows it parked. */
+export async function claimDue(db: Database, options: ClaimOptions): Promise<ClaimResult> {
   const window = options.window ?? (await readQueueWindow(db));
   const now = Date.now();
   // Planned once per connection (`generic`): planning this statement cost three times running it.
@@ -84,7 +102,8 @@ export async function claimDueDeliveries(db: Database, options: ClaimOptions): P
     claimValues(options),
     'generic',
   );
-  return toClaimedDeliveries(rows);
+  const parked = Number(rows[0]?.parked_count ?? 0);
+  return { deliveries: toClaimedDeliveries(rows.filter((row) => row.id !== null)), parked };
 }
 
 export interface ClaimOptions {
@@ -152,6 +171,8 @@ function claimTemplate(v: TemplateValue, w: QueueWindow, now: number): SQL {
     inQueueWindow(sql.raw(column), kind, w, now, { literal: true });
   const queuedRow = (alias: string) => sql`${isQueuedRow(alias)} and ${within(`${alias}.id`)}`;
   const dueRow = (alias: string) => sql`${isDue(alias)} and ${within(`${alias}.id`)}`;
+  const parts: ClaimParts = { within, queuedRow, dueRow };
+  const fifoHold = (r: string) => fifoHoldOf(r, parts);
   // The walk reads each endpoint's first queued row in the (endpoint, next attempt) index: its
   // earliest time. Only endpoints whose earliest row is due go on to the budget and candidate
   // steps, which cost several lookups each: a tenant with 30,000 endpoints each waiting for a
@@ -204,36 +225,31 @@ function claimTemplate(v: TemplateValue, w: QueueWindow, now: number): SQL {
           cross join lateral (select ${isSaturated(sql.raw('ep.project_id'))} and (select present from others) as resting) rest
           left join rated on rated.endpoint_id = ep.id
         ),
+        -- Each active endpoint's first due rows, oldest first, as many as it may take. A FIFO
+        -- endpoint's rows that must wait (\`fifoHold\`) are passed over, up to FIFO_LOOKAHEAD of them:
+        -- a claim never reads more than its rows plus that many per FIFO endpoint. Before, it read
+        -- on until it had its rows, so a subject's backlog behind a delivery in flight (or waiting
+        -- for its retry) cost every claim, whatever its tenant, a probe per row (about 8 µs: 0.3–1.2 s
+        -- per claim behind 95,000) for as long as it lasted. Rows past the lookahead are reached
+        -- once the ones in front are parked (\`parked\` below).
         candidates as (
-          select x.id, x.project_id, x.next_attempt_at
+          select x.id, x.project_id, x.endpoint_id, x.next_attempt_at
           from budget cross join lateral (
-            select d.id, d.project_id, d.next_attempt_at from deliveries d
-            where d.endpoint_id = budget.endpoint_id and ${dueRow('d')}
-              -- FIFO: a subject's next delivery waits until every earlier one of it is done, and
-              -- while any other of it is being sent (a retried earlier one waits for a later one
-              -- in flight: one at a time per subject). An expired lease holds nothing back.
-              -- The earlier-row test is an ordered lookup of one row: it stops at the first
-              -- earlier queued row in the subject index, so each row of a subject's backlog costs
-              -- one probe. As an EXISTS (with an OR, or without: the generic plan chose a bitmap
-              -- scan), every backlog row read every earlier one: 4–7 s per claim behind a backlog
-              -- of 12,000, for every tenant's claims. In-flight rows are few per endpoint (its
-              -- cap), found by the (endpoint, status) index.
-              and (not budget.fifo or d.subject is null or (
-                (select p.sequence from deliveries p
-                 where p.endpoint_id = d.endpoint_id and p.subject = d.subject and p.sequence < d.sequence
-                   and ${queuedRow('p')}
-                 order by p.endpoint_id, p.subject, p.sequence desc
-                 limit 1) is null
-                and not exists (
-                  select 1 from deliveries p
-                  where p.endpoint_id = d.endpoint_id and p.status = 'in_flight' and p.next_attempt_at > now()
-                    and p.subject = d.subject and p.id <> d.id and ${within('p.id')})))
-            order by d.next_attempt_at
+            select r.id, r.project_id, r.endpoint_id, r.next_attempt_at from (
+              select d.id, d.project_id, d.endpoint_id, d.next_attempt_at, d.subject, d.sequence from deliveries d
+              where d.endpoint_id = budget.endpoint_id and ${dueRow('d')}
+              order by d.next_attempt_at
+              limit case when budget.free <= 0 then 0
+                         when budget.fifo then least(budget.free, ${v('limit')}::int) + ${sql.raw(String(FIFO_LOOKAHEAD))}
+                         else least(budget.free, ${v('limit')}::int) end
+            ) r
+            where not budget.fifo or ${fifoHold('r')} = 0
             -- No endpoint gives more than the claim takes: a row behind \`limit\` earlier ones of its
             -- own endpoint (so of its project, ranked before it) is never among the \`limit\` taken.
             limit least(greatest(budget.free, 0), ${v('limit')}::int)
           ) x
         ),
+        ${fifoParkingCtes(v, parts)},
         -- A resting project still counts as one that has due work (the others' share stays a share).
         contending as (
           select project_id from candidates
@@ -303,9 +319,15 @@ function claimTemplate(v: TemplateValue, w: QueueWindow, now: number): SQL {
           returning ep.id
         ),
         ${claimedEndpointsCte}
-        select ${claimedColumns}
-        from claimed c
-        left join lateral (select * from events e
-                           where e.id = c.event_id and ${within('e.id', 'event')}) e on true
-        join claimed_endpoints ep on ep.id = c.endpoint_id`;
+        -- One row at least, with how many rows this claim parked: a claim that parked some has
+        -- more to look at behind them, even if it took nothing (see ClaimResult.parked).
+        select x.*, (select count(*)::int from parked) as parked_count
+        from (select 1) one
+        left join lateral (
+          select ${claimedColumns}
+          from claimed c
+          left join lateral (select * from events e
+                             where e.id = c.event_id and ${within('e.id', 'event')}) e on true
+          join claimed_endpoints ep on ep.id = c.endpoint_id
+        ) x on true`;
 }

@@ -16,6 +16,8 @@ export interface ClaimedDelivery {
     timeoutsInRow: number;
     /** It has a rate limit: the claim spent its tokens, so it is sent ahead of deliveries waiting for a slot. */
     rateLimited: boolean;
+    /** `ordering: fifo` when claimed: ending the delivery promotes its subject's next (fifo-promote.ts). */
+    fifo: boolean;
   };
   /** Payload retention cleared the event's data: it is never sent. */
   payloadExpired: boolean;
@@ -50,8 +52,11 @@ export interface ClaimRow extends Record<string, unknown> {
   endpoint_disabled: boolean;
   endpoint_timeouts_in_row: number;
   endpoint_rate_limited: boolean;
+  endpoint_fifo: boolean;
   secrets: string[];
   lease: string;
+  /** The dispatcher's claim only: how many rows it parked (on every row, and on a row of nulls when it took none). */
+  parked_count?: number;
 }
 
 /**
@@ -67,7 +72,7 @@ export const leaseToken = (column: string) => sql.raw(`((extract(epoch from ${co
  * lookup 56 times, an eighth of the claim's execution).
  */
 export const claimedEndpointsCte = sql`claimed_endpoints as materialized (
-          select ep.id, ep.url, ep.headers, ep.disabled, ep.timeouts_in_row, ep.rate_limit,
+          select ep.id, ep.url, ep.headers, ep.disabled, ep.timeouts_in_row, ep.rate_limit, ep.ordering,
                  -- Newest first: the current secret and any still in a rotation's grace period.
                  coalesce((select array_agg(s.secret order by s.id desc) from endpoint_secrets s
                            where s.endpoint_id = ep.id and (s.expires_at is null or s.expires_at > now())),
@@ -92,7 +97,7 @@ export const claimedColumns = sql`c.id, c.project_id, c.attempt_count, c.schedul
                (e.id is null or e.payload_expired_at is not null) as event_payload_expired,
                ep.id as endpoint_id, ep.url as endpoint_url, ep.headers as endpoint_headers,
                ep.disabled as endpoint_disabled, ep.timeouts_in_row as endpoint_timeouts_in_row,
-               ep.rate_limit is not null as endpoint_rate_limited, ep.secrets`;
+               ep.rate_limit is not null as endpoint_rate_limited, ep.ordering = 'fifo' as endpoint_fifo, ep.secrets`;
 
 /**
  * A claim's rows as deliveries, one event object per event: its deliveries to several endpoints
@@ -132,6 +137,7 @@ export function toClaimedDelivery(row: ClaimRow): ClaimedDelivery {
       disabled: row.endpoint_disabled,
       timeoutsInRow: Number(row.endpoint_timeouts_in_row),
       rateLimited: row.endpoint_rate_limited === true,
+      fifo: row.endpoint_fifo === true,
     },
     secrets: row.secrets,
     payloadExpired: row.event_payload_expired === true,

@@ -1,6 +1,5 @@
 import type { Database, Queryable } from '@herald/db';
 import { executeRows, QUEUED_STATUSES_SQL } from '@herald/db';
-import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import type { QueueWindow } from './queue-window';
 import { inQueueWindow } from './queue-window';
@@ -23,14 +22,15 @@ const PARK_LIMIT = 20_000;
  * tenant, probed each of them for an earlier row of its subject (about 8 µs a row: 98 ms per
  * claim behind a backlog of 12,000, for as long as the receiver stays down). Parked, they are
  * due again when the head is (the claim's FIFO check still orders them then), and no claim
- * reads them in between.
+ * reads them in between. Claims park such rows too when FIFO_LOOKAHEAD of them wait in front
+ * (claim.ts), for one lease at most; this run parks a whole backlog at once, as long as the head waits.
  *
  * Only rows with no attempt since they were queued (`attempt_count = schedule_offset`) are
  * parked, and those are the only pending rows with a future due time that are not waiting for
- * a retry of their own: `wakeParkedFollowers` can tell them apart. A head that is sent earlier
- * than its retry (a manual retry) wakes them; a head in flight parks nothing (its followers go
- * on as soon as it finishes). The head is share-locked, skipping one a retry is changing, so a
- * retry committed meanwhile is never undone by a park planned before it.
+ * a retry of their own: `wakeParkedOfEndpoint` can tell them apart. A head sent earlier than its
+ * retry (a manual retry) promotes the next when it ends (fifo-promote.ts), and that one the next.
+ * The head is share-locked, skipping one a retry is changing, so a retry committed meanwhile is
+ * never undone by a park planned before it.
  *
  * Run by the dispatcher that refreshes the queue window (every 5 s, one at a time); returns
  * how many rows it parked.
@@ -90,19 +90,6 @@ export async function parkBlockedFifoFollowers(db: Database, window: QueueWindow
         returning t.id`,
   );
   return parked.length;
-}
-
-/**
- * Makes the parked deliveries (see `parkBlockedFifoFollowers`) of each (endpoint, subject)
- * `pairs` selects due now: in the transaction that sends a subject's head earlier than its
- * retry (a manual retry, a recovery), after `lockQueuedOfFifoSubjects`. Otherwise its followers
- * would wait for the retry time they were parked until.
- */
-export async function wakeParkedFollowers(tx: Database, pairs: SQL): Promise<void> {
-  await tx.execute(sql`update deliveries q set next_attempt_at = now(), updated_at = now()
-    where (q.endpoint_id, q.subject) in (
-        select p.endpoint_id, p.subject from (${pairs}) p(endpoint_id, subject) where p.subject is not null)
-      and ${unattempted('q')} and q.next_attempt_at > now()`);
 }
 
 /**

@@ -7,6 +7,7 @@ import { nextRetryDelayMs } from '../retry-schedule';
 import type { ClaimedDelivery } from './claim';
 import { leaseToken } from './claimed-row';
 import { disableEndpoint, failingTooLong } from './endpoint-health';
+import { endedFifo, promoteNextOfSubjects } from './fifo-promote';
 import { inIdDays } from './queue-window';
 
 const RETRY_AFTER_STATUSES = new Set([429, 502, 503, 504]);
@@ -247,6 +248,15 @@ async function writeOutcomes(
     outcome: movedIds.has(p.finished.delivery.id) ? p.plan.outcome : 'lease_lost',
     eventsEmitted: 0,
   }));
+  // Ended FIFO deliveries let their subjects' next ones go (fifo-promote.ts). The outcomes are
+  // committed: a failure here costs a parked row one lease, and must not make the caller write
+  // them again.
+  const ended = endedFifo(
+    planned
+      .filter((p) => p.plan.status !== 'pending' && movedIds.has(p.finished.delivery.id))
+      .map((p) => p.finished.delivery),
+  );
+  await promoteNextOfSubjects(db, ended).catch(() => {});
   if (!bookkeeping) return outcomes;
   // Failures may disable their endpoint: 410, or failing for longer than the window (read after
   // the statement above started or continued the endpoint's run of failures).

@@ -2,7 +2,6 @@ import type { Database } from '@herald/db';
 import { deliveries } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
 import { and, eq, gte, ne, sql } from 'drizzle-orm';
-import { wakeParkedFollowers } from './fifo-park';
 import { lockQueuedOfFifoSubjects } from './fifo-subject-lock';
 import { lowerQueueWindow } from './queue-window';
 
@@ -19,11 +18,11 @@ async function requeue(db: Database, condition: SQL): Promise<Array<typeof deliv
     sql`not exists (select 1 from events e where e.id = ${deliveries.eventId} and e.payload_expired_at is not null)`,
   )!;
   return db.transaction(async (tx) => {
-    // FIFO: a claim taking a later delivery of a subject finishes first (see fifo-subject-lock.ts),
-    // and the subject's deliveries parked behind a retry are due again (see fifo-park.ts).
+    // FIFO: a claim taking a later delivery of a subject finishes first (see fifo-subject-lock.ts).
+    // The subject's parked deliveries stay parked: the requeued one, now due, promotes the next
+    // when it ends (fifo-promote.ts), and so on, one at a time as they would be sent anyway.
     const subjects = sql`select ${deliveries.endpointId}, ${deliveries.subject} from ${deliveries} where ${where}`;
     await lockQueuedOfFifoSubjects(tx as unknown as Database, subjects);
-    await wakeParkedFollowers(tx as unknown as Database, subjects);
     const rows = await tx
       .update(deliveries)
       .set({
