@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database, Transaction } from '@herald/db';
 import { driverOf, executeRows, idempotencyKeys, isDatabaseUnavailable, poolSizeOf } from '@herald/db';
 import type { ApiErrorCode, ApiServices } from '@herald/router';
@@ -146,6 +147,9 @@ export function idempotency(db: Database, services: ApiServices) {
     // procedure asks to run after its commit (forgetting a revoked API key).
     let wake = false;
     const committed: Array<() => void> = [];
+    // The answer's earliest time (a failed login where legacy hashes remain), waited for after the
+    // commit: held inside, the transaction kept its connection, its turn and its locks for it.
+    let answerAt = 0;
     const deferredServices: ApiServices = {
       ...services,
       wakeup: {
@@ -155,6 +159,9 @@ export function idempotency(db: Database, services: ApiServices) {
       },
       afterCommit: (fn) => {
         committed.push(fn);
+      },
+      holdAnswerUntil: (deadline) => {
+        answerAt = Math.max(answerAt, deadline);
       },
     };
     let early: Response | undefined;
@@ -223,6 +230,8 @@ export function idempotency(db: Database, services: ApiServices) {
     if (early) return early;
     for (const fn of committed) fn();
     if (wake) services.wakeup.notify();
+    const left = answerAt - performance.now();
+    if (left > 0) await sleep(left);
   };
 
   /** Embedded PGlite: a committed in-flight claim, settled after the request. */

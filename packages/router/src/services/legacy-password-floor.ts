@@ -47,9 +47,20 @@ export async function projectHasLegacyHashes(db: Queryable, projectId: string, n
   return has;
 }
 
-/** Waits until the floor has passed since `startedAt` (`performance.now()`) if the project needs it. */
-export async function holdLegacyFailure(db: Queryable, projectId: string, startedAt: number): Promise<void> {
+/**
+ * Holds the answer until the floor has passed since `startedAt` (`performance.now()`) if the
+ * project needs it: by `holdAnswerUntil` when given (the HTTP layer waits after its transaction
+ * commits; see ApiServices), or by waiting here.
+ */
+export async function holdLegacyFailure(
+  db: Queryable,
+  projectId: string,
+  startedAt: number,
+  holdAnswerUntil?: (deadline: number) => void,
+): Promise<void> {
   if (!(await projectHasLegacyHashes(db, projectId))) return;
-  const left = startedAt + legacyFailureFloorMs() - performance.now();
+  const deadline = startedAt + legacyFailureFloorMs();
+  if (holdAnswerUntil) return holdAnswerUntil(deadline);
+  const left = deadline - performance.now();
   if (left > 0) await sleep(left);
 }

@@ -18,6 +18,12 @@ export interface ApiServices {
    * committed when it returns, and such work runs then.
    */
   afterCommit?: (fn: () => void) => void;
+  /**
+   * Set with `afterCommit`: the answer must not leave before `performance.now()` reaches
+   * `deadline`, and the HTTP layer waits for it after the commit, so the transaction (its
+   * connection, its locks) is not held while nothing happens. Unset, the procedure waits itself.
+   */
+  holdAnswerUntil?: (deadline: number) => void;
 }
 
 export function createApiServices(db: Database, overrides: Partial<Omit<ApiServices, 'apiKeys'>> = {}): ApiServices {

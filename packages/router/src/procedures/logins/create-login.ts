@@ -123,7 +123,7 @@ export const createLogin = projectProcedure
     // password: only the event says why, or the answer would confirm the password.
     if (outcome !== 'ok') {
       // No sooner than a legacy hash's check would have taken, where one could be met (see there).
-      await holdLegacyFailure(ctx.db, ctx.projectId, startedAt);
+      await holdLegacyFailure(ctx.db, ctx.projectId, startedAt, ctx.services.holdAnswerUntil);
       throw apiError('invalid_credentials', INVALID_CREDENTIALS);
     }
     return { userId: user!.id };
