@@ -3,12 +3,14 @@ import { executeRows, newId, newIdAt } from '@herald/db';
 import type { TestDb } from '@herald/db/testing';
 import { describeDb } from '@herald/db/testing';
 import {
+  claimDue,
   claimDueDeliveries,
   claimStatement,
   defaultRetryPolicy,
   failWithoutSending,
   readQueueWindow,
   recordAttempt,
+  requeueFailedSince,
 } from '@herald/delivery';
 import { sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
@@ -121,6 +123,51 @@ describeDb('a FIFO subject’s backlog and the claim', (t) => {
     // Failed unsent (its endpoint was disabled, its payload expired): the next goes too.
     await failWithoutSending(t.db, third!, 'fifo-worker', 'payload_expired');
     expect((await claim()).map((d) => d.event.sequence)).toEqual([4]);
+  });
+
+  it('rows that must wait but cannot be parked do not stop an endpoint: the claim looks past them', async () => {
+    // A recovery: each subject's 1st delivery failed and is sent again, due now, behind its 2nd,
+    // which was attempted and whose retry is overdue. Every 2nd must wait, and none can be parked
+    // (a parked row is told from one waiting for its retry by having no attempt).
+    const n = 1_100;
+    const h = await startHerald(t, { start: false });
+    const p = await h.project();
+    const { endpoint } = await p.createEndpoint({ url: 'http://127.0.0.1:9/fifo', ordering: 'fifo' });
+    const at = Date.now() - 3_600_000;
+    const ids = (kind: 'event' | 'delivery', ms: number) =>
+      Array.from({ length: n }, () => (kind === 'event' ? newId('event', ms) : newIdAt('delivery', ms)));
+    const [ev1, ev2, d1, d2] = [
+      ids('event', at),
+      ids('event', at + 1_000),
+      ids('delivery', at),
+      ids('delivery', at + 1_000),
+    ];
+    const subjects = Array.from({ length: n }, (_, i) => `usr_${i}`);
+    const array = (values: string[]) => `{${values.join(',')}}`;
+    for (const [events, sequence] of [
+      [ev1, 1],
+      [ev2, 2],
+    ] as const) {
+      await t.db.execute(sql`insert into events (id, project_id, type, version, data, subject, sequence, created_at)
+        select e, ${p.id}, 'user.updated', 1, '{}'::jsonb, s, ${sequence}, now() - interval '1 hour'
+        from unnest(${array(events)}::text[], ${array(subjects)}::text[]) as u(e, s)`);
+    }
+    await t.db.execute(sql`insert into deliveries (id, project_id, endpoint_id, event_id, status, attempt_count,
+        next_attempt_at, completed_at, subject, sequence, created_at)
+      select d, ${p.id}, ${endpoint.id}, e, 'failed', 8, null, now() - interval '10 minutes', s, 1, now() - interval '1 hour'
+      from unnest(${array(d1)}::text[], ${array(ev1)}::text[], ${array(subjects)}::text[]) as u(d, e, s)`);
+    await t.db.execute(sql`insert into deliveries (id, project_id, endpoint_id, event_id, status, attempt_count,
+        next_attempt_at, subject, sequence, created_at)
+      select d, ${p.id}, ${endpoint.id}, e, 'pending', 1, now() - interval '1 minute', s, 2, now() - interval '1 hour'
+      from unnest(${array(d2)}::text[], ${array(ev2)}::text[], ${array(subjects)}::text[]) as u(d, e, s)`);
+    expect(
+      await requeueFailedSince(t.db, { projectId: p.id, endpointId: endpoint.id, since: new Date(at - 1_000) }),
+    ).toBe(n);
+
+    const { deliveries: claimed, parked } = await claimDue(t.db, { limit: 64, leaseMs: 45_000, owner: 'w' });
+    expect(parked).toBe(0);
+    expect(claimed).toHaveLength(64);
+    expect(new Set(claimed.map((d) => d.event.sequence))).toEqual(new Set([1]));
   });
 });
 

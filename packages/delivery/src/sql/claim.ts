@@ -252,7 +252,7 @@ function claimTemplate(v: TemplateValue, w: QueueWindow, now: number): SQL {
         ${fifoParkingCtes(v, parts)},
         -- A resting project still counts as one that has due work (the others' share stays a share).
         contending as (
-          select project_id from candidates
+          select project_id from candidates union select project_id from beyond
           union
           select b.project_id from budget b
           where b.resting and exists (select 1 from deliveries d where d.endpoint_id = b.endpoint_id and ${dueRow('d')})
@@ -260,7 +260,8 @@ function claimTemplate(v: TemplateValue, w: QueueWindow, now: number): SQL {
         ranked as (
           select id, project_id, next_attempt_at,
                  row_number() over (partition by project_id order by next_attempt_at) as rank_in_project
-          from candidates
+          from (select id, project_id, next_attempt_at from candidates
+                union all select id, project_id, next_attempt_at from beyond) c
         ),
         capped as (
           select r.id, r.next_attempt_at,

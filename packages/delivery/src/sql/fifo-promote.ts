@@ -22,7 +22,9 @@ export interface EndedFifoDelivery {
  * claim parked it (claim.ts). Run after the statement that ended them has committed, as a
  * statement of its own, so that it sees every park committed before that one could: a claim parks
  * a row only while it holds a share lock on the queued row it waits for, and the ending update of
- * that row waits for the lock. A due row is left alone (writing it would hold it from claims).
+ * that row waits for the lock. A due row is left alone (writing it would hold it from claims), and
+ * a row locked (by a recovery that requeues its subject, say) is skipped rather than waited for:
+ * this runs in the outcome writer's loop, for every tenant's outcomes.
  *
  * Rows are found by the subject index in every day of the history (the next queued one is not in
  * the ended one's day). A promotion lost (the process died between the two statements, or the
@@ -32,19 +34,24 @@ export interface EndedFifoDelivery {
 export async function promoteNextOfSubjects(db: Queryable, ended: readonly EndedFifoDelivery[]): Promise<void> {
   if (ended.length === 0) return;
   const pairs = JSON.stringify(ended.map((e) => ({ endpoint_id: e.endpointId, subject: e.subject })));
-  await db.execute(sql`update deliveries n
+  await db.execute(sql`with next as (
+      select n.id from deliveries n
+      where n.id = any(array(
+          select nx.id
+          from (select distinct p.endpoint_id, p.subject
+                from jsonb_to_recordset(${pairs}::jsonb) as p(endpoint_id text, subject text)) f
+          join endpoints e on e.id = f.endpoint_id and e.ordering = 'fifo'
+          cross join lateral (
+            select q.id from deliveries q
+            where q.endpoint_id = f.endpoint_id and q.subject = f.subject and q.status ${sql.raw(QUEUED_STATUSES_SQL)}
+            order by q.endpoint_id, q.subject, q.sequence
+            limit 1) nx))
+        and n.status = 'pending' and n.attempt_count = n.schedule_offset and n.next_attempt_at > now()
+      for update skip locked
+    )
+    update deliveries n
     set next_attempt_at = least(n.created_at, now()), updated_at = now()
-    where n.id = any(array(
-        select nx.id
-        from (select distinct p.endpoint_id, p.subject
-              from jsonb_to_recordset(${pairs}::jsonb) as p(endpoint_id text, subject text)) f
-        join endpoints e on e.id = f.endpoint_id and e.ordering = 'fifo'
-        cross join lateral (
-          select q.id from deliveries q
-          where q.endpoint_id = f.endpoint_id and q.subject = f.subject and q.status ${sql.raw(QUEUED_STATUSES_SQL)}
-          order by q.endpoint_id, q.subject, q.sequence
-          limit 1) nx))
-      and n.status = 'pending' and n.attempt_count = n.schedule_offset and n.next_attempt_at > now()`);
+    where n.id = any(array(select id from next))`);
 }
 
 /** The FIFO deliveries with a subject among `deliveries` (as claimed): what `promoteNextOfSubjects` takes. */
