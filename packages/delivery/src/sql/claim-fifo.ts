@@ -82,23 +82,25 @@ export function fifoParkingCtes(v: TemplateValue, parts: ClaimParts): SQL {
         -- Not yet attempted (a parked row is told from one waiting for its retry by that), each with
         -- the queued row it waits for: the one before it in its subject.
         to_park as (
-          select h.endpoint_id, h.id, h.next_attempt_at, h.updated_at,
-                 (select p.id from deliveries p
-                  where p.endpoint_id = h.endpoint_id and p.subject = h.subject and p.sequence < h.sequence
-                    and ${queuedRow('p')}
-                  order by p.endpoint_id, p.subject, p.sequence desc
-                  limit 1) as blocker
+          select h.endpoint_id, h.id, h.next_attempt_at, h.updated_at, bl.id as blocker,
+                 bl.status = 'pending' as blocker_pending
           from held h
+          cross join lateral (
+            select p.id, p.status from deliveries p
+            where p.endpoint_id = h.endpoint_id and p.subject = h.subject and p.sequence < h.sequence
+              and ${queuedRow('p')}
+            order by p.endpoint_id, p.subject, p.sequence desc
+            limit 1) bl
           where h.hold = 2 and h.fresh
         ),
-        -- The rows waited for, still pending, share-locked without waiting: they end only once a
-        -- claim has taken them, which waits for this one, so the promotion that follows their end
+        -- The rows waited for, still pending, key-share-locked without waiting: they end only once a
+        -- claim has taken them (FOR UPDATE, which waits for this lock or skips the row), so the promotion that follows their end
         -- sees the rows parked here (fifo-promote.ts). One in flight is not locked (its outcome must
         -- not wait for a claim): the single row behind it stays due.
         blockers as (
           select b.id from deliveries b
           where b.id = any(array(select blocker from to_park)) and b.status = 'pending' and ${within('b.id')}
-          for share skip locked
+          for key share skip locked
         ),
         -- Still as they were read (one being promoted is locked, or changed), behind a locked
         -- blocker: parked until promoted, or for one lease at most (a promotion lost with a
@@ -135,7 +137,9 @@ export function fifoParkingCtes(v: TemplateValue, parts: ClaimParts): SQL {
             where ${fifoHold('r')} = 0
             limit s.take - s.found
           ) x
-          -- Parking less than a quarter of the lookahead: the next claims would not get far either.
-          where (select count(*) from parked p where p.endpoint_id = s.endpoint_id) < ${sql.raw(String(FIFO_LOOKAHEAD / 4))}
+          -- Fewer than a quarter of the lookahead could be parked (by their state: rows another claim
+          -- holds count, that claim parks them): the next claims would not get far either.
+          where (select count(*) from to_park t where t.endpoint_id = s.endpoint_id and t.blocker_pending)
+                < ${sql.raw(String(FIFO_LOOKAHEAD / 4))}
         )`;
 }

@@ -21,10 +21,12 @@ export interface EndedFifoDelivery {
  * of each (endpoint, subject) whose delivery `ended` (succeeded, failed, failed unsent), if a
  * claim parked it (claim.ts). Run after the statement that ended them has committed, as a
  * statement of its own, so that it sees every park committed before that one could: a claim parks
- * a row only while it holds a share lock on the queued row it waits for, and the ending update of
- * that row waits for the lock. A due row is left alone (writing it would hold it from claims), and
- * a row locked (by a recovery that requeues its subject, say) is skipped rather than waited for:
- * this runs in the outcome writer's loop, for every tenant's outcomes.
+ * a row only while it holds a key-share lock on the pending row it waits for, which no claim can
+ * take (FOR UPDATE) meanwhile, so that row ends after the park commits. A due row is left alone
+ * (writing it would hold it from claims). Its lock (no key update) does not conflict with a claim's
+ * key-share lock on the same row (held as another row's blocker: it was skipped, and its subject
+ * waited a lease); a row locked otherwise (by a recovery that requeues its subject) is skipped rather
+ * than waited for: this runs in the outcome writer's loop, for every tenant's outcomes.
  *
  * Rows are found by the subject index in every day of the history (the next queued one is not in
  * the ended one's day). A promotion lost (the process died between the two statements, or the
@@ -47,7 +49,7 @@ export async function promoteNextOfSubjects(db: Queryable, ended: readonly Ended
             order by q.endpoint_id, q.subject, q.sequence
             limit 1) nx))
         and n.status = 'pending' and n.attempt_count = n.schedule_offset and n.next_attempt_at > now()
-      for update skip locked
+      for no key update skip locked
     )
     update deliveries n
     set next_attempt_at = least(n.created_at, now()), updated_at = now()
