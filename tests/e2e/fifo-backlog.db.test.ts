@@ -62,16 +62,6 @@ async function claimWork(db: Database): Promise<number> {
       throw error;
     });
   const root = (typeof plan === 'string' ? JSON.parse(plan) : plan) as { Plan: Record<string, unknown> }[];
-  if (process.env.DEBUG_PLAN) {
-    const walk = (n: Record<string, unknown>, depth: number): void => {
-      console.log(
-        ' '.repeat(depth * 2) +
-          `${n['Node Type']} ${n['Relation Name'] ?? ''} ${n['Index Name'] ?? ''} ${n['Subplan Name'] ?? ''} ${n['Parent Relationship'] ?? ''} rows=${n['Actual Rows']} loops=${n['Actual Loops']}`,
-      );
-      for (const c of (n.Plans as Record<string, unknown>[] | undefined) ?? []) walk(c, depth + 1);
-    };
-    walk(root[0]!.Plan, 0);
-  }
   return rowsProduced(root[0]!.Plan);
 }
 
