@@ -1,6 +1,7 @@
 import type { TemplateValue } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
+import { isUnattempted } from './due';
 import { FIFO_LOOKAHEAD } from './fifo-promote';
 
 /** Most clogged FIFO endpoints one claim parks for (or looks past): see `clogged`. */
@@ -55,13 +56,13 @@ export function fifoParkingCtes(v: TemplateValue, parts: ClaimParts): SQL {
         -- (a subject's next ones behind deliveries in flight, at most the endpoint's cap) are read
         -- again at each claim: parking costs two writes a row.
         clogged as (
-          select b.endpoint_id, least(b.free, ${v('limit')}::int) as take,
-                 (select count(*) from candidates c where c.endpoint_id = b.endpoint_id)::int as found
+          select b.endpoint_id, t.take, f.found
           from budget b
-          where b.fifo and b.free > 0
-            and (select count(*) from candidates c where c.endpoint_id = b.endpoint_id) < least(b.free, ${v('limit')}::int)
+          cross join lateral (select least(b.free, ${v('limit')}::int) as take) t
+          cross join lateral (select count(*)::int as found from candidates c where c.endpoint_id = b.endpoint_id) f
+          where b.fifo and b.free > 0 and f.found < t.take
             and exists (select 1 from deliveries d where d.endpoint_id = b.endpoint_id and ${dueRow('d')}
-                        order by d.next_attempt_at offset least(b.free, ${v('limit')}::int) + ${lookahead} limit 1)
+                        order by d.next_attempt_at offset t.take + ${lookahead} limit 1)
           -- A few per claim, picked at random: parking costs ~50 µs a row, and 20 tenants' clogged
           -- endpoints at once made one claim take 1 s. The claim after this one comes at once.
           order by random()
@@ -71,7 +72,7 @@ export function fifoParkingCtes(v: TemplateValue, parts: ClaimParts): SQL {
           select clogged.endpoint_id, y.* from clogged cross join lateral (
             select q.id, q.next_attempt_at, q.updated_at, q.subject, q.sequence, q.fresh, ${fifoHold('q')} as hold from (
               select d.id, d.endpoint_id, d.next_attempt_at, d.updated_at, d.subject, d.sequence,
-                     d.status = 'pending' and d.attempt_count = d.schedule_offset as fresh
+                     ${isUnattempted('d')} as fresh
               from deliveries d
               where d.endpoint_id = clogged.endpoint_id and ${dueRow('d')}
               order by d.next_attempt_at
@@ -110,7 +111,7 @@ export function fifoParkingCtes(v: TemplateValue, parts: ClaimParts): SQL {
           select d.id from deliveries d
           where d.id = any(array(select t.id from to_park t
                                  where (select jsonb_object_agg(b.id, true) from blockers b) ? t.blocker))
-            and ${within('d.id')} and d.status = 'pending' and d.attempt_count = d.schedule_offset
+            and ${within('d.id')} and ${isUnattempted('d')}
             and (select jsonb_object_agg(id, jsonb_build_array(next_attempt_at, updated_at)) from to_park) -> d.id
                 = jsonb_build_array(d.next_attempt_at, d.updated_at)
           for update of d skip locked

@@ -17,3 +17,12 @@ export function isDue(alias = 'deliveries') {
 export function isQueuedRow(alias = 'deliveries') {
   return sql.raw(`${alias}.status ${QUEUED_STATUSES_SQL}`);
 }
+
+/**
+ * Pending with no attempt since it was queued: what FIFO parking may park. Such a row with a due
+ * time ahead is a parked one (nothing else queues a row for later without an attempt); a row
+ * waiting for its retry has had one.
+ */
+export function isUnattempted(alias: string) {
+  return sql.raw(`${alias}.status = 'pending' and ${alias}.attempt_count = ${alias}.schedule_offset`);
+}

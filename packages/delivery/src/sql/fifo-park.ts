@@ -1,15 +1,9 @@
 import type { Database, Queryable } from '@herald/db';
 import { executeRows, QUEUED_STATUSES_SQL } from '@herald/db';
 import { sql } from 'drizzle-orm';
+import { isUnattempted } from './due';
 import type { QueueWindow } from './queue-window';
 import { inQueueWindow } from './queue-window';
-
-/**
- * Pending with no attempt since it was queued: what may be parked. Such a row with a due time
- * ahead is a parked one (nothing else queues a row for later without an attempt).
- */
-const unattempted = (alias: string) =>
-  sql.raw(`${alias}.status = 'pending' and ${alias}.attempt_count = ${alias}.schedule_offset`);
 
 /** Most rows one run parks (the rest wait for the next run, 5 s later). */
 const PARK_LIMIT = 20_000;
@@ -54,7 +48,7 @@ export async function parkBlockedFifoFollowers(db: Database, window: QueueWindow
         cross join lateral (
           select f.id from deliveries f
           where f.endpoint_id = h.endpoint_id and ${queued('f')} and f.next_attempt_at <= now() and ${within('f.id')}
-            and f.subject = h.subject and f.sequence > h.sequence and ${unattempted('f')}
+            and f.subject = h.subject and f.sequence > h.sequence and ${isUnattempted('f')}
           limit ${PARK_LIMIT}
         ) f
         where e.ordering = 'fifo' and e.kind <> 'listen'
@@ -81,7 +75,7 @@ export async function parkBlockedFifoFollowers(db: Database, window: QueueWindow
           select d.id, heads.next_attempt_at as until
           from deliveries d join pairs p on p.id = d.id join heads on heads.id = p.head_id
           where d.id = any(array(select id from pairs)) and ${within('d.id')}
-            and ${unattempted('d')} and d.next_attempt_at <= now()
+            and ${isUnattempted('d')} and d.next_attempt_at <= now()
           for update of d skip locked
         )
         update deliveries t set next_attempt_at = locked.until, updated_at = now()
@@ -99,5 +93,5 @@ export async function parkBlockedFifoFollowers(db: Database, window: QueueWindow
 export async function wakeParkedOfEndpoint(db: Queryable, endpointId: string): Promise<void> {
   await db.execute(sql`update deliveries q set next_attempt_at = now(), updated_at = now()
     where q.endpoint_id = ${endpointId} and q.subject is not null
-      and ${unattempted('q')} and q.next_attempt_at > now()`);
+      and ${isUnattempted('q')} and q.next_attempt_at > now()`);
 }

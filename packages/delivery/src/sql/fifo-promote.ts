@@ -1,6 +1,7 @@
 import type { Queryable } from '@herald/db';
 import { QUEUED_STATUSES_SQL } from '@herald/db';
 import { sql } from 'drizzle-orm';
+import { isUnattempted } from './due';
 
 /**
  * Most rows of one FIFO endpoint that must wait a claim passes over looking for rows it may take:
@@ -48,7 +49,7 @@ export async function promoteNextOfSubjects(db: Queryable, ended: readonly Ended
             where q.endpoint_id = f.endpoint_id and q.subject = f.subject and q.status ${sql.raw(QUEUED_STATUSES_SQL)}
             order by q.endpoint_id, q.subject, q.sequence
             limit 1) nx))
-        and n.status = 'pending' and n.attempt_count = n.schedule_offset and n.next_attempt_at > now()
+        and ${isUnattempted('n')} and n.next_attempt_at > now()
       for no key update skip locked
     )
     update deliveries n
