@@ -23,14 +23,14 @@ async function insert(
   endpointId: string,
   subject: string,
   sequence: number,
-  extra: { due: string; attempts?: number },
+  extra: { due: string; attempts?: number; wakesNext?: boolean },
 ) {
   const e = newId('event', Date.now());
   const d = newIdAt('delivery', Date.now());
   await t.db.execute(sql`insert into events (id, project_id, type, version, data, subject, sequence, created_at)
     values (${e}, ${projectId}, 'user.updated', 1, '{}'::jsonb, ${subject}, ${sequence}, now())`);
-  await t.db.execute(sql`insert into deliveries (id, project_id, endpoint_id, event_id, status, attempt_count, next_attempt_at, subject, sequence)
-    values (${d}, ${projectId}, ${endpointId}, ${e}, 'pending', ${extra.attempts ?? 0}, now() + ${extra.due}::interval, ${subject}, ${sequence})`);
+  await t.db.execute(sql`insert into deliveries (id, project_id, endpoint_id, event_id, status, attempt_count, next_attempt_at, subject, sequence, wakes_next)
+    values (${d}, ${projectId}, ${endpointId}, ${e}, 'pending', ${extra.attempts ?? 0}, now() + ${extra.due}::interval, ${subject}, ${sequence}, ${extra.wakesNext ?? false})`);
   return d;
 }
 
@@ -86,8 +86,8 @@ describeDb('FIFO promotion while a claim parks behind the promoted row', (t) => 
         const h = await startHerald(t, { start: false });
         const p = await h.project();
         const { endpoint } = await p.createEndpoint({ url: 'http://127.0.0.1:9/fifo', ordering: 'fifo' });
-        // A (due) and R1 parked behind it by a claim (as claim-fifo.ts leaves it).
-        await insert(t, p.id, endpoint.id, 'usr_s', 1, { due: '-1 second' });
+        // A (due) and R1 parked behind it by a claim (as claim-fifo.ts leaves them: A marked).
+        await insert(t, p.id, endpoint.id, 'usr_s', 1, { due: '-1 second', wakesNext: true });
         const r1 = await insert(t, p.id, endpoint.id, 'usr_s', 2, { due: '45 seconds' });
         const [a] = await claimDueDeliveries(t.db, { limit: 64, leaseMs: 45_000, owner: 'w' });
         expect(a!.event.sequence).toBe(1);
@@ -137,4 +137,59 @@ describeDb('FIFO promotion while a claim parks behind the promoted row', (t) => 
       expect(next.map((d) => d.event.sequence)).toEqual([2]);
     },
   );
+
+  it('a row parked behind one the same claim takes: that one comes back marked, and its end promotes the row', async () => {
+    const h = await startHerald(t, { start: false });
+    const p = await h.project();
+    const { endpoint } = await p.createEndpoint({ url: 'http://127.0.0.1:9/fifo', ordering: 'fifo' });
+    await filler(t, p.id, endpoint.id, 1_200); // clogs the endpoint: the claim parks
+    await insert(t, p.id, endpoint.id, 'usr_s', 1, { due: '-2 minutes' });
+    const r = await insert(t, p.id, endpoint.id, 'usr_s', 2, { due: '-2 minutes' });
+    const { deliveries, parked } = await claimDue(t.db, { limit: 64, leaseMs: 45_000, owner: 'w' });
+    expect(parked).toBeGreaterThan(0);
+    const [head] = deliveries.filter((d) => d.event.subject === 'usr_s');
+    expect(head?.event.sequence).toBe(1);
+    expect(head?.wakesNext).toBe(true);
+    expect((await state(t.db, r)).wait_s).toBeGreaterThan(30);
+    await recordAttempt(t.db, head!, succeededAttempt, { ...options, startedAt: new Date() });
+    expect((await state(t.db, r)).wait_s).toBeLessThanOrEqual(0);
+  });
+
+  it('a row parked behind one waiting for a delivery in flight: that one is marked where it waits, and its end promotes the row', async () => {
+    const h = await startHerald(t, { start: false });
+    const p = await h.project();
+    const { endpoint } = await p.createEndpoint({ url: 'http://127.0.0.1:9/fifo', ordering: 'fifo' });
+    await insert(t, p.id, endpoint.id, 'usr_s', 1, { due: '-3 minutes' });
+    const [head] = await claimDueDeliveries(t.db, { limit: 64, leaseMs: 45_000, owner: 'w' });
+    expect(head?.wakesNext).toBe(false);
+    const second = await insert(t, p.id, endpoint.id, 'usr_s', 2, { due: '-2 minutes' });
+    const third = await insert(t, p.id, endpoint.id, 'usr_s', 3, { due: '-2 minutes' });
+    await filler(t, p.id, endpoint.id, 1_200);
+    // The second waits for the head in flight (not parked); the third is parked behind the second.
+    expect((await claimDue(t.db, { limit: 64, leaseMs: 45_000, owner: 'w' })).parked).toBeGreaterThan(0);
+    expect((await state(t.db, second)).wait_s).toBeLessThanOrEqual(0);
+    expect((await state(t.db, third)).wait_s).toBeGreaterThan(30);
+    await recordAttempt(t.db, head!, succeededAttempt, { ...options, startedAt: new Date() });
+    const [next] = (await claimDueDeliveries(t.db, { limit: 64, leaseMs: 45_000, owner: 'w' })).filter(
+      (d) => d.event.subject === 'usr_s',
+    );
+    expect([next?.event.sequence, next?.wakesNext]).toEqual([2, true]);
+    await recordAttempt(t.db, next!, succeededAttempt, { ...options, startedAt: new Date() });
+    expect((await state(t.db, third)).wait_s).toBeLessThanOrEqual(0);
+  });
+
+  it('nothing parked, nothing marked: a FIFO delivery with a follower that was not parked ends without a promotion', async () => {
+    const h = await startHerald(t, { start: false });
+    const p = await h.project();
+    const { endpoint } = await p.createEndpoint({ url: 'http://127.0.0.1:9/fifo', ordering: 'fifo' });
+    await insert(t, p.id, endpoint.id, 'usr_s', 1, { due: '-1 second' });
+    const r = await insert(t, p.id, endpoint.id, 'usr_s', 2, { due: '-1 second' });
+    const { deliveries, parked } = await claimDue(t.db, { limit: 64, leaseMs: 45_000, owner: 'w' });
+    expect(parked).toBe(0);
+    expect(deliveries.map((d) => [d.event.sequence, d.wakesNext])).toEqual([[1, false]]);
+    await recordAttempt(t.db, deliveries[0]!, succeededAttempt, { ...options, startedAt: new Date() });
+    expect((await state(t.db, r)).wait_s).toBeLessThanOrEqual(0);
+    const next = await claimDueDeliveries(t.db, { limit: 64, leaseMs: 45_000, owner: 'w' });
+    expect(next.map((d) => d.event.sequence)).toEqual([2]);
+  });
 });

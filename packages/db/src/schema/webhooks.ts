@@ -123,6 +123,11 @@ export const deliveries = pgTable(
     /** The event's subject and sequence, copied so a FIFO claim finds a subject's earlier deliveries by index. */
     subject: text('subject'),
     sequence: bigint('sequence', { mode: 'number' }),
+    /**
+     * FIFO: a claim parked a later delivery of its subject behind this one, so when this one
+     * leaves the queue its subject's next is made due (fifo-promote.ts in @herald/delivery).
+     */
+    wakesNext: boolean('wakes_next').notNull().default(false),
     lastStatusCode: integer('last_status_code'),
     lastError: text('last_error'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),

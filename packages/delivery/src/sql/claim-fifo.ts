@@ -1,7 +1,7 @@
 import type { TemplateValue } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
-import { isUnattempted } from './due';
+import { isParked, isUnattempted } from './due';
 import { FIFO_LOOKAHEAD } from './fifo-promote';
 
 /** Most clogged FIFO endpoints one claim parks for (or looks past): see `clogged`. */
@@ -43,7 +43,8 @@ export function fifoHoldOf(r: string, { queuedRow, within }: ClaimParts): SQL {
 /**
  * The claim's FIFO parking, as CTEs over its `budget` and `candidates` (each endpoint's first rows
  * that may go, found in its first `take` + FIFO_LOOKAHEAD due rows): `parked` is what it parked (the
- * claim reports the count, ClaimResult.parked), `beyond` what else may go.
+ * claim reports the count, ClaimResult.parked), `beyond` what else may go, `waited` the rows the
+ * parked ones wait for, which the claim marks (`fifoWaitedMarkCte`, and as it claims them).
  */
 export function fifoParkingCtes(v: TemplateValue, parts: ClaimParts): SQL {
   const { within, queuedRow, dueRow } = parts;
@@ -84,25 +85,40 @@ export function fifoParkingCtes(v: TemplateValue, parts: ClaimParts): SQL {
         -- the queued row it waits for: the one before it in its subject.
         to_park as (
           select h.endpoint_id, h.id, h.next_attempt_at, h.updated_at, bl.id as blocker,
-                 bl.status = 'pending' as blocker_pending
+                 bl.status = 'pending' as blocker_pending, bl.wakes_next as blocker_marked,
+                 ${isParked('bl')} as blocker_parked
           from held h
           cross join lateral (
-            select p.id, p.status from deliveries p
+            select p.id, p.status, p.wakes_next, p.attempt_count, p.schedule_offset, p.next_attempt_at
+            from deliveries p
             where p.endpoint_id = h.endpoint_id and p.subject = h.subject and p.sequence < h.sequence
               and ${queuedRow('p')}
             order by p.endpoint_id, p.subject, p.sequence desc
             limit 1) bl
           where h.hold = 2 and h.fresh
         ),
-        -- The rows waited for, still pending, key-share-locked without waiting: they end only once a
-        -- claim has taken them (FOR UPDATE, which waits for this lock or skips the row), so the promotion that follows their end
-        -- sees the rows parked here (fifo-promote.ts). One in flight is not locked (its outcome must
-        -- not wait for a claim): the single row behind it stays due.
-        blockers as (
+        -- The rows waited for, still pending, locked without waiting: each one a row is parked behind
+        -- is marked \`wakes_next\` by this claim (\`waited\`), and can only be claimed (FOR UPDATE, which
+        -- these locks make skip it) once the mark and the park are committed, so the claim that takes
+        -- it reads the mark, and the promotion after its end sees the row parked (fifo-promote.ts).
+        -- One marked already is only key-share-locked: its promotion (no key update) goes on. One
+        -- parked and not marked is not locked, and nothing is parked behind it: marking it would
+        -- turn its promotion away (skipped: the subject would wait a lease). One in flight is not
+        -- locked either (its outcome must not wait for a claim). The single row behind either stays due.
+        blockers_to_mark as (
           select b.id from deliveries b
-          where b.id = any(array(select blocker from to_park)) and b.status = 'pending' and ${within('b.id')}
+          where b.id = any(array(select blocker from to_park
+                                 where blocker_pending and not blocker_marked and not blocker_parked))
+            and b.status = 'pending' and not b.wakes_next and not ${isParked('b')} and ${within('b.id')}
+          for no key update skip locked
+        ),
+        blockers_marked as (
+          select b.id from deliveries b
+          where b.id = any(array(select blocker from to_park where blocker_pending and blocker_marked))
+            and b.status = 'pending' and b.wakes_next and ${within('b.id')}
           for key share skip locked
         ),
+        blockers as (select id from blockers_to_mark union all select id from blockers_marked),
         -- Still as they were read (one being promoted is locked, or changed), behind a locked
         -- blocker: parked until promoted, or for one lease at most (a promotion lost with a
         -- dispatcher that died costs no more than the lease of its deliveries). Looked up by id in
@@ -116,9 +132,16 @@ export function fifoParkingCtes(v: TemplateValue, parts: ClaimParts): SQL {
                 = jsonb_build_array(d.next_attempt_at, d.updated_at)
           for update of d skip locked
         ),
+        -- The rows the parked ones wait for, each marked by the one update of this statement that
+        -- writes it (\`parked\` below when parked itself, the claim's \`claimed\` when it takes it, else
+        -- \`marked\`): of two updates of one row in one statement, only one takes effect.
+        waited as (
+          select t.blocker as id from to_park t where t.id in (select id from parking)
+        ),
         parked as (
           update deliveries d
-          set next_attempt_at = now() + ${v('leaseMs')} * interval '1 millisecond', updated_at = now()
+          set next_attempt_at = now() + ${v('leaseMs')} * interval '1 millisecond', updated_at = now(),
+              wakes_next = d.wakes_next or d.id in (select id from waited)
           where d.id = any(array(select id from parking)) and ${within('d.id')}
           returning d.id, d.endpoint_id
         ),
@@ -144,3 +167,24 @@ export function fifoParkingCtes(v: TemplateValue, parts: ClaimParts): SQL {
                 < ${sql.raw(String(FIFO_LOOKAHEAD / 4))}
         )`;
 }
+
+/**
+ * The rows parked ones wait for (`waited`) not marked yet, marked `wakes_next`: those this claim
+ * locked to mark (`blockers_to_mark`: no other statement writes them meanwhile), but for those it
+ * writes already, the parked (`parking`) and the claimed (`locked`).
+ */
+export function fifoWaitedMarkCte(within: ClaimParts['within']): SQL {
+  // IN and NOT IN: hashed, where arrays compared each row with each (a parking claim marks up to
+  // FIFO_LOOKAHEAD rows, and parks as many).
+  return sql`marked as (
+          update deliveries d set wakes_next = true
+          where d.id = any(array(
+                  select b.id from blockers_to_mark b
+                  where b.id in (select id from waited)
+                    and b.id not in (select id from parking) and b.id not in (select id from locked)))
+            and ${within('d.id')}
+        )`;
+}
+
+/** A claimed row's `wakes_next` (its `set` item in the claim's `claimed`): marked if a row was parked behind it. */
+export const claimedWakesNext = sql`wakes_next = d.wakes_next or d.id in (select id from waited)`;

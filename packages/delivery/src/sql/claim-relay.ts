@@ -46,7 +46,7 @@ export async function claimRelayDeliveries(db: Database, options: RelayClaimOpti
               updated_at = now()
           from locked where d.id = locked.id
           returning d.id, d.project_id, d.endpoint_id, d.event_id, d.attempt_count, d.schedule_offset,
-                    ${leaseToken('d.next_attempt_at')} as lease
+                    d.wakes_next, ${leaseToken('d.next_attempt_at')} as lease
         ),
         ${claimedEndpointsCte}
         select ${claimedColumns}

@@ -8,7 +8,7 @@ import { claimedColumns, claimedEndpointsCte, leaseToken, toClaimedDeliveries } 
 export type { ClaimedDelivery } from './claimed-row';
 
 import type { ClaimParts } from './claim-fifo';
-import { fifoHoldOf, fifoParkingCtes } from './claim-fifo';
+import { claimedWakesNext, fifoHoldOf, fifoParkingCtes, fifoWaitedMarkCte } from './claim-fifo';
 import { isDue, isQueuedRow } from './due';
 import { FIFO_LOOKAHEAD } from './fifo-promote';
 import type { QueueWindow } from './queue-window';
@@ -305,12 +305,14 @@ function claimTemplate(v: TemplateValue, w: QueueWindow, now: number): SQL {
           set status = 'in_flight',
               next_attempt_at = now() + ${v('leaseMs')} * interval '1 millisecond',
               lease_owner = ${v('owner')},
-              updated_at = now()
+              updated_at = now(),
+              ${claimedWakesNext}
           where d.id = any(array(select id from locked)) and ${within('d.id')}
             and (select set_config('synchronous_commit', 'off', true)) = 'off'
           returning d.id, d.project_id, d.endpoint_id, d.event_id, d.attempt_count, d.schedule_offset,
-                    ${leaseToken('d.next_attempt_at')} as lease
+                    d.wakes_next, ${leaseToken('d.next_attempt_at')} as lease
         ),
+        ${fifoWaitedMarkCte(within)},
         spent as (
           update endpoints ep
           set rate_tokens = rated.tokens - taken.n, rate_refilled_at = now()

@@ -16,9 +16,9 @@ export interface ClaimedDelivery {
     timeoutsInRow: number;
     /** It has a rate limit: the claim spent its tokens, so it is sent ahead of deliveries waiting for a slot. */
     rateLimited: boolean;
-    /** `ordering: fifo` when claimed: ending the delivery promotes its subject's next (fifo-promote.ts). */
-    fifo: boolean;
   };
+  /** FIFO: a later delivery of its subject was parked behind it, so its end promotes that one (fifo-promote.ts). */
+  wakesNext: boolean;
   /** Payload retention cleared the event's data: it is never sent. */
   payloadExpired: boolean;
   /** Newest first; several during a rotation's grace period. */
@@ -52,7 +52,7 @@ export interface ClaimRow extends Record<string, unknown> {
   endpoint_disabled: boolean;
   endpoint_timeouts_in_row: number;
   endpoint_rate_limited: boolean;
-  endpoint_fifo: boolean;
+  wakes_next: boolean;
   secrets: string[];
   lease: string;
   /** The dispatcher's claim only: how many rows it parked (on every row, and on a row of nulls when it took none). */
@@ -72,7 +72,7 @@ export const leaseToken = (column: string) => sql.raw(`((extract(epoch from ${co
  * lookup 56 times, an eighth of the claim's execution).
  */
 export const claimedEndpointsCte = sql`claimed_endpoints as materialized (
-          select ep.id, ep.url, ep.headers, ep.disabled, ep.timeouts_in_row, ep.rate_limit, ep.ordering,
+          select ep.id, ep.url, ep.headers, ep.disabled, ep.timeouts_in_row, ep.rate_limit,
                  -- Newest first: the current secret and any still in a rotation's grace period.
                  coalesce((select array_agg(s.secret order by s.id desc) from endpoint_secrets s
                            where s.endpoint_id = ep.id and (s.expires_at is null or s.expires_at > now())),
@@ -89,7 +89,7 @@ export const claimedEndpointsCte = sql`claimed_endpoints as materialized (
  * inner join left it claimed and leased again at every lease's end, for ever, holding a slot of
  * its endpoint.
  */
-export const claimedColumns = sql`c.id, c.project_id, c.attempt_count, c.schedule_offset, c.lease,
+export const claimedColumns = sql`c.id, c.project_id, c.attempt_count, c.schedule_offset, c.wakes_next, c.lease,
                c.event_id, e.type as event_type, e.version as event_version,
                e.data::text as event_data_json, e.created_at as event_created_at,
                e.subject as event_subject, e.sequence as event_sequence,
@@ -97,7 +97,7 @@ export const claimedColumns = sql`c.id, c.project_id, c.attempt_count, c.schedul
                (e.id is null or e.payload_expired_at is not null) as event_payload_expired,
                ep.id as endpoint_id, ep.url as endpoint_url, ep.headers as endpoint_headers,
                ep.disabled as endpoint_disabled, ep.timeouts_in_row as endpoint_timeouts_in_row,
-               ep.rate_limit is not null as endpoint_rate_limited, ep.ordering = 'fifo' as endpoint_fifo, ep.secrets`;
+               ep.rate_limit is not null as endpoint_rate_limited, ep.secrets`;
 
 /**
  * A claim's rows as deliveries, one event object per event: its deliveries to several endpoints
@@ -137,8 +137,8 @@ export function toClaimedDelivery(row: ClaimRow): ClaimedDelivery {
       disabled: row.endpoint_disabled,
       timeoutsInRow: Number(row.endpoint_timeouts_in_row),
       rateLimited: row.endpoint_rate_limited === true,
-      fifo: row.endpoint_fifo === true,
     },
+    wakesNext: row.wakes_next === true,
     secrets: row.secrets,
     payloadExpired: row.event_payload_expired === true,
     lease: String(row.lease),

@@ -26,3 +26,10 @@ export function isQueuedRow(alias = 'deliveries') {
 export function isUnattempted(alias: string) {
   return sql.raw(`${alias}.status = 'pending' and ${alias}.attempt_count = ${alias}.schedule_offset`);
 }
+
+/** Parked (by a claim or the park job): unattempted, due later. See `isUnattempted`. */
+export function isParked(alias: string) {
+  return sql.raw(
+    `(${alias}.status = 'pending' and ${alias}.attempt_count = ${alias}.schedule_offset and ${alias}.next_attempt_at > now())`,
+  );
+}

@@ -1,7 +1,7 @@
 import type { Database, Queryable } from '@herald/db';
 import { executeRows, QUEUED_STATUSES_SQL } from '@herald/db';
 import { sql } from 'drizzle-orm';
-import { isUnattempted } from './due';
+import { isParked, isUnattempted } from './due';
 import type { QueueWindow } from './queue-window';
 import { inQueueWindow } from './queue-window';
 
@@ -22,9 +22,9 @@ const PARK_LIMIT = 20_000;
  * Only rows with no attempt since they were queued (`attempt_count = schedule_offset`) are
  * parked, and those are the only pending rows with a future due time that are not waiting for
  * a retry of their own: `wakeParkedOfEndpoint` can tell them apart. A head sent earlier than its
- * retry (a manual retry) promotes the next when it ends (fifo-promote.ts), and that one the next.
- * The head is share-locked, skipping one a retry is changing, so a retry committed meanwhile is
- * never undone by a park planned before it.
+ * retry (a manual retry) promotes the next when it ends (fifo-promote.ts: it is marked
+ * `wakes_next` here), and that one the next. The head is locked, skipping one a retry is
+ * changing, so a retry committed meanwhile is never undone by a park planned before it.
  *
  * Run by the dispatcher that refreshes the queue window (every 5 s, one at a time); returns
  * how many rows it parked.
@@ -66,10 +66,10 @@ export async function parkBlockedFifoFollowers(db: Database, window: QueueWindow
           select p.id, p.head_id from jsonb_to_recordset(${pairs}::jsonb) as p(id text, head_id text)
         ),
         heads as (
-          select h.id, h.next_attempt_at from deliveries h
+          select h.id, h.next_attempt_at, h.wakes_next from deliveries h
           where h.id = any(array(select distinct head_id from pairs)) and ${within('h.id')}
             and h.status = 'pending' and h.next_attempt_at > now()
-          for share skip locked
+          for no key update skip locked
         ),
         locked as (
           select d.id, heads.next_attempt_at as until
@@ -77,8 +77,15 @@ export async function parkBlockedFifoFollowers(db: Database, window: QueueWindow
           where d.id = any(array(select id from pairs)) and ${within('d.id')}
             and ${isUnattempted('d')} and d.next_attempt_at <= now()
           for update of d skip locked
+        ),
+        -- Sent before its retry (a manual retry), a head ends before the rows parked until its
+        -- retry are due: it promotes its subject's next then (fifo-promote.ts).
+        marked as (
+          update deliveries h set wakes_next = true
+          where h.id = any(array(select heads.id from heads where not heads.wakes_next)) and ${within('h.id')}
         )
-        update deliveries t set next_attempt_at = locked.until, updated_at = now()
+        -- Each parked row wakes the one after it when it ends (a manual retry of the head promotes the first).
+        update deliveries t set next_attempt_at = locked.until, updated_at = now(), wakes_next = true
         from locked
         where t.id = locked.id and ${within('t.id')}
         returning t.id`,
@@ -93,5 +100,5 @@ export async function parkBlockedFifoFollowers(db: Database, window: QueueWindow
 export async function wakeParkedOfEndpoint(db: Queryable, endpointId: string): Promise<void> {
   await db.execute(sql`update deliveries q set next_attempt_at = now(), updated_at = now()
     where q.endpoint_id = ${endpointId} and q.subject is not null
-      and ${isUnattempted('q')} and q.next_attempt_at > now()`);
+      and ${isParked('q')}`);
 }

@@ -1,7 +1,7 @@
 import type { Queryable } from '@herald/db';
 import { QUEUED_STATUSES_SQL } from '@herald/db';
 import { sql } from 'drizzle-orm';
-import { isUnattempted } from './due';
+import { isParked } from './due';
 
 /**
  * Most rows of one FIFO endpoint that must wait a claim passes over looking for rows it may take:
@@ -20,19 +20,23 @@ export interface EndedFifoDelivery {
 /**
  * pending, parked → pending, due at its creation (its place in line): the first queued delivery
  * of each (endpoint, subject) whose delivery `ended` (succeeded, failed, failed unsent), if a
- * claim parked it (claim.ts). Run after the statement that ended them has committed, as a
- * statement of its own, so that it sees every park committed before that one could: a claim parks
- * a row only while it holds a key-share lock on the pending row it waits for, which no claim can
- * take (FOR UPDATE) meanwhile, so that row ends after the park commits. A due row is left alone
- * (writing it would hold it from claims). Its lock (no key update) does not conflict with a claim's
- * key-share lock on the same row (held as another row's blocker: it was skipped, and its subject
- * waited a lease); a row locked otherwise (by a recovery that requeues its subject) is skipped rather
- * than waited for: this runs in the outcome writer's loop, for every tenant's outcomes.
+ * claim parked it (claim.ts). Only deliveries marked `wakes_next` are passed (`endedFifo`): a claim
+ * marks the pending row a row is parked behind, in the statement that parks it, while holding a lock
+ * on it that makes every other claim skip it; so the claim that takes it reads the mark. The park
+ * job marks the heads and the rows it parks, a manual retry and a recovery the rows they queue.
+ *
+ * Run after the statement that ended them has committed, as a statement of its own, so that it
+ * sees every park committed before that one could: the row waited for ends after the park commits
+ * (it is claimed after). A due row is left alone (writing it would hold it from claims). Its lock
+ * (no key update) does not conflict with a claim's key-share lock on a marked row (held as another
+ * row's blocker); one locked otherwise (by a claim marking it, or a recovery that requeues its
+ * subject) is skipped rather than waited for: this runs in the outcome writer's loop, for every
+ * tenant's outcomes.
  *
  * Rows are found by the subject index in every day of the history (the next queued one is not in
- * the ended one's day). A promotion lost (the process died between the two statements, or the
- * endpoint became FIFO while the ended one was in flight) costs the parked row one lease: claims
- * park until then.
+ * the ended one's day). A promotion lost (the process died between the two statements, a skipped
+ * row, or a row parked by a dispatcher of a version before the mark) costs the parked row one lease:
+ * claims park until then.
  */
 export async function promoteNextOfSubjects(db: Queryable, ended: readonly EndedFifoDelivery[]): Promise<void> {
   if (ended.length === 0) return;
@@ -49,7 +53,7 @@ export async function promoteNextOfSubjects(db: Queryable, ended: readonly Ended
             where q.endpoint_id = f.endpoint_id and q.subject = f.subject and q.status ${sql.raw(QUEUED_STATUSES_SQL)}
             order by q.endpoint_id, q.subject, q.sequence
             limit 1) nx))
-        and ${isUnattempted('n')} and n.next_attempt_at > now()
+        and ${isParked('n')}
       for no key update skip locked
     )
     update deliveries n
@@ -57,13 +61,17 @@ export async function promoteNextOfSubjects(db: Queryable, ended: readonly Ended
     where n.id = any(array(select id from next))`);
 }
 
-/** The FIFO deliveries with a subject among `deliveries` (as claimed): what `promoteNextOfSubjects` takes. */
+/**
+ * The deliveries among `deliveries` (as claimed) that a later one of their subject was parked
+ * behind (`wakesNext`): what `promoteNextOfSubjects` takes. The others have no parked row to
+ * promote, and cost no statement: a FIFO backlog that never clogs (many subjects) parks nothing.
+ */
 export function endedFifo(
-  deliveries: Iterable<{ endpoint: { id: string; fifo: boolean }; event: { subject?: string | null } }>,
+  deliveries: Iterable<{ wakesNext: boolean; endpoint: { id: string }; event: { subject?: string | null } }>,
 ): EndedFifoDelivery[] {
   const ended: EndedFifoDelivery[] = [];
   for (const d of deliveries) {
-    if (d.endpoint.fifo && d.event.subject != null) ended.push({ endpointId: d.endpoint.id, subject: d.event.subject });
+    if (d.wakesNext && d.event.subject != null) ended.push({ endpointId: d.endpoint.id, subject: d.event.subject });
   }
   return ended;
 }

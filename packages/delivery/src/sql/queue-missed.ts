@@ -60,6 +60,8 @@ export async function queueMissedDeliveries(
           nextAttemptAt: now,
           subject: event.subject,
           sequence: event.sequence === null ? null : Number(event.sequence),
+          // Ahead of its subject's later deliveries, parked ones among them: it promotes the next (fifo-promote.ts).
+          wakesNext: event.subject !== null,
           createdAt: now,
           updatedAt: now,
         })),

@@ -20,7 +20,8 @@ async function requeue(db: Database, condition: SQL): Promise<Array<typeof deliv
   return db.transaction(async (tx) => {
     // FIFO: a claim taking a later delivery of a subject finishes first (see fifo-subject-lock.ts).
     // The subject's parked deliveries stay parked: the requeued one, now due, promotes the next
-    // when it ends (fifo-promote.ts), and so on, one at a time as they would be sent anyway.
+    // when it ends (fifo-promote.ts: marked \`wakes_next\`, as it may now be ahead of parked ones),
+    // and so on, one at a time as they would be sent anyway.
     const subjects = sql`select ${deliveries.endpointId}, ${deliveries.subject} from ${deliveries} where ${where}`;
     await lockQueuedOfFifoSubjects(tx as unknown as Database, subjects);
     const rows = await tx
@@ -29,6 +30,7 @@ async function requeue(db: Database, condition: SQL): Promise<Array<typeof deliv
         status: 'pending',
         nextAttemptAt: sql`now()`,
         scheduleOffset: sql`${deliveries.attemptCount}`,
+        wakesNext: sql`${deliveries.subject} is not null`,
         completedAt: null,
         updatedAt: new Date(),
       })

@@ -1,0 +1,1 @@
+ALTER TABLE "deliveries" ADD COLUMN "wakes_next" boolean DEFAULT false NOT NULL;
