@@ -1,27 +1,18 @@
-import type { Database } from '@herald/db';
-import { executeRows, newId, newIdAt } from '@herald/db';
+import { newId, newIdAt } from '@herald/db';
 import type { TestDb } from '@herald/db/testing';
 import { describeDb } from '@herald/db/testing';
 import {
   claimDue,
   claimDueDeliveries,
-  claimStatement,
   defaultRetryPolicy,
   failWithoutSending,
-  readQueueWindow,
   recordAttempt,
   requeueFailedSince,
 } from '@herald/delivery';
 import { sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
+import { claimWork, dueCount } from './fifo-rows';
 import { startHerald, succeededAttempt } from './harness';
-
-/** Rows every node of a plan produced, all loops counted: the work a statement did. */
-function rowsProduced(node: Record<string, unknown>): number {
-  const own = Number(node['Actual Rows'] ?? 0) * Number(node['Actual Loops'] ?? 0);
-  const children = (node.Plans as Record<string, unknown>[] | undefined) ?? [];
-  return own + children.reduce((sum, child) => sum + rowsProduced(child), 0);
-}
 
 /**
  * One FIFO subject's backlog of `backlog` deliveries, all due, numbered 1…backlog; the first
@@ -47,24 +38,6 @@ async function fifoBacklog(t: TestDb, backlog: number, { headWaits }: { headWait
   return endpoint.id;
 }
 
-/** The rows a claim's plan produced, run as the dispatcher runs it (a generic plan), then rolled back. */
-async function claimWork(db: Database): Promise<number> {
-  const window = await readQueueWindow(db);
-  const claim = claimStatement({ limit: 64, leaseMs: 60_000, owner: 'probe', window });
-  const plan = await db
-    .transaction(async (tx) => {
-      await tx.execute(sql`set local plan_cache_mode = force_generic_plan`);
-      const [row] = await executeRows<Record<string, unknown>>(tx, sql`explain (analyze, format json) ${claim}`);
-      throw new RolledBack(Object.values(row!)[0]);
-    })
-    .catch((error: unknown) => {
-      if (error instanceof RolledBack) return error.plan;
-      throw error;
-    });
-  const root = (typeof plan === 'string' ? JSON.parse(plan) : plan) as { Plan: Record<string, unknown> }[];
-  return rowsProduced(root[0]!.Plan);
-}
-
 describeDb('a FIFO subject’s backlog and the claim', (t) => {
   it('a claim reads a blocked subject’s backlog once, not once per row for each row (every tenant’s claims wait for it)', async () => {
     const backlog = 30_000;
@@ -83,14 +56,7 @@ describeDb('a FIFO subject’s backlog and the claim', (t) => {
     const backlog = 10_000;
     const endpointId = await fifoBacklog(t, backlog, { headWaits: false });
     const claim = () => claimDueDeliveries(t.db, { limit: 64, leaseMs: 60_000, owner: 'fifo-worker' });
-    const due = async () => {
-      const [row] = await executeRows<{ n: number }>(
-        t.db,
-        sql`select count(*)::int as n from deliveries
-            where endpoint_id = ${endpointId} and status = 'pending' and next_attempt_at <= now()`,
-      );
-      return row!.n;
-    };
+    const due = () => dueCount(t.db, endpointId);
     // The head goes; the claims that find the rest blocked park them, a bounded number each.
     const [head, ...others] = await claim();
     expect(head!.event.sequence).toBe(1);
@@ -161,10 +127,3 @@ describeDb('a FIFO subject’s backlog and the claim', (t) => {
     expect(new Set(claimed.map((d) => d.event.sequence))).toEqual(new Set([1]));
   });
 });
-
-/** Carries the plan out of a transaction that must not commit (EXPLAIN ANALYZE ran the claim). */
-class RolledBack extends Error {
-  constructor(readonly plan: unknown) {
-    super('rolled back');
-  }
-}

@@ -1,6 +1,3 @@
-import type { Database } from '@herald/db';
-import { executeRows, newId, newIdAt } from '@herald/db';
-import type { TestDb } from '@herald/db/testing';
 import { describeDb } from '@herald/db/testing';
 import {
   claimDue,
@@ -11,65 +8,11 @@ import {
   recordAttempt,
   requeueDelivery,
 } from '@herald/delivery';
-import { sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
+import { fifoFiller as filler, heldClaim, insertFifoRow as insert, deliveryState as state } from './fifo-rows';
 import { startHerald, succeededAttempt } from './harness';
 
 const options = { owner: 'w', retryPolicy: defaultRetryPolicy, failureWindowMs: 60_000 };
-
-async function insert(
-  t: TestDb,
-  projectId: string,
-  endpointId: string,
-  subject: string,
-  sequence: number,
-  extra: { due: string; attempts?: number; wakesNext?: boolean },
-) {
-  const e = newId('event', Date.now());
-  const d = newIdAt('delivery', Date.now());
-  await t.db.execute(sql`insert into events (id, project_id, type, version, data, subject, sequence, created_at)
-    values (${e}, ${projectId}, 'user.updated', 1, '{}'::jsonb, ${subject}, ${sequence}, now())`);
-  await t.db.execute(sql`insert into deliveries (id, project_id, endpoint_id, event_id, status, attempt_count, next_attempt_at, subject, sequence, wakes_next)
-    values (${d}, ${projectId}, ${endpointId}, ${e}, 'pending', ${extra.attempts ?? 0}, now() + ${extra.due}::interval, ${subject}, ${sequence}, ${extra.wakesNext ?? false})`);
-  return d;
-}
-
-/** Another subject's backlog: a head waiting for its retry, `n` due rows behind it (clogs the endpoint). */
-async function filler(t: TestDb, projectId: string, endpointId: string, n: number) {
-  await insert(t, projectId, endpointId, 'usr_filler', 1, { due: '1 hour', attempts: 1 });
-  const ev = Array.from({ length: n }, () => newId('event', Date.now()));
-  const dv = Array.from({ length: n }, () => newIdAt('delivery', Date.now()));
-  const seq = Array.from({ length: n }, (_, i) => i + 2);
-  const arr = (v: (string | number)[]) => `{${v.join(',')}}`;
-  await t.db.execute(sql`insert into events (id, project_id, type, version, data, subject, sequence, created_at)
-    select e, ${projectId}, 'user.updated', 1, '{}'::jsonb, 'usr_filler', s, now()
-    from unnest(${arr(ev)}::text[], ${arr(seq)}::bigint[]) as u(e, s)`);
-  await t.db.execute(sql`insert into deliveries (id, project_id, endpoint_id, event_id, status, next_attempt_at, subject, sequence)
-    select d, ${projectId}, ${endpointId}, e, 'pending', now(), 'usr_filler', s
-    from unnest(${arr(dv)}::text[], ${arr(ev)}::text[], ${arr(seq)}::bigint[]) as u(d, e, s)`);
-}
-
-const state = async (db: Database, id: string) => {
-  const [r] = await executeRows<{ status: string; wait_s: number }>(
-    db,
-    sql`select status, round(extract(epoch from next_attempt_at - now()))::int as wait_s from deliveries where id = ${id}`,
-  );
-  return r!;
-};
-
-/** Runs a claim in a transaction held open until `release` is called (its locks held, as while it runs). */
-function heldClaim(db: Database) {
-  let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  let claimedSignal!: (n: number) => void;
-  const claimed = new Promise<number>((r) => (claimedSignal = r));
-  const done = db.transaction(async (tx) => {
-    const r = await claimDue(tx as unknown as Database, { limit: 64, leaseMs: 45_000, owner: 'other' });
-    claimedSignal(r.parked);
-    await gate;
-  });
-  return { parked: claimed, release, done };
-}
 
 /*
  * A parked FIFO delivery is made due again when the one before it ends (fifo-promote.ts), even

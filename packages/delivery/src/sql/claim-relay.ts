@@ -69,7 +69,7 @@ export async function findRelayLease(
 ): Promise<ClaimedDelivery | null> {
   const [row] = await executeRows<ClaimRow>(
     db,
-    sql`select d.id, d.project_id, d.attempt_count, d.schedule_offset, ${leaseToken('d.next_attempt_at')} as lease,
+    sql`select d.id, d.project_id, d.attempt_count, d.schedule_offset, d.wakes_next, ${leaseToken('d.next_attempt_at')} as lease,
                e.id as event_id, e.type as event_type, e.version as event_version,
                null::text as event_data_json, e.created_at as event_created_at,
                e.subject as event_subject, e.sequence as event_sequence,

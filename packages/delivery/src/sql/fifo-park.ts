@@ -60,7 +60,7 @@ export async function parkBlockedFifoFollowers(db: Database, window: QueueWindow
   );
   if (blocked.length === 0) return 0;
   const pairs = JSON.stringify(blocked);
-  const parked = await executeRows<{ id: string }>(
+  const parked = await executeRows<{ id: string; parkable: boolean }>(
     db,
     sql`with pairs as (
           select p.id, p.head_id from jsonb_to_recordset(${pairs}::jsonb) as p(id text, head_id text)
@@ -72,11 +72,38 @@ export async function parkBlockedFifoFollowers(db: Database, window: QueueWindow
           for no key update skip locked
         ),
         locked as (
-          select d.id, heads.next_attempt_at as until
+          select d.id, d.endpoint_id, d.subject, d.sequence, heads.next_attempt_at as until
           from deliveries d join pairs p on p.id = d.id join heads on heads.id = p.head_id
           where d.id = any(array(select id from pairs)) and ${within('d.id')}
             and ${isUnattempted('d')} and d.next_attempt_at <= now()
           for update of d skip locked
+        ),
+        -- The row each waits for (the one before it in its subject), marked \`wakes_next\` as a claim
+        -- marks what it parks behind: a head, a row parked here, or another one (a claim parked it,
+        -- or it could not be locked here), locked to be marked. A row whose predecessor could not be
+        -- locked is not parked: that one's end would promote nothing, and it would wait for the
+        -- head's retry (hours) rather than a lease.
+        preds as (
+          select l.id, pr.id as pred from locked l cross join lateral (
+            select p.id from deliveries p
+            where p.endpoint_id = l.endpoint_id and p.subject = l.subject and p.sequence < l.sequence
+              and ${queued('p')} and ${within('p.id')}
+            order by p.endpoint_id, p.subject, p.sequence desc limit 1) pr
+        ),
+        others as (
+          select d.id from deliveries d
+          where d.id = any(array(select pred from preds
+                                 where pred not in (select id from locked) and pred not in (select id from heads)))
+            and ${within('d.id')} and d.status = 'pending'
+          for no key update skip locked
+        ),
+        targets as (
+          select l.id, l.until,
+                 (pr.pred in (select id from heads) or pr.pred in (select id from locked)
+                  or pr.pred in (select id from others)) as parkable
+          from locked l join preds pr on pr.id = l.id
+          union all
+          select o.id, null, false from others o
         ),
         -- Sent before its retry (a manual retry), a head ends before the rows parked until its
         -- retry are due: it promotes its subject's next then (fifo-promote.ts).
@@ -84,13 +111,16 @@ export async function parkBlockedFifoFollowers(db: Database, window: QueueWindow
           update deliveries h set wakes_next = true
           where h.id = any(array(select heads.id from heads where not heads.wakes_next)) and ${within('h.id')}
         )
-        -- Each parked row wakes the one after it when it ends (a manual retry of the head promotes the first).
-        update deliveries t set next_attempt_at = locked.until, updated_at = now(), wakes_next = true
-        from locked
-        where t.id = locked.id and ${within('t.id')}
-        returning t.id`,
+        -- Each parked row wakes the one after it when it ends, and so does each predecessor marked.
+        update deliveries t
+        set next_attempt_at = case when x.parkable then x.until else t.next_attempt_at end,
+            updated_at = case when x.parkable then now() else t.updated_at end,
+            wakes_next = true
+        from targets x
+        where t.id = x.id and ${within('t.id')} and (x.parkable or not t.wakes_next or x.until is not null)
+        returning t.id, x.parkable`,
   );
-  return parked.length;
+  return parked.filter((r) => r.parkable).length;
 }
 
 /**

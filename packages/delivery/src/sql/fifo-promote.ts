@@ -20,23 +20,26 @@ export interface EndedFifoDelivery {
 /**
  * pending, parked → pending, due at its creation (its place in line): the first queued delivery
  * of each (endpoint, subject) whose delivery `ended` (succeeded, failed, failed unsent), if a
- * claim parked it (claim.ts). Only deliveries marked `wakes_next` are passed (`endedFifo`): a claim
- * marks the pending row a row is parked behind, in the statement that parks it, while holding a lock
- * on it that makes every other claim skip it; so the claim that takes it reads the mark. The park
- * job marks the heads and the rows it parks, a manual retry and a recovery the rows they queue.
+ * claim parked it (claim.ts), marked `wakes_next` in turn (a row may have been parked behind it).
+ * Only deliveries marked are passed (`endedFifo`): a claim marks the pending row a row is parked
+ * behind, in the statement that parks it, while holding a lock on it that makes every other claim
+ * skip it; so the claim that takes it reads the mark. A parked row is marked by its promotion
+ * instead. The park job marks the heads, the rows it parks and the rows they wait for; a manual
+ * retry and a recovery the rows they queue.
  *
  * Run after the statement that ended them has committed, as a statement of its own, so that it
  * sees every park committed before that one could: the row waited for ends after the park commits
  * (it is claimed after). A due row is left alone (writing it would hold it from claims). Its lock
- * (no key update) does not conflict with a claim's key-share lock on a marked row (held as another
- * row's blocker); one locked otherwise (by a claim marking it, or a recovery that requeues its
- * subject) is skipped rather than waited for: this runs in the outcome writer's loop, for every
- * tenant's outcomes.
+ * (no key update) does not conflict with a claim's key-share lock on a marked or parked row (held as
+ * another row's blocker); one locked otherwise (by the park job marking it, or a recovery that
+ * requeues its subject) is skipped rather than waited for: this runs in the outcome writer's loop,
+ * for every tenant's outcomes.
  *
  * Rows are found by the subject index in every day of the history (the next queued one is not in
  * the ended one's day). A promotion lost (the process died between the two statements, a skipped
- * row, or a row parked by a dispatcher of a version before the mark) costs the parked row one lease:
- * claims park until then.
+ * row) costs a claim-parked row one lease: claims park until then. Rows parked by the park job of a
+ * version before the mark wait for their head's retry, as they did, unless the head is retried by
+ * hand (a manual retry marks it, and each promotion the row it promotes).
  */
 export async function promoteNextOfSubjects(db: Queryable, ended: readonly EndedFifoDelivery[]): Promise<void> {
   if (ended.length === 0) return;
@@ -57,7 +60,7 @@ export async function promoteNextOfSubjects(db: Queryable, ended: readonly Ended
       for no key update skip locked
     )
     update deliveries n
-    set next_attempt_at = least(n.created_at, now()), updated_at = now()
+    set next_attempt_at = least(n.created_at, now()), updated_at = now(), wakes_next = true
     where n.id = any(array(select id from next))`);
 }
 

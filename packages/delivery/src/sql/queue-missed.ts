@@ -27,9 +27,14 @@ export async function queueMissedDeliveries(
     await tx.execute(
       sql`select pg_advisory_xact_lock(hashtextextended(${`herald.queue-missed:${input.endpointId}`}, 0))`,
     );
-    const missed = await executeRows<{ id: string; subject: string | null; sequence: string | number | null }>(
+    const missed = await executeRows<{
+      id: string;
+      subject: string | null;
+      sequence: string | number | null;
+      fifo: boolean;
+    }>(
       tx,
-      sql`select e.id, e.subject, e.sequence
+      sql`select e.id, e.subject, e.sequence, ep.ordering = 'fifo' as fifo
           from endpoints ep
           join events e on e.project_id = ep.project_id
           where ep.id = ${input.endpointId} and ep.project_id = ${input.projectId}
@@ -61,7 +66,7 @@ export async function queueMissedDeliveries(
           subject: event.subject,
           sequence: event.sequence === null ? null : Number(event.sequence),
           // Ahead of its subject's later deliveries, parked ones among them: it promotes the next (fifo-promote.ts).
-          wakesNext: event.subject !== null,
+          wakesNext: event.fifo && event.subject !== null,
           createdAt: now,
           updatedAt: now,
         })),

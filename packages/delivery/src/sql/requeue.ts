@@ -30,7 +30,7 @@ async function requeue(db: Database, condition: SQL): Promise<Array<typeof deliv
         status: 'pending',
         nextAttemptAt: sql`now()`,
         scheduleOffset: sql`${deliveries.attemptCount}`,
-        wakesNext: sql`${deliveries.subject} is not null`,
+        wakesNext: sql`${deliveries.subject} is not null and exists (select 1 from endpoints e where e.id = ${deliveries.endpointId} and e.ordering = 'fifo')`,
         completedAt: null,
         updatedAt: new Date(),
       })
