@@ -177,13 +177,14 @@ export function fifoParkingCtes(v: TemplateValue, parts: ClaimParts): SQL {
  * writes already, the parked (`parking`) and the claimed (`locked`).
  */
 export function fifoWaitedMarkCte(within: ClaimParts['within']): SQL {
-  // IN and NOT IN: hashed, where arrays compared each row with each (a parking claim marks up to
-  // FIFO_LOOKAHEAD rows, and parks as many).
+  // Up to FIFO_LOOKAHEAD rows each side: `waited` by id in a JSON object (an IN here may become a
+  // join, planned as a nested loop from the generic plan's guess of one row, as `waited` was), the
+  // NOT INs hashed (never joins).
   return sql`marked as (
           update deliveries d set wakes_next = true
           where d.id = any(array(
                   select b.id from blockers_to_mark b
-                  where b.id in (select id from waited)
+                  where (select jsonb_object_agg(w.id, true) from waited w) ? b.id
                     and b.id not in (select id from parking) and b.id not in (select id from locked)))
             and ${within('d.id')}
         )`;
