@@ -1,8 +1,15 @@
 import type { TemplateValue } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
-import { isParked, isUnattempted } from './due';
-import { FIFO_LOOKAHEAD } from './fifo-promote';
+import { isParked, isUnattempted, previousQueuedRow } from './due';
+
+/**
+ * Most rows of one FIFO endpoint that must wait a claim passes over looking for rows it may take:
+ * with this many waiting in front, it parks them instead (claim.ts), so a claim's cost is bounded
+ * whatever the backlog. More than the rows an endpoint can have in flight (384 by default): a
+ * subject's next rows waiting behind deliveries in flight are few, and parking costs two writes.
+ */
+export const FIFO_LOOKAHEAD = 1_000;
 
 /** Most clogged FIFO endpoints one claim parks for (or looks past): see `clogged`. */
 const FIFO_CLOGGED_PER_CLAIM = 4;
@@ -28,11 +35,7 @@ export interface ClaimParts {
 export function fifoHoldOf(r: string, { queuedRow, within }: ClaimParts): SQL {
   const c = (column: string) => sql.raw(`${r}.${column}`);
   return sql`case when ${c('subject')} is null then 0
-                 when (select p.sequence from deliveries p
-                       where p.endpoint_id = ${c('endpoint_id')} and p.subject = ${c('subject')}
-                         and p.sequence < ${c('sequence')} and ${queuedRow('p')}
-                       order by p.endpoint_id, p.subject, p.sequence desc
-                       limit 1) is not null then 2
+                 when (${previousQueuedRow(r, 'p.sequence', queuedRow)}) is not null then 2
                  when exists (
                    select 1 from deliveries p
                    where p.endpoint_id = ${c('endpoint_id')} and p.status = 'in_flight' and p.next_attempt_at > now()
@@ -89,12 +92,8 @@ export function fifoParkingCtes(v: TemplateValue, parts: ClaimParts): SQL {
                  ${isParked('bl')} as blocker_parked
           from held h
           cross join lateral (
-            select p.id, p.status, p.wakes_next, p.attempt_count, p.schedule_offset, p.next_attempt_at
-            from deliveries p
-            where p.endpoint_id = h.endpoint_id and p.subject = h.subject and p.sequence < h.sequence
-              and ${queuedRow('p')}
-            order by p.endpoint_id, p.subject, p.sequence desc
-            limit 1) bl
+            ${previousQueuedRow('h', 'p.id, p.status, p.wakes_next, p.attempt_count, p.schedule_offset, p.next_attempt_at', queuedRow)}
+          ) bl
           where h.hold = 2 and h.fresh
         ),
         -- The rows waited for, still pending, locked without waiting: each one a row is parked behind

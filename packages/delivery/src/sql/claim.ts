@@ -8,9 +8,8 @@ import { claimedColumns, claimedEndpointsCte, leaseToken, toClaimedDeliveries } 
 export type { ClaimedDelivery } from './claimed-row';
 
 import type { ClaimParts } from './claim-fifo';
-import { claimedWakesNext, fifoHoldOf, fifoParkingCtes, fifoWaitedMarkCte } from './claim-fifo';
+import { claimedWakesNext, FIFO_LOOKAHEAD, fifoHoldOf, fifoParkingCtes, fifoWaitedMarkCte } from './claim-fifo';
 import { isDue, isQueuedRow } from './due';
-import { FIFO_LOOKAHEAD } from './fifo-promote';
 import type { QueueWindow } from './queue-window';
 import { inQueueWindow, queueWindowTextKey, readQueueWindow, WHOLE_HISTORY } from './queue-window';
 

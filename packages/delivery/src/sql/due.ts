@@ -1,4 +1,5 @@
 import { QUEUED_STATUSES_SQL } from '@herald/db';
+import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 
 /**
@@ -32,4 +33,17 @@ export function isParked(alias: string) {
   return sql.raw(
     `(${alias}.status = 'pending' and ${alias}.attempt_count = ${alias}.schedule_offset and ${alias}.next_attempt_at > now())`,
   );
+}
+
+/**
+ * The select that finds the queued delivery just before the row named `r` in its FIFO subject (alias
+ * `p`, with `columns` of it): an ordered lookup of one row in `deliveries_queued_subject_idx`. As an
+ * EXISTS, the generic plan read every earlier row for each row (see `fifoHoldOf` in claim-fifo.ts).
+ */
+export function previousQueuedRow(r: string, columns: string, queuedRow: (alias: string) => SQL): SQL {
+  return sql`select ${sql.raw(columns)} from deliveries p
+            where p.endpoint_id = ${sql.raw(`${r}.endpoint_id`)} and p.subject = ${sql.raw(`${r}.subject`)}
+              and p.sequence < ${sql.raw(`${r}.sequence`)} and ${queuedRow('p')}
+            order by p.endpoint_id, p.subject, p.sequence desc
+            limit 1`;
 }

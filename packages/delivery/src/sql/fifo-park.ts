@@ -1,7 +1,7 @@
 import type { Database, Queryable } from '@herald/db';
 import { executeRows, QUEUED_STATUSES_SQL } from '@herald/db';
 import { sql } from 'drizzle-orm';
-import { isParked, isUnattempted } from './due';
+import { isParked, isUnattempted, previousQueuedRow } from './due';
 import type { QueueWindow } from './queue-window';
 import { inQueueWindow } from './queue-window';
 
@@ -84,11 +84,8 @@ export async function parkBlockedFifoFollowers(db: Database, window: QueueWindow
         -- locked is not parked: that one's end would promote nothing, and it would wait for the
         -- head's retry (hours) rather than a lease.
         preds as (
-          select l.id, pr.id as pred from locked l cross join lateral (
-            select p.id from deliveries p
-            where p.endpoint_id = l.endpoint_id and p.subject = l.subject and p.sequence < l.sequence
-              and ${queued('p')} and ${within('p.id')}
-            order by p.endpoint_id, p.subject, p.sequence desc limit 1) pr
+          select l.id, pr.id as pred from locked l
+          cross join lateral (${previousQueuedRow('l', 'p.id', (a) => sql`${queued(a)} and ${within(`${a}.id`)}`)}) pr
         ),
         others as (
           select d.id from deliveries d
@@ -117,7 +114,7 @@ export async function parkBlockedFifoFollowers(db: Database, window: QueueWindow
             updated_at = case when x.parkable then now() else t.updated_at end,
             wakes_next = true
         from targets x
-        where t.id = x.id and ${within('t.id')} and (x.parkable or not t.wakes_next or x.until is not null)
+        where t.id = x.id and ${within('t.id')} and (x.until is not null or not t.wakes_next)
         returning t.id, x.parkable`,
   );
   return parked.filter((r) => r.parkable).length;

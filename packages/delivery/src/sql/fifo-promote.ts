@@ -3,14 +3,6 @@ import { QUEUED_STATUSES_SQL } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import { isParked } from './due';
 
-/**
- * Most rows of one FIFO endpoint that must wait a claim passes over looking for rows it may take:
- * with this many waiting in front, it parks them instead (claim.ts), so a claim's cost is bounded
- * whatever the backlog. More than the rows an endpoint can have in flight (384 by default): a
- * subject's next rows waiting behind deliveries in flight are few, and parking costs two writes.
- */
-export const FIFO_LOOKAHEAD = 1_000;
-
 /** A FIFO delivery that left the queue: its subject's next delivery may go. */
 export interface EndedFifoDelivery {
   endpointId: string;
