@@ -24,10 +24,26 @@ const project = await seedProject(sql);
 const ids = Array.from({ length: 1000 }, () => newId('user'));
 await sql`insert into users (id, project_id, email, name) select id, ${project.projectId}, id || '@read.example', 'Reader' from unnest(${ids}::text[]) as id`;
 const herald = await startChild('api-server.ts', 'herald-api', { profile: process.env.PROFILE === '1' });
-const bare = await startChild('api-server.ts', 'bare-api', { profile: process.env.PROFILE_BARE === '1' });
+// AB=1: the "bare" server is Herald's too, started with HERALD_EXP=1 (a switch a change under test
+// reads). AB_BASE=<checkout>: the "bare" server is that checkout's Herald (e.g. a `git worktree` of
+// the code before a change, installed): its figures are the "bare" columns.
+const abBase = process.env.AB_BASE;
+const ab = process.env.AB === '1' || abBase !== undefined;
+if (process.env.AB === '1') process.env.HERALD_EXP = '1';
+const bare = await startChild('api-server.ts', ab ? 'herald-b-api' : 'bare-api', {
+  profile: process.env.PROFILE_BARE === '1',
+  ...(abBase ? { benchDir: `${abBase}/bench` } : {}),
+});
+delete process.env.HERALD_EXP;
 const origins = {
   herald: (await herald.call<{ url: string }>('start', { mode: 'herald', url: bench.url })).url,
-  bare: (await bare.call<{ url: string }>('start', { mode: 'bare', url: bench.url, projectId: project.projectId })).url,
+  bare: (
+    await bare.call<{ url: string }>('start', {
+      mode: ab ? 'herald' : 'bare',
+      url: bench.url,
+      projectId: project.projectId,
+    })
+  ).url,
 };
 const auth = { authorization: `Bearer ${project.apiKey}` };
 const json = { ...auth, 'content-type': 'application/json' };
@@ -42,17 +58,45 @@ const req = (i: number) =>
         body: JSON.stringify({ email: `u${n++}@b.example`, name: 'Bench User' }),
       };
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const cpuMs = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
 };
+// Every PostgreSQL process's CPU (backends, walwriter, …): what each request costs the database.
+const pgPids = () =>
+  readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/comm`, 'utf8').startsWith('postgres');
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+const pgMs = () =>
+  pgPids().reduce((sum, pid) => {
+    try {
+      return sum + cpuMs(pid);
+    } catch {
+      return sum;
+    }
+  }, 0);
 const run = async (o: string) => {
   const pid = o === origins.herald ? herald.pid : bare.pid;
   const c0 = cpuMs(pid);
+  const p0 = pgMs();
+  const l0 = process.cpuUsage();
   const r = await runLoad(o, { concurrency: 32, durationMs: 3000, request: req });
-  return { ...r, cpuUs: ((cpuMs(pid) - c0) * 1000) / r.ok };
+  const l = process.cpuUsage(l0);
+  return {
+    ...r,
+    cpuUs: ((cpuMs(pid) - c0) * 1000) / r.ok,
+    pgUs: ((pgMs() - p0) * 1000) / r.ok,
+    loadUs: (l.user + l.system) / r.ok,
+  };
 };
 await run(origins.herald);
 await run(origins.herald);
@@ -64,7 +108,7 @@ for (let r = 0; r < rounds; r++) {
   const h = await run(origins.herald);
   const b = await run(origins.bare);
   console.log(
-    `round ${r + 1}: herald ${h.rps.toFixed(0)}/s bare ${b.rps.toFixed(0)}/s ratio ${(h.rps / b.rps).toFixed(3)} cpu µs/req herald ${h.cpuUs.toFixed(1)} bare ${b.cpuUs.toFixed(1)} cpu ratio ${(b.cpuUs / h.cpuUs).toFixed(3)} errors ${h.errors}`,
+    `round ${r + 1}: herald ${h.rps.toFixed(0)}/s bare ${b.rps.toFixed(0)}/s ratio ${(h.rps / b.rps).toFixed(3)} cpu µs/req herald ${h.cpuUs.toFixed(1)} bare ${b.cpuUs.toFixed(1)} cpu ratio ${(b.cpuUs / h.cpuUs).toFixed(3)}; postgres µs/req herald ${h.pgUs.toFixed(1)} bare ${b.pgUs.toFixed(1)}; load generator µs/req herald ${h.loadUs.toFixed(1)} bare ${b.loadUs.toFixed(1)}; errors ${h.errors}`,
   );
 }
 await herald.exit();

@@ -26,7 +26,11 @@ export function killChildren() {
   for (const child of children) child.kill('SIGKILL');
 }
 
-export async function startChild(file: string, name: string, options: { profile?: boolean } = {}): Promise<Child> {
+export async function startChild(
+  file: string,
+  name: string,
+  options: { profile?: boolean /** Another checkout's bench folder (A/B experiments). */; benchDir?: string } = {},
+): Promise<Child> {
   const execArgv = ['--import', 'tsx'];
   if (options.profile) {
     // One directory per process: tsx's loader thread writes a profile of its own beside the main thread's.
@@ -34,7 +38,10 @@ export async function startChild(file: string, name: string, options: { profile?
     mkdirSync(dir, { recursive: true });
     execArgv.push('--cpu-prof', '--cpu-prof-dir', dir);
   }
-  const proc = fork(path.join(benchDir, file), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(path.join(options.benchDir ?? benchDir, file), [], {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   children.add(proc);
   let nextId = 1;
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();

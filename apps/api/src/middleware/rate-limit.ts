@@ -71,6 +71,13 @@ export function rateLimit(options: RateLimitOptions) {
     budget.policy === 'project'
       ? `${budget.limit} requests per ${options.windowSeconds} s for all of a project's API keys`
       : `${budget.limit} requests per ${options.windowSeconds} s`;
+  // `RateLimit-Policy` is the same on every answer with the same budgets: built once, not per request.
+  const policyItem = (policy: Budget['policy'], limit: number) => `"${policy}";q=${limit};w=${options.windowSeconds}`;
+  const keyPolicy = policyItem('default', options.requests);
+  const projectPolicy =
+    options.projectRequests === undefined
+      ? keyPolicy
+      : `${keyPolicy}, ${policyItem('project', options.projectRequests)}`;
 
   const { shared } = options;
   const windowOf = (key: string, t: number): Window => {
@@ -114,7 +121,8 @@ export function rateLimit(options: RateLimitOptions) {
       granted = calls;
       for (const b of budgets) {
         asked.push(granted);
-        const got = granted === 0 ? 0 : await shared.take(b.window.key, b.window.start, b.limit, granted);
+        let got = granted === 0 ? 0 : shared.take(b.window.key, b.window.start, b.limit, granted);
+        if (typeof got !== 'number') got = await got; // a reservation was made: no await otherwise
         grants.push(got);
         granted = Math.min(granted, got);
       }
@@ -137,12 +145,10 @@ export function rateLimit(options: RateLimitOptions) {
     const resetOf = (b: Budget) => Math.max(1, Math.ceil((b.window.start + windowMs - t) / 1000));
     const retryAfterSeconds = Math.max(...(spent.length > 0 ? spent : budgets).map(resetOf));
     const binding = spent.at(-1) ?? budgets[0]!;
-    setAnswerHeader(
-      c,
-      'ratelimit-policy',
-      budgets.map((b) => `"${b.policy}";q=${b.limit};w=${options.windowSeconds}`).join(', '),
-    );
-    setAnswerHeader(c, 'ratelimit', budgets.map((b) => `"${b.policy}";r=${leftOf(b)};t=${resetOf(b)}`).join(', '));
+    setAnswerHeader(c, 'ratelimit-policy', budgets.length === 1 ? keyPolicy : projectPolicy);
+    let remaining = '';
+    for (const b of budgets) remaining += `${remaining ? ', ' : ''}"${b.policy}";r=${leftOf(b)};t=${resetOf(b)}`;
+    setAnswerHeader(c, 'ratelimit', remaining);
     if (granted === 0) {
       setAnswerHeader(c, 'retry-after', String(retryAfterSeconds));
       return errorResponse(c, 'rate_limited', `Rate limit of ${describe(binding)} exceeded`);

@@ -18,8 +18,11 @@ import type { Logger } from 'pino';
  * one. A database that does not answer leaves each process its own count until it does.
  */
 export interface SharedBudgets {
-  /** Takes up to `n` of the window's `limit` for this process; resolves with how many it got. */
-  take(bucket: string, windowStart: number, limit: number, n: number): Promise<number>;
+  /**
+   * Takes up to `n` of the window's `limit` for this process: how many it got, at once when this
+   * process's reservation covers them (nearly every request), else once a reservation is made.
+   */
+  take(bucket: string, windowStart: number, limit: number, n: number): number | Promise<number>;
   /** Gives back `n` taken and not used (another budget of the same request refused it). */
   giveBack(bucket: string, windowStart: number, n: number): void;
   /** What is left of the window's limit, as far as this process knows. */
@@ -123,7 +126,7 @@ export function sharedBudgets(
       }
       if (r.reserved - r.used >= n) {
         r.used += n;
-        return Promise.resolve(n);
+        return n;
       }
       // One reservation at a time per budget; each waiting request looks again in its turn (the
       // one before may have reserved enough for both) and takes its share there.
