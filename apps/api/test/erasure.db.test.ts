@@ -245,6 +245,36 @@ describeDb('erasure on user delete', (t) => {
     expect(await replayed.text()).toBe(before['create-stays']);
   });
 
+  it('a keyed tRPC batch that updates, then deletes a user stores its answer without them: a retry answers 409', async () => {
+    const tenant = await createTenant(t.db);
+    const email = uniqueEmail('batched');
+    const user = await tenant.caller.users.create({
+      email,
+      name: 'Batched Realname',
+      metadata: { ssn: '123-45-6789' },
+    });
+    const send = () =>
+      tenant.request('/trpc/users.update,users.delete?batch=1', {
+        json: { 0: { id: user.id, name: 'Batched Realname' }, 1: { id: user.id } },
+        headers: { 'idempotency-key': 'update-then-delete' },
+      });
+    const first = await send();
+    expect(first.status).toBe(200);
+    expect(await first.text()).toContain('Batched Realname'); // the answer itself shows them, once
+    const [record] = await t.db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.projectId, tenant.projectId), eq(idempotencyKeys.key, 'update-then-delete')));
+    expect(record).toMatchObject({ status: 'completed', responseBody: null, responseStatus: 409 });
+
+    const retry = await send();
+    expect(retry.status).toBe(409);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    const text = await retry.text();
+    expectNoneOf([text], [email, 'Batched Realname', '123-45-6789']);
+    expect(text).toContain('conflict');
+  });
+
   it("erases a user whose older events are past payload retention, and the receivers' answers logged for their webhooks", async () => {
     const tenant = await createTenant(t.db);
     await expectJson(

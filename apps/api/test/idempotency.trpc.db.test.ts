@@ -113,22 +113,82 @@ describeDb('Idempotency-Key on tRPC mutations (real HTTP, the typed client’s b
     expect(await usersNamed(email)).toHaveLength(1);
   });
 
-  it('a streamed batch (httpBatchStreamLink) has no one answer to replay: 400, and nothing runs', async () => {
-    const email = uniqueEmail('streamed');
-    const response = await fetch(`${server.url}/trpc/users.create?batch=1`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${tenant.apiKey}`,
-        'content-type': 'application/json',
-        'trpc-accept': 'application/jsonl',
-        'idempotency-key': newKey(),
-      },
-      body: JSON.stringify({ 0: { email } }),
-    });
-    expect(response.status).toBe(400);
-    const [call] = (await response.json()) as TrpcCall[];
-    expect(call!.error!.data.herald.code).toBe('validation_error');
-    expect(await usersNamed(email)).toEqual([]);
+  // tRPC streams when `trpc-accept` says so, or, without it, when `Accept` lists JSON Lines.
+  it.each<Record<string, string>>([
+    { 'trpc-accept': 'application/jsonl' },
+    { accept: 'application/jsonl' },
+    { accept: 'text/html, application/jsonl' },
+  ])(
+    'a streamed batch (httpBatchStreamLink; %o) has no one answer to replay: 400, and nothing runs',
+    async (streamed) => {
+      const email = uniqueEmail('streamed');
+      const response = await fetch(`${server.url}/trpc/users.create?batch=1`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${tenant.apiKey}`,
+          'content-type': 'application/json',
+          ...streamed,
+          'idempotency-key': newKey(),
+        },
+        body: JSON.stringify({ 0: { email } }),
+      });
+      expect(response.status).toBe(400);
+      const [call] = (await response.json()) as TrpcCall[];
+      expect(call!.error!.data.herald.code).toBe('validation_error');
+      expect(await usersNamed(email)).toEqual([]);
+    },
+  );
+
+  it('a new API key asked for as a stream is never stored for replay: 400 before anything runs, nothing kept', async () => {
+    const key = newKey();
+    const send = () =>
+      fetch(`${server.url}/trpc/apiKeys.create?batch=1`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${tenant.apiKey}`,
+          'content-type': 'application/json',
+          accept: 'application/jsonl',
+          'idempotency-key': key,
+        },
+        body: JSON.stringify({ 0: { name: 'streamed' } }),
+      });
+    for (const response of [await send(), await send()]) {
+      expect(response.status).toBe(400);
+      expect(await response.text()).not.toContain('sk_');
+    }
+    const stored = await t.db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.projectId, tenant.projectId), eq(idempotencyKeys.key, key)));
+    expect(stored).toEqual([]);
+    const made = await t.db
+      .select()
+      .from(apiKeys)
+      .where(and(eq(apiKeys.projectId, tenant.projectId), eq(apiKeys.name, 'streamed')));
+    expect(made).toEqual([]);
+  });
+
+  it('the same key without a stream answer (trpc-accept: application/json wins over Accept) runs and replays', async () => {
+    const email = uniqueEmail('not-streamed');
+    const key = newKey();
+    const send = () =>
+      fetch(`${server.url}/trpc/users.create?batch=1`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${tenant.apiKey}`,
+          'content-type': 'application/json',
+          'trpc-accept': 'application/json',
+          accept: 'application/jsonl',
+          'idempotency-key': key,
+        },
+        body: JSON.stringify({ 0: { email } }),
+      });
+    const first = await send();
+    expect(first.status).toBe(200);
+    const replay = await send();
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(await replay.text()).toBe(await first.text());
+    expect(await usersNamed(email)).toHaveLength(1);
   });
 
   /** Five failed logins block the email for 15 minutes (429 with Retry-After). */

@@ -23,6 +23,7 @@ export {
 export { changeWithEvents } from './services/change-with-events';
 export type { TrustedProxies } from './services/client-address';
 export { clientAddress, parseTrustedProxies, trustedProxies } from './services/client-address';
+export { ERASED_ANSWER_STATUS } from './services/erasure';
 export { legacyFailureFloorMs, projectHasLegacyHashes } from './services/legacy-password-floor';
 export { hashPassword } from './services/passwords';
 export type { CheckLinkResult, NewPortalSession, OpenLinkResult, PortalSession } from './services/portal-sessions';

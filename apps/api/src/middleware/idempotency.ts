@@ -4,6 +4,7 @@ import { driverOf, executeRows, idempotencyKeys, isDatabaseUnavailable, poolSize
 import type { ApiErrorCode, ApiServices } from '@herald/router';
 import {
   bearerToken,
+  ERASED_ANSWER_STATUS,
   httpStatusFor,
   matchesAdminToken,
   RETRY_AFTER_UNAVAILABLE_SECONDS,
@@ -14,6 +15,7 @@ import { and, eq, lt, or, sql } from 'drizzle-orm';
 import type { Context, Next } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { answersAsStream } from '../trpc/streaming';
 import type { Protocol } from './idempotency/answers';
 import { errorBody, protocolOf, storedAnswer } from './idempotency/answers';
 import { fingerprinter, processSecretKey } from './idempotency/fingerprint';
@@ -150,8 +152,10 @@ export function idempotency(db: Database, services: ApiServices) {
     // The answer's earliest time (a failed login where legacy hashes remain), waited for after the
     // commit: held inside, the transaction kept its connection, its turn and its locks for it.
     let answerAt = 0;
+    const erased = erasedMarks();
     const deferredServices: ApiServices = {
       ...services,
+      erasedFromAnswer: erased.add,
       wakeup: {
         notify: () => {
           wake = true;
@@ -204,7 +208,7 @@ export function idempotency(db: Database, services: ApiServices) {
         } finally {
           scopes.delete(c.req.raw);
         }
-        const answer = storedAnswer(request.protocol, c.res.status, await c.res.clone().text());
+        const answer = erased.withheld(storedAnswer(request.protocol, c.res.status, await c.res.clone().text()));
         if (!answer) return;
         await tx.insert(idempotencyKeys).values({
           projectId: request.projectId,
@@ -265,8 +269,18 @@ export function idempotency(db: Database, services: ApiServices) {
         return existing ? answerRecord(c, request, existing) : inFlight(c, request);
       }
 
-      await next();
-      const answer = storedAnswer(request.protocol, c.res.status, await c.res.clone().text());
+      const erased = erasedMarks();
+      scopes.set(c.req.raw, {
+        db,
+        services: { ...services, erasedFromAnswer: erased.add },
+        serialCalls: serialQueue(),
+      });
+      try {
+        await next();
+      } finally {
+        scopes.delete(c.req.raw);
+      }
+      const answer = erased.withheld(storedAnswer(request.protocol, c.res.status, await c.res.clone().text()));
       if (answer) {
         await db
           .update(idempotencyKeys)
@@ -290,7 +304,7 @@ export function idempotency(db: Database, services: ApiServices) {
     if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
       return answerError(c, protocol, 'validation_error', 'Idempotency-Key must be 1–255 visible ASCII characters');
     }
-    if (protocol.kind === 'trpc' && c.req.header('trpc-accept') === 'application/jsonl') {
+    if (protocol.kind === 'trpc' && answersAsStream((name) => c.req.header(name))) {
       // A streamed batch answers call by call as they finish: there is no one answer to store and replay.
       return answerError(
         c,
@@ -326,6 +340,24 @@ export function idempotency(db: Database, services: ApiServices) {
     };
     return transactional ? runInTransaction(c, next, request) : runWithClaim(c, next, request);
   });
+}
+
+/**
+ * The users a request erased (`ApiServices.erasedFromAnswer`), and its answer as stored: without
+ * its body when it shows any of them (a retry answers 409), as erasure leaves the answers stored
+ * before it. A keyed tRPC batch that updates a user, then deletes them, answered with their data.
+ */
+function erasedMarks() {
+  const marks: string[] = [];
+  return {
+    add: (more: string[]) => {
+      marks.push(...more);
+    },
+    withheld(answer: { status: number; body: string } | null): { status: number; body: string | null } | null {
+      if (!answer || !marks.some((mark) => answer.body.includes(mark))) return answer;
+      return { status: ERASED_ANSWER_STATUS, body: null };
+    },
+  };
 }
 
 /** `POST /v1/endpoints/{id}/listen/attempts` (`herald listen`'s reports). */

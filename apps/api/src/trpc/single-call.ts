@@ -8,6 +8,7 @@ import type { HeraldEnv } from '../middleware/request-context';
 import { answerJson, setAnswerHeader } from '../middleware/request-context';
 import { procedureCaller, procedureTypeAt, routerConfig } from '../rest/procedures';
 import type { TrpcErrorHooks } from './error-hooks';
+import { answersAsStream } from './streaming';
 
 /**
  * One tRPC call sent alone, not in a batch: a query (`GET /trpc/users.get?input=…`) or a mutation
@@ -34,8 +35,7 @@ export async function answerSingleCall(
   if (url.searchParams.has('batch') || url.searchParams.has('connectionParams')) return null;
   // The adapter takes a POST only as `application/json` exactly (415 otherwise, body or not).
   if (type === 'mutation' && !isJsonContentType(c.req.header('content-type'))) return null;
-  const accept = `${c.req.header('trpc-accept') ?? ''},${c.req.header('accept') ?? ''}`;
-  if (accept.includes('application/jsonl') || accept.includes('text/event-stream')) return null;
+  if (answersAsStream((name) => c.req.header(name))) return null;
   const path = procedurePath(url.pathname);
   if (!path || procedureTypeAt(path) !== type) return null;
   const rawInput = type === 'query' ? url.searchParams.get('input') : await c.req.text();

@@ -7,7 +7,17 @@ import { and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-or
  * The status an idempotent answer keeps once erasure removed its body (it showed a deleted user):
  * a retry with its key answers 409 `conflict` instead of running again.
  */
-const ERASED_ANSWER_STATUS = 409;
+export const ERASED_ANSWER_STATUS = 409;
+
+/**
+ * How a stored answer shows a user: their id or an address as JSON writes them (`"id":"usr_…"`,
+ * `"email":"…"`), not an address that merely starts the same, not an id inside someone's metadata.
+ * One list for the records erasure clears and for the answer of the request that erases (its
+ * record is written after the procedure: `ApiServices.erasedFromAnswer`).
+ */
+export function erasedAnswerMarks(userId: string, emails: readonly string[]): string[] {
+  return [`"id":${JSON.stringify(userId)}`, ...emails.map((email) => `"email":${JSON.stringify(email)}`)];
+}
 
 /** Rows read and rewritten per statement: bounds memory for a user with a long history. */
 const BATCH = 500;
@@ -28,6 +38,8 @@ const BATCH = 500;
 export async function eraseUserFromEvents(
   tx: Queryable,
   input: { projectId: string; userId: string; email: string },
+  /** Told how an answer shows the user (`erasedAnswerMarks`): the running request's own answer may. */
+  erasedFromAnswer?: (marks: string[]) => void,
 ): Promise<number> {
   // Every address the user had, from their own events (read before they are erased): failed
   // logins with an earlier address carry it too.
@@ -48,9 +60,11 @@ export async function eraseUserFromEvents(
       ),
     ),
   );
-  // Stored idempotent answers that show the user (`"id":"usr_…"`, `"email":"…"`, as JSON writes
-  // them: not an address that merely starts the same, not an id inside someone's metadata) lose
-  // their body, not their record: the key still never runs twice, and a retry answers 409.
+  // Stored idempotent answers that show the user lose their body, not their record: the key
+  // still never runs twice, and a retry answers 409. This request's own answer is stored after
+  // it (a keyed tRPC batch that updates, then deletes the user): the HTTP layer is told.
+  const marks = erasedAnswerMarks(input.userId, emails);
+  erasedFromAnswer?.(marks);
   await tx
     .update(idempotencyKeys)
     .set({ responseBody: null, responseStatus: ERASED_ANSWER_STATUS })
@@ -58,12 +72,7 @@ export async function eraseUserFromEvents(
       and(
         eq(idempotencyKeys.projectId, input.projectId),
         eq(idempotencyKeys.status, 'completed'),
-        or(
-          sql`position(${`"id":${JSON.stringify(input.userId)}`} in ${idempotencyKeys.responseBody}) > 0`,
-          ...emails.map(
-            (email) => sql`position(${`"email":${JSON.stringify(email)}`} in ${idempotencyKeys.responseBody}) > 0`,
-          ),
-        ),
+        or(...marks.map((mark) => sql`position(${mark} in ${idempotencyKeys.responseBody}) > 0`)),
       ),
     );
   const aboutUser = or(

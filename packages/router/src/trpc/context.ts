@@ -24,6 +24,12 @@ export interface ApiServices {
    * connection, its locks) is not held while nothing happens. Unset, the procedure waits itself.
    */
   holdAnswerUntil?: (deadline: number) => void;
+  /**
+   * Set while the HTTP layer will store this request's answer for replay (an Idempotency-Key): a
+   * user this request erased, as the marks of their data in an answer (`erasedAnswerMarks`). A
+   * stored answer that shows any keeps no body, as erasure leaves the records stored before it.
+   */
+  erasedFromAnswer?: (marks: string[]) => void;
 }
 
 export function createApiServices(db: Database, overrides: Partial<Omit<ApiServices, 'apiKeys'>> = {}): ApiServices {

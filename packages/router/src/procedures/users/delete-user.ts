@@ -27,7 +27,11 @@ export const deleteUser = projectProcedure
         .returning({ id: users.id, email: users.email });
       if (!row) throw notFound('User');
       // In the same transaction: the user and their personal data go together, or neither does.
-      await eraseUserFromEvents(tx, { projectId: ctx.projectId, userId: row.id, email: row.email });
+      await eraseUserFromEvents(
+        tx,
+        { projectId: ctx.projectId, userId: row.id, email: row.email },
+        ctx.services.erasedFromAnswer,
+      );
       await emit('user.deleted', { user: { id: row.id } });
       return { id: row.id, deleted: true as const };
     }),
