@@ -198,17 +198,7 @@ export function idempotency(db: Database, services: ApiServices) {
         // Expired, or in flight without its lock: that request is over and left no answer.
         if (existing) await tx.delete(idempotencyKeys).where(request.record);
 
-        scopes.set(c.req.raw, {
-          db: tx as unknown as Database,
-          services: deferredServices,
-          serialCalls: serialQueue(),
-        });
-        try {
-          await next();
-        } finally {
-          scopes.delete(c.req.raw);
-        }
-        const answer = erased.withheld(storedAnswer(request.protocol, c.res.status, await c.res.clone().text()));
+        const answer = await answerToStore(c, next, request, tx as unknown as Database, deferredServices, erased);
         if (!answer) return;
         await tx.insert(idempotencyKeys).values({
           projectId: request.projectId,
@@ -270,17 +260,7 @@ export function idempotency(db: Database, services: ApiServices) {
       }
 
       const erased = erasedMarks();
-      scopes.set(c.req.raw, {
-        db,
-        services: { ...services, erasedFromAnswer: erased.add },
-        serialCalls: serialQueue(),
-      });
-      try {
-        await next();
-      } finally {
-        scopes.delete(c.req.raw);
-      }
-      const answer = erased.withheld(storedAnswer(request.protocol, c.res.status, await c.res.clone().text()));
+      const answer = await answerToStore(c, next, request, db, { ...services, erasedFromAnswer: erased.add }, erased);
       if (answer) {
         await db
           .update(idempotencyKeys)
@@ -340,6 +320,27 @@ export function idempotency(db: Database, services: ApiServices) {
     };
     return transactional ? runInTransaction(c, next, request) : runWithClaim(c, next, request);
   });
+}
+
+/**
+ * Runs the request on `db` and `services` (its routes and tRPC context read them from `scopes`),
+ * its batch's calls one at a time, and returns its answer as it is to be stored, or null.
+ */
+async function answerToStore(
+  c: Context,
+  next: Next,
+  request: IdempotentRequest,
+  db: Database,
+  services: ApiServices,
+  erased: ReturnType<typeof erasedMarks>,
+) {
+  scopes.set(c.req.raw, { db, services, serialCalls: serialQueue() });
+  try {
+    await next();
+  } finally {
+    scopes.delete(c.req.raw);
+  }
+  return erased.withheld(storedAnswer(request.protocol, c.res.status, await c.res.clone().text()));
 }
 
 /**
