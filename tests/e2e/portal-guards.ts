@@ -85,6 +85,35 @@ export function portalGuardTests(state: () => GuardState) {
     w.expectOnly([refused(404), refused(403)]);
   }, 60_000);
 
+  it('an Idempotency-Key on a portal-session request answers 400 and runs nothing: never silently ignored', async () => {
+    const { page, w, a, endpointId, reportOnFailure } = state();
+    reportOnFailure();
+    const secretOf = async () => (await a.call(`/v1/endpoints/${endpointId}/secret`, 200)).secret as string;
+    const before = await secretOf();
+    const answers = await page.evaluate(async (id) => {
+      const csrf = document.cookie
+        .split('; ')
+        .find((c: string) => c.startsWith('herald_portal_csrf='))!
+        .split('=')[1]!;
+      const rotate = () =>
+        fetch(`/v1/endpoints/${id}/rotate-secret`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-herald-csrf': csrf, 'idempotency-key': 'portal-retry' },
+          body: JSON.stringify({ graceSeconds: 0 }),
+        }).then(async (r) => ({
+          status: r.status,
+          code: ((await r.json()) as { error?: { code: string } }).error?.code,
+        }));
+      return [await rotate(), await rotate()];
+    }, endpointId);
+    expect(answers).toEqual([
+      { status: 400, code: 'validation_error' },
+      { status: 400, code: 'validation_error' },
+    ]);
+    expect(await secretOf()).toBe(before);
+    w.expectOnly([refused(400)]);
+  });
+
   it('a delivery log address with a time that does not parse shows the log, not a blank page', async () => {
     const { h, page, reportOnFailure } = state();
     reportOnFailure();

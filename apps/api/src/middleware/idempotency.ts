@@ -7,6 +7,7 @@ import {
   ERASED_ANSWER_STATUS,
   httpStatusFor,
   matchesAdminToken,
+  PORTAL_SESSION_COOKIE,
   RETRY_AFTER_UNAVAILABLE_SECONDS,
   SERVICE_UNAVAILABLE_MESSAGE,
 } from '@herald/router';
@@ -295,14 +296,20 @@ export function idempotency(db: Database, services: ApiServices) {
     }
     const identity = await services.apiKeys.identify(c.req.raw.headers);
     if (!identity) {
-      // Records belong to a project, and the admin token's requests have none (`POST /v1/projects`
-      // makes one): refused, where ignoring the key would create a second project on a retry.
-      if (matchesAdminToken(services.config.adminToken, bearerToken(c.req.raw.headers))) {
+      // Records belong to an API key's project, and the admin token's requests have none (`POST
+      // /v1/projects` makes one): refused, where ignoring the key would create a second project on a
+      // retry. So are the portal's (a browser session): ignored, its key let a retried rotation
+      // rotate twice.
+      const headers = c.req.raw.headers;
+      if (
+        matchesAdminToken(services.config.adminToken, bearerToken(headers)) ||
+        (!headers.has('authorization') && headers.get('cookie')?.includes(`${PORTAL_SESSION_COOKIE}=`))
+      ) {
         return answerError(
           c,
           protocol,
           'validation_error',
-          'Idempotency-Key is honoured on requests made with an API key; admin-token requests take none',
+          'Idempotency-Key is honoured on requests made with an API key; admin-token and portal-session requests take none',
         );
       }
       return next(); // the procedure answers 401
