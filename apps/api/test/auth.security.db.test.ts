@@ -5,6 +5,7 @@ import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { listen } from '../src/server';
 import {
+  ADMIN_TOKEN,
   createTenant,
   createTestApp,
   eventsOf,
@@ -169,6 +170,33 @@ describeDb('authentication and secrets', (t) => {
         expect(
           (await tenant.testApp.app.request('/v1/users', { headers: { authorization: `Bearer ${fresh.key}` } })).status,
         ).toBe(200);
+      } finally {
+        await server.close();
+      }
+    });
+  });
+
+  describe('guessed admin tokens over a real socket', () => {
+    it('spend the unknown-key budget: past 20 from one address in 10 s, 429; the real token still answers', async () => {
+      const { app } = createTestApp(t.db);
+      const server = await listen(app);
+      try {
+        const overview = (token: string) =>
+          fetch(`${server.url}/v1/operator/overview`, { headers: { authorization: `Bearer ${token}` } });
+        const statuses: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          const response = await overview(`guess-${i}`);
+          await response.body?.cancel();
+          statuses.push(response.status);
+        }
+        expect(statuses).toEqual(Array(20).fill(401));
+        const limited = await overview('guess-20');
+        expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        await expectApiError(limited, 429, 'rate_limited');
+        // The admin token is not a guess: it spends nothing and is never refused for the guesses.
+        const real = await overview(ADMIN_TOKEN);
+        await real.body?.cancel();
+        expect(real.status).toBe(200);
       } finally {
         await server.close();
       }

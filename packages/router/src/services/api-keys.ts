@@ -46,6 +46,12 @@ export interface ApiKeyVerifierOptions {
   unknownKeyBudget?: UnknownKeyBudgetPolicy;
   now?: () => number;
   /**
+   * The admin token (`HERALD_ADMIN_TOKEN`), which is no API key: any other bearer token that is
+   * not an API key spends the address's budget too, so the admin token is guessed no faster than
+   * a key.
+   */
+  isAdminToken?: (token: string) => boolean;
+  /**
    * Test seam: runs after every database lookup, before its answer is used
    * or cached (tests count lookups and hold one here across a revocation).
    */
@@ -60,7 +66,7 @@ export const apiKeyVerifierDefaults = {
   unknownKeyBudget: { lookups: 20, windowSeconds: 10 },
 } as const satisfies ApiKeyVerifierOptions;
 
-const UNKNOWN_KEYS_MESSAGE = 'Too many requests with unknown API keys from this address; retry later';
+const UNKNOWN_KEYS_MESSAGE = 'Too many requests with unknown API keys or tokens from this address; retry later';
 
 /**
  * Looks up bearer keys, remembering answers for a short time so a busy key
@@ -86,6 +92,7 @@ export class ApiKeyVerifier {
   private readonly budget: UnknownKeyBudget;
   private readonly now: () => number;
   private readonly afterLookup: ApiKeyVerifierOptions['afterLookup'];
+  private readonly isAdminToken: ApiKeyVerifierOptions['isAdminToken'];
   private readonly unknownTtlMs: number;
   /** One database lookup per key at a time; later askers share its answer. */
   private readonly inFlight = new Map<string, Promise<ApiKeyIdentity | null>>();
@@ -112,6 +119,7 @@ export class ApiKeyVerifier {
     this.now = options.now ?? Date.now;
     this.budget = new UnknownKeyBudget(settings.unknownKeyBudget, this.now);
     this.afterLookup = options.afterLookup;
+    this.isAdminToken = options.isAdminToken;
   }
 
   /**
@@ -130,7 +138,13 @@ export class ApiKeyVerifier {
   }
 
   async verify(key: string, clientAddress?: string): Promise<ApiKeyIdentity | null> {
-    if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;
+    if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) {
+      // Not an API key: the admin token, or a guess at it (or a malformed key). A guess spends the
+      // address's budget as an unknown key does; without this, the token that can do everything
+      // was the one credential a client could try at the plain rate limit.
+      if (clientAddress !== undefined && !this.isAdminToken?.(key)) this.spendBudget(clientAddress);
+      return null;
+    }
     const keyHash = hashApiKey(key);
     const now = this.now();
     const cached = this.valid.get(keyHash);
@@ -143,19 +157,21 @@ export class ApiKeyVerifier {
     // A key that held when last asked skips the address's budget: spent by made-up keys from a
     // shared address (every client behind one proxy), it must not lock out a tenant's valid key
     // once its cache entry runs out. The lookup still decides (a revoked key is refused).
-    if (clientAddress !== undefined && !cached) {
-      const waitSeconds = this.budget.take(clientAddress);
-      if (waitSeconds !== null) {
-        const refused = apiError('rate_limited', UNKNOWN_KEYS_MESSAGE);
-        (refused.cause as ApiErrorCause).retryAfterSeconds = waitSeconds;
-        throw refused;
-      }
-    }
+    if (clientAddress !== undefined && !cached) this.spendBudget(clientAddress);
     const lookup = this.lookUp(keyHash).finally(() => this.inFlight.delete(keyHash));
     this.inFlight.set(keyHash, lookup);
     const identity = await lookup;
     if (identity && clientAddress !== undefined && !cached) this.budget.refund(clientAddress);
     return identity;
+  }
+
+  /** One lookup of the address's budget for credentials not known to be valid; past it, a 429. */
+  private spendBudget(clientAddress: string): void {
+    const waitSeconds = this.budget.take(clientAddress);
+    if (waitSeconds === null) return;
+    const refused = apiError('rate_limited', UNKNOWN_KEYS_MESSAGE);
+    (refused.cause as ApiErrorCause).retryAfterSeconds = waitSeconds;
+    throw refused;
   }
 
   private async lookUp(keyHash: string): Promise<ApiKeyIdentity | null> {

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ApiConfig } from '../config';
 import { defaultApiConfig } from '../config';
 import { ApiKeyVerifier } from '../services/api-keys';
+import { matchesAdminToken } from './init';
 
 /** Long-lived collaborators shared by every request of one API process. */
 export interface ApiServices {
@@ -36,7 +37,9 @@ export function createApiServices(db: Database, overrides: Partial<Omit<ApiServi
   const config = overrides.config ?? defaultApiConfig;
   return {
     config,
-    apiKeys: new ApiKeyVerifier(db, config.apiKeyCacheMs),
+    apiKeys: new ApiKeyVerifier(db, config.apiKeyCacheMs, {
+      isAdminToken: (token) => matchesAdminToken(config.adminToken, token),
+    }),
     wakeup: overrides.wakeup ?? { notify() {} },
     ...(overrides.logger ? { logger: overrides.logger } : {}),
   };
