@@ -303,7 +303,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           throw error;
         });
       if (!result) {
-        leftToLease(delivery, 'got no socket before its deadline');
+        leftToLease(delivery, 'was not begun before its deadline');
         return;
       }
       metrics.recordLatency(result.durationMs / 1000);

@@ -18,10 +18,10 @@ export type Answer = {
 class Abandoned extends Error {}
 
 /**
- * The request got its socket after its `startBy` (`performance.now()` time): nothing of it was
- * written. Its sender's lease may have run out meanwhile (a process paused, a pool full), and
- * another dispatcher may be sending it: sending it now could put a FIFO subject's earlier delivery
- * behind a later one.
+ * The request was not begun by its `startBy` (`performance.now()` time), or its process stalled past
+ * its own deadline before a byte of it was written: nothing of it was written. Its sender's lease
+ * may have run out meanwhile, and another dispatcher may be sending it: sending it now could put a
+ * FIFO subject's earlier delivery behind a later one.
  */
 /**
  * Interim (1xx) answers one request may get before its final one. A real server sends one or two
@@ -50,8 +50,16 @@ export class NotSentInTime extends Error {
 /**
  * Sends one request through `agent` and settles with its answer, or rejects with undici's error
  * (connect, parse, socket). After `timeoutMs` the promise rejects with `timedOut()` true, even
- * while the request still waits for a socket (it is aborted as soon as it starts). One that gets
- * its socket after `startBy` is not written: it rejects with `NotSentInTime`.
+ * while the request still waits for a socket (it is aborted as soon as it starts).
+ *
+ * `startBy` bounds when the exchange begins, not when its socket is ready: one begun later is not
+ * sent (`NotSentInTime`). Begun in time, it ends within `timeoutMs` of that (the one deadline
+ * covers the lookup, connect, TLS handshake, headers and body), so it ends inside a lease that
+ * outlasts `startBy` by `timeoutMs`. Checked when its socket was ready instead, a receiver whose
+ * TLS handshake took longer than the time left to `startBy` (20 s of a 30 s timeout) had its
+ * delivery claimed, never sent, never logged and claimed again at every lease, for ever. A socket
+ * ready after the exchange's own deadline (the process stalled, so the timer could not fire) is not
+ * written either.
  */
 export function exchange(
   agent: Dispatcher,
@@ -96,6 +104,7 @@ export function exchange(
     rejectAnswer(error);
   };
   // One deadline for connect + headers + body; undici's own timeouts are per phase.
+  const endsBy = performance.now() + timeoutMs;
   const timer = setTimeout(() => {
     timedOut = true;
     fail(new Abandoned('timed out'));
@@ -106,8 +115,9 @@ export function exchange(
     onRequestStart(started) {
       controller = started;
       if (timedOut) started.abort(new Abandoned('timed out'));
-      else if (performance.now() > startBy) {
-        // Called with its socket, before anything is written.
+      else if (performance.now() > endsBy) {
+        // Called with its socket, before anything is written: past the deadline its timer did not
+        // get to mark (a stalled process), the lease may be gone.
         const late = new NotSentInTime();
         fail(late);
         started.abort(late);
@@ -154,6 +164,10 @@ export function exchange(
       fail(error);
     },
   };
+  if (performance.now() > startBy) {
+    fail(new NotSentInTime());
+    return { answer, timedOut: () => timedOut, statusCode: () => statusCode };
+  }
   try {
     agent.dispatch(options, handler);
   } catch (error) {

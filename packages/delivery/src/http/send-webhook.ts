@@ -43,8 +43,9 @@ export type WebhookRequest = {
   /** Opaque to the sender; handed back to `onRefused` (e.g. delivery and endpoint ids for the log). */
   context?: Readonly<Record<string, unknown>>;
   /**
-   * `performance.now()` time by which the request must start (have its socket): later, nothing is
-   * written and `send` rejects with `NotSentInTime`. No deadline when omitted.
+   * `performance.now()` time by which the request must begin (its lookup and connect included in
+   * the timeout that follows): later, nothing is written and `send` rejects with `NotSentInTime`.
+   * No deadline when omitted.
    */
   startBy?: number;
 };
