@@ -5,6 +5,7 @@ import pino from 'pino';
 import { AttemptRecorder } from './attempt-recorder';
 import type { DispatcherConfig } from './config';
 import { defaultDispatcherConfig } from './config';
+import { endpointFreshness } from './endpoint-freshness';
 import { NotSentInTime } from './http/exchange';
 import type { WebhookSender } from './http/send-webhook';
 import { createWebhookSender } from './http/send-webhook';
@@ -90,6 +91,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     },
   });
 
+  const endpoints = endpointFreshness(options.db, logger);
   const recorder = new AttemptRecorder(options.db, {
     owner: workerId,
     retryPolicy: config.retryPolicy,
@@ -266,6 +268,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   async function deliver(delivery: ClaimedDelivery, answered: () => void): Promise<void> {
     try {
+      // Waited for a slot: sent to its endpoint as it is now (deleted since: its row is gone too).
+      if (!(await endpoints.refresh(delivery, claimedAt.get(delivery) ?? performance.now()))) {
+        metrics.recordOutcome('endpoint_deleted');
+        return;
+      }
       if (delivery.endpoint.disabled) {
         await failWithoutSending(options.db, delivery, workerId, 'endpoint_disabled');
         metrics.recordOutcome('endpoint_disabled');

@@ -5,6 +5,7 @@ export type { DispatcherConfig } from './config';
 export { defaultDispatcherConfig, dispatcherConfigFromEnv } from './config';
 export type { Dispatcher, DispatcherOptions } from './dispatcher';
 export { createDispatcher, USER_AGENT } from './dispatcher';
+export { ENDPOINT_FRESH_MS } from './endpoint-freshness';
 export {
   customHeaderProblem,
   HEADER_NAME_PATTERN,

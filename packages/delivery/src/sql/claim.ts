@@ -212,7 +212,11 @@ function claimTemplate(v: TemplateValue, w: QueueWindow, now: number): SQL {
                  least(
                    coalesce(ep.max_in_flight,
                             case when ep.timeouts_in_row >= ${v('timeoutsForOneSlot')}::int then 1
-                                 when ep.latency_ms > ${v('slowAfterMs')}::int then ${v('slowEndpointMaxInFlight')}::int
+                                 -- Not answered yet (a new endpoint): slow until its first answer says
+                                 -- otherwise. Counted as fast, a new endpoint that hangs took its
+                                 -- project's every slot for a whole timeout.
+                                 when ep.latency_ms is null or ep.latency_ms > ${v('slowAfterMs')}::int
+                                   then ${v('slowEndpointMaxInFlight')}::int
                                  else ${v('fastEndpointMaxInFlight')}::int end)
                    - (select count(*) from deliveries f
                       where f.endpoint_id = ep.id and f.status = 'in_flight' and f.next_attempt_at > now()

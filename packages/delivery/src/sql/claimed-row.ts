@@ -73,13 +73,22 @@ export const leaseToken = (column: string) => sql.raw(`((extract(epoch from ${co
  */
 export const claimedEndpointsCte = sql`claimed_endpoints as materialized (
           select ep.id, ep.url, ep.headers, ep.disabled, ep.timeouts_in_row, ep.rate_limit,
-                 -- Newest first: the current secret and any still in a rotation's grace period.
-                 coalesce((select array_agg(s.secret order by s.id desc) from endpoint_secrets s
-                           where s.endpoint_id = ep.id and (s.expires_at is null or s.expires_at > now())),
-                          '{}') as secrets
+                 ${signingSecretsOf('ep')} as secrets
           from endpoints ep
           where ep.id in (select endpoint_id from claimed)
         )`;
+
+/**
+ * The signing secrets of the endpoint row `alias`, newest first: the current secret and any still
+ * in a rotation's grace period. What a claim sends with, and what a delivery that waited for a
+ * slot is sent with (endpoint-config.ts).
+ */
+export function signingSecretsOf(alias: string) {
+  const ep = sql.raw(alias);
+  return sql`coalesce((select array_agg(s.secret order by s.id desc) from endpoint_secrets s
+                       where s.endpoint_id = ${ep}.id and (s.expires_at is null or s.expires_at > now())),
+                      '{}')`;
+}
 
 /**
  * The select list of a claim's answer, over `claimed c` (the updated deliveries, with their
