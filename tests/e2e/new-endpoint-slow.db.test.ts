@@ -1,4 +1,6 @@
+import { endpoints } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
+import { eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 import { sleep, startHerald } from './harness';
 
@@ -22,5 +24,25 @@ describeDb('a new endpoint, before its first answer', (t) => {
     await sleep(300);
     expect(hanging.requests.length).toBeLessThanOrEqual(4);
     expect(hanging.requests.length).toBeGreaterThan(0);
+  });
+
+  it('given a new URL, an endpoint counts as new again: its answer times are forgotten', async () => {
+    const h = await startHerald(t);
+    const first = await h.receiver(() => ({ status: 200, body: 'ok' }));
+    const second = await h.receiver(() => ({ status: 200, body: 'ok' }));
+    const p = await h.project();
+    const { endpoint } = await p.createEndpoint({ url: first.url });
+    await p.createUser();
+    await p.settled({ expected: 1 });
+    const latency = async () =>
+      (await t.db.select({ ms: endpoints.latencyMs }).from(endpoints).where(eq(endpoints.id, endpoint.id)))[0]!.ms;
+    expect(await latency()).not.toBeNull();
+    await p.call(`/v1/endpoints/${endpoint.id}`, 200, {
+      method: 'PATCH',
+      json: { url: first.url, description: 'same' },
+    });
+    expect(await latency()).not.toBeNull();
+    await p.call(`/v1/endpoints/${endpoint.id}`, 200, { method: 'PATCH', json: { url: second.url } });
+    expect(await latency()).toBeNull();
   });
 });

@@ -275,6 +275,19 @@ describeDb('erasure on user delete', (t) => {
     expect(text).toContain('conflict');
   });
 
+  it('a keyed users.delete alone is replayed as answered: its answer shows only the id, which erasure keeps', async () => {
+    const tenant = await createTenant(t.db);
+    const user = await tenant.caller.users.create({ email: uniqueEmail('deleted-alone'), name: 'Alone Realname' });
+    const send = () =>
+      tenant.request('/trpc/users.delete', { json: { id: user.id }, headers: { 'idempotency-key': 'delete-alone' } });
+    const first = await send();
+    expect(first.status).toBe(200);
+    const retry = await send();
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(await retry.text()).toBe(await first.text());
+  });
+
   it("erases a user whose older events are past payload retention, and the receivers' answers logged for their webhooks", async () => {
     const tenant = await createTenant(t.db);
     await expectJson(

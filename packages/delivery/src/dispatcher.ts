@@ -269,8 +269,13 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   async function deliver(delivery: ClaimedDelivery, answered: () => void): Promise<void> {
     try {
       // Waited for a slot: sent to its endpoint as it is now (deleted since: its row is gone too).
-      if (!(await endpoints.refresh(delivery, claimedAt.get(delivery) ?? performance.now()))) {
+      const endpoint = await endpoints.refresh(delivery, claimedAt.get(delivery) ?? performance.now());
+      if (endpoint === 'gone') {
         metrics.recordOutcome('endpoint_deleted');
+        return;
+      }
+      if (endpoint === 'unknown') {
+        leftToLease(delivery, "could not read its endpoint's configuration");
         return;
       }
       if (delivery.endpoint.disabled) {

@@ -15,38 +15,47 @@ import { readEndpointConfig } from './sql/endpoint-config';
 export const ENDPOINT_FRESH_MS = 1_000;
 
 /**
- * Brings a delivery that waited for a slot up to date with its endpoint before it is sent.
- * `refresh` resolves false when the endpoint is gone (deleted, and its deliveries with it): the
- * delivery is not sent. A database that does not answer leaves the claim's copy (its outcome
- * write meets the same database).
+ * Brings a delivery that waited for a slot up to date with its endpoint before it is sent:
+ * `fresh` (send it), `gone` (the endpoint was deleted, and its deliveries with it: nothing to send
+ * or write), or `unknown` (the endpoint could not be read: not sent, left to its lease, rather
+ * than sent with a copy that may be 15 s old). A read shared by the deliveries of one endpoint is
+ * used only if it began within `freshMs` of its use: one that took longer (a busy database) is
+ * made again, once, and that one is used however long it took.
  */
 export function endpointFreshness(db: Database, logger: Logger, freshMs = ENDPOINT_FRESH_MS) {
   const reads = new Map<string, { at: number; config: Promise<EndpointConfig | null | undefined> }>();
   let lastSweep = performance.now();
-  const current = (endpointId: string, now: number) => {
-    const held = reads.get(endpointId);
-    if (held && now - held.at <= freshMs) return held.config;
+  const read = (endpointId: string, now: number) => {
     if (now - lastSweep > freshMs * 10) {
-      for (const [id, read] of reads) if (now - read.at > freshMs) reads.delete(id);
+      for (const [id, held] of reads) if (now - held.at > freshMs) reads.delete(id);
       lastSweep = now;
     }
     const config = readEndpointConfig(db, endpointId).catch((error: unknown) => {
-      logger.warn({ err: error, endpointId }, "reading an endpoint's configuration failed: sent as claimed");
+      logger.warn({ err: error, endpointId }, "reading an endpoint's configuration failed");
       return undefined;
     });
-    reads.set(endpointId, { at: now, config });
-    return config;
+    const entry = { at: now, config };
+    reads.set(endpointId, entry);
+    return entry;
+  };
+  const current = async (endpointId: string) => {
+    for (let tries = 0; ; tries++) {
+      const now = performance.now();
+      const held = reads.get(endpointId);
+      const entry = held && now - held.at <= freshMs ? held : read(endpointId, now);
+      const config = await entry.config;
+      if (config === undefined || tries === 1 || performance.now() - entry.at <= freshMs) return config;
+    }
   };
   return {
-    async refresh(delivery: ClaimedDelivery, claimedAt: number): Promise<boolean> {
-      const now = performance.now();
-      if (now - claimedAt <= freshMs) return true;
-      const config = await current(delivery.endpoint.id, now);
-      if (config === undefined) return true;
-      if (config === null) return false;
+    async refresh(delivery: ClaimedDelivery, claimedAt: number): Promise<'fresh' | 'gone' | 'unknown'> {
+      if (performance.now() - claimedAt <= freshMs) return 'fresh';
+      const config = await current(delivery.endpoint.id);
+      if (config === undefined) return 'unknown';
+      if (config === null) return 'gone';
       delivery.endpoint = { ...delivery.endpoint, url: config.url, headers: config.headers, disabled: config.disabled };
       delivery.secrets = config.secrets;
-      return true;
+      return 'fresh';
     },
   };
 }

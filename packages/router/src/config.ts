@@ -56,9 +56,9 @@ export function apiConfigFromEnv(env: Env = process.env): ApiConfig {
 }
 
 /**
- * `HERALD_ADMIN_TOKEN` may read and change every project, and its guesses are limited only by the
- * per-address rate limit (100/s by default): in production it must be as long as `HERALD_SECRET_KEY`.
- * Errors never quote it.
+ * `HERALD_ADMIN_TOKEN` may read and change every project; its guesses spend the address's
+ * unknown-key budget (20 per 10 s by default, api-keys.ts), and in production it must be as long
+ * as `HERALD_SECRET_KEY`. Errors never quote it.
  */
 function adminTokenFromEnv(env: Env): string | null {
   const token = envString(env, 'HERALD_ADMIN_TOKEN');

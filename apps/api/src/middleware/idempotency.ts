@@ -22,16 +22,20 @@ import { errorBody, protocolOf, storedAnswer } from './idempotency/answers';
 import { fingerprinter, processSecretKey } from './idempotency/fingerprint';
 import { TransactionTurns } from './idempotency/transaction-turns';
 
-/** What a route runs an idempotent request on: the request's transaction (PostgreSQL). */
+/**
+ * What a route runs an idempotent request on: the request's transaction (PostgreSQL), or the
+ * database itself (PGlite); and services that tell the middleware what the answer must not keep.
+ */
 export interface IdempotentScope {
   db: Database;
   services: ApiServices;
   /**
-   * Runs the calls of a tRPC batch one at a time: they share the one transaction, and calls run
-   * at once interleave their savepoints on its connection (postgres.js), so one call's rollback
-   * undid another's writes, or failed on a savepoint already released.
+   * PostgreSQL: runs the calls of a tRPC batch one at a time: they share the one transaction, and
+   * calls run at once interleave their savepoints on its connection (postgres.js), so one call's
+   * rollback undid another's writes, or failed on a savepoint already released. PGlite: unset,
+   * there is no transaction to share, and the calls run as they would without the key.
    */
-  serialCalls: <T>(call: () => Promise<T>) => Promise<T>;
+  serialCalls?: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
 /** A queue that runs what it is given one at a time, in the order given. */
@@ -199,7 +203,8 @@ export function idempotency(db: Database, services: ApiServices) {
         // Expired, or in flight without its lock: that request is over and left no answer.
         if (existing) await tx.delete(idempotencyKeys).where(request.record);
 
-        const answer = await answerToStore(c, next, request, tx as unknown as Database, deferredServices, erased);
+        const scope = { db: tx as unknown as Database, services: deferredServices, serialCalls: serialQueue() };
+        const answer = await answerToStore(c, next, request, scope, erased);
         if (!answer) return;
         await tx.insert(idempotencyKeys).values({
           projectId: request.projectId,
@@ -261,7 +266,13 @@ export function idempotency(db: Database, services: ApiServices) {
       }
 
       const erased = erasedMarks();
-      const answer = await answerToStore(c, next, request, db, { ...services, erasedFromAnswer: erased.add }, erased);
+      const answer = await answerToStore(
+        c,
+        next,
+        request,
+        { db, services: { ...services, erasedFromAnswer: erased.add } },
+        erased,
+      );
       if (answer) {
         await db
           .update(idempotencyKeys)
@@ -330,18 +341,17 @@ export function idempotency(db: Database, services: ApiServices) {
 }
 
 /**
- * Runs the request on `db` and `services` (its routes and tRPC context read them from `scopes`),
- * its batch's calls one at a time, and returns its answer as it is to be stored, or null.
+ * Runs the request in `scope` (its routes and tRPC context read it from `scopes`) and returns its
+ * answer as it is to be stored, or null.
  */
 async function answerToStore(
   c: Context,
   next: Next,
   request: IdempotentRequest,
-  db: Database,
-  services: ApiServices,
+  scope: IdempotentScope,
   erased: ReturnType<typeof erasedMarks>,
 ) {
-  scopes.set(c.req.raw, { db, services, serialCalls: serialQueue() });
+  scopes.set(c.req.raw, scope);
   try {
     await next();
   } finally {

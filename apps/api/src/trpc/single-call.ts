@@ -35,7 +35,10 @@ export async function answerSingleCall(
   if (url.searchParams.has('batch') || url.searchParams.has('connectionParams')) return null;
   // The adapter takes a POST only as `application/json` exactly (415 otherwise, body or not).
   if (type === 'mutation' && !isJsonContentType(c.req.header('content-type'))) return null;
-  if (answersAsStream((name) => c.req.header(name))) return null;
+  // Streams, and server-sent events (subscriptions), are the adapter's.
+  if (answersAsStream((name) => c.req.header(name)) || c.req.header('accept')?.includes('text/event-stream')) {
+    return null;
+  }
   const path = procedurePath(url.pathname);
   if (!path || procedureTypeAt(path) !== type) return null;
   const rawInput = type === 'query' ? url.searchParams.get('input') : await c.req.text();

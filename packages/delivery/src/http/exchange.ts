@@ -18,12 +18,6 @@ export type Answer = {
 class Abandoned extends Error {}
 
 /**
- * The request was not begun by its `startBy` (`performance.now()` time), or its process stalled past
- * its own deadline before a byte of it was written: nothing of it was written. Its sender's lease
- * may have run out meanwhile, and another dispatcher may be sending it: sending it now could put a
- * FIFO subject's earlier delivery behind a later one.
- */
-/**
  * Interim (1xx) answers one request may get before its final one. A real server sends one or two
  * (`100 Continue`, `103 Early Hints`, a `102 Processing` now and then); undici restarts its header
  * timer at each, so a receiver streaming them would keep the parser busy until the deadline
@@ -40,6 +34,12 @@ export class TooManyInterimResponses extends Error {
   }
 }
 
+/**
+ * The request was not begun by its `startBy` (`performance.now()` time), or its process stalled past
+ * its own deadline before a byte of it was written: nothing of it was written. Its sender's lease
+ * may have run out meanwhile, and another dispatcher may be sending it: sending it now could put a
+ * FIFO subject's earlier delivery behind a later one.
+ */
 export class NotSentInTime extends Error {
   constructor() {
     super('the request did not start before its deadline; not sent');

@@ -10,13 +10,24 @@ import { and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-or
 export const ERASED_ANSWER_STATUS = 409;
 
 /**
- * How a stored answer shows a user: their id or an address as JSON writes them (`"id":"usr_…"`,
- * `"email":"…"`), not an address that merely starts the same, not an id inside someone's metadata.
- * One list for the records erasure clears and for the answer of the request that erases (its
- * record is written after the procedure: `ApiServices.erasedFromAnswer`).
+ * How a stored answer shows a user's personal data: an address of theirs as JSON writes it
+ * (`"email":"…"`, not an address that merely starts the same). Every answer that shows a user
+ * (a snapshot, an event about them) shows their address. What the request that erases tells the
+ * HTTP layer about its own answer (its record is written after the procedure:
+ * `ApiServices.erasedFromAnswer`): the delete's own answer, `{ "id", "deleted" }`, shows only the
+ * id, which erasure keeps, and is replayed as it is.
  */
-export function erasedAnswerMarks(userId: string, emails: readonly string[]): string[] {
-  return [`"id":${JSON.stringify(userId)}`, ...emails.map((email) => `"email":${JSON.stringify(email)}`)];
+export function erasedAddressMarks(emails: readonly string[]): string[] {
+  return emails.map((email) => `"email":${JSON.stringify(email)}`);
+}
+
+/**
+ * How a stored answer refers to a user: their id (`"id":"usr_…"`, not an id inside someone's
+ * metadata) or an address (`erasedAddressMarks`). The records stored before the erasure that show
+ * either lose their body: an answer with the id was about them (a create's, an update's).
+ */
+function erasedAnswerMarks(userId: string, emails: readonly string[]): string[] {
+  return [`"id":${JSON.stringify(userId)}`, ...erasedAddressMarks(emails)];
 }
 
 /** Rows read and rewritten per statement: bounds memory for a user with a long history. */
@@ -64,7 +75,7 @@ export async function eraseUserFromEvents(
   // still never runs twice, and a retry answers 409. This request's own answer is stored after
   // it (a keyed tRPC batch that updates, then deletes the user): the HTTP layer is told.
   const marks = erasedAnswerMarks(input.userId, emails);
-  erasedFromAnswer?.(marks);
+  erasedFromAnswer?.(erasedAddressMarks(emails));
   await tx
     .update(idempotencyKeys)
     .set({ responseBody: null, responseStatus: ERASED_ANSWER_STATUS })

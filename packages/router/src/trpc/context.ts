@@ -27,7 +27,7 @@ export interface ApiServices {
   holdAnswerUntil?: (deadline: number) => void;
   /**
    * Set while the HTTP layer will store this request's answer for replay (an Idempotency-Key): a
-   * user this request erased, as the marks of their data in an answer (`erasedAnswerMarks`). A
+   * user this request erased, as the marks of their data in an answer (`erasedAddressMarks`). A
    * stored answer that shows any keeps no body, as erasure leaves the records stored before it.
    */
   erasedFromAnswer?: (marks: string[]) => void;

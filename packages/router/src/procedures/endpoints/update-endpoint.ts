@@ -51,7 +51,12 @@ export const updateEndpoint = projectProcedure
     const current = await findEndpoint(ctx.db, ctx.projectId, id);
     assertPortalMayChangeEndpoint(ctx, changes, current);
     const patch: Partial<typeof endpoints.$inferInsert> = { updatedAt: new Date() };
-    if (changes.url !== undefined) patch.url = changes.url;
+    if (changes.url !== undefined && changes.url !== current.url) {
+      patch.url = changes.url;
+      // Another receiver: slow until it answers (claim.ts), as a new endpoint is. Its old answer
+      // times would give a receiver that hangs the fast cap, its project's every slot.
+      patch.latencyMs = null;
+    }
     if (changes.description !== undefined) patch.description = changes.description;
     if (changes.eventTypes !== undefined) patch.eventTypes = changes.eventTypes;
     if (changes.headers !== undefined) patch.headers = changes.headers;
