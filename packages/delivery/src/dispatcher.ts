@@ -269,7 +269,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   async function deliver(delivery: ClaimedDelivery, answered: () => void): Promise<void> {
     try {
       // Waited for a slot: sent to its endpoint as it is now (deleted since: its row is gone too).
-      const endpoint = await endpoints.refresh(delivery, claimedAt.get(delivery) ?? performance.now());
+      const claimed = claimedAt.get(delivery) ?? performance.now();
+      // Sending at once (nearly always): no read, and no await on the hot path.
+      const endpoint = endpoints.isFresh(claimed) ? 'fresh' : await endpoints.refresh(delivery);
       if (endpoint === 'gone') {
         metrics.recordOutcome('endpoint_deleted');
         return;

@@ -48,8 +48,9 @@ export function endpointFreshness(db: Database, logger: Logger, freshMs = ENDPOI
     }
   };
   return {
-    async refresh(delivery: ClaimedDelivery, claimedAt: number): Promise<'fresh' | 'gone' | 'unknown'> {
-      if (performance.now() - claimedAt <= freshMs) return 'fresh';
+    /** True when a delivery claimed at `claimedAt` may be sent with its claim's copy (no read, no await). */
+    isFresh: (claimedAt: number) => performance.now() - claimedAt <= freshMs,
+    async refresh(delivery: ClaimedDelivery): Promise<'fresh' | 'gone' | 'unknown'> {
       const config = await current(delivery.endpoint.id);
       if (config === undefined) return 'unknown';
       if (config === null) return 'gone';
