@@ -4,7 +4,7 @@ import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { newId, users } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
-import { hashPassword } from '@herald/router';
+import { closePasswordHashing, configurePasswordHashing, hashPassword } from '@herald/router';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import type { Platform } from '../src/platform';
 import { createPlatform } from '../src/platform';
@@ -80,8 +80,9 @@ describeDb('a login storm stalls nothing else', (t) => {
     });
 
   beforeAll(async () => {
-    // Every login of the storm waits for a hashing thread instead of being refused with 503.
-    vi.stubEnv('HERALD_PASSWORD_QUEUE', String(STORM + 14));
+    // Every login of the storm waits for a hashing thread instead of being refused with 503. The pool
+    // is the process's: replaced here (an earlier file in this worker may have made it), dropped after.
+    await configurePasswordHashing({ maxQueue: STORM + 14 });
     receiver = await startReceiver();
     platform = await createPlatform({
       database: { herald: t.herald },
@@ -112,7 +113,7 @@ describeDb('a login storm stalls nothing else', (t) => {
     keepAlive.destroy();
     await platform?.close();
     await new Promise((resolve) => receiver?.server.close(resolve));
-    vi.unstubAllEnvs();
+    await closePasswordHashing();
   });
 
   it(`${STORM} concurrent wrong-password logins: webhooks to a hostname arrive within 3 s, /healthz and /v1/users answer within 2 s`, async () => {

@@ -1,5 +1,6 @@
 import { endpoints, newId } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
+import { fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server';
 import { listen } from '../src/server';
@@ -44,7 +45,11 @@ for (const transport of ['in process', 'over a socket'] as const)
       const server = await listen(tenant.testApp.app);
       servers.push(server);
       const authorization = `Bearer ${tenant.apiKey}`;
-      return { ...tenant, request: (path, init) => fetch(`${server.url}${path}`, withJson(init, authorization)) };
+      // undici's own fetch: Node's fetch goes through whichever undici made the process's global
+      // dispatcher first, and npm undici's refuses a Content-Length header from Node's fetch.
+      const request = (path: string, init?: Parameters<Tenant['request']>[1]) =>
+        undiciFetch(`${server.url}${path}`, withJson(init, authorization) as never) as unknown as Promise<Response>;
+      return { ...tenant, request };
     }
 
     let tenant: Tenant;

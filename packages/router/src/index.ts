@@ -25,7 +25,7 @@ export type { TrustedProxies } from './services/client-address';
 export { clientAddress, parseTrustedProxies, trustedProxies } from './services/client-address';
 export { ERASED_ANSWER_STATUS } from './services/erasure';
 export { legacyFailureFloorMs, projectHasLegacyHashes } from './services/legacy-password-floor';
-export { hashPassword } from './services/passwords';
+export { closePasswordHashing, configurePasswordHashing, hashPassword } from './services/passwords';
 export type { CheckLinkResult, NewPortalSession, OpenLinkResult, PortalSession } from './services/portal-sessions';
 export {
   checkPortalLink,
