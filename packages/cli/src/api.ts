@@ -70,7 +70,13 @@ export function createApi(config: CliConfig): Api {
       throw error;
     }
   };
-  const client = createHeraldRestClient({ baseUrl: config.apiUrl, apiKey: config.apiKey, fetch: sdkFetch });
+  // Its own deadline (`requestTimeoutMs`, in sdkFetch) rather than the client's.
+  const client = createHeraldRestClient({
+    baseUrl: config.apiUrl,
+    apiKey: config.apiKey,
+    fetch: sdkFetch,
+    timeoutMs: 0,
+  });
   const failed = (what: string, error: unknown): Error => {
     if (isAbort(error)) return error as Error;
     if (isTimeout(error)) return new CliError(`${what} failed: ${noAnswerWithin(config)}`, 'timeout');

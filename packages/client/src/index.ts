@@ -1,9 +1,11 @@
 import { createTRPCClient, httpBatchLink } from '@trpc/client';
 import type { AppRouter } from './app-router';
+import { checkTransportOptions, guardedFetch, isRedirect, redirectMessage } from './transport';
 
 export type { AppRouter, HeraldErrorData } from './app-router';
 export type { HeraldRestClientOptions } from './rest';
 export { createHeraldRestClient } from './rest';
+export { DEFAULT_TIMEOUT_MS } from './transport';
 
 export interface HeraldClientOptions {
   /** Where the Herald API runs, e.g. `http://localhost:3000`. */
@@ -12,6 +14,8 @@ export interface HeraldClientOptions {
   apiKey: string;
   /** Custom fetch (tests, instrumentation). */
   fetch?: typeof fetch;
+  /** Most milliseconds a request may take, answer included (default 30,000; 0: no limit). */
+  timeoutMs?: number;
   /**
    * Most calls sent in one batched request (default 20, the API's `HERALD_MAX_BATCH_SIZE`): the
    * API refuses a larger batch whole, so more calls made at once travel as several requests.
@@ -26,6 +30,15 @@ const MAX_URL_LENGTH = 8_000;
 
 /** The typed tRPC client: every procedure of the API with its inferred input and output. */
 export function createHeraldClient(options: HeraldClientOptions) {
+  checkTransportOptions(options);
+  const send = guardedFetch(options);
+  // A redirect is refused here, before tRPC reads it: its body is some other server's.
+  const fetchOrRefuseRedirect: typeof fetch = async (input, init) => {
+    const response = await send(input, init);
+    if (!isRedirect(response)) return response;
+    await response.body?.cancel();
+    throw new Error(redirectMessage(response));
+  };
   return createTRPCClient<AppRouter>({
     links: [
       httpBatchLink({
@@ -33,7 +46,7 @@ export function createHeraldClient(options: HeraldClientOptions) {
         headers: () => ({ authorization: `Bearer ${options.apiKey}` }),
         maxItems: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
         maxURLLength: MAX_URL_LENGTH,
-        ...(options.fetch ? { fetch: options.fetch } : {}),
+        fetch: fetchOrRefuseRedirect,
       }),
     ],
   });

@@ -1,6 +1,7 @@
 import type { Client } from './sdk/client';
 import { createClient, createConfig } from './sdk/client';
 import type { ClientOptions } from './sdk/types.gen';
+import { checkTransportOptions, guardedFetch, isRedirect, redirectMessage } from './transport';
 
 export interface HeraldRestClientOptions {
   /** Where the Herald API runs, e.g. `http://localhost:3000` (the SDK adds `/v1/...`). */
@@ -13,6 +14,8 @@ export interface HeraldRestClientOptions {
   apiKey?: string;
   /** Custom fetch (tests, instrumentation). */
   fetch?: typeof fetch;
+  /** Most milliseconds a call may take, answer included (default 30,000; 0: no limit). */
+  timeoutMs?: number;
 }
 
 /**
@@ -25,11 +28,13 @@ export interface HeraldRestClientOptions {
  * ```
  */
 export function createHeraldRestClient(options: HeraldRestClientOptions): Client {
+  checkTransportOptions(options);
   const client = createClient(
     createConfig<ClientOptions>({
       baseUrl: options.baseUrl.replace(/\/+$/, ''),
       ...(options.apiKey === undefined ? {} : { auth: options.apiKey }),
-      ...(options.fetch ? { fetch: options.fetch } : {}),
+      fetch: guardedFetch(options),
+      redirect: 'manual',
     }),
   );
   client.interceptors.response.use(heraldAnswerOrError);
@@ -50,7 +55,9 @@ export interface HeraldErrorBody {
  * `error.error.code`.
  */
 async function heraldAnswerOrError(response: Response): Promise<Response> {
-  if (response.status === 204 || response.headers.get('content-length') === '0') return response;
+  // Every answer of the API but 204 has a JSON body: an empty one is a proxy's, or a load balancer's.
+  if (response.status === 204) return response;
+  if (isRedirect(response)) return invalidResponse(response, redirectMessage(response));
   const text = await response.clone().text();
   let parsed: unknown;
   const json = /^application\/(?:[\w.+-]+\+)?json\b/i.test(response.headers.get('content-type') ?? '');
@@ -62,15 +69,23 @@ async function heraldAnswerOrError(response: Response): Promise<Response> {
     }
   }
   if (response.ok ? parsed !== undefined : isHeraldError(parsed)) return response;
-  const what = json ? 'JSON that is not valid' : `${response.headers.get('content-type') ?? 'no content type'}`;
-  const body: HeraldErrorBody = {
-    error: {
-      code: 'invalid_response',
-      message: `HTTP ${response.status} from the API was not a Herald answer (${what}): a proxy or another server answered?`,
-    },
-  };
+  const what =
+    text === ''
+      ? 'an empty body'
+      : json
+        ? 'JSON that is not valid'
+        : `${response.headers.get('content-type') ?? 'no content type'}`;
+  return invalidResponse(
+    response,
+    `HTTP ${response.status} from the API was not a Herald answer (${what}): a proxy or another server answered?`,
+  );
+}
+
+/** An answer that is not Herald's, as an error in Herald's shape with its status (502 for a 2xx). */
+function invalidResponse(response: Response, message: string): Response {
+  const body: HeraldErrorBody = { error: { code: 'invalid_response', message } };
   return new Response(JSON.stringify(body), {
-    status: response.ok ? 502 : response.status,
+    status: response.ok || response.status < 200 || isRedirect(response) ? 502 : response.status,
     statusText: response.statusText,
     headers: { 'content-type': 'application/json' },
   });

@@ -15,6 +15,8 @@ const answers: Record<string, (res: ServerResponse) => void> = {
     res
       .writeHead(404, { 'content-type': 'application/json' })
       .end('{"error":{"code":"not_found","message":"User not found"}}'),
+  '/empty-503/v1/users/usr_1': (res) => res.writeHead(503, { 'content-length': '0' }).end(),
+  '/empty-200/v1/users/usr_1': (res) => res.writeHead(200, { 'content-length': '0' }).end(),
   '/ok/v1/users/usr_1': (res) =>
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end('{"id":"usr_1"}'),
 };
@@ -49,6 +51,18 @@ describe('the REST client and answers that are not Herald’s', () => {
       expect(response.status).toBe(prefix === '/html' || prefix === '/cut' ? 502 : prefix === '/gateway' ? 502 : 500);
     },
   );
+
+  it.each([
+    ['/empty-503', 503],
+    ['/empty-200', 502],
+  ])('%s: an empty body is no Herald answer either (its status kept, 502 for a 2xx)', async (prefix, status) => {
+    const { data, error, response } = await get(prefix);
+    expect(data).toBeUndefined();
+    expect(error).toMatchObject({
+      error: { code: 'invalid_response', message: expect.stringContaining('an empty body') },
+    });
+    expect(response.status).toBe(status);
+  });
 
   it('Herald’s own errors and answers pass unchanged', async () => {
     expect((await get('/herald')).error).toEqual({ error: { code: 'not_found', message: 'User not found' } });

@@ -50,7 +50,9 @@ export function heraldWebhook(options: FastifyWebhookOptions): FastifyPluginAsyn
 
     // Body-reading errors (too large, broken stream) answer in the kit's shape; the handler's own go up.
     instance.setErrorHandler(async (error: FastifyError, request, reply) => {
-      if (!error.code?.startsWith('FST_ERR_CTP_')) throw error;
+      // `code` is whatever the handler's error carries (a number for gRPC-style errors): only
+      // Fastify's own body-parsing codes are ours.
+      if (typeof error?.code !== 'string' || !error.code.startsWith('FST_ERR_CTP_')) throw error;
       return error.statusCode === 413
         ? refuse(
             rejection('payload_too_large', `The body is larger than ${resolved.maxBodyBytes} bytes`),

@@ -68,4 +68,35 @@ describe('Fastify adapter: its raw-body parser stays inside the plugin', () => {
       await server.close();
     }
   });
+
+  it('a handler error with a code that is not a string reaches the app’s error handler unchanged', async () => {
+    const seen: unknown[] = [];
+    const app = Fastify();
+    app.setErrorHandler(async (error, _request, reply) => {
+      seen.push(error);
+      return reply.code(503).send({ handledBy: 'app' });
+    });
+    const failure = Object.assign(new Error('upstream unavailable'), { code: 14 });
+    await app.register(
+      heraldWebhook({
+        secrets: [secrets.current],
+        onEvent: () => {
+          throw failure;
+        },
+      }),
+      { prefix: '/webhooks/herald' },
+    );
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const response = await deliver(`${base}/webhooks/herald`, {
+        body: userCreatedBody().body,
+        secrets: secrets.current,
+      });
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({ handledBy: 'app' });
+      expect(seen).toEqual([failure]);
+    } finally {
+      await app.close();
+    }
+  });
 });

@@ -1,0 +1,75 @@
+/** How long a call may take, answer body included, unless `timeoutMs` says otherwise. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** What both clients take to reach the API. */
+export interface TransportOptions {
+  baseUrl: string;
+  apiKey?: string;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}
+
+/**
+ * Refuses, when the client is made, what fetch would refuse at the first call with a message that
+ * quotes it: a key with a line break or a URL with a password would otherwise end up in an error
+ * message, and from there in the caller's logs.
+ */
+export function checkTransportOptions(options: TransportOptions): void {
+  let url: URL;
+  try {
+    url = new URL(options.baseUrl);
+  } catch {
+    throw new TypeError('baseUrl is not a URL (for example http://localhost:3000)');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('baseUrl must be an http(s) URL');
+  if (url.username !== '' || url.password !== '') {
+    throw new TypeError('baseUrl must not hold a user name or password: pass the API key as apiKey');
+  }
+  if (options.apiKey !== undefined && !/^[\x21-\x7e]+$/.test(options.apiKey)) {
+    throw new TypeError('apiKey must be printable ASCII without spaces or line breaks (it is not shown here)');
+  }
+  const timeout = options.timeoutMs;
+  if (timeout !== undefined && !(Number.isSafeInteger(timeout) && timeout >= 0)) {
+    throw new TypeError('timeoutMs must be a whole number of milliseconds, 0 for none');
+  }
+}
+
+/**
+ * The fetch both clients call: redirects are not followed (a 3xx would otherwise re-send the call,
+ * body and all, to wherever it points, or turn a POST into a GET that "succeeds"), and a call that
+ * gets no whole answer within the timeout is aborted.
+ */
+export function guardedFetch(options: TransportOptions): typeof fetch {
+  const fetchImpl = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return (input, init) => {
+    const signals = [init?.signal ?? (input instanceof Request ? input.signal : undefined)].filter(
+      (signal): signal is AbortSignal => signal != null,
+    );
+    if (timeoutMs > 0) signals.push(AbortSignal.timeout(timeoutMs));
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    return fetchImpl(input, { ...init, redirect: 'manual', ...(signal ? { signal } : {}) });
+  };
+}
+
+/** Whether an answer is a redirect: Node hands it over as it came, a browser as an opaque one. */
+export function isRedirect(response: Response): boolean {
+  return (response.status >= 300 && response.status < 400) || response.type === 'opaqueredirect';
+}
+
+/** Where a redirect points, without what could be a secret (user name, password, query). */
+export function redirectTarget(response: Response): string {
+  const location = response.headers.get('location');
+  if (location === null) return 'no Location';
+  try {
+    const url = new URL(location, response.url || undefined);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return 'an unreadable Location';
+  }
+}
+
+/** The message for an answer that is a redirect: the clients never follow one. */
+export function redirectMessage(response: Response): string {
+  return `HTTP ${response.status} from the API, a redirect to ${redirectTarget(response)}, was not followed: is baseUrl the API's own address?`;
+}

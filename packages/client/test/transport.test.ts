@@ -1,0 +1,128 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHeraldClient } from '../src/index';
+import { createHeraldRestClient } from '../src/rest';
+import { usersCreate, usersGet } from '../src/sdk';
+
+interface Seen {
+  method: string;
+  url: string;
+  authorization: string | undefined;
+  body: string;
+}
+
+/** A server that records what reaches it, answering each path its own way. */
+function recordingServer(answer: (req: IncomingMessage, res: ServerResponse) => void) {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => {
+      body += chunk.toString();
+    });
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, body });
+      answer(req, res);
+    });
+  });
+  return {
+    seen,
+    url: '',
+    async start() {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Another origin, where a redirect would take the call (and its body). */
+const elsewhere = recordingServer((_req, res) =>
+  res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"usr_FAKE","data":[]}'),
+);
+const api = recordingServer((req, res) => {
+  if (req.url?.startsWith('/found/')) res.writeHead(302, { location: '/v1/users' }).end();
+  else if (req.url?.startsWith('/away/'))
+    res.writeHead(307, { location: `${elsewhere.url}/steal?token=abc` }).end('moved');
+  else if (req.url?.startsWith('/hang/')) {
+    // Never answers: the client's timeout must end the call.
+  } else res.writeHead(404).end();
+});
+
+beforeAll(async () => {
+  await elsewhere.start();
+  await api.start();
+});
+afterAll(async () => {
+  await api.close();
+  await elsewhere.close();
+});
+
+const newUser = { email: 'ada@example.com', password: 'correct horse battery' };
+
+describe('redirects are answers, never followed', () => {
+  it('REST: a 302 to a POST is an invalid_response naming where it pointed, and nothing is sent again', async () => {
+    const client = createHeraldRestClient({ baseUrl: `${api.url}/found`, apiKey: 'sk_test' });
+    const before = api.seen.length;
+    const { data, error, response } = await usersCreate({ client, body: newUser });
+    expect(data).toBeUndefined();
+    expect(response.status).toBe(502);
+    expect(error).toMatchObject({
+      error: { code: 'invalid_response', message: expect.stringContaining(`a redirect to ${api.url}/v1/users`) },
+    });
+    expect(api.seen.slice(before).map((s) => s.method)).toEqual(['POST']);
+  });
+
+  it('REST: a 307 to another origin sends it nothing (no body, no password), and hides the query it named', async () => {
+    const client = createHeraldRestClient({ baseUrl: `${api.url}/away`, apiKey: 'sk_test' });
+    const { error } = await usersCreate({ client, body: newUser });
+    expect(error?.error.code).toBe('invalid_response');
+    expect(error?.error.message).toContain(`${elsewhere.url}/steal`);
+    expect(error?.error.message).not.toContain('token=abc');
+    expect(elsewhere.seen).toEqual([]);
+  });
+
+  it('tRPC: a 307 to another origin is an error, and the other origin gets nothing', async () => {
+    const client = createHeraldClient({ baseUrl: `${api.url}/away`, apiKey: 'sk_test' });
+    await expect(client.users.create.mutate(newUser)).rejects.toThrow(/redirect to .*\/steal, was not followed/);
+    expect(elsewhere.seen).toEqual([]);
+  });
+});
+
+describe('a call that gets no answer ends at the timeout', () => {
+  it('REST: network_error', async () => {
+    const client = createHeraldRestClient({ baseUrl: `${api.url}/hang`, apiKey: 'sk_test', timeoutMs: 300 });
+    const { error } = await usersGet({ client, path: { id: 'usr_1' } });
+    expect(error).toMatchObject({ error: { code: 'network_error', message: expect.stringContaining('timeout') } });
+  });
+
+  it('tRPC: rejects', async () => {
+    const client = createHeraldClient({ baseUrl: `${api.url}/hang`, apiKey: 'sk_test', timeoutMs: 300 });
+    await expect(client.users.get.query({ id: 'usr_1' })).rejects.toThrow(/timeout|aborted/i);
+  });
+});
+
+describe('options that would put a secret in an error message are refused when the client is made', () => {
+  const secretKey = 'sk_live_SUPERSECRET';
+  const cases: [string, { baseUrl: string; apiKey: string }, RegExp][] = [
+    ['a key with a line break', { baseUrl: 'http://127.0.0.1:9', apiKey: `${secretKey}\nX` }, /apiKey must be/],
+    ['a key with a NUL', { baseUrl: 'http://127.0.0.1:9', apiKey: `${secretKey}\0` }, /apiKey must be/],
+    ['a URL with a password', { baseUrl: 'http://admin:hunter2@127.0.0.1:9', apiKey: secretKey }, /user name/],
+    ['a URL that is no URL', { baseUrl: 'hunter2 nowhere', apiKey: secretKey }, /not a URL/],
+    ['a URL that is not http', { baseUrl: 'file:///etc/hunter2', apiKey: secretKey }, /http\(s\)/],
+  ];
+  it.each(cases)('%s', (_name, options, message) => {
+    for (const make of [() => createHeraldRestClient(options), () => createHeraldClient(options)]) {
+      let thrown: unknown;
+      try {
+        make();
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(TypeError);
+      expect(String(thrown)).toMatch(message);
+      expect(String(thrown)).not.toMatch(/SUPERSECRET|hunter2/);
+    }
+  });
+});
