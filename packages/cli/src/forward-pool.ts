@@ -5,32 +5,42 @@
  */
 export const MAX_FORWARDS_IN_FLIGHT = 16;
 
+/** One delivery being forwarded. */
+export interface Forward {
+  /**
+   * The stream session that holds the delivery's lease now, which its report must name. It changes when
+   * the stream reconnects and the new stream sends the delivery again while it is forwarded.
+   */
+  session: string;
+}
+
 /** The forwards running now, by delivery id, at most `limit` of them. */
 export interface ForwardPool {
-  /** Whether this delivery is being forwarded now (the stream sent it again: its lease ran out meanwhile). */
-  has(deliveryId: string): boolean;
+  /** The delivery's forward running now, if any (the stream sent it again: a reconnect, or its lease ran out). */
+  get(deliveryId: string): Forward | undefined;
   /**
-   * Starts `task` for the delivery. Returns a promise that resolves once another may start when the pool
-   * is full (the caller stops reading the stream until then), or undefined when it is not.
+   * Starts `task` for the delivery, leased to `session`. Returns a promise that resolves once another may
+   * start when the pool is full (the caller stops reading the stream until then), or undefined when it is not.
    */
-  start(deliveryId: string, task: () => Promise<void>): Promise<void> | undefined;
+  start(deliveryId: string, session: string, task: (forward: Forward) => Promise<void>): Promise<void> | undefined;
   /** Resolves once every running task has ended. */
   settled(): Promise<void>;
 }
 
 export function createForwardPool(limit = MAX_FORWARDS_IN_FLIGHT): ForwardPool {
-  const running = new Map<string, Promise<void>>();
+  const running = new Map<string, { forward: Forward; work: Promise<void> }>();
   const waiting = new Set<() => void>();
   const roomLeft = () => running.size < limit;
   return {
-    has: (deliveryId) => running.has(deliveryId),
-    start(deliveryId, task) {
+    get: (deliveryId) => running.get(deliveryId)?.forward,
+    start(deliveryId, session, task) {
+      const forward: Forward = { session };
       // `task` must not reject (the caller reports its failures): a rejection here would go unhandled.
-      const work = task().finally(() => {
+      const work = task(forward).finally(() => {
         running.delete(deliveryId);
         for (const wake of waiting) wake();
       });
-      running.set(deliveryId, work);
+      running.set(deliveryId, { forward, work });
       if (roomLeft()) return undefined;
       return new Promise<void>((resolve) => {
         const wake = () => {
@@ -42,7 +52,7 @@ export function createForwardPool(limit = MAX_FORWARDS_IN_FLIGHT): ForwardPool {
       });
     },
     async settled() {
-      await Promise.allSettled([...running.values()]);
+      await Promise.allSettled([...running.values()].map((entry) => entry.work));
     },
   };
 }

@@ -145,9 +145,14 @@ export function deliveryData(overrides: Record<string, unknown> = {}): string {
 
 /**
  * The routes `herald listen` uses, in memory: create, delete, attempt reports, and the stream, whose
- * answer `openStream` writes for each GET (`open` counts from 1). Records what the CLI asked.
+ * answer `openStream` writes for each GET (`open` counts from 1). Records what the CLI asked. Each
+ * report is answered with the status `answerReport` gives it (202 by default; 409 as the API refuses
+ * a session that no longer holds the lease).
  */
-export async function startFakeHerald(openStream: (response: ServerResponse, open: number) => void) {
+export async function startFakeHerald(
+  openStream: (response: ServerResponse, open: number) => void,
+  answerReport: (report: Record<string, unknown>) => number | Promise<number> = () => 202,
+) {
   const streamOpenedAt: number[] = [];
   const reports: Record<string, unknown>[] = [];
   let deleted = false;
@@ -161,8 +166,15 @@ export async function startFakeHerald(openStream: (response: ServerResponse, ope
       return openStream(response, streamOpenedAt.length);
     }
     if (route === `POST /v1/endpoints/${ENDPOINT_ID}/listen/attempts`) {
-      reports.push(JSON.parse(body));
-      return answerJson(response, 202, { ok: true });
+      const report = JSON.parse(body) as Record<string, unknown>;
+      reports.push(report);
+      return void Promise.resolve(answerReport(report)).then((status) =>
+        status === 409
+          ? answerJson(response, 409, {
+              error: { code: 'conflict', message: 'This stream no longer holds the delivery' },
+            })
+          : answerJson(response, status, { ok: true }),
+      );
     }
     if (route === `DELETE /v1/endpoints/${ENDPOINT_ID}`) {
       deleted = true;

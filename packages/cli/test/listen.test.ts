@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import {
   type CliProcess,
@@ -9,6 +10,15 @@ import {
   startServer,
   streamEvents,
 } from './harness';
+
+const sessionEvent = (session: string) => `event: session\ndata: ${JSON.stringify({ session })}\n\n`;
+/** A delivery event for delivery `n` (its webhook-id header tells the receiver which one it got). */
+const deliveryEvent = (n: number) =>
+  `event: delivery\ndata: ${deliveryData({
+    deliveryId: `dlv_${n}`,
+    eventId: `evt_${n}`,
+    headers: { 'webhook-id': `evt_${n}`, 'webhook-timestamp': '1', 'webhook-signature': 'v1,x' },
+  })}\n\n`;
 
 /**
  * `herald listen` as a process against a fake Herald API and a local receiver (both real HTTP servers
@@ -153,5 +163,77 @@ describe('herald listen', () => {
     await cli.waitForOutput((stdout) => /user\.created\s+evt_1\s+200/.test(stdout));
     await stop(cli, fake);
     expect(cli.stderr()).toBe('');
+  });
+
+  /**
+   * An API restart ends the stream while dlv_1 is being forwarded: the API gives the old session's leases
+   * back, and the new stream takes dlv_1 again and sends it. Only the new session holds the lease, so a
+   * report naming the old one is refused (409) and the new lease would hold the stream until it ran out.
+   * dlv_2, sent after it on the new stream, shows the CLI has read the second dlv_1.
+   */
+  async function restartDuring(during: 'forward' | 'report') {
+    let firstStream: ServerResponse | undefined;
+    let sawSecond = () => {};
+    const secondSeen = new Promise<void>((resolve) => (sawSecond = resolve));
+    const fake = await startFakeHerald(
+      (response, open) => {
+        if (open === 1) {
+          firstStream = response;
+          return streamEvents(response, sessionEvent('listen_old'), deliveryEvent(1));
+        }
+        streamEvents(response, sessionEvent('listen_new'), deliveryEvent(1), deliveryEvent(2));
+      },
+      async (report) => {
+        if (report.session === 'listen_new') return 202;
+        if (during === 'forward') return 409;
+        // The report was sent while listen_old held the lease; the restart happens before it is answered.
+        firstStream?.end();
+        await secondSeen;
+        return 409;
+      },
+    );
+    const received: string[] = [];
+    let releaseFirst = () => {};
+    const receiver = await startServer((request, response) => {
+      const id = String(request.headers['webhook-id']);
+      received.push(id);
+      if (id === 'evt_2') sawSecond();
+      // The local URL answers dlv_1 when the test says so (after the reconnect), the rest at once.
+      if (id === 'evt_1' && during === 'forward' && received.length === 1) {
+        releaseFirst = () => response.end('ok');
+      } else response.end('ok');
+    });
+    const cli = await startListen(fake.url, `${receiver.url}/hooks`);
+    return { fake, cli, received, firstStream: () => firstStream, releaseFirst: () => releaseFirst() };
+  }
+
+  it('after a reconnect, reports a delivery still being forwarded under the new session, and forwards it once', async () => {
+    const { fake, cli, received, firstStream, releaseFirst } = await restartDuring('forward');
+    await expect.poll(() => received.includes('evt_1'), { timeout: 10_000 }).toBe(true);
+    firstStream()?.end();
+    await expect.poll(() => received.includes('evt_2'), { timeout: 10_000 }).toBe(true);
+    releaseFirst();
+    await expect.poll(() => fake.reports.length, { timeout: 10_000 }).toBe(2);
+    expect(received).toEqual(['evt_1', 'evt_2']);
+    expect(fake.reports).toMatchObject([
+      { session: 'listen_new', deliveryId: 'dlv_2', statusCode: 200 },
+      { session: 'listen_new', deliveryId: 'dlv_1', statusCode: 200 },
+    ]);
+    expect(fake.streamOpenedAt).toHaveLength(2);
+    await stop(cli, fake);
+    expect(cli.stderr()).toMatch(/^! the stream ended; reconnecting in \d\.\d s\n$/);
+  });
+
+  it('reports again under the new session when the old one is refused because the stream reconnected meanwhile', async () => {
+    const { fake, cli, received } = await restartDuring('report');
+    await expect.poll(() => fake.reports.length, { timeout: 10_000 }).toBe(3);
+    expect(received).toEqual(['evt_1', 'evt_2']);
+    expect(fake.reports.filter((report) => report.deliveryId === 'dlv_1')).toMatchObject([
+      { session: 'listen_old', statusCode: 200 },
+      { session: 'listen_new', statusCode: 200 },
+    ]);
+    expect(fake.streamOpenedAt).toHaveLength(2);
+    await stop(cli, fake);
+    expect(cli.stderr()).toMatch(/^! the stream ended; reconnecting in \d\.\d s\n$/);
   });
 });

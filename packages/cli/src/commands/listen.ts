@@ -7,7 +7,7 @@ import { withoutUserinfo } from '../config';
 import { commaList, contextFor, timerMilliseconds } from '../context';
 import { CliError, describeFailure } from '../errors';
 import { type ForwardResult, forwardDelivery } from '../forward';
-import { createForwardPool, MAX_FORWARDS_IN_FLIGHT } from '../forward-pool';
+import { createForwardPool, type Forward, MAX_FORWARDS_IN_FLIGHT } from '../forward-pool';
 import { followListenStream } from '../listen-stream';
 import type { Output } from '../output';
 
@@ -111,15 +111,22 @@ async function relay(api: Api, out: Output, endpointId: string, options: ListenO
   const pool = createForwardPool();
   try {
     await followListenStream(api, out, endpointId, signal, (session, delivery) => {
-      // Sent again while its first forward runs (its lease ran out meanwhile): that forward reports it.
-      if (pool.has(delivery.deliveryId)) {
-        out.warn(`skipped delivery ${delivery.deliveryId}: it is already being forwarded`);
+      const running = pool.get(delivery.deliveryId);
+      if (running) {
+        // Sent again while its first forward runs: that forward reports it, the local URL gets it once.
+        // On the same stream its lease ran out meanwhile. On a newer one the stream reconnected: the API
+        // gave the old session's leases back and this session holds it now, so the report must name it
+        // (under the old one it is refused, and this lease would stall the stream until it ran out).
+        if (running.session === session) {
+          out.warn(`skipped delivery ${delivery.deliveryId}: it is already being forwarded`);
+        }
+        running.session = session;
         return undefined;
       }
       // Caught here so that no failure of one delivery can become an unhandled rejection that ends the
       // process before the development endpoint is removed.
-      return pool.start(delivery.deliveryId, () =>
-        handle(api, out, endpointId, session, delivery, options, signal).catch((error) =>
+      return pool.start(delivery.deliveryId, session, (forward) =>
+        handle(api, out, endpointId, forward, delivery, options, signal).catch((error) =>
           out.warn(`${delivery.deliveryId}: ${describeFailure(error).message}`),
         ),
       );
@@ -134,7 +141,7 @@ async function handle(
   api: Api,
   out: Output,
   endpointId: string,
-  session: string,
+  forward: Forward,
   delivery: RelayedDelivery,
   options: ListenOptions,
   stop: AbortSignal,
@@ -145,18 +152,39 @@ async function handle(
     return;
   }
   printDelivery(out, delivery, result);
-  try {
-    const answer = await api.fetch(`/v1/endpoints/${endpointId}/listen/attempts`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ session, deliveryId: delivery.deliveryId, ...result }),
-    });
-    await answer.body?.cancel().catch(() => {});
-    if (answer.status === 409)
-      out.warn(`${delivery.deliveryId}: the lease ended before the report; Herald sends it again`);
-    else if (!answer.ok) out.warn(`${delivery.deliveryId}: the report was refused (HTTP ${answer.status})`);
-  } catch (error) {
-    out.warn(`${delivery.deliveryId}: the report failed (${(error as Error).message}); Herald sends it again`);
+  await report(api, out, endpointId, forward, delivery.deliveryId, result);
+}
+
+/**
+ * Reports the local answer under the session that holds the delivery's lease now. A 409 for a session
+ * the stream replaced while the report was on its way (the reconnected stream sent the delivery again)
+ * means nothing was recorded: the same answer is reported again under the new session, rather than
+ * leaving that lease to run out and the local URL to get the delivery a second time.
+ */
+async function report(
+  api: Api,
+  out: Output,
+  endpointId: string,
+  forward: Forward,
+  deliveryId: string,
+  result: ForwardResult,
+) {
+  for (;;) {
+    const session = forward.session;
+    try {
+      const answer = await api.fetch(`/v1/endpoints/${endpointId}/listen/attempts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ session, deliveryId, ...result }),
+      });
+      await answer.body?.cancel().catch(() => {});
+      if (answer.status === 409 && forward.session !== session) continue;
+      if (answer.status === 409) out.warn(`${deliveryId}: the lease ended before the report; Herald sends it again`);
+      else if (!answer.ok) out.warn(`${deliveryId}: the report was refused (HTTP ${answer.status})`);
+    } catch (error) {
+      out.warn(`${deliveryId}: the report failed (${(error as Error).message}); Herald sends it again`);
+    }
+    return;
   }
 }
 
