@@ -30,7 +30,7 @@ interface JobContext extends FollowUpDependencies {
 
 /**
  * Runs the follow-up for one stored delivery, unless its subject already had
- * a newer event applied (then it is recorded as skipped). It may run again for the same
+ * a newer event applied, or was deleted (then it is recorded as skipped). It may run again for the same
  * delivery (a crash after the work but before the job was marked done), so
  * every step is safe to repeat: stores are keyed by webhook-id or upserted,
  * and API changes are skipped when already in place.
@@ -65,6 +65,14 @@ export async function runFollowUp(job: InboxJob, dependencies: FollowUpDependenc
         detail: { skipped: true, subject, sequence, lastApplied },
       });
     }
+  }
+  // A user.deleted runs again (removal is safe to repeat); anything else would bring the user's data back.
+  if (job.subject !== null && job.type !== 'user.deleted' && (await dependencies.userData.isErased(job.subject))) {
+    return context.note({
+      kind: 'result',
+      summary: `skipped: ${job.subject} was deleted, nothing is kept about them`,
+      detail: { skipped: true, subject: job.subject, deleted: true },
+    });
   }
   await applyEvent(envelope, context);
   // After the work: a crash in between runs the job again, which every follow-up tolerates.
@@ -185,7 +193,7 @@ const followUps: FollowUps = {
   },
 
   async 'user.deleted'(event, context) {
-    const removed = await context.userData.removeUser(event.userId);
+    const removed = await context.userData.removeUser(event.userId, { erase: true });
     await context.note({
       kind: 'result',
       summary: `local data removed (${removed} rows)`,

@@ -1,5 +1,6 @@
 import type { HeraldClient } from '@herald/client';
 import type { AnyEvent } from '@herald/events';
+import { subjectOf } from '@herald/events';
 
 /** A Herald user as the API returns it and as webhooks carry it (`UserSnapshot`). */
 export type HeraldUser = Awaited<ReturnType<HeraldClient['users']['get']['query']>>;
@@ -56,6 +57,28 @@ export function parseEnvelope(body: string): HeraldEventEnvelope | null {
     ...(sequence === null ? {} : { sequence }),
     data: parsed.data,
   };
+}
+
+/**
+ * Whose event this is, as the inbox files it: the envelope's `subject`, or for
+ * an older event without one, what the catalog names as its subject (the
+ * user's id for `user.*`). Null when neither says (an unknown type, a failed
+ * login for an unknown email).
+ */
+export function inboxSubject(envelope: Pick<HeraldEventEnvelope, 'type' | 'version' | 'subject' | 'data'>) {
+  if (envelope.subject) return envelope.subject;
+  try {
+    return subjectOf(envelope.type, envelope.data, envelope.version) || null;
+  } catch {
+    // The catalog reads data that passed its schema; an odd payload simply has no subject.
+    return null;
+  }
+}
+
+/** `inboxSubject` of a stored body; null when the body is not a Herald event. */
+export function inboxSubjectOfBody(body: string): string | null {
+  const envelope = parseEnvelope(body);
+  return envelope ? inboxSubject(envelope) : null;
 }
 
 function asUser(value: unknown): HeraldUser | null {

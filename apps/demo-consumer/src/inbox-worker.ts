@@ -31,8 +31,10 @@ const defaultRetryDelayMs = (attempts: number) => Math.min(60_000, 1000 * 2 ** (
 
 /**
  * Processes the inbox one job at a time, oldest first, so a user's events are
- * handled in the order they arrived. It reads its work from the store, not
- * from memory: on start it picks up whatever an earlier run left unprocessed.
+ * handled in the order they arrived: a job waiting for its retry holds back
+ * the later jobs of its subject (`InboxStore.nextDue`), not other subjects'.
+ * It reads its work from the store, not from memory: on start it picks up
+ * whatever an earlier run left unprocessed.
  */
 export function startInboxWorker(options: InboxWorkerOptions): InboxWorker {
   const pollIntervalMs = options.pollIntervalMs ?? 500;

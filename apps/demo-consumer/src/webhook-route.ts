@@ -1,5 +1,6 @@
 import { heraldWebhook } from '@herald/webhooks/hono';
 import { Hono } from 'hono';
+import { inboxSubjectOfBody } from './herald-event';
 import type { LiveTimeline } from './live-timeline';
 import type { InboxStore } from './store';
 
@@ -46,6 +47,8 @@ export function createWebhookRoute(options: WebhookRouteOptions) {
         const { duplicate } = await options.inbox.enqueue({
           webhookId: webhook.id,
           type: event.type,
+          // Read from the body as the worker reads it, so a subject's jobs are filed under one key.
+          subject: inboxSubjectOfBody(webhook.rawBody),
           body: webhook.rawBody,
         });
         options.timeline.countWebhookReceived();

@@ -5,7 +5,7 @@ import { generateSecret } from '@herald/signing';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { ConsumerApp, ConsumerStore } from '../src';
 import { createConsumerApp, openConsumerStore } from '../src';
-import type { TestPlatform } from './harness';
+import type { PlatformEventType, TestPlatform } from './harness';
 import { deliver, newUserEmail, startPlatform, waitFor } from './harness';
 
 const secret = generateSecret();
@@ -88,3 +88,54 @@ it('gives up after the last attempt and records why', async () => {
   const last = (await store.timeline.list()).at(-1);
   expect(last).toMatchObject({ kind: 'error', ok: false, summary: expect.stringMatching(/^gave up after 2 attempts/) });
 });
+
+/** The platform's latest event of a type for the user, stamped as the sequence-th event of its subject. */
+async function sequencedEvent(type: PlatformEventType, userId: string, sequence: number) {
+  const event = await platform.latestEvent(type, userId);
+  return { id: event.id, body: JSON.stringify({ ...JSON.parse(event.body), subject: userId, sequence }) };
+}
+
+it("holds a user's later events behind their retried one, while other users' events go on", async () => {
+  let platformDown = true;
+  const { store, url } = await startFlakyConsumer(() => platformDown, 1000);
+  const [first, second] = await Promise.all(
+    [0, 1].map(async () => {
+      const user = await platform.client.users.create.mutate({ email: newUserEmail() });
+      await platform.client.users.update.mutate({ id: user.id, roles: ['admin'] });
+      return user;
+    }),
+  );
+  const created = await sequencedEvent('user.created', first!.id, 1);
+  const updated = await sequencedEvent('user.updated', first!.id, 2);
+  const otherUser = await sequencedEvent('user.updated', second!.id, 2);
+  const processed = (webhookId: string) =>
+    waitFor(async () => {
+      const row = await store.inbox.get(webhookId);
+      return row?.processedAt ? row : null;
+    });
+
+  // user.created needs the API, which is down: it fails and waits for its retry.
+  await deliver(url, { webhookId: created.id, body: created.body, secrets: secret });
+  await waitFor(async () => (await store.inbox.get(created.id))?.lastError);
+  // The same user's next event (no API call) arrives meanwhile, then another user's.
+  await deliver(url, { webhookId: updated.id, body: updated.body, secrets: secret });
+  await deliver(url, { webhookId: otherUser.id, body: otherUser.body, secrets: secret });
+
+  // The other user's event goes on; the first user's waits behind the retry.
+  await processed(otherUser.id);
+  expect(await store.inbox.get(updated.id)).toMatchObject({ processedAt: null, attempts: 0 });
+  expect(await store.inbox.get(created.id)).toMatchObject({ processedAt: null });
+
+  platformDown = false;
+  const createdDone = await processed(created.id);
+  const updatedDone = await processed(updated.id);
+  expect(updatedDone.processedAt!.getTime()).toBeGreaterThanOrEqual(createdDone.processedAt!.getTime());
+  expect((await platform.client.users.get.query({ id: first!.id })).roles).toEqual(['admin', 'member']);
+  const results = (await store.timeline.list({ limit: 5000 }))
+    .filter((entry) => entry.kind === 'result' && (entry.webhookId === created.id || entry.webhookId === updated.id))
+    .map((entry) => [entry.webhookId, entry.summary]);
+  expect(results).toEqual([
+    [created.id, 'role member assigned'],
+    [updated.id, expect.stringMatching(/^local copy updated/)],
+  ]);
+}, 30_000);

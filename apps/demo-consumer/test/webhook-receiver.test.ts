@@ -216,4 +216,47 @@ describe('follow-ups through the typed client', () => {
     await processed(deleted.id);
     expect(await consumer.store.userData.countRowsFor(user.id)).toBe(0);
   });
+
+  it("empties a deleted user's stored deliveries, and one of theirs arriving after the deletion is not applied", async () => {
+    const user = await createUser();
+    await platform.client.users.update.mutate({ id: user.id, roles: ['admin'] });
+    // Taken before the deletion: the platform erases the personal data of a deleted user's events.
+    const created = await platform.latestEvent('user.created', user.id);
+    const updated = await platform.latestEvent('user.updated', user.id);
+    const rowsWithEmail = async () => {
+      const { rows } = await consumer.store.db.query<{ count: number }>(
+        'select count(*)::int as count from inbox where strpos(body, $1) > 0',
+        [user.email],
+      );
+      return rows[0]!.count;
+    };
+
+    await deliver(consumer.url, { webhookId: created.id, body: created.body, secrets: currentSecret });
+    await processed(created.id);
+    expect(await rowsWithEmail()).toBe(1);
+
+    await platform.client.users.delete.mutate({ id: user.id });
+    const deleted = await platform.latestEvent('user.deleted', user.id);
+    await deliver(consumer.url, { webhookId: deleted.id, body: deleted.body, secrets: currentSecret });
+    await processed(deleted.id);
+    expect(await consumer.store.userData.countRowsFor(user.id)).toBe(0);
+    expect(await rowsWithEmail()).toBe(0);
+    // The row stays, emptied, so a redelivery is still recognised as a duplicate.
+    expect(await consumer.store.inbox.get(created.id)).toMatchObject({ body: '', processedAt: expect.any(Date) });
+    const again = await deliver(consumer.url, { webhookId: created.id, body: created.body, secrets: currentSecret });
+    expect(await again.json()).toEqual({ received: true, duplicate: true });
+
+    // A late user.updated in the older format (no subject, no sequence) would bring the user back.
+    const { subject: _subject, sequence: _sequence, ...older } = JSON.parse(updated.body);
+    const lateId = `msg_late_${user.id}`;
+    await deliver(consumer.url, { webhookId: lateId, body: JSON.stringify(older), secrets: currentSecret });
+    await processed(lateId);
+    expect(await consumer.store.userData.getUser(user.id)).toBeNull();
+    expect(await consumer.store.userData.countRowsFor(user.id)).toBe(0);
+    expect(await rowsWithEmail()).toBe(0);
+    expect((await timelineFor(lateId)).at(-1)).toMatchObject({
+      kind: 'result',
+      summary: expect.stringMatching(/^skipped/),
+    });
+  });
 });

@@ -4,7 +4,12 @@ import type { PGlite } from '@electric-sql/pglite';
 export interface InboxJob {
   webhookId: string;
   type: string;
-  /** The raw body exactly as received and verified. */
+  /**
+   * Whose event it is (a user's id), see `inboxSubject`; null when none.
+   * A subject's jobs are handed out one at a time, in the order they arrived.
+   */
+  subject: string | null;
+  /** The raw body exactly as received and verified; emptied once its subject was deleted and the job is done. */
   body: string;
   receivedAt: Date;
   processedAt: Date | null;
@@ -17,6 +22,7 @@ export interface InboxJob {
 interface InboxRow {
   webhook_id: string;
   type: string;
+  subject: string | null;
   body: string;
   received_at: Date;
   processed_at: Date | null;
@@ -29,6 +35,7 @@ interface InboxRow {
 const toJob = (row: InboxRow): InboxJob => ({
   webhookId: row.webhook_id,
   type: row.type,
+  subject: row.subject,
   body: row.body,
   receivedAt: row.received_at,
   processedAt: row.processed_at,
@@ -38,6 +45,9 @@ const toJob = (row: InboxRow): InboxJob => ({
   lastError: row.last_error,
 });
 
+/** Set clause: the body goes when the row's subject was deleted (`erased_subjects`). */
+const emptiedIfErased = `body = case when subject in (select subject from erased_subjects) then '' else body end`;
+
 /** The durable queue between the acknowledgement and the processing. */
 export function createInboxStore(db: PGlite) {
   return {
@@ -46,21 +56,35 @@ export function createInboxStore(db: PGlite) {
      * already stored inserts nothing. When this resolves the row is committed,
      * so only then may the delivery be acknowledged.
      */
-    async enqueue(input: { webhookId: string; type: string; body: string }): Promise<{ duplicate: boolean }> {
+    async enqueue(input: {
+      webhookId: string;
+      type: string;
+      subject: string | null;
+      body: string;
+    }): Promise<{ duplicate: boolean }> {
       const result = await db.query(
-        `insert into inbox (webhook_id, type, body) values ($1, $2, $3)
+        `insert into inbox (webhook_id, type, subject, body) values ($1, $2, $3, $4)
          on conflict (webhook_id) do nothing`,
-        [input.webhookId, input.type, input.body],
+        [input.webhookId, input.type, input.subject, input.body],
       );
       return { duplicate: result.affectedRows === 0 };
     },
 
-    /** The oldest job that is due, unprocessed and not given up on. */
+    /**
+     * The oldest job that is due, unprocessed and not given up on, and first
+     * of its subject: while a subject's earlier job is unfinished (waiting for
+     * its retry), the subject's later jobs wait too, so they are applied in the
+     * order they arrived. Other subjects' jobs go on.
+     */
     async nextDue(now: Date): Promise<InboxJob | null> {
       const { rows } = await db.query<InboxRow>(
-        `select * from inbox
+        `select * from inbox job
          where processed_at is null and failed_at is null and next_attempt_at <= $1
-         order by next_attempt_at, received_at limit 1`,
+           and not exists (
+             select 1 from inbox earlier
+             where earlier.subject = job.subject and earlier.arrival < job.arrival
+               and earlier.processed_at is null and earlier.failed_at is null)
+         order by next_attempt_at, arrival limit 1`,
         [now],
       );
       return rows[0] ? toJob(rows[0]) : null;
@@ -78,8 +102,13 @@ export function createInboxStore(db: PGlite) {
       return rows[0]?.attempts ?? 0;
     },
 
+    /** A job done after its subject was deleted (its user.deleted included) keeps no body. */
     async complete(webhookId: string): Promise<void> {
-      await db.query('update inbox set processed_at = now(), last_error = null where webhook_id = $1', [webhookId]);
+      await db.query(
+        `update inbox set processed_at = now(), last_error = null, ${emptiedIfErased}
+         where webhook_id = $1`,
+        [webhookId],
+      );
     },
 
     async retryLater(webhookId: string, error: string, nextAttemptAt: Date): Promise<void> {
@@ -91,7 +120,10 @@ export function createInboxStore(db: PGlite) {
     },
 
     async giveUp(webhookId: string, error: string): Promise<void> {
-      await db.query('update inbox set last_error = $2, failed_at = now() where webhook_id = $1', [webhookId, error]);
+      await db.query(`update inbox set last_error = $2, failed_at = now(), ${emptiedIfErased} where webhook_id = $1`, [
+        webhookId,
+        error,
+      ]);
     },
 
     async get(webhookId: string): Promise<InboxJob | null> {

@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import type { Transaction } from '@electric-sql/pglite';
 import { PGlite } from '@electric-sql/pglite';
+import { inboxSubjectOfBody } from '../herald-event';
 import { createInboxStore } from './inbox-store';
 import { consumerSchemaSql } from './schema';
 import { createTimelineStore } from './timeline-store';
@@ -31,7 +33,11 @@ export async function openConsumerStore(dataDir: string = DEFAULT_DATA_DIR): Pro
   if (!location.startsWith('memory://')) mkdirSync(location, { recursive: true });
   const db = await PGlite.create(location);
   try {
-    await db.exec(consumerSchemaSql);
+    await db.transaction(async (tx) => {
+      const upgrading = await inboxLacksSubjects(tx);
+      await tx.exec(consumerSchemaSql);
+      if (upgrading) await upgradeInbox(tx);
+    });
   } catch (error) {
     await db.close();
     throw error;
@@ -45,4 +51,46 @@ export async function openConsumerStore(dataDir: string = DEFAULT_DATA_DIR): Pro
       if (!db.closed) await db.close();
     },
   };
+}
+
+/** A data dir from before per-subject order: its inbox has no `subject` column yet. */
+async function inboxLacksSubjects(tx: Transaction): Promise<boolean> {
+  const { rows } = await tx.query<{ lacks: boolean }>(
+    `select to_regclass('inbox') is not null and not exists (
+       select 1 from information_schema.columns
+       where table_schema = current_schema() and table_name = 'inbox' and column_name = 'subject') as lacks`,
+  );
+  return rows[0]?.lacks ?? false;
+}
+
+/**
+ * Once, in the same transaction as the new columns: numbers the existing rows
+ * in the order they were received, files each under its subject (read from
+ * its body), and treats a user.deleted already processed as the erasure it
+ * now is, emptying the finished rows of that user.
+ */
+async function upgradeInbox(tx: Transaction): Promise<void> {
+  await tx.query(
+    `update inbox set arrival = ordered.n
+     from (select webhook_id, row_number() over (order by received_at, arrival) as n from inbox) ordered
+     where inbox.webhook_id = ordered.webhook_id`,
+  );
+  await tx.query(
+    `select setval(pg_get_serial_sequence('inbox', 'arrival'), coalesce(max(arrival), 0) + 1, false) from inbox`,
+  );
+  const { rows } = await tx.query<{ webhook_id: string; body: string }>('select webhook_id, body from inbox');
+  for (const row of rows) {
+    const subject = inboxSubjectOfBody(row.body);
+    if (subject !== null)
+      await tx.query('update inbox set subject = $2 where webhook_id = $1', [row.webhook_id, subject]);
+  }
+  await tx.query(
+    `insert into erased_subjects (subject)
+     select distinct subject from inbox where type = 'user.deleted' and processed_at is not null and subject is not null
+     on conflict (subject) do nothing`,
+  );
+  await tx.query(
+    `update inbox set body = ''
+     where subject in (select subject from erased_subjects) and (processed_at is not null or failed_at is not null)`,
+  );
 }

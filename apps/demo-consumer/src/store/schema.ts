@@ -18,6 +18,20 @@ create table if not exists inbox (
 );
 create index if not exists inbox_due on inbox (next_attempt_at, received_at)
   where processed_at is null and failed_at is null;
+-- added with per-subject order: the subject (a user's id) the job is filed under, and the
+-- order of arrival (received_at can repeat). A data dir from before gains them on start;
+-- openConsumerStore then files its rows (see upgradeInbox).
+alter table inbox add column if not exists subject text;
+alter table inbox add column if not exists arrival bigserial;
+create index if not exists inbox_pending_by_subject on inbox (subject, arrival)
+  where processed_at is null and failed_at is null;
+
+-- Subjects whose user.deleted was applied: their jobs are not applied any more, and a job
+-- of theirs that finishes keeps no body. Only the id is kept, as in applied_sequences.
+create table if not exists erased_subjects (
+  subject     text primary key,
+  erased_at   timestamptz not null default now()
+);
 
 create table if not exists timeline (
   id          bigserial primary key,

@@ -19,9 +19,10 @@ export interface SecurityNotice {
 
 /**
  * Per-user data the follow-ups keep: local copies, login failures, security
- * notices, and the last sequence applied per subject (which `removeUser`
- * keeps on purpose: it is an id and a number, and it outlives the user so a
- * late event cannot recreate them).
+ * notices, the deliveries stored in the inbox, and the last sequence applied
+ * per subject (which `removeUser` keeps on purpose: it is an id and a number,
+ * and it outlives the user so a late event cannot recreate them; so does the
+ * id of an erased subject).
  */
 export function createUserDataStore(db: PGlite) {
   return {
@@ -117,24 +118,50 @@ export function createUserDataStore(db: PGlite) {
       }));
     },
 
-    /** Everything this backend holds about the user, in one transaction. */
-    async removeUser(userId: string): Promise<number> {
+    /**
+     * Everything this backend holds about the user, in one transaction: its rows, and the
+     * bodies of the user's finished inbox jobs (the row stays, emptied, so a redelivery is
+     * still a duplicate). With `erase` (user.deleted) the user is also recorded as erased:
+     * from then on their jobs are not applied, and each keeps no body once done (the job
+     * running now, and those still to come, are emptied as they finish).
+     */
+    async removeUser(userId: string, options: { erase?: boolean } = {}): Promise<number> {
       return db.transaction(async (tx) => {
+        if (options.erase) {
+          await tx.query('insert into erased_subjects (subject) values ($1) on conflict (subject) do nothing', [
+            userId,
+          ]);
+        }
         let removed = 0;
         for (const table of ['local_users', 'login_failures', 'security_notices']) {
           const result = await tx.query(`delete from ${table} where user_id = $1`, [userId]);
           removed += result.affectedRows ?? 0;
         }
-        return removed;
+        const emptied = await tx.query(
+          `update inbox set body = ''
+           where subject = $1 and body <> '' and (processed_at is not null or failed_at is not null)`,
+          [userId],
+        );
+        return removed + (emptied.affectedRows ?? 0);
       });
     },
 
-    /** How many rows mention the user (tests and the page use it to show removal). */
+    /** Whether the subject's user.deleted was applied: nothing of theirs is applied any more. */
+    async isErased(subject: string): Promise<boolean> {
+      const { rows } = await db.query('select 1 from erased_subjects where subject = $1', [subject]);
+      return rows.length > 0;
+    },
+
+    /**
+     * How many rows hold data about the user, inbox jobs that still have their body included
+     * (tests and the page use it to show removal). The ids kept on purpose are not counted.
+     */
     async countRowsFor(userId: string): Promise<number> {
       const { rows } = await db.query<{ count: number }>(
         `select ((select count(*) from local_users where user_id = $1)
                + (select count(*) from login_failures where user_id = $1)
-               + (select count(*) from security_notices where user_id = $1))::int as count`,
+               + (select count(*) from security_notices where user_id = $1)
+               + (select count(*) from inbox where subject = $1 and body <> ''))::int as count`,
         [userId],
       );
       return rows[0]?.count ?? 0;
