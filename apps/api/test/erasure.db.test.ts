@@ -8,7 +8,7 @@ import {
   newIdAt,
 } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
-import { envelopeBody } from '@herald/delivery';
+import { claimDueDeliveries, defaultRetryPolicy, envelopeBody, recordAttempt } from '@herald/delivery';
 import { ERASED_EMAIL, erasedEventData } from '@herald/events';
 import { and, asc, eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
@@ -322,6 +322,36 @@ describeDb('erasure on user delete', (t) => {
     );
     const attempts = await t.db.select().from(deliveryAttempts).where(eq(deliveryAttempts.deliveryId, delivery!.id));
     expect(attempts.map((a) => a.responseBody)).toEqual([null]);
+  });
+
+  it("a webhook in flight when its user is erased: the receiver's answer, recorded after, is not kept (it may echo them)", async () => {
+    const tenant = await createTenant(t.db);
+    await expectJson(
+      await tenant.request('/v1/endpoints', { json: { url: 'https://hooks.example.com/in-flight' } }),
+      201,
+    );
+    const email = uniqueEmail('inflight');
+    const user = await tenant.caller.users.create({ email, name: 'In Flight' });
+    const owner = `erasure-${tenant.projectId}`;
+    const claimed = (await claimDueDeliveries(t.db, { limit: 500, leaseMs: 45_000, owner })).filter(
+      (d) => d.projectId === tenant.projectId,
+    );
+    expect(claimed).toHaveLength(1);
+    const sent = envelopeBody(claimed[0]!.event);
+    expect(sent).toContain(email);
+
+    await expectJson(await tenant.request(`/v1/users/${user.id}`, { method: 'DELETE' }), 200);
+    // The receiver answered after the erasure, quoting what it was sent (claimed before).
+    const echo = { ok: false, statusCode: 422, durationMs: 5, errorClass: 'http_status' as const };
+    const { outcome } = await recordAttempt(
+      t.db,
+      claimed[0]!,
+      { ...echo, errorMessage: 'HTTP 422', responseBody: `rejected ${sent}`, retryAfterSeconds: null },
+      { owner, retryPolicy: defaultRetryPolicy, failureWindowMs: 60_000, startedAt: new Date() },
+    );
+    expect(outcome).toBe('retrying');
+    const attempts = await t.db.select().from(deliveryAttempts).where(eq(deliveryAttempts.deliveryId, claimed[0]!.id));
+    expect(attempts.map((a) => [a.statusCode, a.responseBody])).toEqual([[422, null]]);
   });
 
   it('users.delete over tRPC erases the same way, and a 404 erases nothing', async () => {

@@ -106,11 +106,12 @@ describe.skipIf(postgresUnavailable())(
       await db.migrate(migrationsFolder);
 
       // The same rows; events gain payload_expired_at, null (no payload has expired yet), and
-      // deliveries wakes_next, false (nothing was parked: migration 0015).
+      // deliveries wakes_next, false (nothing was parked: migration 0015), and excerpts_erased, false
+      // (no erasure caught one in flight: migration 0016).
       const [beforeEvents, beforeDeliveries, ...rest] = before;
       expect(await snapshot(db)).toEqual([
         (beforeEvents as object[]).map((e) => ({ ...e, payload_expired_at: null })),
-        (beforeDeliveries as object[]).map((d) => ({ ...d, wakes_next: false })),
+        (beforeDeliveries as object[]).map((d) => ({ ...d, wakes_next: false, excerpts_erased: false })),
         ...rest,
       ]);
       const placed = await db.query<{ table: string; n: number }>(

@@ -128,6 +128,11 @@ export const deliveries = pgTable(
      * leaves the queue its subject's next is made due (fifo-promote.ts in @herald/delivery).
      */
     wakesNext: boolean('wakes_next').notNull().default(false),
+    /**
+     * Its event's user was erased while it was in flight (sent, or claimed to be, with the data as
+     * it was): no attempt of it keeps the receiver's answer, which may echo that data.
+     */
+    excerptsErased: boolean('excerpts_erased').notNull().default(false),
     lastStatusCode: integer('last_status_code'),
     lastError: text('last_error'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),

@@ -222,7 +222,7 @@ async function writeOutcomes(
             as v(id text, lease text, status text, attempt_count int, delay_ms bigint, status_code int, last_error text)
           where ${byId} and d.id = v.id and d.lease_owner = ${options.owner} and d.status = 'in_flight'
             and ${leaseToken('d.next_attempt_at')} = v.lease
-          returning d.id, v.status
+          returning d.id, v.status, d.excerpts_erased
         ),
         -- An attempt made after its lease ran out (another attempt has the delivery, under the same
         -- number) is logged as what it was, flagged as such, with its status and answer.
@@ -233,7 +233,12 @@ async function writeOutcomes(
                  case when a.delivery_id in (select id from moved) then a.error_class else '${sql.raw(LEASE_LOST)}' end,
                  case when a.delivery_id in (select id from moved) then a.error_message
                       else '${sql.raw(LEASE_LOST_MESSAGE)}' end,
-                 a.response_body
+                 -- Not the answer to a webhook whose user was erased while it was in flight: it may
+                 -- echo the data erased (erasure.ts). Looked up apart only for a lease lost (rare).
+                 case when a.delivery_id in (select id from moved where excerpts_erased) then null
+                      when a.delivery_id in (select id from moved) then a.response_body
+                      when a.delivery_id in (select d.id from deliveries d where ${byId} and d.excerpts_erased) then null
+                      else a.response_body end
           from jsonb_to_recordset(${attemptsJson}::jsonb)
             as a(id text, delivery_id text, attempt_number int, started_at timestamptz, duration_ms int,
                  status_code int, error_class text, error_message text, response_body text)

@@ -1,0 +1,1 @@
+ALTER TABLE "deliveries" ADD COLUMN "excerpts_erased" boolean DEFAULT false NOT NULL;
