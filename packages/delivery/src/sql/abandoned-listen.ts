@@ -10,16 +10,25 @@ import { sql } from 'drizzle-orm';
  */
 export const LISTEN_DELIVERY_TTL_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * How long a listen endpoint's delivery may be due (or its lease over) with no stream taking it.
+ * A live stream takes a due delivery within seconds; one waiting for its retry is not due, and the
+ * CLI's stream would take it then, however old the delivery is.
+ */
+export const LISTEN_UNTAKEN_MS = 60 * 60 * 1000;
+
 /** Deliveries failed per statement (a short transaction each). */
 export const ABANDONED_LISTEN_BATCH = 5_000;
 
 /**
  * queued → failed (`listen_expired`), unsent: a listen endpoint's deliveries created more than
- * `LISTEN_DELIVERY_TTL_MS` before `now` that no stream holds (pending, or in flight past its
- * lease). One batch; returns how many it failed.
+ * `LISTEN_DELIVERY_TTL_MS` before `now` that no stream took while they were due (due, or in
+ * flight past their lease, for `LISTEN_UNTAKEN_MS`). One waiting for a retry later is left for
+ * the stream that is still there. One batch; returns how many it failed.
  */
 export async function failAbandonedListenBatch(db: Database, now: Date): Promise<number> {
   const cutoff = new Date(now.getTime() - LISTEN_DELIVERY_TTL_MS);
+  const untakenSince = new Date(now.getTime() - LISTEN_UNTAKEN_MS);
   const failed = await executeRows<{ id: string }>(
     db,
     sql`update deliveries d
@@ -29,7 +38,7 @@ export async function failAbandonedListenBatch(db: Database, now: Date): Promise
             select q.id from deliveries q
             where q.endpoint_id in (select id from endpoints where kind = 'listen')
               and q.status ${sql.raw(QUEUED_STATUSES_SQL)}
-              and (q.status = 'pending' or q.next_attempt_at <= ${now.toISOString()}::timestamptz)
+              and coalesce(q.next_attempt_at, '-infinity') <= ${untakenSince.toISOString()}::timestamptz
               and q.created_at < ${cutoff.toISOString()}::timestamptz
             limit ${ABANDONED_LISTEN_BATCH}
             for update skip locked))
