@@ -6,6 +6,7 @@ import {
   idTimestamp,
   loginThrottles,
   newIdAt,
+  userPastEmails,
 } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { claimDueDeliveries, defaultRetryPolicy, envelopeBody, recordAttempt } from '@herald/delivery';
@@ -322,6 +323,25 @@ describeDb('erasure on user delete', (t) => {
     );
     const attempts = await t.db.select().from(deliveryAttempts).where(eq(deliveryAttempts.deliveryId, delivery!.id));
     expect(attempts.map((a) => a.responseBody)).toEqual([null]);
+  });
+
+  it('erases failed logins made with an earlier address after payload retention emptied the events that showed it', async () => {
+    const tenant = await createTenant(t.db);
+    const first = uniqueEmail('first');
+    const user = await tenant.caller.users.create({ email: first, password: PASSWORD });
+    await tenant.caller.users.update({ id: user.id, email: uniqueEmail('second') });
+    // Payload retention emptied the user's events (the only ones that showed the first address).
+    await t.db.update(events).set({ data: {}, payloadExpiredAt: new Date() }).where(eq(events.subject, user.id));
+    const failed = { email: first, password: 'wrong password', ipAddress: '192.0.2.201', userAgent: 'earlier-agent/1' };
+    expect((await tenant.request('/v1/logins', { json: failed })).status).toBe(401);
+
+    await expectJson(await tenant.request(`/v1/users/${user.id}`, { method: 'DELETE' }), 200);
+    const logins = (await storedEvents(tenant)).filter((e) => e.type === 'user.login.failed');
+    expect(logins).toHaveLength(1);
+    expectNoneOf([JSON.stringify(logins[0]!.data)], [first, failed.ipAddress, failed.userAgent]);
+    const throttles = await t.db.select().from(loginThrottles).where(eq(loginThrottles.projectId, tenant.projectId));
+    expect(throttles.filter((row) => row.key.includes(first.toLowerCase()))).toEqual([]);
+    expect(await t.db.select().from(userPastEmails).where(eq(userPastEmails.userId, user.id))).toEqual([]);
   });
 
   it("a webhook in flight when its user is erased: the receiver's answer, recorded after, is not kept (it may echo them)", async () => {

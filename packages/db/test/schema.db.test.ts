@@ -38,6 +38,7 @@ describeDb('database schema', (t) => {
       'projects',
       'rate_limit_counts',
       'subject_sequences',
+      'user_past_emails',
       'users',
     ]);
   });

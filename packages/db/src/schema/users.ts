@@ -48,3 +48,21 @@ export const loginThrottles = pgTable(
   },
   (t) => [primaryKey({ columns: [t.projectId, t.key] })],
 );
+
+/**
+ * The addresses a user had before their current one (lower-cased, as `users.email`), kept until the
+ * user is deleted: erasure finds the failed logins made with them (and their throttle counts) after
+ * payload retention has emptied the user's own events that showed them.
+ */
+export const userPastEmails = pgTable(
+  'user_past_emails',
+  {
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    userId: text('user_id').notNull(),
+    email: text('email').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.userId, t.email] })],
+);

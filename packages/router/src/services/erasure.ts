@@ -1,5 +1,5 @@
 import type { Queryable } from '@herald/db';
-import { events, executeRows, idempotencyKeys, loginThrottles } from '@herald/db';
+import { events, executeRows, idempotencyKeys, loginThrottles, userPastEmails } from '@herald/db';
 import { erasedEventData } from '@herald/events';
 import { and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
 
@@ -52,15 +52,20 @@ export async function eraseUserFromEvents(
   /** Told how an answer shows the user (`erasedAnswerMarks`): the running request's own answer may. */
   erasedFromAnswer?: (marks: string[]) => void,
 ): Promise<number> {
-  // Every address the user had, from their own events (read before they are erased): failed
-  // logins with an earlier address carry it too.
+  // Every address the user had: failed logins with an earlier address carry it too. Kept apart
+  // since the address changed (`user_past_emails`, removed here), and shown by their own events
+  // (read before they are erased) unless payload retention emptied those.
+  const past = await tx
+    .delete(userPastEmails)
+    .where(and(eq(userPastEmails.projectId, input.projectId), eq(userPastEmails.userId, input.userId)))
+    .returning({ email: userPastEmails.email });
   const earlier = await executeRows<{ email: string }>(
     tx,
     sql`select distinct lower(${events.data} -> 'user' ->> 'email') as email from ${events}
         where ${events.projectId} = ${input.projectId} and ${events.subject} = ${input.userId}
           and ${events.data} -> 'user' ->> 'email' is not null`,
   );
-  const emails = [...new Set([input.email.toLowerCase(), ...earlier.map((r) => r.email)])];
+  const emails = [...new Set([input.email.toLowerCase(), ...[...past, ...earlier].map((r) => r.email)])];
   // Their throttle counts are keyed by address: personal data too, and of no use any more.
   await tx.delete(loginThrottles).where(
     and(

@@ -1,4 +1,4 @@
-import { isUniqueViolation, users } from '@herald/db';
+import { isUniqueViolation, userPastEmails, users } from '@herald/db';
 import type { UserSnapshot } from '@herald/events';
 import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
@@ -48,6 +48,14 @@ export const updateUser = projectProcedure
         const patch: Partial<typeof users.$inferInsert> = { updatedAt: new Date() };
         for (const field of changedFields) Object.assign(patch, { [field]: input[field] });
         const [row] = await tx.update(users).set(patch).where(where).returning();
+        // The address it had: erasure must find the failed logins made with it after payload
+        // retention has emptied the events that show it (erasure.ts).
+        if (changedFields.includes('email')) {
+          await tx
+            .insert(userPastEmails)
+            .values({ projectId: ctx.projectId, userId: before.id, email: before.email.toLowerCase() })
+            .onConflictDoNothing();
+        }
         const user = toUser(row!);
         await emit('user.updated', { user, changedFields });
         return user;
