@@ -1,5 +1,6 @@
 import type { Queryable } from '@herald/db';
 import { events, executeRows, idempotencyKeys, loginThrottles, userPastEmails } from '@herald/db';
+import { forgetResponseExcerpts } from '@herald/delivery';
 import { erasedEventData } from '@herald/events';
 import { and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
 
@@ -129,24 +130,6 @@ export async function eraseUserFromEvents(
     if (rows.length < BATCH) return rewritten;
     afterId = rows.at(-1)!.id;
   }
-}
-
-/**
- * The receivers' answers logged for these events' deliveries: a receiver that echoes the webhook
- * (a validation error quoting the body, say) put the user's data in its attempt's excerpt, which
- * the API and the portal serve. Cleared as payload retention clears them. A delivery in flight
- * now (being sent, or claimed with the data as it was) has its attempt written after this: marked
- * `excerpts_erased`, its attempts keep no answer (finish.ts).
- */
-async function forgetResponseExcerpts(tx: Queryable, projectId: string, eventIds: string[]): Promise<void> {
-  if (eventIds.length === 0) return;
-  const ids = sql`any(string_to_array(${eventIds.join(',')}, ','))`;
-  await tx.execute(sql`update delivery_attempts a set response_body = null
-    from deliveries d
-    where d.event_id = ${ids} and d.project_id = ${projectId}
-      and a.delivery_id = d.id and a.response_body is not null`);
-  await tx.execute(sql`update deliveries d set excerpts_erased = true
-    where d.event_id = ${ids} and d.project_id = ${projectId} and d.status = 'in_flight' and not d.excerpts_erased`);
 }
 
 /** One UPDATE for a batch: the new payloads travel as one JSON parameter. */
