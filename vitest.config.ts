@@ -11,17 +11,16 @@ export default defineConfig({
     // wait on real HTTP, processes and PostgreSQL rather than the CPU, so two files at a time
     // cut the run by about a third on the 2-core CI machine.
     maxWorkers: 2,
-    // Each project (below) runs without isolation (a root `isolate` does not reach inline projects):
-    // files share their worker's modules (no fresh module graph per file): importing the workspace's
-    // TypeScript again for each of ~240 files was half the suite's time (3 s a file; 13 → 9.5 min).
-    // So a file must not count on being first in its process: state a test sets up on a module
-    // (the password pool, the process's fetch dispatcher, env read once) it sets explicitly.
+    // Files stay isolated (a fresh module graph each). Without isolation (`isolate: false` in each
+    // project: a root one does not reach inline projects) the suite ran 13 → 9.5 min, importing the
+    // workspace once per worker instead of once per file (3 s), but timing-bound tests (an
+    // idempotency race, a delivery waiting for a slot, a CLI child's deadline) failed in one CI run
+    // of three: both workers stayed busy with tests, where imports used to leave gaps.
     reporters: ['default', './vitest.summary-reporter.ts'],
     projects: [
       {
         test: {
           name: 'unit',
-          isolate: false,
           include: ['{apps,packages,tools}/*/test/**/*.test.ts', 'tests/*/**/*.test.ts'],
           exclude: ['**/node_modules/**', ...dbTests],
           testTimeout: 30_000,
@@ -30,7 +29,6 @@ export default defineConfig({
       {
         test: {
           name: 'pglite',
-          isolate: false,
           include: dbTests,
           env: { HERALD_TEST_DRIVER: 'pglite' },
           globalSetup: ['packages/db/src/testing/pglite-global-setup.ts'],
@@ -41,7 +39,6 @@ export default defineConfig({
       {
         test: {
           name: 'postgres',
-          isolate: false,
           include: dbTests,
           env: { HERALD_TEST_DRIVER: 'postgres' },
           globalSetup: ['packages/db/src/testing/postgres-global-setup.ts'],
