@@ -344,6 +344,22 @@ describeDb('erasure on user delete', (t) => {
     expect(await t.db.select().from(userPastEmails).where(eq(userPastEmails.userId, user.id))).toEqual([]);
   });
 
+  it('leaves an earlier address alone once another user holds it: their throttle counts and failed logins stay', async () => {
+    const tenant = await createTenant(t.db);
+    const shared = uniqueEmail('shared');
+    const user = await tenant.caller.users.create({ email: shared, password: PASSWORD });
+    await tenant.caller.users.update({ id: user.id, email: uniqueEmail('moved') });
+    await tenant.caller.users.create({ email: shared, password: PASSWORD });
+    const failed = { email: shared, password: 'wrong password', ipAddress: '192.0.2.202', userAgent: 'other-agent/1' };
+    expect((await tenant.request('/v1/logins', { json: failed })).status).toBe(401);
+
+    await expectJson(await tenant.request(`/v1/users/${user.id}`, { method: 'DELETE' }), 200);
+    const throttles = await t.db.select().from(loginThrottles).where(eq(loginThrottles.projectId, tenant.projectId));
+    expect(throttles.map((row) => row.key)).toContain(`account:${shared.toLowerCase()}`);
+    const logins = (await storedEvents(tenant)).filter((e) => e.type === 'user.login.failed');
+    expect(JSON.stringify(logins.map((e) => e.data))).toContain(failed.userAgent);
+  });
+
   it("a webhook in flight when its user is erased: the receiver's answer, recorded after, is not kept (it may echo them)", async () => {
     const tenant = await createTenant(t.db);
     await expectJson(

@@ -37,7 +37,8 @@ export function checkTransportOptions(options: TransportOptions): void {
 /**
  * The fetch both clients call: redirects are not followed (a 3xx would otherwise re-send the call,
  * body and all, to wherever it points, or turn a POST into a GET that "succeeds"), and a call that
- * gets no whole answer within the timeout is aborted.
+ * gets no whole answer within the timeout is aborted (not a stream asked for as
+ * `text/event-stream`).
  */
 export function guardedFetch(options: TransportOptions): typeof fetch {
   const fetchImpl = options.fetch ?? fetch;
@@ -46,7 +47,10 @@ export function guardedFetch(options: TransportOptions): typeof fetch {
     const signals = [init?.signal ?? (input instanceof Request ? input.signal : undefined)].filter(
       (signal): signal is AbortSignal => signal != null,
     );
-    if (timeoutMs > 0) signals.push(AbortSignal.timeout(timeoutMs));
+    // A stream (SSE) is meant to last: only the caller's signal ends it.
+    const accept = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)).get('accept');
+    const stream = accept?.includes('text/event-stream') ?? false;
+    if (timeoutMs > 0 && !stream) signals.push(AbortSignal.timeout(timeoutMs));
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     return fetchImpl(input, { ...init, redirect: 'manual', ...(signal ? { signal } : {}) });
   };

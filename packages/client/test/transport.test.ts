@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHeraldClient } from '../src/index';
 import { createHeraldRestClient } from '../src/rest';
 import { usersCreate, usersGet } from '../src/sdk';
+import { guardedFetch } from '../src/transport';
 
 interface Seen {
   method: string;
@@ -45,7 +46,13 @@ const api = recordingServer((req, res) => {
   if (req.url?.startsWith('/found/')) res.writeHead(302, { location: '/v1/users' }).end();
   else if (req.url?.startsWith('/away/'))
     res.writeHead(307, { location: `${elsewhere.url}/steal?token=abc` }).end('moved');
-  else if (req.url?.startsWith('/hang/')) {
+  else if (req.url?.startsWith('/stream/')) {
+    // One event every 150 ms, forever: longer than the 200 ms timeout after the fourth.
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    let n = 0;
+    const tick = setInterval(() => res.write(`data: ${n++}\n\n`), 150);
+    res.on('close', () => clearInterval(tick));
+  } else if (req.url?.startsWith('/hang/')) {
     // Never answers: the client's timeout must end the call.
   } else res.writeHead(404).end();
 });
@@ -95,6 +102,21 @@ describe('a call that gets no answer ends at the timeout', () => {
     const client = createHeraldRestClient({ baseUrl: `${api.url}/hang`, apiKey: 'sk_test', timeoutMs: 300 });
     const { error } = await usersGet({ client, path: { id: 'usr_1' } });
     expect(error).toMatchObject({ error: { code: 'network_error', message: expect.stringContaining('timeout') } });
+  });
+
+  it('a stream asked for as text/event-stream is not cut by it', async () => {
+    const fetchStream = guardedFetch({ baseUrl: api.url, timeoutMs: 200 });
+    const stopped = new AbortController();
+    const response = await fetchStream(`${api.url}/stream/`, {
+      headers: { accept: 'text/event-stream' },
+      signal: stopped.signal,
+    });
+    const reader = response.body!.getReader();
+    const chunks: string[] = [];
+    for (let i = 0; i < 4; i++) chunks.push(new TextDecoder().decode((await reader.read()).value));
+    expect(chunks.join('')).toContain('data: 3');
+    stopped.abort();
+    await expect(reader.read()).rejects.toThrow();
   });
 
   it('tRPC: rejects', async () => {

@@ -1,8 +1,8 @@
 import type { Queryable } from '@herald/db';
-import { events, executeRows, idempotencyKeys, loginThrottles, userPastEmails } from '@herald/db';
-import { forgetResponseExcerpts } from '@herald/delivery';
+import { events, executeRows, idempotencyKeys, loginThrottles, userPastEmails, users } from '@herald/db';
+import { forgetInFlightExcerpts, forgetResponseExcerpts } from '@herald/delivery';
 import { erasedEventData } from '@herald/events';
-import { and, asc, eq, gt, inArray, isNull, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, ne, or, type SQL, sql } from 'drizzle-orm';
 
 /**
  * The status an idempotent answer keeps once erasure removed its body (it showed a deleted user):
@@ -66,7 +66,14 @@ export async function eraseUserFromEvents(
         where ${events.projectId} = ${input.projectId} and ${events.subject} = ${input.userId}
           and ${events.data} -> 'user' ->> 'email' is not null`,
   );
-  const emails = [...new Set([input.email.toLowerCase(), ...[...past, ...earlier].map((r) => r.email)])];
+  const had = [...new Set([input.email.toLowerCase(), ...[...past, ...earlier].map((r) => r.email)])];
+  // An earlier address another user of the project holds now is theirs: their failed logins,
+  // their throttle counts (a brute-force guard) and their answers stay.
+  const held = await tx
+    .select({ email: users.email })
+    .from(users)
+    .where(and(eq(users.projectId, input.projectId), inArray(users.email, had), ne(users.id, input.userId)));
+  const emails = had.filter((email) => !held.some((other) => other.email === email));
   // Their throttle counts are keyed by address: personal data too, and of no use any more.
   await tx.delete(loginThrottles).where(
     and(
@@ -102,6 +109,7 @@ export async function eraseUserFromEvents(
   );
   let rewritten = 0;
   let afterId: string | null = null;
+  const erased: string[] = [];
   for (;;) {
     const rows: { id: string; type: string; version: number; data: unknown; expired: boolean }[] = await tx
       .select({
@@ -115,11 +123,9 @@ export async function eraseUserFromEvents(
       .where(and(eq(events.projectId, input.projectId), aboutUser, afterId ? gt(events.id, afterId) : undefined))
       .orderBy(asc(events.id))
       .limit(BATCH);
-    await forgetResponseExcerpts(
-      tx,
-      input.projectId,
-      rows.map((row) => row.id),
-    );
+    const ids = rows.map((row) => row.id);
+    erased.push(...ids);
+    await forgetResponseExcerpts(tx, input.projectId, ids);
     // A payload past payload retention is already gone (`{}`, which no event schema accepts).
     const changed = rows.flatMap((row) => {
       if (row.expired) return [];
@@ -127,7 +133,10 @@ export async function eraseUserFromEvents(
       return JSON.stringify(data) === JSON.stringify(row.data) ? [] : [{ id: row.id, data }];
     });
     if (changed.length > 0) rewritten += await rewriteData(tx, input.projectId, changed);
-    if (rows.length < BATCH) return rewritten;
+    if (rows.length < BATCH) {
+      await forgetInFlightExcerpts(tx, input.projectId, erased);
+      return rewritten;
+    }
     afterId = rows.at(-1)!.id;
   }
 }
