@@ -130,6 +130,14 @@ export function answerJson(
 export const ENDPOINT_ID = 'ep_test';
 export const SESSION_EVENT = 'event: session\ndata: {"session":"listen_test"}\n\n';
 
+/** A delivery event for delivery `n` (its webhook-id header tells the receiver which one it got). */
+export const deliveryEvent = (n: number) =>
+  `event: delivery\ndata: ${deliveryData({
+    deliveryId: `dlv_${n}`,
+    eventId: `evt_${n}`,
+    headers: { 'webhook-id': `evt_${n}`, 'webhook-timestamp': '1', 'webhook-signature': 'v1,x' },
+  })}\n\n`;
+
 /** A well-formed delivery event's data. */
 export function deliveryData(overrides: Record<string, unknown> = {}): string {
   return JSON.stringify({

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import {
-  deliveryData,
+  deliveryEvent,
   ENDPOINT_ID,
   SESSION_EVENT,
   startFakeHerald,
@@ -9,14 +9,6 @@ import {
   startServer,
   streamEvents,
 } from './harness';
-
-/** A delivery event for delivery `n` (its webhook-id header tells the receiver which one it got). */
-const deliveryEvent = (n: number) =>
-  `event: delivery\ndata: ${deliveryData({
-    deliveryId: `dlv_${n}`,
-    eventId: `evt_${n}`,
-    headers: { 'webhook-id': `evt_${n}`, 'webhook-timestamp': '1', 'webhook-signature': 'v1,x' },
-  })}\n\n`;
 
 /**
  * A local receiver that holds every request until `release()` (then answers them, and all later ones,

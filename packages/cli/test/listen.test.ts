@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type CliProcess,
   deliveryData,
+  deliveryEvent,
   ENDPOINT_ID,
   SESSION_EVENT,
   startFakeHerald,
@@ -12,13 +13,6 @@ import {
 } from './harness';
 
 const sessionEvent = (session: string) => `event: session\ndata: ${JSON.stringify({ session })}\n\n`;
-/** A delivery event for delivery `n` (its webhook-id header tells the receiver which one it got). */
-const deliveryEvent = (n: number) =>
-  `event: delivery\ndata: ${deliveryData({
-    deliveryId: `dlv_${n}`,
-    eventId: `evt_${n}`,
-    headers: { 'webhook-id': `evt_${n}`, 'webhook-timestamp': '1', 'webhook-signature': 'v1,x' },
-  })}\n\n`;
 
 /**
  * `herald listen` as a process against a fake Herald API and a local receiver (both real HTTP servers
