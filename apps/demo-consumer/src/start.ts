@@ -47,11 +47,7 @@ export async function startConsumer(options: StartConsumerOptions): Promise<Runn
     baseUrl: platformUrl,
     apiKey,
     // A hung platform must not hang the worker: the call fails and is retried.
-    // tRPC passes its own abort signal, so the time limit is added to it, not substituted.
-    fetch: (input, init) => {
-      const timeout = AbortSignal.timeout(apiTimeoutMs);
-      return fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
-    },
+    timeoutMs: apiTimeoutMs,
   });
   let consumer: ConsumerApp;
   try {

@@ -1,4 +1,4 @@
-import { createHeraldRestClient } from '@herald/client';
+import { createHeraldRestClient, timeoutSignal } from '@herald/client';
 import type { CliConfig } from './config';
 import { CliError } from './errors';
 import { ApiRedirectError, fetchWithinLimit, formatMegabytes, ResponseTooLargeError } from './http-body';
@@ -47,8 +47,9 @@ interface ListPage {
 
 export function createApi(config: CliConfig): Api {
   // One deadline per request, the answer's body included (fetchWithinLimit reads it under the same signal).
+  // timeoutSignal, not AbortSignal.timeout: inside AbortSignal.any, Node 20 can collect the latter unfired.
   const withDeadline = (signal: AbortSignal | null | undefined) => {
-    const deadline = AbortSignal.timeout(config.requestTimeoutMs);
+    const deadline = timeoutSignal(config.requestTimeoutMs);
     return signal ? AbortSignal.any([signal, deadline]) : deadline;
   };
   const exchanges = new WeakMap<Request, Exchange>();

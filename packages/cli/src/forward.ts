@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { timeoutSignal } from '@herald/client';
 import packageJson from '../package.json' with { type: 'json' };
 import { readExcerpt } from './http-body';
 import { parseRetryAfter } from './retry-after';
@@ -42,7 +43,8 @@ export async function forwardDelivery(
 ): Promise<ForwardResult | null> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  const deadline = AbortSignal.timeout(timeoutMs);
+  // Not AbortSignal.timeout: inside AbortSignal.any, Node 20 can collect it before it fires.
+  const deadline = timeoutSignal(timeoutMs);
   // Followed by hand, and let go at the end: AbortSignal.any on Node 20 would keep a reference per
   // forward to `stop`, which lives as long as the listen session.
   const stopped = new AbortController();

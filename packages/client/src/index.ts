@@ -3,6 +3,7 @@ import type { AppRouter } from './app-router';
 import { checkTransportOptions, guardedFetch, isRedirect, redirectMessage } from './transport';
 
 export type { AppRouter, HeraldErrorData } from './app-router';
+export { timeoutSignal } from './deadline';
 export type { HeraldRestClientOptions } from './rest';
 export { createHeraldRestClient } from './rest';
 export { DEFAULT_TIMEOUT_MS } from './transport';

@@ -1,3 +1,5 @@
+import { timeoutSignal } from './deadline';
+
 /** How long a call may take, answer body included, unless `timeoutMs` says otherwise. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -50,7 +52,7 @@ export function guardedFetch(options: TransportOptions): typeof fetch {
     // A stream (SSE) is meant to last: only the caller's signal ends it.
     const accept = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)).get('accept');
     const stream = accept?.includes('text/event-stream') ?? false;
-    if (timeoutMs > 0 && !stream) signals.push(AbortSignal.timeout(timeoutMs));
+    if (timeoutMs > 0 && !stream) signals.push(timeoutSignal(timeoutMs));
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     return fetchImpl(input, { ...init, redirect: 'manual', ...(signal ? { signal } : {}) });
   };

@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHeraldClient } from '../src/index';
 import { createHeraldRestClient } from '../src/rest';
@@ -52,6 +54,12 @@ const api = recordingServer((req, res) => {
     let n = 0;
     const tick = setInterval(() => res.write(`data: ${n++}\n\n`), 150);
     res.on('close', () => clearInterval(tick));
+  } else if (req.url?.startsWith('/drip/')) {
+    // Headers at once, then a byte every 50 ms, forever.
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{');
+    const drip = setInterval(() => res.write(' '), 50);
+    res.on('close', () => clearInterval(drip));
   } else if (req.url?.startsWith('/hang/')) {
     // Never answers: the client's timeout must end the call.
   } else res.writeHead(404).end();
@@ -117,6 +125,21 @@ describe('a call that gets no answer ends at the timeout', () => {
     expect(chunks.join('')).toContain('data: 3');
     stopped.abort();
     await expect(reader.read()).rejects.toThrow();
+  });
+
+  it('ends a trickling answer at the timeout while garbage is collected (with a caller signal)', async () => {
+    // Node 20's AbortSignal.timeout inside AbortSignal.any can be collected before it fires: the call then never ended.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const collecting = setInterval(gc, 10);
+    try {
+      const send = guardedFetch({ baseUrl: api.url, timeoutMs: 300 });
+      const call = send(`${api.url}/drip/`, { signal: new AbortController().signal }).then((r) => r.text());
+      const gaveUp = new Promise((resolve) => setTimeout(resolve, 5_000, 'still running after 5 s'));
+      expect(await Promise.race([call.catch((error: Error) => error.name), gaveUp])).toBe('TimeoutError');
+    } finally {
+      clearInterval(collecting);
+    }
   });
 
   it('tRPC: rejects', async () => {
