@@ -1,7 +1,8 @@
 import { describeDb } from '@herald/db/testing';
 import { ENDPOINT_FRESH_MS } from '@herald/delivery';
 import { expect, it } from 'vitest';
-import { startHerald } from './harness';
+import type { Project } from './harness';
+import { startHerald, waitFor } from './harness';
 
 /**
  * Deliveries claimed ahead of a free slot wait in the dispatcher (up to the prefetch deadline). A
@@ -13,6 +14,12 @@ describeDb('an endpoint changed while its deliveries wait for a slot', (t) => {
   const dispatcher = { concurrency: 1, prefetch: 8, batchSize: 8, requestTimeoutMs: 5_000, leaseMs: 15_000 };
   const SLOW_MS = 400;
   const LATEST_AFTER_CHANGE_MS = ENDPOINT_FRESH_MS + SLOW_MS + 300;
+  // The change must find deliveries waiting: all eight claimed (one sending, the rest waiting for the slot).
+  const allClaimed = (p: Project) =>
+    waitFor(async () => {
+      const rows = await p.deliveryRows();
+      return rows.length === 8 && rows.every((r) => r.status !== 'pending');
+    });
 
   it('a new URL: the waiting deliveries go to it, once each, not to the old one', async () => {
     const h = await startHerald(t, { dispatcher });
@@ -22,6 +29,7 @@ describeDb('an endpoint changed while its deliveries wait for a slot', (t) => {
     const { endpoint } = await p.createEndpoint({ url: before.url });
     for (let i = 0; i < 8; i++) await p.createUser();
     await before.waitForRequests(1);
+    await allClaimed(p);
     await p.call(`/v1/endpoints/${endpoint.id}`, 200, { method: 'PATCH', json: { url: after.url } });
     const changedAt = Date.now();
 
@@ -41,6 +49,7 @@ describeDb('an endpoint changed while its deliveries wait for a slot', (t) => {
     const { endpoint } = await p.createEndpoint({ url: receiver.url });
     for (let i = 0; i < 8; i++) await p.createUser();
     await receiver.waitForRequests(1);
+    await allClaimed(p);
     await p.call(`/v1/endpoints/${endpoint.id}`, 200, { method: 'DELETE' });
     const deletedAt = Date.now();
     // Past every wait the old copies had (8 × 400 ms) and the fresh window.
