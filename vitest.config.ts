@@ -1,9 +1,24 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Every `*.db.test.ts` file is one shared suite run twice: once on embedded
 // PGlite, once on real PostgreSQL (as drizzle-orm's integration tests do).
 // Everything else runs once in the `unit` project.
 const dbTests = ['{apps,packages,tools}/*/test/**/*.db.test.ts', 'tests/*/**/*.db.test.ts'];
+// Suites that bound latency under load (a login storm, a noisy neighbour): they run last, one file at
+// a time, with nothing else on the machine's two cores.
+const aloneTests = ['{apps,packages,tools}/*/test/**/*.alone.db.test.ts', 'tests/*/**/*.alone.db.test.ts'];
+
+// A worker runs file after file in one module graph (`isolate: false`, set per project: a root one
+// does not reach inline projects). Importing the workspace afresh for every file cost ~3 s a file,
+// half the suite's time. So no test may rely on being first in its process: state a suite changes
+// (the password pool, env, global dispatchers) it sets itself and puts back.
+const shared = { isolate: false };
+const onDatabase = (driver: 'pglite' | 'postgres') => ({
+  env: { HERALD_TEST_DRIVER: driver },
+  globalSetup: [`packages/db/src/testing/${driver}-global-setup.ts`],
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
+});
 
 export default defineConfig({
   test: {
@@ -11,39 +26,52 @@ export default defineConfig({
     // wait on real HTTP, processes and PostgreSQL rather than the CPU, so two files at a time
     // cut the run by about a third on the 2-core CI machine.
     maxWorkers: 2,
-    // Files stay isolated (a fresh module graph each). Without isolation (`isolate: false` in each
-    // project: a root one does not reach inline projects) the suite ran 13 → 9.5 min, importing the
-    // workspace once per worker instead of once per file (3 s), but timing-bound tests (an
-    // idempotency race, a delivery waiting for a slot, a CLI child's deadline) failed in one CI run
-    // of three: both workers stayed busy with tests, where imports used to leave gaps.
     reporters: ['default', './vitest.summary-reporter.ts'],
     projects: [
       {
         test: {
+          ...shared,
           name: 'unit',
           include: ['{apps,packages,tools}/*/test/**/*.test.ts', 'tests/*/**/*.test.ts'],
-          exclude: ['**/node_modules/**', ...dbTests],
+          exclude: [...configDefaults.exclude, ...dbTests],
           testTimeout: 30_000,
         },
       },
       {
         test: {
+          ...shared,
+          ...onDatabase('pglite'),
           name: 'pglite',
           include: dbTests,
-          env: { HERALD_TEST_DRIVER: 'pglite' },
-          globalSetup: ['packages/db/src/testing/pglite-global-setup.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          exclude: [...configDefaults.exclude, ...aloneTests],
         },
       },
       {
         test: {
+          ...shared,
+          ...onDatabase('postgres'),
           name: 'postgres',
           include: dbTests,
-          env: { HERALD_TEST_DRIVER: 'postgres' },
-          globalSetup: ['packages/db/src/testing/postgres-global-setup.ts'],
-          testTimeout: 60_000,
-          hookTimeout: 60_000,
+          exclude: [...configDefaults.exclude, ...aloneTests],
+        },
+      },
+      // After everything else (groupOrder), one file at a time: a group's projects run together.
+      {
+        test: {
+          ...onDatabase('pglite'),
+          name: 'pglite-alone',
+          include: aloneTests,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          ...onDatabase('postgres'),
+          name: 'postgres-alone',
+          include: aloneTests,
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

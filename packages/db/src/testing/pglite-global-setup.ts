@@ -13,7 +13,7 @@ import './provided-context';
  */
 export default async function setup(project: TestProject) {
   const herald = await createDb({ dataDir: 'memory://' });
-  const file = join(tmpdir(), `herald-pglite-template-${process.pid}.tar`);
+  const file = join(tmpdir(), `herald-pglite-template-${process.pid}-${project.name.replace(/\W/g, '_')}.tar`);
   try {
     const dump = await herald.pglite!.dumpDataDir('none');
     await writeFile(file, new Uint8Array(await dump.arrayBuffer()));

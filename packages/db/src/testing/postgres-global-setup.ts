@@ -29,7 +29,8 @@ export default async function setup(project: TestProject) {
   }
 
   await dropStaleTestDatabases(admin);
-  const template = `herald_tpl_${process.pid}`;
+  // One per project (a driver's suites that run alone have their own project, set up alongside).
+  const template = `herald_tpl_${process.pid}_${project.name.replace(/\W/g, '_')}`;
   await admin.unsafe(`drop database if exists ${template} with (force)`);
   await admin.unsafe(`create database ${template}`);
   await migratePostgresDatabase(withDatabase(adminUrl, template));
