@@ -1,7 +1,7 @@
-import { createHeraldRestClient, timeoutSignal } from '@herald/client';
+import { createHeraldRestClient, ResponseTooLargeError, timeoutSignal } from '@herald/client';
 import type { CliConfig } from './config';
 import { CliError } from './errors';
-import { ApiRedirectError, fetchWithinLimit, formatMegabytes, ResponseTooLargeError } from './http-body';
+import { ApiRedirectError, fetchWithinLimit, formatMegabytes } from './http-body';
 
 export type RestClient = ReturnType<typeof createHeraldRestClient>;
 
@@ -77,6 +77,8 @@ export function createApi(config: CliConfig): Api {
     apiKey: config.apiKey,
     fetch: sdkFetch,
     timeoutMs: 0,
+    // sdkFetch has read the answer whole within MAX_API_RESPONSE_BYTES already.
+    maxResponseBytes: 0,
   });
   const failed = (what: string, error: unknown): Error => {
     if (isAbort(error)) return error as Error;

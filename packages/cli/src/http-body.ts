@@ -1,43 +1,10 @@
-/**
- * The most the CLI reads of one API answer. A page of 100 events at the API's default body limit
- * (256 KB each) is about 26 MB; anything far beyond that is not Herald, and reading it whole once
- * took gigabytes of memory.
- */
-export const MAX_API_RESPONSE_BYTES = 64 * 1024 * 1024;
+import { DEFAULT_MAX_RESPONSE_BYTES, readBodyWithin, readResponseWithin } from '@herald/client';
 
-/** An answer longer than the cap it was read with: the read stopped there. */
-export class ResponseTooLargeError extends Error {
-  constructor(readonly maxBytes: number) {
-    super(`the answer was larger than ${formatMegabytes(maxBytes)}`);
-    this.name = 'ResponseTooLargeError';
-  }
-}
+/** The most the CLI reads of one API answer: the client's default (a page of 100 events is about 26 MB). */
+export const MAX_API_RESPONSE_BYTES = DEFAULT_MAX_RESPONSE_BYTES;
 
 export function formatMegabytes(bytes: number): string {
   return `${Math.round(bytes / 1024 / 1024)} MB`;
-}
-
-/** Reads a body whole, or throws ResponseTooLargeError as soon as it passes `maxBytes` (and stops reading). */
-export async function readBodyWithin(response: Response, maxBytes: number): Promise<Uint8Array> {
-  if (Number(response.headers.get('content-length')) > maxBytes) {
-    await response.body?.cancel().catch(() => {});
-    throw new ResponseTooLargeError(maxBytes);
-  }
-  if (!response.body) return new Uint8Array();
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw new ResponseTooLargeError(maxBytes);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
 }
 
 /** A body parsed as JSON, or null when it is not JSON, cannot be read, or passes `maxBytes`. */
@@ -48,9 +15,6 @@ export async function readJsonWithin(response: Response, maxBytes: number): Prom
     return null;
   }
 }
-
-/** Statuses whose answers never carry a body (a Response built with one throws). */
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 /** The statuses that send a request elsewhere (300 and 304 do not). */
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -82,12 +46,7 @@ export const fetchWithinLimit: typeof fetch = async (input, init) => {
     const requestUrl = input instanceof Request ? input.url : String(input);
     throw new ApiRedirectError(response.status, redirectTarget(response.headers.get('location'), requestUrl));
   }
-  const body = await readBodyWithin(response, MAX_API_RESPONSE_BYTES);
-  return new Response(NULL_BODY_STATUSES.has(response.status) ? null : body, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
+  return readResponseWithin(response, MAX_API_RESPONSE_BYTES);
 };
 
 function redirectTarget(location: string | null, requestUrl: string): URL | null {

@@ -3,6 +3,7 @@ import type { AppRouter } from './app-router';
 import { checkTransportOptions, guardedFetch, isRedirect, redirectMessage } from './transport';
 
 export type { AppRouter, HeraldErrorData } from './app-router';
+export { DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLargeError, readBodyWithin, readResponseWithin } from './body-limit';
 export { timeoutSignal } from './deadline';
 export type { HeraldRestClientOptions } from './rest';
 export { createHeraldRestClient } from './rest';
@@ -17,6 +18,8 @@ export interface HeraldClientOptions {
   fetch?: typeof fetch;
   /** Most milliseconds a request may take, answer included (default 30,000; 0: no limit). */
   timeoutMs?: number;
+  /** Most bytes read of one answer (default 64 MiB; 0: no limit); past it the call fails with ResponseTooLargeError. */
+  maxResponseBytes?: number;
   /**
    * Most calls sent in one batched request (default 20, the API's `HERALD_MAX_BATCH_SIZE`): the
    * API refuses a larger batch whole, so more calls made at once travel as several requests.

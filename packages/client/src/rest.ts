@@ -16,6 +16,8 @@ export interface HeraldRestClientOptions {
   fetch?: typeof fetch;
   /** Most milliseconds a call may take, answer included (default 30,000; 0: no limit). */
   timeoutMs?: number;
+  /** Most bytes read of one answer (default 64 MiB; 0: no limit); past it the call fails with ResponseTooLargeError. */
+  maxResponseBytes?: number;
 }
 
 /**

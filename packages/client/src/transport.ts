@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_RESPONSE_BYTES, readResponseWithin } from './body-limit';
 import { timeoutSignal } from './deadline';
 
 /** How long a call may take, answer body included, unless `timeoutMs` says otherwise. */
@@ -9,6 +10,7 @@ export interface TransportOptions {
   apiKey?: string;
   fetch?: typeof fetch;
   timeoutMs?: number;
+  maxResponseBytes?: number;
 }
 
 /**
@@ -34,18 +36,23 @@ export function checkTransportOptions(options: TransportOptions): void {
   if (timeout !== undefined && !(Number.isSafeInteger(timeout) && timeout >= 0)) {
     throw new TypeError('timeoutMs must be a whole number of milliseconds, 0 for none');
   }
+  const cap = options.maxResponseBytes;
+  if (cap !== undefined && !(Number.isSafeInteger(cap) && cap >= 0)) {
+    throw new TypeError('maxResponseBytes must be a whole number of bytes, 0 for no limit');
+  }
 }
 
 /**
  * The fetch both clients call: redirects are not followed (a 3xx would otherwise re-send the call,
  * body and all, to wherever it points, or turn a POST into a GET that "succeeds"), and a call that
- * gets no whole answer within the timeout is aborted (not a stream asked for as
- * `text/event-stream`).
+ * gets no whole answer within the timeout, or an answer over `maxResponseBytes`, fails (not a stream
+ * asked for as `text/event-stream`). The answer is read here, under the deadline, and handed on whole.
  */
 export function guardedFetch(options: TransportOptions): typeof fetch {
   const fetchImpl = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  return (input, init) => {
+  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  return async (input, init) => {
     const signals = [init?.signal ?? (input instanceof Request ? input.signal : undefined)].filter(
       (signal): signal is AbortSignal => signal != null,
     );
@@ -54,7 +61,10 @@ export function guardedFetch(options: TransportOptions): typeof fetch {
     const stream = accept?.includes('text/event-stream') ?? false;
     if (timeoutMs > 0 && !stream) signals.push(timeoutSignal(timeoutMs));
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
-    return fetchImpl(input, { ...init, redirect: 'manual', ...(signal ? { signal } : {}) });
+    const response = await fetchImpl(input, { ...init, redirect: 'manual', ...(signal ? { signal } : {}) });
+    // A redirect is handed on as it came (its Location is resolved against its URL), and so is a stream.
+    if (stream || maxBytes === 0 || isRedirect(response) || !response.body) return response;
+    return readResponseWithin(response, maxBytes);
   };
 }
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHeraldClient } from '../src/index';
+import { createHeraldClient, ResponseTooLargeError } from '../src/index';
 import { createHeraldRestClient } from '../src/rest';
 import { usersCreate, usersGet } from '../src/sdk';
 import { guardedFetch } from '../src/transport';
@@ -60,6 +60,15 @@ const api = recordingServer((req, res) => {
     res.write('{');
     const drip = setInterval(() => res.write(' '), 50);
     res.on('close', () => clearInterval(drip));
+  } else if (req.url?.startsWith('/long/')) {
+    // A 2 KB JSON answer that says so up front.
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ pad: 'x'.repeat(2048) }));
+  } else if (req.url?.startsWith('/endless/')) {
+    // An answer that never ends, without a length: 1 KB chunks until the client hangs up.
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"pad":"');
+    const more = setInterval(() => res.write('x'.repeat(1024)), 5);
+    res.on('close', () => clearInterval(more));
   } else if (req.url?.startsWith('/hang/')) {
     // Never answers: the client's timeout must end the call.
   } else res.writeHead(404).end();
@@ -145,6 +154,37 @@ describe('a call that gets no answer ends at the timeout', () => {
   it('tRPC: rejects', async () => {
     const client = createHeraldClient({ baseUrl: `${api.url}/hang`, apiKey: 'sk_test', timeoutMs: 300 });
     await expect(client.users.get.query({ id: 'usr_1' })).rejects.toThrow(/timeout|aborted/i);
+  });
+});
+
+describe('an answer over maxResponseBytes fails the call, read no further', () => {
+  it('REST: network_error naming the cap, whether the length is announced or not', async () => {
+    for (const path of ['long', 'endless']) {
+      const client = createHeraldRestClient({
+        baseUrl: `${api.url}/${path}`,
+        apiKey: 'sk_test',
+        maxResponseBytes: 1024,
+      });
+      const { error } = await usersGet({ client, path: { id: 'usr_1' } });
+      expect(error).toMatchObject({
+        error: { code: 'network_error', message: expect.stringContaining('larger than 1024 bytes') },
+      });
+    }
+  });
+
+  it('tRPC: rejects', async () => {
+    const client = createHeraldClient({ baseUrl: `${api.url}/endless`, apiKey: 'sk_test', maxResponseBytes: 1024 });
+    await expect(client.users.get.query({ id: 'usr_1' })).rejects.toThrow(/larger than 1024 bytes/);
+  });
+
+  it('an answer within the cap is handed on whole; 0 means no cap', async () => {
+    const send = guardedFetch({ baseUrl: api.url, maxResponseBytes: 4096 });
+    expect(((await (await send(`${api.url}/long/`)).json()) as { pad: string }).pad).toHaveLength(2048);
+    const uncapped = guardedFetch({ baseUrl: api.url, maxResponseBytes: 0 });
+    expect(((await (await uncapped(`${api.url}/long/`)).json()) as { pad: string }).pad).toHaveLength(2048);
+    await expect(guardedFetch({ baseUrl: api.url, maxResponseBytes: 1024 })(`${api.url}/long/`)).rejects.toThrow(
+      ResponseTooLargeError,
+    );
   });
 });
 

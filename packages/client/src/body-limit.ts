@@ -1,0 +1,58 @@
+/**
+ * The most a client reads of one answer by default (`maxResponseBytes`). A page of 100 events at the
+ * API's default body limit (256 KB each) is about 26 MB; anything far beyond that is not Herald, and
+ * reading it whole would take as much memory as the other side cares to send.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** An answer longer than the cap it was read with: the read stopped there and the connection was closed. */
+export class ResponseTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(
+      `the answer was larger than ${maxBytes < 1024 * 1024 ? `${maxBytes} bytes` : `${Math.round(maxBytes / 1024 / 1024)} MB`}`,
+    );
+    this.name = 'ResponseTooLargeError';
+  }
+}
+
+/** Reads a body whole, or throws ResponseTooLargeError as soon as it passes `maxBytes` (and stops reading). */
+export async function readBodyWithin(response: Response, maxBytes: number): Promise<Uint8Array> {
+  if (Number(response.headers.get('content-length')) > maxBytes) {
+    await response.body?.cancel().catch(() => {});
+    throw new ResponseTooLargeError(maxBytes);
+  }
+  if (!response.body) return new Uint8Array();
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new ResponseTooLargeError(maxBytes);
+    }
+    chunks.push(value);
+  }
+  const whole = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return whole;
+}
+
+/** Statuses whose answers never carry a body (a Response built with one throws). */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/** The answer read whole within `maxBytes` (or ResponseTooLargeError), as a Response holding it: status and headers kept. */
+export async function readResponseWithin(response: Response, maxBytes: number): Promise<Response> {
+  const body = await readBodyWithin(response, maxBytes);
+  return new Response(NULL_BODY_STATUSES.has(response.status) ? null : body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+}
