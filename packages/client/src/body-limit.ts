@@ -16,7 +16,7 @@ export class ResponseTooLargeError extends Error {
 }
 
 /** Reads a body whole, or throws ResponseTooLargeError as soon as it passes `maxBytes` (and stops reading). */
-export async function readBodyWithin(response: Response, maxBytes: number): Promise<Uint8Array> {
+export async function readBodyWithin(response: Response, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
   if (Number(response.headers.get('content-length')) > maxBytes) {
     await response.body?.cancel().catch(() => {});
     throw new ResponseTooLargeError(maxBytes);
@@ -50,9 +50,12 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 /** The answer read whole within `maxBytes` (or ResponseTooLargeError), as a Response holding it: status and headers kept. */
 export async function readResponseWithin(response: Response, maxBytes: number): Promise<Response> {
   const body = await readBodyWithin(response, maxBytes);
-  return new Response(NULL_BODY_STATUSES.has(response.status) ? null : body, {
+  const whole = new Response(NULL_BODY_STATUSES.has(response.status) ? null : body, {
     status: response.status,
     statusText: response.statusText,
     headers: response.headers,
   });
+  // A Response made here has no URL of its own: callers that log `response.url` still see where it came from.
+  Object.defineProperty(whole, 'url', { value: response.url });
+  return whole;
 }

@@ -6,11 +6,16 @@
  * its answer would hold the call forever. The timer is unref'd: it keeps no process alive.
  */
 export function timeoutSignal(ms: number): AbortSignal {
+  return deadline(ms).signal;
+}
+
+/** timeoutSignal, with `clear` to drop its timer once the work it bounds is over. */
+export function deadline(ms: number): { signal: AbortSignal; clear: () => void } {
   const controller = new AbortController();
-  const timer: unknown = setTimeout(
+  const timer = setTimeout(
     () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
     ms,
   );
   (timer as { unref?: () => void }).unref?.();
-  return controller.signal;
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }

@@ -59,7 +59,11 @@ export interface HeraldErrorBody {
 async function heraldAnswerOrError(response: Response): Promise<Response> {
   // Every answer of the API but 204 has a JSON body: an empty one is a proxy's, or a load balancer's.
   if (response.status === 204) return response;
-  if (isRedirect(response)) return invalidResponse(response, redirectMessage(response));
+  if (isRedirect(response)) {
+    // Not read: its connection is let go now rather than at garbage collection.
+    await response.body?.cancel().catch(() => {});
+    return invalidResponse(response, redirectMessage(response));
+  }
   const text = await response.clone().text();
   let parsed: unknown;
   const json = /^application\/(?:[\w.+-]+\+)?json\b/i.test(response.headers.get('content-type') ?? '');

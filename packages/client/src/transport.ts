@@ -1,8 +1,10 @@
 import { DEFAULT_MAX_RESPONSE_BYTES, readResponseWithin } from './body-limit';
-import { timeoutSignal } from './deadline';
+import { deadline } from './deadline';
 
 /** How long a call may take, answer body included, unless `timeoutMs` says otherwise. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** The longest delay a timer takes (2^31 − 1 ms, about 24.8 days): a longer one fires at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** What both clients take to reach the API. */
 export interface TransportOptions {
@@ -33,8 +35,8 @@ export function checkTransportOptions(options: TransportOptions): void {
     throw new TypeError('apiKey must be printable ASCII without spaces or line breaks (it is not shown here)');
   }
   const timeout = options.timeoutMs;
-  if (timeout !== undefined && !(Number.isSafeInteger(timeout) && timeout >= 0)) {
-    throw new TypeError('timeoutMs must be a whole number of milliseconds, 0 for none');
+  if (timeout !== undefined && !(Number.isSafeInteger(timeout) && timeout >= 0 && timeout <= MAX_TIMEOUT_MS)) {
+    throw new TypeError('timeoutMs must be a whole number of milliseconds up to 2147483647 (24.8 days), 0 for none');
   }
   const cap = options.maxResponseBytes;
   if (cap !== undefined && !(Number.isSafeInteger(cap) && cap >= 0)) {
@@ -59,12 +61,19 @@ export function guardedFetch(options: TransportOptions): typeof fetch {
     // A stream (SSE) is meant to last: only the caller's signal ends it.
     const accept = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)).get('accept');
     const stream = accept?.includes('text/event-stream') ?? false;
-    if (timeoutMs > 0 && !stream) signals.push(timeoutSignal(timeoutMs));
+    const timer = timeoutMs > 0 && !stream ? deadline(timeoutMs) : undefined;
+    if (timer) signals.push(timer.signal);
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     const response = await fetchImpl(input, { ...init, redirect: 'manual', ...(signal ? { signal } : {}) });
-    // A redirect is handed on as it came (its Location is resolved against its URL), and so is a stream.
-    if (stream || maxBytes === 0 || isRedirect(response) || !response.body) return response;
-    return readResponseWithin(response, maxBytes);
+    // Handed on as they came: a redirect (its Location is resolved against its URL), a stream (by what
+    // was asked or what came: an SSE answer read whole would never end), and any body when uncapped.
+    const eventStream = /^text\/event-stream\b/i.test(response.headers.get('content-type') ?? '');
+    if (stream || eventStream || maxBytes === 0 || isRedirect(response) || !response.body) return response;
+    try {
+      return await readResponseWithin(response, maxBytes);
+    } finally {
+      timer?.clear();
+    }
   };
 }
 

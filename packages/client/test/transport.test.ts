@@ -177,6 +177,20 @@ describe('an answer over maxResponseBytes fails the call, read no further', () =
     await expect(client.users.get.query({ id: 'usr_1' })).rejects.toThrow(/larger than 1024 bytes/);
   });
 
+  it('an event stream is handed on as it comes, even to a request that did not ask for one', async () => {
+    const send = guardedFetch({ baseUrl: api.url, maxResponseBytes: 1024, timeoutMs: 0 });
+    const stopped = new AbortController();
+    const response = await send(`${api.url}/stream/`, { signal: stopped.signal });
+    const reader = response.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain('data: 0');
+    stopped.abort();
+  });
+
+  it('an answer read whole keeps its URL', async () => {
+    const response = await guardedFetch({ baseUrl: api.url })(`${api.url}/long/?page=2`);
+    expect(response.url).toBe(`${api.url}/long/?page=2`);
+  });
+
   it('an answer within the cap is handed on whole; 0 means no cap', async () => {
     const send = guardedFetch({ baseUrl: api.url, maxResponseBytes: 4096 });
     expect(((await (await send(`${api.url}/long/`)).json()) as { pad: string }).pad).toHaveLength(2048);
@@ -185,6 +199,20 @@ describe('an answer over maxResponseBytes fails the call, read no further', () =
     await expect(guardedFetch({ baseUrl: api.url, maxResponseBytes: 1024 })(`${api.url}/long/`)).rejects.toThrow(
       ResponseTooLargeError,
     );
+  });
+});
+
+describe('limits that cannot work are refused when the client is made', () => {
+  const cases: [string, Record<string, number>, RegExp][] = [
+    // Node's timers run a delay past 2^31 − 1 ms after 1 ms: every call would time out at once.
+    ['a timeout past 24.8 days', { timeoutMs: 2 ** 31 }, /timeoutMs must be/],
+    ['a negative timeout', { timeoutMs: -1 }, /timeoutMs must be/],
+    ['a cap that is not whole', { maxResponseBytes: 1.5 }, /maxResponseBytes must be/],
+  ];
+  it.each(cases)('%s', (_name, limits, message) => {
+    const options = { baseUrl: 'http://127.0.0.1:9', apiKey: 'sk_test', ...limits };
+    expect(() => createHeraldRestClient(options)).toThrow(message);
+    expect(() => createHeraldClient(options)).toThrow(message);
   });
 });
 
