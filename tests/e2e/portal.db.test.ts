@@ -8,6 +8,7 @@ import type { PortalHerald } from './portal-harness';
 import { startPortalHerald } from './portal-harness';
 import { portalManyEndpointsTests } from './portal-many-endpoints';
 import { portalRevocationTests } from './portal-revocation';
+import { portalSessionEdgeTests } from './portal-session-edges';
 
 /**
  * The portal against one real Herald per driver (API, dispatcher and the
@@ -38,6 +39,7 @@ describeDb('the portal', (t) => {
 
   describe('access over HTTP', () => portalAccessTests(t, () => h!));
   describe('what ends links and sessions', () => portalRevocationTests(t, () => h!));
+  describe('sessions and the rest of the browser', () => portalSessionEdgeTests(t, () => h!));
   describe.skipIf(!hasChromium)('in a browser', () => portalBrowserTests(t, () => h!));
   describe.skipIf(!hasChromium)('more endpoints than a page', () => portalManyEndpointsTests(t, () => h!));
 });

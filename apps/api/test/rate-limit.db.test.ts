@@ -1,9 +1,25 @@
 import { describeDb } from '@herald/db/testing';
 import { expect, it } from 'vitest';
+import type { Tenant } from './harness';
 import { createTenant, createTestApp, expectApiError, tenantFor, uniqueEmail } from './harness';
 
 const LIMIT = 5;
 const config = { rateLimit: { requests: LIMIT, windowSeconds: 60 } };
+
+/** Mints a portal link with the tenant's key and opens it: the session's cookies. */
+async function openPortalSession(tenant: Tenant): Promise<string> {
+  const { url } = (await (await tenant.request('/v1/portal-sessions', { json: {} })).json()) as { url: string };
+  const opened = await tenant.testApp.app.request('/portal/open', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: new URL(url).searchParams.get('token')! }),
+  });
+  expect(opened.status).toBe(303);
+  return opened.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+}
 
 describeDb('rate limits through the app', (t) => {
   it('REST, tRPC and writes share a key’s budget; the 429 carries Retry-After and the RateLimit headers', async () => {
@@ -102,17 +118,7 @@ describeDb('rate limits through the app', (t) => {
   it("a portal session has a budget of its own: others spending the address's cannot lock its user out; made-up cookies share the address's", async () => {
     const tenant = await createTenant(t.db, { config });
     const app = tenant.testApp.app;
-    const { url } = (await (await tenant.request('/v1/portal-sessions', { json: {} })).json()) as { url: string };
-    const opened = await app.request('/portal/open', {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: new URL(url).searchParams.get('token')! }),
-    });
-    expect(opened.status).toBe(303);
-    const cookie = opened.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; ');
+    const cookie = await openPortalSession(tenant);
     // Someone else at the same address (every browser behind one proxy) spends its budget…
     for (let i = 0; i < LIMIT + 1; i++) await app.request('/v1/users');
     expect(
@@ -122,6 +128,20 @@ describeDb('rate limits through the app', (t) => {
     const listed = await app.request('/trpc/endpoints.list', { headers: { cookie } });
     expect(listed.status).toBe(200);
     expect(listed.headers.get('ratelimit')).toMatch(new RegExp(`^"default";r=${LIMIT - 1};t=\\d+$`));
+  });
+
+  it("a project's portal sessions spend its project budget too: links buy it no more requests", async () => {
+    const tenant = await createTenant(t.db, {
+      config: { rateLimit: { requests: LIMIT, windowSeconds: 60, projectRequests: LIMIT + 1 } },
+    });
+    const app = tenant.testApp.app;
+    const cookie = await openPortalSession(tenant);
+    // The key has spent LIMIT of the project's LIMIT + 1 (the link was one): the session gets the last.
+    for (let i = 0; i < LIMIT - 1; i++) expect((await tenant.request('/v1/api-keys')).status).toBe(200);
+    expect((await app.request('/trpc/endpoints.list', { headers: { cookie } })).status).toBe(200);
+    const refused = await app.request('/trpc/endpoints.list', { headers: { cookie } });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('ratelimit')).toMatch(/"project";r=0;t=\d+$/);
   });
 
   it('health checks are not rate limited', async () => {

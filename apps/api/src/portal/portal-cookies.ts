@@ -19,9 +19,15 @@ export function setPortalCookies(c: Context, session: NewPortalSession, options:
   c.header('set-cookie', `${PORTAL_CSRF_COOKIE}=${session.csrfToken}; ${common}`, { append: true });
 }
 
+/**
+ * Clears the cookies as they may have been set: a framed portal's are partitioned, and only a
+ * Set-Cookie that is Partitioned too (SameSite=None, Secure: the only kind a cross-site frame
+ * accepts) reaches them; a Lax one would leave them in the frame until they expire.
+ */
 export function clearPortalCookies(c: Context) {
+  const variants = isHttps(c) ? ['SameSite=Lax; Secure', 'SameSite=None; Secure; Partitioned'] : ['SameSite=Lax'];
   for (const name of [PORTAL_SESSION_COOKIE, PORTAL_CSRF_COOKIE]) {
-    c.header('set-cookie', `${name}=; Path=/; Max-Age=0; SameSite=Lax`, { append: true });
+    for (const variant of variants) c.header('set-cookie', `${name}=; Path=/; Max-Age=0; ${variant}`, { append: true });
   }
 }
 

@@ -35,10 +35,15 @@ export function portalCsp(frameAncestors: readonly string[]): string {
   ].join('; ');
 }
 
-/** Headers of every portal answer. The link's token is in the URL: never sent on as a Referer. */
+/**
+ * Headers of every portal answer. The link's token is in the URL: never sent on as a Referer. A
+ * window another site opened on the portal is cut off from it (Cross-Origin-Opener-Policy): that
+ * site can neither script nor close it once it shows the portal.
+ */
 export function portalSecurityHeaders(frameAncestors: readonly string[]): Record<string, string> {
   return {
     'content-security-policy': portalCsp(frameAncestors),
+    'cross-origin-opener-policy': 'same-origin',
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
   };

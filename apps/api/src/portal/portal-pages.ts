@@ -59,20 +59,37 @@ else open();
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch]!);
 
+/** What a link page says when following it would switch this browser from another project's portal. */
+export interface SwitchingPortals {
+  /** The project the browser's session is for; null for the operator's. */
+  current: string | null;
+  /** The link's project. */
+  next: string;
+}
+
 /**
  * The page a valid link's GET answers: a form that opens the portal with a POST (sent by its
- * script at once, or by the button without scripts). The GET itself spends nothing.
+ * script at once, or by the button without scripts). The GET itself spends nothing. When another
+ * site sent the browser here while it holds a session of another project (`switching`), the page
+ * has no script: the person chooses, seeing both names (login CSRF would otherwise put them to work
+ * in a project of another site's choosing).
  */
-export function openLinkPage(token: string): string {
+export function openLinkPage(token: string, switching?: SwitchingPortals): string {
+  const script = switching ? '' : `<script src="${OPEN_LINK_SCRIPT_PATH}" defer></script>`;
+  const heading = switching ? 'Switch to another project’s portal?' : 'Opening the portal…';
+  const explain = switching
+    ? `<p>This browser is signed in to ${switching.current === null ? 'the operator’s view of the portal' : `the portal of <strong>${escapeHtml(switching.current)}</strong>`}. The link you followed, from another site, opens the portal of <strong>${escapeHtml(switching.next)}</strong> instead. Continue only if you expected that.</p>\n`
+    : '';
+  const button = switching ? `Open the portal of ${escapeHtml(switching.next)}` : 'Open the portal';
   return `<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>Opening the Herald portal</title><link rel="icon" href="data:,"><script src="${OPEN_LINK_SCRIPT_PATH}" defer></script></head>
-<body data-link="ready">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>Opening the Herald portal</title><link rel="icon" href="data:,">${script}</head>
+<body data-link="${switching ? 'confirm' : 'ready'}">
 <main>
-<h1>Opening the portal…</h1>
-<form id="open-portal" method="post" action="/portal/open">
+<h1>${heading}</h1>
+${explain}<form id="open-portal" method="post" action="/portal/open">
 <input type="hidden" name="token" value="${escapeHtml(token)}">
-<button type="submit">Open the portal</button>
+<button type="submit">${button}</button>
 </form>
 </main>
 </body>

@@ -1,4 +1,5 @@
 import type { Database } from '@herald/db';
+import { projects } from '@herald/db';
 import type { ApiServices } from '@herald/router';
 import {
   addressBucket,
@@ -10,6 +11,7 @@ import {
   openPortalLink,
   startPortalSession,
 } from '@herald/router';
+import { inArray } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { readBodyWithin, settleUnreadBody } from '../middleware/json-body';
@@ -17,6 +19,7 @@ import type { HeraldEnv } from '../middleware/request-context';
 import { errorResponse } from '../rest/error-response';
 import { clearPortalCookies, setPortalCookies } from './portal-cookies';
 import { frameAncestorsOf, portalSecurityHeaders } from './portal-csp';
+import type { SwitchingPortals } from './portal-pages';
 import { OPEN_LINK_SCRIPT, openLinkPage, refusedLinkPage } from './portal-pages';
 import { portalFile } from './portal-static';
 
@@ -56,8 +59,26 @@ export function createPortalRouter(db: Database, services: ApiServices, portalDi
     if (!link.ok) return refusedLink(c, link.reason);
     const frameAncestors = await frameAncestorsOf(db, { projectId: link.projectId });
     for (const [name, value] of Object.entries(portalSecurityHeaders(frameAncestors))) c.header(name, value);
-    return c.html(openLinkPage(token), 200);
+    return c.html(openLinkPage(token, await switchingPortals(c, link.projectId)), 200);
   });
+
+  /**
+   * Another site sent the browser here (a link, a window it opened) while it holds a session of
+   * another project, or the operator's: the link page asks rather than switching silently.
+   */
+  const switchingPortals = async (c: Context, projectId: string): Promise<SwitchingPortals | undefined> => {
+    const site = c.req.header('sec-fetch-site');
+    if (site !== 'cross-site' && site !== 'same-site') return undefined;
+    const current = await findPortalSession(db, c.req.raw.headers, services.config.adminToken);
+    if (!current || current.projectId === projectId) return undefined;
+    const ids = current.projectId ? [projectId, current.projectId] : [projectId];
+    const rows = await db
+      .select({ id: projects.id, name: projects.name })
+      .from(projects)
+      .where(inArray(projects.id, ids));
+    const nameOf = (id: string) => rows.find((r) => r.id === id)?.name ?? id;
+    return { current: current.projectId ? nameOf(current.projectId) : null, next: nameOf(projectId) };
+  };
 
   app.get('/open.js', (c) =>
     c.body(OPEN_LINK_SCRIPT, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }),

@@ -47,7 +47,9 @@ export function portalFile(dir: string, subPath: string): StaticFile | null {
     return {
       body: readFileSync(wanted),
       type: TYPES[path.extname(wanted)] ?? 'application/octet-stream',
-      immutable: true,
+      // Vite's hashed output only: a name that stays the same across builds (index.html) cached for a
+      // year would keep a browser on an old portal after an upgrade.
+      immutable: wanted.startsWith(`${path.join(root, 'assets')}${path.sep}`),
     };
   }
   const index = path.join(root, 'index.html');

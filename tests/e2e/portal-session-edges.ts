@@ -1,0 +1,81 @@
+import { projects } from '@herald/db';
+import type { TestDb } from '@herald/db/testing';
+import { eq } from 'drizzle-orm';
+import { beforeAll, expect, it } from 'vitest';
+import type { PortalHerald, PortalProject } from './portal-harness';
+import { openLink, submitLink } from './portal-harness';
+
+/**
+ * Where a portal session meets the rest of the browser: a link another site sends a signed-in
+ * browser to, signing out of a framed portal, and what the browser may cache.
+ */
+export function portalSessionEdgeTests(t: TestDb, herald: () => PortalHerald) {
+  let h: PortalHerald;
+  let a: PortalProject;
+  let b: PortalProject;
+  const nameOf = async (p: PortalProject) =>
+    (await t.db.select({ name: projects.name }).from(projects).where(eq(projects.id, p.id)))[0]!.name;
+
+  beforeAll(async () => {
+    h = herald();
+    [a, b] = await Promise.all([h.project(), h.project()]);
+  });
+
+  /** The link's GET as a browser sends it when another site navigates it there. */
+  const followFromAnotherSite = async (link: string, cookie?: string) => {
+    const headers: Record<string, string> = { 'sec-fetch-site': 'cross-site', 'sec-fetch-dest': 'document' };
+    if (cookie) headers.cookie = cookie;
+    const page = await fetch(link, { headers, redirect: 'manual' });
+    expect(page.status).toBe(200);
+    return { page, html: await page.text() };
+  };
+
+  it("another site's link asks a browser signed in to another project before switching (login CSRF)", async () => {
+    const signedIn = await openLink(await a.link());
+    const linkB = await b.link();
+
+    const { page, html } = await followFromAnotherSite(linkB, signedIn.cookie);
+    expect(html).toContain('data-link="confirm"');
+    expect(html).not.toContain('open.js');
+    expect(html).toContain(await nameOf(a));
+    expect(html).toContain(await nameOf(b));
+    // The site that opened the window can neither script nor close it.
+    expect(page.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(page.headers.get('set-cookie')).toBeNull();
+
+    // Nothing was spent: the person's own click (the page's form) opens it.
+    expect((await submitLink(linkB)).status).toBe(303);
+  });
+
+  it('opens at once for a first sign-in, the same project, or a link the person followed themselves', async () => {
+    const signedIn = await openLink(await a.link());
+    expect((await followFromAnotherSite(await b.link())).html).toContain('data-link="ready"');
+    expect((await followFromAnotherSite(await a.link(), signedIn.cookie)).html).toContain('data-link="ready"');
+    const typed = await fetch(await b.link(), { headers: { cookie: signedIn.cookie, 'sec-fetch-site': 'none' } });
+    const html = await typed.text();
+    expect(html).toContain('data-link="ready"');
+    expect(html).toContain('open.js');
+  });
+
+  it('signing out over https also clears the partitioned cookies a framed portal holds', async () => {
+    const session = await openLink(await a.link());
+    const out = await fetch(`${h.url}/portal/sign-out`, {
+      method: 'POST',
+      headers: { cookie: session.cookie, 'x-herald-csrf': session.csrf, 'x-forwarded-proto': 'https' },
+    });
+    expect(out.status).toBe(200);
+    const cleared = out.headers.getSetCookie();
+    for (const name of ['herald_portal', 'herald_portal_csrf']) {
+      expect(cleared).toContain(`${name}=; Path=/; Max-Age=0; SameSite=None; Secure; Partitioned`);
+      expect(cleared).toContain(`${name}=; Path=/; Max-Age=0; SameSite=Lax; Secure`);
+    }
+  });
+
+  it("the portal's page is never cached, even asked for by name; only hashed assets are, for a year", async () => {
+    const byName = await fetch(`${h.url}/portal/index.html`);
+    expect(byName.headers.get('cache-control')).toBe('no-store');
+    const asset = /src="(\/portal\/assets\/[^"]+\.js)"/.exec(await byName.text())?.[1];
+    expect(asset).toBeDefined();
+    expect((await fetch(`${h.url}${asset}`)).headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+  });
+}
