@@ -120,14 +120,20 @@ export function createApp(options: CreateAppOptions) {
     return c.body(openApiDocument, 200, { 'content-type': 'application/json' });
   });
   app.route('/docs', createDocsRouter());
-  app.route('/portal', createPortalRouter(options.db, services, options.portalDir ?? defaultPortalDir()));
-
   // PostgreSQL: every API process of the database counts toward one budget. PGlite is one process.
   const sharedLimits =
     (options.sharedRateLimits ?? driverOf(options.db) === 'postgres')
       ? sharedBudgets(options.db, { windowMs: config.rateLimit.windowSeconds * 1000, logger })
       : undefined;
   options.shutdown?.addEventListener('abort', () => sharedLimits?.stop(), { once: true });
+  // A link's door answers anyone, and looks its token up: within the client address's budget.
+  app.use(
+    '/portal/open',
+    settleUnreadBody(),
+    rateLimit({ ...config.rateLimit, identify: () => null, ...(sharedLimits ? { shared: sharedLimits } : {}) }),
+  );
+  app.route('/portal', createPortalRouter(options.db, services, options.portalDir ?? defaultPortalDir()));
+
   const api = [
     settleUnreadBody(),
     checkRequest({ bodyLimitBytes: config.bodyLimitBytes, maxBatchSize: config.maxBatchSize }),

@@ -210,44 +210,58 @@ describeDb('early answers on a keep-alive connection', (t) => {
 });
 
 describeDb('429 before the body is read, on a keep-alive connection', (t) => {
-  it('the refused request’s body is drained and the next request on the connection is answered', async () => {
-    const tenant = await createTenant(t.db, { config: { rateLimit: { requests: 1, windowSeconds: 60 } } });
-    const server = await listen(tenant.testApp.app);
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      const statuses: number[] = [];
-      const ports = new Set<number | undefined>();
-      for (let i = 0; i < 3; i++) {
-        const answer = await new Promise<{ status: number; port: number | undefined }>((resolve, reject) => {
-          const body = Buffer.from(JSON.stringify({ email: uniqueEmail(), name: 'x'.repeat(200_000) }));
-          const request = http.request(
-            `${server.url}/v1/users`,
-            {
-              method: 'POST',
-              agent,
-              headers: {
-                authorization: `Bearer ${tenant.apiKey}`,
-                'content-type': 'application/json',
-                'content-length': String(body.length),
+  // The first is refused with its body read (a name too long: 400; a portal form over 16 KiB: 413),
+  // the others by the rate limit, their bodies unread.
+  const refusals = [
+    { path: '/v1/users', type: 'application/json', first: 400 },
+    { path: '/portal/open', type: 'application/x-www-form-urlencoded', first: 413 },
+  ];
+  it.each(refusals)(
+    '$path: a body refused by the rate limit is drained and the next request on the connection is answered',
+    async ({ path, type, first }) => {
+      const tenant = await createTenant(t.db, { config: { rateLimit: { requests: 1, windowSeconds: 60 } } });
+      const server = await listen(tenant.testApp.app);
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const statuses: number[] = [];
+        const ports = new Set<number | undefined>();
+        for (let i = 0; i < 3; i++) {
+          const answer = await new Promise<{ status: number; port: number | undefined }>((resolve, reject) => {
+            const body = Buffer.from(
+              type === 'application/json'
+                ? JSON.stringify({ email: uniqueEmail(), name: 'x'.repeat(200_000) })
+                : `token=hpl_guess&pad=${'x'.repeat(200_000)}`,
+            );
+            const request = http.request(
+              `${server.url}${path}`,
+              {
+                method: 'POST',
+                agent,
+                headers: {
+                  authorization: `Bearer ${tenant.apiKey}`,
+                  'content-type': type,
+                  'content-length': String(body.length),
+                },
               },
-            },
-            (response) => {
-              response.resume();
-              response.on('end', () => resolve({ status: response.statusCode ?? 0, port: request.socket?.localPort }));
-            },
-          );
-          request.on('error', reject);
-          request.end(body);
-        });
-        statuses.push(answer.status);
-        ports.add(answer.port);
+              (response) => {
+                response.resume();
+                response.on('end', () =>
+                  resolve({ status: response.statusCode ?? 0, port: request.socket?.localPort }),
+                );
+              },
+            );
+            request.on('error', reject);
+            request.end(body);
+          });
+          statuses.push(answer.status);
+          ports.add(answer.port);
+        }
+        expect(statuses).toEqual([first, 429, 429]);
+        expect(ports.size).toBe(1);
+      } finally {
+        agent.destroy();
+        await server.close();
       }
-      // The first is refused by the name's length (400, body read); the others by the rate limit (429, body unread).
-      expect(statuses).toEqual([400, 429, 429]);
-      expect(ports.size).toBe(1);
-    } finally {
-      agent.destroy();
-      await server.close();
-    }
-  });
+    },
+  );
 });

@@ -144,6 +144,19 @@ describeDb('rate limits through the app', (t) => {
     expect(refused.headers.get('ratelimit')).toMatch(/"project";r=0;t=\d+$/);
   });
 
+  it("a portal link's door, which anyone may knock on, answers within the address's budget", async () => {
+    const { app } = createTestApp(t.db, { config });
+    const statuses = [];
+    for (let i = 0; i < LIMIT + 1; i++) statuses.push((await app.request(`/portal/open?token=hpl_guess${i}`)).status);
+    expect(statuses).toEqual([...Array(LIMIT).fill(404), 429]);
+    const posted = await app.request('/portal/open', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'token=hpl_guess',
+    });
+    expect(posted.status).toBe(429);
+  });
+
   it('health checks are not rate limited', async () => {
     const { app } = createTestApp(t.db, { config: { rateLimit: { requests: 1, windowSeconds: 60 } } });
     for (let i = 0; i < 3; i++) expect((await app.request('/healthz')).status).toBe(200);
