@@ -130,7 +130,7 @@ export function createApp(options: CreateAppOptions) {
   app.use(
     '/portal/open',
     settleUnreadBody(),
-    rateLimit({ ...config.rateLimit, identify: () => null, ...(sharedLimits ? { shared: sharedLimits } : {}) }),
+    rateLimit({ ...config.rateLimit, ...(sharedLimits ? { shared: sharedLimits } : {}) }),
   );
   app.route('/portal', createPortalRouter(options.db, services, options.portalDir ?? defaultPortalDir()));
 
