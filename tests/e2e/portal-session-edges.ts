@@ -37,8 +37,9 @@ export function portalSessionEdgeTests(t: TestDb, herald: () => PortalHerald) {
     const { page, html } = await followFromAnotherSite(linkB, signedIn.cookie);
     expect(html).toContain('data-link="confirm"');
     expect(html).not.toContain('open.js');
-    expect(html).toContain(await nameOf(a));
-    expect(html).toContain(await nameOf(b));
+    // Names need not be unique: each goes with its id.
+    expect(html).toContain(`${await nameOf(a)} (${a.id})`);
+    expect(html).toContain(`${await nameOf(b)} (${b.id})`);
     // The site that opened the window can neither script nor close it.
     expect(page.headers.get('cross-origin-opener-policy')).toBe('same-origin');
     expect(page.headers.get('set-cookie')).toBeNull();
@@ -47,14 +48,37 @@ export function portalSessionEdgeTests(t: TestDb, herald: () => PortalHerald) {
     expect((await submitLink(linkB)).status).toBe(303);
   });
 
-  it('opens at once for a first sign-in, the same project, or a link the person followed themselves', async () => {
+  it('asks too for a link from a mail or chat app, or a browser that does not say where it came from', async () => {
+    const signedIn = await openLink(await a.link());
+    const fromMail = await fetch(await b.link(), { headers: { cookie: signedIn.cookie, 'sec-fetch-site': 'none' } });
+    expect(await fromMail.text()).toContain('data-link="confirm"');
+    const unsaid = await fetch(await b.link(), { headers: { cookie: signedIn.cookie } });
+    expect(await unsaid.text()).toContain('data-link="confirm"');
+  });
+
+  it("opens at once for a first sign-in, the same project, or the portal's own page", async () => {
     const signedIn = await openLink(await a.link());
     expect((await followFromAnotherSite(await b.link())).html).toContain('data-link="ready"');
     expect((await followFromAnotherSite(await a.link(), signedIn.cookie)).html).toContain('data-link="ready"');
-    const typed = await fetch(await b.link(), { headers: { cookie: signedIn.cookie, 'sec-fetch-site': 'none' } });
-    const html = await typed.text();
+    const own = await fetch(await b.link(), { headers: { cookie: signedIn.cookie, 'sec-fetch-site': 'same-origin' } });
+    const html = await own.text();
     expect(html).toContain('data-link="ready"');
     expect(html).toContain('open.js');
+  });
+
+  it('another site cannot sign the browser out (which would clear the way for its link): the session lives on', async () => {
+    const session = await openLink(await a.link());
+    const signOut = (headers: Record<string, string>) =>
+      fetch(`${h.url}/portal/sign-out`, { method: 'POST', headers: { cookie: session.cookie, ...headers } });
+    // A cross-site form: the browser says so; an older one sends no x-herald-csrf (no form can).
+    const crossSite = await signOut({ 'sec-fetch-site': 'cross-site', 'x-herald-csrf': session.csrf });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.headers.getSetCookie()).toEqual([]);
+    expect((await signOut({})).status).toBe(403);
+    const stillIn = await fetch(`${h.url}/trpc/endpoints.list?input=${encodeURIComponent('{}')}`, {
+      headers: { cookie: session.cookie },
+    });
+    expect(stillIn.status).toBe(200);
   });
 
   it('signing out over https also clears the partitioned cookies a framed portal holds', async () => {

@@ -214,11 +214,11 @@ async function callerOf(c: Context<HeraldEnv>, db: Database, services: ApiServic
   if (headers.has('authorization') || !headers.get('cookie')?.includes(`${PORTAL_SESSION_COOKIE}=`)) return null;
   const session = await portalSessionOfRequest(db, headers, services.config.adminToken);
   // The session's CSRF token: derived from its secret, one per session, and never its secret.
-  // A project's session spends the project's budget too: links are minted freely, so sessions must not
-  // buy a project more than its keys get.
+  // A project's sessions share a project budget: links are minted freely, so more sessions must not buy
+  // more requests. Theirs, not the keys': people in the portal must not starve the project's API calls.
   if (!session) return null;
   return session.projectId
-    ? { id: `portal:${session.csrfToken}`, projectId: session.projectId }
+    ? { id: `portal:${session.csrfToken}`, projectId: `portal:${session.projectId}` }
     : { id: `portal:${session.csrfToken}` };
 }
 

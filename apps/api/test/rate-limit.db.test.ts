@@ -130,18 +130,21 @@ describeDb('rate limits through the app', (t) => {
     expect(listed.headers.get('ratelimit')).toMatch(new RegExp(`^"default";r=${LIMIT - 1};t=\\d+$`));
   });
 
-  it("a project's portal sessions spend its project budget too: links buy it no more requests", async () => {
+  it("a project's portal sessions share a project budget of their own: more links buy no more, and the keys keep theirs", async () => {
     const tenant = await createTenant(t.db, {
       config: { rateLimit: { requests: LIMIT, windowSeconds: 60, projectRequests: LIMIT + 1 } },
     });
     const app = tenant.testApp.app;
-    const cookie = await openPortalSession(tenant);
-    // The key has spent LIMIT of the project's LIMIT + 1 (the link was one): the session gets the last.
-    for (let i = 0; i < LIMIT - 1; i++) expect((await tenant.request('/v1/api-keys')).status).toBe(200);
-    expect((await app.request('/trpc/endpoints.list', { headers: { cookie } })).status).toBe(200);
-    const refused = await app.request('/trpc/endpoints.list', { headers: { cookie } });
+    const [first, second] = [await openPortalSession(tenant), await openPortalSession(tenant)];
+    const list = (cookie: string) => app.request('/trpc/endpoints.list', { headers: { cookie } });
+    for (let i = 0; i < LIMIT; i++) expect((await list(first)).status).toBe(200);
+    // The second session has its own LIMIT, but the sessions' project budget has one call left.
+    expect((await list(second)).status).toBe(200);
+    const refused = await list(second);
     expect(refused.status).toBe(429);
     expect(refused.headers.get('ratelimit')).toMatch(/"project";r=0;t=\d+$/);
+    // The key spent 2 of its project's LIMIT + 1 (the links): the sessions took none of it.
+    for (let i = 0; i < LIMIT - 2; i++) expect((await tenant.request('/v1/api-keys')).status).toBe(200);
   });
 
   it("a portal link's door, which anyone may knock on, answers within the address's budget", async () => {

@@ -34,6 +34,10 @@ export interface RateLimitOptions {
 /** Whose budgets a request spends: its own (`id`: an API key's, a portal session's) and its project's. */
 export interface RateLimitCaller {
   id: string;
+  /**
+   * The project budget it spends: the project's id for its API keys; its portal sessions share
+   * another (`portal:` and the id), as large, so that people in the portal cannot starve the keys.
+   */
   projectId?: string;
 }
 
@@ -69,7 +73,7 @@ export function rateLimit(options: RateLimitOptions) {
   let lastSweep = now();
   const describe = (budget: Budget) =>
     budget.policy === 'project'
-      ? `${budget.limit} requests per ${options.windowSeconds} s for all of a project's API keys`
+      ? `${budget.limit} requests per ${options.windowSeconds} s for all of a project's API keys (or all its portal sessions)`
       : `${budget.limit} requests per ${options.windowSeconds} s`;
   // `RateLimit-Policy` is the same on every answer with the same budgets: built once, not per request.
   const policyItem = (policy: Budget['policy'], limit: number) => `"${policy}";q=${limit};w=${options.windowSeconds}`;

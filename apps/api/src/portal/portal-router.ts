@@ -63,12 +63,14 @@ export function createPortalRouter(db: Database, services: ApiServices, portalDi
   });
 
   /**
-   * Another site sent the browser here (a link, a window it opened) while it holds a session of
-   * another project, or the operator's: the link page asks rather than switching silently.
+   * Something other than the portal sent the browser here (another site's link or window, a mail)
+   * while it holds a session of another project, or the operator's: the link page asks rather than
+   * switching silently.
    */
   const switchingPortals = async (c: Context, projectId: string): Promise<SwitchingPortals | undefined> => {
-    const site = c.req.header('sec-fetch-site');
-    if (site !== 'cross-site' && site !== 'same-site') return undefined;
+    // Only the portal's own pages switch without asking: a link from another site, a mail or chat app
+    // (`none`), or a browser that does not say (no Sec-Fetch-Site) is asked.
+    if (c.req.header('sec-fetch-site') === 'same-origin') return undefined;
     const current = await findPortalSession(db, c.req.raw.headers, services.config.adminToken);
     if (!current || current.projectId === projectId) return undefined;
     const ids = current.projectId ? [projectId, current.projectId] : [projectId];
@@ -76,7 +78,8 @@ export function createPortalRouter(db: Database, services: ApiServices, portalDi
       .select({ id: projects.id, name: projects.name })
       .from(projects)
       .where(inArray(projects.id, ids));
-    const nameOf = (id: string) => rows.find((r) => r.id === id)?.name ?? id;
+    // Names are anyone's choice (and need not be unique): the id goes with each.
+    const nameOf = (id: string) => `${rows.find((r) => r.id === id)?.name ?? 'a project'} (${id})`;
     return { current: current.projectId ? nameOf(current.projectId) : null, next: nameOf(projectId) };
   };
 
@@ -128,6 +131,13 @@ export function createPortalRouter(db: Database, services: ApiServices, portalDi
   });
 
   app.post('/sign-out', async (c) => {
+    // Another site signing the browser out would clear the way for its own link (the link page asks
+    // before replacing a session, not when there is none): only the portal's own script signs out. It
+    // sends x-herald-csrf, which no form can; browsers also say where a request comes from.
+    const site = c.req.header('sec-fetch-site');
+    if (site === 'cross-site' || site === 'same-site' || !c.req.raw.headers.has('x-herald-csrf')) {
+      return errorResponse(c, 'forbidden', 'Sign out from the portal itself (x-herald-csrf)');
+    }
     const session = await findPortalSession(db, c.req.raw.headers, services.config.adminToken);
     if (session && !hasCsrfToken(c.req.raw.headers, session)) {
       return errorResponse(c, 'forbidden', 'A change from the portal must carry its CSRF token (x-herald-csrf)');

@@ -18,7 +18,8 @@ export function Shell({ session, children }: { session: Session; children: React
   const { path } = useLocation();
   const section = path.split('/')[0] === 'endpoints' ? '' : path.split('/')[0];
   const signOut = async () => {
-    await fetch('/portal/sign-out', { method: 'POST', headers: csrfHeaders() });
+    // The header goes even empty (a session that ended took its cookie): the API signs out no request without it.
+    await fetch('/portal/sign-out', { method: 'POST', headers: { 'x-herald-csrf': '', ...csrfHeaders() } });
     navigate('', { replace: true });
     window.location.reload();
   };
