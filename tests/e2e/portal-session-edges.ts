@@ -38,8 +38,8 @@ export function portalSessionEdgeTests(t: TestDb, herald: () => PortalHerald) {
     expect(html).toContain('data-link="confirm"');
     expect(html).not.toContain('open.js');
     // Names need not be unique: each goes with its id.
-    expect(html).toContain(`${await nameOf(a)} (${a.id})`);
-    expect(html).toContain(`${await nameOf(b)} (${b.id})`);
+    expect(html).toContain(`<bdi>${await nameOf(a)}</bdi></strong> (<code>${a.id}</code>)`);
+    expect(html).toContain(`<bdi>${await nameOf(b)}</bdi></strong> (<code>${b.id}</code>)`);
     // The site that opened the window can neither script nor close it.
     expect(page.headers.get('cross-origin-opener-policy')).toBe('same-origin');
     expect(page.headers.get('set-cookie')).toBeNull();
@@ -75,6 +75,10 @@ export function portalSessionEdgeTests(t: TestDb, herald: () => PortalHerald) {
     expect(crossSite.status).toBe(403);
     expect(crossSite.headers.getSetCookie()).toEqual([]);
     expect((await signOut({})).status).toBe(403);
+    // An older browser's cross-site form: no Sec-Fetch-Site, no cookie (SameSite=Lax), no x-herald-csrf.
+    const bare = await fetch(`${h.url}/portal/sign-out`, { method: 'POST' });
+    expect(bare.status).toBe(403);
+    expect(bare.headers.getSetCookie()).toEqual([]);
     const stillIn = await fetch(`${h.url}/trpc/endpoints.list?input=${encodeURIComponent('{}')}`, {
       headers: { cookie: session.cookie },
     });

@@ -59,13 +59,23 @@ else open();
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch]!);
 
+/** A project as the link page names it: its name (anyone's choice, not unique) and its id. */
+export interface NamedProject {
+  name: string;
+  id: string;
+}
+
 /** What a link page says when following it would switch this browser from another project's portal. */
 export interface SwitchingPortals {
   /** The project the browser's session is for; null for the operator's. */
-  current: string | null;
+  current: NamedProject | null;
   /** The link's project. */
-  next: string;
+  next: NamedProject;
 }
+
+/** A name isolated from the text around it (a right-to-left name cannot reorder the sentence), then its id. */
+const project = ({ name, id }: NamedProject) =>
+  `<strong><bdi>${escapeHtml(name)}</bdi></strong> (<code>${escapeHtml(id)}</code>)`;
 
 /**
  * The page a valid link's GET answers: a form that opens the portal with a POST (sent by its
@@ -78,9 +88,9 @@ export function openLinkPage(token: string, switching?: SwitchingPortals): strin
   const script = switching ? '' : `<script src="${OPEN_LINK_SCRIPT_PATH}" defer></script>`;
   const heading = switching ? 'Switch to another project’s portal?' : 'Opening the portal…';
   const explain = switching
-    ? `<p>This browser is signed in to ${switching.current === null ? 'the operator’s view of the portal' : `the portal of <strong>${escapeHtml(switching.current)}</strong>`}. The link you followed, from another site, opens the portal of <strong>${escapeHtml(switching.next)}</strong> instead. Continue only if you expected that.</p>\n`
+    ? `<p>This browser is signed in to ${switching.current === null ? 'the operator’s view of the portal' : `the portal of ${project(switching.current)}`}. This link opens the portal of ${project(switching.next)} instead. Continue only if you asked for a link to that project.</p>\n`
     : '';
-  const button = switching ? `Open the portal of ${escapeHtml(switching.next)}` : 'Open the portal';
+  const button = switching ? `Open the portal of ${escapeHtml(switching.next.name)}` : 'Open the portal';
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>Opening the Herald portal</title><link rel="icon" href="data:,">${script}</head>

@@ -78,8 +78,8 @@ export function createPortalRouter(db: Database, services: ApiServices, portalDi
       .select({ id: projects.id, name: projects.name })
       .from(projects)
       .where(inArray(projects.id, ids));
-    // Names are anyone's choice (and need not be unique): the id goes with each.
-    const nameOf = (id: string) => `${rows.find((r) => r.id === id)?.name ?? 'a project'} (${id})`;
+    // Names need not be unique: the page shows each with its id.
+    const nameOf = (id: string) => ({ id, name: rows.find((r) => r.id === id)?.name ?? 'a project' });
     return { current: current.projectId ? nameOf(current.projectId) : null, next: nameOf(projectId) };
   };
 
