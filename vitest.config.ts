@@ -13,12 +13,38 @@ const aloneTests = ['{apps,packages,tools}/*/test/**/*.alone.db.test.ts', 'tests
 // half the suite's time. So no test may rely on being first in its process: state a suite changes
 // (the password pool, env, global dispatchers) it sets itself and puts back.
 const shared = { isolate: false };
-const onDatabase = (driver: 'pglite' | 'postgres') => ({
-  env: { HERALD_TEST_DRIVER: driver },
-  globalSetup: [`packages/db/src/testing/${driver}-global-setup.ts`],
-  testTimeout: 60_000,
-  hookTimeout: 60_000,
-});
+/**
+ * A driver's two projects: its suites, then (after everything else: `groupOrder`, as a group's
+ * projects run together) its `*.alone` suites, one file at a time.
+ */
+const onDatabase = (driver: 'pglite' | 'postgres', aloneGroup: number) => {
+  const common = {
+    env: { HERALD_TEST_DRIVER: driver },
+    globalSetup: [`packages/db/src/testing/${driver}-global-setup.ts`],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  };
+  return [
+    {
+      test: {
+        ...shared,
+        ...common,
+        name: driver,
+        include: dbTests,
+        exclude: [...configDefaults.exclude, ...aloneTests],
+      },
+    },
+    {
+      test: {
+        ...common,
+        name: `${driver}-alone`,
+        include: aloneTests,
+        fileParallelism: false,
+        sequence: { groupOrder: aloneGroup },
+      },
+    },
+  ];
+};
 
 export default defineConfig({
   test: {
@@ -37,43 +63,8 @@ export default defineConfig({
           testTimeout: 30_000,
         },
       },
-      {
-        test: {
-          ...shared,
-          ...onDatabase('pglite'),
-          name: 'pglite',
-          include: dbTests,
-          exclude: [...configDefaults.exclude, ...aloneTests],
-        },
-      },
-      {
-        test: {
-          ...shared,
-          ...onDatabase('postgres'),
-          name: 'postgres',
-          include: dbTests,
-          exclude: [...configDefaults.exclude, ...aloneTests],
-        },
-      },
-      // After everything else (groupOrder), one file at a time: a group's projects run together.
-      {
-        test: {
-          ...onDatabase('pglite'),
-          name: 'pglite-alone',
-          include: aloneTests,
-          fileParallelism: false,
-          sequence: { groupOrder: 1 },
-        },
-      },
-      {
-        test: {
-          ...onDatabase('postgres'),
-          name: 'postgres-alone',
-          include: aloneTests,
-          fileParallelism: false,
-          sequence: { groupOrder: 2 },
-        },
-      },
+      ...onDatabase('pglite', 1),
+      ...onDatabase('postgres', 2),
     ],
   },
 });
