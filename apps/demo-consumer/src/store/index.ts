@@ -34,9 +34,11 @@ export async function openConsumerStore(dataDir: string = DEFAULT_DATA_DIR): Pro
   const db = await PGlite.create(location);
   try {
     await db.transaction(async (tx) => {
-      const upgrading = await inboxLacksSubjects(tx);
+      const upgrading = await inboxLacks(tx, 'subject');
+      const unmarked = await inboxLacks(tx, 'waiting');
       await tx.exec(consumerSchemaSql);
       if (upgrading) await upgradeInbox(tx);
+      if (unmarked) await holdBackFollowers(tx);
     });
   } catch (error) {
     await db.close();
@@ -53,14 +55,29 @@ export async function openConsumerStore(dataDir: string = DEFAULT_DATA_DIR): Pro
   };
 }
 
-/** A data dir from before per-subject order: its inbox has no `subject` column yet. */
-async function inboxLacksSubjects(tx: Transaction): Promise<boolean> {
+/** A data dir from an earlier version: its inbox lacks `column` (it gains it with the schema). */
+async function inboxLacks(tx: Transaction, column: 'subject' | 'waiting'): Promise<boolean> {
   const { rows } = await tx.query<{ lacks: boolean }>(
     `select to_regclass('inbox') is not null and not exists (
        select 1 from information_schema.columns
-       where table_schema = current_schema() and table_name = 'inbox' and column_name = 'subject') as lacks`,
+       where table_schema = current_schema() and table_name = 'inbox' and column_name = $1) as lacks`,
+    [column],
   );
   return rows[0]?.lacks ?? false;
+}
+
+/**
+ * Once, when the inbox gains `waiting`: every unfinished job behind an earlier unfinished job of
+ * its subject is marked as waiting, as `enqueue` marks a job that arrives behind one.
+ */
+async function holdBackFollowers(tx: Transaction): Promise<void> {
+  await tx.query(
+    `update inbox job set waiting = true
+     where job.processed_at is null and job.failed_at is null and job.subject is not null
+       and exists (select 1 from inbox earlier
+                   where earlier.subject = job.subject and earlier.arrival < job.arrival
+                     and earlier.processed_at is null and earlier.failed_at is null)`,
+  );
 }
 
 /**

@@ -16,8 +16,6 @@ create table if not exists inbox (
   next_attempt_at timestamptz not null default now(),
   last_error      text
 );
-create index if not exists inbox_due on inbox (next_attempt_at, received_at)
-  where processed_at is null and failed_at is null;
 -- added with per-subject order: the subject (a user's id) the job is filed under, and the
 -- order of arrival (received_at can repeat). A data dir from before gains them on start;
 -- openConsumerStore then files its rows (see upgradeInbox).
@@ -25,6 +23,14 @@ alter table inbox add column if not exists subject text;
 alter table inbox add column if not exists arrival bigserial;
 create index if not exists inbox_pending_by_subject on inbox (subject, arrival)
   where processed_at is null and failed_at is null;
+-- added so that choosing the next job reads no job held back: true while an earlier job of the
+-- same subject is unfinished (only a subject's first unfinished job is ever false). Set when the
+-- job arrives, cleared for the next one when its subject's first finishes (inbox-store.ts); a
+-- data dir from before gains it on start and openConsumerStore sets it (see holdBackFollowers).
+alter table inbox add column if not exists waiting boolean not null default false;
+create index if not exists inbox_ready on inbox (next_attempt_at, arrival)
+  where processed_at is null and failed_at is null and not waiting;
+drop index if exists inbox_due;
 
 -- Subjects whose user.deleted was applied: their jobs are not applied any more, and a job
 -- of theirs that finishes keeps no body. Only the id is kept, as in applied_sequences.
