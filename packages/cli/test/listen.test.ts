@@ -165,21 +165,34 @@ describe('herald listen', () => {
    * report naming the old one is refused (409) and the new lease would hold the stream until it ran out.
    * dlv_2, sent after it on the new stream, shows the CLI has read the second dlv_1.
    */
-  async function restartDuring(during: 'forward' | 'report') {
+  async function restartDuring(during: 'forward' | 'report' | 'report, before the resend') {
     let firstStream: ServerResponse | undefined;
     let sawSecond = () => {};
     const secondSeen = new Promise<void>((resolve) => (sawSecond = resolve));
+    let refusedOld = () => {};
+    const oldRefused = new Promise<void>((resolve) => (refusedOld = resolve));
     const fake = await startFakeHerald(
       (response, open) => {
         if (open === 1) {
           firstStream = response;
           return streamEvents(response, sessionEvent('listen_old'), deliveryEvent(1));
         }
-        streamEvents(response, sessionEvent('listen_new'), deliveryEvent(1), deliveryEvent(2));
+        if (during !== 'report, before the resend') {
+          return streamEvents(response, sessionEvent('listen_new'), deliveryEvent(1), deliveryEvent(2));
+        }
+        // dlv_1 comes back well after the old session's report was refused.
+        streamEvents(response, sessionEvent('listen_new'));
+        void oldRefused.then(() => setTimeout(() => response.write(deliveryEvent(1) + deliveryEvent(2)), 300));
       },
       async (report) => {
         if (report.session === 'listen_new') return 202;
         if (during === 'forward') return 409;
+        if (during === 'report, before the resend') {
+          // The restart ends the old stream and gives its leases back before the report arrives.
+          firstStream?.end();
+          refusedOld();
+          return 409;
+        }
         // The report was sent while listen_old held the lease; the restart happens before it is answered.
         firstStream?.end();
         await secondSeen;
@@ -229,5 +242,18 @@ describe('herald listen', () => {
     expect(fake.streamOpenedAt).toHaveLength(2);
     await stop(cli, fake);
     expect(cli.stderr()).toMatch(/^! the stream ended; reconnecting in \d\.\d s\n$/);
+  });
+
+  it('reports the answer it had when a delivery whose report was refused comes back, without forwarding it again', async () => {
+    const { fake, cli, received } = await restartDuring('report, before the resend');
+    await expect.poll(() => fake.reports.length, { timeout: 10_000 }).toBe(3);
+    expect(received).toEqual(['evt_1', 'evt_2']);
+    expect(fake.reports.filter((report) => report.deliveryId === 'dlv_1')).toMatchObject([
+      { session: 'listen_old', statusCode: 200 },
+      { session: 'listen_new', statusCode: 200 },
+    ]);
+    await stop(cli, fake);
+    expect(cli.stderr()).toContain('dlv_1: the lease ended before the report');
+    expect(cli.stderr()).toContain('dlv_1: sent again after its report was refused');
   });
 });

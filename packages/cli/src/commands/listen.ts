@@ -10,6 +10,7 @@ import { type ForwardResult, forwardDelivery } from '../forward';
 import { createForwardPool, type Forward, MAX_FORWARDS_IN_FLIGHT } from '../forward-pool';
 import { followListenStream } from '../listen-stream';
 import type { Output } from '../output';
+import { createUnreportedAnswers, type UnreportedAnswers } from '../unreported-answers';
 
 type EventType = NonNullable<Parameters<typeof endpointsCreateListen>[0]['body']['eventTypes']>[number];
 
@@ -109,6 +110,7 @@ function assertForwardUrl(text: string) {
  */
 async function relay(api: Api, out: Output, endpointId: string, options: ListenOptions, signal: AbortSignal) {
   const pool = createForwardPool();
+  const unreported = createUnreportedAnswers();
   try {
     await followListenStream(api, out, endpointId, signal, (session, delivery) => {
       const running = pool.get(delivery.deliveryId);
@@ -126,7 +128,7 @@ async function relay(api: Api, out: Output, endpointId: string, options: ListenO
       // Caught here so that no failure of one delivery can become an unhandled rejection that ends the
       // process before the development endpoint is removed.
       return pool.start(delivery.deliveryId, session, (forward) =>
-        handle(api, out, endpointId, forward, delivery, options, signal).catch((error) =>
+        handle({ api, out, endpointId, unreported }, forward, delivery, options, signal).catch((error) =>
           out.warn(`${delivery.deliveryId}: ${describeFailure(error).message}`),
         ),
       );
@@ -136,39 +138,51 @@ async function relay(api: Api, out: Output, endpointId: string, options: ListenO
   }
 }
 
-/** Forwards one delivery, prints its line, and reports the local answer as the attempt's outcome. */
+/** What every delivery's forward and report use. */
+interface Relay {
+  api: Api;
+  out: Output;
+  endpointId: string;
+  unreported: UnreportedAnswers;
+}
+
+/**
+ * Forwards one delivery, prints its line, and reports the local answer as the attempt's outcome. A
+ * delivery sent again after its report was refused gets that answer reported, and is not forwarded.
+ */
 async function handle(
-  api: Api,
-  out: Output,
-  endpointId: string,
+  relay: Relay,
   forward: Forward,
   delivery: RelayedDelivery,
   options: ListenOptions,
   stop: AbortSignal,
 ) {
+  const { out, unreported } = relay;
+  const answered = unreported.take(delivery.deliveryId, delivery.attempt);
+  if (answered) {
+    out.warn(`${delivery.deliveryId}: sent again after its report was refused; reporting the local answer it had`);
+    await report(relay, forward, delivery, answered);
+    return;
+  }
   const result = await forwardDelivery(options.forwardTo, delivery, options.timeout, stop);
   if (result === null) {
     out.warn(`${delivery.deliveryId}: stopped before the local URL answered; Herald sends it again`);
     return;
   }
   printDelivery(out, delivery, result);
-  await report(api, out, endpointId, forward, delivery.deliveryId, result);
+  await report(relay, forward, delivery, result);
 }
 
 /**
  * Reports the local answer under the session that holds the delivery's lease now. A 409 for a session
  * the stream replaced while the report was on its way (the reconnected stream sent the delivery again)
  * means nothing was recorded: the same answer is reported again under the new session, rather than
- * leaving that lease to run out and the local URL to get the delivery a second time.
+ * leaving that lease to run out and the local URL to get the delivery a second time. A 409 before the
+ * delivery came back keeps the answer for when it does (`UnreportedAnswers`).
  */
-async function report(
-  api: Api,
-  out: Output,
-  endpointId: string,
-  forward: Forward,
-  deliveryId: string,
-  result: ForwardResult,
-) {
+async function report(relay: Relay, forward: Forward, delivery: RelayedDelivery, result: ForwardResult) {
+  const { api, out, endpointId } = relay;
+  const { deliveryId } = delivery;
   for (;;) {
     const session = forward.session;
     try {
@@ -179,8 +193,12 @@ async function report(
       });
       await answer.body?.cancel().catch(() => {});
       if (answer.status === 409 && forward.session !== session) continue;
-      if (answer.status === 409) out.warn(`${deliveryId}: the lease ended before the report; Herald sends it again`);
-      else if (!answer.ok) out.warn(`${deliveryId}: the report was refused (HTTP ${answer.status})`);
+      if (answer.status === 409) {
+        relay.unreported.keep(deliveryId, delivery.attempt, result);
+        out.warn(
+          `${deliveryId}: the lease ended before the report; Herald sends it again, and this answer is reported then`,
+        );
+      } else if (!answer.ok) out.warn(`${deliveryId}: the report was refused (HTTP ${answer.status})`);
     } catch (error) {
       out.warn(`${deliveryId}: the report failed (${(error as Error).message}); Herald sends it again`);
     }
