@@ -6,10 +6,11 @@ export const SIGNING_SECRET_PREFIX = 'whsec_';
 const MIN_SECRET_BYTES = 24;
 const MAX_SECRET_BYTES = 64;
 
-// Canonical, padded standard base64 — the same strictness as the reference
-// libraries. Node's own decoder silently skips invalid characters, so a typo
-// in a secret would otherwise yield a different (wrong) key instead of an error.
-const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// Standard base64, its `=` padding optional, as the reference libraries (standardwebhooks, svix)
+// take it: a secret copied without its final `=` (a double-click selection stops there) is the
+// same key. Anything else is refused: Node's own decoder silently skips invalid characters, so a
+// typo in a secret would otherwise yield a different (wrong) key instead of an error.
+const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
 
 /** A new `whsec_…` secret made of `byteLength` (24–64) random bytes. */
 export function generateSecret(byteLength = 32): string {

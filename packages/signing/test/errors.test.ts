@@ -117,17 +117,31 @@ describe('signature mismatches', () => {
 });
 
 describe('invalid secrets', () => {
-  it.each(['', 'whsec_', 'whsec_not base64!', 'whsec_abc', 'whsec_YWJj=', 'whsec_YW=Jj', 'hunter2'])(
-    'decodeSecret rejects %j',
-    (secret) => {
-      expect(() => decodeSecret(secret)).toThrow(WebhookVerificationError);
-      try {
-        decodeSecret(secret);
-      } catch (error) {
-        expect((error as WebhookVerificationError).code).toBe('invalid_secret');
-      }
-    },
-  );
+  it.each([
+    '',
+    'whsec_',
+    'whsec_not base64!',
+    'whsec_a',
+    'whsec_abcde',
+    'whsec_YWJj=',
+    'whsec_YW=Jj',
+    'whsec_YQ=',
+    'hunter2!',
+  ])('decodeSecret rejects %j', (secret) => {
+    expect(() => decodeSecret(secret)).toThrow(WebhookVerificationError);
+    try {
+      decodeSecret(secret);
+    } catch (error) {
+      expect((error as WebhookVerificationError).code).toBe('invalid_secret');
+    }
+  });
+
+  it('decodeSecret takes a secret whose `=` padding was lost, as the reference libraries do', () => {
+    for (const bytes of [32, 33, 64]) {
+      const secret = generateSecret(bytes);
+      expect(decodeSecret(secret.replace(/=+$/, ''))).toEqual(decodeSecret(secret));
+    }
+  });
 
   it('verify returns invalid_secret instead of throwing', () => {
     expectFailure(verify(ref.body, referenceHeaders, 'whsec_%%%', atReferenceTime), 'invalid_secret');

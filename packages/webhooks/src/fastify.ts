@@ -25,6 +25,12 @@ export type FastifyWebhookOptions = WebhookOptions & {
   ): void | Promise<void>;
 };
 
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+/** A media type as RFC 9110 writes one: `type/subtype`, then `; name=value` parameters. */
+const MEDIA_TYPE = new RegExp(
+  `^${TOKEN}/${TOKEN}(?:[ \\t]*;[ \\t]*${TOKEN}=(?:${TOKEN}|"(?:[^"\\\\]|\\\\.)*"))*[ \\t]*$`,
+);
+
 /**
  * A Fastify plugin with one POST route:
  * `app.register(heraldWebhook({ secret, onEvent }), { prefix: '/webhooks/herald' })`.
@@ -37,6 +43,15 @@ export function heraldWebhook(options: FastifyWebhookOptions): FastifyPluginAsyn
   return async (instance) => {
     // The signature covers the bytes as sent, so no parser may touch them; scoped to this plugin.
     instance.removeAllContentTypeParsers();
+    // Fastify refuses a Content-Type it cannot parse (none given but the header, a bare word, a list)
+    // with 415 before any parser runs, so the kit would answer `invalid_payload` without checking the
+    // signature: a signed delivery refused for good, an unsigned request reported as a bad body. The
+    // signature covers the bytes whatever their type, so such a header is dropped for this plugin's
+    // route, and Fastify reads the body as it does one sent without a type.
+    instance.addHook('onRequest', async (request) => {
+      const type = request.headers['content-type'];
+      if (type !== undefined && !MEDIA_TYPE.test(type)) delete request.headers['content-type'];
+    });
     instance.addContentTypeParser(
       '*',
       { parseAs: 'buffer', bodyLimit: resolved.maxBodyBytes },

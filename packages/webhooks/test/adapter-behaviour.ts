@@ -113,6 +113,22 @@ export function describeAdapter(framework: string, start: StartServer) {
       expect(await response.json()).toMatchObject({ error: { code: 'missing_header' } });
     });
 
+    it('verifies the bytes whatever the Content-Type says, and refuses an unsigned request for its signature', async () => {
+      // A proxy or another sender may send none, a bare word, or a list: the signature covers the bytes.
+      for (const type of ['', 'json', 'application/json, text/plain', 'text/plain; charset']) {
+        const { body } = userCreatedBody();
+        const signed = await deliver(server.url, { body, secrets: secrets.current, headers: { 'content-type': type } });
+        expect([type, signed.status]).toEqual([type, 200]);
+        const unsigned = await fetch(server.url, { method: 'POST', headers: { 'content-type': type }, body });
+        expect([type, unsigned.status, await unsigned.json()]).toMatchObject([
+          type,
+          400,
+          { error: { code: 'missing_header' } },
+        ]);
+      }
+      expect(server.received).toHaveLength(4);
+    });
+
     it('answers 400 to a signed body that is not JSON, not an envelope, or fails its schema', async () => {
       const notJson = await deliver(server.url, { body: 'user.created', secrets: secrets.current });
       expect(notJson.status).toBe(400);

@@ -21,10 +21,13 @@ type Setup = (app: express.Express, webhook: ReturnType<typeof heraldWebhook>) =
 /** By default the webhook route is mounted on an app with no body parser at all. */
 const bare: Setup = (app, webhook) => app.post('/webhooks/herald', webhook);
 
-async function startExpress(options: TestServerOptions, setup: Setup = bare) {
+/** Express 4 (the `express4` alias): the adapter's peer range takes both majors. Typed as 5 (no types of its own here). */
+const { default: express4 } = (await import('express4' as string)) as { default: typeof express };
+
+async function startExpress(options: TestServerOptions, setup: Setup = bare, makeApp: () => express.Express = express) {
   const received: Received[] = [];
   const rejected: WebhookRejection[] = [];
-  const app = express();
+  const app = makeApp();
   setup(
     app,
     heraldWebhook({
@@ -41,6 +44,7 @@ async function startExpress(options: TestServerOptions, setup: Setup = bare) {
 }
 
 describeAdapter('Express', (options) => startExpress(options));
+describeAdapter('Express 4', (options) => startExpress(options, bare, express4));
 
 describe('Express adapter: body parsers', () => {
   const options = { secrets: [secrets.current], maxBodyBytes: 64 * 1024 };

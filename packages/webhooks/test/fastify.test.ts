@@ -14,10 +14,17 @@ import {
   userCreatedBody,
 } from './support';
 
-async function startFastify(options: TestServerOptions, configure?: (app: FastifyInstance) => void) {
+/** Fastify 4 (the `fastify4` alias): the adapter's peer range takes both majors. Typed as 5 (its plugin API is the same). */
+const { default: Fastify4 } = (await import('fastify4' as string)) as { default: typeof Fastify };
+
+async function startFastify(
+  options: TestServerOptions,
+  configure?: (app: FastifyInstance) => void,
+  makeApp: () => FastifyInstance = Fastify,
+) {
   const received: Received[] = [];
   const rejected: WebhookRejection[] = [];
-  const app = Fastify();
+  const app = makeApp();
   configure?.(app);
   await app.register(
     heraldWebhook({
@@ -35,6 +42,7 @@ async function startFastify(options: TestServerOptions, configure?: (app: Fastif
 }
 
 describeAdapter('Fastify', (options) => startFastify(options));
+describeAdapter('Fastify 4', (options) => startFastify(options, undefined, () => Fastify4()));
 
 describe('Fastify adapter: its raw-body parser stays inside the plugin', () => {
   it('leaves JSON parsing on for the rest of the app', async () => {
