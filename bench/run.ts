@@ -15,7 +15,7 @@ import { latencyBench } from './benchmarks/latency';
 import { peersBench } from './benchmarks/peers';
 import { pollingBench } from './benchmarks/polling';
 import { wakeupBench } from './benchmarks/wakeup';
-import { killChildren, profileDir, startChild } from './lib/child';
+import { buildHerald, heraldFrom, killChildren, profileDir, startChild } from './lib/child';
 import type { BenchContext, Figure } from './lib/context';
 import { fullScale, meets, quickScale } from './lib/context';
 import {
@@ -92,11 +92,17 @@ async function main() {
     }
     throw error;
   }
+  buildHerald();
   const scale = values.quick ? quickScale : fullScale;
   const host = machine();
   console.log(
     `Herald bench${values.quick ? ' --quick' : ''}: PostgreSQL ${version} at ${new URL(adminUrl).host}; ` +
       `${host.cpus} × ${host.cpuModel}, Node ${host.node}, load average ${host.loadAverage.join(' ')}`,
+  );
+  console.log(
+    heraldFrom === 'dist'
+      ? "Herald's processes run its build (dist), as in production; BENCH_HERALD_FROM=src runs its TypeScript sources through tsx."
+      : "Herald's processes run its TypeScript sources through tsx (BENCH_HERALD_FROM=src), not its build.",
   );
   if (values.quick) console.log('(--quick: scaled down to show the harness works; the figures mean little)');
   const probe = await createBenchDatabase('probe');
@@ -143,6 +149,7 @@ async function main() {
     machine: { ...host, loadAverageAtEnd: machine().loadAverage },
     postgres: version,
     commitsPerSecondOneClient: commitRate,
+    heraldFrom,
     scale,
     seconds,
     timings,

@@ -9,12 +9,14 @@
  *   HERALD_ONLY=1: three more Herald-only phases after the warm-up (a profile of Herald alone)
  */
 import { newId } from '@herald/db';
-import { profileDir, startChild } from '../lib/child';
+import { buildHerald, profileDir, startChild } from '../lib/child';
 import { connect, seedProject } from '../lib/fixtures';
 import { runLoad } from '../lib/load';
 import { createBenchDatabase } from '../lib/pg';
 import { summarizeProfiles } from '../lib/profile';
 
+buildHerald();
+if (process.env.AB_BASE) buildHerald(process.env.AB_BASE);
 const rounds = Number(process.argv[2] ?? 3);
 const kind = process.argv[3] ?? 'get';
 const started = Date.now();

@@ -1,11 +1,36 @@
 import type { ChildProcess } from 'node:child_process';
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const profileDir = path.join(benchDir, 'results', 'profiles');
+
+/**
+ * Where bench processes load Herald's packages from. `dist` (the default): each package's build, as
+ * Herald runs in production (`pnpm start`: `node --conditions=@herald/dist dist/main.js`); `pnpm bench`
+ * builds them first (`buildHerald`). `src` (`BENCH_HERALD_FROM=src`): the TypeScript sources through
+ * tsx, as tests and `pnpm dev` run them. tsx's transform (a name kept on every function made, source
+ * maps) cost the API 5–8 % more CPU per `GET /v1/users/{id}` than its build (two A/B runs of
+ * `experiments/api-get-profile.ts`, 2026-12-06). The bench's own files (the bare baselines, the
+ * peers' workers) run through tsx either way.
+ */
+export const heraldFrom: 'dist' | 'src' = process.env.BENCH_HERALD_FROM === 'src' ? 'src' : 'dist';
+
+/** Builds what the bench processes import (`@herald/api` and the packages under it); turbo's cache makes an unchanged build instant. */
+export function buildHerald(checkout = path.resolve(benchDir, '..')): void {
+  if (heraldFrom !== 'dist') return;
+  // Through pnpm: turbo looks for the package manager's binary, which a bench started with `npx tsx` lacks.
+  execFileSync(
+    'npx',
+    ['-y', 'pnpm@10', 'exec', 'turbo', 'run', 'build', '--filter=@herald/api', '--output-logs=errors-only'],
+    {
+      cwd: checkout,
+      stdio: 'inherit',
+    },
+  );
+}
 
 type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
 
@@ -31,7 +56,7 @@ export async function startChild(
   name: string,
   options: { profile?: boolean /** Another checkout's bench folder (A/B experiments). */; benchDir?: string } = {},
 ): Promise<Child> {
-  const execArgv = ['--import', 'tsx'];
+  const execArgv = ['--import', 'tsx', ...(heraldFrom === 'dist' ? ['--conditions=@herald/dist'] : [])];
   if (options.profile) {
     // One directory per process: tsx's loader thread writes a profile of its own beside the main thread's.
     const dir = path.join(profileDir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
