@@ -5,7 +5,6 @@ import pino from 'pino';
 import { AttemptRecorder } from './attempt-recorder';
 import type { DispatcherConfig } from './config';
 import { defaultDispatcherConfig } from './config';
-import { endpointFreshness } from './endpoint-freshness';
 import { NotSentInTime } from './http/exchange';
 import type { WebhookSender } from './http/send-webhook';
 import { createWebhookSender } from './http/send-webhook';
@@ -13,6 +12,7 @@ import type { Resolver } from './http/ssrf';
 import { runMaintenance } from './maintenance';
 import { envelopeBody, webhookHeaders } from './message';
 import { DispatcherMetrics } from './metrics';
+import { sendFreshness } from './send-freshness';
 import { claimCaps, newcomerQuotaOf, SendSlots } from './send-slots';
 import type { ClaimedDelivery } from './sql/claim';
 import { claimDue } from './sql/claim';
@@ -91,7 +91,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     },
   });
 
-  const endpoints = endpointFreshness(options.db, logger);
+  const freshness = sendFreshness(options.db, logger);
   const recorder = new AttemptRecorder(options.db, {
     owner: workerId,
     retryPolicy: config.retryPolicy,
@@ -268,16 +268,17 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   async function deliver(delivery: ClaimedDelivery, answered: () => void): Promise<void> {
     try {
-      // Waited for a slot: sent to its endpoint as it is now (deleted since: its row is gone too).
+      // Waited for a slot: sent to its endpoint as it is now (deleted since: its row is gone too),
+      // with its event's payload as it is now (an erasure since rewrote it).
       const claimed = claimedAt.get(delivery) ?? performance.now();
       // Sending at once (nearly always): no read, and no await on the hot path.
-      const endpoint = endpoints.isFresh(claimed) ? 'fresh' : await endpoints.refresh(delivery);
+      const endpoint = freshness.isFresh(claimed) ? 'fresh' : await freshness.refresh(delivery);
       if (endpoint === 'gone') {
         metrics.recordOutcome('endpoint_deleted');
         return;
       }
       if (endpoint === 'unknown') {
-        leftToLease(delivery, "could not read its endpoint's configuration");
+        leftToLease(delivery, "could not read its endpoint's configuration or its event's payload");
         return;
       }
       if (delivery.endpoint.disabled) {

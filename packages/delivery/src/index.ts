@@ -5,7 +5,6 @@ export type { DispatcherConfig } from './config';
 export { defaultDispatcherConfig, dispatcherConfigFromEnv } from './config';
 export type { Dispatcher, DispatcherOptions } from './dispatcher';
 export { createDispatcher, USER_AGENT } from './dispatcher';
-export { ENDPOINT_FRESH_MS } from './endpoint-freshness';
 export {
   customHeaderProblem,
   HEADER_NAME_PATTERN,
@@ -32,6 +31,7 @@ export { recordEvent } from './outbox/record-event';
 export { nextSubjectSequence } from './outbox/subject-sequence';
 export type { RetryPolicy } from './retry-schedule';
 export { defaultRetryPolicy, nextRetryDelayMs, parseRetrySchedule } from './retry-schedule';
+export { ENDPOINT_FRESH_MS } from './send-freshness';
 export type { ClaimedDelivery, ClaimResult } from './sql/claim';
 export { claimDue, claimDueDeliveries, claimStatement } from './sql/claim';
 export type { RelayClaimOptions } from './sql/claim-relay';
