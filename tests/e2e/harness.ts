@@ -437,12 +437,12 @@ export function webhookHeaders(req: ReceivedRequest): Record<string, string> {
 
 // ---------------------------------------------------------------- dispatcher processes
 
-export interface DispatcherProcess {
+export interface HeraldProcess {
   child: ChildProcess;
   pid: number;
   /** Everything it logged so far (pino JSON lines). */
   output(): string;
-  /** Resolves once it logged that it is running. */
+  /** Resolves once it logged that it is running (or listening). */
   ready: Promise<void>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
   /** SIGTERM, as an orchestrator's stop would send it. */
@@ -451,14 +451,30 @@ export interface DispatcherProcess {
   kill(): void;
 }
 
-// The dispatcher app, found as a package rather than by a path into apps/.
-const dispatcherDir = path.dirname(createRequire(import.meta.url).resolve('@herald/dispatcher/package.json'));
+export type DispatcherProcess = HeraldProcess;
+
+// The apps, found as packages rather than by a path into apps/.
+const appDirs = {
+  dispatcher: path.dirname(createRequire(import.meta.url).resolve('@herald/dispatcher/package.json')),
+  api: path.dirname(createRequire(import.meta.url).resolve('@herald/api/package.json')),
+};
+const readyLines = { dispatcher: 'Herald dispatcher running', api: 'Herald API listening' };
 
 /** `src/main.ts` as its own process, the way it runs in production. Killed when the test ends if still alive. */
-export function spawnDispatcher(env: Record<string, string>): DispatcherProcess {
+/** `apps/dispatcher`'s main in a process of its own (METRICS_PORT 0: a free port). */
+export function spawnDispatcher(env: Record<string, string>): HeraldProcess {
+  return spawnApp('dispatcher', { METRICS_PORT: '0', ...env });
+}
+
+/** `apps/api`'s main in a process of its own (PORT 0: a free port; no dispatcher unless asked). */
+export function spawnApi(env: Record<string, string>): HeraldProcess {
+  return spawnApp('api', { PORT: '0', HOST: '127.0.0.1', HERALD_DISPATCHER: 'off', ...env });
+}
+
+function spawnApp(app: keyof typeof appDirs, env: Record<string, string>): HeraldProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: dispatcherDir,
-    env: { ...process.env, HERALD_LOG_LEVEL: 'info', METRICS_PORT: '0', ...env },
+    cwd: appDirs[app],
+    env: { ...process.env, HERALD_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so a kill reaches anything it started too.
     detached: true,
@@ -473,13 +489,13 @@ export function spawnDispatcher(env: Record<string, string>): DispatcherProcess 
   void ready.catch(() => {});
   const onData = (chunk: Buffer) => {
     output += chunk.toString('utf8');
-    if (output.includes('Herald dispatcher running')) markReady();
+    if (output.includes(readyLines[app])) markReady();
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => {
     child.once('exit', (code, signal) => {
-      failReady(new Error(`dispatcher exited before it was ready (code ${code}, signal ${signal}):\n${output}`));
+      failReady(new Error(`${app} exited before it was ready (code ${code}, signal ${signal}):\n${output}`));
       resolve({ code, signal, at: Date.now() });
     });
   });

@@ -1,9 +1,10 @@
+import { connect } from 'node:net';
 import { deliveries } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { claimDueDeliveries, releaseLeases } from '@herald/delivery';
 import { eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
-import { spawnDispatcher, startHerald, waitFor } from './harness';
+import { spawnApi, spawnDispatcher, startHerald, waitFor } from './harness';
 
 const POSTGRES_ONLY = 'needs PostgreSQL: a dispatcher process cannot open the test’s in-memory PGlite';
 
@@ -81,8 +82,73 @@ describeDb('graceful shutdown', (t) => {
     expect(exit.at - signalledAt).toBeLessThan(10_000);
     const [row] = await p.deliveryRows();
     expect(row).toMatchObject({ status: 'succeeded', attemptCount: 1, leaseOwner: null, lastStatusCode: 200 });
-    expect(proc.output()).toContain('finishing in-flight deliveries');
+    expect(proc.output()).toContain('shutting down');
     expect(receiver.requests).toHaveLength(1);
+  });
+
+  it('an API process given SIGTERM while a client never finishes its body closes that connection and exits 0', async (ctx) => {
+    if (t.driver !== 'postgres') return ctx.skip(POSTGRES_ONLY);
+    const proc = spawnApi({ DATABASE_URL: t.url!, HERALD_SHUTDOWN_TIMEOUT: '2s' });
+    await proc.ready;
+    const url = new URL(/"url":"([^"]+)"/.exec(proc.output())![1]!);
+    // Headers promise 1,000 bytes of body; 1 comes. Node would wait for the rest for 300 s.
+    const socket = connect(Number(url.port), url.hostname);
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => {});
+    socket.write(
+      'POST /v1/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const signalledAt = Date.now();
+    proc.terminate();
+    const exit = await proc.exited;
+    expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 0, signal: null });
+    // Half of HERALD_SHUTDOWN_TIMEOUT for requests under way, then their connections are closed.
+    expect(exit.at - signalledAt).toBeGreaterThanOrEqual(900);
+    expect(exit.at - signalledAt).toBeLessThan(4_000);
+    await closed;
+  });
+
+  it('a dispatcher process that cannot finish within HERALD_SHUTDOWN_TIMEOUT exits 1 then; a second signal exits 1 at once', async (ctx) => {
+    if (t.driver !== 'postgres') return ctx.skip(POSTGRES_ONLY);
+    const h = await startHerald(t, { start: false });
+    const receiver = await h.receiver(() => 'hang');
+    const p = await h.project();
+    await p.createEndpoint({ url: receiver.url });
+    const env = {
+      DATABASE_URL: t.url!,
+      HERALD_ALLOW_PRIVATE_NETWORKS: '1',
+      // The request would hold the stop for 30 s.
+      HERALD_REQUEST_TIMEOUT: '30s',
+      HERALD_LEASE: '60s',
+      HERALD_POLL_INTERVAL: '100ms',
+      HERALD_SHUTDOWN_TIMEOUT: '2s',
+    };
+    const patient = spawnDispatcher(env);
+    await patient.ready;
+    await p.createUser();
+    await receiver.waitForRequests(1, 10_000);
+    const signalledAt = Date.now();
+    patient.terminate();
+    const deadline = await patient.exited;
+    expect({ code: deadline.code, signal: deadline.signal }).toEqual({ code: 1, signal: null });
+    expect(deadline.at - signalledAt).toBeGreaterThanOrEqual(1_900);
+    expect(deadline.at - signalledAt).toBeLessThan(5_000);
+    expect(patient.output()).toContain('shutdown did not finish in time');
+
+    // The delivery is due again after its lease; a second dispatcher takes it, and is signalled twice.
+    await t.db.update(deliveries).set({ nextAttemptAt: new Date() }).where(eq(deliveries.projectId, p.id));
+    const impatient = spawnDispatcher({ ...env, HERALD_SHUTDOWN_TIMEOUT: '60s' });
+    await impatient.ready;
+    await receiver.waitForRequests(2, 10_000);
+    impatient.terminate();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const secondAt = Date.now();
+    impatient.terminate();
+    const twice = await impatient.exited;
+    expect({ code: twice.code, signal: twice.signal }).toEqual({ code: 1, signal: null });
+    expect(twice.at - secondAt).toBeLessThan(2_000);
+    expect(impatient.output()).toContain('second signal');
   });
 
   it('a dispatcher process given SIGTERM while the receiver hangs records the timeout, keeps the delivery due, and exits 0', async (ctx) => {

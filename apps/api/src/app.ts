@@ -1,14 +1,16 @@
 import { createLogger } from '@herald/config';
 import type { Database } from '@herald/db';
-import { driverOf, isDatabaseUnavailable, listenToChannel } from '@herald/db';
+import { databaseReady, driverOf, isDatabaseUnavailable, listenToChannel } from '@herald/db';
 import type { DeliveryWakeup, RelayConfig } from '@herald/delivery';
 import type { ApiConfig, ApiServices } from '@herald/router';
 import {
   API_KEY_REVOKED_CHANNEL,
   appRouter,
+  bearerToken,
   createApiServices,
   createContext,
   defaultApiConfig,
+  matchesSecret,
   PORTAL_SESSION_COOKIE,
   portalSessionOfRequest,
   RETRY_AFTER_UNAVAILABLE_SECONDS,
@@ -17,7 +19,6 @@ import {
 } from '@herald/router';
 import { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
-import { sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
@@ -52,6 +53,13 @@ export interface CreateAppOptions {
   logger?: Logger;
   /** Prometheus text of an in-process dispatcher, served at `/metrics` on the API's own port. */
   metrics?: () => Promise<string>;
+  /**
+   * Who may read `/metrics` (it names projects and endpoints): `{ token }` (a scraper's
+   * `Authorization: Bearer <token>`, `HERALD_METRICS_TOKEN`), `'open'` (anyone: tests, embedders
+   * who serve the app on a private port), `false` (not served). Default `'open'`; `pnpm start`
+   * serves it only with a token.
+   */
+  metricsAccess?: 'open' | { token: string } | false;
   /** The built portal served under `/portal` (default: `apps/portal/dist`, or `HERALD_PORTAL_DIR`). */
   portalDir?: string;
   /**
@@ -93,26 +101,14 @@ export function createApp(options: CreateAppOptions) {
   app.notFound((c) => errorResponse(c, 'not_found', `No route for ${c.req.method} ${c.req.path}`));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', async (c) => {
+  app.get('/readyz', async (c) =>
     // Bounded: an orchestrator's probe must get an answer while the database is away, not a hang.
-    const ready = await settlesWithin(options.db.execute(sql`select 1`), READY_TIMEOUT_MS);
-    return ready
+    (await databaseReady(options.db))
       ? c.json({ status: 'ready' })
       : c.json({ status: 'unavailable', reason: 'database unreachable' }, 503, {
           'retry-after': String(RETRY_AFTER_UNAVAILABLE_SECONDS),
-        });
-  });
-
-  const { metrics } = options;
-  if (metrics) {
-    app.get('/metrics', async (c) => {
-      try {
-        return c.body(await metrics(), 200, { 'content-type': 'text/plain; version=0.0.4' });
-      } catch {
-        return c.body('database unavailable\n', 503);
-      }
-    });
-  }
+        }),
+  );
 
   let openApiDocument: string | null = null;
   app.get('/openapi.json', (c) => {
@@ -127,11 +123,27 @@ export function createApp(options: CreateAppOptions) {
       : undefined;
   options.shutdown?.addEventListener('abort', () => sharedLimits?.stop(), { once: true });
   // A link's door answers anyone, and looks its token up: within the client address's budget.
-  app.use(
-    '/portal/open',
-    settleUnreadBody(),
-    rateLimit({ ...config.rateLimit, ...(sharedLimits ? { shared: sharedLimits } : {}) }),
-  );
+  const addressBudget = () => rateLimit({ ...config.rateLimit, ...(sharedLimits ? { shared: sharedLimits } : {}) });
+  app.use('/portal/open', settleUnreadBody(), addressBudget());
+  const { metrics } = options;
+  const metricsAccess = options.metricsAccess ?? 'open';
+  if (metrics && metricsAccess !== false) {
+    // Each scrape runs aggregates over the queue: within the client address's budget too.
+    app.get('/metrics', addressBudget(), async (c) => {
+      if (metricsAccess !== 'open' && !matchesSecret(metricsAccess.token, bearerToken(c.req.raw.headers))) {
+        return errorResponse(
+          c,
+          'unauthorized',
+          'The metrics token is required (Authorization: Bearer <HERALD_METRICS_TOKEN>)',
+        );
+      }
+      try {
+        return c.body(await metrics(), 200, { 'content-type': 'text/plain; version=0.0.4' });
+      } catch {
+        return c.body('database unavailable\n', 503);
+      }
+    });
+  }
   app.route('/portal', createPortalRouter(options.db, services, options.portalDir ?? defaultPortalDir()));
 
   const api = [
@@ -177,28 +189,6 @@ export function createApp(options: CreateAppOptions) {
     return response;
   });
   return app;
-}
-
-/** How long `/readyz` waits for `select 1`. */
-const READY_TIMEOUT_MS = 2_000;
-
-/** True if `work` succeeds within `ms`; false if it fails or is still running (it is left to finish). */
-async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([
-      work.then(
-        () => true,
-        () => false,
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**

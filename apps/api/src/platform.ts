@@ -24,6 +24,8 @@ export interface PlatformOptions {
   logger?: Logger;
   /** The built portal served under `/portal` (default: `apps/portal/dist`). */
   portalDir?: string;
+  /** Who may read the in-process dispatcher's `/metrics` (see `CreateAppOptions.metricsAccess`). */
+  metricsAccess?: 'open' | { token: string } | false;
 }
 
 export interface Platform {
@@ -36,9 +38,10 @@ export interface Platform {
   listen(options?: { port?: number; hostname?: string }): Promise<RunningServer>;
   /**
    * Server, then dispatcher (in-flight deliveries finish, leases are given
-   * back), then wakeup, then the database it opened.
+   * back), then wakeup, then the database it opened. `drainMs`: how long the server waits for
+   * requests under way before it closes their connections (default: as long as they take).
    */
-  close(): Promise<void>;
+  close(options?: { drainMs?: number }): Promise<void>;
 }
 
 /**
@@ -77,6 +80,7 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
     shutdown: shutdown.signal,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(dispatcher ? { metrics: () => dispatcher.metrics.render(herald.db) } : {}),
+    ...(options.metricsAccess === undefined ? {} : { metricsAccess: options.metricsAccess }),
     ...(options.portalDir ? { portalDir: options.portalDir } : {}),
   });
   if (dispatcher && options.startDispatcher !== false) await dispatcher.start();
@@ -93,10 +97,12 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
       servers.push(server);
       return server;
     },
-    close: () =>
+    close: (closeOptions = {}) =>
       (closing ??= (async () => {
         shutdown.abort();
-        await Promise.all(servers.map((s) => s.close()));
+        await Promise.all(
+          servers.map((s) => s.close(closeOptions.drainMs === undefined ? {} : { forceAfterMs: closeOptions.drainMs })),
+        );
         await dispatcher?.stop();
         await wakeup.close();
         if (owned) await herald.close();

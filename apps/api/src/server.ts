@@ -7,7 +7,12 @@ import type { HeraldEnv } from './middleware/request-context';
 export interface RunningServer {
   url: string;
   port: number;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections and resolves once the requests under way have been answered.
+   * `forceAfterMs`: then closes every connection still open (a client that never finishes sending
+   * its body would otherwise hold the server for Node's request timeout, 300 s).
+   */
+  close(options?: { forceAfterMs?: number }): Promise<void>;
 }
 
 /** Serves a Hono app on a real socket (port 0 picks a free one). */
@@ -27,11 +32,16 @@ export function listen(
       resolve({
         url: `http://${host}:${info.port}`,
         port: info.port,
-        close: () =>
+        close: ({ forceAfterMs } = {}) =>
           new Promise<void>((done) => {
-            server.close(() => done());
+            const force =
+              forceAfterMs === undefined ? undefined : setTimeout(() => server.closeAllConnections(), forceAfterMs);
+            server.close(() => {
+              clearTimeout(force);
+              done();
+            });
             // Idle keep-alive sockets would hold close() open.
-            (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+            server.closeIdleConnections();
           }),
       });
     });

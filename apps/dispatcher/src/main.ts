@@ -1,49 +1,59 @@
-import { createLogger, envInt, envString } from '@herald/config';
+import {
+  EnvError,
+  envDatabaseUrl,
+  envInt,
+  exitOnSignals,
+  processLogger,
+  shutdownTimeoutFromEnv,
+  startOrExit,
+} from '@herald/config';
 import { createDb, dbTimeoutsFromEnv } from '@herald/db';
 import { createDeliveryWakeup, createDispatcher, dispatcherConfigFromEnv } from '@herald/delivery';
 import { startMetricsServer } from './metrics-server';
 
-const logger = createLogger({ service: 'dispatcher' });
-const url = envString(process.env, 'DATABASE_URL');
-if (!url) {
-  // Two processes must never open one PGlite directory.
-  logger.error(
-    'DATABASE_URL is required. For embedded PGlite, run `pnpm start`: api and dispatcher share one process.',
-  );
-  process.exit(1);
-}
-const config = dispatcherConfigFromEnv();
-const metricsPort = envInt(process.env, 'METRICS_PORT', 9464, { min: 0, max: 65_535 });
+const logger = processLogger('dispatcher');
 
-const herald = await createDb({ url, ...dbTimeoutsFromEnv() });
-const wakeup = createDeliveryWakeup(herald);
-const dispatcher = createDispatcher({ db: herald.db, wakeup, config, logger });
-await dispatcher.start();
-// Metrics are for operators: a taken port is logged, never a reason to stop delivering.
-const metrics = await startMetricsServer(herald.db, dispatcher.metrics, { port: metricsPort }).catch(
-  (error: unknown) => {
-    logger.error(
-      { err: error, port: metricsPort },
-      'metrics server could not start (METRICS_PORT); delivering without /metrics',
+const { herald, wakeup, dispatcher, metrics, shutdownTimeoutMs } = await startOrExit(logger, async () => {
+  const url = envDatabaseUrl(process.env);
+  if (!url) {
+    // Two processes must never open one PGlite directory.
+    throw new EnvError(
+      'DATABASE_URL',
+      'is required. For embedded PGlite, run `pnpm start`: api and dispatcher share one process.',
     );
-    return null;
-  },
-);
-logger.info(
-  { workerId: dispatcher.workerId, metrics: metrics && `${metrics.url}/metrics` },
-  'Herald dispatcher running',
-);
+  }
+  const config = dispatcherConfigFromEnv();
+  const metricsPort = envInt(process.env, 'METRICS_PORT', 9464, { min: 0, max: 65_535 });
+  const shutdownTimeoutMs = shutdownTimeoutFromEnv();
 
-let stopping = false;
-async function shutdown(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'finishing in-flight deliveries');
-  await dispatcher.stop();
-  await metrics?.close();
-  await wakeup.close();
-  await herald.close();
-  process.exit(0);
-}
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+  const herald = await createDb({ url, ...dbTimeoutsFromEnv() });
+  const wakeup = createDeliveryWakeup(herald);
+  const dispatcher = createDispatcher({ db: herald.db, wakeup, config, logger });
+  await dispatcher.start();
+  // Metrics and probes are for operators: a taken port is logged, never a reason to stop delivering.
+  const metrics = await startMetricsServer(herald.db, dispatcher.metrics, { port: metricsPort }).catch(
+    (error: unknown) => {
+      logger.error(
+        { err: error, port: metricsPort },
+        'metrics server could not start (METRICS_PORT); delivering without /metrics, /healthz and /readyz',
+      );
+      return null;
+    },
+  );
+  logger.info(
+    { workerId: dispatcher.workerId, metrics: metrics && `${metrics.url}/metrics` },
+    'Herald dispatcher running',
+  );
+  return { herald, wakeup, dispatcher, metrics, shutdownTimeoutMs };
+});
+
+exitOnSignals(
+  logger,
+  async () => {
+    await dispatcher.stop();
+    await metrics?.close();
+    await wakeup.close();
+    await herald.close();
+  },
+  { timeoutMs: shutdownTimeoutMs },
+);

@@ -1,20 +1,23 @@
 import { fileURLToPath } from 'node:url';
-import { createLogger, envString } from '@herald/config';
+import { envDatabaseUrl, envString, processLogger, startOrExit } from '@herald/config';
 import { createDb, dbTimeoutsFromEnv } from '@herald/db';
 import { dispatcherConfigFromEnv, runMaintenance } from '@herald/delivery';
 
 // `pnpm --filter @herald/dispatcher maintenance`: creates the history partitions ahead and
 // applies HERALD_RETENTION once, as every dispatcher does on HERALD_MAINTENANCE_INTERVAL.
 // Without DATABASE_URL it opens the embedded PGlite directory (Herald must not be running on it).
-const logger = createLogger({ service: 'maintenance' });
-const config = dispatcherConfigFromEnv();
-const url = envString(process.env, 'DATABASE_URL');
-const herald = url
-  ? await createDb({ url, ...dbTimeoutsFromEnv() })
-  : await createDb({
-      dataDir:
-        envString(process.env, 'HERALD_DATA_DIR') ?? fileURLToPath(new URL('../../../.data/pglite', import.meta.url)),
-    });
+const logger = processLogger('maintenance');
+const { herald, config } = await startOrExit(logger, async () => {
+  const config = dispatcherConfigFromEnv();
+  const url = envDatabaseUrl(process.env);
+  const herald = url
+    ? await createDb({ url, ...dbTimeoutsFromEnv() })
+    : await createDb({
+        dataDir:
+          envString(process.env, 'HERALD_DATA_DIR') ?? fileURLToPath(new URL('../../../.data/pglite', import.meta.url)),
+      });
+  return { herald, config };
+});
 try {
   const report = await runMaintenance(herald.db, {
     retentionMs: config.retentionMs,

@@ -42,13 +42,30 @@ export function envInt(env: Env, name: string, fallback: number, options: { min?
   return value;
 }
 
-/** A duration (`5s`, `2h`) in milliseconds, between `min` and `max` ms. */
-export function envDuration(
-  env: Env,
-  name: string,
-  fallback: number,
-  options: { min?: number; max?: number } = {},
-): number {
+/**
+ * The longest delay Node's timers take: 2^31 − 1 ms, about 24.8 days. `setTimeout` and
+ * `setInterval` run a longer one after 1 ms instead (with only a warning), so a request timeout
+ * would fire at once and a polling loop would spin.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+export interface DurationOptions {
+  /** Shortest allowed, in ms (default 0). */
+  min?: number;
+  /** Longest allowed, in ms (default, and at most unless `timer: false`: {@link MAX_TIMER_MS}). */
+  max?: number;
+  /**
+   * `false` only for a duration that never reaches `setTimeout`/`setInterval` (one used in SQL or
+   * date arithmetic alone, such as a retention): it may then exceed {@link MAX_TIMER_MS}.
+   */
+  timer?: boolean;
+}
+
+/**
+ * A duration (`5s`, `2h`) in milliseconds, between `min` and `max` ms. Every duration is taken to
+ * feed a timer, so none may exceed {@link MAX_TIMER_MS} unless the caller opts out (`timer: false`).
+ */
+export function envDuration(env: Env, name: string, fallback: number, options: DurationOptions = {}): number {
   const text = raw(env, name);
   if (text === undefined) return fallback;
   let value: number;
@@ -58,7 +75,16 @@ export function envDuration(
     throw new EnvError(name, (error as Error).message);
   }
   const min = options.min ?? 0;
-  const max = options.max ?? Number.MAX_SAFE_INTEGER;
+  const max =
+    options.timer === false
+      ? (options.max ?? Number.MAX_SAFE_INTEGER)
+      : Math.min(options.max ?? MAX_TIMER_MS, MAX_TIMER_MS);
+  if (value > MAX_TIMER_MS && max === MAX_TIMER_MS) {
+    throw new EnvError(
+      name,
+      `must be at most ${MAX_TIMER_MS}ms (about 24.8 days, the longest delay Node.js timers take), got "${text}"`,
+    );
+  }
   if (value < min || value > max) {
     throw new EnvError(name, `must be between ${formatDuration(min)} and ${formatDuration(max)}, got "${text}"`);
   }
@@ -72,6 +98,55 @@ export function envFlag(env: Env, name: string): boolean {
 
 export function envString(env: Env, name: string): string | undefined {
   return raw(env, name);
+}
+
+/**
+ * A switch spelled `on` or `off` (any case); unset or empty gives `fallback`. Anything else
+ * (`false`, `0`, `no`) stops start-up rather than being read as either, so a switch meant to turn
+ * something off cannot leave it on by a spelling.
+ */
+export function envOnOff(env: Env, name: string, fallback: boolean): boolean {
+  const text = raw(env, name);
+  if (text === undefined) return fallback;
+  switch (text.toLowerCase()) {
+    case 'on':
+      return true;
+    case 'off':
+      return false;
+    default:
+      throw new EnvError(name, `must be "on" or "off", got "${text}"`);
+  }
+}
+
+/**
+ * A PostgreSQL connection URL (`postgres://user:password@host:5432/db`), checked the way
+ * postgres.js parses it (several hosts, `host1:5432,host2:5432`, allowed), or undefined when
+ * unset. The error never quotes the value, which holds the password: the driver's own would.
+ */
+export function envDatabaseUrl(env: Env, name = 'DATABASE_URL'): string | undefined {
+  const text = raw(env, name);
+  if (text === undefined) return undefined;
+  let protocol: string;
+  try {
+    // As postgres.js does (src/index.js parseUrl): only the first of several hosts goes to URL.
+    const hosts = decodeURIComponent(
+      text
+        .slice(text.indexOf('://') + 3)
+        .split(/[?/]/)[0]!
+        .replace(/^[^@]*@/, ''),
+    );
+    protocol = new URL(text.replace(hosts, hosts.split(',')[0]!)).protocol;
+  } catch {
+    throw new EnvError(
+      name,
+      'is not a valid URL (expected postgres://user:password@host:5432/database; ' +
+        'characters such as @ : / ? # % in the password must be percent-encoded)',
+    );
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    throw new EnvError(name, 'must be a postgres:// or postgresql:// URL');
+  }
+  return text;
 }
 
 export function formatDuration(ms: number): string {

@@ -1,5 +1,7 @@
-import type { Logger } from 'pino';
+import type { LevelWithSilent, Logger } from 'pino';
 import pino from 'pino';
+import type { Env } from './env';
+import { EnvError, envString } from './env';
 
 /** Header and field names that may carry secrets; their values never reach a log line. */
 export const redactedPaths = [
@@ -59,9 +61,26 @@ function withoutParams(message: string): string {
   return at === -1 ? message : `${message.slice(0, at)}\nparams: [redacted]`;
 }
 
+/** The levels pino knows, most to least severe; `silent` logs nothing. */
+export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * `HERALD_LOG_LEVEL`, any case; unset or empty: `info`. Another word stops start-up naming the
+ * variable, instead of pino throwing from deep inside its constructor.
+ */
+export function logLevelFromEnv(env: Env = process.env, name = 'HERALD_LOG_LEVEL'): LevelWithSilent {
+  const text = envString(env, name);
+  if (text === undefined) return 'info';
+  const level = LOG_LEVELS.find((l) => l === text.toLowerCase());
+  if (level === undefined) throw new EnvError(name, `must be one of ${LOG_LEVELS.join(', ')}, got "${text}"`);
+  return level;
+}
+
 /**
  * The logger of every Herald process (API, dispatcher, tools): one redaction
- * list and one error serializer, whichever process writes the line.
+ * list and one error serializer, whichever process writes the line. Without
+ * `level`, `HERALD_LOG_LEVEL` (see {@link logLevelFromEnv}: an unknown level
+ * throws an `EnvError`).
  */
 export function createLogger(
   options: { service?: string; level?: string; destination?: pino.DestinationStream } = {},
@@ -70,7 +89,7 @@ export function createLogger(
   return pino(
     {
       name: `herald-${service}`,
-      level: options.level ?? process.env.HERALD_LOG_LEVEL ?? 'info',
+      level: options.level ?? logLevelFromEnv(process.env),
       redact: { paths: redactedPaths, censor: '[redacted]' },
       serializers: { err: serializeError },
       base: { service },

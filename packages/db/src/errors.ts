@@ -74,6 +74,16 @@ const UNAVAILABLE_SQLSTATES = new Set([
 ]);
 
 /**
+ * SQLSTATEs that mean "unavailable" only when the server ended the session with them (severity
+ * FATAL, as when a connection is refused at start-up); the same codes at ERROR are a statement's
+ * fault (55000 is also "currval not yet defined", 3D000 a DROP DATABASE of a missing one).
+ */
+const UNAVAILABLE_WHEN_FATAL = new Set([
+  '55000', // object_not_in_prerequisite_state: "database … is not currently accepting connections" (ALLOW_CONNECTIONS false)
+  '3D000', // invalid_catalog_name: "database … does not exist" (dropped, or not created yet)
+]);
+
+/**
  * True when `error` (or any error in its `cause` chain, or in an
  * AggregateError) says the database is unreachable, restarting or not
  * answering in time, rather than that the request was wrong: the caller should
@@ -85,10 +95,16 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const visit = (e: unknown): boolean => {
     if (!e || typeof e !== 'object' || seen.has(e)) return false;
     seen.add(e);
-    const { code, cause, errors } = e as { code?: unknown; cause?: unknown; errors?: unknown };
+    const { code, cause, errors, severity } = e as {
+      code?: unknown;
+      cause?: unknown;
+      errors?: unknown;
+      severity?: unknown;
+    };
     if (typeof code === 'string') {
       // Class 08: connection exception (08000, 08003, 08006, 08001, 08004, …).
       if (UNAVAILABLE_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) return true;
+      if (severity === 'FATAL' && UNAVAILABLE_WHEN_FATAL.has(code)) return true;
     }
     if (Array.isArray(errors) && errors.some(visit)) return true;
     return visit(cause);

@@ -22,5 +22,6 @@ export type { IdKind } from './ids';
 export { ID_RANDOM_PART_SQL, idPattern, idPrefixes, idTimeBound, idTimestamp, newId, newIdAt } from './ids';
 export { migratePgliteDatabase, migratePostgresDatabase, migrationsFolder } from './migrate';
 export { DataDirInUseError, processIsAlive } from './pglite-lock';
+export { databaseReady, READY_TIMEOUT_MS } from './readiness';
 export * from './schema';
 export { isStorableJson, isStorableText, toStorableText, UNSTORABLE_TEXT_MESSAGE } from './text';

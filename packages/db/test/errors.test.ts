@@ -41,6 +41,26 @@ describe('isDatabaseUnavailable', () => {
     },
   );
 
+  /** As postgres.js raises a server's refusal at connection start (PostgresError fields). */
+  const refused = (code: string, severity: string, message: string) =>
+    Object.assign(new Error(message), { name: 'PostgresError', code, severity, severity_local: severity });
+
+  it('is true for a database that does not accept connections (55000) or no longer exists (3D000) at connect', () => {
+    for (const error of [
+      refused('55000', 'FATAL', 'database "herald" is not currently accepting connections'),
+      refused('3D000', 'FATAL', 'database "herald" does not exist'),
+    ]) {
+      expect(isDatabaseUnavailable(error)).toBe(true);
+      expect(isDatabaseUnavailable(failedQuery(error))).toBe(true);
+    }
+  });
+
+  it('is false for the same codes raised by a statement (ERROR): a bug, not an outage', () => {
+    expect(isDatabaseUnavailable(refused('55000', 'ERROR', 'currval of sequence "s" is not yet defined'))).toBe(false);
+    expect(isDatabaseUnavailable(failedQuery(refused('3D000', 'ERROR', 'database "x" does not exist')))).toBe(false);
+    expect(isDatabaseUnavailable(withCode('55000'))).toBe(false);
+  });
+
   it('is false for non-errors, errors without a code and cyclic causes', () => {
     for (const value of [undefined, null, 0, '', 'ECONNREFUSED', new Error('boom'), { code: 57 }]) {
       expect(isDatabaseUnavailable(value)).toBe(false);

@@ -75,10 +75,12 @@ export function dispatcherConfigFromEnv(env: Env = process.env): DispatcherConfi
       throw new EnvError('HERALD_RETRY_SCHEDULE', (error as Error).message);
     }
   }
-  // At least two days: the day being written and the one before are never dropped.
-  const retentionMs = envDuration(env, 'HERALD_RETENTION', d.retentionMs, { min: 2 * 86_400_000 });
+  // At least two days: the day being written and the one before are never dropped. Retentions are
+  // date arithmetic only, never a timer's delay, so they may exceed MAX_TIMER_MS (~24.8 days).
+  const retentionMs = envDuration(env, 'HERALD_RETENTION', d.retentionMs, { min: 2 * 86_400_000, timer: false });
   const payloadRetentionMs = envDuration(env, 'HERALD_PAYLOAD_RETENTION', Math.min(d.payloadRetentionMs, retentionMs), {
     min: 1,
+    timer: false,
   });
   if (payloadRetentionMs > retentionMs) {
     throw new EnvError('HERALD_PAYLOAD_RETENTION', 'must not be longer than HERALD_RETENTION');
@@ -91,7 +93,8 @@ export function dispatcherConfigFromEnv(env: Env = process.env): DispatcherConfi
     leaseMs,
     pollIntervalMs: envDuration(env, 'HERALD_POLL_INTERVAL', d.pollIntervalMs, { min: 1 }),
     retryPolicy,
-    failureWindowMs: envDuration(env, 'HERALD_DISABLE_AFTER', d.failureWindowMs),
+    // Compared in SQL only (endpoint-health.ts), never a timer's delay.
+    failureWindowMs: envDuration(env, 'HERALD_DISABLE_AFTER', d.failureWindowMs, { timer: false }),
     allowPrivateNetworks: envFlag(env, 'HERALD_ALLOW_PRIVATE_NETWORKS'),
     maxResponseBytes: d.maxResponseBytes,
     endpointMaxInFlight: envInt(env, 'HERALD_ENDPOINT_MAX_IN_FLIGHT', d.endpointMaxInFlight),

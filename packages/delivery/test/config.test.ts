@@ -68,6 +68,41 @@ describe('dispatcherConfigFromEnv', () => {
     expect(() => dispatcherConfigFromEnv({ HERALD_RETENTION: '1d' })).toThrow(/HERALD_RETENTION/);
   });
 
+  it("refuses a timer's duration past 2^31 - 1 ms (~24.8 days), which Node would run after 1 ms", () => {
+    for (const name of [
+      'HERALD_REQUEST_TIMEOUT',
+      'HERALD_LEASE',
+      'HERALD_POLL_INTERVAL',
+      'HERALD_MAINTENANCE_INTERVAL',
+      'HERALD_ENDPOINT_SLOW_AFTER',
+    ]) {
+      expect(() => dispatcherConfigFromEnv({ [name]: '25d' }), name).toThrow(
+        new RegExp(`^${name}: must be at most 2147483647ms \\(about 24\\.8 days`),
+      );
+      expect(() => dispatcherConfigFromEnv({ [name]: '30d' }), name).toThrow(new RegExp(`^${name}: `));
+    }
+    expect(dispatcherConfigFromEnv({ HERALD_POLL_INTERVAL: '24d' }).pollIntervalMs).toBe(24 * 86_400_000);
+    expect(dispatcherConfigFromEnv({ HERALD_MAINTENANCE_INTERVAL: '0s' }).maintenanceIntervalMs).toBe(0);
+    expect(dispatcherConfigFromEnv({ HERALD_REQUEST_TIMEOUT: '10d', HERALD_LEASE: '20d' })).toMatchObject({
+      requestTimeoutMs: 10 * 86_400_000,
+      leaseMs: 20 * 86_400_000,
+    });
+  });
+
+  it('lets the durations used only in SQL and date arithmetic go past the timer maximum', () => {
+    expect(
+      dispatcherConfigFromEnv({
+        HERALD_RETENTION: '90d',
+        HERALD_PAYLOAD_RETENTION: '60d',
+        HERALD_DISABLE_AFTER: '30d',
+      }),
+    ).toMatchObject({
+      retentionMs: 90 * 86_400_000,
+      payloadRetentionMs: 60 * 86_400_000,
+      failureWindowMs: 30 * 86_400_000,
+    });
+  });
+
   it('only "1" allows private networks', () => {
     for (const value of ['0', 'true', 'yes', '']) {
       expect(dispatcherConfigFromEnv({ HERALD_ALLOW_PRIVATE_NETWORKS: value }).allowPrivateNetworks).toBe(false);

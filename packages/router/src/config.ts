@@ -28,7 +28,24 @@ export interface ApiConfig {
    * random key of this process (`createPlatform` keeps one under an embedded data directory).
    */
   secretKey?: string;
+  /**
+   * The password hashing threads (`HERALD_PASSWORD_THREADS`, 1–16) and the hashes allowed to wait
+   * for one (`HERALD_PASSWORD_QUEUE`; 503 beyond). Read with the rest of the configuration so a bad
+   * value stops start-up; `configurePasswordHashing(config.passwordHashing)` applies them (without
+   * it, the pool reads the same variables with the same rules on the first hash).
+   */
+  passwordHashing: PasswordHashingConfig;
 }
+
+export interface PasswordHashingConfig {
+  threads: number;
+  maxQueue: number;
+}
+
+/** Default bound of hashes waiting for a worker (`HERALD_PASSWORD_QUEUE`). */
+export const DEFAULT_PASSWORD_QUEUE = 16;
+/** Default number of hashing threads (`HERALD_PASSWORD_THREADS`). */
+export const DEFAULT_PASSWORD_THREADS = 2;
 
 export const defaultApiConfig: ApiConfig = {
   adminToken: null,
@@ -39,6 +56,7 @@ export const defaultApiConfig: ApiConfig = {
   apiKeyCacheMs: 2000,
   allowPrivateNetworks: false,
   trustedProxies: [],
+  passwordHashing: { threads: DEFAULT_PASSWORD_THREADS, maxQueue: DEFAULT_PASSWORD_QUEUE },
 };
 
 export function apiConfigFromEnv(env: Env = process.env): ApiConfig {
@@ -52,6 +70,15 @@ export function apiConfigFromEnv(env: Env = process.env): ApiConfig {
     apiKeyCacheMs: envInt(env, 'HERALD_API_KEY_CACHE_MS', d.apiKeyCacheMs, { min: 0 }),
     allowPrivateNetworks: envFlag(env, 'HERALD_ALLOW_PRIVATE_NETWORKS'),
     trustedProxies: trustedProxiesFromEnv(env),
+    passwordHashing: passwordHashingFromEnv(env),
+  };
+}
+
+/** `HERALD_PASSWORD_THREADS` (1–16, default 2) and `HERALD_PASSWORD_QUEUE` (0 or more, default 16). */
+export function passwordHashingFromEnv(env: Env = process.env): PasswordHashingConfig {
+  return {
+    threads: envInt(env, 'HERALD_PASSWORD_THREADS', DEFAULT_PASSWORD_THREADS, { max: 16 }),
+    maxQueue: envInt(env, 'HERALD_PASSWORD_QUEUE', DEFAULT_PASSWORD_QUEUE, { min: 0 }),
   };
 }
 

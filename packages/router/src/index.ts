@@ -45,6 +45,6 @@ export { addressBucket } from './services/unknown-key-budget';
 export type { ApiServices, CallBudget, Context } from './trpc/context';
 export { createApiServices, createContext } from './trpc/context';
 export type { Meta, OpenApiMeta } from './trpc/init';
-export { matchesAdminToken } from './trpc/init';
+export { matchesAdminToken, matchesSecret } from './trpc/init';
 export type { AppRouter } from './trpc/router';
 export { appRouter, createCaller } from './trpc/router';

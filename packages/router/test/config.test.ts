@@ -36,4 +36,22 @@ describe('apiConfigFromEnv', () => {
     expect(apiConfigFromEnv({ NODE_ENV: 'production', HERALD_ADMIN_TOKEN: token }).adminToken).toBe(token);
     expect(apiConfigFromEnv({ NODE_ENV: 'production' }).adminToken).toBeNull();
   });
+
+  it('reads HERALD_PASSWORD_THREADS and HERALD_PASSWORD_QUEUE at start, stopping it on a bad value', () => {
+    expect(apiConfigFromEnv({}).passwordHashing).toEqual({ threads: 2, maxQueue: 16 });
+    expect(apiConfigFromEnv({ HERALD_PASSWORD_THREADS: '4', HERALD_PASSWORD_QUEUE: '0' }).passwordHashing).toEqual({
+      threads: 4,
+      maxQueue: 0,
+    });
+    expect(apiConfigFromEnv({ HERALD_PASSWORD_THREADS: '', HERALD_PASSWORD_QUEUE: ' ' }).passwordHashing).toEqual({
+      threads: 2,
+      maxQueue: 16,
+    });
+    for (const threads of ['0', '17', 'two', '1.5']) {
+      expect(() => apiConfigFromEnv({ HERALD_PASSWORD_THREADS: threads })).toThrow(/^HERALD_PASSWORD_THREADS: /);
+    }
+    for (const queue of ['-1', 'many', '2.5']) {
+      expect(() => apiConfigFromEnv({ HERALD_PASSWORD_QUEUE: queue })).toThrow(/^HERALD_PASSWORD_QUEUE: /);
+    }
+  });
 });

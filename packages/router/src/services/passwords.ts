@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { envInt } from '@herald/config';
+import { passwordHashingFromEnv } from '../config';
 import type { ApiErrorCause } from '../errors';
 import { apiError } from '../errors';
 import { recordLegacyCheckMs } from './legacy-password-floor';
@@ -21,34 +21,31 @@ export const passwordHashParams = {
 /** The scrypt parameters hashes were made with before argon2id (N=2^17, r=8, p=1); still verified. */
 export const legacyScryptParams = { N: 2 ** 17, r: 8, p: 1, keyLength: 32, saltLength: 16 } as const;
 
-/** Default bound of hashes waiting for a worker (`HERALD_PASSWORD_QUEUE`). */
-export const DEFAULT_PASSWORD_QUEUE = 16;
-/** Default number of hashing threads (`HERALD_PASSWORD_THREADS`). */
-export const DEFAULT_PASSWORD_THREADS = 2;
+export { DEFAULT_PASSWORD_QUEUE, DEFAULT_PASSWORD_THREADS } from '../config';
 /** Seconds a client should wait after a 503 for a full hashing queue. */
 export const PASSWORD_QUEUE_RETRY_AFTER_SECONDS = 1;
 
 let pool: PasswordPool | null = null;
 
+/**
+ * Without `configurePasswordHashing`, the pool takes `HERALD_PASSWORD_THREADS` / `HERALD_PASSWORD_QUEUE`
+ * on the first hash, read by the same function as `apiConfigFromEnv` (which the API calls at
+ * start, so a bad value has stopped start-up before any login).
+ */
 function sharedPool(): PasswordPool {
-  pool ??= new PasswordPool({
-    threads: envInt(process.env, 'HERALD_PASSWORD_THREADS', DEFAULT_PASSWORD_THREADS, { max: 16 }),
-    maxQueue: envInt(process.env, 'HERALD_PASSWORD_QUEUE', DEFAULT_PASSWORD_QUEUE, { min: 0 }),
-  });
+  pool ??= new PasswordPool(passwordHashingFromEnv(process.env));
   return pool;
 }
 
 /**
- * Replaces the process's hashing pool (tests, or an app with its own
- * settings); the old one is closed.
+ * Replaces the process's hashing pool (at start with `ApiConfig.passwordHashing`, in tests, or an
+ * app with its own settings); the old one is closed. Unset options keep the current pool's, or the
+ * environment's.
  */
 export async function configurePasswordHashing(options: Partial<PasswordPoolOptions>): Promise<void> {
   const old = pool;
   pool = null;
-  const current = old?.options ?? {
-    threads: envInt(process.env, 'HERALD_PASSWORD_THREADS', DEFAULT_PASSWORD_THREADS, { max: 16 }),
-    maxQueue: envInt(process.env, 'HERALD_PASSWORD_QUEUE', DEFAULT_PASSWORD_QUEUE, { min: 0 }),
-  };
+  const current = old?.options ?? passwordHashingFromEnv(process.env);
   pool = new PasswordPool({ ...current, ...options });
   await old?.close();
 }

@@ -119,6 +119,11 @@ function isAdmin(ctx: Context): boolean {
 
 /** True if `token` is the configured admin token (never when none is configured). */
 export function matchesAdminToken(expected: string | undefined | null, token: string | null | undefined): boolean {
+  return matchesSecret(expected, token);
+}
+
+/** True if `token` equals the configured secret `expected` (never when none is configured), in constant time. */
+export function matchesSecret(expected: string | undefined | null, token: string | null | undefined): boolean {
   return Boolean(expected && token && sameSecret(token, expected));
 }
 
