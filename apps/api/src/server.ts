@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
@@ -24,7 +25,17 @@ export function listen(
     const hostname = options.hostname ?? '127.0.0.1';
     // As @hono/node-server's `serve`, with an error handler: a request it cannot turn into a URL
     // (a Host header like `[::1`) got a 400 with an empty body, not Herald's JSON error.
-    const server = createServer(getRequestListener(app.fetch, { hostname, errorHandler: answerUnservable }));
+    const handle = getRequestListener(app.fetch, { hostname, errorHandler: answerUnservable });
+    // Once closing, every answer not yet begun carries `Connection: close`: a client sending
+    // request after request on a kept-alive connection would otherwise hold the server open.
+    let closing = false;
+    const answering = new Set<ServerResponse>();
+    const server = createServer((request, response) => {
+      if (closing) response.shouldKeepAlive = false;
+      answering.add(response);
+      response.once('close', () => answering.delete(response));
+      return handle(request, response);
+    });
     server.on('clientError', answerUnparsable);
     server.listen(options.port ?? 0, hostname, () => {
       const info = server.address() as AddressInfo;
@@ -34,6 +45,8 @@ export function listen(
         port: info.port,
         close: ({ forceAfterMs } = {}) =>
           new Promise<void>((done) => {
+            closing = true;
+            for (const response of answering) if (!response.headersSent) response.shouldKeepAlive = false;
             const force =
               forceAfterMs === undefined ? undefined : setTimeout(() => server.closeAllConnections(), forceAfterMs);
             server.close(() => {

@@ -139,10 +139,12 @@ describeDb('Idempotency-Key on POST', (t) => {
     await expectApiError(await post(tenant, '/v1/users', body, key), 409, 'email_taken');
   });
 
-  it('an in-flight record whose request is no longer running is taken over at once, not after minutes', async () => {
+  it('an in-flight record whose request is no longer running: taken over at once on PostgreSQL; on PGlite its outcome is unknown (409), never run twice', async () => {
     const tenant = await createTenant(t.db);
     const key = newIdempotencyKey();
-    // Left by a request that died with its process or its database connection a moment ago.
+    // Left by a request that died with its process or its database connection a moment ago. On
+    // PostgreSQL its change rolled back with its transaction; on PGlite the claim, the change and
+    // the answer are three commits, and a crash between the last two left the change made.
     await t.db.insert(idempotencyKeys).values({
       projectId: tenant.projectId,
       key,
@@ -151,7 +153,15 @@ describeDb('Idempotency-Key on POST', (t) => {
       createdAt: new Date(),
       expiresAt: new Date(Date.now() + 3600 * 1000),
     });
-    expect((await post(tenant, '/v1/users', { email: uniqueEmail() }, key)).status).toBe(201);
+    const body = { email: uniqueEmail() };
+    if (t.driver === 'postgres') {
+      expect((await post(tenant, '/v1/users', body, key)).status).toBe(201);
+      return;
+    }
+    // The stored fingerprint cannot be checked (another key made it), so the key decides, as for a replay.
+    const retry = await expectApiError(await post(tenant, '/v1/users', body, key), 409, 'conflict');
+    expect(JSON.stringify(retry)).toContain('cut off by a restart');
+    expect(await t.db.$count(users, eq(users.projectId, tenant.projectId))).toBe(0);
   });
 
   it('malformed keys → 400; GET, PATCH and DELETE ignore the header', async () => {

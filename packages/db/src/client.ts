@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -197,11 +197,14 @@ export function genericPlannerOf(db: Queryable): Database | undefined {
 }
 
 async function openPglite(options: CreateDbOptions): Promise<HeraldDb> {
-  const dataDir = options.dataDir ?? path.resolve('.data/pglite');
+  let dataDir = options.dataDir ?? path.resolve('.data/pglite');
   let release = () => {};
   if (!dataDir.startsWith('memory://')) {
     mkdirSync(dataDir, { recursive: true });
-    release = lockDataDir(path.resolve(dataDir));
+    // Its real path: PGlite cannot open a directory through a symlink (ErrnoError 44), and the
+    // lock must be the same file however the directory is named.
+    dataDir = realpathSync(dataDir);
+    release = lockDataDir(dataDir);
   }
   if (options.loadDataDir && !dataDir.startsWith('memory://')) {
     throw new Error('loadDataDir is for in-memory PGlite only (dataDir memory://)');

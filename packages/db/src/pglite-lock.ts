@@ -102,7 +102,7 @@ interface Owner {
 }
 
 function ownerLine(pid: number): string {
-  return `${pid} ${processStart(pid) ?? ''}\n`;
+  return `${pid} ${procStat(pid)?.start ?? ''}\n`;
 }
 
 function parseOwner(text: string): Owner | null {
@@ -113,16 +113,22 @@ function parseOwner(text: string): Owner | null {
 
 function ownerIsAlive(owner: Owner): boolean {
   if (!processIsAlive(owner.pid)) return false;
+  const stat = procStat(owner.pid);
+  // Killed but not yet reaped by its parent (a zombie, state Z; X: being reaped): it holds nothing.
+  if (stat && (stat.state === 'Z' || stat.state === 'X')) return false;
   // The same pid, another process: the one that wrote the lock is gone.
-  const start = processStart(owner.pid);
-  return owner.start === undefined || start === undefined || start === owner.start;
+  return owner.start === undefined || stat === undefined || stat.start === owner.start;
 }
 
-/** Linux: field 22 of `/proc/<pid>/stat` (after the command in parentheses, which may hold spaces). */
-function processStart(pid: number): string | undefined {
+/**
+ * Linux: `/proc/<pid>/stat`'s state (field 3) and start time (field 22), read after the command
+ * in parentheses, which may hold spaces. Undefined elsewhere.
+ */
+function procStat(pid: number): { state: string; start: string | undefined } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', start: fields[19] };
   } catch {
     return undefined;
   }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,3 +81,43 @@ it('a live process’s lock, with its start time, is refused', () => {
   writeFileSync(`${dir}.lock`, `${process.ppid} ${ticks}\n`);
   expect(() => lockDataDir(dir)).toThrow(DataDirInUseError);
 });
+
+it('a directory named through a symlink opens, and holds the same lock as its real path', async () => {
+  const dir = freshDir();
+  mkdirSync(dir, { recursive: true });
+  const link = `${dir}-link`;
+  symlinkSync(dir, link);
+  const herald = await createDb({ dataDir: link, migrate: false });
+  try {
+    await expect(createDb({ dataDir: dir, migrate: false })).rejects.toBeInstanceOf(DataDirInUseError);
+  } finally {
+    await herald.close();
+    rmSync(link, { force: true });
+  }
+}, 60_000);
+
+it('a lock held by a process killed but not yet reaped by its parent (a zombie) is taken over', async () => {
+  const dir = freshDir();
+  // `sleep` becomes the holder's parent and never waits for it: killed, the holder stays a zombie.
+  const parent = spawn('sh', ['-c', `"${process.execPath}" --import tsx "${holder}" "${dir}" & exec sleep 60`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      parent.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('open') && resolve());
+      parent.on('exit', (code) => reject(new Error(`parent exited with ${code}`)));
+    });
+    const pid = Number(readFileSync(`${dir}.lock`, 'utf8').split(' ')[0]);
+    process.kill(pid, 'SIGKILL');
+    const state = () => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    };
+    for (let i = 0; i < 200 && state() !== 'Z'; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(state()).toBe('Z');
+    const herald = await createDb({ dataDir: dir, migrate: false });
+    await herald.close();
+  } finally {
+    parent.kill('SIGKILL');
+  }
+}, 60_000);

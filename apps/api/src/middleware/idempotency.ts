@@ -12,7 +12,7 @@ import {
   SERVICE_UNAVAILABLE_MESSAGE,
 } from '@herald/router';
 import type { SQL } from 'drizzle-orm';
-import { and, eq, lt, or, sql } from 'drizzle-orm';
+import { and, eq, lt, sql } from 'drizzle-orm';
 import type { Context, Next } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -244,10 +244,7 @@ export function idempotency(db: Database, services: ApiServices) {
     runningHere.add(running);
     try {
       const now = new Date();
-      // Expired records, and in-flight ones not running here: their process died.
-      await db
-        .delete(idempotencyKeys)
-        .where(and(request.record, or(lt(idempotencyKeys.expiresAt, now), eq(idempotencyKeys.status, 'in_flight'))));
+      await db.delete(idempotencyKeys).where(and(request.record, lt(idempotencyKeys.expiresAt, now)));
       const claimed = await db
         .insert(idempotencyKeys)
         .values({
@@ -262,7 +259,18 @@ export function idempotency(db: Database, services: ApiServices) {
         .returning({ key: idempotencyKeys.key });
       if (claimed.length === 0) {
         const existing = await recordOf(db, request);
-        return existing ? answerRecord(c, request, existing) : inFlight(c, request);
+        if (!existing) return inFlight(c, request);
+        // In flight, but not running here: its process died. The claim, the change and the answer
+        // are three commits here (one connection: no transaction may span a request), so the
+        // change may have committed without its answer. Running it again could make it twice;
+        // its outcome is unknown, and the key says so until it expires.
+        if (
+          existing.status === 'in_flight' &&
+          fingerprints.compare(existing.requestFingerprint, request.fingerprint) !== 'different'
+        ) {
+          return answerError(c, request.protocol, 'conflict', CUT_OFF_MESSAGE);
+        }
+        return answerRecord(c, request, existing);
       }
 
       const erased = erasedMarks();
@@ -380,6 +388,11 @@ function erasedMarks() {
 
 /** `POST /v1/endpoints/{id}/listen/attempts` (`herald listen`'s reports). */
 const LISTEN_REPORT_PATH = /^\/v1\/endpoints\/[^/]+\/listen\/attempts\/?$/;
+
+/** Embedded PGlite: the answer to a retry of a request cut off by a crash of the process. */
+const CUT_OFF_MESSAGE =
+  'The request with this Idempotency-Key was cut off by a restart of the server before its answer was stored: ' +
+  'it may have taken effect. Check, then retry with a new Idempotency-Key';
 
 /** How long an idempotent request waits for a turn to hold a transaction before it answers 503. */
 const TURN_WAIT_MS = 5_000;
