@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
@@ -26,14 +25,13 @@ export function listen(
     // As @hono/node-server's `serve`, with an error handler: a request it cannot turn into a URL
     // (a Host header like `[::1`) got a 400 with an empty body, not Herald's JSON error.
     const handle = getRequestListener(app.fetch, { hostname, errorHandler: answerUnservable });
-    // Once closing, every answer not yet begun carries `Connection: close`: a client sending
-    // request after request on a kept-alive connection would otherwise hold the server open.
+    // Once closing, every request's answer carries `Connection: close`: a client sending request
+    // after request on a kept-alive connection would otherwise hold the server open. (One flag
+    // read per request, nothing kept: a request under way at the close ends its connection at
+    // the next one.)
     let closing = false;
-    const answering = new Set<ServerResponse>();
     const server = createServer((request, response) => {
       if (closing) response.shouldKeepAlive = false;
-      answering.add(response);
-      response.once('close', () => answering.delete(response));
       return handle(request, response);
     });
     server.on('clientError', answerUnparsable);
@@ -46,7 +44,6 @@ export function listen(
         close: ({ forceAfterMs } = {}) =>
           new Promise<void>((done) => {
             closing = true;
-            for (const response of answering) if (!response.headersSent) response.shouldKeepAlive = false;
             const force =
               forceAfterMs === undefined ? undefined : setTimeout(() => server.closeAllConnections(), forceAfterMs);
             server.close(() => {
