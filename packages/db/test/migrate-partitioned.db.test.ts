@@ -11,7 +11,14 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newIdAt } from '../src/ids';
 import { migrationsFolder } from '../src/migrate';
-import { currentTestDriver, postgresUnavailable, testDatabaseUrl, withDatabase } from '../src/testing';
+import {
+  awayFromUtcMidnight,
+  currentTestDriver,
+  MIDNIGHT_MARGIN_MS,
+  postgresUnavailable,
+  testDatabaseUrl,
+  withDatabase,
+} from '../src/testing';
 
 /*
  * Migration 0005 turns events, deliveries and delivery_attempts into day-partitioned tables.
@@ -73,9 +80,11 @@ describe.skipIf(postgresUnavailable())(
     let db: Target;
     let folder04: string;
     beforeAll(async () => {
+      // Today's rows must land in today's partition: not a suite to start as the day turns.
+      await awayFromUtcMidnight();
       db = await openTarget();
       folder04 = migrationsUpTo(4);
-    });
+    }, MIDNIGHT_MARGIN_MS + 60_000);
     afterAll(async () => {
       await db?.close();
       rmSync(folder04, { recursive: true, force: true });

@@ -65,6 +65,31 @@ export function postgresUnavailable(): boolean {
 }
 
 /**
+ * How close to 00:00 UTC a database suite may start. Day partitions, retention and compaction go
+ * by the UTC day: a suite that writes rows today and then names today's partition (or counts
+ * what retention keeps) fails if the day turns under it, so one that would start this close
+ * waits for the new day instead (at most this long, once per run in practice: the files
+ * starting meanwhile wait for the same midnight).
+ */
+export const MIDNIGHT_MARGIN_MS = 150_000;
+
+/** How long to wait at `now` so as not to start within `marginMs` of the next 00:00 UTC (0 if far from it). */
+export function waitBeforeUtcMidnight(now: number, marginMs = MIDNIGHT_MARGIN_MS): number {
+  const DAY = 86_400_000;
+  const untilMidnight = DAY - (now % DAY);
+  // One second past midnight, so that `now` in the suite is surely in the new day.
+  return untilMidnight <= marginMs ? untilMidnight + 1_000 : 0;
+}
+
+/** Waits for the new UTC day when it is less than `MIDNIGHT_MARGIN_MS` away (in a `beforeAll` with a timeout above it). */
+export async function awayFromUtcMidnight(): Promise<void> {
+  const waitMs = waitBeforeUtcMidnight(Date.now());
+  if (waitMs === 0) return;
+  console.warn(`a database suite waits ${Math.ceil(waitMs / 1000)} s for 00:00 UTC (day partitions turn over)`);
+  await new Promise((resolve) => setTimeout(resolve, waitMs));
+}
+
+/**
  * A describe block that owns one database for the whole file section, on
  * the driver of the current Vitest project (`pglite` or `postgres`).
  */
@@ -91,8 +116,9 @@ export function describeDb(name: string, body: (ctx: TestDb) => void): void {
       return opened;
     }
     beforeAll(async () => {
+      await awayFromUtcMidnight();
       opened = await openTestDb();
-    });
+    }, MIDNIGHT_MARGIN_MS + 60_000);
     afterAll(async () => {
       await opened?.dispose();
     });
