@@ -95,3 +95,48 @@ it('files the rows of an inbox created by an older version under their subject, 
     await reopened.close();
   }
 });
+
+it('redacts, on start, the timeline entries of users erased before erasure redacted them, and no others', async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'demo-consumer-upgrade-'));
+  const older = await openConsumerStore(dataDir);
+  try {
+    await older.timeline.append({
+      kind: 'result',
+      subject: 'usr_gone',
+      summary: 'security notice recorded for gone@example.com',
+    });
+    await older.timeline.append({
+      kind: 'action',
+      summary: 'create user: users.create → usr_gone (gone@example.com)',
+      detail: { userId: 'usr_gone', email: 'gone@example.com' },
+    });
+    await older.timeline.append({
+      kind: 'result',
+      subject: 'usr_kept',
+      summary: 'security notice recorded for kept@example.com',
+    });
+    // As a version before this one erased: the subject recorded, the timeline left as it was.
+    await older.db.query(
+      `insert into erased_subjects (subject, erased_at) values ('usr_gone', now() + interval '1 second')`,
+    );
+    await older.db.query(
+      `insert into timeline (at, kind, subject, summary) values (now() + interval '2 seconds', 'result', 'usr_gone', 'local data removed (3 rows)')`,
+    );
+  } finally {
+    await older.close();
+  }
+
+  const store = await openConsumerStore(dataDir);
+  try {
+    const summaries = (await store.timeline.list()).map((entry) => entry.summary);
+    expect(summaries).toEqual([
+      'details removed: the user was deleted',
+      'details removed: the user was deleted',
+      'security notice recorded for kept@example.com',
+      'local data removed (3 rows)',
+    ]);
+    expect((await store.timeline.list())[1]!.detail).toBeNull();
+  } finally {
+    await store.close();
+  }
+});

@@ -212,9 +212,25 @@ describe('follow-ups through the typed client', () => {
 
     await platform.client.users.delete.mutate({ id: user.id });
     const deleted = await platform.latestEvent('user.deleted', user.id);
+    const timelineWithEmail = async () => {
+      const { rows } = await consumer.store.db.query<{ count: number }>(
+        `select count(*)::int as count from timeline where strpos(summary || coalesce(detail::text, ''), $1) > 0`,
+        [user.email],
+      );
+      return rows[0]!.count;
+    };
+    expect(await timelineWithEmail()).toBeGreaterThan(0);
     await deliver(consumer.url, { webhookId: deleted.id, body: deleted.body, secrets: currentSecret });
     await processed(deleted.id);
     expect(await consumer.store.userData.countRowsFor(user.id)).toBe(0);
+    // The page's entries about them keep what happened, not what they said of the user.
+    expect(await timelineWithEmail()).toBe(0);
+    expect((await timelineFor(changed.id)).map((entry) => entry.summary)).toContain(
+      'details removed: the user was deleted',
+    );
+    expect((await timelineFor(deleted.id)).at(-1)).toMatchObject({
+      summary: expect.stringMatching(/^local data removed/),
+    });
   });
 
   it("empties a deleted user's stored deliveries, and one of theirs arriving after the deletion is not applied", async () => {

@@ -6,7 +6,7 @@ import { inboxSubjectOfBody } from '../herald-event';
 import { createInboxStore } from './inbox-store';
 import { consumerSchemaSql } from './schema';
 import { createTimelineStore } from './timeline-store';
-import { createUserDataStore } from './user-data-store';
+import { createUserDataStore, REDACTED_SUMMARY } from './user-data-store';
 
 export type { InboxJob, InboxStore } from './inbox-store';
 export type { TimelineEntry, TimelineEntryInput, TimelineKind, TimelineStore } from './timeline-store';
@@ -39,6 +39,7 @@ export async function openConsumerStore(dataDir: string = DEFAULT_DATA_DIR): Pro
       await tx.exec(consumerSchemaSql);
       if (upgrading) await upgradeInbox(tx);
       if (unmarked) await holdBackFollowers(tx);
+      await redactErasedFromTimeline(tx);
     });
   } catch (error) {
     await db.close();
@@ -53,6 +54,21 @@ export async function openConsumerStore(dataDir: string = DEFAULT_DATA_DIR): Pro
       if (!db.closed) await db.close();
     },
   };
+}
+
+/**
+ * On every start: the timeline entries about users erased before this version redacted them at
+ * their user.deleted (`removeUser`), those recorded before the erasure. Idempotent, and the
+ * timeline holds at most a few thousand rows.
+ */
+async function redactErasedFromTimeline(tx: Transaction): Promise<void> {
+  await tx.query(
+    `update timeline t set summary = $1, detail = null
+     from erased_subjects e
+     where (t.subject = e.subject or t.detail->>'userId' = e.subject) and t.at < e.erased_at and t.summary <> $1
+       and t.event_type is distinct from 'user.deleted'`,
+    [REDACTED_SUMMARY],
+  );
 }
 
 /** A data dir from an earlier version: its inbox lacks `column` (it gains it with the schema). */

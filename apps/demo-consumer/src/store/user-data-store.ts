@@ -24,6 +24,9 @@ export interface SecurityNotice {
  * and it outlives the user so a late event cannot recreate them; so does the
  * id of an erased subject).
  */
+/** What a timeline entry about a deleted user says once the user's user.deleted was applied. */
+export const REDACTED_SUMMARY = 'details removed: the user was deleted';
+
 export function createUserDataStore(db: PGlite) {
   return {
     /** Keeps the newer snapshot when deliveries arrive out of order. */
@@ -142,6 +145,17 @@ export function createUserDataStore(db: PGlite) {
            where subject = $1 and body <> '' and (processed_at is not null or failed_at is not null)`,
           [userId],
         );
+        if (options.erase) {
+          // The page's entries about the user (their email in a summary, in a detail): what happened
+          // stays (kind, event type, webhook id, sequence), what it said about them goes. Display
+          // entries, not the user's rows: not counted.
+          await tx.query(
+            `update timeline set summary = $2, detail = null
+             where (subject = $1 or detail->>'userId' = $1) and summary <> $2
+               and event_type is distinct from 'user.deleted'`,
+            [userId, REDACTED_SUMMARY],
+          );
+        }
         return removed + (emptied.affectedRows ?? 0);
       });
     },
