@@ -106,7 +106,23 @@ export function portalAccessTests(t: TestDb, herald: () => PortalHerald) {
       redirect: 'manual',
     });
     expect(crossSite.status).toBe(403);
-    // Not spent by the refusal: its own page opens it.
+    // A browser that sends no Fetch Metadata (Safari before 16.4) sends Origin: another site's form
+    // has neither the link page's nonce cookie nor its value, and one it made up does not match.
+    const postFromOldBrowser = (headers: Record<string, string>, fields: Record<string, string>) =>
+      fetch(new URL('/portal/open', link), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example', ...headers },
+        body: new URLSearchParams({ token, ...fields }),
+        redirect: 'manual',
+      });
+    expect((await postFromOldBrowser({}, {})).status).toBe(403);
+    expect((await postFromOldBrowser({}, { nonce: 'A'.repeat(22) })).status).toBe(403);
+    const pageNonce = (await fetch(link)).headers.getSetCookie().find((c) => c.startsWith('herald_portal_open='))!;
+    expect(pageNonce).toMatch(/; HttpOnly; Path=\/portal\/open; Max-Age=900; SameSite=Lax$/);
+    const wrong = await postFromOldBrowser({ cookie: pageNonce.split(';')[0]! }, { nonce: 'A'.repeat(22) });
+    expect(wrong.status).toBe(403);
+    expect(await wrong.json()).toMatchObject({ error: { code: 'forbidden' } });
+    // Not spent by the refusals: its own page opens it (submitLink: the page's nonce, as such a browser sends it).
     const cookies = await openLink(link);
 
     const receiver = await h.receiver();

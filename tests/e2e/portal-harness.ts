@@ -93,17 +93,28 @@ export async function startPortalHerald(t: TestDb, options: { portalDir?: string
   };
 }
 
-/** The link's page (its GET, which spends nothing), then its form's POST, as the page's script sends it. */
+/**
+ * The link's page (its GET, which spends nothing), then its form's POST, as the page's script sends
+ * it from a browser that sends `Origin` but no Fetch Metadata (Safari before 16.4): with the page's
+ * nonce cookie and field (the strictest check the POST makes).
+ */
 export async function submitLink(link: string): Promise<Response> {
   const page = await fetch(link, { redirect: 'manual' });
   expect(page.status).toBe(200);
   const html = await page.text();
   const token = /name="token" value="([^"]+)"/.exec(html)?.[1];
   expect(token).toBe(new URL(link).searchParams.get('token'));
+  const nonce = /name="nonce" value="([^"]+)"/.exec(html)?.[1];
+  const nonceCookie = page.headers.getSetCookie().find((c) => c.startsWith('herald_portal_open='));
+  expect(nonceCookie).toBeDefined();
   return fetch(new URL('/portal/open', link), {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token: token! }),
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      origin: new URL(link).origin,
+      cookie: nonceCookie!.split(';')[0]!,
+    },
+    body: new URLSearchParams({ token: token!, nonce: nonce! }),
     redirect: 'manual',
   });
 }

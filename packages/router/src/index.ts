@@ -29,6 +29,7 @@ export { closePasswordHashing, configurePasswordHashing, hashPassword } from './
 export type { CheckLinkResult, NewPortalSession, OpenLinkResult, PortalSession } from './services/portal-sessions';
 export {
   checkPortalLink,
+  cookieOf,
   endPortalSession,
   findPortalSession,
   hasCsrfToken,

@@ -84,7 +84,7 @@ const project = ({ name, id }: NamedProject) =>
  * has no script: the person chooses, seeing both names (login CSRF would otherwise put them to work
  * in a project of another site's choosing).
  */
-export function openLinkPage(token: string, switching?: SwitchingPortals): string {
+export function openLinkPage(token: string, nonce: string | null, switching?: SwitchingPortals): string {
   const script = switching ? '' : `<script src="${OPEN_LINK_SCRIPT_PATH}" defer></script>`;
   const heading = switching ? 'Switch to another project’s portal?' : 'Opening the portal…';
   const explain = switching
@@ -99,7 +99,7 @@ export function openLinkPage(token: string, switching?: SwitchingPortals): strin
 <h1>${heading}</h1>
 ${explain}<form id="open-portal" method="post" action="/portal/open">
 <input type="hidden" name="token" value="${escapeHtml(token)}">
-<button type="submit">${button}</button>
+${nonce === null ? '' : `<input type="hidden" name="nonce" value="${escapeHtml(nonce)}">\n`}<button type="submit">${button}</button>
 </form>
 </main>
 </body>

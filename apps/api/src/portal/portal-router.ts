@@ -17,7 +17,7 @@ import { Hono } from 'hono';
 import { readBodyWithin, settleUnreadBody } from '../middleware/json-body';
 import type { HeraldEnv } from '../middleware/request-context';
 import { errorResponse } from '../rest/error-response';
-import { clearPortalCookies, setPortalCookies } from './portal-cookies';
+import { clearPortalCookies, hasLinkNonce, setLinkNonce, setPortalCookies } from './portal-cookies';
 import { frameAncestorsOf, portalSecurityHeaders } from './portal-csp';
 import type { SwitchingPortals } from './portal-pages';
 import { OPEN_LINK_SCRIPT, openLinkPage, refusedLinkPage } from './portal-pages';
@@ -59,7 +59,10 @@ export function createPortalRouter(db: Database, services: ApiServices, portalDi
     if (!link.ok) return refusedLink(c, link.reason);
     const frameAncestors = await frameAncestorsOf(db, { projectId: link.projectId });
     for (const [name, value] of Object.entries(portalSecurityHeaders(frameAncestors))) c.header(name, value);
-    return c.html(openLinkPage(token, await switchingPortals(c, link.projectId)), 200);
+    // Browsers that send Fetch Metadata have their POST checked by it, and get no cookie here.
+    const nonce =
+      c.req.header('sec-fetch-site') === undefined ? setLinkNonce(c, { framed: frameAncestors.length > 0 }) : null;
+    return c.html(openLinkPage(token, nonce, await switchingPortals(c, link.projectId)), 200);
   });
 
   /**
@@ -102,7 +105,14 @@ export function createPortalRouter(db: Database, services: ApiServices, portalDi
         "Send the link page's form (application/x-www-form-urlencoded)",
       );
     }
-    const token = new URLSearchParams(await c.req.text()).get('token') ?? '';
+    const form = new URLSearchParams(await c.req.text());
+    // A browser that does not send Fetch Metadata (Safari before 16.4) still sends Origin with a
+    // form's POST: then only the link page's own form, with its nonce, opens a link. Clients that
+    // are not browsers send neither and are let through.
+    if (site === undefined && c.req.header('origin') !== undefined && !hasLinkNonce(c, form.get('nonce'))) {
+      return errorResponse(c, 'forbidden', "A portal link opens from its own page, not from another site's");
+    }
+    const token = form.get('token') ?? '';
     const result = await openPortalLink(db, token);
     c.header('cache-control', 'no-store');
     if (!result.ok) return refusedLink(c, result.reason);

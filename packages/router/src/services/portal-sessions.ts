@@ -160,18 +160,21 @@ export async function startPortalSession(
   return { token, kind: owner.kind, projectId, expiresAt, csrfToken: csrfTokenFor(token) };
 }
 
-/** The session token of a request's `Cookie` header, if any. */
-export function portalSessionToken(headers: Headers): string | null {
+/** The value of the first cookie named `name` in a request's `Cookie` header, if any. */
+export function cookieOf(headers: Headers, name: string): string | null {
   const cookie = headers.get('cookie');
   if (!cookie) return null;
   for (const part of cookie.split(';')) {
-    const [name, ...value] = part.trim().split('=');
-    if (name === PORTAL_SESSION_COOKIE) {
-      const token = value.join('=');
-      return token.startsWith(SESSION_PREFIX) && token.length <= 200 ? token : null;
-    }
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=');
   }
   return null;
+}
+
+/** The session token of a request's `Cookie` header, if any. */
+export function portalSessionToken(headers: Headers): string | null {
+  const token = cookieOf(headers, PORTAL_SESSION_COOKIE);
+  return token?.startsWith(SESSION_PREFIX) && token.length <= 200 ? token : null;
 }
 
 /**
