@@ -75,9 +75,13 @@ export function sharedBudgets(
     }
   }
 
-  /** Applies a reservation's answer: what it got, and what every process has reserved now. */
-  const apply = (r: Reservation, row: { last_grant: number; count: number }) => {
-    r.reserved += row.last_grant;
+  /**
+   * Applies a reservation's answer: what it got (less what this process already granted itself
+   * while waiting for it), and what every process has reserved now. A process never holds more
+   * than the limit: a reservation answered late is not counted twice.
+   */
+  const apply = (r: Reservation, row: { last_grant: number; count: number }, limit: number, grantedAlone = 0) => {
+    r.reserved = Math.min(limit, r.reserved + Math.max(0, row.last_grant - grantedAlone));
     r.known = Math.max(r.known, row.count);
   };
 
@@ -105,14 +109,16 @@ export function sharedBudgets(
     const row = await Promise.race([answer, late]);
     clearTimeout(timer);
     if (row && row !== 'late') {
-      apply(r, row);
+      apply(r, row, limit);
       return;
     }
-    // The database did not answer in time (away, or a connection being made): counted here alone,
-    // rather than holding every request of the key until it does. A late answer still counts.
-    if (row === 'late') void answer.then((arrived) => arrived && apply(r, arrived));
-    r.reserved += Math.max(0, Math.min(chunk, limit - r.reserved));
+    // The database did not answer in time (away, slow, or a connection being made): counted here
+    // alone, rather than holding every request of the key until it does. A late answer still
+    // counts, for what it granted beyond what was granted here in its place.
+    const grantedAlone = Math.max(0, Math.min(chunk, limit - r.reserved));
+    r.reserved += grantedAlone;
     r.known = Math.max(r.known, r.reserved);
+    if (row === 'late') void answer.then((arrived) => arrived && apply(r, arrived, limit, grantedAlone));
   }
 
   return {
