@@ -21,7 +21,7 @@ const env = process.env;
 
 // A setting that is wrong, a database that cannot be opened, a port that is taken: one fatal log
 // line naming what failed, then exit 1 (never a stack trace that may quote DATABASE_URL).
-const { platform, shutdownTimeoutMs } = await startOrExit(logger, async () => {
+const { platform, shutdownTimeoutMs, server, metricsToken } = await startOrExit(logger, async () => {
   const port = envInt(env, 'PORT', 3000, { min: 0, max: 65_535 });
   const url = envDatabaseUrl(env);
   // Embedded mode keeps its data in the repository's .data folder, whichever directory pnpm runs in.
@@ -50,21 +50,38 @@ const { platform, shutdownTimeoutMs } = await startOrExit(logger, async () => {
     logger,
     metricsAccess: metricsToken === undefined ? false : { token: metricsToken },
   });
-  const server = await platform.listen({ port, hostname: envString(env, 'HOST') ?? '0.0.0.0' });
-  logger.info(
-    {
-      url: server.url,
-      driver: platform.herald.driver,
-      dispatcher: platform.dispatcher ? 'in-process' : 'off',
-      metrics: platform.dispatcher && metricsToken !== undefined ? `${server.url}/metrics` : null,
-    },
-    'Herald API listening',
-  );
-  return { platform, shutdownTimeoutMs };
+  const hostname = envString(env, 'HOST') ?? '0.0.0.0';
+  const server = await platform.listen({ port, hostname }).catch(async (error: unknown) => {
+    // Its dispatcher may have claimed already: given back before the process exits.
+    await platform.close({ drainMs: 0 }).catch(() => {});
+    throw listenError(error, port, hostname);
+  });
+  return { platform, shutdownTimeoutMs, server, metricsToken };
 });
+
+/** Why the server could not listen, naming the setting to change (`PORT` or `HOST`). */
+function listenError(error: unknown, port: number, hostname: string): EnvError {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'EADDRINUSE') return new EnvError('PORT', `${port} is taken on ${hostname} (EADDRINUSE)`);
+  if (code === 'EACCES') return new EnvError('PORT', `${port} may not be listened on by this user (EACCES)`);
+  return new EnvError(
+    'HOST',
+    `${JSON.stringify(hostname)} could not be listened on (${typeof code === 'string' ? code : 'error'})`,
+  );
+}
 
 // Requests under way get half the time to finish (then their connections are closed), the
 // dispatcher's deliveries the rest; past the whole of it the process exits 1.
 exitOnSignals(logger, () => platform.close({ drainMs: Math.floor(shutdownTimeoutMs / 2) }), {
   timeoutMs: shutdownTimeoutMs,
 });
+// Once a signal would stop it cleanly: an orchestrator may stop it as soon as it reads this.
+logger.info(
+  {
+    url: server.url,
+    driver: platform.herald.driver,
+    dispatcher: platform.dispatcher ? 'in-process' : 'off',
+    metrics: platform.dispatcher && metricsToken !== undefined ? `${server.url}/metrics` : null,
+  },
+  'Herald API listening',
+);

@@ -20,7 +20,7 @@ export function listen(
   app: { fetch: Hono<HeraldEnv>['fetch'] },
   options: { port?: number; hostname?: string } = {},
 ): Promise<RunningServer> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const hostname = options.hostname ?? '127.0.0.1';
     // As @hono/node-server's `serve`, with an error handler: a request it cannot turn into a URL
     // (a Host header like `[::1`) got a 400 with an empty body, not Herald's JSON error.
@@ -35,7 +35,11 @@ export function listen(
       return handle(request, response);
     });
     server.on('clientError', answerUnparsable);
+    // A port that is taken, an address not of this host: the caller's error (`pnpm start` logs one
+    // fatal line and exits), not an unhandled 'error' event's stack trace.
+    server.once('error', reject);
     server.listen(options.port ?? 0, hostname, () => {
+      server.off('error', reject);
       const info = server.address() as AddressInfo;
       const host = info.address.includes(':') ? `[${info.address}]` : info.address;
       resolve({

@@ -29,31 +29,39 @@ const { herald, wakeup, dispatcher, metrics, shutdownTimeoutMs } = await startOr
   const herald = await createDb({ url, ...dbTimeoutsFromEnv() });
   const wakeup = createDeliveryWakeup(herald);
   const dispatcher = createDispatcher({ db: herald.db, wakeup, config, logger });
-  await dispatcher.start();
-  // Metrics and probes are for operators: a taken port is logged, never a reason to stop delivering.
+  // Before the first claim: a port that is taken stops start-up (one fatal line, exit 1) with no
+  // lease taken. Running on without its probes, the process would be restarted by an orchestrator
+  // whose liveness checks fail, or run unwatched where an operator expects /metrics.
   const metrics = await startMetricsServer(herald.db, dispatcher.metrics, { port: metricsPort }).catch(
     (error: unknown) => {
-      logger.error(
-        { err: error, port: metricsPort },
-        'metrics server could not start (METRICS_PORT); delivering without /metrics, /healthz and /readyz',
+      throw new EnvError(
+        'METRICS_PORT',
+        `could not be listened on (${errorCode(error)}): /metrics, /healthz and /readyz are served there`,
       );
-      return null;
     },
   );
-  logger.info(
-    { workerId: dispatcher.workerId, metrics: metrics && `${metrics.url}/metrics` },
-    'Herald dispatcher running',
-  );
+  await dispatcher.start();
   return { herald, wakeup, dispatcher, metrics, shutdownTimeoutMs };
 });
+
+/** `EADDRINUSE`, `EACCES`…: what the listen failed with, without its message's detail. */
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'error';
+}
 
 exitOnSignals(
   logger,
   async () => {
     await dispatcher.stop();
-    await metrics?.close();
+    await metrics.close();
     await wakeup.close();
     await herald.close();
   },
   { timeoutMs: shutdownTimeoutMs },
+);
+// Once a signal would stop it cleanly: an orchestrator may stop it as soon as it reads this.
+logger.info(
+  { workerId: dispatcher.workerId, metrics: `${metrics.url}/metrics`, listening: metrics.listening },
+  'Herald dispatcher running',
 );

@@ -36,14 +36,17 @@ export function startMetricsServer(
   const server = createServer((req, res) => {
     void answer(req.url).then(({ status, body, type }) => res.writeHead(status, { 'content-type': type }).end(body));
   });
-  return new Promise<{ url: string; close(): Promise<void> }>((resolve, reject) => {
+  return new Promise<{ url: string; listening: string; close(): Promise<void> }>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, hostname, () => {
+      server.off('error', reject);
       const { port } = server.address() as AddressInfo;
       // The address it listens on; 0.0.0.0 (every interface) is reached at 127.0.0.1 from this host.
       const host = hostname === '0.0.0.0' ? '127.0.0.1' : hostname.includes(':') ? `[${hostname}]` : hostname;
       resolve({
         url: `http://${host}:${port}`,
+        // Where it listens, as the operator must know it: 0.0.0.0 is every interface, not this host alone.
+        listening: `${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`,
         close: () =>
           new Promise((done) => {
             server.close(() => done());

@@ -123,19 +123,25 @@ export function envOnOff(env: Env, name: string, fallback: boolean): boolean {
  * postgres.js parses it (several hosts, `host1:5432,host2:5432`, allowed), or undefined when
  * unset. The error never quotes the value, which holds the password: the driver's own would.
  */
+/** The `sslmode` values of libpq that postgres.js understands. */
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+
 export function envDatabaseUrl(env: Env, name = 'DATABASE_URL'): string | undefined {
   const text = raw(env, name);
   if (text === undefined) return undefined;
-  let protocol: string;
+  let url: URL;
   try {
-    // As postgres.js does (src/index.js parseUrl): only the first of several hosts goes to URL.
+    // As postgres.js does (src/index.js parseUrl): only the first of several hosts goes to URL,
+    // and the user and password are percent-decoded (a lone % threw a URIError from the driver).
     const hosts = decodeURIComponent(
       text
         .slice(text.indexOf('://') + 3)
         .split(/[?/]/)[0]!
         .replace(/^[^@]*@/, ''),
     );
-    protocol = new URL(text.replace(hosts, hosts.split(',')[0]!)).protocol;
+    url = new URL(text.replace(hosts, hosts.split(',')[0]!));
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
   } catch {
     throw new EnvError(
       name,
@@ -143,8 +149,14 @@ export function envDatabaseUrl(env: Env, name = 'DATABASE_URL'): string | undefi
         'characters such as @ : / ? # % in the password must be percent-encoded)',
     );
   }
-  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new EnvError(name, 'must be a postgres:// or postgresql:// URL');
+  }
+  // The driver takes any other word as "verify the certificate", and a typo would then fail as a
+  // TLS error far from its cause.
+  const sslmode = url.searchParams.get('sslmode');
+  if (sslmode !== null && !SSL_MODES.includes(sslmode)) {
+    throw new EnvError(name, `has sslmode=${JSON.stringify(sslmode)}: expected one of ${SSL_MODES.join(', ')}`);
   }
   return text;
 }

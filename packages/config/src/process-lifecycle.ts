@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Env } from './env';
 import { EnvError, envDuration } from './env';
-import { createLogger } from './logger';
+import { createLogger, serializeError } from './logger';
 
 /** How long a process may take to stop once asked (SIGTERM, SIGINT), `HERALD_SHUTDOWN_TIMEOUT`. */
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 25_000;
@@ -39,11 +39,27 @@ export async function startOrExit<T>(logger: Logger, start: () => Promise<T>, ex
     return await start();
   } catch (error) {
     if (error instanceof EnvError) logger.fatal({ variable: error.variable }, error.message);
-    else logger.fatal({ err: error }, 'start-up failed');
+    else logger.fatal({ error: withoutStacks(serializeError(error)) }, `start-up failed: ${messageOf(error)}`);
     exit(1);
     // `exit` ends the process; a test's stand-in does not, so nothing runs after it either way.
     return new Promise<T>(() => {});
   }
+}
+
+/**
+ * A start-up failure as its log line keeps it: type, message, code and causes, no stack. The
+ * operator needs what failed (a database that refused, a host not found), not the driver's frames.
+ */
+function withoutStacks(serialized: unknown): unknown {
+  if (serialized === null || typeof serialized !== 'object') return serialized;
+  const { stack: _stack, cause, ...rest } = serialized as Record<string, unknown>;
+  return cause === undefined ? rest : { ...rest, cause: withoutStacks(cause) };
+}
+
+/** The failure's message as the log line's own (secrets kept out as `serializeError` keeps them out). */
+function messageOf(error: unknown): string {
+  const serialized = serializeError(error) as { message?: unknown } | null;
+  return typeof serialized?.message === 'string' && serialized.message !== '' ? serialized.message : 'see error';
 }
 
 /**

@@ -82,6 +82,9 @@ describe('envDatabaseUrl', () => {
       'postgres://u:S3cret@127.0.0.1:99999/x',
       'postgres://u:S3cret/x@127.0.0.1/x',
       'postgres://u:S3cret@h%zz/x',
+      // A lone % in the password (the driver's URIError, with its stack, before).
+      'postgres://u:S3cret%zzPW@127.0.0.1/x',
+      'postgres://u%zz:S3cret@127.0.0.1/x',
       'u:S3cret@127.0.0.1:5432/x',
       'mysql://u:S3cret@127.0.0.1:3306/x',
       'http://u:S3cret@127.0.0.1/x',
@@ -95,6 +98,16 @@ describe('envDatabaseUrl', () => {
       expect(error.cause).toBeUndefined();
       expect(JSON.stringify(error)).not.toContain('S3cret');
     }
+  });
+
+  it('refuses an sslmode the driver would take as another (a typo verified certificates, failing as a TLS error)', () => {
+    for (const mode of ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']) {
+      expect(envDatabaseUrl({ DATABASE_URL: `postgres://h/x?sslmode=${mode}` })).toBeDefined();
+    }
+    const error = thrown(() => envDatabaseUrl({ DATABASE_URL: 'postgres://u:S3cret@h/x?sslmode=bogus' }));
+    expect(error).toBeInstanceOf(EnvError);
+    expect(error.message).toMatch(/^DATABASE_URL: has sslmode="bogus": expected one of disable, /);
+    expect(error.message).not.toContain('S3cret');
   });
 
   it('reads another variable when told', () => {
