@@ -103,6 +103,23 @@ describeDb('users: errors', (t) => {
       expect(error.details).toEqual([expect.objectContaining({ path: 'status' })]);
     });
 
+    it('an id in the body or the query as well as in the path is refused, not silently replaced by the path', async () => {
+      const tenant = await createTenant(t.db);
+      const user = await tenant.caller.users.create({ email: uniqueEmail(), name: 'Kept' });
+      const other = await tenant.caller.users.create({ email: uniqueEmail() });
+      for (const [path, init] of [
+        [`/v1/users/${user.id}`, { method: 'PATCH', json: { id: other.id, name: 'Changed' } }],
+        [`/v1/users/${user.id}`, { method: 'PATCH', json: { id: 12345 } }],
+        [`/v1/users/${user.id}?id=${other.id}`, {}],
+        [`/v1/users/${user.id}?id=${other.id}`, { method: 'DELETE' }],
+      ] as const) {
+        const error = await expectApiError(await tenant.request(path, init), 400, 'validation_error');
+        expect(error.details).toEqual([expect.objectContaining({ path: 'id', code: 'unrecognized_keys' })]);
+      }
+      expect(await tenant.caller.users.get({ id: user.id })).toMatchObject({ name: 'Kept' });
+      expect(await tenant.caller.users.get({ id: other.id })).toMatchObject({ id: other.id });
+    });
+
     it('GET /v1/users with a limit out of range or an unknown query parameter', async () => {
       const tenant = await createTenant(t.db);
       for (const query of ['limit=0', 'limit=101', 'limit=abc', 'sort=email', 'cursor=']) {

@@ -86,6 +86,19 @@ async function readInput(
   } else {
     input = { ...c.req.query() };
   }
-  for (const name of pathParams) input[name] = c.req.param(name);
+  for (const name of pathParams) {
+    // The path names the resource: an `id` in the body (or the query) too was silently replaced,
+    // where any other key the operation does not take is refused.
+    if (Object.hasOwn(input, name)) {
+      return errorResponse(c, 'validation_error', 'Request validation failed', [
+        {
+          path: name,
+          message: `"${name}" is given by the path; it may not be in the ${method === 'GET' || method === 'DELETE' ? 'query' : 'body'} too`,
+          code: 'unrecognized_keys',
+        },
+      ]);
+    }
+    input[name] = c.req.param(name);
+  }
   return input;
 }
