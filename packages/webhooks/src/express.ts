@@ -59,8 +59,23 @@ async function rawBodyOf(req: Request, limit: number): Promise<RawBodyResult> {
   if (Buffer.isBuffer(parsed)) return bodyWithinLimit(parsed, limit);
   if (typeof parsed === 'string') return bodyWithinLimit(Buffer.from(parsed, 'utf8'), limit);
   // A body parser already ran (req.body is its object) or something else drained the stream.
-  if (parsed !== undefined || req.readableEnded) {
+  if ((parsed !== undefined && !skippedByExpress4Parser(req, parsed)) || req.readableEnded || req.readableDidRead) {
     return { ok: false, rejection: rejection('raw_body_unavailable', RAW_BODY_UNAVAILABLE_MESSAGE) };
   }
   return readNodeBody(req, limit);
+}
+
+/**
+ * Express 4's body parsers set `req.body = {}` on a request they do not parse (another content
+ * type: a global `express.urlencoded()` before the route), leaving the stream unread; one that
+ * read it marks `req._body`. Such a body is still there to read. (Express 5's leave `req.body` unset.)
+ */
+function skippedByExpress4Parser(req: Request, parsed: unknown): boolean {
+  return (
+    (req as { _body?: unknown })._body !== true &&
+    parsed !== null &&
+    typeof parsed === 'object' &&
+    Object.getPrototypeOf(parsed) === Object.prototype &&
+    Object.keys(parsed).length === 0
+  );
 }
