@@ -308,10 +308,10 @@ describe('client types', () => {
     expectTypeOf<Pick<User, 'id' | 'email' | 'name' | 'roles' | 'status'>>().toEqualTypeOf<
       Pick<UsersCreateResponse, 'id' | 'email' | 'name' | 'roles' | 'status'>
     >();
-    // Errors carry Herald's machine-readable code: the server's (the REST client adds two of its own).
+    // Errors carry Herald's machine-readable code: the server's (the REST client adds three of its own).
     type ErrorData = NonNullable<TRPCClientError<HeraldClientRouter>['data']>;
     expectTypeOf<ErrorData['herald']['code']>().toEqualTypeOf<
-      Exclude<ApiError['error']['code'], 'network_error' | 'invalid_response'>
+      Exclude<ApiError['error']['code'], 'network_error' | 'invalid_response' | 'response_too_large'>
     >();
     const _wrongCalls = (client: HeraldClient) => {
       // @ts-expect-error users.get needs an id

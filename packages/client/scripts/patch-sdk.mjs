@@ -24,7 +24,7 @@ for (const file of files) {
     // error type must admit them, or comparing with them does not compile.
     .replace(
       /(export type ApiError = \{\s*error: \{\s*code: [^;]*'internal_error');/,
-      "$1 | 'network_error' | 'invalid_response';",
+      "$1 | 'network_error' | 'invalid_response' | 'response_too_large';",
     );
   if (file.endsWith(path.join('client', 'client.gen.ts'))) {
     // A request that got no answer (`network_error`) returned `response: undefined` typed

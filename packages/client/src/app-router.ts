@@ -18,10 +18,10 @@ import type { ApiError } from './sdk/types.gen';
 
 /**
  * The `herald` member of a tRPC error's data: the same `{ code, message, details? }` REST answers
- * with (without the two codes the REST client makes itself, which no server sends).
+ * with (without the three codes the REST client makes itself, which no server sends).
  */
 export type HeraldErrorData = {
-  code: Exclude<ApiError['error']['code'], 'network_error' | 'invalid_response'>;
+  code: Exclude<ApiError['error']['code'], 'network_error' | 'invalid_response' | 'response_too_large'>;
   message: string;
   details?: unknown;
 };

@@ -5,13 +5,23 @@
  */
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
-/** An answer longer than the cap it was read with: the read stopped there and the connection was closed. */
+/**
+ * An answer longer than the cap it was read with: the read stopped there and the connection was closed.
+ * It also has Herald's error shape (`error.error.code` is `response_too_large`), as every other error
+ * the REST SDK throws with `throwOnError` is: a `catch` written for those reads this one the same way.
+ */
 export class ResponseTooLargeError extends Error {
+  readonly error: { code: 'response_too_large'; message: string; details: { maxBytes: number } };
+
   constructor(readonly maxBytes: number) {
-    super(
-      `the answer was larger than ${maxBytes < 1024 * 1024 ? `${maxBytes} bytes` : `${Math.round(maxBytes / 1024 / 1024)} MB`}`,
-    );
+    const limit = maxBytes < 1024 * 1024 ? `${maxBytes} bytes` : `${Math.round(maxBytes / 1024 / 1024)} MB`;
+    super(`the answer was larger than ${limit}`);
     this.name = 'ResponseTooLargeError';
+    this.error = {
+      code: 'response_too_large',
+      message: `The API's answer was larger than ${limit} (maxResponseBytes), so it was not read`,
+      details: { maxBytes },
+    };
   }
 }
 

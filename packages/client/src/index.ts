@@ -18,7 +18,10 @@ export interface HeraldClientOptions {
   fetch?: typeof fetch;
   /** Most milliseconds a request may take, answer included (default 30,000; 0: no limit). */
   timeoutMs?: number;
-  /** Most bytes read of one answer (default 64 MiB; 0: no limit); past it the call fails with ResponseTooLargeError. */
+  /**
+   * Most bytes read of one answer (default 64 MiB; 0: no limit); past it the call fails with a
+   * TRPCClientError whose `cause` is a ResponseTooLargeError.
+   */
   maxResponseBytes?: number;
   /**
    * Most calls sent in one batched request (default 20, the API's `HERALD_MAX_BATCH_SIZE`): the

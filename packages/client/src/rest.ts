@@ -1,3 +1,4 @@
+import { ResponseTooLargeError } from './body-limit';
 import type { Client } from './sdk/client';
 import { createClient, createConfig } from './sdk/client';
 import type { ClientOptions } from './sdk/types.gen';
@@ -16,7 +17,10 @@ export interface HeraldRestClientOptions {
   fetch?: typeof fetch;
   /** Most milliseconds a call may take, answer included (default 30,000; 0: no limit). */
   timeoutMs?: number;
-  /** Most bytes read of one answer (default 64 MiB; 0: no limit); past it the call fails with ResponseTooLargeError. */
+  /**
+   * Most bytes read of one answer (default 64 MiB; 0: no limit). Past it the call's `error` is
+   * `response_too_large` (status 0: the answer was not read); with `throwOnError` it throws a ResponseTooLargeError.
+   */
   maxResponseBytes?: number;
 }
 
@@ -40,7 +44,13 @@ export function createHeraldRestClient(options: HeraldRestClientOptions): Client
     }),
   );
   client.interceptors.response.use(heraldAnswerOrError);
-  client.interceptors.error.use((error, response) => (response ? error : networkError(error)));
+  client.interceptors.error.use((error, response, _request, callOptions) => {
+    if (response) return error;
+    // The API answered, but more than maxResponseBytes: not a network failure, and retrying gets the same
+    // answer. Thrown as the typed error callers catch with instanceof (it has Herald's shape as well).
+    if (error instanceof ResponseTooLargeError) return callOptions.throwOnError ? error : { error: error.error };
+    return networkError(error);
+  });
   return client;
 }
 
@@ -50,9 +60,9 @@ export interface HeraldErrorBody {
 }
 
 /**
- * An answer that is not Herald's (a proxy's HTML page, a body cut short, a 200 that is not JSON)
- * becomes an error in Herald's shape, `invalid_response`, with the answer's status (502 for a
- * 2xx): the generated client would otherwise throw a `SyntaxError`, return the HTML as `data`
+ * An answer that is not Herald's (a proxy's HTML page, a body cut short, a 200 that is not JSON, a
+ * redirect) becomes an error in Herald's shape, `invalid_response`, with the answer's status (502 for
+ * a 2xx): the generated client would otherwise throw a `SyntaxError`, return the HTML as `data`
  * typed as the operation's result, or return a string as `error`, where callers read
  * `error.error.code`.
  */
@@ -87,11 +97,16 @@ async function heraldAnswerOrError(response: Response): Promise<Response> {
   );
 }
 
-/** An answer that is not Herald's, as an error in Herald's shape with its status (502 for a 2xx). */
+/**
+ * An answer that is not Herald's, as an error in Herald's shape with its status. 502 only where that
+ * status cannot stand: a 2xx would be read as a success, and a browser's opaque redirect has status 0
+ * (as has nothing a Response can be made with below 200). A redirect keeps its 3xx: a 502 read as a
+ * gateway failure is retried, while a redirect is a wrong `baseUrl` that no retry mends.
+ */
 function invalidResponse(response: Response, message: string): Response {
   const body: HeraldErrorBody = { error: { code: 'invalid_response', message } };
   return new Response(JSON.stringify(body), {
-    status: response.ok || response.status < 200 || isRedirect(response) ? 502 : response.status,
+    status: response.ok || response.status < 200 ? 502 : response.status,
     statusText: response.statusText,
     headers: { 'content-type': 'application/json' },
   });

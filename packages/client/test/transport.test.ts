@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHeraldClient, ResponseTooLargeError } from '../src/index';
 import { createHeraldRestClient } from '../src/rest';
@@ -86,12 +87,13 @@ afterAll(async () => {
 const newUser = { email: 'ada@example.com', password: 'correct horse battery' };
 
 describe('redirects are answers, never followed', () => {
-  it('REST: a 302 to a POST is an invalid_response naming where it pointed, and nothing is sent again', async () => {
+  it('REST: a 302 to a POST is an invalid_response with its status, naming where it pointed, and nothing is sent again', async () => {
     const client = createHeraldRestClient({ baseUrl: `${api.url}/found`, apiKey: 'sk_test' });
     const before = api.seen.length;
     const { data, error, response } = await usersCreate({ client, body: newUser });
     expect(data).toBeUndefined();
-    expect(response.status).toBe(502);
+    // Its own status, as for any answer that is not Herald's: a 502 read as a gateway failure got retried.
+    expect(response.status).toBe(302);
     expect(error).toMatchObject({
       error: { code: 'invalid_response', message: expect.stringContaining(`a redirect to ${api.url}/v1/users`) },
     });
@@ -100,7 +102,8 @@ describe('redirects are answers, never followed', () => {
 
   it('REST: a 307 to another origin sends it nothing (no body, no password), and hides the query it named', async () => {
     const client = createHeraldRestClient({ baseUrl: `${api.url}/away`, apiKey: 'sk_test' });
-    const { error } = await usersCreate({ client, body: newUser });
+    const { error, response } = await usersCreate({ client, body: newUser });
+    expect(response.status).toBe(307);
     expect(error?.error.code).toBe('invalid_response');
     expect(error?.error.message).toContain(`${elsewhere.url}/steal`);
     expect(error?.error.message).not.toContain('token=abc');
@@ -158,23 +161,46 @@ describe('a call that gets no answer ends at the timeout', () => {
 });
 
 describe('an answer over maxResponseBytes fails the call, read no further', () => {
-  it('REST: network_error naming the cap, whether the length is announced or not', async () => {
+  it('REST: response_too_large naming the cap (no response: it was not read), whether the length is announced or not', async () => {
     for (const path of ['long', 'endless']) {
       const client = createHeraldRestClient({
         baseUrl: `${api.url}/${path}`,
         apiKey: 'sk_test',
         maxResponseBytes: 1024,
       });
-      const { error } = await usersGet({ client, path: { id: 'usr_1' } });
-      expect(error).toMatchObject({
-        error: { code: 'network_error', message: expect.stringContaining('larger than 1024 bytes') },
+      const { error, response } = await usersGet({ client, path: { id: 'usr_1' } });
+      // Not network_error: the API did answer, and retrying gets the same answer.
+      expect(error).toEqual({
+        error: {
+          code: 'response_too_large',
+          message: expect.stringContaining('larger than 1024 bytes'),
+          details: { maxBytes: 1024 },
+        },
       });
+      expect(response.status).toBe(0);
+      // The SDK's error type admits the code (a comparison with it compiles).
+      expect(error?.error.code === 'response_too_large').toBe(true);
     }
   });
 
-  it('tRPC: rejects', async () => {
+  it('REST with throwOnError: throws a ResponseTooLargeError, which has Herald’s error shape too', async () => {
+    const client = createHeraldRestClient({ baseUrl: `${api.url}/endless`, apiKey: 'sk_test', maxResponseBytes: 1024 });
+    const thrown = await usersGet({ client, path: { id: 'usr_1' }, throwOnError: true }).catch(
+      (error: unknown) => error,
+    );
+    expect(thrown).toBeInstanceOf(ResponseTooLargeError);
+    expect(thrown).toMatchObject({
+      maxBytes: 1024,
+      error: { code: 'response_too_large', message: expect.stringContaining('larger than 1024 bytes') },
+    });
+  });
+
+  it('tRPC: rejects with a TRPCClientError caused by a ResponseTooLargeError', async () => {
     const client = createHeraldClient({ baseUrl: `${api.url}/endless`, apiKey: 'sk_test', maxResponseBytes: 1024 });
-    await expect(client.users.get.query({ id: 'usr_1' })).rejects.toThrow(/larger than 1024 bytes/);
+    const thrown = await client.users.get.query({ id: 'usr_1' }).catch((error: unknown) => error);
+    expect(thrown).toBeInstanceOf(TRPCClientError);
+    expect((thrown as TRPCClientError<never>).cause).toBeInstanceOf(ResponseTooLargeError);
+    expect(String(thrown)).toMatch(/larger than 1024 bytes/);
   });
 
   it('an event stream is handed on as it comes, even to a request that did not ask for one', async () => {
