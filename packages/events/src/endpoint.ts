@@ -22,7 +22,8 @@ export const endpointDisabledV1 = defineEvent({
     disabledAt: isoTimestampSchema,
   }),
   example: {
-    endpointId: 'ep_7Hc2LwQ9ZrT4mN1kV8sYb',
+    // A well-formed endpoint id (@herald/db `newId('endpoint')`), as the API's endpoint routes accept.
+    endpointId: 'ep_01jn8s7qg03xj6ghjezgxnff44',
     url: 'https://hooks.example.com',
     reason: 'failing',
     disabledAt: '2025-04-02T03:12:45.000Z',

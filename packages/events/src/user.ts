@@ -30,7 +30,9 @@ export const userChangedFieldSchema = z.enum(['email', 'name', 'roles', 'metadat
 export const loginFailureReasonSchema = z.enum(['invalid_password', 'unknown_user', 'user_locked']);
 
 const exampleUser: UserSnapshot = {
-  id: 'usr_2x8Kq4TnV1bPzR7mJc3Wd',
+  // A well-formed user id (@herald/db `newId('user')`, minted at createdAt): consumers of a test delivery
+  // look it up, and a malformed one answers 400 validation_error where a real id gone answers 404.
+  id: 'usr_01jhmmrqe0zedg4w0z64pn0jwk',
   email: 'ada@example.com',
   name: 'Ada Lovelace',
   roles: ['admin'],

@@ -1,12 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
-import { eventEnvelopeSchema, eventTypes, exampleEvent, exampleEventTimestamp, getEventDefinition } from '../src/index';
+import {
+  eventEnvelopeSchema,
+  eventTypes,
+  exampleEvent,
+  exampleEventId,
+  exampleEventTimestamp,
+  getEventDefinition,
+} from '../src/index';
 
 describe.each(eventTypes)('exampleEvent(%s)', (type) => {
   it('builds a full, valid envelope from the catalog example', () => {
     const event = exampleEvent(type);
     expect(event).toEqual({
-      id: `evt_example_${type.replaceAll('.', '_')}`,
+      id: exampleEventId(type),
       type,
       version: getEventDefinition(type).version,
       timestamp: exampleEventTimestamp,

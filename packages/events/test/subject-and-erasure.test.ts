@@ -16,13 +16,13 @@ function strings(value: unknown): string[] {
   return [];
 }
 
-const userId = 'usr_2x8Kq4TnV1bPzR7mJc3Wd';
+const userId = 'usr_01jhmmrqe0zedg4w0z64pn0jwk';
 
 describe('subjectOf', () => {
   it("names the user for user.* events and the endpoint for endpoint.*, from every version's example", () => {
     for (const type of eventTypes) {
       for (const definition of listEventDefinitions(type)) {
-        const expected = type.startsWith('user.') ? userId : 'ep_7Hc2LwQ9ZrT4mN1kV8sYb';
+        const expected = type.startsWith('user.') ? userId : 'ep_01jn8s7qg03xj6ghjezgxnff44';
         expect(subjectOf(type, definition.example, definition.version), `${type} v${definition.version}`).toBe(
           expected,
         );
