@@ -6,6 +6,7 @@ import { startDemo } from './start-demo';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const dataDir = path.join(repoRoot, '.data', 'demo');
 const reset = process.argv.includes('--reset');
+const stateFile = path.relative(repoRoot, path.join(dataDir, 'demo-project.json'));
 
 console.log(
   `Starting Herald (API + dispatcher on embedded PGlite) and the demo consumer${reset ? ', from scratch' : ''}…`,
@@ -17,6 +18,11 @@ console.log(`
     Demo page (open this):  ${demo.pageUrl}
     Herald portal:          ${demo.portalUrl}   (a fresh single-use link at each visit)
     Herald API:             ${demo.platformUrl}   (reference: ${demo.platformUrl}/docs)
+
+  The demo project's API key is in ${stateFile} (not printed: keys are shown once, where made).
+  Call the API with it, from this folder:
+
+    curl -H "Authorization: Bearer $(node -p "require('./${stateFile}').apiKey")" ${demo.platformUrl}/v1/users
 
   Data is kept in ${path.relative(repoRoot, dataDir)}; \`pnpm demo --reset\` starts from scratch.
   Press Ctrl-C to stop.
