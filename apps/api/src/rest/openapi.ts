@@ -104,6 +104,7 @@ const errorResponses = {
   '415': 'Body is not JSON',
   '422': 'Idempotency-Key reused with another body',
   '429': 'Rate limited',
+  '431': 'Request line and headers over 16 KB',
   '500': 'Internal server error',
   '503': 'Database unavailable (restarting or unreachable); retry after `Retry-After` seconds',
 };
@@ -219,6 +220,8 @@ export function buildOpenApiDocument(serverUrl = '/') {
             summary: type,
             description: `${entry.description} Signed with Standard Webhooks; respond 2xx within 15 s.`,
             tags: ['Webhooks'],
+            // Authenticated by its signature (the webhook-* headers), not by an API credential.
+            security: [],
             parameters: signatureHeaders,
             requestBody: { required: true, content: { 'application/json': { schema: envelope } } },
             responses: {
@@ -237,6 +240,7 @@ export function buildOpenApiDocument(serverUrl = '/') {
       title: 'Herald API',
       version: API_VERSION,
       description: 'Users, logins, events and webhooks. Every route is also a tRPC procedure at `/trpc`.',
+      license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: [{ url: serverUrl }],
     tags: [

@@ -63,6 +63,10 @@ export type ApiKeysListErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -145,6 +149,10 @@ export type ApiKeysCreateErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -219,6 +227,10 @@ export type ApiKeysRevokeErrors = {
      * Rate limited
      */
     429: ApiError;
+    /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
     /**
      * Internal server error
      */
@@ -300,6 +312,10 @@ export type DeliveriesListErrors = {
      * Rate limited
      */
     429: ApiError;
+    /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
     /**
      * Internal server error
      */
@@ -383,6 +399,10 @@ export type DeliveriesGetErrors = {
      * Rate limited
      */
     429: ApiError;
+    /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
     /**
      * Internal server error
      */
@@ -474,6 +494,10 @@ export type DeliveriesRequestErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -562,6 +586,10 @@ export type DeliveriesRetryErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -642,6 +670,10 @@ export type EndpointsListErrors = {
      * Rate limited
      */
     429: ApiError;
+    /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
     /**
      * Internal server error
      */
@@ -756,6 +788,10 @@ export type EndpointsCreateErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -862,6 +898,10 @@ export type EndpointsCreateListenErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -960,6 +1000,10 @@ export type EndpointsDeleteErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -1029,6 +1073,10 @@ export type EndpointsGetErrors = {
      * Rate limited
      */
     429: ApiError;
+    /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
     /**
      * Internal server error
      */
@@ -1136,6 +1184,10 @@ export type EndpointsUpdateErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -1234,6 +1286,10 @@ export type EndpointsDeliveriesErrors = {
      * Rate limited
      */
     429: ApiError;
+    /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
     /**
      * Internal server error
      */
@@ -1397,6 +1453,10 @@ export type EndpointsRecoverErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -1481,6 +1541,10 @@ export type EndpointsRotateSecretErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -1551,6 +1615,10 @@ export type EndpointsGetSecretErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -1619,6 +1687,10 @@ export type EndpointsStatsErrors = {
      * Rate limited
      */
     429: ApiError;
+    /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
     /**
      * Internal server error
      */
@@ -1724,6 +1796,10 @@ export type EndpointsSendTestErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -1791,6 +1867,10 @@ export type EventsTypesErrors = {
      * Rate limited
      */
     429: ApiError;
+    /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
     /**
      * Internal server error
      */
@@ -1872,6 +1952,10 @@ export type EventsListErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -1948,6 +2032,10 @@ export type EventsGetErrors = {
      * Rate limited
      */
     429: ApiError;
+    /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
     /**
      * Internal server error
      */
@@ -2032,6 +2120,10 @@ export type LoginsCreateErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -2098,6 +2190,10 @@ export type OperatorOverviewErrors = {
      * Rate limited
      */
     429: ApiError;
+    /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
     /**
      * Internal server error
      */
@@ -2185,6 +2281,10 @@ export type PortalSessionsCreateErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -2255,6 +2355,10 @@ export type PortalSettingsGetErrors = {
      * Rate limited
      */
     429: ApiError;
+    /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
     /**
      * Internal server error
      */
@@ -2327,6 +2431,10 @@ export type PortalSettingsUpdateErrors = {
      * Rate limited
      */
     429: ApiError;
+    /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
     /**
      * Internal server error
      */
@@ -2402,6 +2510,10 @@ export type ProjectsCreateErrors = {
      * Rate limited
      */
     429: ApiError;
+    /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
     /**
      * Internal server error
      */
@@ -2486,6 +2598,10 @@ export type UsersListErrors = {
      * Rate limited
      */
     429: ApiError;
+    /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
     /**
      * Internal server error
      */
@@ -2580,6 +2696,10 @@ export type UsersCreateErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -2658,6 +2778,10 @@ export type UsersDeleteErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -2727,6 +2851,10 @@ export type UsersGetErrors = {
      * Rate limited
      */
     429: ApiError;
+    /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
     /**
      * Internal server error
      */
@@ -2814,6 +2942,10 @@ export type UsersUpdateErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
@@ -2899,6 +3031,10 @@ export type UsersSetPasswordErrors = {
      * Rate limited
      */
     429: ApiError;
+    /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
     /**
      * Internal server error
      */
