@@ -166,6 +166,29 @@ for (const transport of ['in process', 'over a socket'] as const)
         expect(response.status).toBe(201);
       });
 
+      it.each(['gzip', 'br', 'deflate, gzip'])(
+        'a body sent with Content-Encoding "%s" → 415, REST and tRPC',
+        async (encoding) => {
+          const headers = { 'content-type': 'application/json', 'content-encoding': encoding };
+          const body = JSON.stringify({ email: uniqueEmail() });
+          for (const path of ['/v1/users', '/trpc/users.create']) {
+            const error = await expectApiError(
+              await tenant.request(path, { method: 'POST', body, headers }),
+              415,
+              'unsupported_media_type',
+            );
+            expect(error.message).toMatch(/Content-Encoding/);
+          }
+          // identity is no encoding at all.
+          const plain = await tenant.request('/v1/users', {
+            method: 'POST',
+            body,
+            headers: { ...headers, 'content-encoding': 'identity' },
+          });
+          expect(plain.status).toBe(201);
+        },
+      );
+
       it('a POST without a body needs no content type', async () => {
         expect((await tenant.request('/v1/api-keys', { method: 'POST' })).status).toBe(201);
       });

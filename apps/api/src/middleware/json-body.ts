@@ -149,6 +149,15 @@ export function refuseNonJsonBody(c: Context): Response | undefined {
       'Request bodies must be JSON in UTF-8 (Content-Type: application/json)',
     );
   }
+  // A compressed body is bytes Herald does not decode (RFC 7694: 415): it read as JSON that is not UTF-8.
+  const encoding = c.req.header('content-encoding')?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity') {
+    return errorResponse(
+      c,
+      'unsupported_media_type',
+      'Compressed request bodies are not taken (Content-Encoding): send the JSON uncompressed',
+    );
+  }
   return undefined;
 }
 
