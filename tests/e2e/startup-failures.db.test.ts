@@ -30,13 +30,23 @@ describeDb('start-up failures', (t) => {
     // On PGlite the dispatcher runs in the API's process: it must be stopped too, or the process stays.
     const database: Record<string, string> =
       t.driver === 'postgres' ? { DATABASE_URL: t.url! } : { HERALD_DATA_DIR: dataDir };
-    const proc = spawnApi({ ...database, PORT: String(port), HOST: '0.0.0.0', HERALD_DISPATCHER: 'on' });
-    const exited = await proc.exited;
-    expect(exited.code).toBe(1);
-    const fatal = jsonLines(proc.output()).filter((line) => line.level === 60);
-    expect(fatal).toEqual([
-      expect.objectContaining({ variable: 'PORT', msg: `PORT: ${port} is taken on 0.0.0.0 (EADDRINUSE)` }),
-    ]);
+    // With its dispatcher, and (PostgreSQL) without: closing before the revocation LISTEN was up warned, with a stack.
+    for (const dispatcher of t.driver === 'postgres' ? ['on', 'off'] : ['on']) {
+      // A secret key set: without one the API warns (rightly) that idempotency is per process.
+      const proc = spawnApi({
+        ...database,
+        PORT: String(port),
+        HOST: '0.0.0.0',
+        HERALD_DISPATCHER: dispatcher,
+        HERALD_SECRET_KEY: 'k'.repeat(40),
+      });
+      const exited = await proc.exited;
+      expect(exited.code).toBe(1);
+      const warnings = jsonLines(proc.output()).filter((line) => Number(line.level) >= 40);
+      expect(warnings, `dispatcher ${dispatcher}`).toEqual([
+        expect.objectContaining({ level: 60, variable: 'PORT', msg: `PORT: ${port} is taken on 0.0.0.0 (EADDRINUSE)` }),
+      ]);
+    }
   });
 
   it('a standalone dispatcher whose METRICS_PORT is taken stops before claiming anything', async (ctx) => {

@@ -227,6 +227,8 @@ function forgetRevokedKeys(options: CreateAppOptions, services: ApiServices, log
     listenToChannel(options.db, API_KEY_REVOKED_CHANNEL, (apiKeyId) => {
       for (const verifier of listeners) verifier.forgetKey(apiKeyId);
     }).catch((error: unknown) => {
+      // Closed before the LISTEN was set up (a start-up that failed, say): nothing to warn of.
+      if (options.shutdown?.aborted) return;
       logger.warn(
         { err: error },
         'not listening for API-key revocations; other processes keep a key for its cache time',

@@ -172,11 +172,9 @@ for (const transport of ['in process', 'over a socket'] as const)
           const headers = { 'content-type': 'application/json', 'content-encoding': encoding };
           const body = JSON.stringify({ email: uniqueEmail() });
           for (const path of ['/v1/users', '/trpc/users.create']) {
-            const error = await expectApiError(
-              await tenant.request(path, { method: 'POST', body, headers }),
-              415,
-              'unsupported_media_type',
-            );
+            const response = await tenant.request(path, { method: 'POST', body, headers });
+            expect(response.headers.get('accept-encoding')).toBe('identity');
+            const error = await expectApiError(response, 415, 'unsupported_media_type');
             expect(error.message).toMatch(/Content-Encoding/);
           }
           // identity is no encoding at all.

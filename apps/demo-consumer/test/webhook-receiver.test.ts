@@ -228,6 +228,11 @@ describe('follow-ups through the typed client', () => {
     expect((await timelineFor(changed.id)).map((entry) => entry.summary)).toContain(
       'details removed: the user was deleted',
     );
+    // How a webhook of theirs was received says nothing about them: kept whole (the page shows it verified).
+    expect((await timelineFor(changed.id)).find((entry) => entry.kind === 'webhook')).toMatchObject({
+      summary: 'verified, queued',
+      detail: { verified: true },
+    });
     expect((await timelineFor(deleted.id)).at(-1)).toMatchObject({
       summary: expect.stringMatching(/^local data removed/),
     });

@@ -47,6 +47,7 @@ const elsewhere = recordingServer((_req, res) =>
 );
 const api = recordingServer((req, res) => {
   if (req.url?.startsWith('/found/')) res.writeHead(302, { location: '/v1/users' }).end();
+  else if (req.url?.startsWith('/cached/')) res.writeHead(304).end();
   else if (req.url?.startsWith('/away/'))
     res.writeHead(307, { location: `${elsewhere.url}/steal?token=abc` }).end('moved');
   else if (req.url?.startsWith('/stream/')) {
@@ -98,6 +99,17 @@ describe('redirects are answers, never followed', () => {
       error: { code: 'invalid_response', message: expect.stringContaining(`a redirect to ${api.url}/v1/users`) },
     });
     expect(api.seen.slice(before).map((s) => s.method)).toEqual(['POST']);
+  });
+
+  it('REST: a 304 (no body allowed) is an invalid_response with 502, not a TypeError', async () => {
+    const client = createHeraldRestClient({ baseUrl: `${api.url}/cached`, apiKey: 'sk_test' });
+    const { data, error, response } = await usersGet({ client, path: { id: 'usr_x' } });
+    expect(data).toBeUndefined();
+    expect(response.status).toBe(502);
+    expect(error?.error.code).toBe('invalid_response');
+    await expect(usersGet({ client, path: { id: 'usr_x' }, throwOnError: true })).rejects.toMatchObject({
+      error: { code: 'invalid_response' },
+    });
   });
 
   it('REST: a 307 to another origin sends it nothing (no body, no password), and hides the query it named', async () => {

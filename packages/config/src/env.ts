@@ -154,9 +154,11 @@ export function envDatabaseUrl(env: Env, name = 'DATABASE_URL'): string | undefi
   }
   // The driver takes any other word as "verify the certificate", and a typo would then fail as a
   // TLS error far from its cause.
-  const sslmode = url.searchParams.get('sslmode');
-  if (sslmode !== null && !SSL_MODES.includes(sslmode)) {
-    throw new EnvError(name, `has sslmode=${JSON.stringify(sslmode)}: expected one of ${SSL_MODES.join(', ')}`);
+  // Every one given (the driver keeps the last); an empty one it ignores.
+  for (const sslmode of url.searchParams.getAll('sslmode')) {
+    if (sslmode !== '' && !SSL_MODES.includes(sslmode)) {
+      throw new EnvError(name, `has sslmode=${JSON.stringify(sslmode)}: expected one of ${SSL_MODES.join(', ')}`);
+    }
   }
   return text;
 }

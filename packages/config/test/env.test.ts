@@ -104,6 +104,9 @@ describe('envDatabaseUrl', () => {
     for (const mode of ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']) {
       expect(envDatabaseUrl({ DATABASE_URL: `postgres://h/x?sslmode=${mode}` })).toBeDefined();
     }
+    expect(envDatabaseUrl({ DATABASE_URL: 'postgres://h/x?sslmode=' })).toBeDefined();
+    // The driver keeps the last of several.
+    expect(() => envDatabaseUrl({ DATABASE_URL: 'postgres://h/x?sslmode=require&sslmode=bogus' })).toThrow(EnvError);
     const error = thrown(() => envDatabaseUrl({ DATABASE_URL: 'postgres://u:S3cret@h/x?sslmode=bogus' }));
     expect(error).toBeInstanceOf(EnvError);
     expect(error.message).toMatch(/^DATABASE_URL: has sslmode="bogus": expected one of disable, /);

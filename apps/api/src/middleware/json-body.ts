@@ -152,6 +152,7 @@ export function refuseNonJsonBody(c: Context): Response | undefined {
   // A compressed body is bytes Herald does not decode (RFC 7694: 415): it read as JSON that is not UTF-8.
   const encoding = c.req.header('content-encoding')?.trim().toLowerCase();
   if (encoding && encoding !== 'identity') {
+    c.header('accept-encoding', 'identity'); // what it takes (RFC 9110 §12.5.3)
     return errorResponse(
       c,
       'unsupported_media_type',

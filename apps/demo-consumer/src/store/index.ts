@@ -66,7 +66,7 @@ async function redactErasedFromTimeline(tx: Transaction): Promise<void> {
     `update timeline t set summary = $1, detail = null
      from erased_subjects e
      where (t.subject = e.subject or t.detail->>'userId' = e.subject) and t.at < e.erased_at and t.summary <> $1
-       and t.event_type is distinct from 'user.deleted'`,
+       and t.event_type is distinct from 'user.deleted' and t.kind <> 'webhook'`,
     [REDACTED_SUMMARY],
   );
 }

@@ -148,11 +148,12 @@ export function createUserDataStore(db: PGlite) {
         if (options.erase) {
           // The page's entries about the user (their email in a summary, in a detail): what happened
           // stays (kind, event type, webhook id, sequence), what it said about them goes. Display
-          // entries, not the user's rows: not counted.
+          // entries, not the user's rows: not counted. A webhook's own entry says only how it was
+          // received (verified, duplicate, its event id): kept whole.
           await tx.query(
             `update timeline set summary = $2, detail = null
              where (subject = $1 or detail->>'userId' = $1) and summary <> $2
-               and event_type is distinct from 'user.deleted'`,
+               and event_type is distinct from 'user.deleted' and kind <> 'webhook'`,
             [userId, REDACTED_SUMMARY],
           );
         }

@@ -1375,6 +1375,10 @@ export type EndpointsListenAttemptsErrors = {
      */
     429: ApiError;
     /**
+     * Request line and headers over 16 KB
+     */
+    431: ApiError;
+    /**
      * Internal server error
      */
     500: ApiError;
