@@ -122,6 +122,20 @@ export function portalAccessTests(t: TestDb, herald: () => PortalHerald) {
     const wrong = await postFromOldBrowser({ cookie: pageNonce.split(';')[0]! }, { nonce: 'A'.repeat(22) });
     expect(wrong.status).toBe(403);
     expect(await wrong.json()).toMatchObject({ error: { code: 'forbidden' } });
+    // Over https the nonce is a __Host- cookie: one planted under the plain name (by a sibling subdomain,
+    // say) with a form field to match does not pass.
+    const https = { 'x-forwarded-proto': 'https' };
+    const securePage = await fetch(link, { headers: https });
+    const secureNonce = securePage.headers.getSetCookie().find((c) => c.startsWith('__Host-herald_portal_open='))!;
+    expect(secureNonce).toMatch(
+      /^__Host-herald_portal_open=[\w-]{22}; HttpOnly; Path=\/; Secure; Max-Age=900; SameSite=Lax$/,
+    );
+    const planted = 'B'.repeat(22);
+    const plantedPost = await postFromOldBrowser(
+      { ...https, cookie: `herald_portal_open=${planted}` },
+      { nonce: planted },
+    );
+    expect(plantedPost.status).toBe(403);
     // Not spent by the refusals: its own page opens it (submitLink: the page's nonce, as such a browser sends it).
     const cookies = await openLink(link);
 

@@ -35,31 +35,38 @@ export function clearPortalCookies(c: Context) {
 /**
  * The link page's form nonce (double submit), for browsers that send no Fetch Metadata (Safari
  * before 16.4): the page asked without Sec-Fetch-Site sets it as a cookie and as a field of its
- * form, and a POST with `Origin` but no Sec-Fetch-Site must carry both, equal. Another site's form cannot: it can neither read the cookie nor set it, and a
- * SameSite cookie is not sent with a cross-site POST anyway. Kept while it is valid (several
- * link pages in several tabs share one), only on the link's path.
+ * form, and a POST with `Origin` but no Sec-Fetch-Site must carry both, equal. Another site's form
+ * cannot: it can neither read the cookie nor set it, and a SameSite cookie is not sent with a
+ * cross-site POST anyway. Kept while it is valid (several link pages in several tabs share one).
  */
 export const LINK_NONCE_COOKIE = 'herald_portal_open';
 const LINK_NONCE = /^[A-Za-z0-9_-]{22}$/;
 
+/**
+ * Over https the nonce is a `__Host-` cookie: Secure, for the whole host and no other, so a sibling
+ * subdomain (or a page over plain http) cannot plant one of its own to match a form it makes.
+ * Browsers allow the prefix only with `Path=/`.
+ */
+function linkNonceCookie(c: Context): { name: string; attributes: string } {
+  return isHttps(c)
+    ? { name: `__Host-${LINK_NONCE_COOKIE}`, attributes: 'Path=/; Secure' }
+    : { name: LINK_NONCE_COOKIE, attributes: 'Path=/portal/open' };
+}
+
 /** This browser's link nonce (`LINK_NONCE_COOKIE`), set afresh for 15 minutes. */
 export function setLinkNonce(c: Context, options: { framed: boolean }): string {
-  const current = cookieOf(c.req.raw.headers, LINK_NONCE_COOKIE);
+  const { name, attributes } = linkNonceCookie(c);
+  const current = cookieOf(c.req.raw.headers, name);
   const nonce = current && LINK_NONCE.test(current) ? current : randomBytes(16).toString('base64url');
-  const secure = isHttps(c);
   // A framed link page (a project that lets sites frame its portal) posts from a cross-site frame.
-  const sameSite = options.framed && secure ? 'SameSite=None; Partitioned' : 'SameSite=Lax';
-  c.header(
-    'set-cookie',
-    `${LINK_NONCE_COOKIE}=${nonce}; HttpOnly; Path=/portal/open; Max-Age=900; ${sameSite}${secure ? '; Secure' : ''}`,
-    { append: true },
-  );
+  const sameSite = options.framed && isHttps(c) ? 'SameSite=None; Partitioned' : 'SameSite=Lax';
+  c.header('set-cookie', `${name}=${nonce}; HttpOnly; ${attributes}; Max-Age=900; ${sameSite}`, { append: true });
   return nonce;
 }
 
 /** Whether the request's link nonce cookie is there and equals `sent` (the form's field). */
 export function hasLinkNonce(c: Context, sent: string | null): boolean {
-  const expected = cookieOf(c.req.raw.headers, LINK_NONCE_COOKIE);
+  const expected = cookieOf(c.req.raw.headers, linkNonceCookie(c).name);
   return expected !== null && LINK_NONCE.test(expected) && matchesSecret(expected, sent);
 }
 
