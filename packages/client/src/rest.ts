@@ -100,8 +100,9 @@ async function heraldAnswerOrError(response: Response): Promise<Response> {
 /**
  * An answer that is not Herald's, as an error in Herald's shape with its status. 502 only where that
  * status cannot stand: a 2xx would be read as a success, a 304 can carry no body, and a browser's
- * opaque redirect has status 0 (as has nothing a Response can be made with below 200). A redirect keeps its 3xx: a 502 read as a
- * gateway failure is retried, while a redirect is a wrong `baseUrl` that no retry mends.
+ * opaque redirect has status 0 (as has nothing a Response can be made with below 200). A redirect
+ * keeps its 3xx: a 502 read as a gateway failure is retried, while a redirect is a wrong `baseUrl`
+ * that no retry mends.
  */
 function invalidResponse(response: Response, message: string): Response {
   const body: HeraldErrorBody = { error: { code: 'invalid_response', message } };
