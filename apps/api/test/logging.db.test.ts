@@ -66,12 +66,17 @@ describeDb('logs', (t) => {
       headers: { 'content-type': 'application/json' },
     });
     await tenant.request('/v1/users', { json: { email: 'not-an-email', password } });
+    // A key put in the path by mistake, the tenant's own and a revoked one.
+    await tenant.request(`/v1/users/${tenant.apiKey}`);
+    await tenant.request(`/v1/endpoints/${key.key}/secret`);
   });
 
   it('no line carries an API key, the admin token, a password or any part of its hash', () => {
     expect(log.raw.length).toBeGreaterThan(5);
     for (const line of log.raw) for (const secret of secrets) expect(line).not.toContain(secret);
     expect(log.raw.join('\n')).not.toContain('$scrypt$');
+    // The request lines of keys in paths keep their shape, not their value.
+    expect(log.lines().filter((line) => (line as { path?: string }).path?.includes('sk_[redacted]'))).toHaveLength(2);
   });
 
   it('every request logs one line with its request id, which the response echoes as X-Request-Id', async () => {

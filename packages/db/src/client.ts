@@ -1,4 +1,4 @@
-import { mkdirSync, realpathSync } from 'node:fs';
+import { chmodSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -196,11 +196,23 @@ export function genericPlannerOf(db: Queryable): Database | undefined {
   return genericPlanners.get(db as Database)?.();
 }
 
+/**
+ * The data directory, made or kept readable by its owner alone: PGlite writes its files (tables,
+ * WAL: signing secrets and endpoint header values among them) world-readable (0666), so only the
+ * directory's mode keeps other local users out. As PostgreSQL does with its data directory, one
+ * that is open to others is closed (0700) when this process owns it.
+ */
+function ownerOnly(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const stat = statSync(dataDir);
+  if ((stat.mode & 0o077) !== 0 && stat.uid === process.getuid?.()) chmodSync(dataDir, 0o700);
+}
+
 async function openPglite(options: CreateDbOptions): Promise<HeraldDb> {
   let dataDir = options.dataDir ?? path.resolve('.data/pglite');
   let release = () => {};
   if (!dataDir.startsWith('memory://')) {
-    mkdirSync(dataDir, { recursive: true });
+    ownerOnly(dataDir);
     // Its real path: PGlite cannot open a directory through a symlink (ErrnoError 44), and the
     // lock must be the same file however the directory is named.
     dataDir = realpathSync(dataDir);

@@ -1,5 +1,15 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,4 +130,19 @@ it('a lock held by a process killed but not yet reaped by its parent (a zombie) 
   } finally {
     parent.kill('SIGKILL');
   }
+}, 60_000);
+
+it('the data directory is its owner’s alone: made 0700, and closed to others when it was open', async () => {
+  // PGlite writes its files 0666: only the directory keeps other local users from the WAL's secrets.
+  const made = freshDir();
+  const first = await createDb({ dataDir: made, migrate: false });
+  await first.close();
+  expect(statSync(made).mode & 0o777).toBe(0o700);
+
+  const open = freshDir();
+  mkdirSync(open, { mode: 0o755 });
+  chmodSync(open, 0o755);
+  const second = await createDb({ dataDir: open, migrate: false });
+  await second.close();
+  expect(statSync(open).mode & 0o777).toBe(0o700);
 }, 60_000);

@@ -43,13 +43,24 @@ export function requestContext(logger: Logger) {
       {
         requestId,
         method: c.req.method,
-        path: c.req.path,
+        path: withoutCredentials(c.req.path),
         status: c.res.status,
         durationMs: Math.round((performance.now() - started) * 10) / 10,
       },
       'request',
     );
   });
+}
+
+/**
+ * Credentials a client put in a path by mistake (`GET /v1/users/sk_…`): API keys, signing secrets,
+ * portal link and session tokens keep their prefix in the log line, not their value. (Query strings
+ * are not logged at all.)
+ */
+const CREDENTIAL_IN_PATH = /\b(sk|whsec|hpl|hps)_[^/]*/g;
+
+function withoutCredentials(path: string): string {
+  return path.replace(CREDENTIAL_IN_PATH, '$1_[redacted]');
 }
 
 /**

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
+import { withoutSentSecrets } from './answer-redaction';
 import { exchange, NotSentInTime } from './exchange';
 import { headerNameProblem, headerValueProblem, isSenderHeader } from './headers';
 import type { Resolver } from './ssrf';
@@ -308,7 +309,7 @@ export function createWebhookSender(opts: WebhookSenderOptions): WebhookSender {
         errorClass: ok ? null : 'http_status',
         errorMessage: ok ? null : `HTTP ${statusCode}`,
         // U+FFFD takes three bytes where the invalid byte or NUL took one: clip back to the cap.
-        responseBody: body === '' ? '' : clipUtf8(storableText(body), maxResponseBytes),
+        responseBody: body === '' ? '' : clipUtf8(storableText(withoutSentSecrets(body, headers)), maxResponseBytes),
         retryAfterSeconds: parseRetryAfter(retryAfter),
       };
     } catch (err) {

@@ -28,6 +28,43 @@ describe('createWebhookSender: failures', () => {
     });
   });
 
+  it("keeps the endpoint's header values and the signature out of an answer that echoes the request", async () => {
+    const echo = await track(
+      startServer((req, res) =>
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify(req.headers)),
+      ),
+    );
+    const headers = {
+      authorization: 'Bearer tenant-receiver-token-123',
+      'x-custom-token': 'quote"and\\backslash-secret',
+      'x-short': 'yes',
+      'webhook-id': 'msg_public_id_000',
+      'webhook-timestamp': '1700000000',
+      'webhook-signature': 'v1,c2lnbmF0dXJlLW9uZQ== v1,c2lnbmF0dXJlLXR3bw==',
+    };
+    const result = await sender().send({ url: echo.url, headers, body: '{}' });
+    expect(result.statusCode).toBe(400);
+    const stored = result.responseBody!;
+    for (const secret of [
+      'tenant-receiver-token-123',
+      'backslash-secret',
+      'c2lnbmF0dXJlLW9uZQ==',
+      'c2lnbmF0dXJlLXR3bw==',
+    ]) {
+      expect(stored).not.toContain(secret);
+    }
+    const echoed = JSON.parse(stored) as Record<string, string>;
+    expect(echoed.authorization).toBe('[redacted]');
+    expect(echoed['x-custom-token']).toBe('[redacted]');
+    // What is not secret stays readable: the message id and timestamp, a short value, Herald's own headers.
+    expect(echoed).toMatchObject({
+      'webhook-id': 'msg_public_id_000',
+      'webhook-timestamp': '1700000000',
+      'x-short': 'yes',
+    });
+    expect(echoed['user-agent']).toBe('Herald-Webhooks/test');
+  });
+
   it.each([301, 302, 303, 307, 308])('treats a %i as a failure and never requests its Location', async (status) => {
     const target = await track(startServer(ok200));
     const redirector = await track(

@@ -1,0 +1,44 @@
+/** What stands in an answer's excerpt for a value this request sent that the tenant's readers may not see. */
+export const REDACTED_IN_ANSWER = '[redacted]';
+
+/** Header values shorter than this are left in an excerpt: too short to be a secret, common as words. */
+const MIN_REDACTED_LENGTH = 8;
+
+/** Sent headers whose values are not secret: the message id, its timestamp, and Herald's own framing. */
+const PUBLIC_SENT_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'content-type', 'user-agent']);
+
+/**
+ * The receiver's answer without the secret values this request carried: a receiver that echoes the
+ * request (a debugging endpoint, an error page quoting headers) would otherwise store the endpoint's
+ * custom header values (an `Authorization` the tenant set for its receiver) and the signature in
+ * the attempt log, which the portal and the API show where the endpoint shows those values hidden.
+ * Each value is replaced as sent, as a JSON string would quote it, and (for `Bearer x`, `v1,sig`)
+ * its last part alone.
+ */
+export function withoutSentSecrets(body: string, headers: Record<string, string>): string {
+  let out = body;
+  for (const [name, value] of Object.entries(headers)) {
+    if (PUBLIC_SENT_HEADERS.has(name)) continue;
+    for (const secret of secretFormsOf(value)) {
+      if (out.includes(secret)) out = out.split(secret).join(REDACTED_IN_ANSWER);
+    }
+  }
+  return out;
+}
+
+function secretFormsOf(value: string): string[] {
+  const forms = new Set<string>();
+  const add = (text: string) => {
+    if (text.length < MIN_REDACTED_LENGTH) return;
+    forms.add(text);
+    forms.add(JSON.stringify(text).slice(1, -1));
+  };
+  add(value);
+  // Several signatures (a rotation), each `v1,<base64>`; `Bearer <token>`, `Basic <credentials>`.
+  for (const part of value.split(/\s+/)) {
+    add(part);
+    add(part.slice(part.indexOf(',') + 1));
+  }
+  // Longest first: a value is replaced whole before a part of it is.
+  return [...forms].sort((a, b) => b.length - a.length);
+}
