@@ -30,7 +30,8 @@ export interface ConsumerStore {
  */
 export async function openConsumerStore(dataDir: string = DEFAULT_DATA_DIR): Promise<ConsumerStore> {
   const location = dataDir.startsWith('memory://') ? dataDir : path.resolve(dataDir);
-  if (!location.startsWith('memory://')) mkdirSync(location, { recursive: true });
+  // Its owner's alone: PGlite writes its files world-readable, and they hold verified payloads.
+  if (!location.startsWith('memory://')) mkdirSync(location, { recursive: true, mode: 0o700 });
   const db = await PGlite.create(location);
   try {
     await db.transaction(async (tx) => {
