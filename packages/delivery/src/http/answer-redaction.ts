@@ -4,6 +4,9 @@ export const REDACTED_IN_ANSWER = '[redacted]';
 /** Header values shorter than this are left in an excerpt: too short to be a secret, common as words. */
 const MIN_REDACTED_LENGTH = 8;
 
+/** The shortest start of a value, left at the very end of a cut-off excerpt, that is redacted too. */
+const MIN_CUT_OFF_LENGTH = 4;
+
 /** Sent headers whose values are not secret: the message id, its timestamp, and Herald's own framing. */
 const PUBLIC_SENT_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'content-type', 'user-agent']);
 
@@ -21,9 +24,18 @@ export function withoutSentSecrets(body: string, headers: Record<string, string>
     if (PUBLIC_SENT_HEADERS.has(name)) continue;
     for (const secret of secretFormsOf(value)) {
       if (out.includes(secret)) out = out.split(secret).join(REDACTED_IN_ANSWER);
+      out = withoutCutOffStart(out, secret);
     }
   }
   return out;
+}
+
+/** An excerpt cut off by the size cap may end with the start of a value: that start goes too. */
+function withoutCutOffStart(text: string, secret: string): string {
+  for (let length = secret.length - 1; length >= MIN_CUT_OFF_LENGTH; length--) {
+    if (text.endsWith(secret.slice(0, length))) return `${text.slice(0, text.length - length)}${REDACTED_IN_ANSWER}`;
+  }
+  return text;
 }
 
 function secretFormsOf(value: string): string[] {

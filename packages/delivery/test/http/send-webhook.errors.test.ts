@@ -65,6 +65,19 @@ describe('createWebhookSender: failures', () => {
     expect(echoed['user-agent']).toBe('Herald-Webhooks/test');
   });
 
+  it('an excerpt cut off by the size cap in the middle of a header value keeps none of its start', async () => {
+    const token = 'tenant-receiver-token-456';
+    // The answer is cut at 64 bytes, ten characters into the token.
+    const answer = `${'x'.repeat(54)}${token}${'y'.repeat(100)}`;
+    const echo = await track(startServer((_req, res) => res.writeHead(500).end(answer)));
+    const result = await sender({ ...base, maxResponseBytes: 64 }).send({
+      url: echo.url,
+      headers: { authorization: `Bearer ${token}` },
+      body: '{}',
+    });
+    expect(result.responseBody).toBe(`${'x'.repeat(54)}[redacted]`);
+  });
+
   it.each([301, 302, 303, 307, 308])('treats a %i as a failure and never requests its Location', async (status) => {
     const target = await track(startServer(ok200));
     const redirector = await track(
