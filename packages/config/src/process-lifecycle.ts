@@ -39,7 +39,10 @@ export async function startOrExit<T>(logger: Logger, start: () => Promise<T>, ex
     return await start();
   } catch (error) {
     if (error instanceof EnvError) logger.fatal({ variable: error.variable }, error.message);
-    else logger.fatal({ error: withoutStacks(serializeError(error)) }, `start-up failed: ${messageOf(error)}`);
+    else {
+      const serialized = serializeError(error);
+      logger.fatal({ error: withoutStacks(serialized) }, `start-up failed: ${messageOf(serialized)}`);
+    }
     exit(1);
     // `exit` ends the process; a test's stand-in does not, so nothing runs after it either way.
     return new Promise<T>(() => {});
@@ -56,10 +59,10 @@ function withoutStacks(serialized: unknown): unknown {
   return cause === undefined ? rest : { ...rest, cause: withoutStacks(cause) };
 }
 
-/** The failure's message as the log line's own (secrets kept out as `serializeError` keeps them out). */
-function messageOf(error: unknown): string {
-  const serialized = serializeError(error) as { message?: unknown } | null;
-  return typeof serialized?.message === 'string' && serialized.message !== '' ? serialized.message : 'see error';
+/** The serialized failure's message, as the log line's own (`serializeError` keeps secrets out of it). */
+function messageOf(serialized: unknown): string {
+  const message = (serialized as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && message !== '' ? message : 'see error';
 }
 
 /**
