@@ -30,7 +30,7 @@ import type { RateLimitCaller } from './middleware/rate-limit';
 import { rateLimit, trpcCallsOf } from './middleware/rate-limit';
 import { checkRequest } from './middleware/request-checks';
 import type { HeraldEnv } from './middleware/request-context';
-import { requestContext, requestIdOf } from './middleware/request-context';
+import { pathForLog, requestContext, requestIdOf } from './middleware/request-context';
 import { sharedBudgets } from './middleware/shared-budgets';
 import { createPortalRouter } from './portal/portal-router';
 import { defaultPortalDir } from './portal/portal-static';
@@ -81,7 +81,8 @@ export function createApp(options: CreateAppOptions) {
   forgetRevokedKeys(options, services, logger);
   const app = new Hono<HeraldEnv>();
 
-  app.use(requestContext(logger));
+  const metricsToken = typeof options.metricsAccess === 'object' ? options.metricsAccess.token : null;
+  app.use(requestContext(logger, [config.adminToken ?? '', metricsToken ?? '']));
   app.use(clientAddressOf(config.trustedProxies));
   app.onError((error, c) => {
     if (error instanceof TRPCError && error.code === 'TOO_MANY_REQUESTS') {
@@ -92,13 +93,13 @@ export function createApp(options: CreateAppOptions) {
     }
     if (isDatabaseUnavailable(error)) {
       // A middleware's query (API key, idempotency record) met a database that is away.
-      logger.warn({ err: error, path: c.req.path, requestId: requestIdOf(c) }, 'database unavailable');
+      logger.warn({ err: error, path: pathForLog(c), requestId: requestIdOf(c) }, 'database unavailable');
       return errorResponse(c, 'service_unavailable', SERVICE_UNAVAILABLE_MESSAGE);
     }
-    logger.error({ err: error, path: c.req.path, requestId: requestIdOf(c) }, 'unhandled error');
+    logger.error({ err: error, path: pathForLog(c), requestId: requestIdOf(c) }, 'unhandled error');
     return errorResponse(c, 'internal_error', 'Internal server error');
   });
-  app.notFound((c) => errorResponse(c, 'not_found', `No route for ${c.req.method} ${c.req.path}`));
+  app.notFound((c) => errorResponse(c, 'not_found', `No route for ${c.req.method} ${pathForLog(c)}`));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) =>

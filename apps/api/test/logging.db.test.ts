@@ -27,6 +27,8 @@ describeDb('logs', (t) => {
   /** Everything secret the requests below handled: none may reach the log. */
   const secrets: string[] = [ADMIN_TOKEN];
   const password = 'hunter2 but longer';
+  /** Answers to paths that hold a secret: the 404 quotes the path. */
+  const pathAnswers: string[] = [];
 
   beforeAll(async () => {
     // A users insert that fails after its password was hashed: the failing
@@ -69,6 +71,14 @@ describeDb('logs', (t) => {
     // A key put in the path by mistake, the tenant's own and a revoked one.
     await tenant.request(`/v1/users/${tenant.apiKey}`);
     await tenant.request(`/v1/endpoints/${key.key}/secret`);
+    // A signing secret is base64: it may hold `/`. A prefix after an id's, and the admin token
+    // (no prefix), as it is and percent-encoded.
+    const signingSecret = 'whsec_MPpnRUQ/39wYDIwxDqT/i/GscEWXwH14W2wTYs=';
+    secrets.push(signingSecret.slice('whsec_'.length).split('/').at(-1)!);
+    await tenant.request(`/v1/users/${signingSecret}`);
+    await tenant.request(`/v1/users/usr_${tenant.apiKey}`);
+    pathAnswers.push(await (await tenant.request(`/v1/nothing/${ADMIN_TOKEN}`)).text());
+    pathAnswers.push(await (await tenant.request(`/v1/nothing/${encodeURIComponent(ADMIN_TOKEN)}`)).text());
   });
 
   it('no line carries an API key, the admin token, a password or any part of its hash', () => {
@@ -76,7 +86,16 @@ describeDb('logs', (t) => {
     for (const line of log.raw) for (const secret of secrets) expect(line).not.toContain(secret);
     expect(log.raw.join('\n')).not.toContain('$scrypt$');
     // The request lines of keys in paths keep their shape, not their value.
-    expect(log.lines().filter((line) => (line as { path?: string }).path?.includes('sk_[redacted]'))).toHaveLength(2);
+    expect(log.lines().filter((line) => (line as { path?: string }).path?.includes('sk_[redacted]'))).toHaveLength(3);
+    expect(
+      log.lines().filter((line) => (line as { path?: string }).path === '/v1/users/whsec_[redacted]'),
+    ).toHaveLength(1);
+    expect(log.lines().filter((line) => (line as { path?: string }).path === '/v1/nothing/[redacted]')).toHaveLength(2);
+    expect(pathAnswers).toHaveLength(2);
+    for (const answer of pathAnswers) {
+      expect(answer).toContain('/v1/nothing/[redacted]');
+      expect(answer).not.toContain(ADMIN_TOKEN);
+    }
   });
 
   it('every request logs one line with its request id, which the response echoes as X-Request-Id', async () => {

@@ -13,6 +13,8 @@ export type RequestVariables = {
   callBudget?: CallBudget;
   /** The client's address (`clientAddressOf`): the socket peer, or whom trusted proxies forwarded for. */
   clientAddress?: string;
+  /** Configured secrets a path may hold by mistake (the admin token): `pathForLog` hides them. */
+  secretsInPaths?: readonly string[];
 };
 
 /** The Hono environment of every Herald route: typed context variables, no casts. */
@@ -28,13 +30,15 @@ const carrying = new WeakSet<Response>();
  * Its answer carries the headers set with `setAnswerHeader`: built in by `answerJson`, added
  * here to any other answer.
  */
-export function requestContext(logger: Logger) {
+export function requestContext(logger: Logger, secrets: readonly string[] = []) {
+  const secretsInPaths = secrets.filter((secret) => secret !== '');
   return createMiddleware<HeraldEnv>(async (c, next) => {
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     const headers: Record<string, string> = { 'x-request-id': requestId };
     c.set('requestId', requestId);
     c.set('answerHeaders', headers);
+    if (secretsInPaths.length > 0) c.set('secretsInPaths', secretsInPaths);
     const started = performance.now();
     await next();
     if (!carrying.has(c.res)) addAnswerHeaders(c, headers);
@@ -43,7 +47,7 @@ export function requestContext(logger: Logger) {
       {
         requestId,
         method: c.req.method,
-        path: withoutCredentials(c.req.path),
+        path: pathForLog(c),
         status: c.res.status,
         durationMs: Math.round((performance.now() - started) * 10) / 10,
       },
@@ -54,12 +58,19 @@ export function requestContext(logger: Logger) {
 
 /**
  * Credentials a client put in a path by mistake (`GET /v1/users/sk_…`): API keys, signing secrets,
- * portal link and session tokens keep their prefix in the log line, not their value. (Query strings
- * are not logged at all.)
+ * portal link and session tokens keep their prefix in the log line, not their value, nor anything
+ * after it (a signing secret is base64: it may hold `/`), wherever the prefix starts (`usr_sk_…`).
+ * The configured admin token, which has no prefix, is hidden as it is (and percent-encoded). Query
+ * strings are not logged at all.
  */
-const CREDENTIAL_IN_PATH = /\b(sk|whsec|hpl|hps)_[^/]*/g;
+const CREDENTIAL_IN_PATH = /(sk|whsec|hpl|hps)_.*$/s;
 
-function withoutCredentials(path: string): string {
+/** This request's path, as log lines and error messages may quote it. */
+export function pathForLog(c: Context<HeraldEnv>): string {
+  let path = c.req.path;
+  for (const secret of c.get('secretsInPaths') ?? []) {
+    path = path.replaceAll(secret, '[redacted]').replaceAll(encodeURIComponent(secret), '[redacted]');
+  }
   return path.replace(CREDENTIAL_IN_PATH, '$1_[redacted]');
 }
 
