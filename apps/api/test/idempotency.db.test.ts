@@ -119,6 +119,20 @@ describeDb('Idempotency-Key on POST', (t) => {
       // And the key is free for a corrected body.
       expect((await post(tenant, '/v1/users', { email: uniqueEmail() }, key)).status).toBe(201);
     });
+
+    it('404 for a path with no route, or a tRPC call of no procedure: the key stays free for the meant one', async () => {
+      const tenant = await createTenant(t.db);
+      const body = { email: uniqueEmail() };
+      const key = newIdempotencyKey();
+      await expectApiError(await post(tenant, '/v1/user', body, key), 404, 'not_found');
+      const typo = tenant.request('/trpc/users.nosuch', { json: body, headers: { 'idempotency-key': key } });
+      expect((await typo).status).toBe(404);
+      const again = await tenant.request('/trpc/users.nosuch', { json: body, headers: { 'idempotency-key': key } });
+      expect(again.headers.get('idempotent-replayed')).toBeNull();
+      const meant = await post(tenant, '/v1/users', body, key);
+      expect(meant.status).toBe(201);
+      expect((await post(tenant, '/v1/users', body, key)).headers.get('idempotent-replayed')).toBe('true');
+    });
   });
 
   it('an expired record no longer holds the key', async () => {

@@ -16,11 +16,13 @@ import { and, eq, lt, sql } from 'drizzle-orm';
 import type { Context, Next } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { isRestRoute, procedureTypeAt } from '../rest/procedures';
 import { answersAsStream } from '../trpc/streaming';
 import type { Protocol } from './idempotency/answers';
 import { errorBody, protocolOf, storedAnswer } from './idempotency/answers';
 import { fingerprinter, processSecretKey } from './idempotency/fingerprint';
 import { TransactionTurns } from './idempotency/transaction-turns';
+import { pathForLog } from './request-context';
 
 /**
  * What a route runs an idempotent request on: the request's transaction (PostgreSQL), or the
@@ -175,7 +177,10 @@ export function idempotency(db: Database, services: ApiServices) {
     };
     let early: Response | undefined;
     if (!(await turns.take(request.projectId))) {
-      services.logger?.warn({ path: c.req.path, projectId: request.projectId }, 'idempotent requests queued too long');
+      services.logger?.warn(
+        { path: pathForLog(c), projectId: request.projectId },
+        'idempotent requests queued too long',
+      );
       return answerError(
         c,
         request.protocol,
@@ -221,7 +226,7 @@ export function idempotency(db: Database, services: ApiServices) {
       if (!isDatabaseUnavailable(error)) throw error;
       // Committed or not, nobody can say until the database is back: the
       // client retries, and finds the answer (committed) or runs (not).
-      services.logger?.warn({ err: error, path: c.req.path }, 'database unavailable');
+      services.logger?.warn({ err: error, path: pathForLog(c) }, 'database unavailable');
       c.res = answerError(c, request.protocol, 'service_unavailable', SERVICE_UNAVAILABLE_MESSAGE);
       return;
     } finally {
@@ -301,6 +306,9 @@ export function idempotency(db: Database, services: ApiServices) {
     // holds: a second report answers 409), and its route queries the pool, not a transaction.
     if (LISTEN_REPORT_PATH.test(c.req.path)) return next();
     const protocol = protocolOf(c.req.path, (name) => c.req.query(name));
+    // A path that names no operation (a typo: `POST /v1/user`) runs nothing and answers 404: its
+    // key stays free for the request the client meant, as after any answer refused before running.
+    if (!namesAnOperation(protocol, c.req.path)) return next();
     if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
       return answerError(c, protocol, 'validation_error', 'Idempotency-Key must be 1–255 visible ASCII characters');
     }
@@ -399,3 +407,9 @@ const TURN_WAIT_MS = 5_000;
 
 /** `idempotentScopeOf`, reachable from where only the middleware is imported (the tRPC context in app.ts). */
 idempotency.scopeOf = idempotentScopeOf;
+
+/** The request names a REST route, or at least one procedure of a tRPC call or batch. */
+function namesAnOperation(protocol: Protocol, path: string): boolean {
+  if (protocol.kind === 'rest') return isRestRoute('POST', path);
+  return protocol.procedures.some((procedure) => procedureTypeAt(procedure) !== undefined);
+}
