@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener, RequestError } from '@hono/node-server';
@@ -30,8 +31,13 @@ export function listen(
     // read per request, nothing kept: a request under way at the close ends its connection at
     // the next one.)
     let closing = false;
-    const server = createServer((request, response) => {
+    // Node answers an HTTP/1.1 request without a Host header itself (400, no body): Herald's JSON
+    // error instead (RFC 9112 §3.2: such a request must be refused).
+    const server = createServer({ requireHostHeader: false }, (request, response) => {
       if (closing) response.shouldKeepAlive = false;
+      if (request.headers.host === undefined && request.httpVersionMajor === 1 && request.httpVersionMinor >= 1) {
+        return answerWithoutHost(response);
+      }
       return handle(request, response);
     });
     server.on('clientError', answerUnparsable);
@@ -70,6 +76,16 @@ function answerUnservable(error: unknown): Response {
         { status: 400 },
       )
     : Response.json({ error: { code: 'internal_error', message: 'Internal server error' } }, { status: 500 });
+}
+
+/** An HTTP/1.1 request with no Host header: 400, and the connection closed (its body is left unread). */
+function answerWithoutHost(response: ServerResponse): void {
+  const body = JSON.stringify({
+    error: { code: 'validation_error', message: 'An HTTP/1.1 request must have a Host header' },
+  });
+  response.shouldKeepAlive = false;
+  response.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  response.end(body);
 }
 
 /**

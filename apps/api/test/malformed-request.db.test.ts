@@ -33,6 +33,8 @@ describeDb('requests the app cannot be given', (t) => {
       expect(body.error.code).toBe('validation_error');
       const health = await fetch(`${server.url}/healthz`);
       expect(health.status).toBe(200);
+      // HTTP/1.0 has no Host header to require.
+      expect(await rawRequest(server.port, 'GET /healthz HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 /);
     } finally {
       await server.close();
     }
@@ -41,6 +43,7 @@ describeDb('requests the app cannot be given', (t) => {
   it.each([
     ['a request line over 16 KB', 431, `GET /v1/users?email=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`],
     ['a header over 16 KB', 431, `GET /v1/users HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(20_000)}\r\n\r\n`],
+    ['an HTTP/1.1 request without a Host header', 400, 'GET /v1/users HTTP/1.1\r\n\r\n'],
     ['a NUL in the target', 400, 'GET /v1/users/usr_\u0000 HTTP/1.1\r\nHost: x\r\n\r\n'],
     ['a raw 0xFF in the target', 400, 'GET /v1/users/usr_\u00ff HTTP/1.1\r\nHost: x\r\n\r\n'],
     ['a Content-Length that is not a number', 400, 'POST /v1/users HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'],
