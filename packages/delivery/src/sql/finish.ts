@@ -138,20 +138,23 @@ async function writeOutcomes(
   { bookkeeping = true } = {},
 ): Promise<Outcome[]> {
   // Rows travel as JSON, so the text is the same for any batch size: a prepared statement,
-  // parsed once per connection. Rows are found by primary key (`id = any(…)`), and by the
-  // batch's id range as well: PostgreSQL prunes partitions with the range, not with the array,
-  // and each other day's partition would cost a probe per id. The batch's days are written into
-  // the text as constants too, so one generic plan per text reads only those days, and the id
-  // range prunes further when it runs. It runs on the connection that plans generically (as the
-  // claim does): under `plan_cache_mode = auto` PostgreSQL kept planning it with its values at
-  // every call (3.4 ms of planning per batch, a third of PostgreSQL's CPU per delivery, seen with
+  // parsed once per connection. Each array is sent once and read once, as `json` (its text is
+  // checked, then read as it is walked): as `jsonb`, the ~18 KB of a batch of 64 attempts took
+  // ~5 µs of PostgreSQL's CPU per delivery to convert, and the attempts went over twice, the ids
+  // three times. Rows are found by primary key (`id = any(…)`), and by the batch's id range as
+  // well: PostgreSQL prunes partitions with the range, not with the array, and each other day's
+  // partition would cost a probe per id. The batch's days are written into the text as constants
+  // too, so one generic plan per text reads only those days, and the id range prunes further when
+  // it runs. It runs on the connection that plans generically (as the claim does): under
+  // `plan_cache_mode = auto` PostgreSQL kept planning it with its values at every call (3.4 ms of
+  // planning per batch, a third of PostgreSQL's CPU per delivery, seen with
   // `log_min_duration_statement` as `bind` time). Ids without a time (before partitioning) leave
   // the days out.
   const sorted = planned.map((p) => p.finished.delivery.id).sort();
   const first = idTimestamp(sorted[0]!);
   const last = idTimestamp(sorted.at(-1)!);
   const days = first && last ? sql` and ${inIdDays(sql`d.id`, 'delivery', first.getTime(), last.getTime())}` : sql``;
-  const byId = sql`d.id = any(array(select jsonb_array_elements_text(${JSON.stringify(sorted)}::jsonb)))
+  const byId = sql`d.id = any((select ids from batch_ids)::text[])
                    and d.id between ${sorted[0]!} and ${sorted.at(-1)!}${days}`;
   const attempts = planned.map(({ finished: { delivery, result, startedAt }, errorMessage, responseBody }) => ({
     id: attemptId(delivery.id),
@@ -174,7 +177,6 @@ async function writeOutcomes(
     status_code: f.result.statusCode,
     last_error: toStorableText(p.lastError),
   }));
-  const attemptsJson = JSON.stringify(attempts);
   // The endpoints' health and speed, from the attempts whose outcome this worker moved: a success
   // ends a run of failures, a failure starts one; a moving average of answer times and the
   // timeouts in a row, which fair claiming reads (one update per endpoint: a statement may not
@@ -185,8 +187,7 @@ async function writeOutcomes(
                  (count(*) filter (where a.error_class = 'timeout'))::int as timeouts,
                  bool_or(a.error_class is distinct from 'timeout') as answered
           from moved m
-          join jsonb_to_recordset(${attemptsJson}::jsonb) as a(delivery_id text, endpoint_id text, duration_ms int, error_class text)
-            on a.delivery_id = m.id
+          join attempt_rows a on a.delivery_id = m.id
           group by a.endpoint_id
         ),
         health as (
@@ -207,7 +208,15 @@ async function writeOutcomes(
   const moved = await againOnConflict(() =>
     executeHotRows<{ id: string }>(
       db,
-      sql`with moved as (
+      sql`with batch_ids as (
+          select array(select json_array_elements_text(${JSON.stringify(sorted)}::text::json)) as ids
+        ),
+        attempt_rows as (
+          select * from json_to_recordset(${JSON.stringify(attempts)}::text::json)
+            as a(id text, delivery_id text, endpoint_id text, attempt_number int, started_at timestamptz,
+                 duration_ms int, status_code int, error_class text, error_message text, response_body text)
+        ),
+        moved as (
           update deliveries d
           set status = v.status,
               attempt_count = v.attempt_count,
@@ -218,7 +227,7 @@ async function writeOutcomes(
               last_error = v.last_error,
               completed_at = case when v.status = 'pending' then null else now() end,
               updated_at = now()
-          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+          from json_to_recordset(${JSON.stringify(rows)}::text::json)
             as v(id text, lease text, status text, attempt_count int, delay_ms bigint, status_code int, last_error text)
           where ${byId} and d.id = v.id and d.lease_owner = ${options.owner} and d.status = 'in_flight'
             and ${leaseToken('d.next_attempt_at')} = v.lease
@@ -239,9 +248,7 @@ async function writeOutcomes(
                       when a.delivery_id in (select id from moved) then a.response_body
                       when a.delivery_id in (select d.id from deliveries d where ${byId} and d.excerpts_erased) then null
                       else a.response_body end
-          from jsonb_to_recordset(${attemptsJson}::jsonb)
-            as a(id text, delivery_id text, attempt_number int, started_at timestamptz, duration_ms int,
-                 status_code int, error_class text, error_message text, response_body text)
+          from attempt_rows a
           where a.delivery_id in (select d.id from deliveries d where ${byId})
         )${endpointBookkeeping}
         select id from moved`,
