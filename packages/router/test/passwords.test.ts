@@ -140,6 +140,27 @@ describe('the hashing pool', () => {
     }
   });
 
+  it('a job marked first goes ahead of its owner’s other waiting jobs, after its earlier first ones, not ahead of other owners’ turns', async () => {
+    const pool = new PasswordPool({ threads: 1, maxQueue: 8 });
+    const finished: string[] = [];
+    const run = (name: string, turn: { owner: string; first?: boolean }) =>
+      pool.run({ op: 'hash', password: name }, turn).then(() => finished.push(name));
+    try {
+      const jobs = [
+        run('a-running', { owner: 'a' }),
+        run('a-waiting0', { owner: 'a' }),
+        run('a-waiting1', { owner: 'a' }),
+        run('b0', { owner: 'b' }),
+        run('a-first0', { owner: 'a', first: true }),
+        run('a-first1', { owner: 'a', first: true }),
+      ];
+      await Promise.all(jobs);
+      expect(finished).toEqual(['a-running', 'a-first0', 'b0', 'a-first1', 'a-waiting0', 'a-waiting1']);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('closing rejects waiting jobs and terminates the threads', async () => {
     const pool = new PasswordPool({ threads: 1, maxQueue: 4 });
     const jobs = Promise.allSettled([pool.run({ op: 'hash', password: 'a' }), pool.run({ op: 'hash', password: 'b' })]);

@@ -162,6 +162,7 @@ export function idempotency(db: Database, services: ApiServices) {
     const erased = erasedMarks();
     const deferredServices: ApiServices = {
       ...services,
+      inRequestTransaction: true,
       erasedFromAnswer: erased.add,
       wakeup: {
         notify: () => {

@@ -36,8 +36,19 @@ export interface PasswordPoolOptions {
   maxQueue: number;
 }
 
+/**
+ * Whose turn a job takes (`owner`, a project id), and whether it goes ahead of that owner's other
+ * waiting jobs (`first`): work done inside a transaction that holds a transaction id (an
+ * Idempotency-Key request's), which holds back every project's event feed while it waits.
+ */
+export interface PasswordTurn {
+  owner: string;
+  first?: boolean;
+}
+
 interface Job {
   owner: string;
+  first: boolean;
   message: PasswordJob;
   resolve(value: JobResult): void;
   reject(error: unknown): void;
@@ -99,11 +110,12 @@ export class PasswordPool {
     return this.waitingCount;
   }
 
-  /** Runs `message` on a worker thread; `owner` (a project id) is whose turn it takes. */
-  run(message: PasswordJob, owner = ''): Promise<JobResult> {
+  /** Runs `message` on a worker thread; `turn` (a project id, or a `PasswordTurn`) is whose turn it takes. */
+  run(message: PasswordJob, turn: string | PasswordTurn = ''): Promise<JobResult> {
     if (this.closed) return Promise.reject(new Error('The password pool is closed'));
+    const { owner, first = false } = typeof turn === 'string' ? { owner: turn } : turn;
     return new Promise<JobResult>((resolve, reject) => {
-      const job: Job = { owner, message, resolve, reject };
+      const job: Job = { owner, first, message, resolve, reject };
       const free = this.freeSlot();
       if (free) return this.start(free, job);
       if (this.waitingCount >= this.options.maxQueue && !this.makeRoomFor(owner)) {
@@ -189,8 +201,13 @@ export class PasswordPool {
 
   private enqueue(job: Job) {
     const jobs = this.queues.get(job.owner);
-    if (jobs) jobs.push(job);
-    else this.queues.set(job.owner, [job]);
+    if (!jobs) this.queues.set(job.owner, [job]);
+    else if (!job.first) jobs.push(job);
+    else {
+      // After the owner's other `first` jobs, ahead of the rest.
+      const behind = jobs.findIndex((waiting) => !waiting.first);
+      jobs.splice(behind === -1 ? jobs.length : behind, 0, job);
+    }
     this.waitingCount += 1;
   }
 

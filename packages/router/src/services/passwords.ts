@@ -3,7 +3,7 @@ import { passwordHashingFromEnv } from '../config';
 import type { ApiErrorCause } from '../errors';
 import { apiError } from '../errors';
 import { recordLegacyCheckMs } from './legacy-password-floor';
-import type { PasswordPoolOptions } from './password-pool';
+import type { PasswordPoolOptions, PasswordTurn } from './password-pool';
 import { argon2Options, PasswordPool, PasswordQueueFullError } from './password-pool';
 
 export { PasswordQueueFullError } from './password-pool';
@@ -74,10 +74,23 @@ async function onPool<T>(work: (pool: PasswordPool) => Promise<T>): Promise<T> {
 }
 
 /**
+ * A procedure's turn on the hashing threads: its project's, and ahead of the project's other jobs
+ * when the request runs in one transaction (`ApiServices.inRequestTransaction`). That transaction
+ * may hold a transaction id already (an earlier call of its batch wrote), and while it waits every
+ * project's event feed waits for it (`GET /v1/events` serves events below the oldest one running).
+ */
+export function passwordTurnOf(ctx: {
+  projectId: string;
+  services: { inRequestTransaction?: boolean | undefined };
+}): PasswordTurn {
+  return { owner: ctx.projectId, first: ctx.services.inRequestTransaction === true };
+}
+
+/**
  * PHC string: `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`. `owner` (the project) is whose
  * turn on the hashing threads it takes (see PasswordPool).
  */
-export function hashPassword(password: string, owner?: string): Promise<string> {
+export function hashPassword(password: string, owner?: string | PasswordTurn): Promise<string> {
   return onPool(async (p) => (await p.run({ op: 'hash', password: password.normalize('NFKC') }, owner)) as string);
 }
 
@@ -88,7 +101,11 @@ export interface PasswordCheck {
 }
 
 /** Checks a password against an argon2id hash, or a legacy `$scrypt$` one. */
-export async function checkPassword(password: string, encoded: string, owner?: string): Promise<PasswordCheck> {
+export async function checkPassword(
+  password: string,
+  encoded: string,
+  owner?: string | PasswordTurn,
+): Promise<PasswordCheck> {
   const normalized = password.normalize('NFKC');
   if (encoded.startsWith('$argon2')) {
     const ok = (await onPool((p) => p.run({ op: 'verify', password: normalized, encoded }, owner))) as boolean;
@@ -118,7 +135,11 @@ export async function checkPassword(password: string, encoded: string, owner?: s
 
 const CURRENT_PREFIX = `$argon2id$v=19$m=${argon2Options.memoryCost},t=${argon2Options.timeCost},p=${argon2Options.parallelism}$`;
 
-export async function verifyPassword(password: string, encoded: string, owner?: string): Promise<boolean> {
+export async function verifyPassword(
+  password: string,
+  encoded: string,
+  owner?: string | PasswordTurn,
+): Promise<boolean> {
   return (await checkPassword(password, encoded, owner)).ok;
 }
 
@@ -156,7 +177,7 @@ let dummyHash: Promise<string> | null = null;
  * Spends the same work as a real check, so a login for an unknown user takes
  * as long as one with a wrong password and does not reveal who exists.
  */
-export async function burnPasswordCheck(password: string, owner?: string): Promise<false> {
+export async function burnPasswordCheck(password: string, owner?: string | PasswordTurn): Promise<false> {
   dummyHash ??= hashPassword(randomBytes(16).toString('hex')).catch((error) => {
     dummyHash = null;
     throw error;

@@ -31,6 +31,12 @@ export interface ApiServices {
    * stored answer that shows any keeps no body, as erasure leaves the records stored before it.
    */
   erasedFromAnswer?: (marks: string[]) => void;
+  /**
+   * Set when the request's calls run in one transaction that stores its answer (an
+   * Idempotency-Key request on PostgreSQL): password work there goes first in its project's line
+   * (`passwordTurnOf`).
+   */
+  inRequestTransaction?: boolean;
 }
 
 export function createApiServices(db: Database, overrides: Partial<Omit<ApiServices, 'apiKeys'>> = {}): ApiServices {

@@ -11,7 +11,7 @@ import {
   refundLoginAttempt,
   throttleKeysFor,
 } from '../../services/login-throttle';
-import { burnPasswordCheck, checkPassword, hashPassword } from '../../services/passwords';
+import { burnPasswordCheck, checkPassword, hashPassword, passwordTurnOf } from '../../services/passwords';
 import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../../services/text';
 import { projectProcedure } from '../../trpc/init';
 import { emailSchema } from '../users/user-schemas';
@@ -60,8 +60,8 @@ export const createLogin = projectProcedure
       .limit(1);
 
     const check = user?.passwordHash
-      ? await checkPassword(input.password, user.passwordHash, ctx.projectId)
-      : { ok: await burnPasswordCheck(input.password, ctx.projectId), needsRehash: false };
+      ? await checkPassword(input.password, user.passwordHash, passwordTurnOf(ctx))
+      : { ok: await burnPasswordCheck(input.password, passwordTurnOf(ctx)), needsRehash: false };
     const checked: LoginOutcome = !user
       ? 'unknown_user'
       : !check.ok
@@ -71,7 +71,8 @@ export const createLogin = projectProcedure
           : 'ok';
     // A scrypt hash (or argon2id with older parameters) becomes today's argon2id
     // now that the password is known; hashed before the transaction, which holds no lock meanwhile.
-    const rehashed = checked === 'ok' && check.needsRehash ? await hashPassword(input.password, ctx.projectId) : null;
+    const rehashed =
+      checked === 'ok' && check.needsRehash ? await hashPassword(input.password, passwordTurnOf(ctx)) : null;
 
     const attempt = { email: input.email, ipAddress: input.ipAddress ?? null, userAgent: input.userAgent ?? null };
     // The event is committed whatever the outcome: failed logins are what

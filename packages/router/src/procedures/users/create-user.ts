@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { apiError } from '../../errors';
 import type { ChangeTemplate } from '../../services/change-with-events';
 import { changeWithEventInOneStatement } from '../../services/change-with-events';
-import { hashPassword } from '../../services/passwords';
+import { hashPassword, passwordTurnOf } from '../../services/passwords';
 import { projectProcedure } from '../../trpc/init';
 import {
   emailSchema,
@@ -40,7 +40,7 @@ export const createUser = projectProcedure
   .output(userSchema)
   .mutation(async ({ ctx, input }) => {
     // Hash outside the transaction: it takes tens of ms on a hashing thread and holds no lock.
-    const passwordHash = input.password ? await hashPassword(input.password, ctx.projectId) : null;
+    const passwordHash = input.password ? await hashPassword(input.password, passwordTurnOf(ctx)) : null;
     const now = new Date();
     const row: typeof users.$inferSelect = {
       id: newId('user', now.getTime()),

@@ -3,7 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { notFound } from '../../errors';
 import { changeWithEvents } from '../../services/change-with-events';
-import { hashPassword } from '../../services/passwords';
+import { hashPassword, passwordTurnOf } from '../../services/passwords';
 import { projectProcedure } from '../../trpc/init';
 import { passwordSchema, userIdSchema } from './user-schemas';
 
@@ -20,7 +20,7 @@ export const setUserPassword = projectProcedure
   .input(z.strictObject({ id: userIdSchema, password: passwordSchema }))
   .output(z.object({ id: z.string(), passwordChangedAt: z.string() }))
   .mutation(async ({ ctx, input }) => {
-    const passwordHash = await hashPassword(input.password, ctx.projectId);
+    const passwordHash = await hashPassword(input.password, passwordTurnOf(ctx));
     return changeWithEvents(ctx, async (tx, emit) => {
       const changedAt = new Date();
       const [row] = await tx
