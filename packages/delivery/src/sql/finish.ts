@@ -1,14 +1,12 @@
 import type { Database } from '@herald/db';
-import { againOnConflict, executeHotRows, idTimestamp, newIdAt, toStorableText } from '@herald/db';
-import { sql } from 'drizzle-orm';
+import { againOnConflict, idTimestamp, newIdAt, toStorableText } from '@herald/db';
 import type { AttemptResult } from '../http/send-webhook';
 import type { RetryPolicy } from '../retry-schedule';
 import { nextRetryDelayMs } from '../retry-schedule';
 import type { ClaimedDelivery } from './claim';
-import { leaseToken } from './claimed-row';
 import { disableEndpoint, failingTooLong } from './endpoint-health';
 import { endedFifo, promoteNextOfSubjects } from './fifo-promote';
-import { inIdDays } from './queue-window';
+import { writeFinishStatement } from './finish-statement';
 
 const RETRY_AFTER_STATUSES = new Set([429, 502, 503, 504]);
 
@@ -17,9 +15,7 @@ export const SLOW_AFTER_TIMEOUTS = 3;
 
 export type AttemptOutcome = 'succeeded' | 'retrying' | 'failed' | 'lease_lost';
 
-/** The `error_class` of an attempt sent after its lease ran out (its delivery went on under another). */
-export const LEASE_LOST = 'lease_lost';
-const LEASE_LOST_MESSAGE = 'sent after its lease ran out; the delivery went on under another attempt';
+export { LEASE_LOST } from './finish-statement';
 
 export interface RecordAttemptOptions {
   owner: string;
@@ -137,25 +133,7 @@ async function writeOutcomes(
   options: Omit<RecordAttemptOptions, 'startedAt'>,
   { bookkeeping = true } = {},
 ): Promise<Outcome[]> {
-  // Rows travel as JSON, so the text is the same for any batch size: a prepared statement,
-  // parsed once per connection. Each array is sent once and read once, as `json` (its text is
-  // checked, then read as it is walked): as `jsonb`, the ~18 KB of a batch of 64 attempts took
-  // ~5 µs of PostgreSQL's CPU per delivery to convert, and the attempts went over twice, the ids
-  // three times. Rows are found by primary key (`id = any(…)`), and by the batch's id range as
-  // well: PostgreSQL prunes partitions with the range, not with the array, and each other day's
-  // partition would cost a probe per id. The batch's days are written into the text as constants
-  // too, so one generic plan per text reads only those days, and the id range prunes further when
-  // it runs. It runs on the connection that plans generically (as the claim does): under
-  // `plan_cache_mode = auto` PostgreSQL kept planning it with its values at every call (3.4 ms of
-  // planning per batch, a third of PostgreSQL's CPU per delivery, seen with
-  // `log_min_duration_statement` as `bind` time). Ids without a time (before partitioning) leave
-  // the days out.
   const sorted = planned.map((p) => p.finished.delivery.id).sort();
-  const first = idTimestamp(sorted[0]!);
-  const last = idTimestamp(sorted.at(-1)!);
-  const days = first && last ? sql` and ${inIdDays(sql`d.id`, 'delivery', first.getTime(), last.getTime())}` : sql``;
-  const byId = sql`d.id = any((select ids from batch_ids)::text[])
-                   and d.id between ${sorted[0]!} and ${sorted.at(-1)!}${days}`;
   const attempts = planned.map(({ finished: { delivery, result, startedAt }, errorMessage, responseBody }) => ({
     id: attemptId(delivery.id),
     delivery_id: delivery.id,
@@ -177,83 +155,11 @@ async function writeOutcomes(
     status_code: f.result.statusCode,
     last_error: toStorableText(p.lastError),
   }));
-  // The endpoints' health and speed, from the attempts whose outcome this worker moved: a success
-  // ends a run of failures, a failure starts one; a moving average of answer times and the
-  // timeouts in a row, which fair claiming reads (one update per endpoint: a statement may not
-  // update a row twice).
-  const endpointBookkeeping = bookkeeping
-    ? sql`, speed as (
-          select a.endpoint_id, bool_or(m.status = 'succeeded') as succeeded, avg(a.duration_ms)::real as ms,
-                 (count(*) filter (where a.error_class = 'timeout'))::int as timeouts,
-                 bool_or(a.error_class is distinct from 'timeout') as answered
-          from moved m
-          join attempt_rows a on a.delivery_id = m.id
-          group by a.endpoint_id
-        ),
-        health as (
-          update endpoints e
-          set failing_since = case when s.succeeded then null else coalesce(e.failing_since, now()) end,
-              latency_ms = case when e.latency_ms is null then s.ms else e.latency_ms * 0.7 + s.ms * 0.3 end,
-              timeouts_in_row = case when s.answered then 0 else e.timeouts_in_row + s.timeouts end
-          from speed s
-          where e.id = s.endpoint_id
-        )`
-    : sql``;
-  // One statement, one round trip, committed on its own: the attempts (of deliveries deleted
-  // meanwhile, with their endpoint, skipped rather than failing the batch), each delivery's next
-  // step (only where this worker still holds the lease), and the endpoints' bookkeeping.
   // A lost race (a deadlock with an endpoint's deletion, which locks the same rows the other way
   // round) rolls the statement back whole: written again, rather than failing every project's
   // outcomes in the batch, whose deliveries would be sent twice once their leases ran out.
   const moved = await againOnConflict(() =>
-    executeHotRows<{ id: string }>(
-      db,
-      sql`with batch_ids as (
-          select array(select json_array_elements_text(${JSON.stringify(sorted)}::text::json)) as ids
-        ),
-        attempt_rows as (
-          select * from json_to_recordset(${JSON.stringify(attempts)}::text::json)
-            as a(id text, delivery_id text, endpoint_id text, attempt_number int, started_at timestamptz,
-                 duration_ms int, status_code int, error_class text, error_message text, response_body text)
-        ),
-        moved as (
-          update deliveries d
-          set status = v.status,
-              attempt_count = v.attempt_count,
-              next_attempt_at = case when v.delay_ms is null then null
-                                     else now() + v.delay_ms * interval '1 millisecond' end,
-              lease_owner = null,
-              last_status_code = v.status_code,
-              last_error = v.last_error,
-              completed_at = case when v.status = 'pending' then null else now() end,
-              updated_at = now()
-          from json_to_recordset(${JSON.stringify(rows)}::text::json)
-            as v(id text, lease text, status text, attempt_count int, delay_ms bigint, status_code int, last_error text)
-          where ${byId} and d.id = v.id and d.lease_owner = ${options.owner} and d.status = 'in_flight'
-            and ${leaseToken('d.next_attempt_at')} = v.lease
-          returning d.id, v.status, d.excerpts_erased
-        ),
-        -- An attempt made after its lease ran out (another attempt has the delivery, under the same
-        -- number) is logged as what it was, flagged as such, with its status and answer.
-        logged as (
-          insert into delivery_attempts
-            (id, delivery_id, attempt_number, started_at, duration_ms, status_code, error_class, error_message, response_body)
-          select a.id, a.delivery_id, a.attempt_number, a.started_at, a.duration_ms, a.status_code,
-                 case when a.delivery_id in (select id from moved) then a.error_class else '${sql.raw(LEASE_LOST)}' end,
-                 case when a.delivery_id in (select id from moved) then a.error_message
-                      else '${sql.raw(LEASE_LOST_MESSAGE)}' end,
-                 -- Not the answer to a webhook whose user was erased while it was in flight: it may
-                 -- echo the data erased (erasure.ts). Looked up apart only for a lease lost (rare).
-                 case when a.delivery_id in (select id from moved where excerpts_erased) then null
-                      when a.delivery_id in (select id from moved) then a.response_body
-                      when a.delivery_id in (select d.id from deliveries d where ${byId} and d.excerpts_erased) then null
-                      else a.response_body end
-          from attempt_rows a
-          where a.delivery_id in (select d.id from deliveries d where ${byId})
-        )${endpointBookkeeping}
-        select id from moved`,
-      'generic',
-    ),
+    writeFinishStatement(db, { sortedIds: sorted, attempts, rows, owner: options.owner, bookkeeping }),
   );
   const movedIds = new Set(moved.map((r) => r.id));
   const outcomes: Outcome[] = planned.map((p) => ({
