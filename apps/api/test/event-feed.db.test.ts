@@ -4,7 +4,7 @@ import { recordEvent, runMaintenance } from '@herald/delivery';
 import type { UserSnapshot } from '@herald/events';
 import { eq, sql } from 'drizzle-orm';
 import { expect, it, onTestFinished } from 'vitest';
-import { createTenant, expectApiError, expectJson, type Tenant, uniqueEmail } from './harness';
+import { createTenant, deferred, expectApiError, expectJson, type Tenant, uniqueEmail } from './harness';
 
 const DAY = 86_400_000;
 
@@ -60,14 +60,6 @@ function poller(tenant: Tenant) {
       }
     },
   };
-}
-
-function deferred() {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
 }
 
 describeDb('event feed', (t) => {

@@ -160,3 +160,12 @@ export async function eventsOf(tenant: Tenant, type?: string) {
     if (page.data.length >= Math.min(stored?.n ?? 0, 100) || Date.now() > deadline) return page.data;
   }
 }
+
+/** A promise and the function that resolves it, for tests that hold something open until told. */
+export function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}

@@ -11,6 +11,7 @@ export {
   serviceUnavailable,
   toApiErrorBody,
 } from './errors';
+export { markProjectWriter } from './procedures/events/event-feed';
 export { toUser } from './procedures/users/user-schemas';
 export type { ApiKeyIdentity, ApiKeyVerifierOptions } from './services/api-keys';
 export {

@@ -6,6 +6,7 @@ import {
   bearerToken,
   ERASED_ANSWER_STATUS,
   httpStatusFor,
+  markProjectWriter,
   matchesAdminToken,
   PORTAL_SESSION_COOKIE,
   RETRY_AFTER_UNAVAILABLE_SECONDS,
@@ -192,9 +193,12 @@ export function idempotency(db: Database, services: ApiServices) {
     try {
       await db.transaction(async (tx) => {
         const lockName = `${request.projectId}\n${request.key}`;
+        // First, before any write: the project's mark, so other projects' event feeds need not
+        // wait for this transaction (it may wait on password hashing between its calls' writes).
         const [lock] = await executeRows<{ locked: boolean }>(
           tx,
-          sql`select pg_try_advisory_xact_lock(hashtextextended(${lockName}, 0)) as locked`,
+          sql`select pg_try_advisory_xact_lock(hashtextextended(${lockName}, 0)) as locked,
+                     ${markProjectWriter(request.projectId)} is null as marked`,
         );
         if (!lock?.locked) {
           early = inFlight(c, request);

@@ -15,7 +15,8 @@ import { decodeCursor, encodeCursor } from '../../services/pagination';
  * transaction still running; whatever commits later has a txid at least as
  * large as that horizon, so it sorts after everything already served. The
  * price: one long-running writing transaction anywhere on the server holds
- * the feed back until it ends.
+ * the feed back until it ends, unless it is marked as another project's
+ * (`markProjectWriter`: Idempotency-Key requests are).
  */
 
 /** Where a poller stands in the feed: just after this event. */
@@ -24,8 +25,42 @@ export interface FeedPosition {
   id: string;
 }
 
-/** Transactions below this id have all ended, committed or not (the snapshot's xmin). */
-const horizon = sql`pg_snapshot_xmin(pg_current_snapshot())::text::bigint`;
+/**
+ * The advisory lock space of project marks: a request whose calls run in one long transaction (an
+ * Idempotency-Key request's, which may wait on password hashing between writes) takes its
+ * project's mark in shared mode before anything else (`markProjectWriter`), so other projects'
+ * feeds need not wait for it. 'HRLD'.
+ */
+const PROJECT_MARK_SPACE = 0x48524c44;
+
+/**
+ * The expression that marks the running transaction as writing for `projectId` only. It must run
+ * before the transaction's first write (which gives it its id), and the transaction must write
+ * no other project's events. Marks are shared locks: they never wait for each other.
+ */
+export function markProjectWriter(projectId: string): SQL {
+  return sql`pg_advisory_xact_lock_shared(${PROJECT_MARK_SPACE}, hashtext(${projectId}))`;
+}
+
+/**
+ * Every transaction below this id that may write `projectId`'s events has ended, committed or
+ * not: the oldest transaction still running, leaving out those marked for another project
+ * (`markProjectWriter`: found through the lock each transaction holds on its own id), else the
+ * snapshot's xmax. Unmarked transactions always count. A hash collision between two projects only
+ * makes one wait for the other, as before marks.
+ */
+function horizonFor(projectId: string): SQL {
+  return sql`(select coalesce(
+      min(x::text::bigint) filter (where (x::text::bigint % 4294967296) not in (
+        select own.transactionid::text::bigint
+        from pg_locks mark
+        join pg_locks own on own.pid = mark.pid and own.locktype = 'transactionid' and own.mode = 'ExclusiveLock'
+        where mark.locktype = 'advisory' and mark.classid = ${PROJECT_MARK_SPACE}::oid and mark.objsubid = 2
+          and mark.objid <> hashtext(${projectId})::oid and own.transactionid is not null
+      )),
+      pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
+    from pg_snapshot_xip(pg_current_snapshot()) x)`;
+}
 
 const eventIdPattern = idPattern('event');
 
@@ -108,7 +143,7 @@ export async function readFeed(
       and(
         eq(events.projectId, input.projectId),
         eq(events.isTest, false),
-        sql`${events.txid} < ${horizon}`,
+        sql`${events.txid} < ${horizonFor(input.projectId)}`,
         after,
         input.type ? eq(events.type, input.type) : undefined,
       ),

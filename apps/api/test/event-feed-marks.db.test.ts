@@ -1,0 +1,123 @@
+import type { Database } from '@herald/db';
+import { createDb, executeRows, users } from '@herald/db';
+import { describeDb } from '@herald/db/testing';
+import { markProjectWriter } from '@herald/router';
+import { eq, sql } from 'drizzle-orm';
+import { expect, it, onTestFinished } from 'vitest';
+import { createTenant, deferred, expectJson, type Tenant, uniqueEmail } from './harness';
+
+/*
+ * GET /v1/events serves events below the oldest transaction still running, so that a poller never
+ * passes one that commits later. A transaction marked as one project's (`markProjectWriter`, as an
+ * Idempotency-Key request's is) writes no other project's events: other projects' feeds do not
+ * wait for it, its own project's does.
+ *
+ * PGlite is one connection: no transaction can stay open while the feed is read.
+ */
+
+type FeedPage = { data: { id: string }[]; nextCursor: string | null };
+
+async function feedIds(tenant: Tenant): Promise<string[]> {
+  const page = await expectJson<FeedPage>(await tenant.request('/v1/events?limit=100'), 200);
+  return page.data.map((e) => e.id);
+}
+
+/** The id of the event of a user the tenant creates now (committed when this returns). */
+async function createUserEvent(db: Database, tenant: Tenant): Promise<string> {
+  const user = await tenant.caller.users.create({ email: uniqueEmail('mark') });
+  const [row] = await executeRows<{ id: string }>(
+    db,
+    sql`select id from events where project_id = ${tenant.projectId} and subject = ${user.id}`,
+  );
+  return row!.id;
+}
+
+describeDb('event feed and project marks', (t) => {
+  it.skipIf(t.driver === 'pglite')(
+    "a running transaction marked as project B's holds back B's feed only; an unmarked one holds back every project's",
+    async () => {
+      const a = await createTenant(t.db);
+      const b = await createTenant(t.db);
+      const other = await createDb({ url: t.url!, migrate: false, maxConnections: 2 });
+      onTestFinished(() => other.close());
+
+      // B's marked transaction has written (it has a transaction id) and stays open.
+      const holding = deferred();
+      const release = deferred();
+      const marked = other.db.transaction(async (tx) => {
+        await tx.execute(sql`select ${markProjectWriter(b.projectId)}`);
+        await tx.execute(sql`select pg_current_xact_id()`);
+        holding.resolve();
+        await release.promise;
+      });
+      await holding.promise;
+
+      const eventOfA = await createUserEvent(t.db, a);
+      const eventOfB = await createUserEvent(t.db, b);
+      expect(await feedIds(a)).toContain(eventOfA);
+      // B's feed waits: the marked transaction may still commit an event of B's with a smaller txid.
+      expect(await feedIds(b)).not.toContain(eventOfB);
+      release.resolve();
+      await marked;
+      expect(await feedIds(b)).toContain(eventOfB);
+
+      // Unmarked, a transaction may write any project's events: every feed waits for it.
+      const holdingUnmarked = deferred();
+      const releaseUnmarked = deferred();
+      const unmarked = other.db.transaction(async (tx) => {
+        await tx.execute(sql`select pg_current_xact_id()`);
+        holdingUnmarked.resolve();
+        await releaseUnmarked.promise;
+      });
+      await holdingUnmarked.promise;
+      const laterOfA = await createUserEvent(t.db, a);
+      expect(await feedIds(a)).not.toContain(laterOfA);
+      releaseUnmarked.resolve();
+      await unmarked;
+      expect(await feedIds(a)).toContain(laterOfA);
+    },
+  );
+
+  it.skipIf(t.driver === 'pglite')(
+    "a request with an Idempotency-Key runs under its project's mark, taken before it writes",
+    async () => {
+      const b = await createTenant(t.db);
+      const user = await b.caller.users.create({ email: uniqueEmail('marked') });
+      const other = await createDb({ url: t.url!, migrate: false, maxConnections: 2 });
+      onTestFinished(() => other.close());
+
+      // The user's row is locked: the keyed request waits on it inside its transaction.
+      const locked = deferred();
+      const release = deferred();
+      const lock = other.db.transaction(async (tx) => {
+        await tx.select().from(users).where(eq(users.id, user.id)).for('update');
+        locked.resolve();
+        await release.promise;
+      });
+      await locked.promise;
+      const request = b.request(`/v1/users/${user.id}/password`, {
+        json: { password: 'a long enough password' },
+        headers: { 'idempotency-key': `mark-${Date.now()}` },
+      });
+      const marks = async () =>
+        (
+          await executeRows<{ n: number }>(
+            other.db,
+            sql`select count(*)::int as n from pg_locks
+                where locktype = 'advisory' and mode = 'ShareLock' and objsubid = 2
+                  and objid = hashtext(${b.projectId})::oid`,
+          )
+        )[0]!.n;
+      let seen = 0;
+      for (const deadline = Date.now() + 10_000; seen === 0 && Date.now() < deadline; ) {
+        seen = await marks();
+        if (seen === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(seen).toBe(1);
+      release.resolve();
+      await lock;
+      expect((await request).status).toBe(200);
+      expect(await marks()).toBe(0);
+    },
+  );
+});
