@@ -99,7 +99,11 @@ export function createApp(options: CreateAppOptions) {
     logger.error({ err: error, path: pathForLog(c), requestId: requestIdOf(c) }, 'unhandled error');
     return errorResponse(c, 'internal_error', 'Internal server error');
   });
-  app.notFound((c) => errorResponse(c, 'not_found', `No route for ${c.req.method} ${pathForLog(c)}`));
+  app.notFound((c) => {
+    c.set('noRoute', true);
+    // The client's own path, as it sent it (hiding a secret in it would tell a guesser it was right).
+    return errorResponse(c, 'not_found', `No route for ${c.req.method} ${c.req.path}`);
+  });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) =>

@@ -129,9 +129,25 @@ describeDb('Idempotency-Key on POST', (t) => {
       expect((await typo).status).toBe(404);
       const again = await tenant.request('/trpc/users.nosuch', { json: body, headers: { 'idempotency-key': key } });
       expect(again.headers.get('idempotent-replayed')).toBeNull();
+      // Hono routes no trailing slash: nothing ran there either.
+      await expectApiError(await post(tenant, '/v1/users/', body, key), 404, 'not_found');
       const meant = await post(tenant, '/v1/users', body, key);
       expect(meant.status).toBe(201);
       expect((await post(tenant, '/v1/users', body, key)).headers.get('idempotent-replayed')).toBe('true');
+    });
+
+    it('a tRPC path with slashes around a procedure runs it (tRPC trims them), so its key holds', async () => {
+      const tenant = await createTenant(t.db);
+      const key = newIdempotencyKey();
+      const send = () =>
+        tenant.request('/trpc/users.create/', {
+          json: { email: 'slash@example.com' },
+          headers: { 'idempotency-key': key },
+        });
+      expect((await send()).status).toBe(200);
+      const again = await send();
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      expect(await usersNamed(tenant, 'slash@example.com')).toHaveLength(1);
     });
   });
 

@@ -27,8 +27,6 @@ describeDb('logs', (t) => {
   /** Everything secret the requests below handled: none may reach the log. */
   const secrets: string[] = [ADMIN_TOKEN];
   const password = 'hunter2 but longer';
-  /** Answers to paths that hold a secret: the 404 quotes the path. */
-  const pathAnswers: string[] = [];
 
   beforeAll(async () => {
     // A users insert that fails after its password was hashed: the failing
@@ -77,8 +75,9 @@ describeDb('logs', (t) => {
     secrets.push(signingSecret.slice('whsec_'.length).split('/').at(-1)!);
     await tenant.request(`/v1/users/${signingSecret}`);
     await tenant.request(`/v1/users/usr_${tenant.apiKey}`);
-    pathAnswers.push(await (await tenant.request(`/v1/nothing/${ADMIN_TOKEN}`)).text());
-    pathAnswers.push(await (await tenant.request(`/v1/nothing/${encodeURIComponent(ADMIN_TOKEN)}`)).text());
+    secrets.push(ADMIN_TOKEN.slice('admin_'.length));
+    await tenant.request(`/v1/nothing/${ADMIN_TOKEN}`);
+    await tenant.request(`/v1/nothing/${ADMIN_TOKEN.replace('_', '%5f')}`);
   });
 
   it('no line carries an API key, the admin token, a password or any part of its hash', () => {
@@ -91,11 +90,6 @@ describeDb('logs', (t) => {
       log.lines().filter((line) => (line as { path?: string }).path === '/v1/users/whsec_[redacted]'),
     ).toHaveLength(1);
     expect(log.lines().filter((line) => (line as { path?: string }).path === '/v1/nothing/[redacted]')).toHaveLength(2);
-    expect(pathAnswers).toHaveLength(2);
-    for (const answer of pathAnswers) {
-      expect(answer).toContain('/v1/nothing/[redacted]');
-      expect(answer).not.toContain(ADMIN_TOKEN);
-    }
   });
 
   it('every request logs one line with its request id, which the response echoes as X-Request-Id', async () => {

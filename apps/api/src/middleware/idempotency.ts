@@ -17,7 +17,7 @@ import { and, eq, lt, sql } from 'drizzle-orm';
 import type { Context, Next } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isRestRoute, procedureTypeAt } from '../rest/procedures';
+import { procedureTypeAt } from '../rest/procedures';
 import { answersAsStream } from '../trpc/streaming';
 import type { Protocol } from './idempotency/answers';
 import { errorBody, protocolOf, storedAnswer } from './idempotency/answers';
@@ -311,9 +311,10 @@ export function idempotency(db: Database, services: ApiServices) {
     // holds: a second report answers 409), and its route queries the pool, not a transaction.
     if (LISTEN_REPORT_PATH.test(c.req.path)) return next();
     const protocol = protocolOf(c.req.path, (name) => c.req.query(name));
-    // A path that names no operation (a typo: `POST /v1/user`) runs nothing and answers 404: its
-    // key stays free for the request the client meant, as after any answer refused before running.
-    if (!namesAnOperation(protocol, c.req.path)) return next();
+    // A tRPC path that names no procedure (a typo: `/trpc/users.craete`) runs nothing and answers
+    // 404: its key stays free for the request the client meant, as after any answer refused before
+    // running. (A REST path with no route is found after the request: `noRoute`.)
+    if (protocol.kind === 'trpc' && !namesAProcedure(protocol)) return next();
     if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
       return answerError(c, protocol, 'validation_error', 'Idempotency-Key must be 1–255 visible ASCII characters');
     }
@@ -378,6 +379,8 @@ async function answerToStore(
   } finally {
     scopes.delete(c.req.raw);
   }
+  // No route: nothing ran (`app.notFound`).
+  if (c.get('noRoute')) return null;
   return erased.withheld(storedAnswer(request.protocol, c.res.status, await c.res.clone().text()));
 }
 
@@ -413,8 +416,11 @@ const TURN_WAIT_MS = 5_000;
 /** `idempotentScopeOf`, reachable from where only the middleware is imported (the tRPC context in app.ts). */
 idempotency.scopeOf = idempotentScopeOf;
 
-/** The request names a REST route, or at least one procedure of a tRPC call or batch. */
-function namesAnOperation(protocol: Protocol, path: string): boolean {
-  if (protocol.kind === 'rest') return isRestRoute('POST', path);
-  return protocol.procedures.some((procedure) => procedureTypeAt(procedure) !== undefined);
+/**
+ * Whether a tRPC call or batch may run a procedure. tRPC trims slashes around the path
+ * (`/trpc/users.create/` runs `users.create`) and no procedure's name holds one: a name that
+ * matches with every slash left out might run, and keeps its key.
+ */
+function namesAProcedure(protocol: Extract<Protocol, { kind: 'trpc' }>): boolean {
+  return protocol.procedures.some((procedure) => procedureTypeAt(procedure.replaceAll('/', '')) !== undefined);
 }

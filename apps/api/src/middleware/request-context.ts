@@ -15,6 +15,8 @@ export type RequestVariables = {
   clientAddress?: string;
   /** Configured secrets a path may hold by mistake (the admin token): `pathForLog` hides them. */
   secretsInPaths?: readonly string[];
+  /** Set by the app's 404 for a path with no route: nothing ran (an Idempotency-Key is not spent). */
+  noRoute?: boolean;
 };
 
 /** The Hono environment of every Herald route: typed context variables, no casts. */
@@ -59,19 +61,24 @@ export function requestContext(logger: Logger, secrets: readonly string[] = []) 
 /**
  * Credentials a client put in a path by mistake (`GET /v1/users/sk_…`): API keys, signing secrets,
  * portal link and session tokens keep their prefix in the log line, not their value, nor anything
- * after it (a signing secret is base64: it may hold `/`), wherever the prefix starts (`usr_sk_…`).
- * The configured admin token, which has no prefix, is hidden as it is (and percent-encoded). Query
- * strings are not logged at all.
+ * after it (a signing secret is base64: it may hold `/`), at the path's start, a segment's or after
+ * an id's prefix (`usr_sk_…`). The configured admin and metrics tokens, which have no prefix, are
+ * hidden as they are. Either is looked for with ASCII escapes decoded (`%2F`, `%2b`): a path holding
+ * one is logged decoded, with it hidden. Query strings are not logged at all.
  */
-const CREDENTIAL_IN_PATH = /(sk|whsec|hpl|hps)_.*$/s;
+const CREDENTIAL_IN_PATH = /(?<=^|[/_])(sk|whsec|hpl|hps)_.*$/s;
 
-/** This request's path, as log lines and error messages may quote it. */
+/** This request's path, as log lines may quote it. */
 export function pathForLog(c: Context<HeraldEnv>): string {
-  let path = c.req.path;
-  for (const secret of c.get('secretsInPaths') ?? []) {
-    path = path.replaceAll(secret, '[redacted]').replaceAll(encodeURIComponent(secret), '[redacted]');
-  }
-  return path.replace(CREDENTIAL_IN_PATH, '$1_[redacted]');
+  const path = c.req.path;
+  const decoded = path.includes('%')
+    ? path.replace(/%([0-7][0-9a-f])/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+    : path;
+  const secrets = (c.get('secretsInPaths') ?? []).filter((secret) => decoded.includes(secret));
+  if (secrets.length === 0 && !CREDENTIAL_IN_PATH.test(decoded)) return path;
+  let hidden = decoded;
+  for (const secret of secrets) hidden = hidden.replaceAll(secret, '[redacted]');
+  return hidden.replace(CREDENTIAL_IN_PATH, '$1_[redacted]');
 }
 
 /**

@@ -76,21 +76,3 @@ export function procedureCaller(ctx: Context, path: string): (input: unknown) =>
   const type = procedure._def.type;
   return (input) => call({ ctx, path, type, getRawInput: async () => input, signal: undefined, batchIndex: 0 });
 }
-
-/** The `/v1` paths of the REST routes by method, as patterns matching what the router routes (and a trailing slash). */
-let restPathPatterns: Map<string, RegExp[]> | undefined;
-
-/**
- * True when `method path` (`POST /v1/users`) is one of the REST routes: an answer to anything else
- * (404 "No route") says nothing ran.
- */
-export function isRestRoute(method: string, path: string): boolean {
-  restPathPatterns ??= restProcedures().reduce((byMethod, { openapi }) => {
-    const pattern = new RegExp(
-      `^/v1${openapi.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '[^/]+')}/?$`,
-    );
-    byMethod.set(openapi.method, [...(byMethod.get(openapi.method) ?? []), pattern]);
-    return byMethod;
-  }, new Map<string, RegExp[]>());
-  return restPathPatterns.get(method)?.some((pattern) => pattern.test(path)) ?? false;
-}

@@ -44,22 +44,40 @@ export function markProjectWriter(projectId: string): SQL {
 
 /**
  * Every transaction below this id that may write `projectId`'s events has ended, committed or
- * not: the oldest transaction still running, leaving out those marked for another project
- * (`markProjectWriter`: found through the lock each transaction holds on its own id), else the
- * snapshot's xmax. Unmarked transactions always count. A hash collision between two projects only
- * makes one wait for the other, as before marks.
+ * not. Cheaply, the snapshot's xmin (the oldest transaction still running), unless the project has
+ * events at or past it (held back by a transaction still running): then the oldest running
+ * transaction left when those marked as another project's are left out (`markProjectWriter`),
+ * else the snapshot's xmax. Unmarked transactions always count. A hash collision between two
+ * projects only makes one wait for the other, as before marks.
+ *
+ * Marks are read from `pg_locks` in one scan (`pg_lock_status` holds every lock partition while
+ * it copies them, so it runs only when events are held back): a transaction holds an exclusive
+ * lock on its own id, and the same process holds the mark. The lock manager is read at one
+ * instant; every race with the snapshot (a transaction ending, or starting, in between) leaves a
+ * transaction in, which only holds the feed back longer.
  */
 function horizonFor(projectId: string): SQL {
-  return sql`(select coalesce(
-      min(x::text::bigint) filter (where (x::text::bigint % 4294967296) not in (
-        select own.transactionid::text::bigint
-        from pg_locks mark
-        join pg_locks own on own.pid = mark.pid and own.locktype = 'transactionid' and own.mode = 'ExclusiveLock'
-        where mark.locktype = 'advisory' and mark.classid = ${PROJECT_MARK_SPACE}::oid and mark.objsubid = 2
-          and mark.objid <> hashtext(${projectId})::oid and own.transactionid is not null
-      )),
-      pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
-    from pg_snapshot_xip(pg_current_snapshot()) x)`;
+  return sql`(select case
+      when pg_snapshot_xmin(s.snap) = pg_snapshot_xmax(s.snap)
+        or not exists (select 1 from events held
+                       where held.project_id = ${projectId} and held.txid >= pg_snapshot_xmin(s.snap)::text::bigint)
+      then pg_snapshot_xmin(s.snap)::text::bigint
+      else coalesce(
+        (select min(x::text::bigint) from pg_snapshot_xip(s.snap) x
+         where (x::text::bigint % 4294967296) not in (
+           select marked.xid from (
+             select unnest(array_agg(l.transactionid::text::bigint)
+                      filter (where l.locktype = 'transactionid' and l.mode = 'ExclusiveLock')) as xid
+             from pg_locks l
+             where l.locktype in ('transactionid', 'advisory')
+             group by l.pid
+             having bool_or(l.locktype = 'advisory' and l.classid = ${PROJECT_MARK_SPACE}::oid and l.objsubid = 2
+                            and l.objid <> hashtext(${projectId})::oid)
+           ) marked
+           where marked.xid is not null)),
+        pg_snapshot_xmax(s.snap)::text::bigint)
+      end
+    from (select pg_current_snapshot() as snap) s)`;
 }
 
 const eventIdPattern = idPattern('event');
