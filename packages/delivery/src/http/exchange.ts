@@ -12,6 +12,8 @@ export type Answer = {
   retryAfter: string | string[] | undefined;
   /** The body's first `cap` bytes decoded as UTF-8 (U+FFFD for invalid bytes): a longer body is cut and its socket closed. */
   body: string;
+  /** The body reached the cap: its end may be the start of something longer. */
+  cut: boolean;
 };
 
 /** Why an exchange was abandoned by the sender itself (timeout, cap), never a peer's doing. */
@@ -91,7 +93,7 @@ export function exchange(
     // A body that ended on an incomplete sequence gets its U+FFFD; at the cap the cut sequence is
     // dropped instead (no final flush).
     if (decoder && !cut) text += decoder.decode();
-    const done: Answer = { statusCode: statusCode ?? 0, retryAfter, body: text };
+    const done: Answer = { statusCode: statusCode ?? 0, retryAfter, body: text, cut };
     // undici hands the socket back to its pool in a setImmediate it queues after this callback
     // returns: settling in one queued after it lets a caller's next sequential send (FIFO per
     // endpoint) reuse the socket instead of dialing.

@@ -300,7 +300,7 @@ export function createWebhookSender(opts: WebhookSenderOptions): WebhookSender {
       req.startBy,
     );
     try {
-      const { statusCode, retryAfter, body } = await sent.answer;
+      const { statusCode, retryAfter, body, cut } = await sent.answer;
       const ok = statusCode >= 200 && statusCode < 300;
       return {
         ok,
@@ -309,7 +309,8 @@ export function createWebhookSender(opts: WebhookSenderOptions): WebhookSender {
         errorClass: ok ? null : 'http_status',
         errorMessage: ok ? null : `HTTP ${statusCode}`,
         // U+FFFD takes three bytes where the invalid byte or NUL took one: clip back to the cap.
-        responseBody: body === '' ? '' : clipUtf8(storableText(withoutSentSecrets(body, headers)), maxResponseBytes),
+        responseBody:
+          body === '' ? '' : clipUtf8(storableText(withoutSentSecrets(body, headers, cut)), maxResponseBytes),
         retryAfterSeconds: parseRetryAfter(retryAfter),
       };
     } catch (err) {

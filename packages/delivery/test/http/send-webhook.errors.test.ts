@@ -76,6 +76,44 @@ describe('createWebhookSender: failures', () => {
       body: '{}',
     });
     expect(result.responseBody).toBe(`${'x'.repeat(54)}[redacted]`);
+    // A value whose start repeats: the longest start left at the end goes, not a shorter one.
+    const repeating = 'aaaaaaaaaaaaaaab-secret';
+    const echoRepeating = await track(
+      startServer((_req, res) => res.writeHead(500).end(`${'x'.repeat(50)}b${repeating}`)),
+    );
+    const cutRepeating = await sender({ ...base, maxResponseBytes: 64 }).send({
+      url: echoRepeating.url,
+      headers: { 'x-token': repeating },
+      body: '{}',
+    });
+    expect(cutRepeating.responseBody).toBe(`${'x'.repeat(50)}b[redacted]`);
+  });
+
+  it('an answer under the cap that ends with the start of a value keeps it: only a cut excerpt may hide one', async () => {
+    const token = 'tenant-receiver-token-789';
+    const echo = await track(startServer((_req, res) => res.writeHead(500).end(`expected ${token.slice(0, 12)}`)));
+    const result = await sender().send({ url: echo.url, headers: { authorization: `Bearer ${token}` }, body: '{}' });
+    expect(result.responseBody).toBe(`expected ${token.slice(0, 12)}`);
+  });
+
+  it("hides values echoed as PHP's json_encode writes them (`/` as `\\/`), and percent-encoded", async () => {
+    const signature = 'v1,ab/cd+ef/gh==';
+    const token = 'tok/en+with/slashes';
+    const echo = await track(
+      startServer((req, res) =>
+        res.writeHead(400).end(`${JSON.stringify(req.headers).replaceAll('/', '\\/')} ${encodeURIComponent(token)}`),
+      ),
+    );
+    const result = await sender().send({
+      url: echo.url,
+      headers: { authorization: `Bearer ${token}`, 'webhook-signature': signature },
+      body: '{}',
+    });
+    const stored = result.responseBody!;
+    for (const secret of ['tok\\/en+with\\/slashes', 'ab\\/cd+ef\\/gh==', encodeURIComponent(token)]) {
+      expect(stored).not.toContain(secret);
+    }
+    expect(stored).toContain('[redacted]');
   });
 
   it.each([301, 302, 303, 307, 308])('treats a %i as a failure and never requests its Location', async (status) => {
