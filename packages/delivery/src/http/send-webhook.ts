@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
+import { ANSWER_TOO_LARGE_CODE, answerBudget, budgetedConnector } from './answer-budget';
 import { withoutSentSecrets } from './answer-redaction';
 import { exchange, NotSentInTime } from './exchange';
 import { headerNameProblem, headerValueProblem, isSenderHeader } from './headers';
@@ -161,6 +162,9 @@ function classifyError(err: unknown, timedOut: boolean, timeoutMs: number): Clas
   }
   const tls = codes.find((c) => TLS_CODES.has(c) || c.startsWith('ERR_TLS_') || c.startsWith('ERR_SSL_'));
   if (tls) return { errorClass: 'tls', errorMessage: `TLS handshake failed (${tls})` };
+  if (codes.includes(ANSWER_TOO_LARGE_CODE)) {
+    return { errorClass: 'connection', errorMessage: 'invalid HTTP response (too long without completing)' };
+  }
   for (const c of codes) {
     const msg = CONNECTION_MESSAGES[c];
     if (msg) return { errorClass: 'connection', errorMessage: msg };
@@ -242,7 +246,7 @@ export function createWebhookSender(opts: WebhookSenderOptions): WebhookSender {
   // undici 7 has no built-in redirect following (it lives in an interceptor we never compose),
   // so a 3xx surfaces as a plain response.
   const agent = new Agent({
-    connect: { lookup, timeout: timeoutMs },
+    connect: budgetedConnector({ lookup, timeout: timeoutMs }, answerBudget(maxResponseBytes)),
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     // An idle socket is kept at most 30 s, whatever the receiver's `Keep-Alive: timeout=` asks
