@@ -1,5 +1,7 @@
+import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
 import { describeDb } from '@herald/db/testing';
-import { expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { sleep, startHerald, waitFor } from './harness';
 
 describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
@@ -90,6 +92,27 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
     expect(redirecting.requests).toHaveLength(4);
     expect(elsewhere.requests).toHaveLength(0);
     expect(elsewhere.connections).toBe(0);
+  });
+
+  it('a 410 whose answer breaks off is not taken at its word: retried as a connection failure, the endpoint stays enabled', async () => {
+    const h = await startHerald(t);
+    const broken = createNetServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 410 Gone\r\ncontent-length: 100\r\n\r\npart');
+        setTimeout(() => socket.destroy(), 20);
+      });
+    });
+    await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => broken.close(() => resolve())));
+    const p = await h.project();
+    const url = `http://127.0.0.1:${(broken.address() as AddressInfo).port}/`;
+    const { endpoint } = await p.createEndpoint({ url, eventTypes: ['user.created'] });
+    await p.createUser();
+    const [row] = await p.settled({ expected: 1, timeoutMs: 10_000 });
+    // Every try of the schedule was made (1 + 3 retries), none disabled the endpoint.
+    expect(row).toMatchObject({ status: 'failed', attemptCount: 4, lastStatusCode: 410 });
+    expect(await p.call(`/v1/endpoints/${endpoint.id}`, 200)).toMatchObject({ disabled: false });
   });
 
   it('disables an endpoint that answers 410 and records an endpoint.disabled event', async () => {

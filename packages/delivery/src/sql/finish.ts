@@ -259,7 +259,9 @@ function planNext({ delivery, result }: FinishedAttempt, retryPolicy: RetryPolic
   if (result.ok)
     return { outcome: 'succeeded', status: 'succeeded', attemptCount, delayMs: null, lastError: null, gone: false };
   const lastError = [result.errorClass, result.errorMessage].filter(Boolean).join(': ');
-  if (result.statusCode === 410)
+  // A 410 whose answer broke off (reset, timed out) is not taken at its word: the attempt failed
+  // as a connection would, as a 2xx or a Retry-After that broke off is.
+  if (result.statusCode === 410 && result.errorClass === 'http_status')
     return { outcome: 'failed', status: 'failed', attemptCount, delayMs: null, lastError, gone: true };
   // Throttling answers: 429, and the gateway/unavailable 5xx that carry Retry-After (RFC 9110 §10.2.3).
   const honoursRetryAfter = result.statusCode !== null && RETRY_AFTER_STATUSES.has(result.statusCode);
