@@ -111,7 +111,10 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
     await p.createUser();
     const [row] = await p.settled({ expected: 1, timeoutMs: 10_000 });
     // Every try of the schedule was made (1 + 3 retries), none disabled the endpoint.
-    expect(row).toMatchObject({ status: 'failed', attemptCount: 4, lastStatusCode: 410 });
+    expect(row).toMatchObject({ status: 'failed', attemptCount: 4, lastStatusCode: null });
+    const attempts = await p.attemptRows(row!.id);
+    expect(attempts.map((a) => [a.statusCode, a.errorClass])).toEqual(Array(4).fill([null, 'connection']));
+    expect(attempts[0]!.errorMessage).toMatch(/\(after HTTP 410\)$/);
     expect(await p.call(`/v1/endpoints/${endpoint.id}`, 200)).toMatchObject({ disabled: false });
   });
 

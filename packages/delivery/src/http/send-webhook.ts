@@ -321,7 +321,16 @@ export function createWebhookSender(opts: WebhookSenderOptions): WebhookSender {
       if (err instanceof NotSentInTime) throw err;
       const classified = classifyError(err, sent.timedOut(), timeoutMs);
       if (classified.refusal !== undefined) return refusal(started, req, classified);
-      return failure(started, classified, sent.statusCode());
+      // An answer that broke off after its status (reset, timed out, too long): the status is not
+      // the attempt's, whatever it said (a 2xx is not a success, a 410 disables nothing), and
+      // every view reads the attempt as the failure it is; the error message keeps it.
+      const status = sent.statusCode();
+      return failure(
+        started,
+        status === null
+          ? classified
+          : { ...classified, errorMessage: `${classified.errorMessage} (after HTTP ${status})` },
+      );
     }
   }
 

@@ -44,11 +44,11 @@ describe('createWebhookSender: bytes an answer may take', () => {
       const receiver = await endless(head, filler);
       try {
         const result = await sender().send({ url: receiver.url, headers: {}, body: '{}' });
-        expect(result).toMatchObject({
-          ok: false,
-          errorClass: 'connection',
-          errorMessage: 'invalid HTTP response (too long without completing)',
-        });
+        expect(result).toMatchObject({ ok: false, statusCode: null, errorClass: 'connection' });
+        // A chunked answer had its status line first: the message names it.
+        expect(result.errorMessage).toMatch(
+          /^invalid HTTP response \(too long without completing\)( \(after HTTP 200\))?$/,
+        );
       } finally {
         await receiver.close();
       }
