@@ -12,14 +12,21 @@ import { sseReader } from './sse-reader';
  * The CLI as a real process against a separate API and dispatcher: cli-listen.db.test.ts.
  */
 
-async function report(p: Project, endpointId: string, session: string, deliveryId: string, statusCode: number) {
+async function report(
+  p: Project,
+  endpointId: string,
+  session: string,
+  deliveryId: string,
+  statusCode: number,
+  errorClass: string | null = statusCode < 300 ? null : 'http_status',
+) {
   return p.request(`/v1/endpoints/${endpointId}/listen/attempts`, {
     json: {
       session,
       deliveryId,
       statusCode,
       durationMs: 3,
-      errorClass: statusCode < 300 ? null : 'http_status',
+      errorClass,
       errorMessage: null,
       responseBody: 'local',
     },
@@ -27,7 +34,7 @@ async function report(p: Project, endpointId: string, session: string, deliveryI
 }
 
 describeDb('herald listen: the relay in the API', (t) => {
-  it('streams a listen endpoint’s deliveries signed, records reported outcomes, retries a 500; the dispatcher never sends them', async () => {
+  it('streams a listen endpoint’s deliveries signed, records reported outcomes, retries a 500 and a 200 that broke off; the dispatcher never sends them', async () => {
     const h = await startHerald(t);
     // The forward-to URL is reachable: were the dispatcher to claim these deliveries, it would post here.
     const local = await h.receiver();
@@ -49,25 +56,35 @@ describeDb('herald listen: the relay in the API', (t) => {
     const verifier = new Webhook(created.secret);
     const seen: { deliveryId: string; eventType: string; attempt: number }[] = [];
     let failedOnce: string | null = null;
-    while (seen.filter((s) => s.attempt === 1).length < users.length || seen.length < users.length + 1) {
+    while (seen.filter((s) => s.attempt === 1).length < users.length || seen.length < users.length + 2) {
       const { event, data } = await stream.next();
       expect(event).toBe('delivery');
       // Signed with the endpoint's secret, exactly the bytes a dispatcher would send.
       expect(verifier.verify(data.body, data.headers)).toMatchObject({ type: data.eventType });
       seen.push({ deliveryId: data.deliveryId, eventType: data.eventType, attempt: data.attempt });
-      const status = failedOnce === null ? 500 : 200;
       failedOnce ??= data.deliveryId;
-      const answer = await report(p, endpointId, session, data.deliveryId, status);
+      // The first delivery: a 500, then a 200 whose answer broke off (a failure whatever its status), then a 200.
+      const [status, errorClass] =
+        data.deliveryId !== failedOnce || data.attempt === 3
+          ? [200, null]
+          : data.attempt === 1
+            ? [500, 'http_status']
+            : [200, 'connection'];
+      const answer = await report(p, endpointId, session, data.deliveryId, status, errorClass);
       expect(await answer.json()).toEqual({
         deliveryId: data.deliveryId,
-        outcome: status === 500 ? 'retrying' : 'succeeded',
+        outcome: errorClass === null ? 'succeeded' : 'retrying',
       });
     }
-    // The delivery answered 500 came back as its second attempt and succeeded.
-    expect(seen.filter((s) => s.deliveryId === failedOnce).map((s) => s.attempt)).toEqual([1, 2]);
+    // The delivery answered 500, then 200 broken off, came back as its third attempt and succeeded.
+    expect(seen.filter((s) => s.deliveryId === failedOnce).map((s) => s.attempt)).toEqual([1, 2, 3]);
     const failed = await p.delivery(failedOnce!);
-    expect(failed).toMatchObject({ status: 'succeeded', attemptCount: 2 });
-    expect(failed.attempts.map((a) => a.statusCode)).toEqual([500, 200]);
+    expect(failed).toMatchObject({ status: 'succeeded', attemptCount: 3 });
+    expect(failed.attempts.map((a) => [a.statusCode, a.errorClass])).toEqual([
+      [500, 'http_status'],
+      [null, 'connection'],
+      [200, null],
+    ]);
     const rows = await waitFor(async () => {
       const all = await p.deliveryRows();
       return all.length === 3 && all.every((r) => r.status === 'succeeded') ? all : null;

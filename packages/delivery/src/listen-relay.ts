@@ -144,8 +144,12 @@ export function createListenRelay(options: {
       const delivery = await findRelayLease(db, report);
       if (!delivery) return null;
       const { endpointId: _endpoint, owner: _owner, deliveryId: _delivery, ...attempt } = report;
-      const ok = report.statusCode !== null && report.statusCode >= 200 && report.statusCode < 300;
-      const result: AttemptResult = { ...attempt, ok };
+      // As the sender records an attempt: an answer that broke off after its status (an error other
+      // than the status itself) is a failure, recorded without that status.
+      const broken = report.errorClass !== null && report.errorClass !== 'http_status';
+      const statusCode = broken ? null : report.statusCode;
+      const ok = report.errorClass === null && statusCode !== null && statusCode >= 200 && statusCode < 300;
+      const result: AttemptResult = { ...attempt, statusCode, ok };
       const { outcome, eventsEmitted } = await recordAttempt(db, delivery, result, {
         owner: report.owner,
         retryPolicy: config.retryPolicy,
