@@ -1,4 +1,4 @@
-import type { Database } from '@herald/db';
+import type { Database, Transaction } from '@herald/db';
 import { createDb, executeRows, users } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { markProjectWriter } from '@herald/router';
@@ -44,6 +44,28 @@ async function createUserEvent(db: Database, tenant: Tenant): Promise<string> {
   return row!.id;
 }
 
+/**
+ * A transaction on `db` that runs `begin`, then stays open until `end()` (which waits for its
+ * commit). Ended after the test whatever happens.
+ */
+async function heldOpen(db: Database, begin: (tx: Transaction) => Promise<unknown>) {
+  const open = deferred();
+  const release = deferred();
+  onTestFinished(() => release.resolve());
+  const done = db.transaction(async (tx) => {
+    await begin(tx);
+    open.resolve();
+    await release.promise;
+  });
+  await open.promise;
+  return {
+    end: async () => {
+      release.resolve();
+      await done;
+    },
+  };
+}
+
 describeDb('event feed and project marks', (t) => {
   it.skipIf(t.driver === 'pglite')(
     "a running transaction marked as project B's holds back B's feed only; an unmarked one holds back every project's",
@@ -54,40 +76,24 @@ describeDb('event feed and project marks', (t) => {
       onTestFinished(() => other.close());
 
       // B's marked transaction has written (it has a transaction id) and stays open.
-      const holding = deferred();
-      const release = deferred();
-      onTestFinished(() => release.resolve());
-      const marked = other.db.transaction(async (tx) => {
+      const marked = await heldOpen(other.db, async (tx) => {
         await tx.execute(sql`select ${markProjectWriter(b.projectId)}`);
         await tx.execute(sql`select pg_current_xact_id()`);
-        holding.resolve();
-        await release.promise;
       });
-      await holding.promise;
 
       const eventOfA = await createUserEvent(t.db, a);
       const eventOfB = await createUserEvent(t.db, b);
       expect(await served(a, eventOfA)).toBe(true);
       // B's feed waits: the marked transaction may still commit an event of B's with a smaller txid.
       expect(await feedIds(b)).not.toContain(eventOfB);
-      release.resolve();
-      await marked;
+      await marked.end();
       expect(await served(b, eventOfB)).toBe(true);
 
       // Unmarked, a transaction may write any project's events: every feed waits for it.
-      const holdingUnmarked = deferred();
-      const releaseUnmarked = deferred();
-      onTestFinished(() => releaseUnmarked.resolve());
-      const unmarked = other.db.transaction(async (tx) => {
-        await tx.execute(sql`select pg_current_xact_id()`);
-        holdingUnmarked.resolve();
-        await releaseUnmarked.promise;
-      });
-      await holdingUnmarked.promise;
+      const unmarked = await heldOpen(other.db, (tx) => tx.execute(sql`select pg_current_xact_id()`));
       const laterOfA = await createUserEvent(t.db, a);
       expect(await feedIds(a)).not.toContain(laterOfA);
-      releaseUnmarked.resolve();
-      await unmarked;
+      await unmarked.end();
       expect(await served(a, laterOfA)).toBe(true);
     },
   );
@@ -101,15 +107,7 @@ describeDb('event feed and project marks', (t) => {
       onTestFinished(() => other.close());
 
       // The user's row is locked: the keyed request waits on it inside its transaction.
-      const locked = deferred();
-      const release = deferred();
-      onTestFinished(() => release.resolve());
-      const lock = other.db.transaction(async (tx) => {
-        await tx.select().from(users).where(eq(users.id, user.id)).for('update');
-        locked.resolve();
-        await release.promise;
-      });
-      await locked.promise;
+      const lock = await heldOpen(other.db, (tx) => tx.select().from(users).where(eq(users.id, user.id)).for('update'));
       const request = b.request(`/v1/users/${user.id}/password`, {
         json: { password: 'a long enough password' },
         headers: { 'idempotency-key': `mark-${Date.now()}` },
@@ -129,8 +127,7 @@ describeDb('event feed and project marks', (t) => {
         if (seen === 0) await new Promise((resolve) => setTimeout(resolve, 20));
       }
       expect(seen).toBe(1);
-      release.resolve();
-      await lock;
+      await lock.end();
       expect((await request).status).toBe(200);
       expect(await marks()).toBe(0);
     },

@@ -3,13 +3,11 @@ import { executeHotTemplate, idTimestamp } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import { leaseToken } from './claimed-row';
-import { inIdDays } from './queue-window';
+import { idDaysTextKey, inIdDays } from './queue-window';
 
 /** The `error_class` of an attempt sent after its lease ran out (its delivery went on under another). */
 export const LEASE_LOST = 'lease_lost';
 const LEASE_LOST_MESSAGE = 'sent after its lease ran out; the delivery went on under another attempt';
-
-const DAY_MS = 86_400_000;
 
 /** One attempt row, as `delivery_attempts` stores it. */
 export interface AttemptRow {
@@ -72,7 +70,7 @@ export function writeFinishStatement(db: Database, batch: FinishBatch): Promise<
   const first = idTimestamp(batch.sortedIds[0]!)?.getTime();
   const last = idTimestamp(batch.sortedIds.at(-1)!)?.getTime();
   const days = first !== undefined && last !== undefined ? { first, last } : null;
-  const key = `finish:${batch.bookkeeping}:${days ? `${Math.floor(days.first / DAY_MS)}:${Math.floor(days.last / DAY_MS)}` : '-'}`;
+  const key = `finish:${batch.bookkeeping}:${days ? idDaysTextKey(days.first, days.last) : '-'}`;
   return executeHotTemplate<{ id: string }>(
     db,
     key,

@@ -79,6 +79,11 @@ export function queueWindowTextKey(window: QueueWindow, now = Date.now()): strin
   return `${floor}:${window.openEnded ? '-' : String(dayStart(now))}`;
 }
 
+/** What the text `inIdDays(…, fromMs, toMs)` writes depends on, as a key (as `queueWindowTextKey`). */
+export function idDaysTextKey(fromMs: number, toMs: number): string {
+  return `${dayStart(fromMs)}:${dayStart(toMs)}`;
+}
+
 /**
  * `column` (an id of `kind`) within the UTC days from `fromMs` to `toMs`, as constants in the
  * statement's text: a plan made without the statement's values still leaves the other day
