@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import type { Platform } from '@herald/api';
 import { createPlatform } from '@herald/api';
-import type { Database } from '@herald/db';
+import type { Database, SecretBox } from '@herald/db';
 import { deliveries, deliveryAttempts, events, projects } from '@herald/db';
 import type { TestDb } from '@herald/db/testing';
 import type { AttemptResult, DeliveryWakeup, Dispatcher, DispatcherConfig, Resolver } from '@herald/delivery';
@@ -217,6 +217,8 @@ export interface HeraldOptions {
   resolve?: Resolver;
   /** Start the dispatcher right away (default true). */
   start?: boolean;
+  /** More API settings (`secretKey`, which the platform's dispatcher shares). */
+  api?: Partial<ApiConfig>;
 }
 
 export interface Herald {
@@ -225,7 +227,12 @@ export interface Herald {
   wakeup: DeliveryWakeup;
   dispatcher: Dispatcher;
   /** Another dispatcher on the same database, stopped with the test. */
-  addDispatcher(options?: { db?: Database; config?: Partial<DispatcherConfig>; resolve?: Resolver }): Dispatcher;
+  addDispatcher(options?: {
+    db?: Database;
+    config?: Partial<DispatcherConfig>;
+    resolve?: Resolver;
+    secrets?: SecretBox;
+  }): Dispatcher;
   project(): Promise<Project>;
   receiver(responder?: Responder): Promise<Receiver>;
 }
@@ -311,6 +318,7 @@ export async function startHerald(t: TestDb, options: HeraldOptions = {}): Promi
     adminToken: ADMIN_TOKEN,
     allowPrivateNetworks,
     rateLimit: { requests: 1_000_000, windowSeconds: 1 },
+    ...options.api,
   };
   const dispatcherConfig = { ...fastDispatcherConfig, allowPrivateNetworks, ...options.dispatcher };
   const platform = await createPlatform({
@@ -333,6 +341,7 @@ export async function startHerald(t: TestDb, options: HeraldOptions = {}): Promi
       wakeup,
       config: { ...dispatcherConfig, ...more.config },
       ...(resolve ? { resolve } : {}),
+      ...(more.secrets ? { secrets: more.secrets } : {}),
     });
     dispatchers.push(d);
     return d;

@@ -1,5 +1,5 @@
 import { createLogger } from '@herald/config';
-import type { Database } from '@herald/db';
+import type { Database, SecretBox } from '@herald/db';
 import { databaseReady, driverOf, isDatabaseUnavailable, listenToChannel } from '@herald/db';
 import type { DeliveryWakeup, RelayConfig } from '@herald/delivery';
 import type { ApiConfig, ApiServices } from '@herald/router';
@@ -67,6 +67,8 @@ export interface CreateAppOptions {
    * Off, each process counts alone (tests that make many apps on one database, as one process each).
    */
   sharedRateLimits?: boolean;
+  /** Seals and opens endpoint signing secrets (default: one from `config.secretKey`; the platform shares its dispatcher's). */
+  secretBox?: SecretBox;
 }
 
 /** The whole HTTP surface: tRPC at `/trpc`, REST at `/v1`, docs, health. */
@@ -77,6 +79,7 @@ export function createApp(options: CreateAppOptions) {
     config,
     logger,
     ...(options.wakeup ? { wakeup: options.wakeup } : {}),
+    ...(options.secretBox ? { secretBox: options.secretBox } : {}),
   });
   forgetRevokedKeys(options, services, logger);
   const app = new Hono<HeraldEnv>();

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { loadOrCreateSecretKey } from '@herald/config';
 import type { CreateDbOptions, Database, HeraldDb } from '@herald/db';
-import { createDb } from '@herald/db';
+import { createDb, secretBox } from '@herald/db';
 import type { DeliveryWakeup, Dispatcher, DispatcherConfig, Resolver } from '@herald/delivery';
 import { createDeliveryWakeup, createDispatcher } from '@herald/delivery';
 import type { ApiConfig } from '@herald/router';
@@ -53,6 +53,14 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
   const owned = !('herald' in options.database);
   const herald = 'herald' in options.database ? options.database.herald : await createDb(options.database);
   const wakeup = createDeliveryWakeup(herald);
+  const secretKey = options.api?.secretKey ?? defaultSecretKey(herald, options.logger);
+  // Only a configured key seals signing secrets. Not one of this process alone (the others could not
+  // open them), nor the one kept under an embedded data directory: it sits beside the records it
+  // would protect, in every copy of them, and losing it alone would lose every secret.
+  const secrets = secretBox({
+    current: options.api?.secretKey,
+    ...(options.api?.previousSecretKeys ? { previous: options.api.previousSecretKeys } : {}),
+  });
   const dispatcher =
     options.dispatcher === false
       ? null
@@ -67,14 +75,15 @@ export async function createPlatform(options: PlatformOptions): Promise<Platform
           // it again wrote the key twice in one JSON line.
           ...(options.logger ? { logger: options.logger.child({ component: 'dispatcher' }) } : {}),
           ...(options.resolve ? { resolve: options.resolve } : {}),
+          secrets,
         });
-  const secretKey = options.api?.secretKey ?? defaultSecretKey(herald, options.logger);
   // Ends long-lived `herald listen` streams first: an open stream would hold the server's close() forever.
   const shutdown = new AbortController();
   const app = createApp({
     db: herald.db,
     wakeup,
     config: { ...options.api, ...(secretKey === undefined ? {} : { secretKey }) },
+    secretBox: secrets,
     // `herald listen` streams lease and retry as this process's dispatcher would.
     ...(options.dispatcher ? { relay: options.dispatcher } : {}),
     shutdown: shutdown.signal,

@@ -7,7 +7,7 @@ import {
   shutdownTimeoutFromEnv,
   startOrExit,
 } from '@herald/config';
-import { createDb, dbTimeoutsFromEnv } from '@herald/db';
+import { createDb, dbTimeoutsFromEnv, secretBoxFromEnv } from '@herald/db';
 import { createDeliveryWakeup, createDispatcher, dispatcherConfigFromEnv } from '@herald/delivery';
 import { startMetricsServer } from './metrics-server';
 
@@ -23,12 +23,15 @@ const { herald, wakeup, dispatcher, metrics, shutdownTimeoutMs } = await startOr
     );
   }
   const config = dispatcherConfigFromEnv();
+  // It signs with the endpoints' secrets, which the API seals under HERALD_SECRET_KEY: required
+  // in production, as the API's.
+  const secrets = secretBoxFromEnv();
   const metricsPort = envInt(process.env, 'METRICS_PORT', 9464, { min: 0, max: 65_535 });
   const shutdownTimeoutMs = shutdownTimeoutFromEnv();
 
   const herald = await createDb({ url, ...dbTimeoutsFromEnv() });
   const wakeup = createDeliveryWakeup(herald);
-  const dispatcher = createDispatcher({ db: herald.db, wakeup, config, logger });
+  const dispatcher = createDispatcher({ db: herald.db, wakeup, config, logger, secrets });
   // Before the first claim: a port that is taken stops start-up (one fatal line, exit 1) with no
   // lease taken. Running on without its probes, the process would be restarted by an orchestrator
   // whose liveness checks fail, or run unwatched where an operator expects /metrics.

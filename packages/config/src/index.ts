@@ -19,4 +19,11 @@ export {
   shutdownTimeoutFromEnv,
   startOrExit,
 } from './process-lifecycle';
-export { loadOrCreateSecretKey, SECRET_KEY_MIN_LENGTH, SECRET_KEY_VARIABLE, secretKeyFromEnv } from './secret-key';
+export {
+  loadOrCreateSecretKey,
+  PREVIOUS_SECRET_KEYS_VARIABLE,
+  previousSecretKeysFromEnv,
+  SECRET_KEY_MIN_LENGTH,
+  SECRET_KEY_VARIABLE,
+  secretKeyFromEnv,
+} from './secret-key';

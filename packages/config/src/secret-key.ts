@@ -4,6 +4,8 @@ import type { Env } from './env';
 import { EnvError, envString } from './env';
 
 export const SECRET_KEY_VARIABLE = 'HERALD_SECRET_KEY';
+/** Keys replaced by a rotation of `HERALD_SECRET_KEY`, comma-separated: still opening what they sealed. */
+export const PREVIOUS_SECRET_KEYS_VARIABLE = 'HERALD_SECRET_KEY_PREVIOUS';
 /** Shortest secret taken: 32 characters (`openssl rand -base64 32` gives 44). */
 export const SECRET_KEY_MIN_LENGTH = 32;
 
@@ -34,6 +36,29 @@ export function secretKeyFromEnv(env: Env = process.env): string | undefined {
     );
   }
   return key;
+}
+
+/**
+ * `HERALD_SECRET_KEY_PREVIOUS`: the keys a rotation replaced, comma-separated. Endpoint signing
+ * secrets sealed under them still open, and the maintenance reseals them under the current key;
+ * once it has (`herald_sealed_secrets_pending` … see the README), the variable can go.
+ */
+export function previousSecretKeysFromEnv(env: Env = process.env): string[] {
+  const value = envString(env, PREVIOUS_SECRET_KEYS_VARIABLE);
+  if (value === undefined) return [];
+  const keys = value
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+  for (const key of keys) {
+    if (key.length < SECRET_KEY_MIN_LENGTH) {
+      throw new EnvError(
+        PREVIOUS_SECRET_KEYS_VARIABLE,
+        `holds a key shorter than ${SECRET_KEY_MIN_LENGTH} characters (keys are comma-separated)`,
+      );
+    }
+  }
+  return keys;
 }
 
 /**

@@ -8,7 +8,7 @@ export {
   poolSizeOf,
   reconnectBackoff,
 } from './client';
-export { dbTimeoutsFromEnv } from './config';
+export { dbTimeoutsFromEnv, secretBoxFromEnv } from './config';
 export {
   againOnConflict,
   isDatabaseUnavailable,
@@ -24,4 +24,6 @@ export { migratePgliteDatabase, migratePostgresDatabase, migrationsFolder } from
 export { DataDirInUseError, processIsAlive } from './pglite-lock';
 export { databaseReady, READY_TIMEOUT_MS } from './readiness';
 export * from './schema';
+export type { SecretBox } from './sealed-secrets';
+export { CLEAR_SECRET_BOX, SEALED_PREFIX, secretBox } from './sealed-secrets';
 export { isStorableJson, isStorableText, toStorableText, UNSTORABLE_TEXT_MESSAGE } from './text';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Database } from '@herald/db';
+import type { Database, SecretBox } from '@herald/db';
+import { CLEAR_SECRET_BOX } from '@herald/db';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import { AttemptRecorder } from './attempt-recorder';
@@ -57,6 +58,11 @@ export interface DispatcherOptions {
   resolve?: Resolver;
   /** Names this worker's leases; unique per process by default. */
   workerId?: string;
+  /**
+   * Opens endpoint signing secrets stored sealed (`HERALD_SECRET_KEY`; see `SecretBox`), and the
+   * maintenance seals those stored in clear. Default: none (secrets stored in clear only).
+   */
+  secrets?: SecretBox;
 }
 
 export interface Dispatcher {
@@ -76,6 +82,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     throw new Error(`leaseMs (${config.leaseMs}) must be longer than requestTimeoutMs (${config.requestTimeoutMs})`);
   }
   const logger = options.logger ?? pino({ level: 'silent' });
+  const secretBox = options.secrets ?? CLEAR_SECRET_BOX;
   const workerId = options.workerId ?? `dsp_${randomBytes(6).toString('hex')}`;
   const metrics = new DispatcherMetrics({ retentionMs: config.retentionMs });
   const sender: WebhookSender = createWebhookSender({
@@ -292,12 +299,22 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         logger.warn({ deliveryId: delivery.id }, 'delivery of an event whose payload expired: failed unsent');
         return;
       }
+      const secrets = openedSecrets(delivery);
+      if (!secrets) {
+        // Left queued, not failed: the operator's fix (the key that sealed it) sends it.
+        metrics.recordOutcome('secret_unreadable');
+        leftToLease(
+          delivery,
+          'has a signing secret sealed under a key this dispatcher does not hold (HERALD_SECRET_KEY, HERALD_SECRET_KEY_PREVIOUS)',
+        );
+        return;
+      }
       const body = envelopeBody(delivery.event);
       const startedAt = new Date();
       const headers = webhookHeaders({
         eventId: delivery.event.id,
         body,
-        secrets: delivery.secrets,
+        secrets,
         sentAt: startedAt,
         endpointHeaders: delivery.endpoint.headers,
       });
@@ -344,6 +361,19 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     }
   }
 
+  /** The delivery's signing secrets as they sign; null when one is sealed under a key this box lacks. */
+  function openedSecrets(delivery: ClaimedDelivery): string[] | null {
+    const secrets: string[] = [];
+    for (const stored of delivery.secrets) {
+      const secret = secretBox.open(stored, delivery.endpoint.id);
+      // One unreadable secret of several (a rotation's grace) still stops it: signing with fewer
+      // would fail a receiver that has only that one.
+      if (secret === null) return null;
+      secrets.push(secret);
+    }
+    return secrets;
+  }
+
   /** Recomputes where queued deliveries can be (`sql/queue-window.ts`); claims prune partitions with it. */
   async function refreshWindow() {
     let window: QueueWindow | null;
@@ -376,6 +406,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       retentionMs: config.retentionMs,
       payloadRetentionMs: config.payloadRetentionMs,
       partitionsAheadDays: config.partitionsAheadDays,
+      secrets: secretBox,
       logger,
     })
       .then(() => {})

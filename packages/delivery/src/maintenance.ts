@@ -1,4 +1,4 @@
-import type { Database } from '@herald/db';
+import type { Database, SecretBox } from '@herald/db';
 import { executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
@@ -18,6 +18,7 @@ import {
   queuedByHistoryDay,
   releaseDetachedHistory,
 } from './sql/retention';
+import { sealSecretsBatch } from './sql/seal-secrets';
 
 /** Tries of a step that locks whole history tables while writers hold them (each waits ≤ 200 ms per lock, then pauses). */
 const DROP_TRIES = 10;
@@ -44,6 +45,11 @@ export interface MaintenanceOptions {
   compactMaxTableBytes?: number;
   /** The pause after dropping a day's tables, as a share of the time the drop took (default 0.1). */
   dropPauseRatio?: number;
+  /**
+   * With a key (`SecretBox.sealing`): endpoint signing secrets stored in clear, or sealed under a
+   * key a rotation replaced, are sealed under it.
+   */
+  secrets?: SecretBox;
   /** The clock (tests age data by moving it forward). */
   now?: Date;
   logger?: Logger;
@@ -74,8 +80,21 @@ export interface MaintenanceReport {
   purged: PurgedRecords;
   /** `herald listen` deliveries no stream took within a day, failed unsent (`sql/abandoned-listen.ts`). */
   abandonedListen: number;
-  /** Wall time of each step, ms: partitions ahead, finding and detaching the days, dropping their tables (pauses included), payload expiry, compaction, purging expired records. */
-  stepMs: { partitions: number; detach: number; drop: number; payloads: number; compact: number; purge: number };
+  /**
+   * Endpoint signing secrets sealed under the current key by this run, and those left as they are:
+   * sealed under a key this process does not hold (see `MaintenanceOptions.secrets`).
+   */
+  secrets: { sealed: number; unreadable: number };
+  /** Wall time of each step, ms: partitions ahead, finding and detaching the days, dropping their tables (pauses included), payload expiry, compaction, purging expired records, sealing secrets. */
+  stepMs: {
+    partitions: number;
+    detach: number;
+    drop: number;
+    payloads: number;
+    compact: number;
+    purge: number;
+    seal: number;
+  };
 }
 
 /**
@@ -100,7 +119,8 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     compactionHeld: [],
     purged: { idempotencyKeys: 0, loginThrottles: 0, portalLinks: 0, portalSessions: 0 },
     abandonedListen: 0,
-    stepMs: { partitions: 0, detach: 0, drop: 0, payloads: 0, compact: 0, purge: 0 },
+    secrets: { sealed: 0, unreadable: 0 },
+    stepMs: { partitions: 0, detach: 0, drop: 0, payloads: 0, compact: 0, purge: 0, seal: 0 },
   };
   let stepStarted = performance.now();
   const stepDone = (step: keyof MaintenanceReport['stepMs']) => {
@@ -240,6 +260,18 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     }
   }
   stepDone('purge');
+  if (options.secrets?.sealing) {
+    const box = options.secrets;
+    for (let after: string | null = ''; after !== null; ) {
+      const from: string = after;
+      const batch = await locked((tx) => sealSecretsBatch(tx, box, from));
+      if (batch === null) break;
+      report.secrets.sealed += batch.sealed;
+      report.secrets.unreadable += batch.unreadable;
+      after = batch.lastId;
+    }
+  }
+  stepDone('seal');
 
   const log = options.logger;
   const purgedAny = Object.values(report.purged).some((n) => n > 0) || report.abandonedListen > 0;
@@ -248,10 +280,22 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     report.dropped.length ||
     report.expiredPayloads.events ||
     report.compacted.length ||
+    report.secrets.sealed ||
     purgedAny
   ) {
     const { created, dropped, expiredPayloads, compacted, purged, abandonedListen, stepMs } = report;
-    log?.info({ created, dropped, expiredPayloads, compacted, purged, abandonedListen, stepMs }, 'history maintained');
+    const sealedSecrets = report.secrets.sealed;
+    log?.info(
+      { created, dropped, expiredPayloads, compacted, purged, abandonedListen, sealedSecrets, stepMs },
+      'history maintained',
+    );
+  }
+  if (report.secrets.unreadable) {
+    log?.warn(
+      { secrets: report.secrets.unreadable },
+      'endpoint signing secrets sealed under a key this process does not hold: their deliveries wait; ' +
+        'set HERALD_SECRET_KEY (and HERALD_SECRET_KEY_PREVIOUS during a rotation)',
+    );
   }
   for (const kept of report.kept) {
     log?.warn(

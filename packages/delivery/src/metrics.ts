@@ -22,7 +22,9 @@ export class DispatcherMetrics {
     this.clock = options.clock ?? Date.now;
   }
 
-  recordOutcome(outcome: AttemptOutcome | 'endpoint_disabled' | 'endpoint_deleted' | 'lease_expired_waiting'): void {
+  recordOutcome(
+    outcome: AttemptOutcome | 'endpoint_disabled' | 'endpoint_deleted' | 'lease_expired_waiting' | 'secret_unreadable',
+  ): void {
     this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
   }
 

@@ -1,5 +1,5 @@
 import type { Env } from '@herald/config';
-import { EnvError, envFlag, envInt, envString, SECRET_KEY_MIN_LENGTH } from '@herald/config';
+import { EnvError, envFlag, envInt, envString, previousSecretKeysFromEnv, SECRET_KEY_MIN_LENGTH } from '@herald/config';
 import { parseTrustedProxies } from './services/client-address';
 
 export interface ApiConfig {
@@ -28,6 +28,11 @@ export interface ApiConfig {
    * random key of this process (`createPlatform` keeps one under an embedded data directory).
    */
   secretKey?: string;
+  /**
+   * Keys a rotation of `secretKey` replaced (`HERALD_SECRET_KEY_PREVIOUS`): endpoint signing secrets
+   * sealed under them still open (see `SecretBox` in @herald/db).
+   */
+  previousSecretKeys?: string[];
   /**
    * The password hashing threads (`HERALD_PASSWORD_THREADS`, 1–16) and the hashes allowed to wait
    * for one (`HERALD_PASSWORD_QUEUE`; 503 beyond). Read with the rest of the configuration so a bad
@@ -71,6 +76,7 @@ export function apiConfigFromEnv(env: Env = process.env): ApiConfig {
     allowPrivateNetworks: envFlag(env, 'HERALD_ALLOW_PRIVATE_NETWORKS'),
     trustedProxies: trustedProxiesFromEnv(env),
     passwordHashing: passwordHashingFromEnv(env),
+    previousSecretKeys: previousSecretKeysFromEnv(env),
   };
 }
 

@@ -1,4 +1,5 @@
-import type { Database } from '@herald/db';
+import type { Database, SecretBox } from '@herald/db';
+import { secretBox } from '@herald/db';
 import type { DeliveryWakeup } from '@herald/delivery';
 import type { Logger } from 'pino';
 import type { ApiConfig } from '../config';
@@ -10,6 +11,8 @@ import { matchesAdminToken } from './init';
 export interface ApiServices {
   config: ApiConfig;
   apiKeys: ApiKeyVerifier;
+  /** Seals endpoint signing secrets before they are stored, opens them to show them (`config.secretKey`). */
+  secretBox: SecretBox;
   /** Wakes dispatchers after a commit that created deliveries. */
   wakeup: Pick<DeliveryWakeup, 'notify'>;
   logger?: Logger;
@@ -46,6 +49,12 @@ export function createApiServices(db: Database, overrides: Partial<Omit<ApiServi
     apiKeys: new ApiKeyVerifier(db, config.apiKeyCacheMs, {
       isAdminToken: (token) => matchesAdminToken(config.adminToken, token),
     }),
+    secretBox:
+      overrides.secretBox ??
+      secretBox({
+        current: config.secretKey,
+        ...(config.previousSecretKeys ? { previous: config.previousSecretKeys } : {}),
+      }),
     wakeup: overrides.wakeup ?? { notify() {} },
     ...(overrides.logger ? { logger: overrides.logger } : {}),
   };

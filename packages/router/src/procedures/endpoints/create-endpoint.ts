@@ -62,7 +62,11 @@ export const createEndpoint = projectProcedure
           rateLimit: input.rateLimit ?? null,
         })
         .returning();
-      await tx.insert(endpointSecrets).values({ id: newId('endpointSecret'), endpointId: row!.id, secret });
+      await tx.insert(endpointSecrets).values({
+        id: newId('endpointSecret'),
+        endpointId: row!.id,
+        secret: ctx.services.secretBox.seal(secret, row!.id),
+      });
       // The only response that carries the secret besides GET …/secret.
       return { endpoint: toEndpoint(row!, ctx), secret };
     });

@@ -57,7 +57,11 @@ export const createListenEndpoint = projectProcedure
           eventTypes: input.eventTypes ?? null,
         })
         .returning();
-      await tx.insert(endpointSecrets).values({ id: newId('endpointSecret'), endpointId: row!.id, secret });
+      await tx.insert(endpointSecrets).values({
+        id: newId('endpointSecret'),
+        endpointId: row!.id,
+        secret: ctx.services.secretBox.seal(secret, row!.id),
+      });
       return { endpoint: toEndpoint(row!, ctx), secret };
     });
   });

@@ -50,9 +50,12 @@ export const rotateEndpointSecret = projectProcedure
         .update(endpointSecrets)
         .set({ expiresAt })
         .where(and(eq(endpointSecrets.endpointId, input.id), isNull(endpointSecrets.expiresAt)));
-      await tx
-        .insert(endpointSecrets)
-        .values({ id: newId('endpointSecret'), endpointId: input.id, secret, createdAt: now });
+      await tx.insert(endpointSecrets).values({
+        id: newId('endpointSecret'),
+        endpointId: input.id,
+        secret: ctx.services.secretBox.seal(secret, input.id),
+        createdAt: now,
+      });
       return expiresAt;
     });
     return { secret, previousSecretExpiresAt: expiresAt.toISOString() };
