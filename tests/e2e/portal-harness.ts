@@ -98,18 +98,22 @@ export async function startPortalHerald(t: TestDb, options: { portalDir?: string
  * it from a browser that sends `Origin` but no Fetch Metadata (Safari before 16.4): with the page's
  * nonce cookie and field (the strictest check the POST makes).
  */
-export async function submitLink(link: string): Promise<Response> {
-  const page = await fetch(link, { redirect: 'manual' });
+export async function submitLink(link: string, options: { https?: boolean } = {}): Promise<Response> {
+  // Behind a proxy that ends TLS (it says so in X-Forwarded-Proto): the cookies get `__Host-` names.
+  const proxied: Record<string, string> = options.https ? { 'x-forwarded-proto': 'https' } : {};
+  const page = await fetch(link, { redirect: 'manual', headers: proxied });
   expect(page.status).toBe(200);
   const html = await page.text();
   const token = /name="token" value="([^"]+)"/.exec(html)?.[1];
   expect(token).toBe(new URL(link).searchParams.get('token'));
   const nonce = /name="nonce" value="([^"]+)"/.exec(html)?.[1];
-  const nonceCookie = page.headers.getSetCookie().find((c) => c.startsWith('herald_portal_open='));
+  const nonceName = options.https ? '__Host-herald_portal_open=' : 'herald_portal_open=';
+  const nonceCookie = page.headers.getSetCookie().find((c) => c.startsWith(nonceName));
   expect(nonceCookie).toBeDefined();
   return fetch(new URL('/portal/open', link), {
     method: 'POST',
     headers: {
+      ...proxied,
       'content-type': 'application/x-www-form-urlencoded',
       origin: new URL(link).origin,
       cookie: nonceCookie!.split(';')[0]!,
@@ -120,11 +124,12 @@ export async function submitLink(link: string): Promise<Response> {
 }
 
 /** Opens a link without a browser: the session and CSRF cookies it sets. */
-export async function openLink(link: string): Promise<PortalCookies> {
-  const response = await submitLink(link);
+export async function openLink(link: string, options: { https?: boolean } = {}): Promise<PortalCookies> {
+  const response = await submitLink(link, options);
   expect(response.status).toBe(303);
   const cookies = response.headers.getSetCookie().map((c) => c.split(';')[0]!);
-  const csrf = cookies.find((c) => c.startsWith('herald_portal_csrf='))?.split('=')[1];
+  const csrfName = options.https ? '__Host-herald_portal_csrf=' : 'herald_portal_csrf=';
+  const csrf = cookies.find((c) => c.startsWith(csrfName))?.split('=')[1];
   expect(csrf).toBeTruthy();
   return { cookie: cookies.join('; '), csrf: csrf! };
 }

@@ -86,17 +86,48 @@ export function portalSessionEdgeTests(t: TestDb, herald: () => PortalHerald) {
   });
 
   it('signing out over https also clears the partitioned cookies a framed portal holds', async () => {
-    const session = await openLink(await a.link());
+    const session = await openLink(await a.link(), { https: true });
     const out = await fetch(`${h.url}/portal/sign-out`, {
       method: 'POST',
       headers: { cookie: session.cookie, 'x-herald-csrf': session.csrf, 'x-forwarded-proto': 'https' },
     });
     expect(out.status).toBe(200);
     const cleared = out.headers.getSetCookie();
-    for (const name of ['herald_portal', 'herald_portal_csrf']) {
+    for (const name of ['__Host-herald_portal', '__Host-herald_portal_csrf', 'herald_portal', 'herald_portal_csrf']) {
       expect(cleared).toContain(`${name}=; Path=/; Max-Age=0; SameSite=None; Secure; Partitioned`);
       expect(cleared).toContain(`${name}=; Path=/; Max-Age=0; SameSite=Lax; Secure`);
     }
+  });
+
+  it('behind https the session cookies are `__Host-` ones, which no sibling subdomain can plant', async () => {
+    const opened = await submitLink(await a.link(), { https: true });
+    const set = opened.headers.getSetCookie();
+    const session = set.find((c) => c.startsWith('__Host-herald_portal='));
+    const csrf = set.find((c) => c.startsWith('__Host-herald_portal_csrf='));
+    for (const cookie of [session, csrf]) {
+      expect(cookie).toMatch(/; Path=\/;/);
+      expect(cookie).toMatch(/; Secure/);
+      expect(cookie).not.toMatch(/domain=/i);
+    }
+    const token = session!.split(';')[0]!.split('=')[1]!;
+    const list = (cookie: string) =>
+      fetch(`${h.url}/trpc/endpoints.list?input=${encodeURIComponent('{}')}`, {
+        headers: { cookie, 'x-forwarded-proto': 'https' },
+      });
+    expect((await list(`__Host-herald_portal=${token}`)).status).toBe(200);
+    // The plain name is what a sibling subdomain can set (Domain=parent): not read behind https.
+    expect((await list(`herald_portal=${token}`)).status).toBe(401);
+  });
+
+  it("a session cookie sent twice (one planted with a longer path) is no session, not the planter's", async () => {
+    const victim = await openLink(await a.link());
+    const planted = await openLink(await b.link());
+    const plantedSession = planted.cookie.split('; ').find((c) => c.startsWith('herald_portal='))!;
+    // The browser sends the planted cookie first (its path is longer), then the victim's.
+    const response = await fetch(`${h.url}/trpc/endpoints.list?input=${encodeURIComponent('{}')}`, {
+      headers: { cookie: `${plantedSession}; ${victim.cookie}` },
+    });
+    expect(response.status).toBe(401);
   });
 
   it("the portal's page is never cached, even asked for by name; only hashed assets are, for a year", async () => {

@@ -86,7 +86,7 @@ export function createApp(options: CreateAppOptions) {
 
   const metricsToken = typeof options.metricsAccess === 'object' ? options.metricsAccess.token : null;
   app.use(requestContext(logger, [config.adminToken ?? '', metricsToken ?? '']));
-  app.use(clientAddressOf(config.trustedProxies));
+  app.use(clientAddressOf(config.trustedProxies, config.publicUrl));
   app.onError((error, c) => {
     if (error instanceof TRPCError && error.code === 'TOO_MANY_REQUESTS') {
       // Refused by the API-key check before any procedure ran (too many unknown keys: 429).
@@ -175,7 +175,8 @@ export function createApp(options: CreateAppOptions) {
     const scope = () => idempotency.scopeOf(c.req.raw) ?? { db: options.db, services };
     const single = await answerSingleCall(
       c,
-      () => createContext({ headers: c.req.raw.headers, ...scope(), callBudget: c.var.callBudget }),
+      () =>
+        createContext({ headers: c.req.raw.headers, ...scope(), callBudget: c.var.callBudget, origin: c.var.origin }),
       hooks,
     );
     if (single) return single;
@@ -189,7 +190,8 @@ export function createApp(options: CreateAppOptions) {
       // The request's own headers, not the rebuilt request's copy: the API key found for them (by the
       // rate limit, the idempotency check) is kept per headers object, and a second lookup would
       // ask the pool while this request may hold a connection of it (an idempotent transaction).
-      createContext: () => createContext({ headers: c.req.raw.headers, ...scope(), callBudget: c.var.callBudget }),
+      createContext: () =>
+        createContext({ headers: c.req.raw.headers, ...scope(), callBudget: c.var.callBudget, origin: c.var.origin }),
       onError: hooks.onError,
       responseMeta: hooks.responseMeta,
     });

@@ -85,7 +85,13 @@ export function createConsumerApp(options: ConsumerAppOptions): ConsumerApp {
   });
   app.get('/', (c) => {
     const nonce = randomBytes(16).toString('base64');
-    c.header('content-security-policy', `default-src 'self'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'`);
+    // Never framed: a page of another site could lay it, invisible, under a button of its own and
+    // have the person's click run an action (a same-origin request, which the guards let through).
+    c.header(
+      'content-security-policy',
+      `default-src 'self'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; frame-ancestors 'none'`,
+    );
+    c.header('x-frame-options', 'DENY');
     return c.html(renderPage(nonce));
   });
   // No icon to serve; answering keeps the browser console clean.

@@ -70,6 +70,9 @@ describe('the page', () => {
     }
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+stylesheet/);
     expect(html).toContain('A poller of GET /v1/events every 1 s would have made');
+    // Another site cannot frame it to borrow a click (clickjacking).
+    expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
   });
 
   it('streams timeline entries and stats live, and resumes after Last-Event-ID', async () => {

@@ -7,13 +7,24 @@ export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
 
 export const CSRF_COOKIE = 'herald_portal_csrf';
 
-/** The CSRF cookie the server set with the session; echoed on every call (the server checks it on changes). */
+/**
+ * The CSRF cookie the server set with the session; echoed on every call (the server checks it on
+ * changes). Behind an https proxy it is `__Host-` prefixed, which no sibling subdomain can set, and
+ * preferred; a name sent twice counts as none (one of them was planted).
+ */
 export function csrfToken(): string | null {
+  return cookieValue(`__Host-${CSRF_COOKIE}`) ?? cookieValue(CSRF_COOKIE);
+}
+
+function cookieValue(wanted: string): string | null {
+  let found: string | null = null;
   for (const part of document.cookie.split(';')) {
     const [name, ...value] = part.trim().split('=');
-    if (name === CSRF_COOKIE) return value.join('=');
+    if (name !== wanted) continue;
+    if (found !== null) return null;
+    found = value.join('=');
   }
-  return null;
+  return found;
 }
 
 export function csrfHeaders(): Record<string, string> {

@@ -24,6 +24,12 @@ export interface ApiConfig {
    */
   trustedProxies: string[];
   /**
+   * Where browsers reach this API (`HERALD_PUBLIC_URL`, an origin such as `https://api.example.com`):
+   * the origin of the portal links it mints. Unset: the request's `Host` (`X-Forwarded-Host` from a
+   * trusted proxy only) and `X-Forwarded-Proto`.
+   */
+  publicUrl?: string;
+  /**
    * The server secret idempotency fingerprints are HMACs under (`HERALD_SECRET_KEY`). Unset: a
    * random key of this process (`createPlatform` keeps one under an embedded data directory).
    */
@@ -75,6 +81,7 @@ export function apiConfigFromEnv(env: Env = process.env): ApiConfig {
     apiKeyCacheMs: envInt(env, 'HERALD_API_KEY_CACHE_MS', d.apiKeyCacheMs, { min: 0 }),
     allowPrivateNetworks: envFlag(env, 'HERALD_ALLOW_PRIVATE_NETWORKS'),
     trustedProxies: trustedProxiesFromEnv(env),
+    ...publicUrlFromEnv(env),
     passwordHashing: passwordHashingFromEnv(env),
     previousSecretKeys: previousSecretKeysFromEnv(env),
   };
@@ -104,6 +111,20 @@ function adminTokenFromEnv(env: Env): string | null {
     );
   }
   return token;
+}
+
+/** `HERALD_PUBLIC_URL`: an http(s) origin (a trailing `/` is dropped), nothing after it. */
+function publicUrlFromEnv(env: Env): { publicUrl?: string } {
+  const value = envString(env, 'HERALD_PUBLIC_URL');
+  if (value === undefined) return {};
+  const url = URL.canParse(value) ? new URL(value) : null;
+  if (!url || !/^https?:$/.test(url.protocol) || url.pathname !== '/' || url.search || url.hash || url.username) {
+    throw new EnvError(
+      'HERALD_PUBLIC_URL',
+      'must be the http(s) origin browsers reach this API at, with no path, e.g. https://api.example.com',
+    );
+  }
+  return { publicUrl: url.origin };
 }
 
 /** A project's budget defaults to 2.5 keys' worth: room for a second key's work, not for ten. */

@@ -12,6 +12,7 @@ export {
   toApiErrorBody,
 } from './errors';
 export { markProjectWriter } from './procedures/events/event-feed';
+export { requestOrigin } from './procedures/portal-sessions/request-origin';
 export { toUser } from './procedures/users/user-schemas';
 export type { ApiKeyIdentity, ApiKeyVerifierOptions } from './services/api-keys';
 export {
@@ -34,12 +35,14 @@ export {
   endPortalSession,
   findPortalSession,
   hasCsrfToken,
+  isHttpsRequest,
   openPortalLink,
   PORTAL_CSRF_COOKIE,
   PORTAL_CSRF_HEADER,
   PORTAL_LINK_PREFIX,
   PORTAL_OPEN_PATH,
   PORTAL_SESSION_COOKIE,
+  portalCookieNames,
   portalSessionOfRequest,
   startPortalSession,
 } from './services/portal-sessions';

@@ -22,6 +22,31 @@ describe('apiConfigFromEnv', () => {
     );
   });
 
+  it('reads HERALD_PUBLIC_URL as an origin, and refuses one with a path or of another scheme', () => {
+    expect(apiConfigFromEnv({}).publicUrl).toBeUndefined();
+    expect(apiConfigFromEnv({ HERALD_PUBLIC_URL: 'https://api.example.com/' }).publicUrl).toBe(
+      'https://api.example.com',
+    );
+    for (const bad of [
+      'api.example.com',
+      'ftp://api.example.com',
+      'https://api.example.com/v1',
+      'https://a.example?x=1',
+    ]) {
+      expect(() => apiConfigFromEnv({ HERALD_PUBLIC_URL: bad })).toThrow(/^HERALD_PUBLIC_URL: /);
+    }
+  });
+
+  it('reads HERALD_SECRET_KEY_PREVIOUS as a comma-separated list of keys of at least 32 characters', () => {
+    expect(apiConfigFromEnv({}).previousSecretKeys).toEqual([]);
+    const a = 'a'.repeat(32);
+    const b = 'b'.repeat(40);
+    expect(apiConfigFromEnv({ HERALD_SECRET_KEY_PREVIOUS: ` ${a}, ${b} ,` }).previousSecretKeys).toEqual([a, b]);
+    expect(() => apiConfigFromEnv({ HERALD_SECRET_KEY_PREVIOUS: `${a},short` })).toThrow(
+      /^HERALD_SECRET_KEY_PREVIOUS: /,
+    );
+  });
+
   it('refuses a short HERALD_ADMIN_TOKEN in production, without quoting it', () => {
     expect(apiConfigFromEnv({ HERALD_ADMIN_TOKEN: 'short' }).adminToken).toBe('short');
     let message = '';

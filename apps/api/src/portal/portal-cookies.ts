@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { NewPortalSession } from '@herald/router';
-import { cookieOf, matchesSecret, PORTAL_CSRF_COOKIE, PORTAL_SESSION_COOKIE } from '@herald/router';
+import { cookieOf, isHttpsRequest, matchesSecret, portalCookieNames } from '@herald/router';
 import type { Context } from 'hono';
 
 /**
@@ -16,8 +16,10 @@ export function setPortalCookies(c: Context, session: NewPortalSession, options:
   const secure = isHttps(c);
   const sameSite = options.framed && secure ? 'SameSite=None; Partitioned' : 'SameSite=Lax';
   const common = `Path=/; Max-Age=${maxAge}; ${sameSite}${secure ? '; Secure' : ''}`;
-  c.header('set-cookie', `${PORTAL_SESSION_COOKIE}=${session.token}; HttpOnly; ${common}`, { append: true });
-  c.header('set-cookie', `${PORTAL_CSRF_COOKIE}=${session.csrfToken}; ${common}`, { append: true });
+  // `__Host-` names behind an https proxy (see portalCookieNames): `Path=/`, Secure, no Domain.
+  const names = portalCookieNames(isHttpsRequest(c.req.raw.headers));
+  c.header('set-cookie', `${names.session}=${session.token}; HttpOnly; ${common}`, { append: true });
+  c.header('set-cookie', `${names.csrf}=${session.csrfToken}; ${common}`, { append: true });
 }
 
 /**
@@ -27,8 +29,14 @@ export function setPortalCookies(c: Context, session: NewPortalSession, options:
  */
 export function clearPortalCookies(c: Context) {
   const variants = isHttps(c) ? ['SameSite=Lax; Secure', 'SameSite=None; Secure; Partitioned'] : ['SameSite=Lax'];
-  for (const name of [PORTAL_SESSION_COOKIE, PORTAL_CSRF_COOKIE]) {
-    for (const variant of variants) c.header('set-cookie', `${name}=; Path=/; Max-Age=0; ${variant}`, { append: true });
+  // Over https both spellings: a session set before the names took the `__Host-` prefix ends too.
+  const names = [portalCookieNames(false), ...(isHttpsRequest(c.req.raw.headers) ? [portalCookieNames(true)] : [])];
+  for (const name of names.flatMap((n) => [n.session, n.csrf])) {
+    for (const variant of variants) {
+      // A `__Host-` cookie is cleared only by a Set-Cookie that may set it: Secure.
+      if (name.startsWith('__Host-') && !variant.includes('Secure')) continue;
+      c.header('set-cookie', `${name}=; Path=/; Max-Age=0; ${variant}`, { append: true });
+    }
   }
 }
 

@@ -25,7 +25,12 @@ export function createRestRouter(db: Database, services: ApiServices) {
       // A request with an Idempotency-Key runs in the transaction that also stores its answer.
       const scoped = idempotentScopeOf(c.req.raw);
       const call = procedureCaller(
-        createContext({ headers: c.req.raw.headers, db: scoped?.db ?? db, services: scoped?.services ?? services }),
+        createContext({
+          headers: c.req.raw.headers,
+          db: scoped?.db ?? db,
+          services: scoped?.services ?? services,
+          origin: c.var.origin,
+        }),
         path,
       );
       try {

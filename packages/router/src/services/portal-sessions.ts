@@ -160,20 +160,48 @@ export async function startPortalSession(
   return { token, kind: owner.kind, projectId, expiresAt, csrfToken: csrfTokenFor(token) };
 }
 
-/** The value of the first cookie named `name` in a request's `Cookie` header, if any. */
+/**
+ * The value of the cookie named `name` in a request's `Cookie` header, if any. A name sent more
+ * than once counts as none: a sibling subdomain (or a page over plain http) can plant a cookie of
+ * the same name with a longer path, which the browser sends first, and the first would be its.
+ */
 export function cookieOf(headers: Headers, name: string): string | null {
   const cookie = headers.get('cookie');
   if (!cookie) return null;
+  let found: string | null = null;
   for (const part of cookie.split(';')) {
     const [key, ...value] = part.trim().split('=');
-    if (key === name) return value.join('=');
+    if (key !== name) continue;
+    if (found !== null) return null;
+    found = value.join('=');
   }
-  return null;
+  return found;
+}
+
+/**
+ * Whether a proxy says the browser reached it over https (`X-Forwarded-Proto`): what the portal's
+ * cookie names follow, since every reader of a session has the request's headers (an app served
+ * over TLS directly, with no such header, keeps the plain names, Secure).
+ */
+export function isHttpsRequest(headers: Headers): boolean {
+  return headers.get('x-forwarded-proto') === 'https';
+}
+
+/**
+ * The portal's cookie names: over https with the `__Host-` prefix, which only this host can set
+ * (Secure, `Path=/`, no `Domain`), so no sibling subdomain plants a session or CSRF token of its
+ * own (an attacker's session in a victim's browser, the victim's changes made in the attacker's
+ * project). Over plain http no prefix protects them; a name sent twice is refused (`cookieOf`).
+ */
+export function portalCookieNames(https: boolean): { session: string; csrf: string } {
+  return https
+    ? { session: `__Host-${PORTAL_SESSION_COOKIE}`, csrf: `__Host-${PORTAL_CSRF_COOKIE}` }
+    : { session: PORTAL_SESSION_COOKIE, csrf: PORTAL_CSRF_COOKIE };
 }
 
 /** The session token of a request's `Cookie` header, if any. */
 export function portalSessionToken(headers: Headers): string | null {
-  const token = cookieOf(headers, PORTAL_SESSION_COOKIE);
+  const token = cookieOf(headers, portalCookieNames(isHttpsRequest(headers)).session);
   return token?.startsWith(SESSION_PREFIX) && token.length <= 200 ? token : null;
 }
 

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { mintPortalLink, PORTAL_OPEN_PATH } from '../../services/portal-sessions';
 import { projectProcedure } from '../../trpc/init';
-import { requestOrigin } from './request-origin';
 
 export const createPortalSession = projectProcedure
   .meta({
@@ -25,7 +24,7 @@ export const createPortalSession = projectProcedure
     // Bound to the key that mints it: revoking the key ends the link and the session it opens.
     const { token, expiresAt } = await mintPortalLink(ctx.db, ctx.projectId, ctx.apiKeyId);
     return {
-      url: `${requestOrigin(ctx.headers)}${PORTAL_OPEN_PATH}?token=${encodeURIComponent(token)}`,
+      url: `${ctx.origin}${PORTAL_OPEN_PATH}?token=${encodeURIComponent(token)}`,
       expiresAt: expiresAt.toISOString(),
     };
   });
