@@ -184,5 +184,33 @@ describeDb('users: errors', (t) => {
       const user = await send('/v1/users', `{"email":"${uniqueEmail()}","metadata":{"proto":1,"__proto":2}}`);
       expect(((await user.json()) as { metadata: unknown }).metadata).toEqual({ proto: 1, __proto: 2 });
     });
+
+    it('metadata that PostgreSQL would print larger than 8 KB (numbers in full) is refused', async () => {
+      const tenant = await createTenant(t.db);
+      // 8.2 KB as sent; `jsonb` prints each 5e-324 as 326 characters: a 228 KB event and webhook.
+      const send = (metadata: string) =>
+        tenant.request('/v1/users', {
+          method: 'POST',
+          body: `{"email":"${uniqueEmail()}","metadata":${metadata}}`,
+          headers: { 'content-type': 'application/json' },
+        });
+      const tiny = `{${Array.from({ length: 682 }, (_, i) => `"${i.toString(36).padStart(2, '0')}":5e-324`).join(',')}}`;
+      const error = await expectApiError(await send(tiny), 400, 'validation_error');
+      expect(JSON.stringify(error.details)).toContain('8 KB');
+      const huge = `{${Array.from({ length: 30 }, (_, i) => `"n${i}":1e308`).join(',')}}`;
+      await expectApiError(await send(huge), 400, 'validation_error');
+      expect(await eventsOf(tenant)).toEqual([]);
+      // Ordinary numbers are as before.
+      expect((await send('{"a":1.5e-3,"b":12345678901234567890,"c":-0.25}')).status).toBe(201);
+    });
+
+    it('too many custom headers are refused before each is checked: one issue, not one per header', async () => {
+      const tenant = await createTenant(t.db);
+      const headers = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`bad header ${i}`, 'v']));
+      const response = await tenant.request('/v1/endpoints', { json: { url: 'https://hooks.example.com/h', headers } });
+      const error = await expectApiError(response, 400, 'validation_error');
+      expect(error.details).toHaveLength(1);
+      expect(JSON.stringify(error.details)).toContain('at most 20 custom headers');
+    });
   });
 });

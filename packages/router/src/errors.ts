@@ -174,6 +174,9 @@ const GENERIC_MESSAGES: Partial<Record<ApiErrorCode, string>> = {
 };
 
 /** The REST body and status for any error a procedure threw. */
+/** Validation issues an answer lists at most. */
+const MAX_ISSUES_SHOWN = 20;
+
 export function toApiErrorBody(error: TRPCError): { status: number; body: ApiErrorBody; retryAfterSeconds?: number } {
   const cause = error.cause;
   if (cause instanceof ApiErrorCause) {
@@ -207,7 +210,8 @@ export function toApiErrorBody(error: TRPCError): { status: number; body: ApiErr
         error: {
           code: 'validation_error',
           message: 'Request validation failed',
-          details: cause.issues.map(describeIssue),
+          // The first ones: 22,000 bad header names made a 2.4 MB answer to a 240 KB request.
+          details: cause.issues.slice(0, MAX_ISSUES_SHOWN).map(describeIssue),
         },
       },
     };

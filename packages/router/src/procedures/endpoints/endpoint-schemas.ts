@@ -5,6 +5,7 @@ import { eventTypes } from '@herald/events';
 import { z } from 'zod';
 import { apiError } from '../../errors';
 import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../../services/text';
+import { checkedFirst, hasMoreKeysThan } from '../bounded-input';
 import { HIDDEN_HEADER_VALUE } from '../deliveries/get-delivery-request';
 import { idSchema } from '../id-schema';
 import { withoutProtoKeys } from '../own-keys';
@@ -17,21 +18,25 @@ export const endpointIdSchema = idSchema('endpoint');
  * Herald's; values hold only what the sender can put on the wire (no CR/LF/NUL or other controls,
  * nothing above U+00FF), which is also text PostgreSQL can store.
  */
-export const customHeadersSchema = withoutProtoKeys(
-  z
-    .record(
-      // The patterns only document the rule in the OpenAPI document; superRefine enforces it, with a
-      // message that says what is wrong.
-      z.string().min(1).max(100).meta({ pattern: HEADER_NAME_PATTERN.source }),
-      z.string().max(1000).meta({ pattern: HEADER_VALUE_PATTERN.source }),
-    )
-    .superRefine((headers, ctx) => {
-      for (const [name, value] of Object.entries(headers)) {
-        const problem = customHeaderProblem(name, value);
-        if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
-      }
-    })
-    .refine((h) => Object.keys(h).length <= 20, 'at most 20 custom headers'),
+const TOO_MANY_HEADERS = 'at most 20 custom headers';
+export const customHeadersSchema = checkedFirst(
+  (value) => (hasMoreKeysThan(value, 20) ? TOO_MANY_HEADERS : null),
+  withoutProtoKeys(
+    z
+      .record(
+        // The patterns only document the rule in the OpenAPI document; superRefine enforces it, with a
+        // message that says what is wrong.
+        z.string().min(1).max(100).meta({ pattern: HEADER_NAME_PATTERN.source }),
+        z.string().max(1000).meta({ pattern: HEADER_VALUE_PATTERN.source }),
+      )
+      .superRefine((headers, ctx) => {
+        for (const [name, value] of Object.entries(headers)) {
+          const problem = customHeaderProblem(name, value);
+          if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+        }
+      })
+      .refine((h) => Object.keys(h).length <= 20, TOO_MANY_HEADERS),
+  ),
 );
 
 export const endpointUrlInputSchema = z.string().max(2000).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);

@@ -3,6 +3,7 @@ import type { UserSnapshot } from '@herald/events';
 import { userSnapshotSchema } from '@herald/events';
 import { z } from 'zod';
 import { isStorableJson, isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../../services/text';
+import { checkedFirst, jsonbTextWithin } from '../bounded-input';
 import { idSchema } from '../id-schema';
 import { withoutProtoKeys } from '../own-keys';
 
@@ -26,11 +27,15 @@ export const rolesSchema = z
   .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'role names are 1–64 letters, digits, _ . : -'))
   .max(50)
   .transform((roles) => [...new Set(roles)]);
-export const metadataSchema = withoutProtoKeys(
-  z
-    .record(z.string().max(100), z.json())
-    .refine((m) => JSON.stringify(m).length <= 8192, 'metadata must serialize to at most 8 KB')
-    .refine(isStorableJson, UNSTORABLE_TEXT_MESSAGE),
+const METADATA_TOO_LARGE = 'metadata must serialize to at most 8 KB';
+export const metadataSchema = checkedFirst(
+  (value) => (jsonbTextWithin(value, 8192) ? null : METADATA_TOO_LARGE),
+  withoutProtoKeys(
+    z
+      .record(z.string().max(100), z.json())
+      .refine((m) => JSON.stringify(m).length <= 8192, METADATA_TOO_LARGE)
+      .refine(isStorableJson, UNSTORABLE_TEXT_MESSAGE),
+  ),
 );
 export const userIdSchema = idSchema('user');
 
