@@ -276,6 +276,33 @@ describeDb('Idempotency-Key on POST', (t) => {
     expect((await tenant.caller.endpoints.getSecret({ id: created.endpoint.id })).secret).toBe(rotated.secret);
   });
 
+  it('a keyed endpoints.update stores and replays the endpoint with its custom header values hidden', async () => {
+    const tenant = await createTenant(t.db);
+    const { endpoint } = await tenant.caller.endpoints.create({
+      url: 'https://example.com/hooks',
+      headers: { Authorization: 'Bearer receiver-credential-123456' },
+    });
+    const key = newIdempotencyKey();
+    const update = () =>
+      tenant.request('/trpc/endpoints.update', {
+        json: { id: endpoint.id, description: 'x' },
+        headers: { 'idempotency-key': key },
+      });
+    const first = await expectJson<{ result: { data: { headers: Record<string, string> } } }>(await update(), 200);
+    // The caller that changed it sees it as it is.
+    expect(first.result.data.headers).toEqual({ Authorization: 'Bearer receiver-credential-123456' });
+    const stored = JSON.stringify(
+      await t.db.select().from(idempotencyKeys).where(eq(idempotencyKeys.projectId, tenant.projectId)),
+    );
+    expect(stored).not.toContain('receiver-credential-123456');
+
+    await tenant.caller.endpoints.delete({ id: endpoint.id });
+    const replay = await update();
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    const replayed = await expectJson<{ result: { data: { headers: Record<string, string> } } }>(replay, 200);
+    expect(replayed.result.data.headers).toEqual({ Authorization: '(hidden)' });
+  });
+
   it('the admin token with a key → 400 (its records would have no project), and no project is made', async () => {
     const name = `idem admin ${newIdempotencyKey()}`;
     const response = await tenantlessPost('/v1/projects', { name }, newIdempotencyKey());

@@ -11,6 +11,7 @@ export {
   serviceUnavailable,
   toApiErrorBody,
 } from './errors';
+export { HIDDEN_HEADER_VALUE } from './procedures/deliveries/get-delivery-request';
 export { markProjectWriter } from './procedures/events/event-feed';
 export { requestOrigin } from './procedures/portal-sessions/request-origin';
 export { toUser } from './procedures/users/user-schemas';

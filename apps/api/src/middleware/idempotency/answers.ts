@@ -1,5 +1,11 @@
 import type { ApiErrorBody, ApiErrorCode } from '@herald/router';
-import { API_KEY_PREFIX, httpStatusFor, PORTAL_LINK_PREFIX, SIGNING_SECRET_PREFIX } from '@herald/router';
+import {
+  API_KEY_PREFIX,
+  HIDDEN_HEADER_VALUE,
+  httpStatusFor,
+  PORTAL_LINK_PREFIX,
+  SIGNING_SECRET_PREFIX,
+} from '@herald/router';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 
@@ -56,8 +62,11 @@ export function storedAnswer(
 ): { status: number; body: string } | null {
   if (protocol.kind === 'rest') {
     if (!isStorableStatus(status)) return null;
-    const created = shownOnce(parseJson(body));
-    return created ? { status: httpStatusFor.conflict, body: JSON.stringify(notReplayed(created)) } : { status, body };
+    const parsedRest = parseJson(body);
+    const created = shownOnce(parsedRest);
+    if (created) return { status: httpStatusFor.conflict, body: JSON.stringify(notReplayed(created)) };
+    const hidden = withHeaderValuesHidden(parsedRest);
+    return { status, body: hidden === null ? body : JSON.stringify(hidden) };
   }
   const parsed = parseJson(body);
   const calls: unknown[] | null = Array.isArray(parsed) ? parsed : isObject(parsed) ? [parsed] : null;
@@ -67,8 +76,14 @@ export function storedAnswer(
   if (!calls.map(trpcStatusOf).some(isStorableStatus)) return null;
   let replaced = false;
   const stored = calls.map((call, i) => {
-    const created = isObject(call) && isObject(call.result) ? shownOnce(call.result.data) : null;
-    if (!created) return call;
+    const result = isObject(call) && isObject(call.result) ? call.result : null;
+    const created = result ? shownOnce(result.data) : null;
+    if (!created) {
+      const hidden = result ? withHeaderValuesHidden(result.data) : null;
+      if (hidden === null || !isObject(call)) return call;
+      replaced = true;
+      return { ...call, result: { ...result, data: hidden } };
+    }
     replaced = true;
     const error = notReplayed(created);
     return trpcError('conflict', error.error.message, protocol.procedures[i], error.error.details);
@@ -147,6 +162,25 @@ function shownOnce(value: unknown): ShownOnce | null {
     };
   }
   return null;
+}
+
+/**
+ * `value` with the custom header values of the endpoint it is (or holds as `endpoint`) hidden, as a
+ * portal session sees them; null when it shows none. They are the receiver's credentials: a
+ * stored answer to a keyed `endpoints.update` kept them for the key's whole TTL, and replayed them
+ * after they were changed or the endpoint deleted.
+ */
+function withHeaderValuesHidden(value: unknown): unknown {
+  if (!isObject(value)) return null;
+  if (isObject(value.endpoint)) {
+    const endpoint = withHeaderValuesHidden(value.endpoint);
+    return endpoint === null ? null : { ...value, endpoint };
+  }
+  const isEndpoint = typeof value.id === 'string' && value.id.startsWith('ep_') && isObject(value.headers);
+  if (!isEndpoint) return null;
+  const names = Object.keys(value.headers as Record<string, unknown>);
+  if (names.length === 0) return null;
+  return { ...value, headers: Object.fromEntries(names.map((name) => [name, HIDDEN_HEADER_VALUE])) };
 }
 
 function notReplayed(created: ShownOnce): ApiErrorBody {
