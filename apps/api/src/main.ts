@@ -15,6 +15,7 @@ import { dbTimeoutsFromEnv } from '@herald/db';
 import { dispatcherConfigFromEnv } from '@herald/delivery';
 import { apiConfigFromEnv } from '@herald/router';
 import { createPlatform } from './platform';
+import { DEFAULT_MAX_CONNECTIONS } from './server';
 
 const logger = processLogger('api');
 const env = process.env;
@@ -23,6 +24,7 @@ const env = process.env;
 // line naming what failed, then exit 1 (never a stack trace that may quote DATABASE_URL).
 const { platform, shutdownTimeoutMs, server, metricsToken } = await startOrExit(logger, async () => {
   const port = envInt(env, 'PORT', 3000, { min: 0, max: 65_535 });
+  const maxConnections = envInt(env, 'HERALD_MAX_CONNECTIONS', DEFAULT_MAX_CONNECTIONS, { min: 1 });
   const url = envDatabaseUrl(env);
   // Embedded mode keeps its data in the repository's .data folder, whichever directory pnpm runs in.
   const dataDir = envString(env, 'HERALD_DATA_DIR') ?? fileURLToPath(new URL('../../../.data/pglite', import.meta.url));
@@ -51,7 +53,7 @@ const { platform, shutdownTimeoutMs, server, metricsToken } = await startOrExit(
     metricsAccess: metricsToken === undefined ? false : { token: metricsToken },
   });
   const hostname = envString(env, 'HOST') ?? '0.0.0.0';
-  const server = await platform.listen({ port, hostname }).catch(async (error: unknown) => {
+  const server = await platform.listen({ port, hostname, maxConnections }).catch(async (error: unknown) => {
     // Its dispatcher may have claimed already: given back before the process exits.
     await platform.close({ drainMs: 0 }).catch(() => {});
     throw listenError(error, port, hostname);

@@ -7,7 +7,7 @@ import { createDeliveryWakeup, createDispatcher } from '@herald/delivery';
 import type { ApiConfig } from '@herald/router';
 import type { Logger } from 'pino';
 import { createApp } from './app';
-import type { RunningServer } from './server';
+import type { ListenOptions, RunningServer } from './server';
 import { listen } from './server';
 
 export interface PlatformOptions {
@@ -35,7 +35,7 @@ export interface Platform {
   app: ReturnType<typeof createApp>;
   dispatcher: Dispatcher | null;
   /** Serves the app on a real socket; the server is closed first by `close()`. */
-  listen(options?: { port?: number; hostname?: string }): Promise<RunningServer>;
+  listen(options?: ListenOptions): Promise<RunningServer>;
   /**
    * Server, then dispatcher (in-flight deliveries finish, leases are given
    * back), then wakeup, then the database it opened. `drainMs`: how long the server waits for

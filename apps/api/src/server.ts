@@ -17,10 +17,27 @@ export interface RunningServer {
 }
 
 /** Serves a Hono app on a real socket (port 0 picks a free one). */
-export function listen(
-  app: { fetch: Hono<HeraldEnv>['fetch'] },
-  options: { port?: number; hostname?: string } = {},
-): Promise<RunningServer> {
+/** How long a client may take to send its request's headers, and the whole request (Node: 60 s and 300 s). */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** Connections held open at once, by default (`HERALD_MAX_CONNECTIONS`). */
+export const DEFAULT_MAX_CONNECTIONS = 4_096;
+
+export interface ListenOptions {
+  port?: number;
+  hostname?: string;
+  /**
+   * Connections open at once; more are closed as they come. Bounds what clients that send their
+   * requests a byte every few seconds can take: 19,990 such connections took every file
+   * descriptor of the process, and with them every tenant's requests and the dispatcher's sockets.
+   */
+  maxConnections?: number;
+  /** Overrides of `HEADERS_TIMEOUT_MS` and `REQUEST_TIMEOUT_MS` (tests). */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export function listen(app: { fetch: Hono<HeraldEnv>['fetch'] }, options: ListenOptions = {}): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     const hostname = options.hostname ?? '127.0.0.1';
     // As @hono/node-server's `serve`, with an error handler: a request it cannot turn into a URL
@@ -33,13 +50,27 @@ export function listen(
     let closing = false;
     // Node answers an HTTP/1.1 request without a Host header itself (400, no body): Herald's JSON
     // error instead (RFC 9112 §3.2: such a request must be refused).
-    const server = createServer({ requireHostHeader: false }, (request, response) => {
-      if (closing) response.shouldKeepAlive = false;
-      if (request.headers.host === undefined && request.httpVersionMajor === 1 && request.httpVersionMinor >= 1) {
-        return answerWithoutHost(response);
-      }
-      return handle(request, response);
-    });
+    const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+    const server = createServer(
+      {
+        requireHostHeader: false,
+        // A request that is still arriving after this long is answered 408 and its connection
+        // closed (bodies are small: 256 KB by default). Long answers (`herald listen` streams)
+        // are not bounded by it: it covers receiving the request only.
+        headersTimeout: Math.min(options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS, requestTimeout),
+        requestTimeout,
+        // How often Node checks those timeouts (default 30 s, which let a request run on that much longer).
+        connectionsCheckingInterval: Math.min(5_000, requestTimeout),
+      },
+      (request, response) => {
+        if (closing) response.shouldKeepAlive = false;
+        if (request.headers.host === undefined && request.httpVersionMajor === 1 && request.httpVersionMinor >= 1) {
+          return answerWithoutHost(response);
+        }
+        return handle(request, response);
+      },
+    );
+    server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     server.on('clientError', answerUnparsable);
     // A port that is taken, an address not of this host: the caller's error (`pnpm start` logs one
     // fatal line and exits), not an unhandled 'error' event's stack trace.
@@ -101,13 +132,17 @@ function answerUnparsable(error: Error & { code?: string }, socket: Socket): voi
     return;
   }
   const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const tooSlow = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
   const body = JSON.stringify({
     error: tooLarge
       ? { code: 'validation_error', message: 'The request line and headers are limited to 16 KB' }
-      : { code: 'validation_error', message: 'The request is not valid HTTP/1.1' },
+      : tooSlow
+        ? { code: 'request_timeout', message: 'The request did not arrive in time' }
+        : { code: 'validation_error', message: 'The request is not valid HTTP/1.1' },
   });
+  const status = tooLarge ? '431 Request Header Fields Too Large' : tooSlow ? '408 Request Timeout' : '400 Bad Request';
   socket.end(
-    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+    `HTTP/1.1 ${status}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

@@ -1,8 +1,10 @@
+import { connect } from 'node:net';
 import { createLogger } from '@herald/config';
 import { users } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { eq, sql } from 'drizzle-orm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { listen } from '../src/server';
 import type { Tenant } from './harness';
 import { ADMIN_TOKEN, createTenant, expectApiError, expectJson, uniqueEmail } from './harness';
 
@@ -141,5 +143,26 @@ describeDb('logs', (t) => {
         expect(line).not.toContain('explode');
       }
     });
+  });
+
+  it('a client that drops its upload midway is its own 499 line, not "database unavailable" (503)', async () => {
+    const server = await listen(tenant.testApp.app);
+    try {
+      const socket = connect(server.port, '127.0.0.1');
+      const requestId = `dropped-${Date.now()}`;
+      socket.on('error', () => {});
+      socket.write(
+        `POST /v1/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tenant.apiKey}\r\n` +
+          `X-Request-Id: ${requestId}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"email"`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.destroy();
+      await expect.poll(() => log.lines().filter((line) => line.requestId === requestId).length).toBeGreaterThan(0);
+      const lines = log.lines().filter((line) => line.requestId === requestId);
+      expect(lines.map((line) => line.msg)).not.toContain('database unavailable');
+      expect(lines.find((line) => line.status !== undefined)?.status).toBe(499);
+    } finally {
+      await server.close({ forceAfterMs: 0 });
+    }
   });
 });

@@ -47,13 +47,20 @@ export async function readBodyWithin(c: Context, maxBytes: number): Promise<Resp
   const chunked = c.req.header('transfer-encoding') !== undefined;
   if (declared !== undefined && !chunked && Number(declared) > maxBytes) return tooLarge(c, maxBytes);
   let bytes: Uint8Array | null;
-  // HTTP/1 only: there a body without Transfer-Encoding ends at its Content-Length, or is empty.
-  if (incomingOf(c)?.httpVersionMajor === 1 && !chunked) {
-    bytes = new Uint8Array(await raw.arrayBuffer());
-  } else {
-    if (raw.body === null) return undefined;
-    bytes = await readAtMost(raw.body, maxBytes);
-    if (bytes === null) return tooLarge(c, maxBytes);
+  try {
+    // HTTP/1 only: there a body without Transfer-Encoding ends at its Content-Length, or is empty.
+    if (incomingOf(c)?.httpVersionMajor === 1 && !chunked) {
+      bytes = new Uint8Array(await raw.arrayBuffer());
+    } else {
+      if (raw.body === null) return undefined;
+      bytes = await readAtMost(raw.body, maxBytes);
+      if (bytes === null) return tooLarge(c, maxBytes);
+    }
+  } catch {
+    // The client closed or reset the connection mid-body (or the server's request timeout did):
+    // its error (`ECONNRESET`, "aborted") is not the database's, and nobody is left to answer.
+    // Logged as the request's line (499), not as "database unavailable" with a 503.
+    return errorResponse(c, 'client_closed_request', 'The request body broke off before it was complete');
   }
   bufferedBodies.set(raw, bytes);
   // What `c.req.text()` and `c.req.json()` answer from now on. Hono keeps promises in its body
