@@ -77,6 +77,10 @@ describeDb('logs', (t) => {
     secrets.push(signingSecret.slice('whsec_'.length).split('/').at(-1)!);
     await tenant.request(`/v1/users/${signingSecret}`);
     await tenant.request(`/v1/users/usr_${tenant.apiKey}`);
+    // After a space, a quote, or a whole header value pasted into a URL template.
+    await tenant.request(`/v1/api-keys/%20${tenant.apiKey}`, { method: 'DELETE' });
+    await tenant.request(`/v1/users/%22${tenant.apiKey}%22`);
+    await tenant.request(`/v1/users/Bearer%20${tenant.apiKey}`);
     secrets.push(ADMIN_TOKEN.slice('admin_'.length));
     await tenant.request(`/v1/nothing/${ADMIN_TOKEN}`);
     await tenant.request(`/v1/nothing/${ADMIN_TOKEN.replace('_', '%5f')}`);
@@ -87,7 +91,7 @@ describeDb('logs', (t) => {
     for (const line of log.raw) for (const secret of secrets) expect(line).not.toContain(secret);
     expect(log.raw.join('\n')).not.toContain('$scrypt$');
     // The request lines of keys in paths keep their shape, not their value.
-    expect(log.lines().filter((line) => (line as { path?: string }).path?.includes('sk_[redacted]'))).toHaveLength(3);
+    expect(log.lines().filter((line) => (line as { path?: string }).path?.includes('sk_[redacted]'))).toHaveLength(6);
     expect(
       log.lines().filter((line) => (line as { path?: string }).path === '/v1/users/whsec_[redacted]'),
     ).toHaveLength(1);

@@ -204,6 +204,20 @@ describeDb('users: errors', (t) => {
       expect((await send('{"a":1.5e-3,"b":12345678901234567890,"c":-0.25}')).status).toBe(201);
     });
 
+    it('a new password with a lone surrogate is refused: it would equal every other spelling of it', async () => {
+      const tenant = await createTenant(t.db);
+      const send = (body: string) =>
+        tenant.request('/v1/users', { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      const error = await expectApiError(
+        await send(`{"email":"${uniqueEmail()}","password":"passw\\ud800rd1"}`),
+        400,
+        'validation_error',
+      );
+      expect(JSON.stringify(error.details)).toContain('surrogate');
+      // A pair (an emoji) is a character like any other.
+      expect((await send(`{"email":"${uniqueEmail()}","password":"passw\\ud83d\\ude00rd1"}`)).status).toBe(201);
+    });
+
     it('too many custom headers are refused before each is checked: one issue, not one per header', async () => {
       const tenant = await createTenant(t.db);
       const headers = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`bad header ${i}`, 'v']));

@@ -63,12 +63,12 @@ export function requestContext(logger: Logger, secrets: readonly string[] = []) 
 /**
  * Credentials a client put in a path by mistake (`GET /v1/users/sk_…`): API keys, signing secrets,
  * portal link and session tokens keep their prefix in the log line, not their value, nor anything
- * after it (a signing secret is base64: it may hold `/`), at the path's start, a segment's or after
- * an id's prefix (`usr_sk_…`). The configured admin and metrics tokens, which have no prefix, are
+ * after it (a signing secret is base64: it may hold `/`), wherever no letter or digit comes right
+ * before it: a segment's start, after an id's prefix (`usr_sk_…`), a space, a quote, `Bearer `. The configured admin and metrics tokens, which have no prefix, are
  * hidden as they are. Either is looked for with ASCII escapes decoded (`%2F`, `%2b`): a path holding
  * one is logged decoded, with it hidden. Query strings are not logged at all.
  */
-const CREDENTIAL_IN_PATH = /(?<=^|[/_])(sk|whsec|hpl|hps)_.*$/s;
+const CREDENTIAL_IN_PATH = /(?<![A-Za-z0-9])(sk|whsec|hpl|hps)_.*$/s;
 
 /** This request's path, as log lines may quote it. */
 export function pathForLog(c: Context<HeraldEnv>): string {

@@ -14,7 +14,18 @@ export const emailSchema = z
   .pipe(z.email())
   .transform((email) => email.toLowerCase());
 
-export const passwordSchema = z.string().min(8).max(256);
+/** With the `u` flag a pair is one code point: only a surrogate on its own matches. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+/**
+ * A new password. Lone surrogates are refused: hashing encodes the password as UTF-8, where each
+ * becomes U+FFFD, so `pass\uD800word` and `pass\uDFFFword` would be one password. (A login still
+ * takes any string, as passwords set before this rule may hold them.)
+ */
+export const passwordSchema = z
+  .string()
+  .min(8)
+  .max(256)
+  .refine((password) => !LONE_SURROGATE.test(password), 'a password may not hold lone surrogates (malformed UTF-16)');
 export const userNameSchema = z
   .string()
   .trim()
