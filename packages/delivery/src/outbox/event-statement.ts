@@ -61,6 +61,13 @@ export function eventStatement<T extends EventType>(input: {
   };
 }
 
+/**
+ * When a new delivery is due: the event's time by this process's clock, or the database's if
+ * that is earlier. An API process whose clock ran ahead (by 3 minutes, say) made every delivery it
+ * created wait that long, and a FIFO subject's later deliveries behind it.
+ */
+export const dueAt = (at: SQL) => sql`least(${at}, now())`;
+
 /** `eventStatement`'s CTEs, each value as `value` gives it (a placeholder, or the value). */
 function eventCtes(withSubject: boolean, value: TemplateValue): SQL {
   const v = (name: string) => value(`herald_event_${name}`);
@@ -84,7 +91,7 @@ function eventCtes(withSubject: boolean, value: TemplateValue): SQL {
         insert into deliveries (id, project_id, endpoint_id, event_id, subject, sequence, status,
                                 next_attempt_at, created_at, updated_at)
         select ${v('delivery_ids')}::text || ${sql.raw(ID_RANDOM_PART_SQL)}, ${v('project')}, ep.id,
-               ${v('id')}, ${v('subject')}::text, ${sequence}, 'pending', ${at}, ${at}, ${at}
+               ${v('id')}, ${v('subject')}::text, ${sequence}, 'pending', ${dueAt(at)}, ${at}, ${at}
         from endpoints ep
         where ${subscribedEndpoints(v('project'), v('type'))}
         returning 1

@@ -3,7 +3,7 @@ import { deliveries, events, executeRows, idTimestamp, newId, newIdAt } from '@h
 import type { EventData, EventType } from '@herald/events';
 import { type EventDefinition, getEventDefinition } from '@herald/events';
 import { sql } from 'drizzle-orm';
-import { subscribedEndpoints } from './event-statement';
+import { dueAt, subscribedEndpoints } from './event-statement';
 import { nextSubjectSequence } from './subject-sequence';
 
 export interface RecordedEvent {
@@ -92,7 +92,7 @@ async function fanOut(
       subject: e.subject,
       sequence: e.sequence,
       status: 'pending' as const,
-      nextAttemptAt: e.createdAt,
+      nextAttemptAt: dueAt(sql`${e.createdAt.toISOString()}::timestamptz`),
       createdAt: e.createdAt,
       updatedAt: e.createdAt,
     })),

@@ -1,6 +1,7 @@
 import type { Database } from '@herald/db';
 import { deliveries, executeRows, idTimestamp, newIdAt } from '@herald/db';
 import { sql } from 'drizzle-orm';
+import { dueAt } from '../outbox/event-statement';
 import { lockQueuedOfFifoSubjects } from './fifo-subject-lock';
 import { lowerQueueWindow } from './queue-window';
 
@@ -62,7 +63,7 @@ export async function queueMissedDeliveries(
           endpointId: input.endpointId,
           eventId: event.id,
           status: 'pending' as const,
-          nextAttemptAt: now,
+          nextAttemptAt: dueAt(sql`${now.toISOString()}::timestamptz`),
           subject: event.subject,
           sequence: event.sequence === null ? null : Number(event.sequence),
           // Ahead of its subject's later deliveries, parked ones among them: it promotes the next (fifo-promote.ts).
