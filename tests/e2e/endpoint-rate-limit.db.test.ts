@@ -68,6 +68,45 @@ describeDb('rate limits per endpoint', (t) => {
     expect(new Set(limitedReceiver.requests.map((r) => r.webhookId)).size).toBe(EVENTS);
   }, 120_000);
 
+  it('keeps its rate while another project holds its share of the slots with a backlog waiting behind it', async () => {
+    const h = await startHerald(t, {
+      dispatcher: { concurrency: 16, prefetch: 16, requestTimeoutMs: 5_000, leaseMs: 15_000 },
+    });
+    const hanging = await h.receiver(() => 'hang');
+    const limitedReceiver = await h.receiver();
+    const busy = await h.project();
+    await busy.createEndpoint({ url: `${hanging.url}/busy`, maxInFlight: 100 });
+    await t.db.transaction(async (tx) => {
+      for (let i = 0; i < 60; i++) {
+        await recordEvent(tx, {
+          projectId: busy.id,
+          type: 'user.updated',
+          data: { user: user(i), changedFields: ['name'] },
+        });
+      }
+    });
+    h.wakeup.notify();
+    // The busy project sends on all but the newcomers' eighth, with more claimed and waiting.
+    await hanging.waitForRequests(14, 10_000);
+
+    const p = await h.project();
+    await p.createEndpoint({ url: `${limitedReceiver.url}/limited`, rateLimit: 5 });
+    await t.db.transaction(async (tx) => {
+      for (let i = 0; i < 15; i++) {
+        await recordEvent(tx, {
+          projectId: p.id,
+          type: 'user.updated',
+          data: { user: user(100 + i), changedFields: ['name'] },
+        });
+      }
+    });
+    h.wakeup.notify();
+    // At 5/s, 15 arrive in about 2 s (the first 5 at once: one second of burst). Before, the busy
+    // project's waiting deliveries left the claim no slot to spend tokens on: about 2 a second.
+    await limitedReceiver.waitForRequests(15, 6_000);
+    expect(measuredRate(limitedReceiver.requests)).toBeLessThan(5 * 1.5);
+  }, 30_000);
+
   it('the rate limit can be changed and removed through the API', async () => {
     const h = await startHerald(t, { start: false });
     const p = await h.project();

@@ -196,7 +196,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           const { deliveries: claimed, parked } = await claimDue(options.db, {
             window: await queueWindow(),
             limit,
-            freeNow: slots.freeSlots(),
+            freeNow: slots.freeAhead(),
             beyondRoom: Math.max(0, free - reserve),
             leaseMs: config.leaseMs,
             owner: workerId,

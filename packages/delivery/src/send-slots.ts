@@ -34,7 +34,7 @@ export class SendSlots<T extends { projectId: string }> {
   readonly held = new Map<string, number>();
   private readonly sendingBy = new Map<string, number>();
   private readonly waitingBy = new Map<string, number>();
-  private waiting: Array<{ item: T; at: number }> = [];
+  private waiting: Array<{ item: T; at: number; front: boolean }> = [];
   private sendingCount = 0;
 
   constructor(
@@ -64,16 +64,24 @@ export class SendSlots<T extends { projectId: string }> {
     return Math.max(0, this.options.concurrency + this.options.prefetch - this.sendingCount - this.waiting.length);
   }
 
-  /** Slots free now (what a claim may take for deliveries that should not wait). */
-  freeSlots(): number {
-    return Math.max(0, this.options.concurrency - this.sendingCount - this.waiting.length);
+  /**
+   * Slots a delivery added at the `front` finds now: what a claim may take for deliveries that
+   * should not wait (an endpoint's rate-limit tokens). Deliveries waiting behind their project's
+   * cap do not count: a front one goes ahead of them. Counted, a busy project's prefetch, held back
+   * by its own share, left 0 here, and another project's rate-limited endpoint got 2 of its 5
+   * deliveries a second.
+   */
+  freeAhead(): number {
+    let ahead = 0;
+    for (const w of this.waiting) if (w.front) ahead += 1;
+    return Math.max(0, this.options.concurrency - this.sendingCount - ahead);
   }
 
   /** A claimed delivery: started at once if a slot and its project's share allow, else it waits. */
   add(item: T, { front = false } = {}): void {
     bump(this.held, item.projectId, 1);
     bump(this.waitingBy, item.projectId, 1);
-    const entry = { item, at: this.now() };
+    const entry = { item, at: this.now(), front };
     if (front) this.waiting.unshift(entry);
     else this.waiting.push(entry);
     this.pump();
@@ -116,7 +124,7 @@ export class SendSlots<T extends { projectId: string }> {
   private pump(): void {
     if (this.waiting.length === 0) return;
     const now = this.now();
-    const kept: Array<{ item: T; at: number }> = [];
+    const kept: Array<{ item: T; at: number; front: boolean }> = [];
     for (const w of this.waiting) {
       const project = w.item.projectId;
       if (now - w.at > this.options.maxWaitMs) {

@@ -85,11 +85,24 @@ describe('SendSlots', () => {
     expect(started.map((i) => i.id)).toEqual([1, 2, 3, 50]);
   });
 
-  it('claimable() counts slots plus prefetch, freeSlots() slots alone', () => {
+  it('claimable() counts slots plus prefetch, freeAhead() slots alone', () => {
     const { slots } = slotsFor({ prefetch: 4 });
     for (let id = 1; id <= 2; id++) slots.add({ id, projectId: 'a' });
     expect(slots.claimable()).toBe(6);
-    expect(slots.freeSlots()).toBe(2);
+    expect(slots.freeAhead()).toBe(2);
+  });
+
+  it("freeAhead() leaves out deliveries waiting behind their project's cap, not those added at the front", () => {
+    // Project a sends on its solo cap (3 of 4) and has 3 more waiting behind that cap.
+    const { slots } = slotsFor({ concurrency: 4, prefetch: 4, share: 2, solo: 3 });
+    for (let id = 1; id <= 6; id++) slots.add({ id, projectId: 'a' });
+    expect(slots.sending).toBe(3);
+    expect(slots.waitingCount).toBe(3);
+    // A rate-limited delivery of another project would go ahead of them: one slot is there for it.
+    expect(slots.freeAhead()).toBe(1);
+    slots.add({ id: 7, projectId: 'b' }, { front: true });
+    expect(slots.sending).toBe(4);
+    expect(slots.freeAhead()).toBe(0);
   });
 
   it('drops a delivery that waited past maxWaitMs, unsent, and frees what it held', () => {
