@@ -162,6 +162,26 @@ describeDb('herald listen: the relay in the API', (t) => {
       code: 'validation_error',
     });
   });
+  it('refuses FIFO ordering, a rate limit or an in-flight cap on a listen endpoint, which the relay would not apply', async () => {
+    const h = await startHerald(t, { start: false });
+    const p = await h.project();
+    const { endpoint } = await p.call('/v1/endpoints/listen', 201, {
+      json: { forwardTo: 'http://localhost:3000/hooks' },
+    });
+    for (const json of [{ ordering: 'fifo' }, { rateLimit: 5 }, { maxInFlight: 2 }]) {
+      const response = await p.request(`/v1/endpoints/${endpoint.id}`, { method: 'PATCH', json });
+      expect({ json, status: response.status }).toEqual({ json, status: 400 });
+      expect(await response.text()).toContain('herald listen');
+    }
+    // Saying what it already is, and other changes, are fine.
+    const same = { ordering: 'none', rateLimit: null, maxInFlight: null, description: 'mine' };
+    expect(await p.call(`/v1/endpoints/${endpoint.id}`, 200, { method: 'PATCH', json: same })).toMatchObject({
+      ordering: 'none',
+      rateLimit: null,
+      description: 'mine',
+    });
+  });
+
   it('ends open streams when the API shuts down, so its server closes instead of waiting for them', async () => {
     const platform = await createPlatform({
       database: { herald: t.herald },

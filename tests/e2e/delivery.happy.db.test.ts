@@ -167,6 +167,8 @@ describeDb('dispatcher end to end: deliveries that succeed', (t) => {
     const receiver = await h.receiver();
     const p = await h.project();
     await p.createEndpoint({ url: receiver.url });
+    // A `herald listen` endpoint with no CLI attached: its deliveries are counted apart.
+    const listen = await p.call('/v1/endpoints/listen', 201, { json: { forwardTo: 'http://localhost:3000/hooks' } });
     for (let i = 0; i < 3; i++) await p.createUser();
     await sleep(100);
     const scrape = async () => {
@@ -183,6 +185,8 @@ describeDb('dispatcher end to end: deliveries that succeed', (t) => {
 
     const before = await scrape();
     expect(series(before, 'herald_due_deliveries')).toBe(3);
+    expect(series(before, 'herald_due_listen_deliveries')).toBe(3);
+    await p.call(`/v1/endpoints/${listen.endpoint.id}`, 200, { method: 'DELETE' });
     expect(series(before, 'herald_oldest_due_delivery_age_seconds')).toBeGreaterThanOrEqual(0.05);
     expect(before).toContain('# TYPE herald_deliveries_total counter');
     expect(before).toContain('# TYPE herald_attempt_duration_seconds histogram');

@@ -42,12 +42,20 @@ export class DispatcherMetrics {
 
   /** Queue figures come from the database: they are the same whichever dispatcher is asked. */
   async render(db: Database): Promise<string> {
-    const [queue] = await executeRows<{ due: number | string; oldest_seconds: number | string | null }>(
+    // `herald listen` endpoints' deliveries apart: no dispatcher takes them, and a CLI killed with
+    // some due kept a false "backlog" alert going for the day until they fail `listen_expired`.
+    const [queue] = await executeRows<{
+      due: number | string;
+      oldest_seconds: number | string | null;
+      due_listen: number | string;
+    }>(
       db,
-      sql`select count(*)::int as due,
-                 extract(epoch from now() - min(next_attempt_at))::float8 as oldest_seconds
-          from deliveries
-          where ${isDue()}`,
+      sql`select count(*) filter (where ep.kind <> 'listen')::int as due,
+                 extract(epoch from now() - min(d.next_attempt_at) filter (where ep.kind <> 'listen'))::float8
+                   as oldest_seconds,
+                 count(*) filter (where ep.kind = 'listen')::int as due_listen
+          from deliveries d join endpoints ep on ep.id = d.endpoint_id
+          where ${isDue('d')}`,
     );
     // Who holds the slots, across every dispatcher: live leases by endpoint (top 10) and by project.
     const holders = await executeRows<{ project_id: string; endpoint_id: string; n: number | string }>(
@@ -71,10 +79,13 @@ export class DispatcherMetrics {
       `herald_attempt_duration_seconds_bucket{le="+Inf"} ${this.latencyCount}`,
       `herald_attempt_duration_seconds_sum ${this.latencySum}`,
       `herald_attempt_duration_seconds_count ${this.latencyCount}`,
-      '# HELP herald_due_deliveries Deliveries due now and not yet taken.',
+      '# HELP herald_due_deliveries Deliveries due now and not yet taken (herald listen endpoints apart).',
       '# TYPE herald_due_deliveries gauge',
       `herald_due_deliveries ${Number(queue?.due ?? 0)}`,
-      '# HELP herald_oldest_due_delivery_age_seconds How long the oldest due delivery has waited.',
+      '# HELP herald_due_listen_deliveries Deliveries of herald listen endpoints due now, waiting for their CLI.',
+      '# TYPE herald_due_listen_deliveries gauge',
+      `herald_due_listen_deliveries ${Number(queue?.due_listen ?? 0)}`,
+      '# HELP herald_oldest_due_delivery_age_seconds How long the oldest due delivery has waited (herald listen endpoints apart).',
       '# TYPE herald_oldest_due_delivery_age_seconds gauge',
       `herald_oldest_due_delivery_age_seconds ${Math.max(0, Number(queue?.oldest_seconds ?? 0))}`,
       '# HELP herald_in_flight_deliveries_by_project Deliveries in flight (live leases, all dispatchers) by project.',

@@ -2,7 +2,7 @@ import { endpoints } from '@herald/db';
 import { wakeParkedOfEndpoint } from '@herald/delivery';
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { notFound } from '../../errors';
+import { apiError, notFound } from '../../errors';
 import { projectProcedure } from '../../trpc/init';
 import {
   assertEndpointUrl,
@@ -50,6 +50,7 @@ export const updateEndpoint = projectProcedure
       changes.url = assertEndpointUrl(changes.url, ctx.services.config.allowPrivateNetworks);
     const current = await findEndpoint(ctx.db, ctx.projectId, id);
     assertPortalMayChangeEndpoint(ctx, changes, current);
+    assertListenMayTake(current.kind, changes);
     const patch: Partial<typeof endpoints.$inferInsert> = { updatedAt: new Date() };
     if (changes.url !== undefined && changes.url !== current.url) {
       patch.url = changes.url;
@@ -101,3 +102,31 @@ export const updateEndpoint = projectProcedure
     if (changes.ordering !== undefined && row.ordering !== 'fifo') await wakeParkedOfEndpoint(ctx.db, row.id);
     return toEndpoint(row, ctx);
   });
+
+/**
+ * A `herald listen` endpoint's deliveries go one stream at a time to the CLI (claim-relay.ts),
+ * which keeps neither a subject's order nor a rate or an in-flight cap: those settings are refused
+ * rather than accepted and shown while nothing applies them.
+ */
+function assertListenMayTake(
+  kind: string,
+  changes: {
+    ordering?: string | undefined;
+    rateLimit?: number | null | undefined;
+    maxInFlight?: number | null | undefined;
+  },
+) {
+  if (kind !== 'listen') return;
+  const set = [
+    changes.ordering !== undefined && changes.ordering !== 'none' ? 'ordering' : null,
+    changes.rateLimit !== undefined && changes.rateLimit !== null ? 'rateLimit' : null,
+    changes.maxInFlight !== undefined && changes.maxInFlight !== null ? 'maxInFlight' : null,
+  ].filter((name) => name !== null);
+  if (set.length > 0) {
+    throw apiError(
+      'validation_error',
+      `A herald listen endpoint takes no ${set.join(', ')}: its CLI gets its deliveries as they come`,
+      set.map((name) => ({ path: name, code: 'custom', message: 'not applied to a herald listen endpoint' })),
+    );
+  }
+}
