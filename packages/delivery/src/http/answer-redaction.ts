@@ -29,20 +29,111 @@ const MAX_PARTS_PER_VALUE = 8;
  */
 export function withoutSentSecrets(body: string, headers: Record<string, string>, cut: boolean): string {
   const forms = new Set<string>();
+  const raw = new Set<string>();
   for (const [name, value] of Object.entries(headers)) {
-    if (!PUBLIC_SENT_HEADERS.has(name)) for (const form of secretFormsOf(value)) forms.add(form);
+    if (PUBLIC_SENT_HEADERS.has(name)) continue;
+    for (const secret of rawSecretsOf(value)) {
+      raw.add(secret);
+      for (const form of formsOf(secret)) forms.add(form);
+    }
   }
   if (forms.size === 0 || body.length < MIN_CUT_OFF_LENGTH) return body;
-  const windows = forms.size > 16 ? windowsOf(body) : null;
-  let out = body;
   // Longest first: a value is replaced whole before a part of it is.
-  for (const secret of [...forms].sort((a, b) => b.length - a.length)) {
-    if (!windows || windows.has(secret.slice(0, MIN_REDACTED_LENGTH))) {
-      if (out.includes(secret)) out = out.split(secret).join(REDACTED_IN_ANSWER);
-    }
-    if (cut) out = withoutCutOffStart(out, secret);
+  const longestFirst = [...forms].sort((a, b) => b.length - a.length);
+  // A body with escapes is searched decoded, which finds every form above too; one without, for
+  // each form as it is (no copy of the body).
+  let out = ESCAPE.test(body) ? withoutEscapedSecrets(body, [...raw]) : withoutForms(body, longestFirst);
+  if (cut) for (const secret of longestFirst) out = withoutCutOffStart(out, secret);
+  return out;
+}
+
+/** `body` with each of `forms` (longest first) replaced wherever it occurs as it is. */
+function withoutForms(body: string, forms: string[]): string {
+  const windows = forms.length > 16 ? windowsOf(body) : null;
+  let out = body;
+  for (const secret of forms) {
+    if (windows && !windows.has(secret.slice(0, MIN_REDACTED_LENGTH))) continue;
+    if (out.includes(secret)) out = out.split(secret).join(REDACTED_IN_ANSWER);
   }
   return out;
+}
+
+/**
+ * Escapes other encoders write that the forms above do not: JSON's `\uXXXX` for any character
+ * (ASP.NET's System.Text.Json writes `+` as `\u002B`, Gson `=` as `\u003d`), percent-escapes in
+ * either case, HTML character references. Base64 values nearly always hold `+`, `/` or `=`.
+ */
+const ESCAPE =
+  /\\u[0-9a-fA-F]{4}|\\["\\/bfnrt]|%[0-9a-fA-F]{2}|&#[xX][0-9a-fA-F]{1,6};|&#[0-9]{1,7};|&(?:quot|amp|lt|gt|apos);/;
+const ESCAPES = new RegExp(ESCAPE.source, 'g');
+const JSON_SHORT: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+const HTML_NAMED: Record<string, string> = { quot: '"', amp: '&', lt: '<', gt: '>', apos: "'" };
+
+function decodeEscape(written: string): string {
+  if (written.startsWith('\\u')) return String.fromCharCode(Number.parseInt(written.slice(2), 16));
+  if (written.startsWith('\\')) return JSON_SHORT[written[1]!] ?? written[1]!;
+  if (written.startsWith('%')) return String.fromCharCode(Number.parseInt(written.slice(1), 16));
+  if (written.startsWith('&#x') || written.startsWith('&#X'))
+    return safeCodePoint(Number.parseInt(written.slice(3, -1), 16));
+  if (written.startsWith('&#')) return safeCodePoint(Number.parseInt(written.slice(2, -1), 10));
+  return HTML_NAMED[written.slice(1, -1)] ?? written;
+}
+
+function safeCodePoint(n: number): string {
+  return n <= 0x10ffff ? String.fromCodePoint(n) : '\ufffd';
+}
+
+/**
+ * `text` with every occurrence of a secret redacted where it is written with escapes: matched in
+ * a copy with the escapes decoded (one pass, not chained), each match's span mapped back to the
+ * characters it came from.
+ */
+function withoutEscapedSecrets(text: string, secrets: string[]): string {
+  let decoded = '';
+  // The index in `text` where each character of `decoded` begins, and (last entry) its end.
+  const starts: number[] = [];
+  let last = 0;
+  for (const match of text.matchAll(ESCAPES)) {
+    for (let i = last; i < match.index; i++) starts.push(i);
+    decoded += text.slice(last, match.index);
+    const char = decodeEscape(match[0]);
+    for (let i = 0; i < char.length; i++) starts.push(match.index);
+    decoded += char;
+    last = match.index + match[0].length;
+  }
+  for (let i = last; i < text.length; i++) starts.push(i);
+  decoded += text.slice(last);
+  starts.push(text.length);
+  const spans: Array<[number, number]> = [];
+  const windows = secrets.length > 16 ? windowsOf(decoded) : null;
+  // A part inside a value taken whole adds a span within its span, merged below.
+  for (const secret of secrets) {
+    if (windows && !windows.has(secret.slice(0, MIN_REDACTED_LENGTH))) continue;
+    for (let at = decoded.indexOf(secret); at !== -1; at = decoded.indexOf(secret, at + secret.length)) {
+      spans.push([starts[at]!, nextStart(starts, at + secret.length)]);
+    }
+  }
+  if (spans.length === 0) return text;
+  spans.sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let from = 0;
+  for (const [start, end] of spans) {
+    if (start < from) {
+      from = Math.max(from, end); // overlapping an earlier span: one marker for both
+      continue;
+    }
+    out += `${text.slice(from, start)}${REDACTED_IN_ANSWER}`;
+    from = end;
+  }
+  return out + text.slice(from);
+}
+
+/** Where the decoded character at `i` begins in the text (the end for one past the last). */
+function nextStart(starts: number[], i: number): number {
+  // Several decoded characters can share one escape (a surrogate pair from `&#x1F600;`): skip to the next.
+  let end = starts[i]!;
+  while (i > 0 && i < starts.length - 1 && starts[i] === starts[i - 1]) end = starts[++i]!;
+  return end;
 }
 
 /** Every `MIN_REDACTED_LENGTH`-character window of `text`. */
@@ -84,21 +175,22 @@ function startOfAtEnd(text: string, secret: string): number {
   return k;
 }
 
-function secretFormsOf(value: string): string[] {
-  const forms = new Set<string>();
+/** A value and its parts as sent: several signatures (a rotation), each `v1,<base64>`; `Bearer <token>`. */
+function rawSecretsOf(value: string): string[] {
+  const secrets = new Set<string>();
   const add = (text: string) => {
-    if (text.length < MIN_REDACTED_LENGTH) return;
-    forms.add(text);
-    const quoted = JSON.stringify(text).slice(1, -1);
-    forms.add(quoted);
-    forms.add(quoted.replaceAll('/', '\\/'));
-    forms.add(encodeURIComponent(text));
+    if (text.length >= MIN_REDACTED_LENGTH) secrets.add(text);
   };
   add(value);
-  // Several signatures (a rotation), each `v1,<base64>`; `Bearer <token>`, `Basic <credentials>`.
   for (const part of value.split(/\s+/, MAX_PARTS_PER_VALUE)) {
     add(part);
     add(part.slice(part.indexOf(',') + 1));
   }
-  return [...forms];
+  return [...secrets];
+}
+
+/** A secret as sent, as a JSON string quotes it (also with `/` escaped), and percent-encoded. */
+function formsOf(secret: string): string[] {
+  const quoted = JSON.stringify(secret).slice(1, -1);
+  return [secret, quoted, quoted.replaceAll('/', '\\/'), encodeURIComponent(secret)];
 }

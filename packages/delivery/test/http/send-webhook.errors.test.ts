@@ -116,6 +116,38 @@ describe('createWebhookSender: failures', () => {
     expect(stored).toContain('[redacted]');
   });
 
+  it('hides values echoed with other escapes: \\u for any character (ASP.NET, Gson), lower-case percent, HTML references', async () => {
+    const token = 'dXNlcjpwYXNz+d29yZDE=';
+    const key = 'k3y+S3cr3t/Value==';
+    const echo = await track(
+      startServer((_req, res) =>
+        res.writeHead(400).end(
+          [
+            // As System.Text.Json writes `+`, and as Gson writes `=`.
+            '{"authorization":"Basic dXNlcjpwYXNz\\u002Bd29yZDE="}',
+            '{"x-api-key":"k3y+S3cr3t/Value\\u003d\\u003d"}',
+            encodeURIComponent(key).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()),
+            key.replaceAll('+', '&#43;').replaceAll('/', '&#x2F;'),
+            'plain text stays: 100% &amp; \\u0041',
+          ].join('\n'),
+        ),
+      ),
+    );
+    const result = await sender().send({
+      url: echo.url,
+      headers: { authorization: `Basic ${token}`, 'x-api-key': key },
+      body: '{}',
+    });
+    const lines = result.responseBody!.split('\n');
+    expect(lines.slice(0, 4)).toEqual([
+      '{"authorization":"[redacted]"}',
+      '{"x-api-key":"[redacted]"}',
+      '[redacted]',
+      '[redacted]',
+    ]);
+    expect(lines[4]).toBe('plain text stays: 100% &amp; \\u0041');
+  });
+
   it.each([301, 302, 303, 307, 308])('treats a %i as a failure and never requests its Location', async (status) => {
     const target = await track(startServer(ok200));
     const redirector = await track(
