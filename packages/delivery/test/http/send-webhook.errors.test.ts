@@ -126,7 +126,7 @@ describe('createWebhookSender: failures', () => {
             // As System.Text.Json writes `+`, and as Gson writes `=`.
             '{"authorization":"Basic dXNlcjpwYXNz\\u002Bd29yZDE="}',
             '{"x-api-key":"k3y+S3cr3t/Value\\u003d\\u003d"}',
-            encodeURIComponent(key).replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase()),
+            encodeURIComponent(key).replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()),
             key.replaceAll('+', '&#43;').replaceAll('/', '&#x2F;'),
             'plain text stays: 100% &amp; \\u0041',
           ].join('\n'),
