@@ -120,9 +120,9 @@ describeDb('users: errors', (t) => {
       expect(await tenant.caller.users.get({ id: other.id })).toMatchObject({ id: other.id });
     });
 
-    it('GET /v1/users with a limit out of range or an unknown query parameter', async () => {
+    it('GET /v1/users with a limit out of range, an unknown query parameter, or one given twice', async () => {
       const tenant = await createTenant(t.db);
-      for (const query of ['limit=0', 'limit=101', 'limit=abc', 'sort=email', 'cursor=']) {
+      for (const query of ['limit=0', 'limit=101', 'limit=abc', 'sort=email', 'cursor=', 'limit=1&limit=2']) {
         await expectApiError(await tenant.request(`/v1/users?${query}`), 400, 'validation_error');
       }
     });

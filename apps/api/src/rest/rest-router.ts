@@ -89,6 +89,19 @@ async function readInput(
       input = parsed as Record<string, unknown>;
     }
   } else {
+    // A parameter given twice (`?limit=1&limit=2`) is refused: taking the first silently answers
+    // a question the client did not ask (which of two `type` filters it meant).
+    const repeated = Object.entries(c.req.queries())
+      .filter(([, values]) => values.length > 1)
+      .map(([name]) => name);
+    if (repeated.length > 0) {
+      return errorResponse(
+        c,
+        'validation_error',
+        'Request validation failed',
+        repeated.map((name) => ({ path: name, message: `"${name}" is given more than once`, code: 'custom' })),
+      );
+    }
     input = { ...c.req.query() };
   }
   for (const name of pathParams) {
