@@ -222,6 +222,23 @@ describeDb('clients over HTTP', (t) => {
       expect(event!.id).toMatch(/^evt_/);
     });
 
+    it('sends a mutation with its Idempotency-Key from the call context: a retry replays, nothing runs twice', async () => {
+      const address = email('Keyed');
+      const context = { idempotencyKey: `trpc-client-${address}` };
+      const [first, again] = await Promise.all([
+        herald.users.create.mutate({ email: address }, { context }),
+        // Sent in the same tick: each keyed call travels alone, so the two do not share a batch.
+        herald.users.list.query({ email: address }),
+      ]);
+      expect(again.data.length).toBeLessThanOrEqual(1);
+      const retried = await herald.users.create.mutate({ email: address }, { context });
+      expect(retried).toEqual(first);
+      expect((await herald.users.list.query({ email: address })).data).toHaveLength(1);
+      // Another body under the same key is refused, as over REST.
+      const reused = await herald.users.create.mutate({ email: email('Other') }, { context }).catch((e: unknown) => e);
+      expect((reused as TRPCClientError<HeraldClientRouter>).data?.herald.code).toBe('idempotency_key_reused');
+    });
+
     it('splits more calls made at once than the API takes in one batch into several requests', async () => {
       const user = await herald.users.create.mutate({ email: email('Many') });
       // The API refuses a batch of more than 20 calls whole (400 batch_too_large).

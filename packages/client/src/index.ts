@@ -1,4 +1,4 @@
-import { createTRPCClient, httpBatchLink } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpLink, splitLink } from '@trpc/client';
 import type { AppRouter } from './app-router';
 import { checkTransportOptions, guardedFetch, isRedirect, redirectMessage } from './transport';
 
@@ -35,7 +35,14 @@ const DEFAULT_MAX_BATCH_SIZE = 20;
 /** Queries travel in the URL; the API's server refuses a request line and headers over 16 KB. */
 const MAX_URL_LENGTH = 8_000;
 
-/** The typed tRPC client: every procedure of the API with its inferred input and output. */
+/**
+ * The typed tRPC client: every procedure of the API with its inferred input and output.
+ *
+ * A mutation called with `{ context: { idempotencyKey } }` is sent alone (not batched: a batch is
+ * one request under one key) with that `Idempotency-Key`, so a retry after a lost answer replays
+ * the first answer instead of running again: `client.users.create.mutate(input, { context: {
+ * idempotencyKey: 'signup-42' } })`.
+ */
 export function createHeraldClient(options: HeraldClientOptions) {
   checkTransportOptions(options);
   const send = guardedFetch(options);
@@ -46,14 +53,24 @@ export function createHeraldClient(options: HeraldClientOptions) {
     await response.body?.cancel();
     throw new Error(redirectMessage(response));
   };
+  const url = `${options.baseUrl.replace(/\/$/, '')}/trpc`;
+  const authorization = `Bearer ${options.apiKey}`;
   return createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
-        url: `${options.baseUrl.replace(/\/$/, '')}/trpc`,
-        headers: () => ({ authorization: `Bearer ${options.apiKey}` }),
-        maxItems: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
-        maxURLLength: MAX_URL_LENGTH,
-        fetch: fetchOrRefuseRedirect,
+      splitLink({
+        condition: (op) => typeof op.context.idempotencyKey === 'string',
+        true: httpLink({
+          url,
+          headers: ({ op }) => ({ authorization, 'idempotency-key': op.context.idempotencyKey as string }),
+          fetch: fetchOrRefuseRedirect,
+        }),
+        false: httpBatchLink({
+          url,
+          headers: () => ({ authorization }),
+          maxItems: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
+          maxURLLength: MAX_URL_LENGTH,
+          fetch: fetchOrRefuseRedirect,
+        }),
       }),
     ],
   });
