@@ -5,6 +5,7 @@ import { eq } from 'drizzle-orm';
 import { Webhook } from 'standardwebhooks';
 import { expect, it } from 'vitest';
 import { sleep, startHerald, waitFor, webhookHeaders } from './harness';
+import { sseReader } from './sse-reader';
 
 const KEY = 'sealing-key-for-tests-0123456789abcdef';
 const OLD_KEY = 'previous-key-for-tests-0123456789abcdef';
@@ -74,6 +75,27 @@ describeDb('endpoint signing secrets sealed at rest (HERALD_SECRET_KEY)', (t) =>
     await p.settled({ expected: 1 });
   });
 
+  it("signs a herald listen stream's deliveries with the secret in clear, stored sealed", async () => {
+    const h = await startHerald(t, { api: { secretKey: KEY } });
+    const p = await h.project();
+    const created = await p.call('/v1/endpoints/listen', 201, { json: { forwardTo: 'http://localhost:3000/hooks' } });
+    const [row] = await storedSecrets(created.endpoint.id);
+    expect(row!.secret.startsWith(SEALED_PREFIX)).toBe(true);
+
+    const abort = new AbortController();
+    const response = await p.request(`/v1/endpoints/${created.endpoint.id}/listen`, { signal: abort.signal });
+    try {
+      const stream = sseReader(response);
+      expect(await stream.next()).toMatchObject({ event: 'session' });
+      await p.createUser();
+      const { event, data } = await stream.next();
+      expect(event).toBe('delivery');
+      expect(() => new Webhook(created.secret).verify(data.body, data.headers)).not.toThrow();
+    } finally {
+      abort.abort();
+    }
+  });
+
   it('never signs with a value sealed for another endpoint (copied in the database)', async () => {
     const h = await startHerald(t, { api: { secretKey: KEY } });
     const receiver = await h.receiver();
@@ -131,6 +153,12 @@ describeDb('endpoint signing secrets sealed at rest (HERALD_SECRET_KEY)', (t) =>
     );
 
     const box = secretBox({ current: KEY, previous: [OLD_KEY] });
+    // What an operator watches to know a rotation is done.
+    const pending = async () => {
+      const text = await h.addDispatcher({ secrets: box }).metrics.render(t.db);
+      return Number(/^herald_endpoint_secrets_not_sealed_current (\d+)$/m.exec(text)?.[1]);
+    };
+    expect(await pending()).toBe(603);
     const report = await runMaintenance(t.db, { ...maintenance, secrets: box });
     expect(report.secrets.sealed).toBeGreaterThanOrEqual(602);
     expect(report.secrets.unreadable).toBeGreaterThanOrEqual(1);
@@ -149,6 +177,8 @@ describeDb('endpoint signing secrets sealed at rest (HERALD_SECRET_KEY)', (t) =>
     ).toBe(lost.secret);
     const again = await runMaintenance(t.db, { ...maintenance, secrets: box });
     expect(again.secrets.sealed).toBe(0);
+    // The one no key here opens.
+    expect(await pending()).toBe(1);
   });
 });
 

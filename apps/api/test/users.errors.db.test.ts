@@ -225,6 +225,11 @@ describeDb('users: errors', (t) => {
       const error = await expectApiError(response, 400, 'validation_error');
       expect(error.details).toHaveLength(1);
       expect(JSON.stringify(error.details)).toContain('at most 20 custom headers');
+      // What hidden values are shown as is not a value: a read-modify-write would store it.
+      const hidden = await tenant.request('/v1/endpoints', {
+        json: { url: 'https://hooks.example.com/h', headers: { Authorization: '(hidden)' } },
+      });
+      await expectApiError(hidden, 400, 'validation_error');
     });
   });
 });

@@ -4,7 +4,7 @@ import type { Env } from './env';
 import { EnvError, envString } from './env';
 
 export const SECRET_KEY_VARIABLE = 'HERALD_SECRET_KEY';
-/** Keys replaced by a rotation of `HERALD_SECRET_KEY`, comma-separated: still opening what they sealed. */
+/** The key a rotation of `HERALD_SECRET_KEY` replaced: still opening what it sealed. */
 export const PREVIOUS_SECRET_KEYS_VARIABLE = 'HERALD_SECRET_KEY_PREVIOUS';
 /** Shortest secret taken: 32 characters (`openssl rand -base64 32` gives 44). */
 export const SECRET_KEY_MIN_LENGTH = 32;
@@ -39,26 +39,18 @@ export function secretKeyFromEnv(env: Env = process.env): string | undefined {
 }
 
 /**
- * `HERALD_SECRET_KEY_PREVIOUS`: the keys a rotation replaced, comma-separated. Endpoint signing
- * secrets sealed under them still open, and the maintenance reseals them under the current key;
- * once it has (`herald_sealed_secrets_pending` … see the README), the variable can go.
+ * `HERALD_SECRET_KEY_PREVIOUS`: the key a rotation of `HERALD_SECRET_KEY` replaced, whole (a key
+ * may hold any character, commas included, so it is one key, not a list). Endpoint signing
+ * secrets sealed under it still open, and the maintenance reseals them under the current key;
+ * once `herald_endpoint_secrets_not_sealed_current` reads 0 on every dispatcher, it can go.
  */
 export function previousSecretKeysFromEnv(env: Env = process.env): string[] {
-  const value = envString(env, PREVIOUS_SECRET_KEYS_VARIABLE);
-  if (value === undefined) return [];
-  const keys = value
-    .split(',')
-    .map((key) => key.trim())
-    .filter((key) => key !== '');
-  for (const key of keys) {
-    if (key.length < SECRET_KEY_MIN_LENGTH) {
-      throw new EnvError(
-        PREVIOUS_SECRET_KEYS_VARIABLE,
-        `holds a key shorter than ${SECRET_KEY_MIN_LENGTH} characters (keys are comma-separated)`,
-      );
-    }
+  const key = envString(env, PREVIOUS_SECRET_KEYS_VARIABLE);
+  if (key === undefined) return [];
+  if (key.length < SECRET_KEY_MIN_LENGTH) {
+    throw new EnvError(PREVIOUS_SECRET_KEYS_VARIABLE, `must be at least ${SECRET_KEY_MIN_LENGTH} characters long`);
   }
-  return keys;
+  return [key];
 }
 
 /**

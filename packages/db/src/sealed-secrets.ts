@@ -22,6 +22,11 @@ export interface SecretBox {
    * another endpoint, or was altered. Never throws, and no error quotes the value.
    */
   open(stored: string, boundTo: string): string | null;
+  /**
+   * Several secrets of one endpoint (a rotation's grace), as they sign: null when any one does not
+   * open, since signing with fewer would fail a receiver that holds only that one.
+   */
+  openAll(stored: readonly string[], boundTo: string): string[] | null;
 }
 
 export const SEALED_PREFIX = 'sealed:v1:';
@@ -79,6 +84,19 @@ export function secretBox(keys: { current?: string | undefined; previous?: reado
     }
   }
 
+  function open(stored: string, boundTo: string): string | null {
+    if (!stored.startsWith(SEALED_PREFIX)) return stored;
+    const cacheKey = `${boundTo}\n${stored}`;
+    const hit = opened.get(cacheKey);
+    if (hit !== undefined) return hit;
+    const secret = openSealed(stored, boundTo);
+    if (secret !== null) {
+      if (opened.size >= OPENED_CACHE_SIZE) opened.clear();
+      opened.set(cacheKey, secret);
+    }
+    return secret;
+  }
+
   return {
     sealing: sealWith !== null,
     keyId: sealWith?.id ?? '',
@@ -90,17 +108,15 @@ export function secretBox(keys: { current?: string | undefined; previous?: reado
       const sealed = Buffer.concat([nonce, cipher.update(secret, 'utf8'), cipher.final(), cipher.getAuthTag()]);
       return `${SEALED_PREFIX}${sealWith.id}:${sealed.toString('base64url')}`;
     },
-    open(stored, boundTo) {
-      if (!stored.startsWith(SEALED_PREFIX)) return stored;
-      const cacheKey = `${boundTo}\n${stored}`;
-      const hit = opened.get(cacheKey);
-      if (hit !== undefined) return hit;
-      const secret = openSealed(stored, boundTo);
-      if (secret !== null) {
-        if (opened.size >= OPENED_CACHE_SIZE) opened.clear();
-        opened.set(cacheKey, secret);
+    open,
+    openAll(stored, boundTo) {
+      const secrets: string[] = [];
+      for (const value of stored) {
+        const secret = open(value, boundTo);
+        if (secret === null) return null;
+        secrets.push(secret);
       }
-      return secret;
+      return secrets;
     },
   };
 }

@@ -83,8 +83,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
   const logger = options.logger ?? pino({ level: 'silent' });
   const secretBox = options.secrets ?? CLEAR_SECRET_BOX;
+  const metrics = new DispatcherMetrics({
+    retentionMs: config.retentionMs,
+    ...(secretBox.sealing ? { sealingKeyId: secretBox.keyId } : {}),
+  });
   const workerId = options.workerId ?? `dsp_${randomBytes(6).toString('hex')}`;
-  const metrics = new DispatcherMetrics({ retentionMs: config.retentionMs });
+
   const sender: WebhookSender = createWebhookSender({
     timeoutMs: config.requestTimeoutMs,
     maxResponseBytes: config.maxResponseBytes,
@@ -299,13 +303,17 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         logger.warn({ deliveryId: delivery.id }, 'delivery of an event whose payload expired: failed unsent');
         return;
       }
-      const secrets = openedSecrets(delivery);
+      const secrets = secretBox.openAll(delivery.secrets, delivery.endpoint.id);
       if (!secrets) {
-        // Left queued, not failed: the operator's fix (the key that sealed it) sends it.
+        // Left to its lease, not failed: another dispatcher that holds the key (a fleet part way
+        // through a change of configuration) takes it then, as does this one once its key is set.
+        // Meanwhile it stays queued (its day kept from retention); a secret no key opens goes
+        // with a rotation of it (`graceSeconds: 0`).
         metrics.recordOutcome('secret_unreadable');
-        leftToLease(
-          delivery,
-          'has a signing secret sealed under a key this dispatcher does not hold (HERALD_SECRET_KEY, HERALD_SECRET_KEY_PREVIOUS)',
+        logger.warn(
+          { deliveryId: delivery.id, endpointId: delivery.endpoint.id },
+          'delivery not sent: its endpoint has a signing secret sealed under a key this dispatcher does not hold ' +
+            '(HERALD_SECRET_KEY, HERALD_SECRET_KEY_PREVIOUS); left to its lease',
         );
         return;
       }
@@ -359,19 +367,6 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       // The lease expires and another attempt follows: nothing is lost.
       logger.error({ err: error, deliveryId: delivery.id }, 'delivery could not be recorded');
     }
-  }
-
-  /** The delivery's signing secrets as they sign; null when one is sealed under a key this box lacks. */
-  function openedSecrets(delivery: ClaimedDelivery): string[] | null {
-    const secrets: string[] = [];
-    for (const stored of delivery.secrets) {
-      const secret = secretBox.open(stored, delivery.endpoint.id);
-      // One unreadable secret of several (a rotation's grace) still stops it: signing with fewer
-      // would fail a receiver that has only that one.
-      if (secret === null) return null;
-      secrets.push(secret);
-    }
-    return secrets;
   }
 
   /** Recomputes where queued deliveries can be (`sql/queue-window.ts`); claims prune partitions with it. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Database } from '@herald/db';
-import { executeRows } from '@herald/db';
+import type { Database, SecretBox } from '@herald/db';
+import { CLEAR_SECRET_BOX, executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { DispatcherConfig } from './config';
 import type { AttemptResult } from './http/send-webhook';
@@ -66,8 +66,11 @@ export function createListenRelay(options: {
   /** `subscribe` wakes streams when deliveries are committed; `notify` after an auto-disable's event. */
   wakeup?: Pick<DeliveryWakeup, 'notify'> & Partial<Pick<DeliveryWakeup, 'subscribe'>>;
   config: RelayConfig;
+  /** Opens the endpoint's signing secrets when they are stored sealed (see `SecretBox`). */
+  secrets?: SecretBox;
 }): ListenRelay {
   const { db, config } = options;
+  const secretBox = options.secrets ?? CLEAR_SECRET_BOX;
   // Reports answered by this process wake the stream they belong to (when it is here too).
   const reported = new EventEmitter();
   reported.setMaxListeners(0);
@@ -103,11 +106,15 @@ export function createListenRelay(options: {
               await failWithoutSending(db, delivery, owner, delivery.payloadExpired ? 'payload_expired' : undefined);
               continue;
             }
+            const secrets = secretBox.openAll(delivery.secrets, delivery.endpoint.id);
+            // Sealed under a key this process lacks: left to its lease (and the operator's fix),
+            // never sent unsigned or signed wrongly.
+            if (!secrets) continue;
             const body = envelopeBody(delivery.event);
             const headers = webhookHeaders({
               eventId: delivery.event.id,
               body,
-              secrets: delivery.secrets,
+              secrets,
               sentAt: new Date(),
               endpointHeaders: delivery.endpoint.headers,
             });

@@ -162,6 +162,19 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
   }
 
   stepDone('partitions');
+  // Early, before the steps that may give way or fail: a rotation of the key waits for it.
+  if (options.secrets?.sealing) {
+    const box = options.secrets;
+    for (let after: string | null = ''; after !== null; ) {
+      const from: string = after;
+      const batch = await locked((tx) => sealSecretsBatch(tx, box, from));
+      if (batch === null) break;
+      report.secrets.sealed += batch.sealed;
+      report.secrets.unreadable += batch.unreadable;
+      after = batch.lastId;
+    }
+  }
+  stepDone('seal');
   // Before retention looks for queued deliveries: an abandoned listen endpoint's kept its day for ever.
   for (;;) {
     const failed = await locked((tx) => failAbandonedListenBatch(tx, now));
@@ -260,18 +273,6 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     }
   }
   stepDone('purge');
-  if (options.secrets?.sealing) {
-    const box = options.secrets;
-    for (let after: string | null = ''; after !== null; ) {
-      const from: string = after;
-      const batch = await locked((tx) => sealSecretsBatch(tx, box, from));
-      if (batch === null) break;
-      report.secrets.sealed += batch.sealed;
-      report.secrets.unreadable += batch.unreadable;
-      after = batch.lastId;
-    }
-  }
-  stepDone('seal');
 
   const log = options.logger;
   const purgedAny = Object.values(report.purged).some((n) => n > 0) || report.abandonedListen > 0;

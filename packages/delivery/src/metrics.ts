@@ -1,5 +1,5 @@
 import type { Database } from '@herald/db';
-import { executeRows } from '@herald/db';
+import { executeRows, SEALED_PREFIX } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import { historyMetricLines } from './history-metrics';
 import { isDue } from './sql/due';
@@ -15,11 +15,17 @@ export class DispatcherMetrics {
   private latencySum = 0;
   private readonly retentionMs: number;
   private readonly clock: () => number;
+  private readonly sealingKeyId: string | undefined;
 
-  /** `clock`: tests age the history by moving it forward. */
-  constructor(options: { retentionMs?: number; clock?: () => number } = {}) {
+  /**
+   * `clock`: tests age the history by moving it forward. `sealingKeyId`: the key endpoint signing
+   * secrets are sealed under (`SecretBox.keyId`), when there is one: the secrets not yet sealed
+   * under it are counted, so a key's rotation can be seen to be done.
+   */
+  constructor(options: { retentionMs?: number; clock?: () => number; sealingKeyId?: string } = {}) {
     this.retentionMs = options.retentionMs ?? 30 * 86_400_000;
     this.clock = options.clock ?? Date.now;
+    this.sealingKeyId = options.sealingKeyId;
   }
 
   recordOutcome(
@@ -98,7 +104,22 @@ export class DispatcherMetrics {
           `herald_in_flight_deliveries_by_endpoint{project="${h.project_id}",endpoint="${h.endpoint_id}"} ${Number(h.n)}`,
       ),
       ...(await historyMetricLines(db, this.retentionMs, this.clock())),
+      ...(await this.sealingLines(db)),
     ];
     return `${lines.join('\n')}\n`;
+  }
+
+  /** Endpoint signing secrets in clear or under another key (a scan of `endpoint_secrets`, one row or two per endpoint). */
+  private async sealingLines(db: Database): Promise<string[]> {
+    if (this.sealingKeyId === undefined) return [];
+    const [row] = await executeRows<{ n: number | string }>(
+      db,
+      sql`select count(*)::int as n from endpoint_secrets where secret not like ${`${SEALED_PREFIX}${this.sealingKeyId}:%`}`,
+    );
+    return [
+      '# HELP herald_endpoint_secrets_not_sealed_current Endpoint signing secrets not yet sealed under HERALD_SECRET_KEY (in clear, or under a previous key).',
+      '# TYPE herald_endpoint_secrets_not_sealed_current gauge',
+      `herald_endpoint_secrets_not_sealed_current ${Number(row?.n ?? 0)}`,
+    ];
   }
 }

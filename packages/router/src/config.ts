@@ -35,8 +35,8 @@ export interface ApiConfig {
    */
   secretKey?: string;
   /**
-   * Keys a rotation of `secretKey` replaced (`HERALD_SECRET_KEY_PREVIOUS`): endpoint signing secrets
-   * sealed under them still open (see `SecretBox` in @herald/db).
+   * The key a rotation of `secretKey` replaced (`HERALD_SECRET_KEY_PREVIOUS`; none or one): endpoint
+   * signing secrets sealed under it still open (see `SecretBox` in @herald/db).
    */
   previousSecretKeys?: string[];
   /**

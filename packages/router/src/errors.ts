@@ -173,10 +173,10 @@ const GENERIC_MESSAGES: Partial<Record<ApiErrorCode, string>> = {
   gateway_timeout: 'Gateway timeout',
 };
 
-/** The REST body and status for any error a procedure threw. */
 /** Validation issues an answer lists at most. */
 const MAX_ISSUES_SHOWN = 20;
 
+/** The REST body and status for any error a procedure threw. */
 export function toApiErrorBody(error: TRPCError): { status: number; body: ApiErrorBody; retryAfterSeconds?: number } {
   const cause = error.cause;
   if (cause instanceof ApiErrorCause) {

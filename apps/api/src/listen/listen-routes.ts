@@ -76,6 +76,7 @@ export function createListenRoutes(options: ListenRoutesOptions) {
   const fromEnv = dispatcherConfigFromEnv();
   const relay = createListenRelay({
     db,
+    secrets: services.secretBox,
     ...(options.wakeup ? { wakeup: options.wakeup } : {}),
     config: {
       leaseMs: fromEnv.leaseMs,

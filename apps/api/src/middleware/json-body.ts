@@ -56,10 +56,11 @@ export async function readBodyWithin(c: Context, maxBytes: number): Promise<Resp
       bytes = await readAtMost(raw.body, maxBytes);
       if (bytes === null) return tooLarge(c, maxBytes);
     }
-  } catch {
+  } catch (error) {
     // The client closed or reset the connection mid-body (or the server's request timeout did):
     // its error (`ECONNRESET`, "aborted") is not the database's, and nobody is left to answer.
     // Logged as the request's line (499), not as "database unavailable" with a 503.
+    if (!isBrokenOffBody(error)) throw error;
     return errorResponse(c, 'client_closed_request', 'The request body broke off before it was complete');
   }
   bufferedBodies.set(raw, bytes);
@@ -274,4 +275,16 @@ async function discard(body: ReadableStream<Uint8Array>, { maxBytes, maxMs }: Se
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The errors a request body's read ends with when its connection goes: anything else is a bug, thrown on. */
+function isBrokenOffBody(error: unknown): boolean {
+  const { code, name, message } = (error ?? {}) as { code?: unknown; name?: unknown; message?: unknown };
+  return (
+    code === 'ECONNRESET' ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    code === 'ABORT_ERR' ||
+    name === 'AbortError' ||
+    message === 'aborted'
+  );
 }

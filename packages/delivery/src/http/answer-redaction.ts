@@ -40,9 +40,10 @@ export function withoutSentSecrets(body: string, headers: Record<string, string>
   if (forms.size === 0 || body.length < MIN_CUT_OFF_LENGTH) return body;
   // Longest first: a value is replaced whole before a part of it is.
   const longestFirst = [...forms].sort((a, b) => b.length - a.length);
-  // A body with escapes is searched decoded, which finds every form above too; one without, for
-  // each form as it is (no copy of the body).
-  let out = ESCAPE.test(body) ? withoutEscapedSecrets(body, [...raw]) : withoutForms(body, longestFirst);
+  // Each form as it is first (a value may itself hold escape-like text: `sig=abc%2Bdef`), then,
+  // where escapes are left, the body decoded.
+  let out = withoutForms(body, longestFirst);
+  if (ESCAPE.test(out)) out = withoutEscapedSecrets(out, [...raw]);
   if (cut) for (const secret of longestFirst) out = withoutCutOffStart(out, secret);
   return out;
 }

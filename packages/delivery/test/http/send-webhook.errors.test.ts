@@ -146,6 +146,12 @@ describe('createWebhookSender: failures', () => {
       '[redacted]',
     ]);
     expect(lines[4]).toBe('plain text stays: 100% &amp; \\u0041');
+
+    // A value that itself holds escape-like text (a URL-encoded SAS signature), echoed as it is.
+    const sas = 'sv=2024&sig=abc%2Bdef%3D0123456789';
+    const verbatim = await track(startServer((req, res) => res.writeHead(400).end(`got ${req.headers['x-sas']}`)));
+    const echoed = await sender().send({ url: verbatim.url, headers: { 'x-sas': sas }, body: '{}' });
+    expect(echoed.responseBody).toBe('got [redacted]');
   });
 
   it.each([301, 302, 303, 307, 308])('treats a %i as a failure and never requests its Location', async (status) => {

@@ -31,7 +31,13 @@ export const customHeadersSchema = checkedFirst(
       )
       .superRefine((headers, ctx) => {
         for (const [name, value] of Object.entries(headers)) {
-          const problem = customHeaderProblem(name, value);
+          const problem =
+            customHeaderProblem(name, value) ??
+            // What a portal session, a delivery's request and a replayed answer show for a value:
+            // stored, a read-modify-write of one of those would send it as the receiver's credential.
+            (value === HIDDEN_HEADER_VALUE
+              ? `"${HIDDEN_HEADER_VALUE}" stands for a hidden value; send the value itself`
+              : null);
           if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
         }
       })
