@@ -64,6 +64,8 @@ describeDb('endpoint signing secrets sealed at rest (HERALD_SECRET_KEY)', (t) =>
     });
     await sleep(200);
     expect(receiver.connections).toBe(0);
+    // Not a lease that ran out waiting for a slot: that alert stays quiet.
+    expect(keyless.metrics.outcomeCount('lease_expired_waiting')).toBe(0);
     const [queued] = await p.deliveriesOf(endpoint.id);
     expect(queued).toMatchObject({ status: 'in_flight', attemptCount: 0 });
     await keyless.stop();
