@@ -75,11 +75,24 @@ export function createOutput(options: {
 }
 
 /**
+ * Any value as text, never throwing: `String()` throws on an object whose `toString` is not a
+ * function (`{"toString":1}` from a hostile server), which ended the whole command.
+ */
+export function asText(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return String(value);
+  try {
+    return JSON.stringify(value) ?? '-';
+  } catch {
+    return '[unprintable]';
+  }
+}
+
+/**
  * A table of rows as aligned columns (the first row is the header). Cells are whatever the API sent:
  * anything but a string is shown as text (`-` for none) rather than failing on it.
  */
 export function table(rows: unknown[][]): string[] {
-  const cells = rows.map((r) => r.map((cell) => (typeof cell === 'string' ? cell : cell == null ? '-' : String(cell))));
+  const cells = rows.map((r) => r.map((cell) => (typeof cell === 'string' ? cell : cell == null ? '-' : asText(cell))));
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   return cells.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
 }

@@ -128,7 +128,23 @@ describe('herald against a broken API', () => {
     }));
     const run = await runCli(['deliveries', 'list'], env(server.url));
     expect(run.code).toBe(0);
-    expect(run.stdout.split('\n')[1]).toMatch(/^dlv_1\s+7\s+-\s+1\s+200\s+\[object Object\]\s+-$/);
+    expect(run.stdout.split('\n')[1]).toMatch(/^dlv_1\s+7\s+-\s+1\s+200\s+\{\}\s+-$/);
+    // An object that String() throws on (its toString is not a function) is text too.
+    const hostile = await api(() => ({
+      data: [
+        {
+          id: 'dlv_2',
+          eventType: { toString: 1 },
+          status: 'pending',
+          attemptCount: 1,
+          lastStatusCode: null,
+          endpointId: 'ep_1',
+        },
+      ],
+    }));
+    const survived = await runCli(['deliveries', 'list'], env(hostile.url));
+    expect({ code: survived.code, stderr: survived.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(survived.stdout).toContain('{"toString":1}');
   });
 
   it('gives up on an answer that trickles in, after --request-timeout', async () => {

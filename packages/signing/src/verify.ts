@@ -1,6 +1,6 @@
 import { timingSafeEqualString } from './constant-time';
 import { WebhookVerificationError } from './errors';
-import { type HeaderSource, readHeader } from './headers';
+import { type HeaderSource, readHeader, readHeaderList } from './headers';
 import { cachedSecretKey } from './secret';
 import { computeSignature, SIGNATURE_VERSION } from './signature';
 
@@ -57,7 +57,8 @@ export function verify(
 
   const id = readHeader(headers, 'webhook-id');
   const timestampHeader = readHeader(headers, 'webhook-timestamp');
-  const signatureHeader = readHeader(headers, 'webhook-signature');
+  // Several values of it (an array) are one list of signatures, as one value with spaces is.
+  const signatureHeader = readHeaderList(headers, 'webhook-signature', ' ');
   if (!id) return failure('missing_header', 'Missing webhook-id header');
   if (!timestampHeader) return failure('missing_header', 'Missing webhook-timestamp header');
   if (!signatureHeader) return failure('missing_header', 'Missing webhook-signature header');

@@ -121,4 +121,16 @@ describe('a webhook-signature header sent twice', () => {
     expect(() => new StandardWebhook(secret).verify(body, forged as Record<string, string>)).toThrow();
     expect(verify(body, forged, secret)).toMatchObject({ ok: false, error: { code: 'no_matching_signature' } });
   });
+
+  it('verifies a signature in any element of an array of values (headersDistinct, multiValueHeaders)', () => {
+    const secret = generateSecret();
+    const signed = signHeaders({ id: 'msg_array', timestamp: nowSeconds(), body, secrets: secret });
+    const bogus = `v1,${Buffer.alloc(32, 1).toString('base64')}`;
+    const distinct = { ...signed, 'webhook-signature': [bogus, signed['webhook-signature']] };
+    expect(verify(body, distinct, secret)).toMatchObject({ ok: true, message: { id: 'msg_array' } });
+    expect(verify(body, { ...signed, 'webhook-signature': [bogus, bogus] }, secret)).toMatchObject({
+      ok: false,
+      error: { code: 'no_matching_signature' },
+    });
+  });
 });

@@ -4,6 +4,7 @@ import { verify } from '@herald/signing';
 import type { Command } from 'commander';
 import { nonNegativeSeconds, outputFor } from '../context';
 import { CliError } from '../errors';
+import { asText } from '../output';
 
 interface VerifyOptions {
   secret: string[];
@@ -79,7 +80,9 @@ function readHeaders(options: VerifyOptions): Record<string, string> {
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new CliError('--headers must be a JSON object of header names to values', 'invalid_input');
     }
-    for (const [name, value] of Object.entries(parsed)) headers[name.toLowerCase()] = String(value);
+    for (const [name, value] of Object.entries(parsed)) {
+      headers[name.toLowerCase()] = typeof value === 'string' ? value : asText(value);
+    }
   }
   if (options.id !== undefined) headers['webhook-id'] = options.id;
   if (options.timestamp !== undefined) headers['webhook-timestamp'] = options.timestamp;
