@@ -1,4 +1,4 @@
-import type { HeraldDb } from '@herald/db';
+import type { Database, HeraldDb } from '@herald/db';
 import { createDb } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { recordEvent } from '@herald/delivery';
@@ -23,6 +23,15 @@ function measuredRate(requests: ReceivedRequest[]): number {
 
 const user = (i: number) => userSnapshot(`usr_rate${i}`, `rate${i}@example.com`);
 
+/** `count` user.updated events of users `first`…, in one transaction. */
+async function recordUpdates(db: Database, projectId: string, first: number, count: number) {
+  await db.transaction(async (tx) => {
+    for (let i = first; i < first + count; i++) {
+      await recordEvent(tx, { projectId, type: 'user.updated', data: { user: user(i), changedFields: ['name'] } });
+    }
+  });
+}
+
 describeDb('rate limits per endpoint', (t) => {
   const { EVENTS, RATE } = scale(t.driver);
   it(`an endpoint limited to ${RATE}/s receives ${EVENTS} events at ${RATE}/s ± 10 % over two dispatchers; an unlimited one gets its ${EVENTS} at full speed`, async () => {
@@ -44,15 +53,7 @@ describeDb('rate limits per endpoint', (t) => {
     await p.createEndpoint({ url: `${freeReceiver.url}/free` });
 
     for (let batch = 0; batch < EVENTS / 50; batch++) {
-      await t.db.transaction(async (tx) => {
-        for (let i = 0; i < 50; i++) {
-          await recordEvent(tx, {
-            projectId: p.id,
-            type: 'user.updated',
-            data: { user: user(batch * 50 + i), changedFields: ['name'] },
-          });
-        }
-      });
+      await recordUpdates(t.db, p.id, batch * 50, 50);
       h.wakeup.notify();
     }
     await freeReceiver.waitForRequests(EVENTS, 20_000);
@@ -76,30 +77,14 @@ describeDb('rate limits per endpoint', (t) => {
     const limitedReceiver = await h.receiver();
     const busy = await h.project();
     await busy.createEndpoint({ url: `${hanging.url}/busy`, maxInFlight: 100 });
-    await t.db.transaction(async (tx) => {
-      for (let i = 0; i < 60; i++) {
-        await recordEvent(tx, {
-          projectId: busy.id,
-          type: 'user.updated',
-          data: { user: user(i), changedFields: ['name'] },
-        });
-      }
-    });
+    await recordUpdates(t.db, busy.id, 0, 60);
     h.wakeup.notify();
     // The busy project sends on all but the newcomers' eighth, with more claimed and waiting.
     await hanging.waitForRequests(14, 10_000);
 
     const p = await h.project();
     await p.createEndpoint({ url: `${limitedReceiver.url}/limited`, rateLimit: 5 });
-    await t.db.transaction(async (tx) => {
-      for (let i = 0; i < 15; i++) {
-        await recordEvent(tx, {
-          projectId: p.id,
-          type: 'user.updated',
-          data: { user: user(100 + i), changedFields: ['name'] },
-        });
-      }
-    });
+    await recordUpdates(t.db, p.id, 100, 15);
     h.wakeup.notify();
     // At 5/s, 15 arrive in about 2 s (the first 5 at once: one second of burst). Before, the busy
     // project's waiting deliveries left the claim no slot to spend tokens on: about 2 a second.

@@ -86,7 +86,7 @@ export function createApp(options: CreateAppOptions) {
 
   const metricsToken = typeof options.metricsAccess === 'object' ? options.metricsAccess.token : null;
   app.use(requestContext(logger, [config.adminToken ?? '', metricsToken ?? '']));
-  app.use(clientAddressOf(config.trustedProxies, config.publicUrl));
+  app.use(clientAddressOf(config.trustedProxies));
   app.onError((error, c) => {
     if (error instanceof TRPCError && error.code === 'TOO_MANY_REQUESTS') {
       // Refused by the API-key check before any procedure ran (too many unknown keys: 429).
@@ -176,7 +176,12 @@ export function createApp(options: CreateAppOptions) {
     const single = await answerSingleCall(
       c,
       () =>
-        createContext({ headers: c.req.raw.headers, ...scope(), callBudget: c.var.callBudget, origin: c.var.origin }),
+        createContext({
+          headers: c.req.raw.headers,
+          ...scope(),
+          callBudget: c.var.callBudget,
+          fromTrustedProxy: c.var.fromTrustedProxy,
+        }),
       hooks,
     );
     if (single) return single;
@@ -191,7 +196,12 @@ export function createApp(options: CreateAppOptions) {
       // rate limit, the idempotency check) is kept per headers object, and a second lookup would
       // ask the pool while this request may hold a connection of it (an idempotent transaction).
       createContext: () =>
-        createContext({ headers: c.req.raw.headers, ...scope(), callBudget: c.var.callBudget, origin: c.var.origin }),
+        createContext({
+          headers: c.req.raw.headers,
+          ...scope(),
+          callBudget: c.var.callBudget,
+          fromTrustedProxy: c.var.fromTrustedProxy,
+        }),
       onError: hooks.onError,
       responseMeta: hooks.responseMeta,
     });

@@ -13,7 +13,6 @@ export {
 } from './errors';
 export { HIDDEN_HEADER_VALUE } from './procedures/deliveries/get-delivery-request';
 export { markProjectWriter } from './procedures/events/event-feed';
-export { requestOrigin } from './procedures/portal-sessions/request-origin';
 export { toUser } from './procedures/users/user-schemas';
 export type { ApiKeyIdentity, ApiKeyVerifierOptions } from './services/api-keys';
 export {

@@ -1,4 +1,4 @@
-import { clientAddress, requestOrigin, trustedProxies } from '@herald/router';
+import { clientAddress, trustedProxies } from '@herald/router';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
@@ -7,15 +7,15 @@ import type { HeraldEnv } from './request-context';
 /**
  * Sets `clientAddress`: the socket peer, or behind trusted proxies (`HERALD_TRUSTED_PROXIES`) the
  * client they forwarded for. Budgets without a key or session are kept per this address. Sets
- * `origin` too (`requestOrigin`): `X-Forwarded-Host` counts only from a trusted proxy.
+ * `fromTrustedProxy` too: only then does `X-Forwarded-Host` count (portal links' origin).
  */
-export function clientAddressOf(trustedProxyEntries: readonly string[], publicUrl?: string) {
+export function clientAddressOf(trustedProxyEntries: readonly string[]) {
   const trusted = trustedProxyEntries.length > 0 ? trustedProxies(trustedProxyEntries) : null;
   return createMiddleware<HeraldEnv>(async (c, next) => {
     const peer = peerAddressOf(c);
     const viaProxy = trusted !== null && peer !== undefined && trusted.has(peer);
     c.set('clientAddress', trusted ? clientAddress(peer, c.req.header('x-forwarded-for') ?? null, trusted) : peer);
-    c.set('origin', requestOrigin(c.req.raw.headers, { ...(publicUrl ? { publicUrl } : {}), forwardedHost: viaProxy }));
+    c.set('fromTrustedProxy', viaProxy);
     await next();
   });
 }

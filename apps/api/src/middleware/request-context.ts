@@ -13,8 +13,8 @@ export type RequestVariables = {
   callBudget?: CallBudget;
   /** The client's address (`clientAddressOf`): the socket peer, or whom trusted proxies forwarded for. */
   clientAddress?: string;
-  /** The origin the caller reached the API at (`clientAddressOf`), for the links it mints. */
-  origin?: string;
+  /** The socket's peer is a trusted proxy (`clientAddressOf`): its `X-Forwarded-Host` counts. */
+  fromTrustedProxy?: boolean;
   /** Configured secrets a path may hold by mistake (the admin token): `pathForLog` hides them. */
   secretsInPaths?: readonly string[];
   /** Set by the app's 404 for a path with no route: nothing ran (an Idempotency-Key is not spent). */

@@ -29,7 +29,7 @@ export function createRestRouter(db: Database, services: ApiServices) {
           headers: c.req.raw.headers,
           db: scoped?.db ?? db,
           services: scoped?.services ?? services,
-          origin: c.var.origin,
+          fromTrustedProxy: c.var.fromTrustedProxy,
         }),
         path,
       );

@@ -4,7 +4,6 @@ import type { DeliveryWakeup } from '@herald/delivery';
 import type { Logger } from 'pino';
 import type { ApiConfig } from '../config';
 import { defaultApiConfig } from '../config';
-import { requestOrigin } from '../procedures/portal-sessions/request-origin';
 import { ApiKeyVerifier } from '../services/api-keys';
 import { matchesAdminToken } from './init';
 
@@ -83,21 +82,20 @@ export interface ContextInput {
   /** Runs each call of the request in turn (calls sharing one transaction must not interleave). */
   serialCalls?: (<T>(call: () => Promise<T>) => Promise<T>) | undefined;
   /**
-   * The origin the caller reached the API at, as the HTTP layer found it (`requestOrigin`, with
-   * what it knows of the socket's peer). Direct callers: from the headers, `X-Forwarded-Host` ignored.
+   * The request came through a proxy in `HERALD_TRUSTED_PROXIES` (the HTTP layer knows the socket's
+   * peer): its `X-Forwarded-Host` may name the origin of links the API mints (`requestOrigin`).
    */
-  origin?: string | undefined;
+  fromTrustedProxy?: boolean | undefined;
 }
 
 /**
  * Built from plain request headers and a database, not from an HTTP
  * adapter, so tests can call the router directly with `createCaller`.
  */
-export function createContext({ headers, db, services, callBudget, serialCalls, origin }: ContextInput) {
-  const config = services?.config;
+export function createContext({ headers, db, services, callBudget, serialCalls, fromTrustedProxy }: ContextInput) {
   return {
     headers,
-    origin: origin ?? requestOrigin(headers, config?.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    fromTrustedProxy: fromTrustedProxy ?? false,
     db,
     services: services ?? createApiServices(db),
     callBudget: callBudget ?? null,

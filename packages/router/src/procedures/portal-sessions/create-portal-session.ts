@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { mintPortalLink, PORTAL_OPEN_PATH } from '../../services/portal-sessions';
 import { projectProcedure } from '../../trpc/init';
+import { requestOrigin } from './request-origin';
 
 export const createPortalSession = projectProcedure
   .meta({
@@ -24,7 +25,17 @@ export const createPortalSession = projectProcedure
     // Bound to the key that mints it: revoking the key ends the link and the session it opens.
     const { token, expiresAt } = await mintPortalLink(ctx.db, ctx.projectId, ctx.apiKeyId);
     return {
-      url: `${ctx.origin}${PORTAL_OPEN_PATH}?token=${encodeURIComponent(token)}`,
+      url: `${linkOrigin(ctx)}${PORTAL_OPEN_PATH}?token=${encodeURIComponent(token)}`,
       expiresAt: expiresAt.toISOString(),
     };
   });
+
+/** Where the link points: `HERALD_PUBLIC_URL`, else the request's own origin (see `requestOrigin`). */
+function linkOrigin(ctx: {
+  headers: Headers;
+  fromTrustedProxy: boolean;
+  services: { config: { publicUrl?: string } };
+}) {
+  const { publicUrl } = ctx.services.config;
+  return requestOrigin(ctx.headers, { ...(publicUrl ? { publicUrl } : {}), forwardedHost: ctx.fromTrustedProxy });
+}
