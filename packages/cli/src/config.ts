@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { CliError } from './errors';
 
 /** Where the CLI finds Herald, from the highest precedence down: flags, environment, config file. */
@@ -25,10 +25,33 @@ export interface GlobalFlags {
  */
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
 
-/** `$XDG_CONFIG_HOME/herald/config.json`, or `~/.config/herald/config.json`. */
+/**
+ * `$XDG_CONFIG_HOME/herald/config.json`, or `~/.config/herald/config.json`. A relative
+ * `XDG_CONFIG_HOME` is ignored, as the XDG Base Directory spec says: it would make the key's file
+ * depend on the directory the command was typed in (a checkout someone else controls).
+ */
 export function configFilePath(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CONFIG_HOME?.trim() || join(homedir(), '.config');
+  const xdg = env.XDG_CONFIG_HOME?.trim();
+  const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.config');
   return join(base, 'herald', 'config.json');
+}
+
+/**
+ * Why a config file holding an API key should not be trusted as it is, if so: other users of the
+ * machine can read it (ssh refuses a private key in that state; this warns, since the key is
+ * already out). Not on Windows, whose files have no such mode bits.
+ */
+export function configFileExposure(path: string, platform: NodeJS.Platform = process.platform): string | null {
+  if (platform === 'win32') return null;
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch {
+    return null;
+  }
+  if ((mode & 0o077) === 0) return null;
+  const octal = (mode & 0o777).toString(8).padStart(3, '0');
+  return `${path} holds an API key and other users can read it (mode ${octal}): run chmod 600 ${path}`;
 }
 
 function readConfigFile(path: string): Partial<CliConfig> {
@@ -54,12 +77,23 @@ function readConfigFile(path: string): Partial<CliConfig> {
   };
 }
 
-/** The API URL and key for this run; a clear error when either is missing or the URL is not http(s). */
-export function resolveConfig(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): CliConfig {
+/**
+ * The API URL and key for this run; a clear error when either is missing or the URL is not http(s).
+ * `warn` hears of a key taken from a config file that other users can read.
+ */
+export function resolveConfig(
+  flags: GlobalFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  warn: (text: string) => void = () => {},
+): CliConfig {
   const path = configFilePath(env);
   const file = readConfigFile(path);
   const apiUrl = flags.apiUrl ?? env.HERALD_API_URL ?? file.apiUrl;
   const apiKey = flags.apiKey ?? env.HERALD_API_KEY ?? file.apiKey;
+  if (flags.apiKey === undefined && env.HERALD_API_KEY === undefined && file.apiKey !== undefined) {
+    const exposure = configFileExposure(path);
+    if (exposure) warn(exposure);
+  }
   if (!apiUrl) {
     throw new CliError(
       `No API URL: pass --api-url, set HERALD_API_URL, or write "apiUrl" in ${path}`,

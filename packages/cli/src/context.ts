@@ -20,7 +20,8 @@ export function outputFor(command: Command): Output {
 
 export function contextFor(command: Command): CommandContext {
   const flags = globalFlags(command);
-  return { api: createApi(resolveConfig(flags)), out: outputFor(command) };
+  const out = outputFor(command);
+  return { api: createApi(resolveConfig(flags, process.env, (text) => out.warn(text))), out };
 }
 
 /** `a,b,c` → ['a', 'b', 'c'] (empty entries dropped). */

@@ -20,7 +20,10 @@ export function createProgram(): Command {
     .description('The Herald command line: forward webhooks to a local URL, trigger test events, inspect deliveries.')
     .version(packageJson.version)
     .option('--api-url <url>', 'Herald API URL (env HERALD_API_URL, or "apiUrl" in the config file)')
-    .option('--api-key <key>', 'project API key, sk_… (env HERALD_API_KEY, or "apiKey" in the config file)')
+    .option(
+      '--api-key <key>',
+      'project API key, sk_… (env HERALD_API_KEY, or "apiKey" in the config file; prefer those: other users of the machine can see command-line arguments)',
+    )
     .option('--json', 'print JSON instead of text (one object per line for streams)')
     .option(
       '--request-timeout <seconds>',

@@ -7,7 +7,7 @@ import { CliError } from '../errors';
 import { asText } from '../output';
 
 interface VerifyOptions {
-  secret: string[];
+  secret?: string[];
   id?: string;
   timestamp?: string;
   signature?: string;
@@ -19,7 +19,10 @@ export function registerVerify(parent: Command) {
   parent
     .command('verify')
     .description('check a webhook’s Standard Webhooks signature: the raw body on stdin, the headers as flags or JSON')
-    .requiredOption('--secret <whsec...>', 'the endpoint’s signing secret (repeat during a rotation)')
+    .option(
+      '--secret <whsec...>',
+      'the endpoint’s signing secret (repeat during a rotation; env HERALD_WEBHOOK_SECRET, space-separated, keeps it out of the process list)',
+    )
     .option('--id <webhook-id>', 'the webhook-id header')
     .option('--timestamp <seconds>', 'the webhook-timestamp header')
     .option('--signature <v1,…>', 'the webhook-signature header')
@@ -29,12 +32,16 @@ export function registerVerify(parent: Command) {
       'accepted clock difference (default 300; raise it for old payloads)',
       nonNegativeSeconds('--tolerance'),
     )
-    .addHelpText('after', '\nExample:\n  herald verify --secret whsec_… --headers @headers.json < body.json')
+    .addHelpText(
+      'after',
+      '\nExample:\n  HERALD_WEBHOOK_SECRET=whsec_… herald verify --headers @headers.json < body.json',
+    )
     .action(async (options: VerifyOptions, command: Command) => {
       const out = outputFor(command);
+      const secrets = secretsOf(options);
       const headers = readHeaders(options);
       const body = await readStdin();
-      const result = verify(body, headers, options.secret, {
+      const result = verify(body, headers, secrets, {
         ...(options.tolerance !== undefined ? { toleranceSeconds: options.tolerance } : {}),
       });
       if (!result.ok) {
@@ -46,6 +53,14 @@ export function registerVerify(parent: Command) {
         (v) => `${out.colors.green('Signature valid')}: webhook-id ${v.id}, signed at ${signedAt(v.timestamp)}`,
       );
     });
+}
+
+/** `--secret` values, else `HERALD_WEBHOOK_SECRET` (one or more, separated by spaces). */
+function secretsOf(options: VerifyOptions): string[] {
+  if (options.secret?.length) return options.secret;
+  const fromEnv = (process.env.HERALD_WEBHOOK_SECRET ?? '').split(/\s+/).filter(Boolean);
+  if (fromEnv.length > 0) return fromEnv;
+  throw new CliError('No signing secret: set HERALD_WEBHOOK_SECRET (or pass --secret whsec_…)', 'missing_config');
 }
 
 /**
