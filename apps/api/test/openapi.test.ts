@@ -169,6 +169,14 @@ describe('OpenAPI document', () => {
       );
       expect(list.requestBody).toBeUndefined();
     });
+
+    it("states the API's limits: 20 custom headers at most, and the 405 and 408 every path may answer", () => {
+      const create = document.paths['/v1/endpoints']!.post as Operation;
+      const body = create.requestBody?.content?.['application/json']?.schema as { properties: Record<string, unknown> };
+      expect(body.properties.headers).toMatchObject({ type: 'object', maxProperties: 20 });
+      expect(document.info.description).toContain('405 (`method_not_allowed`)');
+      expect(document.info.description).toContain('408 (`request_timeout`)');
+    });
   });
 
   describe('webhooks', () => {

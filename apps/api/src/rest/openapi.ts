@@ -239,7 +239,11 @@ export function buildOpenApiDocument(serverUrl = '/') {
     info: {
       title: 'Herald API',
       version: API_VERSION,
-      description: 'Users, logins, events and webhooks. Every route is also a tRPC procedure at `/trpc`.',
+      description:
+        'Users, logins, events and webhooks. Every route is also a tRPC procedure at `/trpc`.\n\n' +
+        'Every error answers with the `ApiError` body. Beyond the statuses each operation lists: a method ' +
+        'a path does not have answers 405 (`method_not_allowed`) with `Allow`, and a request whose headers ' +
+        'take over 10 s, or the whole request over 30 s, to arrive answers 408 (`request_timeout`).',
       license: { name: 'MIT', identifier: 'MIT' },
     },
     servers: [{ url: serverUrl }],

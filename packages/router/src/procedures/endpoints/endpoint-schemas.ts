@@ -41,7 +41,8 @@ export const customHeadersSchema = checkedFirst(
           if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
         }
       })
-      .refine((h) => Object.keys(h).length <= 20, TOO_MANY_HEADERS),
+      .refine((h) => Object.keys(h).length <= 20, TOO_MANY_HEADERS)
+      .meta({ maxProperties: 20 }),
   ),
 );
 
