@@ -110,7 +110,7 @@ describeDb('herald CLI commands', (t) => {
   );
 
   it('trigger finds the listen endpoint past the first page of 100 endpoints', async () => {
-    const h = await startHerald(t, { start: false });
+    const h = await startHerald(t, { start: false, api: { maxEndpointsPerProject: 1_000 } });
     const server = await listen(h.app);
     onTestFinished(() => server.close());
     const p = await h.project();

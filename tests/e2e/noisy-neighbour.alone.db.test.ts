@@ -25,6 +25,8 @@ describeDb('noisy neighbour', (t) => {
     async () => {
       const h = await startHerald(t, {
         start: false,
+        // B is an operator-raised tenant: more endpoints than the default limit of 100.
+        api: { maxEndpointsPerProject: 1_000 },
         dispatcher: {
           requestTimeoutMs: 3_000,
           leaseMs: 15_000,

@@ -39,7 +39,13 @@ export interface PortalCookies {
 export async function startPortalHerald(t: TestDb, options: { portalDir?: string } = {}): Promise<PortalHerald> {
   const platform = await createPlatform({
     database: { herald: t.herald },
-    api: { adminToken: ADMIN_TOKEN, allowPrivateNetworks: true, rateLimit: { requests: 1_000_000, windowSeconds: 1 } },
+    api: {
+      adminToken: ADMIN_TOKEN,
+      allowPrivateNetworks: true,
+      rateLimit: { requests: 1_000_000, windowSeconds: 1 },
+      // The many-endpoints flow pages past 100 of them.
+      maxEndpointsPerProject: 1_000,
+    },
     dispatcher: fastDispatcherConfig,
     ...(options.portalDir ? { portalDir: options.portalDir } : {}),
   });

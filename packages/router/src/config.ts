@@ -12,6 +12,11 @@ export interface ApiConfig {
    * per project across all its keys (`projectRequests`; unset: no project budget).
    */
   rateLimit: { requests: number; windowSeconds: number; projectRequests?: number };
+  /**
+   * Most endpoints one project may have (`HERALD_MAX_ENDPOINTS_PER_PROJECT`, default 100; 409
+   * `endpoint_limit_reached` beyond): what one tenant's fan-out and every claim's walk cost.
+   */
+  maxEndpointsPerProject: number;
   /** Most procedures one tRPC batch may call (400 `batch_too_large` beyond); each counts against the rate limit. */
   maxBatchSize: number;
   idempotencyTtlSeconds: number;
@@ -63,6 +68,7 @@ export const defaultApiConfig: ApiConfig = {
   bodyLimitBytes: 256 * 1024,
   rateLimit: { requests: 100, windowSeconds: 1, projectRequests: 250 },
   maxBatchSize: 20,
+  maxEndpointsPerProject: 100,
   idempotencyTtlSeconds: 24 * 60 * 60,
   apiKeyCacheMs: 2000,
   allowPrivateNetworks: false,
@@ -77,6 +83,7 @@ export function apiConfigFromEnv(env: Env = process.env): ApiConfig {
     bodyLimitBytes: envInt(env, 'HERALD_BODY_LIMIT_BYTES', d.bodyLimitBytes),
     rateLimit: rateLimitFromEnv(env),
     maxBatchSize: envInt(env, 'HERALD_MAX_BATCH_SIZE', d.maxBatchSize, { min: 1 }),
+    maxEndpointsPerProject: envInt(env, 'HERALD_MAX_ENDPOINTS_PER_PROJECT', d.maxEndpointsPerProject, { min: 1 }),
     idempotencyTtlSeconds: envInt(env, 'HERALD_IDEMPOTENCY_TTL_SECONDS', d.idempotencyTtlSeconds),
     apiKeyCacheMs: envInt(env, 'HERALD_API_KEY_CACHE_MS', d.apiKeyCacheMs, { min: 0 }),
     allowPrivateNetworks: envFlag(env, 'HERALD_ALLOW_PRIVATE_NETWORKS'),

@@ -16,6 +16,7 @@ export type ApiErrorCode =
   | 'not_found'
   | 'conflict'
   | 'email_taken'
+  | 'endpoint_limit_reached'
   | 'idempotency_key_reused'
   | 'idempotency_request_in_flight'
   | 'rate_limited'
@@ -45,6 +46,7 @@ const trpcCodeFor: Record<ApiErrorCode, TRPC_ERROR_CODE_KEY> = {
   not_found: 'NOT_FOUND',
   conflict: 'CONFLICT',
   email_taken: 'CONFLICT',
+  endpoint_limit_reached: 'CONFLICT',
   idempotency_key_reused: 'UNPROCESSABLE_CONTENT',
   idempotency_request_in_flight: 'CONFLICT',
   rate_limited: 'TOO_MANY_REQUESTS',
@@ -75,6 +77,7 @@ export const httpStatusFor: Record<ApiErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   email_taken: 409,
+  endpoint_limit_reached: 409,
   idempotency_key_reused: 422,
   idempotency_request_in_flight: 409,
   rate_limited: 429,

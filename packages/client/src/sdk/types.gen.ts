@@ -12,7 +12,7 @@ export type JsonValue = string | number | boolean | null | Array<JsonValue> | {
 
 export type ApiError = {
     error: {
-        code: 'validation_error' | 'invalid_json' | 'unsupported_media_type' | 'payload_too_large' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'email_taken' | 'idempotency_key_reused' | 'idempotency_request_in_flight' | 'rate_limited' | 'invalid_credentials' | 'user_locked' | 'batch_too_large' | 'method_not_allowed' | 'payment_required' | 'request_timeout' | 'precondition_failed' | 'unprocessable_content' | 'precondition_required' | 'client_closed_request' | 'not_implemented' | 'bad_gateway' | 'gateway_timeout' | 'service_unavailable' | 'internal_error' | 'network_error' | 'invalid_response' | 'response_too_large';
+        code: 'validation_error' | 'invalid_json' | 'unsupported_media_type' | 'payload_too_large' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'email_taken' | 'endpoint_limit_reached' | 'idempotency_key_reused' | 'idempotency_request_in_flight' | 'rate_limited' | 'invalid_credentials' | 'user_locked' | 'batch_too_large' | 'method_not_allowed' | 'payment_required' | 'request_timeout' | 'precondition_failed' | 'unprocessable_content' | 'precondition_required' | 'client_closed_request' | 'not_implemented' | 'bad_gateway' | 'gateway_timeout' | 'service_unavailable' | 'internal_error' | 'network_error' | 'invalid_response' | 'response_too_large';
         message: string;
         details?: unknown;
     };

@@ -2,6 +2,7 @@ import { endpointSecrets, endpoints, newId } from '@herald/db';
 import { generateSecret } from '@herald/signing';
 import { z } from 'zod';
 import { projectProcedure } from '../../trpc/init';
+import { assertEndpointRoom } from './endpoint-limit';
 import {
   assertEndpointUrl,
   customHeadersSchema,
@@ -47,6 +48,7 @@ export const createEndpoint = projectProcedure
     const url = assertEndpointUrl(input.url, ctx.services.config.allowPrivateNetworks);
     const secret = generateSecret();
     return ctx.db.transaction(async (tx) => {
+      await assertEndpointRoom(tx, ctx.projectId, ctx.services.config.maxEndpointsPerProject);
       const [row] = await tx
         .insert(endpoints)
         .values({

@@ -3,6 +3,7 @@ import { generateSecret } from '@herald/signing';
 import { z } from 'zod';
 import { apiError } from '../../errors';
 import { projectProcedure } from '../../trpc/init';
+import { assertEndpointRoom } from './endpoint-limit';
 import {
   endpointDescriptionSchema,
   endpointSchema,
@@ -46,6 +47,7 @@ export const createListenEndpoint = projectProcedure
     }
     const secret = generateSecret();
     return ctx.db.transaction(async (tx) => {
+      await assertEndpointRoom(tx, ctx.projectId, ctx.services.config.maxEndpointsPerProject);
       const [row] = await tx
         .insert(endpoints)
         .values({

@@ -1,0 +1,53 @@
+import { describeDb } from '@herald/db/testing';
+import { describe, expect, it } from 'vitest';
+import { createTenant, expectApiError, expectJson } from './harness';
+
+/**
+ * One tenant's endpoints are every tenant's cost (each event fans out to them in the request, each
+ * claim visits those with queued work), so a project may have `maxEndpointsPerProject`, no more.
+ */
+describeDb('endpoints per project', (t) => {
+  const config = { maxEndpointsPerProject: 3 };
+  const url = (n: number | string) => ({ url: `https://hooks.example.com/limit/${n}` });
+
+  it('refuses the endpoint past the limit with 409 endpoint_limit_reached, listen endpoints included', async () => {
+    const a = await createTenant(t.db, { config });
+    for (const n of [1, 2]) await expectJson(await a.request('/v1/endpoints', { json: url(n) }), 201);
+    await expectJson(await a.request('/v1/endpoints/listen', { json: { forwardTo: 'http://localhost:9/x' } }), 201);
+
+    const refused = await a.request('/v1/endpoints', { json: url(4) });
+    const body = await expectApiError(refused, 409, 'endpoint_limit_reached');
+    expect(body.details).toEqual({ limit: 3 });
+    await expectApiError(
+      await a.request('/v1/endpoints/listen', { json: { forwardTo: 'http://localhost:9/y' } }),
+      409,
+      'endpoint_limit_reached',
+    );
+    // Over tRPC too: the same check, in the procedure.
+    await expect(a.caller.endpoints.create(url('trpc'))).rejects.toMatchObject({ code: 'CONFLICT' });
+
+    // Another project of the same API has its own room.
+    const b = await createTenant(t.db, { testApp: a.testApp });
+    await expectJson(await b.request('/v1/endpoints', { json: url('b') }), 201);
+
+    // Deleting one makes room again.
+    const list = await expectJson<{ data: { id: string }[] }>(await a.request('/v1/endpoints'), 200);
+    expect(list.data).toHaveLength(3);
+    expect((await a.request(`/v1/endpoints/${list.data[0]!.id}`, { method: 'DELETE' })).status).toBeLessThan(300);
+    await expectJson(await a.request('/v1/endpoints', { json: url(5) }), 201);
+  });
+
+  describe('racing creates', () => {
+    it('never pass the limit together', async () => {
+      const a = await createTenant(t.db, { config });
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, (_, n) => a.request('/v1/endpoints', { json: url(`race-${n}`) })),
+      );
+      const statuses = answers.map((r) => r.status).sort();
+      expect(statuses.filter((s) => s === 201)).toHaveLength(3);
+      expect(statuses.filter((s) => s === 409)).toHaveLength(9);
+      const list = await expectJson<{ data: unknown[] }>(await a.request('/v1/endpoints'), 200);
+      expect(list.data).toHaveLength(3);
+    });
+  });
+});
