@@ -243,6 +243,36 @@ describeDb('herald listen: the relay in the API', (t) => {
     }
   });
 
+  it('refuses HEAD on the stream (405, Allow: GET): a stream nobody reads held its place for good', async () => {
+    const h = await startHerald(t);
+    const p = await h.project();
+    const created = await p.call('/v1/endpoints/listen', 201, { json: { forwardTo: 'http://localhost:4000/h' } });
+    const path = `/v1/endpoints/${created.endpoint.id}/listen`;
+    for (let i = 0; i < 8; i++) {
+      const head = await p.request(path, { method: 'HEAD', signal: AbortSignal.timeout(5_000) });
+      expect(head.status).toBe(405);
+      expect(head.headers.get('allow')).toBe('GET');
+    }
+    const put = await p.request(path, { method: 'PUT' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET');
+    // Every place is still free: four streams open.
+    const open: Array<{ abort: AbortController; stream: ReturnType<typeof sseReader> }> = [];
+    try {
+      for (let i = 0; i < 4; i++) {
+        const abort = new AbortController();
+        const stream = sseReader(await p.request(path, { signal: abort.signal }));
+        expect((await stream.next()).event).toBe('session');
+        open.push({ abort, stream });
+      }
+    } finally {
+      for (const { abort, stream } of open) {
+        abort.abort();
+        await stream.cancel();
+      }
+    }
+  });
+
   it('opens at most 4 streams of one endpoint at once (429 with Retry-After), and another once one ends', async () => {
     const h = await startHerald(t);
     const p = await h.project();

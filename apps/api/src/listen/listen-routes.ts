@@ -120,7 +120,13 @@ export function createListenRoutes(options: ListenRoutesOptions) {
     return { ...row, projectId: identity.projectId };
   }
 
+  const streamOnlyByGet = methodNotAllowed(['GET'], { headAllowed: false });
+
   routes.get('/endpoints/:id/listen', async (c) => {
+    // Hono answers HEAD with the GET route and drops the body: a stream nobody reads, whose first
+    // write never returns, held its count and its leases until the process ended (four `curl -I`
+    // locked an endpoint out of `herald listen`).
+    if (c.req.method !== 'GET') return streamOnlyByGet(c);
     const endpoint = await listenEndpointOf(c);
     if (endpoint instanceof Response) return endpoint;
     const session = `listen_${randomBytes(12).toString('hex')}`;
@@ -154,42 +160,51 @@ export function createListenRoutes(options: ListenRoutesOptions) {
       return true;
     };
     countStream(endpoint.id, endpoint.projectId, 1);
+    // Every write ends when the stream does: a write the client never reads would otherwise never
+    // return, and the count, the leases and this handler with it.
+    const closed = new Promise<never>((_, reject) => {
+      const fail = () => reject(new Error('the listen stream closed'));
+      if (aborted.signal.aborted) fail();
+      else aborted.signal.addEventListener('abort', fail, { once: true });
+    });
+    closed.catch(() => {});
     return streamSSE(c, async (stream) => {
+      const send = (message: { event: string; id?: string; data: string }) =>
+        Promise.race([stream.writeSSE(message), closed]);
       stream.onAbort(() => aborted.abort());
       const heartbeat = setInterval(() => {
         void stream.write(': keep-alive\n\n').catch(() => aborted.abort());
       }, HEARTBEAT_MS);
       const keyCheck = setInterval(() => void endIfRevoked(), KEY_CHECK_MS);
       try {
-        await stream.writeSSE({ event: 'session', data: JSON.stringify({ session, endpointId: endpoint.id }) });
+        await send({ event: 'session', data: JSON.stringify({ session, endpointId: endpoint.id }) });
         const end = await relay.stream(
           endpoint.id,
           session,
           async (delivery) => {
             // Not handed out: the relay's release below makes it due again.
             if (await endIfRevoked()) throw new Error('the API key was revoked');
-            await stream.writeSSE({ event: 'delivery', id: delivery.deliveryId, data: JSON.stringify(delivery) });
+            await send({ event: 'delivery', id: delivery.deliveryId, data: JSON.stringify(delivery) });
           },
           aborted.signal,
         );
-        if (end === 'endpoint_gone')
-          await stream.writeSSE({ event: 'gone', data: JSON.stringify({ endpointId: endpoint.id }) });
+        if (end === 'endpoint_gone') await send({ event: 'gone', data: JSON.stringify({ endpointId: endpoint.id }) });
       } catch (error) {
         if (!aborted.signal.aborted) {
           services.logger?.warn(
             { err: error, endpointId: endpoint.id, requestId: requestIdOf(c) },
             'listen stream ended',
           );
-          await stream
-            .writeSSE({ event: 'error', data: JSON.stringify({ message: 'stream interrupted' }) })
-            .catch(() => {});
+          await send({ event: 'error', data: JSON.stringify({ message: 'stream interrupted' }) }).catch(() => {});
         }
       } finally {
         countStream(endpoint.id, endpoint.projectId, -1);
         clearInterval(heartbeat);
         clearInterval(keyCheck);
+        // Queued ahead of the stream's end, not waited for: a client that stopped reading must not
+        // hold up the release below.
         if (revoked) {
-          await stream
+          void stream
             .writeSSE({ event: 'error', data: JSON.stringify({ message: 'the API key was revoked' }) })
             .catch(() => {});
         }
@@ -225,7 +240,7 @@ export function createListenRoutes(options: ListenRoutesOptions) {
     return c.json({ deliveryId: report.deliveryId, outcome } satisfies z.input<typeof listenReportAnswerSchema>);
   });
 
-  routes.all('/endpoints/:id/listen', methodNotAllowed(['GET']));
+  routes.all('/endpoints/:id/listen', streamOnlyByGet);
   routes.all('/endpoints/:id/listen/attempts', methodNotAllowed(['POST']));
   return routes;
 }

@@ -35,10 +35,11 @@ export function errorResponse(c: Context, code: ApiErrorCode, message: string, d
 
 /**
  * A path that exists, asked with a method it does not serve: 405 with `Allow` (RFC 9110), not 404.
- * `HEAD` is allowed wherever `GET` is (Hono answers it with the GET route).
+ * `HEAD` is allowed wherever `GET` is (Hono answers it with the GET route), unless `headAllowed` is
+ * false (a stream, whose GET handler refuses HEAD itself).
  */
-export function methodNotAllowed(methods: readonly string[]) {
-  const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
+export function methodNotAllowed(methods: readonly string[], { headAllowed = true } = {}) {
+  const allow = [...methods, ...(headAllowed && methods.includes('GET') ? ['HEAD'] : [])].join(', ');
   return (c: Context) => {
     c.header('allow', allow);
     return errorResponse(c, 'method_not_allowed', `${c.req.method} is not allowed here; allowed: ${allow}`);
