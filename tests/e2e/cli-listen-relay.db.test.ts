@@ -243,6 +243,48 @@ describeDb('herald listen: the relay in the API', (t) => {
     }
   });
 
+  it('keeps no custom header value and no signature in a reported answer that echoes them', async () => {
+    const h = await startHerald(t);
+    const p = await h.project();
+    const created = await p.call('/v1/endpoints/listen', 201, { json: { forwardTo: 'http://localhost:4000/h' } });
+    const endpointId: string = created.endpoint.id;
+    const token = 'Bearer local-receiver-token-5f2b9c7e1a';
+    await p.call(`/v1/endpoints/${endpointId}`, 200, { method: 'PATCH', json: { headers: { authorization: token } } });
+    const abort = new AbortController();
+    const stream = sseReader(await p.request(`/v1/endpoints/${endpointId}/listen`, { signal: abort.signal }));
+    try {
+      const session: string = (await stream.next()).data.session;
+      await p.createUser();
+      const { data } = await stream.next();
+      expect(data.headers.authorization).toBe(token);
+      // A local echo server, its answer passed on by the CLI as it came (JSON escapes the signature's `/`).
+      const echoed = JSON.stringify({ received: data.headers }).replaceAll('/', '\\/');
+      const answer = await p.request(`/v1/endpoints/${endpointId}/listen/attempts`, {
+        json: {
+          session,
+          deliveryId: data.deliveryId,
+          statusCode: 500,
+          durationMs: 2,
+          errorClass: 'http_status',
+          errorMessage: `local said ${token}`,
+          responseBody: echoed,
+        },
+      });
+      expect(answer.status).toBe(200);
+      const [attempt] = (await p.delivery(data.deliveryId)).attempts;
+      const signatures = String(data.headers['webhook-signature']).split(' ');
+      for (const secret of ['local-receiver-token-5f2b9c7e1a', ...signatures.map((s) => s.slice(3, 20))]) {
+        expect(attempt!.responseBody).not.toContain(secret);
+        expect(attempt!.errorMessage ?? '').not.toContain(secret);
+      }
+      expect(attempt!.responseBody).toContain('[redacted]');
+      expect(attempt!.responseBody).toContain(data.headers['webhook-id']);
+    } finally {
+      abort.abort();
+      await stream.cancel();
+    }
+  });
+
   it('refuses HEAD on the stream (405, Allow: GET): a stream nobody reads held its place for good', async () => {
     const h = await startHerald(t);
     const p = await h.project();

@@ -3,6 +3,7 @@ import type { Database, SecretBox } from '@herald/db';
 import { CLEAR_SECRET_BOX, executeRows } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { DispatcherConfig } from './config';
+import { withoutSecretsOf } from './http/answer-redaction';
 import type { AttemptResult } from './http/send-webhook';
 import { envelopeBody, webhookHeaders } from './message';
 import { claimRelayDeliveries, findRelayLease } from './sql/claim-relay';
@@ -150,7 +151,15 @@ export function createListenRelay(options: {
     async report(report) {
       const delivery = await findRelayLease(db, report);
       if (!delivery) return null;
-      const { endpointId: _endpoint, owner: _owner, deliveryId: _delivery, ...attempt } = report;
+      const { endpointId: _endpoint, owner: _owner, deliveryId: _delivery, ...answer } = report;
+      // As the dispatcher keeps them (send-webhook.ts): no custom header value and no signature in
+      // what the attempt log shows, whatever the local receiver echoed and the CLI passed on.
+      const headers = delivery.endpoint.headers;
+      const attempt = {
+        ...answer,
+        responseBody: answer.responseBody === null ? null : withoutSecretsOf(answer.responseBody, headers),
+        errorMessage: answer.errorMessage === null ? null : withoutSecretsOf(answer.errorMessage, headers),
+      };
       // As the sender records an attempt: an answer that broke off after its status (an error other
       // than the status itself) is a failure, recorded without that status.
       const broken = report.errorClass !== null && report.errorClass !== 'http_status';
