@@ -1,7 +1,8 @@
 import { deliveries } from '@herald/db';
-import { describeDb } from '@herald/db/testing';
+import { currentTestDriver, describeDb } from '@herald/db/testing';
 import { runMaintenance } from '@herald/delivery';
 import { eq } from 'drizzle-orm';
+import postgres from 'postgres';
 import { expect, it } from 'vitest';
 import { sleep, startHerald, waitFor } from './harness';
 
@@ -16,6 +17,46 @@ const DAY = 86_400_000;
 const in8Days = () => new Date(Date.now() + 8 * DAY);
 
 describeDb('payload retention', (t) => {
+  // PGlite has one connection: nothing else can hold a row while maintenance runs.
+  it.skipIf(currentTestDriver() !== 'postgres')(
+    'skips an event another transaction holds (an erasure rewriting it) instead of waiting for it',
+    async () => {
+      const h = await startHerald(t);
+      const receiver = await h.receiver(() => ({ status: 200, body: 'ok' }));
+      const p = await h.project();
+      await p.createEndpoint({ url: receiver.url });
+      await p.createUser();
+      await p.createUser();
+      const [held, free] = await p.settled({ expected: 2 });
+      await h.dispatcher.stop();
+      const maintain = (payloads = true) =>
+        runMaintenance(t.db, {
+          retentionMs: 30 * DAY,
+          ...(payloads ? { payloadRetentionMs: 7 * DAY } : {}),
+          partitionsAheadDays: 7,
+          now: in8Days(),
+        });
+      // The days ahead first: creating a partition waits for every lock on its table, by design.
+      await maintain(false);
+      const other = postgres(t.url!, { max: 1, onnotice: () => {} });
+      try {
+        const tx = await other.reserve();
+        await tx`begin`;
+        await tx`select 1 from events where id = ${held!.eventId} for update`;
+        // It waited for the lock before: the whole run, every batch in it, held up behind one row.
+        const report = await Promise.race([maintain(), sleep(10_000).then(() => 'waited' as const)]);
+        expect(report === 'waited' ? report : report.expiredPayloads).toEqual({ events: 1, attempts: 1 });
+        expect(await p.call(`/v1/events/${free!.eventId}`, 200)).toMatchObject({ payloadExpired: true });
+        await tx`commit`;
+        tx.release();
+        expect((await maintain()).expiredPayloads).toEqual({ events: 1, attempts: 1 });
+        expect(await p.call(`/v1/events/${held!.eventId}`, 200)).toMatchObject({ payloadExpired: true });
+      } finally {
+        await other.end({ timeout: 5 });
+      }
+    },
+  );
+
   it('clears payloads and response excerpts of finished deliveries, keeps metadata, and refuses to send them again', async () => {
     const h = await startHerald(t);
     const receiver = await h.receiver(() => ({ status: 200, body: 'thanks, received' }));

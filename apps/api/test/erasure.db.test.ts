@@ -390,6 +390,37 @@ describeDb('erasure on user delete', (t) => {
     expect(attempts.map((a) => [a.statusCode, a.responseBody])).toEqual([[422, null]]);
   });
 
+  it('marks every delivery of the erased events, pending and finished too: no later attempt of one keeps an answer', async () => {
+    const tenant = await createTenant(t.db);
+    await expectJson(await tenant.request('/v1/endpoints', { json: { url: 'https://hooks.example.com/all' } }), 201);
+    const user = await tenant.caller.users.create({ email: uniqueEmail('marks'), name: 'Marks' });
+    const owner = `erasure-marks-${tenant.projectId}`;
+    const [sent] = (await claimDueDeliveries(t.db, { limit: 500, leaseMs: 45_000, owner })).filter(
+      (d) => d.projectId === tenant.projectId,
+    );
+    const ok = { ok: true, statusCode: 200, durationMs: 5, errorClass: null, errorMessage: null };
+    await recordAttempt(
+      t.db,
+      sent!,
+      { ...ok, responseBody: 'thanks', retryAfterSeconds: null },
+      { owner, retryPolicy: defaultRetryPolicy, failureWindowMs: 60_000, startedAt: new Date() },
+    );
+    // A second event about the user, its delivery still pending.
+    await tenant.caller.users.update({ id: user.id, name: 'Marks Again' });
+    const before = await t.db.select().from(deliveries).where(eq(deliveries.projectId, tenant.projectId));
+    expect(before.map((d) => d.status).sort()).toEqual(['pending', 'succeeded']);
+
+    await expectJson(await tenant.request(`/v1/users/${user.id}`, { method: 'DELETE' }), 200);
+    const erasedEvents = (await eventsOf(tenant)).filter((e) => e.type !== 'user.deleted').map((e) => e.id);
+    const marked = await t.db.select().from(deliveries).where(eq(deliveries.projectId, tenant.projectId));
+    const ofErased = marked.filter((d) => erasedEvents.includes(d.eventId));
+    expect(ofErased).toHaveLength(2);
+    expect(ofErased.map((d) => [d.status, d.excerptsErased]).sort()).toEqual([
+      ['pending', true],
+      ['succeeded', true],
+    ]);
+  });
+
   it('users.delete over tRPC erases the same way, and a 404 erases nothing', async () => {
     const tenant = await createTenant(t.db);
     const cyd = await personWithHistory(tenant, 'cyd');

@@ -1,7 +1,6 @@
 import type { Database, Transaction } from '@herald/db';
-import { createDb, executeRows, users } from '@herald/db';
+import { createDb, executeRows, markProjectWriter, markWritingNoEvents, users } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
-import { markProjectWriter } from '@herald/router';
 import { eq, sql } from 'drizzle-orm';
 import { expect, it, onTestFinished } from 'vitest';
 import { createTenant, deferred, expectJson, type Tenant, uniqueEmail } from './harness';
@@ -88,6 +87,16 @@ describeDb('event feed and project marks', (t) => {
       expect(await feedIds(b)).not.toContain(eventOfB);
       await marked.end();
       expect(await served(b, eventOfB)).toBe(true);
+
+      // Marked as writing no events (history maintenance): no feed waits for it.
+      const maintenance = await heldOpen(other.db, async (tx) => {
+        await tx.execute(sql`select ${markWritingNoEvents()}`);
+        await tx.execute(sql`select pg_current_xact_id()`);
+      });
+      const whileMaintained = [await createUserEvent(t.db, a), await createUserEvent(t.db, b)];
+      expect(await served(a, whileMaintained[0]!)).toBe(true);
+      expect(await served(b, whileMaintained[1]!)).toBe(true);
+      await maintenance.end();
 
       // Unmarked, a transaction may write any project's events: every feed waits for it.
       const unmarked = await heldOpen(other.db, (tx) => tx.execute(sql`select pg_current_xact_id()`));

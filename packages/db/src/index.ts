@@ -18,6 +18,7 @@ export {
 } from './errors';
 export type { TemplateValue } from './execute';
 export { executeHotRows, executeHotTemplate, executeRows } from './execute';
+export { markProjectWriter, markWritingNoEvents, PROJECT_MARK_SPACE } from './feed-marks';
 export type { IdKind } from './ids';
 export { ID_RANDOM_PART_SQL, idPattern, idPrefixes, idTimeBound, idTimestamp, newId, newIdAt } from './ids';
 export { migratePgliteDatabase, migratePostgresDatabase, migrationsFolder } from './migrate';

@@ -42,7 +42,7 @@ export { parkBlockedFifoFollowers, wakeParkedOfEndpoint } from './sql/fifo-park'
 export { lockQueuedOfFifoSubjects } from './sql/fifo-subject-lock';
 export type { AttemptOutcome } from './sql/finish';
 export { recordAttempt, recordAttempts } from './sql/finish';
-export { forgetInFlightExcerpts, forgetResponseExcerpts } from './sql/forget-excerpts';
+export { forgetLaterExcerpts, forgetResponseExcerpts } from './sql/forget-excerpts';
 export type { HistoryPartition } from './sql/partitions';
 export { createPartitionsAhead, listHistoryPartitions } from './sql/partitions';
 export { queueMissedDeliveries } from './sql/queue-missed';

@@ -1,5 +1,5 @@
 import type { Database, SecretBox } from '@herald/db';
-import { executeRows } from '@herald/db';
+import { executeRows, markWritingNoEvents } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { ABANDONED_LISTEN_BATCH, failAbandonedListenBatch } from './sql/abandoned-listen';
@@ -8,7 +8,7 @@ import type { PurgedRecords } from './sql/expired-records';
 import { expiredRecordKinds, PURGE_BATCH, purgeExpiredBatch } from './sql/expired-records';
 import { briefLockWaits, isLockConflict } from './sql/lock-waits';
 import { createPartition, missingPartitionsAhead } from './sql/partitions';
-import { expirePayloads } from './sql/payload-expiry';
+import { expirePayloadsBatch } from './sql/payload-expiry';
 import {
   daysPastRetention,
   detachedHistory,
@@ -128,11 +128,13 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     report.stepMs[step] = Math.round(now - stepStarted);
     stepStarted = now;
   };
+  // Marked as writing no events, before any write: every project's event feed waits for each
+  // running transaction that may still insert events, and a step of a large run takes seconds.
   const locked = async <T>(step: (tx: Database) => Promise<T>): Promise<T | null> =>
     db.transaction(async (tx) => {
       const [row] = await executeRows<{ ok: boolean }>(
         tx,
-        sql`select pg_try_advisory_xact_lock(${MAINTENANCE_LOCK_KEY}) as ok`,
+        sql`select pg_try_advisory_xact_lock(${MAINTENANCE_LOCK_KEY}) as ok, ${markWritingNoEvents()} is null as marked`,
       );
       if (!row?.ok) return null;
       return step(tx as unknown as Database);
@@ -236,8 +238,14 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
   stepDone('drop');
   if (options.payloadRetentionMs !== undefined) {
     const payloadCutoff = new Date(now.getTime() - options.payloadRetentionMs);
-    const expired = await locked((tx) => expirePayloads(tx, payloadCutoff));
-    if (expired) report.expiredPayloads = expired;
+    // A batch per transaction (see expirePayloadsBatch), until one comes back short.
+    for (;;) {
+      const batch = await locked((tx) => expirePayloadsBatch(tx, payloadCutoff));
+      if (batch === null) return report;
+      report.expiredPayloads.events += batch.events;
+      report.expiredPayloads.attempts += batch.attempts;
+      if (!batch.more) break;
+    }
   }
   stepDone('payloads');
   if (options.payloadRetentionMs !== undefined) {

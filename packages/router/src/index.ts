@@ -12,7 +12,6 @@ export {
   toApiErrorBody,
 } from './errors';
 export { HIDDEN_HEADER_VALUE } from './procedures/deliveries/get-delivery-request';
-export { markProjectWriter } from './procedures/events/event-feed';
 export { toUser } from './procedures/users/user-schemas';
 export type { ApiKeyIdentity, ApiKeyVerifierOptions } from './services/api-keys';
 export {

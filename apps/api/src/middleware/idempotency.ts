@@ -1,12 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database, Transaction } from '@herald/db';
-import { driverOf, executeRows, idempotencyKeys, isDatabaseUnavailable, poolSizeOf } from '@herald/db';
+import {
+  driverOf,
+  executeRows,
+  idempotencyKeys,
+  isDatabaseUnavailable,
+  markProjectWriter,
+  poolSizeOf,
+} from '@herald/db';
 import type { ApiErrorCode, ApiServices } from '@herald/router';
 import {
   bearerToken,
   ERASED_ANSWER_STATUS,
   httpStatusFor,
-  markProjectWriter,
   matchesAdminToken,
   PORTAL_SESSION_COOKIE,
   RETRY_AFTER_UNAVAILABLE_SECONDS,

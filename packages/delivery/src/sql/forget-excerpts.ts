@@ -21,18 +21,21 @@ export async function forgetResponseExcerpts(tx: Queryable, projectId: string, e
 }
 
 /**
- * Erasure's last step, once every event is rewritten: a delivery of these events in flight now
- * (being sent, or claimed with the data as it was) has its attempt written after the erasure, so
- * it is marked `excerpts_erased` and its attempts keep no answer (finish.ts). Last, so that these
- * rows are locked only until the erasure commits (a dispatcher recording their outcome waits for
- * that). A delivery whose outcome was being written waits for it, is no longer in flight, and its
- * attempt, committed by then, is cleared by the second pass.
+ * Erasure's last step, once every event is rewritten: every delivery of these events is marked
+ * `excerpts_erased`, so an attempt written after the erasure keeps no answer (finish.ts). Not only
+ * those in flight now (being sent, or claimed with the data as it was): a pending one claimed
+ * between this mark and the erasure's commit was sent with the old data too, and an attempt of a
+ * finished one can still arrive (its lease ran out while it was sent: `lease_lost`). Marked pending
+ * rows are locked until the erasure commits, so claims skip them until then. Last, so that these
+ * rows are locked only briefly (a dispatcher recording an outcome waits for that). A delivery whose
+ * outcome was being written waits for it, and its attempt, committed by then, is cleared by the
+ * second pass.
  */
-export async function forgetInFlightExcerpts(tx: Queryable, projectId: string, eventIds: string[]): Promise<void> {
+export async function forgetLaterExcerpts(tx: Queryable, projectId: string, eventIds: string[]): Promise<void> {
   for (let i = 0; i < eventIds.length; i += CHUNK) {
     await tx.execute(sql`update deliveries d set excerpts_erased = true
       where d.event_id = ${idsOf(eventIds.slice(i, i + CHUNK))} and d.project_id = ${projectId}
-        and d.status = 'in_flight' and not d.excerpts_erased`);
+        and not d.excerpts_erased`);
   }
   for (let i = 0; i < eventIds.length; i += CHUNK) {
     await forgetResponseExcerpts(tx, projectId, eventIds.slice(i, i + CHUNK));

@@ -1,5 +1,5 @@
 import type { Database, Queryable, TemplateValue, Transaction } from '@herald/db';
-import { executeHotTemplate } from '@herald/db';
+import { executeHotTemplate, markProjectWriter } from '@herald/db';
 import type { EventStatement } from '@herald/delivery';
 import { recordEvent } from '@herald/delivery';
 import type { EventData, EventType } from '@herald/events';
@@ -24,6 +24,9 @@ export async function changeWithEvents<R>(
 ): Promise<R> {
   let deliveries = 0;
   const result = await ctx.db.transaction(async (tx) => {
+    // Before its first write: this transaction writes this project's events only, so no other
+    // project's event feed waits for it (a user's erasure rewrites its whole history here).
+    await tx.execute(sql`select ${markProjectWriter(ctx.projectId)}`);
     const emit: Emit = async (type, data, options) => {
       const recorded = await recordEvent(tx, { projectId: ctx.projectId, type, data, ...options });
       deliveries += recorded.deliveryCount;

@@ -1,6 +1,6 @@
 import type { Queryable } from '@herald/db';
 import { events, executeRows, idempotencyKeys, loginThrottles, userPastEmails, users } from '@herald/db';
-import { forgetInFlightExcerpts, forgetResponseExcerpts } from '@herald/delivery';
+import { forgetLaterExcerpts, forgetResponseExcerpts } from '@herald/delivery';
 import { erasedEventData } from '@herald/events';
 import { and, asc, eq, gt, inArray, isNull, ne, or, type SQL, sql } from 'drizzle-orm';
 
@@ -122,7 +122,11 @@ export async function eraseUserFromEvents(
       .from(events)
       .where(and(eq(events.projectId, input.projectId), aboutUser, afterId ? gt(events.id, afterId) : undefined))
       .orderBy(asc(events.id))
-      .limit(BATCH);
+      .limit(BATCH)
+      // The events first, then their attempts' excerpts (below), then the events again: the order
+      // payload retention takes them in (payload-expiry.ts), which skips what this holds. In the
+      // other order the two deadlocked, and a whole retention run was rolled back.
+      .for('update');
     const ids = rows.map((row) => row.id);
     erased.push(...ids);
     await forgetResponseExcerpts(tx, input.projectId, ids);
@@ -134,7 +138,7 @@ export async function eraseUserFromEvents(
     });
     if (changed.length > 0) rewritten += await rewriteData(tx, input.projectId, changed);
     if (rows.length < BATCH) {
-      await forgetInFlightExcerpts(tx, input.projectId, erased);
+      await forgetLaterExcerpts(tx, input.projectId, erased);
       return rewritten;
     }
     afterId = rows.at(-1)!.id;

@@ -1,5 +1,5 @@
 import type { Queryable } from '@herald/db';
-import { events, idPattern, idTimestamp } from '@herald/db';
+import { events, idPattern, idTimestamp, PROJECT_MARK_SPACE } from '@herald/db';
 import { listHistoryPartitions } from '@herald/delivery';
 import type { EventType } from '@herald/events';
 import { and, asc, eq, type SQL, sql } from 'drizzle-orm';
@@ -16,30 +16,14 @@ import { decodeCursor, encodeCursor } from '../../services/pagination';
  * large as that horizon, so it sorts after everything already served. The
  * price: one long-running writing transaction anywhere on the server holds
  * the feed back until it ends, unless it is marked as another project's
- * (`markProjectWriter`: Idempotency-Key requests are).
+ * (`markProjectWriter` in @herald/db: Idempotency-Key requests are, and history maintenance
+ * is marked as writing no project's events).
  */
 
 /** Where a poller stands in the feed: just after this event. */
 export interface FeedPosition {
   txid: number;
   id: string;
-}
-
-/**
- * The advisory lock space of project marks: a request whose calls run in one long transaction (an
- * Idempotency-Key request's, which may wait on password hashing between writes) takes its
- * project's mark in shared mode before anything else (`markProjectWriter`), so other projects'
- * feeds need not wait for it. 'HRLD'.
- */
-const PROJECT_MARK_SPACE = 0x48524c44;
-
-/**
- * The expression that marks the running transaction as writing for `projectId` only. It must run
- * before the transaction's first write (which gives it its id), and the transaction must write
- * no other project's events. Marks are shared locks: they never wait for each other.
- */
-export function markProjectWriter(projectId: string): SQL {
-  return sql`pg_advisory_xact_lock_shared(${PROJECT_MARK_SPACE}, hashtext(${projectId}))`;
 }
 
 /**
