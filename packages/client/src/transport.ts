@@ -65,10 +65,10 @@ export function guardedFetch(options: TransportOptions): typeof fetch {
     if (timer) signals.push(timer.signal);
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     const response = await fetchImpl(input, { ...init, redirect: 'manual', ...(signal ? { signal } : {}) });
-    // Handed on as they came: a redirect (its Location is resolved against its URL), a stream (by what
-    // was asked or what came: an SSE answer read whole would never end), and any body when uncapped.
-    const eventStream = /^text\/event-stream\b/i.test(response.headers.get('content-type') ?? '');
-    if (stream || eventStream || maxBytes === 0 || isRedirect(response) || !response.body) return response;
+    // Handed on as they came: a redirect (its Location is resolved against its URL), a stream asked
+    // for, and any body when uncapped. A stream nobody asked for is read as any answer, within the cap
+    // and the deadline: handed on, both clients read it whole, without end (8 GB in a hostile review).
+    if (stream || maxBytes === 0 || isRedirect(response) || !response.body) return response;
     try {
       return await readResponseWithin(response, maxBytes);
     } finally {

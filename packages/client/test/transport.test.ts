@@ -56,6 +56,11 @@ const api = recordingServer((req, res) => {
     let n = 0;
     const tick = setInterval(() => res.write(`data: ${n++}\n\n`), 150);
     res.on('close', () => clearInterval(tick));
+  } else if (req.url?.startsWith('/firehose/')) {
+    // An event stream nobody asked for, 1 KB events as fast as they go, until the client hangs up.
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const pour = setInterval(() => res.write(`data: ${'x'.repeat(1024)}\n\n`), 1);
+    res.on('close', () => clearInterval(pour));
   } else if (req.url?.startsWith('/drip/')) {
     // Headers at once, then a byte every 50 ms, forever.
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -215,13 +220,12 @@ describe('an answer over maxResponseBytes fails the call, read no further', () =
     expect(String(thrown)).toMatch(/larger than 1024 bytes/);
   });
 
-  it('an event stream is handed on as it comes, even to a request that did not ask for one', async () => {
-    const send = guardedFetch({ baseUrl: api.url, maxResponseBytes: 1024, timeoutMs: 0 });
-    const stopped = new AbortController();
-    const response = await send(`${api.url}/stream/`, { signal: stopped.signal });
-    const reader = response.body!.getReader();
-    expect(new TextDecoder().decode((await reader.read()).value)).toContain('data: 0');
-    stopped.abort();
+  it('an event stream a request did not ask for is read like any answer: within the cap and the deadline', async () => {
+    // No deadline: only the cap ends it (handed on unread, both clients read it whole, without end).
+    const capped = guardedFetch({ baseUrl: api.url, maxResponseBytes: 64 * 1024, timeoutMs: 0 });
+    await expect(capped(`${api.url}/firehose/`)).rejects.toThrow(ResponseTooLargeError);
+    const timed = guardedFetch({ baseUrl: api.url, maxResponseBytes: 1024, timeoutMs: 300 });
+    await expect(timed(`${api.url}/stream/`)).rejects.toThrow(/timeout|abort/i);
   });
 
   it('an answer read whole keeps its URL', async () => {
