@@ -285,6 +285,32 @@ describeDb('herald listen: the relay in the API', (t) => {
     }
   });
 
+  it("a local 410 fails its delivery but never disables the development endpoint: the session's end removes it", async () => {
+    const h = await startHerald(t, { dispatcher: { failureWindowMs: 0 } });
+    const p = await h.project();
+    const created = await p.call('/v1/endpoints/listen', 201, { json: { forwardTo: 'http://localhost:4000/h' } });
+    const endpointId: string = created.endpoint.id;
+    const abort = new AbortController();
+    const stream = sseReader(await p.request(`/v1/endpoints/${endpointId}/listen`, { signal: abort.signal }));
+    try {
+      const session: string = (await stream.next()).data.session;
+      await p.createUser();
+      const first = (await stream.next()).data;
+      expect(await (await report(p, endpointId, session, first.deliveryId, 410)).json()).toMatchObject({
+        outcome: 'failed',
+      });
+      expect(await p.call(`/v1/endpoints/${endpointId}`, 200)).toMatchObject({ disabled: false });
+      // The next event still goes down the stream, and a 500 (a failure window of 0) disables nothing either.
+      await p.createUser();
+      const second = (await stream.next()).data;
+      await report(p, endpointId, session, second.deliveryId, 500);
+      expect(await p.call(`/v1/endpoints/${endpointId}`, 200)).toMatchObject({ disabled: false });
+    } finally {
+      abort.abort();
+      await stream.cancel();
+    }
+  });
+
   it('refuses HEAD on the stream (405, Allow: GET): a stream nobody reads held its place for good', async () => {
     const h = await startHerald(t);
     const p = await h.project();

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { timeoutSignal } from '@herald/client';
+import { deadline as deadlineOf } from '@herald/client';
 import packageJson from '../package.json' with { type: 'json' };
 import { readExcerpt } from './http-body';
 import { parseRetryAfter } from './retry-after';
@@ -43,8 +43,10 @@ export async function forwardDelivery(
 ): Promise<ForwardResult | null> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  // Not AbortSignal.timeout: inside AbortSignal.any, Node 20 can collect it before it fires.
-  const deadline = timeoutSignal(timeoutMs);
+  // Not AbortSignal.timeout: inside AbortSignal.any, Node 20 can collect it before it fires. Cleared
+  // at the end: a timer kept for the whole --timeout per forward grew without bound at day-long ones.
+  const timer = deadlineOf(timeoutMs);
+  const deadline = timer.signal;
   // Followed by hand, and let go at the end: AbortSignal.any on Node 20 would keep a reference per
   // forward to `stop`, which lives as long as the listen session.
   const stopped = new AbortController();
@@ -82,6 +84,7 @@ export async function forwardDelivery(
       retryAfterSeconds: null,
     };
   } finally {
+    timer.clear();
     stop?.removeEventListener('abort', onStop);
   }
 }

@@ -61,6 +61,30 @@ describe('herald listen', () => {
     expect(fake.reports).toMatchObject([{ session: 'listen_test', deliveryId: 'dlv_1', statusCode: 200 }]);
   });
 
+  it('tries a report the API could not take now (429, 503) again after a pause, and forwards once', async () => {
+    const answers = [429, 503];
+    const fake = await startFakeHerald(
+      (response) => streamEvents(response, SESSION_EVENT, deliveryEvent(1)),
+      () => answers.shift() ?? 202,
+    );
+    let forwarded = 0;
+    const receiver = await startServer((_request, response) => {
+      forwarded++;
+      response.writeHead(200).end('ok');
+    });
+    const cli = await startListen(fake.url, `${receiver.url}/hooks`);
+    await expect.poll(() => fake.reports.length, { timeout: 10_000 }).toBe(3);
+    expect(forwarded).toBe(1);
+    expect(fake.reports.map((r) => [r.deliveryId, r.statusCode])).toEqual([
+      ['dlv_1', 200],
+      ['dlv_1', 200],
+      ['dlv_1', 200],
+    ]);
+    await stop(cli, fake);
+    // Taken in the end: nothing to warn about (before, a 429 was a warning and a lost report).
+    expect(cli.stderr()).toBe('');
+  });
+
   it('with --json, warns on stderr as JSON lines; stdout stays one JSON object per line', async () => {
     const fake = await startFakeHerald((response) =>
       streamEvents(

@@ -4,7 +4,7 @@ import { checkTransportOptions, guardedFetch, isRedirect, redirectMessage } from
 
 export type { AppRouter, HeraldErrorData } from './app-router';
 export { DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLargeError, readBodyWithin, readResponseWithin } from './body-limit';
-export { timeoutSignal } from './deadline';
+export { deadline, timeoutSignal } from './deadline';
 export type { HeraldRestClientOptions } from './rest';
 export { createHeraldRestClient } from './rest';
 export { DEFAULT_TIMEOUT_MS } from './transport';

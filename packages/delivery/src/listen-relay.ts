@@ -64,7 +64,7 @@ export interface ListenRelay {
  */
 export function createListenRelay(options: {
   db: Database;
-  /** `subscribe` wakes streams when deliveries are committed; `notify` after an auto-disable's event. */
+  /** `subscribe` wakes streams when deliveries are committed. */
   wakeup?: Pick<DeliveryWakeup, 'notify'> & Partial<Pick<DeliveryWakeup, 'subscribe'>>;
   config: RelayConfig;
   /** Opens the endpoint's signing secrets when they are stored sealed (see `SecretBox`). */
@@ -166,14 +166,13 @@ export function createListenRelay(options: {
       const statusCode = broken ? null : report.statusCode;
       const ok = report.errorClass === null && statusCode !== null && statusCode >= 200 && statusCode < 300;
       const result: AttemptResult = { ...attempt, statusCode, ok };
-      const { outcome, eventsEmitted } = await recordAttempt(db, delivery, result, {
+      const { outcome } = await recordAttempt(db, delivery, result, {
         owner: report.owner,
         retryPolicy: config.retryPolicy,
         failureWindowMs: config.failureWindowMs,
+        neverDisable: true,
         startedAt: new Date(Date.now() - report.durationMs),
       });
-      // An auto-disable emits `endpoint.disabled`: dispatchers deliver it to the project's other endpoints.
-      if (eventsEmitted > 0) options.wakeup?.notify();
       reported.emit(report.owner);
       return outcome;
     },

@@ -3,6 +3,7 @@ import { endpointsCreateListen, endpointsDelete } from '@herald/client/sdk';
 import type { RelayedDelivery } from '@herald/delivery';
 import type { Command } from 'commander';
 import type { Api } from '../api';
+import { createBackoff, sleep } from '../backoff';
 import { withoutUserinfo } from '../config';
 import { commaList, contextFor, timerMilliseconds } from '../context';
 import { CliError, describeFailure } from '../errors';
@@ -10,6 +11,7 @@ import { type ForwardResult, forwardDelivery } from '../forward';
 import { createForwardPool, type Forward, MAX_FORWARDS_IN_FLIGHT } from '../forward-pool';
 import { followListenStream } from '../listen-stream';
 import type { Output } from '../output';
+import { parseRetryAfter } from '../retry-after';
 import { createUnreportedAnswers, type UnreportedAnswers } from '../unreported-answers';
 
 type EventType = NonNullable<Parameters<typeof endpointsCreateListen>[0]['body']['eventTypes']>[number];
@@ -161,7 +163,7 @@ async function handle(
   const answered = unreported.take(delivery.deliveryId, delivery.attempt);
   if (answered) {
     out.warn(`${delivery.deliveryId}: sent again after its report was refused; reporting the local answer it had`);
-    await report(relay, forward, delivery, answered);
+    await report(relay, forward, delivery, answered, stop);
     return;
   }
   const result = await forwardDelivery(options.forwardTo, delivery, options.timeout, stop);
@@ -170,8 +172,13 @@ async function handle(
     return;
   }
   printDelivery(out, delivery, result);
-  await report(relay, forward, delivery, result);
+  await report(relay, forward, delivery, result, stop);
 }
+
+/** Reports tried at most this often when the API answers 429, 502, 503 or 504, or cannot be reached. */
+const REPORT_TRIES = 5;
+/** The longest wait between two tries of a report (a Retry-After beyond it is cut to it). */
+const REPORT_RETRY_MAX_MS = 10_000;
 
 /**
  * Reports the local answer under the session that holds the delivery's lease now. A 409 for a session
@@ -179,17 +186,32 @@ async function handle(
  * means nothing was recorded: the same answer is reported again under the new session, rather than
  * leaving that lease to run out and the local URL to get the delivery a second time. A 409 before the
  * delivery came back keeps the answer for when it does (`UnreportedAnswers`).
+ *
+ * A report the API could not take now (429: the key's budget, which a backlog's reports share; 502,
+ * 503, 504; no answer) is tried again, after its Retry-After, a few times; one still not taken is
+ * kept as a 409's answer is, so the delivery Herald sends again is reported, not forwarded again.
+ * Ctrl-C ends the tries, and the request under way: the endpoint is being removed with its deliveries.
  */
-async function report(relay: Relay, forward: Forward, delivery: RelayedDelivery, result: ForwardResult) {
+async function report(
+  relay: Relay,
+  forward: Forward,
+  delivery: RelayedDelivery,
+  result: ForwardResult,
+  stop: AbortSignal,
+) {
   const { api, out, endpointId } = relay;
   const { deliveryId } = delivery;
-  for (;;) {
+  const backoff = createBackoff({ initialMs: 500, maxMs: REPORT_RETRY_MAX_MS });
+  for (let tries = 1; !stop.aborted; tries++) {
     const session = forward.session;
+    let why: string;
+    let waitMs = backoff.next();
     try {
       const answer = await api.fetch(`/v1/endpoints/${endpointId}/listen/attempts`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ session, deliveryId, ...result }),
+        signal: stop,
       });
       await answer.body?.cancel().catch(() => {});
       if (answer.status === 409 && forward.session !== session) continue;
@@ -198,11 +220,28 @@ async function report(relay: Relay, forward: Forward, delivery: RelayedDelivery,
         out.warn(
           `${deliveryId}: the lease ended before the report; Herald sends it again, and this answer is reported then`,
         );
-      } else if (!answer.ok) out.warn(`${deliveryId}: the report was refused (HTTP ${answer.status})`);
+        return;
+      }
+      if (answer.ok) return;
+      if (![429, 502, 503, 504].includes(answer.status)) {
+        out.warn(`${deliveryId}: the report was refused (HTTP ${answer.status})`);
+        return;
+      }
+      why = `HTTP ${answer.status}`;
+      const retryAfter = parseRetryAfter(answer.headers.get('retry-after'));
+      if (retryAfter !== null) waitMs = Math.min(REPORT_RETRY_MAX_MS, Math.max(waitMs, retryAfter * 1000));
     } catch (error) {
-      out.warn(`${deliveryId}: the report failed (${(error as Error).message}); Herald sends it again`);
+      if (stop.aborted) return;
+      why = (error as Error).message;
     }
-    return;
+    if (tries >= REPORT_TRIES) {
+      relay.unreported.keep(deliveryId, delivery.attempt, result);
+      out.warn(
+        `${deliveryId}: the report was not taken (${why}); Herald sends it again, and this answer is reported then`,
+      );
+      return;
+    }
+    await sleep(waitMs, stop);
   }
 }
 

@@ -22,6 +22,12 @@ export interface RecordAttemptOptions {
   retryPolicy: RetryPolicy;
   /** An endpoint failing without a single success for this long is disabled. */
   failureWindowMs: number;
+  /**
+   * Never disable the endpoint (a 410 still fails its delivery): a `herald listen` endpoint, whose
+   * receiver is a developer's local server (the session ends it, not its answers). Disabled, its
+   * deliveries were failed unsent while the CLI went on saying it forwarded every event.
+   */
+  neverDisable?: boolean;
   startedAt: Date;
 }
 
@@ -187,7 +193,7 @@ async function writeOutcomes(
   const failures = planned
     .map((p, i) => ({ p, i }))
     .filter(({ p }) => movedIds.has(p.finished.delivery.id) && (p.plan.gone || p.plan.status !== 'succeeded'));
-  if (failures.length === 0) return outcomes;
+  if (failures.length === 0 || options.neverDisable) return outcomes;
   // The outcomes above are committed whatever happens here: an error must not make the caller
   // write them again. Tried twice; then the endpoint is disabled at its next failure (a 410's
   // delivery is already failed, so a 410 disable lost to two errors in a row stays undone).
