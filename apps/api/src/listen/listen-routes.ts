@@ -151,7 +151,10 @@ export function createListenRoutes(options: ListenRoutesOptions) {
     // the stream ends, before the next delivery and within KEY_CHECK_MS when idle. Checked once at
     // the start only, a leaked key's stream went on receiving the project's events after revocation.
     const token = bearerToken(c.req.raw.headers) ?? '';
-    const keyHolds = async () => (await services.apiKeys.verify(token).catch(() => null)) !== null;
+    // A lookup that failed (the database away for a moment) is not a revocation: the stream goes on,
+    // and the next check (or the relay's own queries failing) decides. Read as "revoked", one blip
+    // ended every open stream with a false reason.
+    const keyHolds = async () => (await services.apiKeys.verify(token).catch(() => 'unknown' as const)) !== null;
     let revoked = false;
     const endIfRevoked = async () => {
       if (revoked || (await keyHolds())) return revoked;
