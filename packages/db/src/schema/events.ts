@@ -46,7 +46,14 @@ export const events = pgTable(
     // The feed: GET /v1/events in (txid, id) order, with or without a type.
     index('events_project_txid_id_idx').on(t.projectId, t.txid, t.id),
     index('events_project_type_txid_id_idx').on(t.projectId, t.type, t.txid, t.id),
-    index('events_project_subject_idx').on(t.projectId, t.subject),
+    // A subject's events in id order: erasure reads a user's history in batches of 500 from an id
+    // on (with the subject alone, each batch read and sorted the whole rest of it: 17 s for 100,000).
+    index('events_project_subject_id_idx').on(t.projectId, t.subject, t.id),
+    // Failed sign-ins of an unknown user, by the address tried: erasure finds those of a user's
+    // addresses without reading every one of its project's (credential stuffing leaves millions).
+    index('events_failed_login_email_idx')
+      .on(t.projectId, sql`lower(${t.data} ->> 'email')`, t.id)
+      .where(sql`${t.subject} is null and ${t.type} = 'user.login.failed'`),
     // Payload retention finds the events still holding a payload past its cutoff without reading
     // the expired ones (weeks of them) again on every run.
     index('events_payload_kept_idx').on(t.id).where(sql`${t.payloadExpiredAt} is null`),

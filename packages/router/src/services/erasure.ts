@@ -99,50 +99,58 @@ export async function eraseUserFromEvents(
         or(...marks.map((mark) => sql`position(${mark} in ${idempotencyKeys.responseBody}) > 0`)),
       ),
     );
-  const aboutUser = or(
+  // Two sources, each read in id order from where its last batch ended, each by an index that holds
+  // that order (events_project_subject_id_idx, events_failed_login_email_idx): as one OR, every batch
+  // read and sorted all that was left of both (17 s for a user with 100,000 events).
+  const sources = [
     eq(events.subject, input.userId),
-    and(
-      isNull(events.subject),
-      eq(events.type, 'user.login.failed'),
-      inArray(sql`lower(${events.data} ->> 'email')`, emails),
-    ),
-  );
+    ...(emails.length > 0
+      ? [
+          and(
+            isNull(events.subject),
+            eq(events.type, 'user.login.failed'),
+            inArray(sql`lower(${events.data} ->> 'email')`, emails),
+          ),
+        ]
+      : []),
+  ];
   let rewritten = 0;
-  let afterId: string | null = null;
   const erased: string[] = [];
-  for (;;) {
-    const rows: { id: string; type: string; version: number; data: unknown; expired: boolean }[] = await tx
-      .select({
-        id: events.id,
-        type: events.type,
-        version: events.version,
-        data: events.data,
-        expired: sql<boolean>`${events.payloadExpiredAt} is not null`,
-      })
-      .from(events)
-      .where(and(eq(events.projectId, input.projectId), aboutUser, afterId ? gt(events.id, afterId) : undefined))
-      .orderBy(asc(events.id))
-      .limit(BATCH)
-      // The events first, then their attempts' excerpts (below), then the events again: the order
-      // payload retention takes them in (payload-expiry.ts), which skips what this holds. In the
-      // other order the two deadlocked, and a whole retention run was rolled back.
-      .for('update');
-    const ids = rows.map((row) => row.id);
-    erased.push(...ids);
-    await forgetResponseExcerpts(tx, input.projectId, ids);
-    // A payload past payload retention is already gone (`{}`, which no event schema accepts).
-    const changed = rows.flatMap((row) => {
-      if (row.expired) return [];
-      const data = erasedEventData(row.type, row.version, row.data);
-      return JSON.stringify(data) === JSON.stringify(row.data) ? [] : [{ id: row.id, data }];
-    });
-    if (changed.length > 0) rewritten += await rewriteData(tx, input.projectId, changed);
-    if (rows.length < BATCH) {
-      await forgetLaterExcerpts(tx, input.projectId, erased);
-      return rewritten;
+  for (const aboutUser of sources) {
+    let afterId: string | null = null;
+    for (;;) {
+      const rows: { id: string; type: string; version: number; data: unknown; expired: boolean }[] = await tx
+        .select({
+          id: events.id,
+          type: events.type,
+          version: events.version,
+          data: events.data,
+          expired: sql<boolean>`${events.payloadExpiredAt} is not null`,
+        })
+        .from(events)
+        .where(and(eq(events.projectId, input.projectId), aboutUser, afterId ? gt(events.id, afterId) : undefined))
+        .orderBy(asc(events.id))
+        .limit(BATCH)
+        // The events first, then their attempts' excerpts (below), then the events again: the order
+        // payload retention takes them in (payload-expiry.ts), which skips what this holds. In the
+        // other order the two deadlocked, and a whole retention run was rolled back.
+        .for('update');
+      const ids = rows.map((row) => row.id);
+      erased.push(...ids);
+      await forgetResponseExcerpts(tx, input.projectId, ids);
+      // A payload past payload retention is already gone (`{}`, which no event schema accepts).
+      const changed = rows.flatMap((row) => {
+        if (row.expired) return [];
+        const data = erasedEventData(row.type, row.version, row.data);
+        return JSON.stringify(data) === JSON.stringify(row.data) ? [] : [{ id: row.id, data }];
+      });
+      if (changed.length > 0) rewritten += await rewriteData(tx, input.projectId, changed);
+      if (rows.length < BATCH) break;
+      afterId = rows.at(-1)!.id;
     }
-    afterId = rows.at(-1)!.id;
   }
+  await forgetLaterExcerpts(tx, input.projectId, erased);
+  return rewritten;
 }
 
 /** One UPDATE for a batch: the new payloads travel as one JSON parameter. */
