@@ -1,7 +1,7 @@
-import { deliveries } from '@herald/db';
+import { deliveries, newIdAt } from '@herald/db';
 import { currentTestDriver, describeDb } from '@herald/db/testing';
 import { runMaintenance } from '@herald/delivery';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { expect, it } from 'vitest';
 import { sleep, startHerald, waitFor } from './harness';
@@ -17,6 +17,30 @@ const DAY = 86_400_000;
 const in8Days = () => new Date(Date.now() + 8 * DAY);
 
 describeDb('payload retention', (t) => {
+  it('refuses a manual retry past payload retention even while the payload is kept (the delivery stayed queued)', async () => {
+    const h = await startHerald(t, { start: false });
+    const p = await h.project();
+    const { endpoint } = await p.createEndpoint({ url: 'https://hooks.example.com/old' });
+    await p.createUser();
+    const [recent] = await p.deliveryRows();
+    // A delivery 8 days old, still queued (a receiver that always fails, retried by hand every day):
+    // its payload is kept, and so is its day, for every tenant.
+    const at = Date.now() - 8 * DAY;
+    const eventId = newIdAt('event', at);
+    const deliveryId = newIdAt('delivery', at);
+    await h.db.execute(sql`insert into events (id, project_id, type, version, data)
+      values (${eventId}, ${p.id}, 'user.deleted', 1, ${JSON.stringify({ user: { id: 'usr_old' } })}::jsonb)`);
+    await h.db.execute(sql`insert into deliveries (id, project_id, endpoint_id, event_id, status, next_attempt_at)
+      values (${deliveryId}, ${p.id}, ${endpoint.id}, ${eventId}, 'pending', now() + interval '1 hour')`);
+
+    expect((await p.request(`/v1/deliveries/${recent!.id}/retry`, { method: 'POST' })).status).toBe(202);
+    const old = await p.request(`/v1/deliveries/${deliveryId}/retry`, { method: 'POST' });
+    expect(old.status).toBe(409);
+    expect(await old.json()).toMatchObject({
+      error: { code: 'conflict', details: { reason: 'past_payload_retention' } },
+    });
+  });
+
   // PGlite has one connection: nothing else can hold a row while maintenance runs.
   it.skipIf(currentTestDriver() !== 'postgres')(
     'skips an event another transaction holds (an erasure rewriting it) instead of waiting for it',

@@ -75,16 +75,7 @@ export function dispatcherConfigFromEnv(env: Env = process.env): DispatcherConfi
       throw new EnvError('HERALD_RETRY_SCHEDULE', (error as Error).message);
     }
   }
-  // At least two days: the day being written and the one before are never dropped. Retentions are
-  // date arithmetic only, never a timer's delay, so they may exceed MAX_TIMER_MS (~24.8 days).
-  const retentionMs = envDuration(env, 'HERALD_RETENTION', d.retentionMs, { min: 2 * 86_400_000, timer: false });
-  const payloadRetentionMs = envDuration(env, 'HERALD_PAYLOAD_RETENTION', Math.min(d.payloadRetentionMs, retentionMs), {
-    min: 1,
-    timer: false,
-  });
-  if (payloadRetentionMs > retentionMs) {
-    throw new EnvError('HERALD_PAYLOAD_RETENTION', 'must not be longer than HERALD_RETENTION');
-  }
+  const { retentionMs, payloadRetentionMs } = retentionFromEnv(env);
   return {
     concurrency: envInt(env, 'HERALD_DISPATCH_CONCURRENCY', d.concurrency),
     batchSize: envInt(env, 'HERALD_DISPATCH_BATCH', d.batchSize),
@@ -106,4 +97,23 @@ export function dispatcherConfigFromEnv(env: Env = process.env): DispatcherConfi
     maintenanceIntervalMs: envDuration(env, 'HERALD_MAINTENANCE_INTERVAL', d.maintenanceIntervalMs),
     partitionsAheadDays: d.partitionsAheadDays,
   };
+}
+
+/**
+ * `HERALD_RETENTION` and `HERALD_PAYLOAD_RETENTION`, as the dispatcher's maintenance applies them and
+ * the API refuses manual retries past them.
+ */
+export function retentionFromEnv(env: Env = process.env): Pick<DispatcherConfig, 'retentionMs' | 'payloadRetentionMs'> {
+  const d = defaultDispatcherConfig;
+  // At least two days: the day being written and the one before are never dropped. Retentions are
+  // date arithmetic only, never a timer's delay, so they may exceed MAX_TIMER_MS (~24.8 days).
+  const retentionMs = envDuration(env, 'HERALD_RETENTION', d.retentionMs, { min: 2 * 86_400_000, timer: false });
+  const payloadRetentionMs = envDuration(env, 'HERALD_PAYLOAD_RETENTION', Math.min(d.payloadRetentionMs, retentionMs), {
+    min: 1,
+    timer: false,
+  });
+  if (payloadRetentionMs > retentionMs) {
+    throw new EnvError('HERALD_PAYLOAD_RETENTION', 'must not be longer than HERALD_RETENTION');
+  }
+  return { retentionMs, payloadRetentionMs };
 }

@@ -2,7 +2,7 @@
 // transitions (release, requeue, endpoint health). See README.md.
 
 export type { DispatcherConfig } from './config';
-export { defaultDispatcherConfig, dispatcherConfigFromEnv } from './config';
+export { defaultDispatcherConfig, dispatcherConfigFromEnv, retentionFromEnv } from './config';
 export type { Dispatcher, DispatcherOptions } from './dispatcher';
 export { createDispatcher, USER_AGENT } from './dispatcher';
 export {

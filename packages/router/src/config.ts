@@ -1,5 +1,6 @@
 import type { Env } from '@herald/config';
 import { EnvError, envFlag, envInt, envString, previousSecretKeysFromEnv, SECRET_KEY_MIN_LENGTH } from '@herald/config';
+import { defaultDispatcherConfig, retentionFromEnv } from '@herald/delivery';
 import { parseTrustedProxies } from './services/client-address';
 
 export interface ApiConfig {
@@ -17,6 +18,13 @@ export interface ApiConfig {
    * `endpoint_limit_reached` beyond): what one tenant's fan-out and every claim's walk cost.
    */
   maxEndpointsPerProject: number;
+  /**
+   * `HERALD_PAYLOAD_RETENTION` (7 days): a manual retry of a delivery whose event is older is refused
+   * (409), as it is once the payload expired. A delivery kept queued keeps its payload and its day,
+   * so a retry a day of one a receiver always fails would have kept that day from retention for
+   * every tenant, for ever.
+   */
+  payloadRetentionMs: number;
   /** Most procedures one tRPC batch may call (400 `batch_too_large` beyond); each counts against the rate limit. */
   maxBatchSize: number;
   idempotencyTtlSeconds: number;
@@ -69,6 +77,7 @@ export const defaultApiConfig: ApiConfig = {
   rateLimit: { requests: 100, windowSeconds: 1, projectRequests: 250 },
   maxBatchSize: 20,
   maxEndpointsPerProject: 100,
+  payloadRetentionMs: defaultDispatcherConfig.payloadRetentionMs,
   idempotencyTtlSeconds: 24 * 60 * 60,
   apiKeyCacheMs: 2000,
   allowPrivateNetworks: false,
@@ -84,6 +93,7 @@ export function apiConfigFromEnv(env: Env = process.env): ApiConfig {
     rateLimit: rateLimitFromEnv(env),
     maxBatchSize: envInt(env, 'HERALD_MAX_BATCH_SIZE', d.maxBatchSize, { min: 1 }),
     maxEndpointsPerProject: envInt(env, 'HERALD_MAX_ENDPOINTS_PER_PROJECT', d.maxEndpointsPerProject, { min: 1 }),
+    payloadRetentionMs: retentionFromEnv(env).payloadRetentionMs,
     idempotencyTtlSeconds: envInt(env, 'HERALD_IDEMPOTENCY_TTL_SECONDS', d.idempotencyTtlSeconds),
     apiKeyCacheMs: envInt(env, 'HERALD_API_KEY_CACHE_MS', d.apiKeyCacheMs, { min: 0 }),
     allowPrivateNetworks: envFlag(env, 'HERALD_ALLOW_PRIVATE_NETWORKS'),

@@ -1,4 +1,4 @@
-import { endpoints } from '@herald/db';
+import { endpoints, idTimestamp } from '@herald/db';
 import { requeueDelivery } from '@herald/delivery';
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
@@ -35,6 +35,16 @@ export const retryDelivery = projectProcedure
         reason: 'payload_expired',
       });
     if (payloadExpiredAt) throw expired();
+    // Past payload retention, a delivery is only here because it stayed queued: retried again and
+    // again, it would keep its day of every tenant's history from retention for ever.
+    const madeAt = idTimestamp(delivery.id)?.getTime() ?? Date.now();
+    if (madeAt < Date.now() - ctx.services.config.payloadRetentionMs) {
+      throw apiError(
+        'conflict',
+        'The delivery is older than payload retention (HERALD_PAYLOAD_RETENTION): it can no longer be retried',
+        { reason: 'past_payload_retention' },
+      );
+    }
     const row = await requeueDelivery(ctx.db, { projectId: ctx.projectId, deliveryId: input.id });
     if (!row) {
       // Its payload may have expired in between; otherwise a worker holds it.
