@@ -17,7 +17,7 @@ const DAY = 86_400_000;
 const in8Days = () => new Date(Date.now() + 8 * DAY);
 
 describeDb('payload retention', (t) => {
-  it('refuses a manual retry past payload retention even while the payload is kept (the delivery stayed queued)', async () => {
+  it('refuses a manual retry, and a recovery, past payload retention even while the payload is kept (the delivery stayed queued)', async () => {
     const h = await startHerald(t, { start: false });
     const p = await h.project();
     const { endpoint } = await p.createEndpoint({ url: 'https://hooks.example.com/old' });
@@ -30,8 +30,9 @@ describeDb('payload retention', (t) => {
     const deliveryId = newIdAt('delivery', at);
     await h.db.execute(sql`insert into events (id, project_id, type, version, data)
       values (${eventId}, ${p.id}, 'user.deleted', 1, ${JSON.stringify({ user: { id: 'usr_old' } })}::jsonb)`);
-    await h.db.execute(sql`insert into deliveries (id, project_id, endpoint_id, event_id, status, next_attempt_at)
-      values (${deliveryId}, ${p.id}, ${endpoint.id}, ${eventId}, 'pending', now() + interval '1 hour')`);
+    await h.db.execute(sql`insert into deliveries (id, project_id, endpoint_id, event_id, status, next_attempt_at, created_at)
+      values (${deliveryId}, ${p.id}, ${endpoint.id}, ${eventId}, 'pending', now() + interval '1 hour',
+              to_timestamp(${at / 1000}))`);
 
     expect((await p.request(`/v1/deliveries/${recent!.id}/retry`, { method: 'POST' })).status).toBe(202);
     const old = await p.request(`/v1/deliveries/${deliveryId}/retry`, { method: 'POST' });
@@ -39,6 +40,16 @@ describeDb('payload retention', (t) => {
     expect(await old.json()).toMatchObject({
       error: { code: 'conflict', details: { reason: 'past_payload_retention' } },
     });
+
+    // Nor does a recovery reach that far back: failed, the old delivery stays failed.
+    await h.db.execute(sql`update deliveries set status = 'failed', next_attempt_at = null where id = ${deliveryId}`);
+    const since = new Date(Date.now() - 20 * DAY).toISOString();
+    expect(await p.call(`/v1/endpoints/${endpoint.id}/recover`, 202, { json: { since } })).toEqual({
+      requeued: 0,
+      missed: 0,
+    });
+    const [stays] = (await p.deliveryRows()).filter((d) => d.id === deliveryId);
+    expect(stays!.status).toBe('failed');
   });
 
   // PGlite has one connection: nothing else can hold a row while maintenance runs.

@@ -1,4 +1,5 @@
 import { describeDb } from '@herald/db/testing';
+import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { createTenant, expectApiError, expectJson } from './harness';
 
@@ -10,30 +11,38 @@ describeDb('endpoints per project', (t) => {
   const config = { maxEndpointsPerProject: 3 };
   const url = (n: number | string) => ({ url: `https://hooks.example.com/limit/${n}` });
 
-  it('refuses the endpoint past the limit with 409 endpoint_limit_reached, listen endpoints included', async () => {
+  it('refuses the endpoint past the limit with 409 endpoint_limit_reached; listen endpoints have their own', async () => {
     const a = await createTenant(t.db, { config });
-    for (const n of [1, 2]) await expectJson(await a.request('/v1/endpoints', { json: url(n) }), 201);
-    await expectJson(await a.request('/v1/endpoints/listen', { json: { forwardTo: 'http://localhost:9/x' } }), 201);
+    for (const n of [1, 2, 3]) await expectJson(await a.request('/v1/endpoints', { json: url(n) }), 201);
 
     const refused = await a.request('/v1/endpoints', { json: url(4) });
     const body = await expectApiError(refused, 409, 'endpoint_limit_reached');
     expect(body.details).toEqual({ limit: 3 });
-    await expectApiError(
-      await a.request('/v1/endpoints/listen', { json: { forwardTo: 'http://localhost:9/y' } }),
-      409,
-      'endpoint_limit_reached',
-    );
     // Over tRPC too: the same check, in the procedure.
     await expect(a.caller.endpoints.create(url('trpc'))).rejects.toMatchObject({ code: 'CONFLICT' });
+
+    // Development endpoints count apart (a killed CLI leaves its own behind): 20 a day.
+    const listen = (n: number) => a.request('/v1/endpoints/listen', { json: { forwardTo: `http://localhost:9/${n}` } });
+    for (let n = 0; n < 20; n++) await expectJson(await listen(n), 201);
+    const tooMany = await expectApiError(await listen(20), 409, 'endpoint_limit_reached');
+    expect(tooMany.details).toEqual({ limit: 20 });
+    // A day later, those left behind no longer count.
+    await t.db.execute(sql`update endpoints set created_at = now() - interval '25 hours'
+                           where project_id = ${a.projectId} and kind = 'listen'`);
+    await expectJson(await listen(21), 201);
 
     // Another project of the same API has its own room.
     const b = await createTenant(t.db, { testApp: a.testApp });
     await expectJson(await b.request('/v1/endpoints', { json: url('b') }), 201);
 
     // Deleting one makes room again.
-    const list = await expectJson<{ data: { id: string }[] }>(await a.request('/v1/endpoints'), 200);
-    expect(list.data).toHaveLength(3);
-    expect((await a.request(`/v1/endpoints/${list.data[0]!.id}`, { method: 'DELETE' })).status).toBeLessThan(300);
+    const list = await expectJson<{ data: { id: string; kind: string }[] }>(
+      await a.request('/v1/endpoints?limit=100'),
+      200,
+    );
+    const http = list.data.filter((e) => e.kind === 'http');
+    expect(http).toHaveLength(3);
+    expect((await a.request(`/v1/endpoints/${http[0]!.id}`, { method: 'DELETE' })).status).toBeLessThan(300);
     await expectJson(await a.request('/v1/endpoints', { json: url(5) }), 201);
   });
 
@@ -46,7 +55,7 @@ describeDb('endpoints per project', (t) => {
       const statuses = answers.map((r) => r.status).sort();
       expect(statuses.filter((s) => s === 201)).toHaveLength(3);
       expect(statuses.filter((s) => s === 409)).toHaveLength(9);
-      const list = await expectJson<{ data: unknown[] }>(await a.request('/v1/endpoints'), 200);
+      const list = await expectJson<{ data: unknown[] }>(await a.request('/v1/endpoints?limit=100'), 200);
       expect(list.data).toHaveLength(3);
     });
   });

@@ -85,6 +85,14 @@ describe('herald listen', () => {
     expect(cli.stderr()).toBe('');
   });
 
+  it('removes the development endpoint on SIGHUP (a closed terminal), as on Ctrl-C', async () => {
+    const fake = await startFakeHerald((response) => streamEvents(response, SESSION_EVENT));
+    const cli = await listenAgainst(fake);
+    cli.child.kill('SIGHUP');
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+    expect(fake.wasDeleted()).toBe(true);
+  });
+
   it('with --json, warns on stderr as JSON lines; stdout stays one JSON object per line', async () => {
     const fake = await startFakeHerald((response) =>
       streamEvents(

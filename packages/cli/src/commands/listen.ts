@@ -69,13 +69,16 @@ export function registerListen(parent: Command) {
       // Node's default of 10 is expected here, not a leak to warn about.
       setMaxListeners(MAX_FORWARDS_IN_FLIGHT + 4, stopping.signal);
       const stop = () => stopping.abort();
+      // SIGHUP too: a closed terminal window sends it, and its endpoint would be left behind.
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      process.once('SIGHUP', stop);
       try {
         await relay(api, out, endpointId, options, stopping.signal);
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
+        process.off('SIGHUP', stop);
         await removeEndpoint(api, out, endpointId);
       }
     });

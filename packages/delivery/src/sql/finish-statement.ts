@@ -117,7 +117,9 @@ function finishTemplate(value: TemplateValue, days: { first: number; last: numbe
       returning d.id, v.status, d.excerpts_erased
     ),
     -- An attempt made after its lease ran out (another attempt has the delivery, under the same
-    -- number) is logged as what it was, flagged as such, with its status and answer.
+    -- number) is logged as what it was, flagged as such, with its status but not its answer: the
+    -- delivery may have finished meanwhile and its user been erased (an erasure marks only the
+    -- deliveries still queued), and the answer may echo the data erased.
     logged as (
       insert into delivery_attempts
         (id, delivery_id, attempt_number, started_at, duration_ms, status_code, error_class, error_message, response_body)
@@ -125,12 +127,11 @@ function finishTemplate(value: TemplateValue, days: { first: number; last: numbe
              case when a.delivery_id in (select id from moved) then a.error_class else '${sql.raw(LEASE_LOST)}' end,
              case when a.delivery_id in (select id from moved) then a.error_message
                   else '${sql.raw(LEASE_LOST_MESSAGE)}' end,
-             -- Not the answer to a webhook whose user was erased while it was in flight: it may
-             -- echo the data erased (erasure.ts). Looked up apart only for a lease lost (rare).
+             -- Not the answer to a webhook whose user was erased while it was queued: it may echo
+             -- the data erased (erasure.ts).
              case when a.delivery_id in (select id from moved where excerpts_erased) then null
                   when a.delivery_id in (select id from moved) then a.response_body
-                  when a.delivery_id in (select d.id from deliveries d where ${byId} and d.excerpts_erased) then null
-                  else a.response_body end
+                  else null end
       from attempt_rows a
       where a.delivery_id in (select d.id from deliveries d where ${byId})
     )${bookkeeping ? endpointBookkeeping : sql``}

@@ -1,4 +1,5 @@
 import type { Queryable } from '@herald/db';
+import { QUEUED_STATUSES_SQL } from '@herald/db';
 import { sql } from 'drizzle-orm';
 
 /** Event ids per statement. */
@@ -21,21 +22,27 @@ export async function forgetResponseExcerpts(tx: Queryable, projectId: string, e
 }
 
 /**
- * Erasure's last step, once every event is rewritten: every delivery of these events is marked
- * `excerpts_erased`, so an attempt written after the erasure keeps no answer (finish.ts). Not only
- * those in flight now (being sent, or claimed with the data as it was): a pending one claimed
- * between this mark and the erasure's commit was sent with the old data too, and an attempt of a
- * finished one can still arrive (its lease ran out while it was sent: `lease_lost`). Marked pending
- * rows are locked until the erasure commits, so claims skip them until then. Last, so that these
- * rows are locked only briefly (a dispatcher recording an outcome waits for that). A delivery whose
- * outcome was being written waits for it, and its attempt, committed by then, is cleared by the
- * second pass.
+ * Erasure's last step, once every event is rewritten: every delivery of these events still queued
+ * (pending, or in flight: being sent, or claimed with the data as it was) is marked
+ * `excerpts_erased`, so an attempt written after the erasure keeps no answer (finish.ts). Pending
+ * ones too: one claimed between this mark and the erasure's commit is sent with the old data (the
+ * mark's lock makes claims skip it until then). Finished ones are not locked (an endpoint's
+ * deletion locks those, then their attempts): a late attempt of one, made after its lease ran out,
+ * keeps no answer whatever (finish-statement.ts). Locked in id order, as one statement per chunk,
+ * and last, so that these rows are held only until the erasure commits (a dispatcher recording
+ * their outcome waits for that). A delivery whose outcome was being written waits for it, and its
+ * attempt, committed by then, is cleared by the second pass.
  */
 export async function forgetLaterExcerpts(tx: Queryable, projectId: string, eventIds: string[]): Promise<void> {
   for (let i = 0; i < eventIds.length; i += CHUNK) {
     await tx.execute(sql`update deliveries d set excerpts_erased = true
-      where d.event_id = ${idsOf(eventIds.slice(i, i + CHUNK))} and d.project_id = ${projectId}
-        and not d.excerpts_erased`);
+      where d.id in (
+          select q.id from deliveries q
+          where q.event_id = ${idsOf(eventIds.slice(i, i + CHUNK))} and q.project_id = ${projectId}
+            and q.status ${sql.raw(QUEUED_STATUSES_SQL)} and not q.excerpts_erased
+          order by q.id
+          for no key update)
+        and d.status ${sql.raw(QUEUED_STATUSES_SQL)}`);
   }
   for (let i = 0; i < eventIds.length; i += CHUNK) {
     await forgetResponseExcerpts(tx, projectId, eventIds.slice(i, i + CHUNK));

@@ -48,7 +48,7 @@ export const createEndpoint = projectProcedure
     const url = assertEndpointUrl(input.url, ctx.services.config.allowPrivateNetworks);
     const secret = generateSecret();
     return ctx.db.transaction(async (tx) => {
-      await assertEndpointRoom(tx, ctx.projectId, ctx.services.config.maxEndpointsPerProject);
+      await assertEndpointRoom(tx, ctx.projectId, 'http', ctx.services.config.maxEndpointsPerProject);
       const [row] = await tx
         .insert(endpoints)
         .values({

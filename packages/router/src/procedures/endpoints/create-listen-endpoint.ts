@@ -47,7 +47,7 @@ export const createListenEndpoint = projectProcedure
     }
     const secret = generateSecret();
     return ctx.db.transaction(async (tx) => {
-      await assertEndpointRoom(tx, ctx.projectId, ctx.services.config.maxEndpointsPerProject);
+      await assertEndpointRoom(tx, ctx.projectId, 'listen', ctx.services.config.maxEndpointsPerProject);
       const [row] = await tx
         .insert(endpoints)
         .values({
