@@ -198,12 +198,23 @@ function formsOf(secret: string): string[] {
 
 /**
  * A Standard Webhooks signature (`v1,` and 43 base64 characters of an HMAC-SHA256, then `=`), as
- * written or as a JSON or URL encoder escapes it. For answers recorded without the request they
- * answer (`herald listen` reports them later, from another process): their signature is not known.
+ * written or as a JSON, URL or HTML encoder escapes it (Go's `html/template` writes `+` as `&#43;`).
+ * For answers recorded without the request they answer (`herald listen` reports them later, from
+ * another process): their signature is not known. Also one cut short by the excerpt's end.
  */
-const SIGNATURE = /v1(?:,|%2[cC]|\\u002[cC])(?:[A-Za-z0-9+]|\\?\/|%2[bBfF]|\\u002[bBfF]){43}(?:=|%3[dD]|\\u003[dD])?/g;
+const SIG_COMMA = String.raw`(?:,|%2[cC]|\\u002[cC]|&#44;|&#[xX]0*2[cC];)`;
+const SIG_CHAR = String.raw`(?:[A-Za-z0-9]|\+|%2[bB]|\\u002[bB]|&#43;|&#[xX]0*2[bB];|\\?\/|%2[fF]|\\u002[fF]|&#47;|&#[xX]0*2[fF];)`;
+const SIG_PAD = String.raw`(?:=|%3[dD]|\\u003[dD]|&#61;|&#[xX]0*3[dD];)`;
+const SIGNATURE = new RegExp(`v1${SIG_COMMA}${SIG_CHAR}{43}${SIG_PAD}?`, 'g');
+const SIGNATURE_CUT_SHORT = new RegExp(`v1${SIG_COMMA}${SIG_CHAR}{4,42}$`);
+
+/** Excerpts this long or longer were cut at the reporter's cap (4 KB): a value may end them, cut short. */
+const CUT_AT_CHARS = 4_000;
 
 /** `withoutSentSecrets` for an answer whose request's signature is not known: every signature goes. */
 export function withoutSecretsOf(body: string, customHeaders: Record<string, string>): string {
-  return withoutSentSecrets(body.replace(SIGNATURE, `v1,${REDACTED_IN_ANSWER}`), customHeaders, false);
+  const cut = body.length >= CUT_AT_CHARS;
+  let out = body.replace(SIGNATURE, `v1,${REDACTED_IN_ANSWER}`);
+  if (cut) out = out.replace(SIGNATURE_CUT_SHORT, `v1,${REDACTED_IN_ANSWER}`);
+  return withoutSentSecrets(out, customHeaders, cut);
 }
