@@ -1482,7 +1482,7 @@ export type EndpointsRecoverResponses = {
          */
         requeued: number;
         /**
-         * Events since `since` (and since the endpoint was created) that it never got a delivery of, for example while it was disabled, now queued. Bounded by event retention.
+         * Events since `since` (and since the endpoint was created) that it never got a delivery of, for example while it was disabled, now queued. Both reach back at most HERALD_PAYLOAD_RETENTION.
          */
         missed: number;
     };
