@@ -33,6 +33,19 @@ async function report(
   });
 }
 
+/** A listen stream opened on `path` (its `session` event not read yet); `close` ends it. */
+async function openStream(p: Project, path: string) {
+  const abort = new AbortController();
+  const stream = sseReader(await p.request(path, { signal: abort.signal }));
+  return {
+    stream,
+    close: async () => {
+      abort.abort();
+      await stream.cancel();
+    },
+  };
+}
+
 describeDb('herald listen: the relay in the API', (t) => {
   it('streams a listen endpoint’s deliveries signed, records reported outcomes, retries a 500 and a 200 that broke off; the dispatcher never sends them', async () => {
     const h = await startHerald(t);
@@ -250,8 +263,7 @@ describeDb('herald listen: the relay in the API', (t) => {
     const endpointId: string = created.endpoint.id;
     const token = 'Bearer local-receiver-token-5f2b9c7e1a';
     await p.call(`/v1/endpoints/${endpointId}`, 200, { method: 'PATCH', json: { headers: { authorization: token } } });
-    const abort = new AbortController();
-    const stream = sseReader(await p.request(`/v1/endpoints/${endpointId}/listen`, { signal: abort.signal }));
+    const { stream, close } = await openStream(p, `/v1/endpoints/${endpointId}/listen`);
     try {
       const session: string = (await stream.next()).data.session;
       await p.createUser();
@@ -280,8 +292,7 @@ describeDb('herald listen: the relay in the API', (t) => {
       expect(attempt!.responseBody).toContain('[redacted]');
       expect(attempt!.responseBody).toContain(data.headers['webhook-id']);
     } finally {
-      abort.abort();
-      await stream.cancel();
+      await close();
     }
   });
 
@@ -290,8 +301,7 @@ describeDb('herald listen: the relay in the API', (t) => {
     const p = await h.project();
     const created = await p.call('/v1/endpoints/listen', 201, { json: { forwardTo: 'http://localhost:4000/h' } });
     const endpointId: string = created.endpoint.id;
-    const abort = new AbortController();
-    const stream = sseReader(await p.request(`/v1/endpoints/${endpointId}/listen`, { signal: abort.signal }));
+    const { stream, close } = await openStream(p, `/v1/endpoints/${endpointId}/listen`);
     try {
       const session: string = (await stream.next()).data.session;
       await p.createUser();
@@ -306,8 +316,7 @@ describeDb('herald listen: the relay in the API', (t) => {
       await report(p, endpointId, session, second.deliveryId, 500);
       expect(await p.call(`/v1/endpoints/${endpointId}`, 200)).toMatchObject({ disabled: false });
     } finally {
-      abort.abort();
-      await stream.cancel();
+      await close();
     }
   });
 
@@ -325,19 +334,14 @@ describeDb('herald listen: the relay in the API', (t) => {
     expect(put.status).toBe(405);
     expect(put.headers.get('allow')).toBe('GET');
     // Every place is still free: four streams open.
-    const open: Array<{ abort: AbortController; stream: ReturnType<typeof sseReader> }> = [];
+    const open: Awaited<ReturnType<typeof openStream>>[] = [];
     try {
       for (let i = 0; i < 4; i++) {
-        const abort = new AbortController();
-        const stream = sseReader(await p.request(path, { signal: abort.signal }));
-        expect((await stream.next()).event).toBe('session');
-        open.push({ abort, stream });
+        open.push(await openStream(p, path));
+        expect((await open.at(-1)!.stream.next()).event).toBe('session');
       }
     } finally {
-      for (const { abort, stream } of open) {
-        abort.abort();
-        await stream.cancel();
-      }
+      for (const { close } of open) await close();
     }
   });
 
@@ -346,21 +350,17 @@ describeDb('herald listen: the relay in the API', (t) => {
     const p = await h.project();
     const created = await p.call('/v1/endpoints/listen', 201, { json: { forwardTo: 'http://localhost:4000/h' } });
     const path = `/v1/endpoints/${created.endpoint.id}/listen`;
-    const open: Array<{ abort: AbortController; stream: ReturnType<typeof sseReader> }> = [];
+    const open: Awaited<ReturnType<typeof openStream>>[] = [];
     try {
       for (let i = 0; i < 4; i++) {
-        const abort = new AbortController();
-        const stream = sseReader(await p.request(path, { signal: abort.signal }));
-        expect((await stream.next()).event).toBe('session');
-        open.push({ abort, stream });
+        open.push(await openStream(p, path));
+        expect((await open.at(-1)!.stream.next()).event).toBe('session');
       }
       const refused = await p.request(path);
       expect(refused.status).toBe(429);
       expect(refused.headers.get('retry-after')).toBe('5');
       expect(((await refused.json()) as any).error.code).toBe('rate_limited');
-      const first = open.shift()!;
-      first.abort.abort();
-      await first.stream.cancel();
+      await open.shift()!.close();
       await waitFor(async () => {
         const again = await p.request(path, { signal: AbortSignal.timeout(2_000) });
         if (again.status !== 200) return false;
@@ -368,10 +368,7 @@ describeDb('herald listen: the relay in the API', (t) => {
         return true;
       });
     } finally {
-      for (const { abort, stream } of open) {
-        abort.abort();
-        await stream.cancel();
-      }
+      for (const { close } of open) await close();
     }
   });
 });
