@@ -49,31 +49,32 @@ export function registerListen(parent: Command) {
         )
         .finally(stopSpinner);
       const endpointId = created.endpoint.id;
-      out.line(
-        {
-          type: 'ready',
-          endpointId,
-          forwardTo: options.forwardTo,
-          eventTypes: options.events ?? null,
-          secret: created.secret,
-        },
-        (ready) =>
-          [
-            `${out.colors.green('Ready!')} Forwarding ${ready.eventTypes?.join(', ') ?? 'every event'} to ${ready.forwardTo}`,
-            `Signing secret: ${ready.secret}  (development endpoint ${ready.endpointId}; Ctrl-C to stop and remove it)`,
-          ].join('\n'),
-      );
-
       const stopping = new AbortController();
       // Every forward in flight listens for the stop, and the stream and its backoff too: more than
       // Node's default of 10 is expected here, not a leak to warn about.
       setMaxListeners(MAX_FORWARDS_IN_FLIGHT + 4, stopping.signal);
       const stop = () => stopping.abort();
-      // SIGHUP too: a closed terminal window sends it, and its endpoint would be left behind.
+      // SIGHUP too: a closed terminal window sends it, and its endpoint would be left behind. Before
+      // the ready line: a signal sent as soon as it is read found no handler yet and killed the CLI
+      // with its endpoint left (a race of the two processes, one run in three in a test).
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       process.once('SIGHUP', stop);
       try {
+        out.line(
+          {
+            type: 'ready',
+            endpointId,
+            forwardTo: options.forwardTo,
+            eventTypes: options.events ?? null,
+            secret: created.secret,
+          },
+          (ready) =>
+            [
+              `${out.colors.green('Ready!')} Forwarding ${ready.eventTypes?.join(', ') ?? 'every event'} to ${ready.forwardTo}`,
+              `Signing secret: ${ready.secret}  (development endpoint ${ready.endpointId}; Ctrl-C to stop and remove it)`,
+            ].join('\n'),
+        );
         await relay(api, out, endpointId, options, stopping.signal);
       } finally {
         process.off('SIGINT', stop);
