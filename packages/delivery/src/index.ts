@@ -37,6 +37,7 @@ export { claimDue, claimDueDeliveries, claimStatement } from './sql/claim';
 export type { RelayClaimOptions } from './sql/claim-relay';
 export { claimRelayDeliveries, findRelayLease } from './sql/claim-relay';
 export { COMPACTED_MARKER, compactHistoryTable } from './sql/compaction';
+export { deleteEndpointWithHistory } from './sql/delete-endpoint';
 export { isDue } from './sql/due';
 export { parkBlockedFifoFollowers, wakeParkedOfEndpoint } from './sql/fifo-park';
 export { lockQueuedOfFifoSubjects } from './sql/fifo-subject-lock';

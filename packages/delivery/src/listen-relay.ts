@@ -6,6 +6,7 @@ import type { DispatcherConfig } from './config';
 import { withoutSecretsOf } from './http/answer-redaction';
 import type { AttemptResult } from './http/send-webhook';
 import { envelopeBody, webhookHeaders } from './message';
+import { LISTEN_STREAM_TOUCH_MS, touchListenEndpoint } from './sql/abandoned-listen';
 import { claimRelayDeliveries, findRelayLease } from './sql/claim-relay';
 import type { AttemptOutcome } from './sql/finish';
 import { recordAttempt } from './sql/finish';
@@ -92,9 +93,15 @@ export function createListenRelay(options: {
       const unsubscribe = await options.wakeup?.subscribe?.(poke).catch(() => null);
       reported.on(owner, poke);
       signal.addEventListener('abort', poke);
+      // When this stream last marked its endpoint as held: maintenance deletes one no stream held for a day.
+      let touchedAt = Number.NEGATIVE_INFINITY;
       try {
         while (!signal.aborted) {
           woken = false;
+          if (performance.now() - touchedAt >= LISTEN_STREAM_TOUCH_MS) {
+            if (!(await touchListenEndpoint(db, endpointId))) return 'endpoint_gone';
+            touchedAt = performance.now();
+          }
           const claimed = await claimRelayDeliveries(db, {
             endpointId,
             owner,

@@ -2,8 +2,14 @@ import type { Database, SecretBox } from '@herald/db';
 import { executeRows, markWritingNoEvents } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { ABANDONED_LISTEN_BATCH, failAbandonedListenBatch } from './sql/abandoned-listen';
+import {
+  ABANDONED_LISTEN_BATCH,
+  failAbandonedListenBatch,
+  IDLE_LISTEN_ENDPOINTS_PER_RUN,
+  idleListenEndpoints,
+} from './sql/abandoned-listen';
 import { compactHistoryTable, tablesToCompact } from './sql/compaction';
+import { deleteEndpointWithHistory } from './sql/delete-endpoint';
 import type { PurgedRecords } from './sql/expired-records';
 import { expiredRecordKinds, PURGE_BATCH, purgeExpiredBatch } from './sql/expired-records';
 import { briefLockWaits, isLockConflict } from './sql/lock-waits';
@@ -80,6 +86,8 @@ export interface MaintenanceReport {
   purged: PurgedRecords;
   /** `herald listen` deliveries no stream took within a day, failed unsent (`sql/abandoned-listen.ts`). */
   abandonedListen: number;
+  /** `herald listen` endpoints no stream held for a day, deleted with their deliveries (`sql/abandoned-listen.ts`). */
+  abandonedListenEndpoints: number;
   /**
    * Endpoint signing secrets sealed under the current key by this run, and those left as they are:
    * sealed under a key this process does not hold (see `MaintenanceOptions.secrets`).
@@ -119,6 +127,7 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     compactionHeld: [],
     purged: { idempotencyKeys: 0, loginThrottles: 0, portalLinks: 0, portalSessions: 0 },
     abandonedListen: 0,
+    abandonedListenEndpoints: 0,
     secrets: { sealed: 0, unreadable: 0 },
     stepMs: { partitions: 0, detach: 0, drop: 0, payloads: 0, compact: 0, purge: 0, seal: 0 },
   };
@@ -178,6 +187,12 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
   }
   stepDone('seal');
   // Before retention looks for queued deliveries: an abandoned listen endpoint's kept its day for ever.
+  // Endpoints a killed CLI left behind go first, with their deliveries (each event still made one).
+  const idle = await locked((tx) => idleListenEndpoints(tx, now, IDLE_LISTEN_ENDPOINTS_PER_RUN));
+  if (idle === null) return report;
+  for (const endpoint of idle) {
+    if (await deleteEndpointWithHistory(db, endpoint.projectId, endpoint.id)) report.abandonedListenEndpoints++;
+  }
   for (;;) {
     const failed = await locked((tx) => failAbandonedListenBatch(tx, now));
     if (failed === null) return report;
@@ -283,7 +298,10 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
   stepDone('purge');
 
   const log = options.logger;
-  const purgedAny = Object.values(report.purged).some((n) => n > 0) || report.abandonedListen > 0;
+  const purgedAny =
+    Object.values(report.purged).some((n) => n > 0) ||
+    report.abandonedListen > 0 ||
+    report.abandonedListenEndpoints > 0;
   if (
     report.created.length ||
     report.dropped.length ||
@@ -292,10 +310,21 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     report.secrets.sealed ||
     purgedAny
   ) {
-    const { created, dropped, expiredPayloads, compacted, purged, abandonedListen, stepMs } = report;
+    const { created, dropped, expiredPayloads, compacted, purged, abandonedListen, abandonedListenEndpoints, stepMs } =
+      report;
     const sealedSecrets = report.secrets.sealed;
     log?.info(
-      { created, dropped, expiredPayloads, compacted, purged, abandonedListen, sealedSecrets, stepMs },
+      {
+        created,
+        dropped,
+        expiredPayloads,
+        compacted,
+        purged,
+        abandonedListen,
+        abandonedListenEndpoints,
+        sealedSecrets,
+        stepMs,
+      },
       'history maintained',
     );
   }

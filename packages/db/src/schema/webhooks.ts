@@ -54,6 +54,12 @@ export const endpoints = pgTable(
     latencyMs: real('latency_ms'),
     /** Attempts in a row that timed out; an endpoint that keeps timing out gets one slot and later retries. */
     timeoutsInRow: integer('timeouts_in_row').notNull().default(0),
+    /**
+     * A `listen` endpoint: when a `herald listen` stream last held it (set when one opens and every
+     * hour while it stays open). Maintenance deletes a development endpoint no stream has held for
+     * a day: a CLI killed before it could delete its own leaves it behind.
+     */
+    lastStreamedAt: timestamp('last_streamed_at', { withTimezone: true, mode: 'date' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },

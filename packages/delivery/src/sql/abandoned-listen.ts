@@ -17,6 +17,20 @@ export const LISTEN_DELIVERY_TTL_MS = 24 * 60 * 60 * 1000;
  */
 export const LISTEN_UNTAKEN_MS = 60 * 60 * 1000;
 
+/**
+ * How long a `listen` endpoint may go without a stream before maintenance deletes it. The CLI makes
+ * a new endpoint each run and deletes it when it stops; only its own reconnects (seconds apart) come
+ * back to one. One a killed CLI left behind still gets a delivery of every event of its project,
+ * for nothing: 20 a day (the project's quota) would add up for ever.
+ */
+export const LISTEN_ENDPOINT_IDLE_MS = 24 * 60 * 60 * 1000;
+
+/** Abandoned `listen` endpoints deleted per maintenance run (the rest wait for the next). */
+export const IDLE_LISTEN_ENDPOINTS_PER_RUN = 1_000;
+
+/** How often an open stream marks its endpoint as held (`endpoints.last_streamed_at`). */
+export const LISTEN_STREAM_TOUCH_MS = 60 * 60 * 1000;
+
 /** Deliveries failed per statement (a short transaction each). */
 export const ABANDONED_LISTEN_BATCH = 5_000;
 
@@ -46,4 +60,35 @@ export async function failAbandonedListenBatch(db: Database, now: Date): Promise
         returning d.id`,
   );
   return failed.length;
+}
+
+/**
+ * `listen` endpoints no stream has held for `LISTEN_ENDPOINT_IDLE_MS` before `now` (one never
+ * streamed counts from its creation), oldest first, at most `limit`.
+ */
+export async function idleListenEndpoints(
+  db: Database,
+  now: Date,
+  limit: number,
+): Promise<Array<{ id: string; projectId: string }>> {
+  const idleSince = new Date(now.getTime() - LISTEN_ENDPOINT_IDLE_MS);
+  return executeRows<{ id: string; projectId: string }>(
+    db,
+    sql`select id, project_id as "projectId" from endpoints
+        where kind = 'listen' and coalesce(last_streamed_at, created_at) < ${idleSince.toISOString()}::timestamptz
+        order by coalesce(last_streamed_at, created_at), id
+        limit ${limit}`,
+  );
+}
+
+/**
+ * Marks a `listen` endpoint as held by a stream now; false when it is gone (deleted, or not a
+ * `listen` endpoint any more).
+ */
+export async function touchListenEndpoint(db: Database, endpointId: string): Promise<boolean> {
+  const rows = await executeRows(
+    db,
+    sql`update endpoints set last_streamed_at = now() where id = ${endpointId} and kind = 'listen' returning 1`,
+  );
+  return rows.length > 0;
 }

@@ -1,0 +1,1 @@
+ALTER TABLE "endpoints" ADD COLUMN "last_streamed_at" timestamp with time zone;
