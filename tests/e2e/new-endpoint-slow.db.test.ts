@@ -2,7 +2,7 @@ import { endpoints } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
-import { sleep, startHerald } from './harness';
+import { sleep, startHerald, waitFor } from './harness';
 
 /**
  * An endpoint that has not answered yet counts as slow (a few deliveries in flight) until it
@@ -44,5 +44,35 @@ describeDb('a new endpoint, before its first answer', (t) => {
     expect(await latency()).not.toBeNull();
     await p.call(`/v1/endpoints/${endpoint.id}`, 200, { method: 'PATCH', json: { url: second.url } });
     expect(await latency()).toBeNull();
+  });
+
+  it('given a new URL, an endpoint forgets the old receiver’s failures: its first failure there does not disable it', async () => {
+    const h = await startHerald(t, {
+      dispatcher: {
+        failureWindowMs: 60_000,
+        retryPolicy: { delaysMs: [60_000], jitter: 0, minRetryAfterMs: 0, maxRetryAfterMs: 0 },
+      },
+    });
+    const failing = await h.receiver(() => ({ status: 500 }));
+    const p = await h.project();
+    const { endpoint } = await p.createEndpoint({ url: 'http://127.0.0.1:9/old' });
+    // The old receiver failed for longer than the window, and hung three times in a row, then the
+    // project went quiet (nothing sent there since, so it was never disabled).
+    await t.db
+      .update(endpoints)
+      .set({ failingSince: new Date(Date.now() - 2 * 60_000), timeoutsInRow: 3 })
+      .where(eq(endpoints.id, endpoint.id));
+    await p.call(`/v1/endpoints/${endpoint.id}`, 200, { method: 'PATCH', json: { url: failing.url } });
+    const [row] = await t.db
+      .select({ failingSince: endpoints.failingSince, timeoutsInRow: endpoints.timeoutsInRow })
+      .from(endpoints)
+      .where(eq(endpoints.id, endpoint.id));
+    expect(row).toEqual({ failingSince: null, timeoutsInRow: 0 });
+    await p.createUser();
+    await failing.waitForRequests(1, 5_000);
+    await waitFor(async () => (await p.deliveryRows())[0]?.attemptCount === 1);
+    await sleep(200);
+    expect(await p.call(`/v1/endpoints/${endpoint.id}`, 200)).toMatchObject({ disabled: false });
+    expect((await p.deliveryRows())[0]?.status).toBe('pending');
   });
 });

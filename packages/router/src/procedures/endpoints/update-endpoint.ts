@@ -57,6 +57,10 @@ export const updateEndpoint = projectProcedure
       // Another receiver: slow until it answers (claim.ts), as a new endpoint is. Its old answer
       // times would give a receiver that hangs the fast cap, its project's every slot.
       patch.latencyMs = null;
+      // Nor does it inherit the old one's failures: a run of them since days ago would disable it at
+      // its first failed attempt, and timeouts in a row would give it one slot and longer retries.
+      patch.failingSince = null;
+      patch.timeoutsInRow = 0;
     }
     if (changes.description !== undefined) patch.description = changes.description;
     if (changes.eventTypes !== undefined) patch.eventTypes = changes.eventTypes;
