@@ -1,3 +1,4 @@
+import { executeRows } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
 import { runMaintenance } from '@herald/delivery';
 import { sql } from 'drizzle-orm';
@@ -127,8 +128,10 @@ describeDb('an abandoned herald listen endpoint', (t) => {
       json: { forwardTo: 'http://localhost:3000/webhooks' },
     });
     const streamedAt = async () => {
-      const result = await t.db.execute(sql`select last_streamed_at as at from endpoints where id = ${endpoint.id}`);
-      const rows = (Array.isArray(result) ? result : result.rows) as Array<{ at: Date | string | null }>;
+      const rows = await executeRows<{ at: Date | string | null }>(
+        t.db,
+        sql`select last_streamed_at as at from endpoints where id = ${endpoint.id}`,
+      );
       return rows[0]?.at ?? null;
     };
     expect(await streamedAt()).toBeNull();

@@ -174,6 +174,7 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
     expect(await p.call(`/v1/endpoints/${endpoint.id}/recover`, 202, { json: { since } })).toEqual({
       requeued: 1,
       missed: 1,
+      more: false,
     });
     await waitFor(async () => {
       const list = await p.deliveriesOf(endpoint.id);
@@ -333,6 +334,7 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
     expect(await p.call(`/v1/endpoints/${endpoint.id}/recover`, 202, { json: { since: future } })).toEqual({
       requeued: 0,
       missed: 0,
+      more: false,
     });
 
     healthy = true;
@@ -340,6 +342,7 @@ describeDb('dispatcher end to end: failures, retries and recovery', (t) => {
     expect(await p.call(`/v1/endpoints/${endpoint.id}/recover`, 202, { json: { since } })).toEqual({
       requeued: 2,
       missed: 0,
+      more: false,
     });
     const recovered = await waitFor(async () => {
       const rows = await p.deliveryRows();

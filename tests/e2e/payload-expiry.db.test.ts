@@ -47,6 +47,7 @@ describeDb('payload retention', (t) => {
     expect(await p.call(`/v1/endpoints/${endpoint.id}/recover`, 202, { json: { since } })).toEqual({
       requeued: 0,
       missed: 0,
+      more: false,
     });
     const [stays] = (await p.deliveryRows()).filter((d) => d.id === deliveryId);
     expect(stays!.status).toBe('failed');

@@ -1,6 +1,7 @@
 import type { Database, Transaction } from '@herald/db';
 import { createDb, executeRows, markProjectWriter, markWritingNoEvents, users } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
+import { recoverEndpointDeliveries } from '@herald/delivery';
 import { eq, sql } from 'drizzle-orm';
 import { expect, it, onTestFinished } from 'vitest';
 import { createTenant, deferred, expectJson, type Tenant, uniqueEmail } from './harness';
@@ -139,6 +140,52 @@ describeDb('event feed and project marks', (t) => {
       await lock.end();
       expect((await request).status).toBe(200);
       expect(await marks()).toBe(0);
+    },
+  );
+
+  it.skipIf(t.driver === 'pglite')(
+    "a running recovery holds back its own project's feed only, and its project's next recovery answers 409 at once",
+    async () => {
+      const a = await createTenant(t.db);
+      const b = await createTenant(t.db);
+      // A's endpoint took no user.created, then takes every event: the earlier user is missed.
+      const { endpoint } = await a.caller.endpoints.create({
+        url: 'https://receiver.example/hook',
+        eventTypes: ['user.deleted'],
+      });
+      await a.caller.users.create({ email: uniqueEmail('missed') });
+      await a.caller.endpoints.update({ id: endpoint.id, eventTypes: null });
+      const other = await createDb({ url: t.url!, migrate: false, maxConnections: 2 });
+      onTestFinished(() => other.close());
+
+      // A's recovery has queued the missed delivery (it has a transaction id) and has not committed.
+      let queued: unknown;
+      const recovery = await heldOpen(other.db, async (tx) => {
+        queued = await recoverEndpointDeliveries(tx as unknown as Database, {
+          projectId: a.projectId,
+          endpointId: endpoint.id,
+          since: new Date(Date.now() - 60_000),
+        });
+      });
+      expect(queued).toEqual({ requeued: 0, missed: 1, more: false });
+
+      const eventOfB = await createUserEvent(t.db, b);
+      expect(await served(b, eventOfB)).toBe(true);
+      const eventOfA = await createUserEvent(t.db, a);
+      expect(await feedIds(a)).not.toContain(eventOfA);
+
+      // Refused, not waited for: a waiting call would hold one of the API's connections.
+      const refused = await a.request(`/v1/endpoints/${endpoint.id}/recover`, {
+        json: { since: new Date(Date.now() - 60_000).toISOString() },
+      });
+      const body = await expectJson<{ error: { code: string } }>(refused, 409);
+      expect(body.error.code).toBe('conflict');
+      await recovery.end();
+      expect(await served(a, eventOfA)).toBe(true);
+      const again = await a.request(`/v1/endpoints/${endpoint.id}/recover`, {
+        json: { since: new Date(Date.now() - 60_000).toISOString() },
+      });
+      expect(await expectJson(again, 202)).toEqual({ requeued: 0, missed: 0, more: false });
     },
   );
 });

@@ -50,6 +50,8 @@ export { queueMissedDeliveries } from './sql/queue-missed';
 export { analyzeLaggingQueuePartitions } from './sql/queue-statistics';
 export type { QueueWindow } from './sql/queue-window';
 export { lowerQueueWindow, readQueueWindow, refreshQueueWindow } from './sql/queue-window';
+export type { RecoveredDeliveries } from './sql/recover-endpoint';
+export { RECOVER_BATCH, recoverEndpointDeliveries } from './sql/recover-endpoint';
 export { releaseLeases } from './sql/release';
 export { requeueDelivery, requeueFailedSince } from './sql/requeue';
 export { failWithoutSending } from './sql/skip';

@@ -227,6 +227,7 @@ function RecoverPanel({ id }: { id: string }) {
       {recover.data && (
         <SuccessNote>
           {recover.data.requeued} failed deliveries queued again, {recover.data.missed} missed events queued.
+          {recover.data.more && ' More remain: press Recover again to queue the next ones.'}
         </SuccessNote>
       )}
     </section>

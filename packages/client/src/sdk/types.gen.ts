@@ -1485,6 +1485,10 @@ export type EndpointsRecoverResponses = {
          * Events since `since` (and since the endpoint was created) that it never got a delivery of, for example while it was disabled, now queued. Both reach back at most HERALD_PAYLOAD_RETENTION.
          */
         missed: number;
+        /**
+         * True when this call stopped at 10,000 deliveries (oldest first): the same call again queues the rest, and never queues one twice. One recovery runs per project at a time: a call made meanwhile answers 409 conflict.
+         */
+        more: boolean;
     };
 };
 

@@ -1,5 +1,5 @@
 import type { Database } from '@herald/db';
-import { deliveries, executeRows, idTimestamp, newIdAt } from '@herald/db';
+import { deliveries, executeRows, idTimestamp, markProjectWriter, newIdAt } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import { dueAt } from '../outbox/event-statement';
 import { lockQueuedOfFifoSubjects } from './fifo-subject-lock';
@@ -18,15 +18,18 @@ const CHUNK = 1_000;
  * hold (event, endpoint): a per-endpoint advisory lock, taken before the
  * NOT EXISTS, makes concurrent recoveries add each missed event once.
  * Each delivery's id carries its event's time, so it lives (and is retired)
- * in the event's day partition. Returns how many were queued.
+ * in the event's day partition. The oldest `limit` missed events (all without one). Returns how
+ * many were queued.
  */
 export async function queueMissedDeliveries(
   db: Database,
-  input: { projectId: string; endpointId: string; since: Date },
+  input: { projectId: string; endpointId: string; since: Date; limit?: number },
 ): Promise<number> {
   return db.transaction(async (tx) => {
+    // It writes no other project's events: no other project's event feed waits for it (feed-marks.ts).
     await tx.execute(
-      sql`select pg_advisory_xact_lock(hashtextextended(${`herald.queue-missed:${input.endpointId}`}, 0))`,
+      sql`select ${markProjectWriter(input.projectId)},
+                 pg_advisory_xact_lock(hashtextextended(${`herald.queue-missed:${input.endpointId}`}, 0))`,
     );
     const missed = await executeRows<{
       id: string;
@@ -43,7 +46,8 @@ export async function queueMissedDeliveries(
             and e.created_at >= greatest(${input.since.toISOString()}::timestamptz, ep.created_at)
             and (ep.event_types is null or e.type = any(ep.event_types))
             and not exists (select 1 from deliveries d where d.event_id = e.id and d.endpoint_id = ep.id)
-          order by e.created_at, e.id`,
+          order by e.created_at, e.id
+          ${input.limit === undefined ? sql`` : sql`limit ${input.limit}`}`,
     );
     // FIFO: a claim taking a later delivery of one of these subjects finishes first (see fifo-subject-lock.ts).
     const subjects = [...new Set(missed.flatMap((event) => (event.subject === null ? [] : [event.subject])))];

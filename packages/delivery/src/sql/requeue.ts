@@ -1,5 +1,5 @@
 import type { Database } from '@herald/db';
-import { deliveries } from '@herald/db';
+import { deliveries, markProjectWriter } from '@herald/db';
 import type { SQL } from 'drizzle-orm';
 import { and, eq, gte, ne, sql } from 'drizzle-orm';
 import { lockQueuedOfFifoSubjects } from './fifo-subject-lock';
@@ -12,12 +12,18 @@ import { lowerQueueWindow } from './queue-window';
  * queue; an in-flight delivery is never touched, its worker owns it, and neither is one whose
  * event's payload expired (payload retention): it can never be sent again.
  */
-async function requeue(db: Database, condition: SQL): Promise<Array<typeof deliveries.$inferSelect>> {
+async function requeue(
+  db: Database,
+  projectId: string,
+  condition: SQL,
+): Promise<Array<typeof deliveries.$inferSelect>> {
   const where = and(
     condition,
     sql`not exists (select 1 from events e where e.id = ${deliveries.eventId} and e.payload_expired_at is not null)`,
   )!;
   return db.transaction(async (tx) => {
+    // It writes no other project's events: no other project's event feed waits for it (feed-marks.ts).
+    await tx.execute(sql`select ${markProjectWriter(projectId)}`);
     // FIFO: a claim taking a later delivery of a subject finishes first (see fifo-subject-lock.ts).
     // The subject's parked deliveries stay parked: the requeued one, now due, promotes the next
     // when it ends (fifo-promote.ts: marked \`wakes_next\`, as it may now be ahead of parked ones),
@@ -52,6 +58,7 @@ export async function requeueDelivery(
 ): Promise<typeof deliveries.$inferSelect | null> {
   const [row] = await requeue(
     db,
+    input.projectId,
     and(
       eq(deliveries.projectId, input.projectId),
       eq(deliveries.id, input.deliveryId),
@@ -61,19 +68,32 @@ export async function requeueDelivery(
   return row ?? null;
 }
 
-/** Every failed delivery of an endpoint created since a time (recovery after an outage). */
+/**
+ * The failed deliveries of an endpoint created since a time (recovery after an outage), oldest
+ * first, at most `limit` of them (all without one).
+ */
 export async function requeueFailedSince(
   db: Database,
-  input: { projectId: string; endpointId: string; since: Date },
+  input: { projectId: string; endpointId: string; since: Date; limit?: number },
 ): Promise<number> {
-  const rows = await requeue(
-    db,
-    and(
-      eq(deliveries.projectId, input.projectId),
-      eq(deliveries.endpointId, input.endpointId),
-      eq(deliveries.status, 'failed'),
-      gte(deliveries.createdAt, input.since),
-    )!,
-  );
+  const failedSince = and(
+    eq(deliveries.projectId, input.projectId),
+    eq(deliveries.endpointId, input.endpointId),
+    eq(deliveries.status, 'failed'),
+    gte(deliveries.createdAt, input.since),
+  )!;
+  const condition =
+    input.limit === undefined
+      ? failedSince
+      : // The first `limit` that can be sent again: one whose payload expired never is, so counting it
+        // would make every later call stop at the same rows.
+        sql`${deliveries.id} in (
+          select d.id from ${deliveries} d
+          where d.project_id = ${input.projectId} and d.endpoint_id = ${input.endpointId} and d.status = 'failed'
+            and d.created_at >= ${input.since.toISOString()}::timestamptz
+            and not exists (select 1 from events e where e.id = d.event_id and e.payload_expired_at is not null)
+          order by d.id
+          limit ${input.limit})`;
+  const rows = await requeue(db, input.projectId, condition);
   return rows.length;
 }

@@ -1,5 +1,5 @@
 import { isForeignKeyViolation } from '@herald/db';
-import { queueMissedDeliveries, requeueFailedSince } from '@herald/delivery';
+import { RECOVER_BATCH, recoverEndpointDeliveries } from '@herald/delivery';
 import { z } from 'zod';
 import { apiError, notFound } from '../../errors';
 import { projectProcedure } from '../../trpc/init';
@@ -29,6 +29,13 @@ export const recoverEndpoint = projectProcedure
           'Events since `since` (and since the endpoint was created) that it never got a delivery of, ' +
             'for example while it was disabled, now queued. Both reach back at most HERALD_PAYLOAD_RETENTION.',
         ),
+      more: z
+        .boolean()
+        .describe(
+          `True when this call stopped at ${RECOVER_BATCH.toLocaleString('en-US')} deliveries (oldest first): ` +
+            'the same call again queues the rest, and never queues one twice. One recovery runs per project at a ' +
+            'time: a call made meanwhile answers 409 conflict.',
+        ),
     }),
   )
   .mutation(async ({ ctx, input }) => {
@@ -40,11 +47,13 @@ export const recoverEndpoint = projectProcedure
     const oldest = Date.now() - ctx.services.config.payloadRetentionMs;
     const since = new Date(Math.max(new Date(input.since).getTime(), oldest));
     const target = { projectId: ctx.projectId, endpointId: endpoint.id, since };
-    const recover = async () => [await requeueFailedSince(ctx.db, target), await queueMissedDeliveries(ctx.db, target)];
-    const [requeued = 0, missed = 0] = await recover().catch((error: unknown) => {
+    const recovered = await recoverEndpointDeliveries(ctx.db, target).catch((error: unknown) => {
       // The endpoint was deleted since it was found: its new deliveries' foreign key refused them.
       throw isForeignKeyViolation(error) ? notFound('Endpoint') : error;
     });
-    if (requeued + missed > 0) ctx.services.wakeup.notify();
-    return { requeued, missed };
+    // One at a time per project, refused rather than waited for: each waiting call would hold one of
+    // the API's connections, every tenant's.
+    if (!recovered) throw apiError('conflict', 'A recovery is running in this project: try again when it ends');
+    if (recovered.requeued + recovered.missed > 0) ctx.services.wakeup.notify();
+    return recovered;
   });
