@@ -309,6 +309,7 @@ export function portalAccessTests(t: TestDb, herald: () => PortalHerald) {
       ['apiKeys.create', { name: 'stolen' }, true],
       ['portalSessions.create', {}, true],
       ['portalSettings.update', { frameAncestors: ['https://evil.example'] }, true],
+      ['endpoints.createListen', { forwardTo: 'http://localhost:3000/webhooks' }, true],
     ] as const) {
       expect(await trpc(cookies, procedure, input, mutation), procedure).toMatchObject({
         status: 403,

@@ -6,9 +6,11 @@ import type { Context } from './context';
 /**
  * What a portal session (the browser cookie) may call: the webhook side of
  * its project and nothing else. API keys, users, logins, projects, portal
- * links and the project's framing settings stay with the API key.
+ * links and the project's framing settings stay with the API key, and so do
+ * `herald listen`'s development endpoints: a tool of the project's own
+ * developers, whose 20 a day a portal user could otherwise spend.
  */
-const PORTAL_PROCEDURES = /^(endpoints\.|deliveries\.|events\.(types|get)$|portal\.)/;
+const PORTAL_PROCEDURES = /^(endpoints\.(?!createListen$)|deliveries\.|events\.(types|get)$|portal\.)/;
 
 /**
  * The portal session a request authenticates with, when it sends no
