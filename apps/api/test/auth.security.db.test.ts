@@ -212,11 +212,13 @@ describeDb('authentication and secrets', (t) => {
     it('refuse everyone when no admin token is configured', async () => {
       const { app } = createTestApp(t.db, { config: { adminToken: null } });
       for (const authorization of ['Bearer ', 'Bearer null', 'Bearer undefined']) {
-        await expectApiError(
+        const error = await expectApiError(
           await app.request('/v1/projects', withJson({ json: { name: 'x' }, headers: { authorization } })),
           401,
           'unauthorized',
         );
+        // Said apart from a wrong token: the operator sets the variable rather than looking for a typo.
+        expect(error.message).toMatch(/no admin token: set HERALD_ADMIN_TOKEN/);
       }
     });
   });

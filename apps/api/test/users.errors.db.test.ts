@@ -125,6 +125,15 @@ describeDb('users: errors', (t) => {
       for (const query of ['limit=0', 'limit=101', 'limit=abc', 'sort=email', 'cursor=', 'limit=1&limit=2']) {
         await expectApiError(await tenant.request(`/v1/users?${query}`), 400, 'validation_error');
       }
+      // Out of range says so, however many digits: not "expected number, received string".
+      for (const [limit, says] of [
+        ['1000', /<=100/],
+        ['99999999999', /<=100/],
+        ['-1', />=1/],
+      ] as const) {
+        const error = await expectApiError(await tenant.request(`/v1/users?limit=${limit}`), 400, 'validation_error');
+        expect(JSON.stringify(error.details), limit).toMatch(says);
+      }
     });
 
     it('a limit that is not plain digits, or a cursor that is not an id of the list, is refused on every list', async () => {

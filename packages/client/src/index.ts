@@ -2,6 +2,9 @@ import { createTRPCClient, httpBatchLink, httpLink, splitLink } from '@trpc/clie
 import type { AppRouter } from './app-router';
 import { checkTransportOptions, guardedFetch, isRedirect, redirectMessage } from './transport';
 
+// The error class this client throws, from the same copy of @trpc/client (so `instanceof` holds, and
+// a project need not install @trpc/client itself: pnpm does not hoist it).
+export { TRPCClientError } from '@trpc/client';
 export type { AppRouter, HeraldErrorData } from './app-router';
 export { DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLargeError, readBodyWithin, readResponseWithin } from './body-limit';
 export { deadline, timeoutSignal } from './deadline';

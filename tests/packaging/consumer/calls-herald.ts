@@ -3,7 +3,7 @@
 // the `user.created` webhook the dispatcher sends for it received and verified with @herald/webhooks.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createHeraldClient, createHeraldRestClient } from '@herald/client';
+import { createHeraldClient, createHeraldRestClient, TRPCClientError } from '@herald/client';
 import { endpointsCreate, usersCreate, usersGet } from '@herald/client/sdk';
 import { type HeraldEvent, isKnownEvent, verifyWebhook } from '@herald/webhooks';
 
@@ -38,6 +38,11 @@ const viaTrpc = await herald.users.create.mutate({ email: `trpc-${suffix}@exampl
 // Typed output: `id` is a string, `roles` an array of strings.
 const trpcId: string = viaTrpc.id;
 const roles: string[] = viaTrpc.roles;
+// The error class comes from @herald/client itself (pnpm does not hoist @trpc/client for a project).
+const missing = await herald.users.get.query({ id: 'usr_00000000000000000000000000' }).catch((error: unknown) => error);
+if (!(missing instanceof TRPCClientError) || missing.data?.herald.code !== 'not_found') {
+  throw new Error(`users.get of a missing user: expected a TRPCClientError not_found, got ${String(missing)}`);
+}
 
 const created = await usersCreate({ client, body: { email: `rest-${suffix}@example.com`, name: 'Grace' } });
 if (created.error) throw new Error(`usersCreate: ${created.response.status} ${created.error.error.code}`);

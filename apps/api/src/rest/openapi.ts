@@ -172,8 +172,8 @@ export function buildOpenApiDocument(serverUrl = '/') {
       parameters,
     };
     if (openapi.method === 'POST' || openapi.method === 'PATCH') {
-      // The idempotency middleware only looks at POSTs.
-      if (openapi.method === 'POST') {
+      // The idempotency middleware only looks at POSTs, made with an API key (an admin token's get 400).
+      if (openapi.method === 'POST' && openapi.auth === 'apiKey') {
         parameters.push({
           name: 'Idempotency-Key',
           in: 'header',

@@ -2470,12 +2470,6 @@ export type ProjectsCreateData = {
     body: {
         name: string;
     };
-    headers?: {
-        /**
-         * Retry-safe POSTs: the same key and body replay the first response for 24 h.
-         */
-        'Idempotency-Key'?: string;
-    };
     path?: never;
     query?: never;
     url: '/v1/projects';

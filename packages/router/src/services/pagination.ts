@@ -6,7 +6,7 @@ import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from './text';
  * Not `z.coerce.number()`, which took whatever `Number()` takes (`0x10`, ` 5`, `1e1`, `true`, `[7]`).
  */
 export const listLimitSchema = z.preprocess(
-  (value) => (typeof value === 'string' && /^[0-9]{1,3}$/.test(value) ? Number(value) : value),
+  (value) => (typeof value === 'string' && /^-?[0-9]{1,15}$/.test(value) ? Number(value) : value),
   z.int().min(1).max(100).default(20),
 );
 export const cursorSchema = z.string().min(1).max(100).refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);

@@ -102,6 +102,10 @@ async function projectOf(ctx: Context, path: string, type: string) {
 
 export const adminProcedure = publicProcedure.use(async ({ ctx, next }) => {
   if (!isAdmin(ctx)) {
+    // Said apart: an operator whose token is refused because the server has none set would look for a typo.
+    if (!ctx.services.config.adminToken) {
+      throw apiError('unauthorized', 'This server has no admin token: set HERALD_ADMIN_TOKEN to create projects');
+    }
     throw apiError('unauthorized', 'The admin token is required (Authorization: Bearer <HERALD_ADMIN_TOKEN>)');
   }
   return next();
