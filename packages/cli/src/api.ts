@@ -1,6 +1,6 @@
 import { createHeraldRestClient, ResponseTooLargeError, timeoutSignal } from '@herald/client';
 import type { CliConfig } from './config';
-import { CliError } from './errors';
+import { CliError, type ErrorDetails } from './errors';
 import { ApiRedirectError, fetchWithinLimit, formatMegabytes } from './http-body';
 
 export type RestClient = ReturnType<typeof createHeraldRestClient>;
@@ -230,9 +230,19 @@ function notHerald(apiUrl: string, what: string, status: number): CliError {
   );
 }
 
-/** A refused answer: Herald's `{ error: { code, message } }` in one line; 401 says what to check. */
+/** The longest text an error line takes from the API's message, and from its details: the server's text. */
+const MAX_SHOWN_MESSAGE_CHARS = 300;
+const MAX_SHOWN_DETAILS_CHARS = 500;
+/** Validation issues (or detail fields) kept at most, each path or value at most this long (Herald sends ≤ 20). */
+const MAX_DETAILS = 20;
+const MAX_DETAIL_CHARS = 200;
+
+/**
+ * A refused answer: Herald's `{ error: { code, message, details? } }` in one line; 401 says what to
+ * check. A validation error's issues follow as `path: message; …` (bounded: the text is the server's).
+ */
 export function apiError(apiUrl: string, what: string, response: Response, body: unknown): CliError {
-  const herald = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  const herald = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
   if (!isHeraldAnswer(response) || typeof herald?.code !== 'string') {
     return notHerald(apiUrl, what, response.status);
   }
@@ -242,18 +252,68 @@ export function apiError(apiUrl: string, what: string, response: Response, body:
       'unauthorized',
     );
   }
-  return new CliError(
-    `${what} failed: ${String(herald.message ?? herald.code)} (${response.status} ${herald.code})`,
-    herald.code,
+  const code = bounded(herald.code, MAX_DETAIL_CHARS);
+  const message = bounded(
+    typeof herald.message === 'string' && herald.message ? herald.message : code,
+    MAX_SHOWN_MESSAGE_CHARS,
   );
+  const details = errorDetails(herald.details);
+  // An issue that only repeats the message (Herald's "URL refused: …" names its one field already) adds nothing.
+  const repeated = bounded(typeof herald.message === 'string' ? herald.message : '', MAX_DETAIL_CHARS);
+  const issues = Array.isArray(details)
+    ? details.filter((issue) => issue.message !== repeated).map((i) => (i.path ? `${i.path}: ${i.message}` : i.message))
+    : [];
+  const said = issues.length > 0 ? `: ${bounded(issues.join('; '), MAX_SHOWN_DETAILS_CHARS)}` : '';
+  return new CliError(`${what} failed: ${message} (${response.status} ${code})${said}`, code, 1, details);
 }
 
-/** The server could not be reached at all: refused, unknown host, timed out. */
+/**
+ * An error's `details` as the CLI keeps them: a list of `{ path, message }` issues (Herald's
+ * validation errors), or an object's string, number and boolean fields (`{ reason }`); bounded in
+ * count and length, anything else dropped.
+ */
+export function errorDetails(details: unknown): ErrorDetails | undefined {
+  if (Array.isArray(details)) {
+    const issues = details.slice(0, MAX_DETAILS).flatMap((issue) => {
+      const { path, message } = (issue ?? {}) as { path?: unknown; message?: unknown };
+      if (typeof message !== 'string' || message === '') return [];
+      return [{ path: bounded(issuePath(path), MAX_DETAIL_CHARS), message: bounded(message, MAX_DETAIL_CHARS) }];
+    });
+    return issues.length > 0 ? issues : undefined;
+  }
+  if (!details || typeof details !== 'object') return undefined;
+  const fields = Object.entries(details)
+    .filter((entry): entry is [string, string | number | boolean] =>
+      ['string', 'number', 'boolean'].includes(typeof entry[1]),
+    )
+    .slice(0, MAX_DETAILS)
+    .map(([key, value]) => [
+      bounded(key, MAX_DETAIL_CHARS),
+      typeof value === 'string' ? bounded(value, MAX_DETAIL_CHARS) : value,
+    ]);
+  return fields.length > 0 ? Object.fromEntries(fields) : undefined;
+}
+
+/** Herald sends a dotted path (`headers.x-a`); a zod-style list of keys is joined the same way. */
+function issuePath(path: unknown): string {
+  if (typeof path === 'string') return path;
+  if (Array.isArray(path) && path.every((key) => typeof key === 'string' || typeof key === 'number')) {
+    return path.slice(0, MAX_DETAILS).join('.');
+  }
+  return '';
+}
+
+/** `text` cut to `max` characters and an ellipsis when longer (never half a surrogate pair). */
+function bounded(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max);
+  return `${/[\ud800-\udbff]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
+}
+
+/** The server could not be reached, or what answered is not an HTTP(S) server at all. */
 export function networkError(apiUrl: string, error: unknown): CliError {
-  return new CliError(
-    `Cannot reach the Herald API at ${apiUrl}: ${describeNetworkFailure(error)} (is it running?)`,
-    'unreachable',
-  );
+  const failure = networkFailure(error);
+  return new CliError(`Cannot reach the Herald API at ${apiUrl}: ${failure.line}`, 'unreachable');
 }
 
 /**
@@ -261,12 +321,47 @@ export function networkError(apiUrl: string, error: unknown): CliError {
  * (an invalid header's value: the API key), so they are never printed.
  */
 export function describeNetworkFailure(error: unknown): string {
+  return networkFailure(error).short;
+}
+
+/**
+ * A failed request's cause, `short` (inside another sentence: "the stream broke (…)") and as the
+ * `line` that ends an error line with what to check. Something that answered, but not as HTTP or not
+ * with the TLS expected, is a wrong --api-url (http:// for https://, another service's port), not a
+ * server that is down.
+ */
+function networkFailure(error: unknown): { short: string; line: string } {
   const code = errorCode(error) ?? errorCode((error as { cause?: unknown } | undefined)?.cause);
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
-  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return 'connection timed out';
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'connection lost';
-  return code ?? 'network error';
+  const down = (short: string) => ({ short, line: `${short} (is it running?)` });
+  if (code === 'ECONNREFUSED') return down('connection refused');
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return down('host not found');
+  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT') return down('connection timed out');
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return down('connection lost');
+  if (code === undefined) return down('network error');
+  if (code.startsWith('HPE_')) {
+    return {
+      short: `not an HTTP answer: ${code}`,
+      line: `it did not answer as an HTTP server (${code}): check --api-url`,
+    };
+  }
+  if (isCertificateError(code)) {
+    return {
+      short: `TLS certificate refused: ${code}`,
+      line: `TLS failed, the server's certificate was refused (${code}): check the host name in --api-url`,
+    };
+  }
+  if (code === 'EPROTO' || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) {
+    return { short: `TLS failed: ${code}`, line: `TLS failed (${code}): check http:// vs https:// in --api-url` };
+  }
+  return down(code);
+}
+
+/** OpenSSL's certificate verification codes, as Node reports them, and Node's own host name check. */
+function isCertificateError(code: string): boolean {
+  return (
+    /^(CERT_|UNABLE_TO_|ERR_TLS_CERT_)/.test(code) ||
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'HOSTNAME_MISMATCH', 'INVALID_CA'].includes(code)
+  );
 }
 
 function errorCode(error: unknown): string | undefined {

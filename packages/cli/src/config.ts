@@ -140,7 +140,16 @@ export function resolveConfig(
   }
   // Rounded again: seconds × 1000 in floating point can miss the whole number (1.001 × 1000 = 1000.9999…).
   const requestTimeoutMs = Math.round((flags.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_SECONDS) * 1000);
-  return { apiUrl: url.href.replace(/\/+$/, ''), apiKey, requestTimeoutMs };
+  return { apiUrl: apiBaseUrl(url), apiKey, requestTimeoutMs };
+}
+
+/**
+ * The URL every route is appended to (`/v1/endpoints`): without trailing slashes, and without a final
+ * `/v1`, which the routes carry already (`http://host/v1` would ask for `/v1/v1/endpoints`).
+ */
+function apiBaseUrl(url: URL): string {
+  const href = url.href.replace(/\/+$/, '');
+  return url.search || url.hash ? href : href.replace(/\/v1$/, '');
 }
 
 const VISIBLE_ASCII = /^[\x21-\x7e]+$/;

@@ -119,7 +119,9 @@ describe('herald error lines', () => {
     expect(run.stderr).toMatch(
       new RegExp(`^error: option ${option.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is invalid\\. --\\w+ must be`),
     );
-    expect(run.stderr).toContain('Usage: herald');
+    // The one line and where the usage is, not the whole help.
+    expect(run.stderr.split('\n')[1]).toMatch(/^Run "herald [a-z ]+ --help" for usage\.$/);
+    expect(run.stderr.split('\n')).toHaveLength(3);
     expect(run.stderr).not.toContain('unexpected error');
   });
 
