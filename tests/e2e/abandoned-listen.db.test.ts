@@ -1,6 +1,6 @@
 import { executeRows } from '@herald/db';
 import { describeDb } from '@herald/db/testing';
-import { runMaintenance } from '@herald/delivery';
+import { deleteEndpointWithHistory, runMaintenance } from '@herald/delivery';
 import { sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 import { startHerald } from './harness';
@@ -149,6 +149,21 @@ describeDb('an abandoned herald listen endpoint', (t) => {
     // Held just now: not deleted two days after its creation.
     const report = await runMaintenance(t.db, { retentionMs: 30 * DAY, partitionsAheadDays: 7 });
     expect(report.abandonedListenEndpoints).toBe(0);
+    await project.call(`/v1/endpoints/${endpoint.id}`, 200);
+  });
+
+  it('one a stream held again after the list was read stays: idleness is checked again as its row goes', async () => {
+    const h = await startHerald(t, { start: false });
+    const project = await h.project();
+    const { endpoint } = await project.call('/v1/endpoints/listen', 201, {
+      json: { forwardTo: 'http://localhost:3000/webhooks' },
+    });
+    await project.createUser();
+    await t.db.execute(sql`update endpoints set created_at = now() - interval '2 days' where id = ${endpoint.id}`);
+    // Read as idle; then its CLI woke up and its stream marked it.
+    await t.db.execute(sql`update endpoints set last_streamed_at = now() where id = ${endpoint.id}`);
+    const idle = sql`endpoints.kind = 'listen' and coalesce(endpoints.last_streamed_at, endpoints.created_at) < now() - interval '1 day'`;
+    expect(await deleteEndpointWithHistory(t.db, project.id, endpoint.id, idle)).toBe(false);
     await project.call(`/v1/endpoints/${endpoint.id}`, 200);
   });
 });

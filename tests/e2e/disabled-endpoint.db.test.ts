@@ -35,14 +35,14 @@ describeDb('a disabled endpoint misses nothing', (t) => {
     expect(receiver.requests).toHaveLength(1); // re-enabling alone does not replay
 
     // Two recoveries at once: each missed event is queued once. One at a time runs per project: the
-    // other answers 409 if it came while the first ran (on PostgreSQL), and finds nothing left after.
+    // other answers 429 if it came while the first ran (on PostgreSQL), and finds nothing left after.
     const recover = () =>
       p.request(`/v1/endpoints/${endpoint.id}/recover`, { json: { since: disabledAt } }).then(async (r) => ({
         status: r.status,
         body: (await r.json()) as { missed: number },
       }));
     const both = await Promise.all([recover(), recover()]);
-    for (const answer of both) expect([202, 409]).toContain(answer.status);
+    for (const answer of both) expect([202, 429]).toContain(answer.status);
     const recovered = both.filter((answer) => answer.status === 202);
     expect(recovered.length).toBeGreaterThan(0);
     expect(recovered.reduce((sum, answer) => sum + answer.body.missed, 0)).toBe(5);

@@ -30,6 +30,18 @@ describeDb('endpoints per project', (t) => {
     await t.db.execute(sql`update endpoints set created_at = now() - interval '25 hours'
                            where project_id = ${a.projectId} and kind = 'listen'`);
     await expectJson(await listen(21), 201);
+    // Kept alive (a stream opened on each once a day), they count all the same: 50 at most.
+    for (let n = 22; n <= 50; n++) {
+      if (n % 19 === 0) {
+        await t.db.execute(sql`update endpoints set created_at = now() - interval '25 hours'
+                               where project_id = ${a.projectId} and kind = 'listen'`);
+      }
+      await expectJson(await listen(n), 201);
+    }
+    await t.db.execute(sql`update endpoints set created_at = now() - interval '25 hours'
+                           where project_id = ${a.projectId} and kind = 'listen'`);
+    const held = await expectApiError(await listen(51), 409, 'endpoint_limit_reached');
+    expect(held.details).toEqual({ limit: 50 });
 
     // Another project of the same API has its own room.
     const b = await createTenant(t.db, { testApp: a.testApp });

@@ -144,7 +144,7 @@ describeDb('event feed and project marks', (t) => {
   );
 
   it.skipIf(t.driver === 'pglite')(
-    "a running recovery holds back its own project's feed only, and its project's next recovery answers 409 at once",
+    "a running recovery holds back its own project's feed only, and its project's next recovery answers 429 at once",
     async () => {
       const a = await createTenant(t.db);
       const b = await createTenant(t.db);
@@ -178,8 +178,9 @@ describeDb('event feed and project marks', (t) => {
       const refused = await a.request(`/v1/endpoints/${endpoint.id}/recover`, {
         json: { since: new Date(Date.now() - 60_000).toISOString() },
       });
-      const body = await expectJson<{ error: { code: string } }>(refused, 409);
-      expect(body.error.code).toBe('conflict');
+      const body = await expectJson<{ error: { code: string } }>(refused, 429);
+      expect(body.error.code).toBe('rate_limited');
+      expect(refused.headers.get('retry-after')).toBe('2');
       await recovery.end();
       expect(await served(a, eventOfA)).toBe(true);
       const again = await a.request(`/v1/endpoints/${endpoint.id}/recover`, {

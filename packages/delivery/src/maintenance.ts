@@ -1,11 +1,12 @@
 import type { Database, SecretBox } from '@herald/db';
-import { executeRows, markWritingNoEvents } from '@herald/db';
+import { executeRows, isDatabaseUnavailable, markWritingNoEvents } from '@herald/db';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import {
   ABANDONED_LISTEN_BATCH,
   failAbandonedListenBatch,
   IDLE_LISTEN_ENDPOINTS_PER_RUN,
+  idleListenEndpoint,
   idleListenEndpoints,
 } from './sql/abandoned-listen';
 import { compactHistoryTable, tablesToCompact } from './sql/compaction';
@@ -93,7 +94,7 @@ export interface MaintenanceReport {
    * sealed under a key this process does not hold (see `MaintenanceOptions.secrets`).
    */
   secrets: { sealed: number; unreadable: number };
-  /** Wall time of each step, ms: partitions ahead, finding and detaching the days, dropping their tables (pauses included), payload expiry, compaction, purging expired records, sealing secrets. */
+  /** Wall time of each step, ms: partitions ahead, finding and detaching the days, dropping their tables (pauses included), payload expiry, compaction, purging expired records, sealing secrets, deleting abandoned `herald listen` endpoints. */
   stepMs: {
     partitions: number;
     detach: number;
@@ -102,6 +103,7 @@ export interface MaintenanceReport {
     compact: number;
     purge: number;
     seal: number;
+    listen: number;
   };
 }
 
@@ -129,7 +131,7 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     abandonedListen: 0,
     abandonedListenEndpoints: 0,
     secrets: { sealed: 0, unreadable: 0 },
-    stepMs: { partitions: 0, detach: 0, drop: 0, payloads: 0, compact: 0, purge: 0, seal: 0 },
+    stepMs: { partitions: 0, detach: 0, drop: 0, payloads: 0, compact: 0, purge: 0, seal: 0, listen: 0 },
   };
   let stepStarted = performance.now();
   const stepDone = (step: keyof MaintenanceReport['stepMs']) => {
@@ -191,7 +193,15 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
   const idle = await locked((tx) => idleListenEndpoints(tx, now, IDLE_LISTEN_ENDPOINTS_PER_RUN));
   if (idle === null) return report;
   for (const endpoint of idle) {
-    if (await deleteEndpointWithHistory(db, endpoint.projectId, endpoint.id)) report.abandonedListenEndpoints++;
+    try {
+      // Still idle when its row goes: a CLI may have come back since the list was read.
+      const gone = await deleteEndpointWithHistory(db, endpoint.projectId, endpoint.id, idleListenEndpoint(now));
+      if (gone) report.abandonedListenEndpoints++;
+    } catch (error) {
+      if (isDatabaseUnavailable(error)) throw error;
+      // One endpoint's failure (a lock that would not come) leaves it to the next run, not the rest.
+      options.logger?.warn({ err: error, endpointId: endpoint.id }, 'abandoned herald listen endpoint not deleted');
+    }
   }
   for (;;) {
     const failed = await locked((tx) => failAbandonedListenBatch(tx, now));
@@ -199,6 +209,7 @@ export async function runMaintenance(db: Database, options: MaintenanceOptions):
     report.abandonedListen += failed;
     if (failed < ABANDONED_LISTEN_BATCH) break;
   }
+  stepDone('listen');
   const cutoff = new Date(now.getTime() - options.retentionMs);
   const past = await daysPastRetention(db, cutoff);
   // Which days queued deliveries keep, without locking the tables; then two short detaches for all

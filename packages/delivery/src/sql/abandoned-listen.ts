@@ -1,5 +1,6 @@
 import type { Database } from '@herald/db';
 import { executeRows, QUEUED_STATUSES_SQL } from '@herald/db';
+import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 
 /**
@@ -71,14 +72,22 @@ export async function idleListenEndpoints(
   now: Date,
   limit: number,
 ): Promise<Array<{ id: string; projectId: string }>> {
-  const idleSince = new Date(now.getTime() - LISTEN_ENDPOINT_IDLE_MS);
   return executeRows<{ id: string; projectId: string }>(
     db,
     sql`select id, project_id as "projectId" from endpoints
-        where kind = 'listen' and coalesce(last_streamed_at, created_at) < ${idleSince.toISOString()}::timestamptz
+        where ${idleListenEndpoint(now)}
         order by coalesce(last_streamed_at, created_at), id
         limit ${limit}`,
   );
+}
+
+/**
+ * The condition on `endpoints` of one no stream has held for `LISTEN_ENDPOINT_IDLE_MS` before
+ * `now`: checked again as each is deleted, since a stream may have come back since the list was read.
+ */
+export function idleListenEndpoint(now: Date): SQL {
+  const idleSince = new Date(now.getTime() - LISTEN_ENDPOINT_IDLE_MS);
+  return sql`endpoints.kind = 'listen' and coalesce(endpoints.last_streamed_at, endpoints.created_at) < ${idleSince.toISOString()}::timestamptz`;
 }
 
 /**

@@ -1,5 +1,14 @@
 import type { Queryable } from '@herald/db';
-import { againOnConflict, deliveries, deliveryAttempts, endpoints, executeRows, isQueued } from '@herald/db';
+import {
+  againOnConflict,
+  deliveries,
+  deliveryAttempts,
+  endpoints,
+  executeRows,
+  isQueued,
+  markProjectWriter,
+} from '@herald/db';
+import type { SQL } from 'drizzle-orm';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 
 /** Finished deliveries deleted per statement (with their attempts). */
@@ -7,17 +16,21 @@ const HISTORY_BATCH = 5_000;
 
 /**
  * An endpoint and everything sent to it: its deliveries (queued and past) and their attempts.
- * Only `projectId`'s endpoint; false when there is none. The API's `DELETE /v1/endpoints/{id}` and
- * maintenance's cleanup of abandoned `herald listen` endpoints both go through here.
+ * Only `projectId`'s endpoint, and only while `onlyIf` (a condition on `endpoints`) holds when its
+ * row goes; false when there is none. The API's `DELETE /v1/endpoints/{id}` and maintenance's
+ * cleanup of abandoned `herald listen` endpoints both go through here. Each transaction is marked
+ * as the project's writer: it writes no events, so no other project's event feed waits for it.
  */
 export async function deleteEndpointWithHistory(
   db: Queryable,
   projectId: string,
   endpointId: string,
+  onlyIf?: SQL,
 ): Promise<boolean> {
   await deleteUnheldDeliveries(db, projectId, endpointId);
   const row = await againOnConflict(() =>
     db.transaction(async (tx) => {
+      await tx.execute(sql`select ${markProjectWriter(projectId)}`);
       // Its queued deliveries are locked first, in the order a dispatcher's outcome write locks
       // them (deliveries, then their endpoint's row for its health): deleting the endpoint row
       // first deadlocked with that write. Locked, they are not claimed meanwhile (claims skip
@@ -40,7 +53,7 @@ export async function deleteEndpointWithHistory(
       );
       const [deleted] = await tx
         .delete(endpoints)
-        .where(and(eq(endpoints.projectId, projectId), eq(endpoints.id, endpointId)))
+        .where(and(eq(endpoints.projectId, projectId), eq(endpoints.id, endpointId), onlyIf))
         .returning({ id: endpoints.id });
       return deleted;
     }),
@@ -59,20 +72,23 @@ export async function deleteEndpointWithHistory(
  */
 async function deleteUnheldDeliveries(db: Queryable, projectId: string, endpointId: string): Promise<void> {
   for (;;) {
-    const gone = await executeRows<{ id: string }>(
-      db,
-      sql`with doomed as (
-            select d.id from deliveries d
-            where d.endpoint_id = ${endpointId} and d.project_id = ${projectId}
+    const gone = await db.transaction(async (tx) => {
+      await tx.execute(sql`select ${markProjectWriter(projectId)}`);
+      return executeRows<{ id: string }>(
+        tx,
+        sql`with doomed as (
+              select d.id from deliveries d
+              where d.endpoint_id = ${endpointId} and d.project_id = ${projectId}
+                and d.status in ('succeeded', 'failed', 'pending')
+              limit ${HISTORY_BATCH}
+              for update skip locked
+            ),
+            attempts as (delete from delivery_attempts a where a.delivery_id in (select id from doomed))
+            delete from deliveries d where d.id in (select id from doomed)
               and d.status in ('succeeded', 'failed', 'pending')
-            limit ${HISTORY_BATCH}
-            for update skip locked
-          ),
-          attempts as (delete from delivery_attempts a where a.delivery_id in (select id from doomed))
-          delete from deliveries d where d.id in (select id from doomed)
-            and d.status in ('succeeded', 'failed', 'pending')
-          returning d.id`,
-    );
+            returning d.id`,
+      );
+    });
     if (gone.length < HISTORY_BATCH) return;
   }
 }

@@ -12,13 +12,19 @@ import { apiError } from '../../errors';
 export const MAX_NEW_LISTEN_ENDPOINTS = 20;
 export const LISTEN_ENDPOINT_WINDOW_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * `herald listen` endpoints one project may have at once, however old. Maintenance deletes those no
+ * stream held for a day, so only streams kept open (or opened once a day) hold more than a day's 20.
+ */
+export const MAX_LISTEN_ENDPOINTS = 50;
+
 /** Tries of the per-project lock, 25 ms apart, before a create answers 503 (see below). */
 const LOCK_TRIES = 40;
 
 /**
  * Refuses a new endpoint of `kind` once the project has `max` http endpoints, or has created
- * MAX_NEW_LISTEN_ENDPOINTS listen endpoints in the last day (409 `endpoint_limit_reached`), in the
- * transaction that inserts it. Endpoints are what one tenant can multiply into everyone's cost: an
+ * MAX_NEW_LISTEN_ENDPOINTS listen endpoints in the last day or has MAX_LISTEN_ENDPOINTS of them
+ * (409 `endpoint_limit_reached`), in the transaction that inserts it. Endpoints are what one tenant can multiply into everyone's cost: an
  * event fans out to each of its endpoints in the request that records it, and every claim of every
  * dispatcher visits each endpoint with queued work, due or not (about 6 µs each: 30,000 endpoints
  * waiting for retries made every tenant's claims take 178 ms). Stripe allows 16 per account and
@@ -56,7 +62,20 @@ export async function assertEndpointRoom(
     sql`select count(*)::int as n from (
           select 1 from endpoints where project_id = ${projectId} and kind = ${kind} ${since} limit ${limit}) e`,
   );
-  if ((row?.n ?? 0) < limit) return;
+  if ((row?.n ?? 0) < limit) {
+    if (kind === 'http') return;
+    const [all] = await executeRows<{ n: number }>(
+      tx,
+      sql`select count(*)::int as n from (
+            select 1 from endpoints where project_id = ${projectId} and kind = 'listen' limit ${MAX_LISTEN_ENDPOINTS}) e`,
+    );
+    if ((all?.n ?? 0) < MAX_LISTEN_ENDPOINTS) return;
+    throw apiError(
+      'endpoint_limit_reached',
+      `This project has ${MAX_LISTEN_ENDPOINTS} development endpoints, the most it may have at once: delete the ones no herald listen uses`,
+      { limit: MAX_LISTEN_ENDPOINTS },
+    );
+  }
   throw apiError(
     'endpoint_limit_reached',
     kind === 'http'

@@ -1,11 +1,15 @@
-import { isForeignKeyViolation } from '@herald/db';
+import { againOnConflict, isForeignKeyViolation } from '@herald/db';
 import { RECOVER_BATCH, recoverEndpointDeliveries } from '@herald/delivery';
 import { z } from 'zod';
+import type { ApiErrorCause } from '../../errors';
 import { apiError, notFound } from '../../errors';
 import { projectProcedure } from '../../trpc/init';
 import { pastTimestampSchema } from '../timestamp-schema';
 import { endpointIdSchema } from './endpoint-schemas';
 import { findEndpoint } from './find-endpoint';
+
+/** `Retry-After` of a recovery refused while another of its project runs. */
+const RECOVERY_BUSY_RETRY_AFTER_SECONDS = 2;
 
 export const recoverEndpoint = projectProcedure
   .meta({
@@ -33,8 +37,8 @@ export const recoverEndpoint = projectProcedure
         .boolean()
         .describe(
           `True when this call stopped at ${RECOVER_BATCH.toLocaleString('en-US')} deliveries (oldest first): ` +
-            'the same call again queues the rest, and never queues one twice. One recovery runs per project at a ' +
-            'time: a call made meanwhile answers 409 conflict.',
+            'the same call again (with a new Idempotency-Key, if it sends one) queues the rest, and never queues ' +
+            'one twice. One recovery runs per project at a time: a call made meanwhile answers 429 with Retry-After.',
         ),
     }),
   )
@@ -47,13 +51,19 @@ export const recoverEndpoint = projectProcedure
     const oldest = Date.now() - ctx.services.config.payloadRetentionMs;
     const since = new Date(Math.max(new Date(input.since).getTime(), oldest));
     const target = { projectId: ctx.projectId, endpointId: endpoint.id, since };
-    const recovered = await recoverEndpointDeliveries(ctx.db, target).catch((error: unknown) => {
+    // A deadlock with the endpoint's deletion (its cascade against the rows this queues) runs it again.
+    const recovered = await againOnConflict(() => recoverEndpointDeliveries(ctx.db, target)).catch((error: unknown) => {
       // The endpoint was deleted since it was found: its new deliveries' foreign key refused them.
       throw isForeignKeyViolation(error) ? notFound('Endpoint') : error;
     });
-    // One at a time per project, refused rather than waited for: each waiting call would hold one of
-    // the API's connections, every tenant's.
-    if (!recovered) throw apiError('conflict', 'A recovery is running in this project: try again when it ends');
+    if (!recovered) {
+      // One at a time per project, refused rather than waited for: each waiting call would hold one
+      // of the API's connections, every tenant's. A 429, which an Idempotency-Key never stores: the
+      // same call later runs.
+      const busy = apiError('rate_limited', 'A recovery is running in this project: try again when it ends');
+      (busy.cause as ApiErrorCause).retryAfterSeconds = RECOVERY_BUSY_RETRY_AFTER_SECONDS;
+      throw busy;
+    }
     if (recovered.requeued + recovered.missed > 0) ctx.services.wakeup.notify();
     return recovered;
   });

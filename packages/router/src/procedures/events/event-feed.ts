@@ -16,8 +16,8 @@ import { decodeCursor, encodeCursor } from '../../services/pagination';
  * large as that horizon, so it sorts after everything already served. The
  * price: one long-running writing transaction anywhere on the server holds
  * the feed back until it ends, unless it is marked as another project's
- * (`markProjectWriter` in @herald/db: Idempotency-Key requests are, and history maintenance
- * is marked as writing no project's events).
+ * (`markProjectWriter` in @herald/db: Idempotency-Key requests, user changes, recoveries, retries
+ * and endpoint deletions are, and history maintenance is marked as writing no project's events).
  */
 
 /** Where a poller stands in the feed: just after this event. */
