@@ -1486,7 +1486,7 @@ export type EndpointsRecoverResponses = {
          */
         missed: number;
         /**
-         * True when this call stopped at 10,000 deliveries (oldest first): the same call again queues the rest, and never queues one twice. One recovery runs per project at a time: a call made meanwhile answers 409 conflict.
+         * True when this call stopped at 10,000 deliveries (oldest first): the same call again (with a new Idempotency-Key, if it sends one) queues the rest, and never queues one twice. One recovery runs per project at a time: a call made meanwhile answers 429 with Retry-After.
          */
         more: boolean;
     };
