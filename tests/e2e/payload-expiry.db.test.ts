@@ -93,6 +93,36 @@ describeDb('payload retention', (t) => {
     },
   );
 
+  it.skipIf(currentTestDriver() !== 'postgres')(
+    'a retry that meets an event whose payload is being cleared waits for it and answers 409, not 202 (the delivery stays failed)',
+    async () => {
+      const h = await startHerald(t, { start: false });
+      const p = await h.project();
+      await p.createEndpoint({ url: 'http://127.0.0.1:9/hook' });
+      await p.createUser();
+      const [row] = await p.deliveryRows();
+      await t.db.update(deliveries).set({ status: 'failed', nextAttemptAt: null }).where(eq(deliveries.id, row!.id));
+      const other = postgres(t.url!, { max: 1, onnotice: () => {} });
+      try {
+        // Payload expiry, between locking the event and committing its cleared payload.
+        const tx = await other.reserve();
+        await tx`begin`;
+        await tx`select 1 from events where id = ${row!.eventId} for update`;
+        await tx`update events set data = '{}'::jsonb, payload_expired_at = now() where id = ${row!.eventId}`;
+        const retry = p.request(`/v1/deliveries/${row!.id}/retry`, { method: 'POST' });
+        await sleep(300);
+        await tx`commit`;
+        tx.release();
+        const answer = await retry;
+        expect(answer.status).toBe(409);
+        expect(await answer.json()).toMatchObject({ error: { details: { reason: 'payload_expired' } } });
+        expect((await p.deliveryRows())[0]).toMatchObject({ status: 'failed' });
+      } finally {
+        await other.end({ timeout: 5 });
+      }
+    },
+  );
+
   it('clears payloads and response excerpts of finished deliveries, keeps metadata, and refuses to send them again', async () => {
     const h = await startHerald(t);
     const receiver = await h.receiver(() => ({ status: 200, body: 'thanks, received' }));

@@ -18,8 +18,9 @@ const CHUNK = 1_000;
  * hold (event, endpoint): a per-endpoint advisory lock, taken before the
  * NOT EXISTS, makes concurrent recoveries add each missed event once.
  * Each delivery's id carries its event's time, so it lives (and is retired)
- * in the event's day partition. The oldest `limit` missed events (all without one). Returns how
- * many were queued.
+ * in the event's day partition. The oldest `limit` missed events (all without one), each held
+ * shared until the deliveries are in: payload expiry skips it meanwhile, and one expiry held is
+ * seen expired once it ends. Returns how many were queued.
  */
 export async function queueMissedDeliveries(
   db: Database,
@@ -47,7 +48,8 @@ export async function queueMissedDeliveries(
             and (ep.event_types is null or e.type = any(ep.event_types))
             and not exists (select 1 from deliveries d where d.event_id = e.id and d.endpoint_id = ep.id)
           order by e.created_at, e.id
-          ${input.limit === undefined ? sql`` : sql`limit ${input.limit}`}`,
+          ${input.limit === undefined ? sql`` : sql`limit ${input.limit}`}
+          for share of e`,
     );
     // FIFO: a claim taking a later delivery of one of these subjects finishes first (see fifo-subject-lock.ts).
     const subjects = [...new Set(missed.flatMap((event) => (event.subject === null ? [] : [event.subject])))];

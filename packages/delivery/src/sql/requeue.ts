@@ -24,6 +24,15 @@ async function requeue(
   return db.transaction(async (tx) => {
     // It writes no other project's events: no other project's event feed waits for it (feed-marks.ts).
     await tx.execute(sql`select ${markProjectWriter(projectId)}`);
+    // Their events first, shared, in id order (as erasure and payload expiry take events, before
+    // deliveries). Payload expiry skips an event held here, and one it holds is waited for and then
+    // seen expired: its delivery is not put back, where before both could commit and the delivery
+    // was queued again only to fail `payload_expired`.
+    await tx.execute(
+      sql`select 1 from events e
+          where e.id in (select ${deliveries.eventId} from ${deliveries} where ${where})
+          order by e.id for share of e`,
+    );
     // FIFO: a claim taking a later delivery of a subject finishes first (see fifo-subject-lock.ts).
     // The subject's parked deliveries stay parked: the requeued one, now due, promotes the next
     // when it ends (fifo-promote.ts: marked \`wakes_next\`, as it may now be ahead of parked ones),
