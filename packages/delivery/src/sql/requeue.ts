@@ -5,6 +5,9 @@ import { and, eq, gte, ne, sql } from 'drizzle-orm';
 import { lockQueuedOfFifoSubjects } from './fifo-subject-lock';
 import { lowerQueueWindow } from './queue-window';
 
+/** The delivery's event still holds its payload: one whose payload expired can never be sent again. */
+const payloadKept = sql`not exists (select 1 from events e where e.id = ${deliveries.eventId} and e.payload_expired_at is not null)`;
+
 /**
  * failed | succeeded | pending → pending, due now, with a fresh retry
  * schedule (attempts are not renumbered: `schedule_offset` remembers how many
@@ -17,10 +20,7 @@ async function requeue(
   projectId: string,
   condition: SQL,
 ): Promise<Array<typeof deliveries.$inferSelect>> {
-  const where = and(
-    condition,
-    sql`not exists (select 1 from events e where e.id = ${deliveries.eventId} and e.payload_expired_at is not null)`,
-  )!;
+  const where = and(condition, payloadKept)!;
   return db.transaction(async (tx) => {
     // It writes no other project's events: no other project's event feed waits for it (feed-marks.ts).
     await tx.execute(sql`select ${markProjectWriter(projectId)}`);
@@ -97,12 +97,8 @@ export async function requeueFailedSince(
       : // The first `limit` that can be sent again: one whose payload expired never is, so counting it
         // would make every later call stop at the same rows.
         sql`${deliveries.id} in (
-          select d.id from ${deliveries} d
-          where d.project_id = ${input.projectId} and d.endpoint_id = ${input.endpointId} and d.status = 'failed'
-            and d.created_at >= ${input.since.toISOString()}::timestamptz
-            and not exists (select 1 from events e where e.id = d.event_id and e.payload_expired_at is not null)
-          order by d.id
-          limit ${input.limit})`;
+          select ${deliveries.id} from ${deliveries} where ${failedSince} and ${payloadKept}
+          order by ${deliveries.id} limit ${input.limit})`;
   const rows = await requeue(db, input.projectId, condition);
   return rows.length;
 }
